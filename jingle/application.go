@@ -1,0 +1,116 @@
+package jingle
+
+import (
+	"context"
+	"io"
+)
+
+// Application plugs a description namespace (XEP-0166 "application
+// format") into the Manager: RTP sessions (XEP-0167), file transfer
+// (XEP-0234). The manager chooses the application of an incoming
+// session-initiate by the description namespace of its contents, as
+// Conversations' JingleConnectionManager does.
+type Application interface {
+	// Namespace is the description namespace this application handles.
+	Namespace() string
+	// Features are the XEP-0030 features it adds, Namespace included.
+	Features() []string
+	// HandleInitiate is called in the new session's loop for an incoming
+	// session-initiate after the core validated it. It returns the handler
+	// that owns the session from then on. Errors:
+	//   - an *Error is sent back as the IQ error (bad-request for a
+	//     malformed description) and the session is forgotten;
+	//   - a *TerminateError acks the IQ, then ends the session with
+	//     session-terminate carrying its Reason (unsupported-applications,
+	//     busy, decline, ...).
+	// It must not block: negotiation work runs on goroutines owned by the
+	// handler, which come back with Session.Do.
+	HandleInitiate(ctx context.Context, s *Session, j *Jingle) (SessionHandler, error)
+}
+
+// SessionHandler owns an application's state for one session.
+type SessionHandler interface {
+	// HandleAction is called in the session's serial loop for every
+	// action from the peer that the state machine accepted, except
+	// session-initiate (see Application) and session-terminate (see
+	// Terminated). It must not block. A returned *Error becomes the IQ
+	// error reply (e.g. ErrUnsupportedInfo for an unknown session-info
+	// payload); any other error becomes internal-server-error. nil acks.
+	HandleAction(ctx context.Context, s *Session, j *Jingle) error
+	// Terminated is called exactly once, in the loop, when the session
+	// ends for any reason (peer or local session-terminate, timeout,
+	// manager shutdown). It must release every resource of the session.
+	Terminated(s *Session, r *Reason)
+}
+
+// TerminateError asks the manager to accept the IQ and then end the
+// session with Reason.
+type TerminateError struct {
+	Reason *Reason
+}
+
+// Error implements error.
+func (e *TerminateError) Error() string { return "jingle: terminate: " + e.Reason.String() }
+
+// TransportKind tells what a transport yields (Dino's
+// content_transport.vala / component.vala split).
+type TransportKind int
+
+// Transport kinds.
+const (
+	// Datagram transports carry RTP (ICE-UDP).
+	Datagram TransportKind = iota + 1
+	// Stream transports carry a byte stream (SOCKS5, IBB, datachannel).
+	Stream
+)
+
+func (k TransportKind) String() string {
+	switch k {
+	case Datagram:
+		return "datagram"
+	case Stream:
+		return "stream"
+	}
+	return "unknown"
+}
+
+// Transport plugs a transport namespace into the Manager. The manager
+// advertises its features, rejects offers whose transport namespace is not
+// registered (unsupported-transports), and orders fallbacks by Priority.
+type Transport interface {
+	// Namespace is the transport namespace.
+	Namespace() string
+	// Features are the XEP-0030 features it adds, Namespace included.
+	Features() []string
+	// Kind says whether it carries datagrams or a stream.
+	Kind() TransportKind
+	// Priority orders fallback: higher is tried first (datachannel over
+	// SOCKS5 over IBB for files).
+	Priority() int
+}
+
+// StreamTransport is a Transport that yields a byte stream for a content,
+// the way mellium/xmpp's ibb.Conn is a net.Conn.
+type StreamTransport interface {
+	Transport
+	// NewHandle prepares the transport of one content of s. The handle
+	// speaks for our side; the application puts Local() into its offer or
+	// answer and feeds the peer's transport elements to HandleRemote.
+	NewHandle(ctx context.Context, s *Session, content string) (TransportHandle, error)
+}
+
+// TransportHandle is one content's transport on one session.
+type TransportHandle interface {
+	// Local returns our <transport/> element for session-initiate,
+	// session-accept, transport-replace or transport-accept.
+	Local(ctx context.Context) (Element, error)
+	// HandleRemote takes the peer's <transport/> from session-initiate,
+	// session-accept, transport-info, transport-replace or
+	// transport-accept. It must not block.
+	HandleRemote(ctx context.Context, a Action, t Element) error
+	// Conn waits until the stream is established, or fails with the reason
+	// the transport gave up (the caller then tries the next transport).
+	Conn(ctx context.Context) (io.ReadWriteCloser, error)
+	// Close releases the transport's resources.
+	Close() error
+}
