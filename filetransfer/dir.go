@@ -1,0 +1,250 @@
+package filetransfer
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"sort"
+	"syscall"
+)
+
+// Dir is a directory files are received into. Every access goes through
+// an os.Root, so no name, "..", or symlink planted in the directory can
+// make a write land outside it (openat-style resolution).
+type Dir struct {
+	root *os.Root
+	path string
+}
+
+// OpenDir opens (and creates, 0700) the directory files are received into.
+func OpenDir(path string) (*Dir, error) {
+	if err := os.MkdirAll(path, 0o700); err != nil {
+		return nil, fmt.Errorf("filetransfer: creating %s: %w", path, err)
+	}
+	r, err := os.OpenRoot(path)
+	if err != nil {
+		return nil, fmt.Errorf("filetransfer: opening %s: %w", path, err)
+	}
+	return &Dir{root: r, path: path}, nil
+}
+
+// Path returns the directory's path.
+func (d *Dir) Path() string { return d.path }
+
+// Close releases the directory handle.
+func (d *Dir) Close() error { return d.root.Close() }
+
+// partialName is the temporary file of an incoming file. It is derived
+// from what identifies the file (sanitized name, size, offered digests),
+// so a later transfer of the same file finds the bytes an interrupted one
+// left and resumes from there (XEP-0234 §8). The leading dot keeps it out
+// of directory listings; SanitizeName never yields such a name.
+func partialName(f *File) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00", SanitizeName(f.Name), f.Size)
+	hs := append([]Hash(nil), f.Hashes...)
+	sort.Slice(hs, func(i, j int) bool { return hs[i].Algo < hs[j].Algo })
+	for _, x := range hs {
+		fmt.Fprintf(h, "%s=%x\x00", x.Algo, x.Value)
+	}
+	return ".jingle-" + hex.EncodeToString(h.Sum(nil)[:12]) + ".part"
+}
+
+// sink receives one file: it enforces the declared size, hashes as it
+// writes, and publishes the file only once verified.
+type sink struct {
+	dir     *Dir
+	tmp     string
+	f       *os.File
+	name    string // sanitized
+	size    int64  // declared, -1 unknown
+	offset  int64  // bytes already present when the transfer started
+	written int64  // total bytes in the file, offset included
+	hashes  map[string]hash.Hash
+}
+
+// create opens the partial file for f. With resume, bytes an earlier
+// attempt left are kept (and hashed) and offset() tells where the sender
+// should start; otherwise the partial file starts empty.
+func (d *Dir) create(f *File, resume bool) (*sink, error) {
+	s := &sink{dir: d, tmp: partialName(f), name: SanitizeName(f.Name), size: f.Size, hashes: map[string]hash.Hash{}}
+	algos := map[string]bool{DefaultHashAlgo: true}
+	for _, h := range f.Hashes {
+		algos[h.Algo] = true
+	}
+	for _, a := range f.HashUsed {
+		algos[a] = true
+	}
+	for a := range algos {
+		if h, err := NewHash(a); err == nil {
+			s.hashes[a] = h
+		}
+	}
+	if fi, err := d.root.Lstat(s.tmp); err == nil && !fi.Mode().IsRegular() {
+		// Something planted a symlink or a directory under our name.
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrOutsideDir, s.tmp)
+	}
+	fl, err := d.root.OpenFile(s.tmp, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("filetransfer: opening partial file: %w", err)
+	}
+	s.f = fl
+	if !resume {
+		if err := fl.Truncate(0); err != nil {
+			s.abort(false)
+			return nil, fmt.Errorf("filetransfer: truncating partial file: %w", err)
+		}
+		return s, nil
+	}
+	fi, err := fl.Stat()
+	if err != nil {
+		s.abort(false)
+		return nil, fmt.Errorf("filetransfer: stat partial file: %w", err)
+	}
+	have := fi.Size()
+	if f.Size >= 0 && have >= f.Size {
+		// Complete or overlong leftovers cannot be trusted: start over.
+		have = 0
+		if err := fl.Truncate(0); err != nil {
+			s.abort(false)
+			return nil, fmt.Errorf("filetransfer: truncating partial file: %w", err)
+		}
+	}
+	if have > 0 {
+		if _, err := io.Copy(s.hashWriter(), io.NewSectionReader(fl, 0, have)); err != nil {
+			s.abort(false)
+			return nil, fmt.Errorf("filetransfer: rehashing partial file: %w", err)
+		}
+	}
+	if _, err := fl.Seek(have, io.SeekStart); err != nil {
+		s.abort(false)
+		return nil, fmt.Errorf("filetransfer: seeking partial file: %w", err)
+	}
+	s.offset, s.written = have, have
+	return s, nil
+}
+
+func (s *sink) hashWriter() io.Writer {
+	ws := make([]io.Writer, 0, len(s.hashes))
+	for _, h := range s.hashes {
+		ws = append(ws, h)
+	}
+	return io.MultiWriter(ws...)
+}
+
+// Write appends p, refusing to go beyond the declared size: a peer that
+// lies about the size cannot fill the disk.
+func (s *sink) Write(p []byte) (int, error) {
+	n := len(p)
+	if s.size >= 0 && s.written+int64(n) > s.size {
+		return 0, fmt.Errorf("%w: %d bytes declared, got at least %d", ErrSizeExceeded, s.size, s.written+int64(n))
+	}
+	w, err := s.f.Write(p)
+	if w > 0 {
+		for _, h := range s.hashes {
+			h.Write(p[:w])
+		}
+		s.written += int64(w)
+	}
+	if err != nil {
+		return w, fmt.Errorf("filetransfer: writing %s: %w", s.tmp, err)
+	}
+	return w, nil
+}
+
+// remaining returns how many bytes are still expected, or -1.
+func (s *sink) remaining() int64 {
+	if s.size < 0 {
+		return -1
+	}
+	return s.size - s.written
+}
+
+// sum returns the digest of algo over what was written.
+func (s *sink) sum(algo string) []byte {
+	h, ok := s.hashes[algo]
+	if !ok {
+		return nil
+	}
+	return h.Sum(nil)
+}
+
+// verify checks the size and every expected digest we can compute. With
+// no digest at all the size alone decides (Dino sends none).
+func (s *sink) verify(expected []Hash) error {
+	if s.size >= 0 && s.written != s.size {
+		return fmt.Errorf("%w: %d of %d bytes", ErrShortFile, s.written, s.size)
+	}
+	checked := 0
+	for _, e := range expected {
+		got := s.sum(e.Algo)
+		if got == nil {
+			continue
+		}
+		if !bytes.Equal(got, e.Value) {
+			return fmt.Errorf("%w: %s", ErrHashMismatch, e.Algo)
+		}
+		checked++
+	}
+	if len(expected) > 0 && checked == 0 {
+		return fmt.Errorf("%w: none of the offered algorithms", ErrUnsupportedHash)
+	}
+	return nil
+}
+
+// publish syncs the partial file and gives it its final, collision-free
+// name. The name is claimed with a hard link, which fails instead of
+// replacing an existing file; filesystems without hard links fall back to
+// a checked rename.
+func (s *sink) publish() (string, error) {
+	if err := s.f.Sync(); err != nil {
+		return "", fmt.Errorf("filetransfer: sync: %w", err)
+	}
+	if err := s.f.Close(); err != nil {
+		return "", fmt.Errorf("filetransfer: close: %w", err)
+	}
+	s.f = nil
+	for i := 0; i < 10000; i++ {
+		name := s.name
+		if i > 0 {
+			name = numbered(s.name, i)
+		}
+		err := s.dir.root.Link(s.tmp, name)
+		if err == nil {
+			if err := s.dir.root.Remove(s.tmp); err != nil {
+				return "", fmt.Errorf("filetransfer: removing %s: %w", s.tmp, err)
+			}
+			return name, nil
+		}
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if _, serr := s.dir.root.Lstat(name); serr == nil {
+			continue
+		}
+		if err := s.dir.root.Rename(s.tmp, name); err != nil {
+			return "", fmt.Errorf("filetransfer: renaming into place: %w", err)
+		}
+		return name, nil
+	}
+	return "", fmt.Errorf("filetransfer: no free name for %q", s.name)
+}
+
+// abort closes the partial file; keep leaves it for a later resume,
+// otherwise it is deleted (bad data must not linger).
+func (s *sink) abort(keep bool) {
+	if s.f != nil {
+		_ = s.f.Close()
+		s.f = nil
+	}
+	if !keep {
+		_ = s.dir.root.Remove(s.tmp)
+	}
+}
+

@@ -1,0 +1,176 @@
+package filetransfer
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func sha256Of(b []byte) []Hash {
+	s := sha256.Sum256(b)
+	return []Hash{{Algo: "sha-256", Value: s[:]}}
+}
+
+// receiveAll runs one sink over data and returns the published name.
+func receiveAll(t *testing.T, d *Dir, f *File, data []byte, expected []Hash) (string, error) {
+	t.Helper()
+	s, err := d.create(f, false)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.Write(data); err != nil {
+		s.abort(false)
+		return "", err
+	}
+	if err := s.verify(expected); err != nil {
+		s.abort(false)
+		return "", err
+	}
+	return s.publish()
+}
+
+func dirEntries(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+func TestDirHostileNamesStayInside(t *testing.T) {
+	parent := t.TempDir()
+	target := filepath.Join(parent, "in")
+	d, err := OpenDir(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	data := []byte("payload")
+	for _, name := range []string{"../../etc/passwd", "../escape", "a/b", "CON", "\x00\x01", "..", "/abs/path"} {
+		got, err := receiveAll(t, d, &File{Name: name, Size: int64(len(data))}, data, sha256Of(data))
+		if err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		if b, err := os.ReadFile(filepath.Join(target, got)); err != nil || !bytes.Equal(b, data) {
+			t.Fatalf("%q -> %q not inside target: %v", name, got, err)
+		}
+	}
+	if es := dirEntries(t, parent); len(es) != 1 || es[0] != "in" {
+		t.Fatalf("something was written beside the target dir: %v", es)
+	}
+	// Collisions get numbered names instead of replacing files.
+	if es := dirEntries(t, target); len(es) != 7 {
+		t.Fatalf("entries = %v", es)
+	}
+}
+
+func TestDirSymlinkEscape(t *testing.T) {
+	parent := t.TempDir()
+	target := filepath.Join(parent, "in")
+	d, err := OpenDir(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	secret := filepath.Join(parent, "secret")
+	if err := os.WriteFile(secret, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := &File{Name: "x.txt", Size: 4}
+	// A planted symlink under the final name and under the partial name.
+	if err := os.Symlink(secret, filepath.Join(target, "x.txt")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := receiveAll(t, d, f, []byte("evil"), nil)
+	if err != nil || got != "x (1).txt" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if err := os.Symlink(secret, filepath.Join(target, partialName(f))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := receiveAll(t, d, f, []byte("evil"), nil); err == nil {
+		t.Fatal("wrote through a symlinked partial file")
+	}
+	if b, _ := os.ReadFile(secret); string(b) != "keep" {
+		t.Fatalf("secret overwritten: %q", b)
+	}
+}
+
+func TestDirSizeLieAndHashMismatch(t *testing.T) {
+	dir := t.TempDir()
+	d, err := OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	data := []byte("0123456789")
+	if _, err := receiveAll(t, d, &File{Name: "lie", Size: 5}, data, nil); !errors.Is(err, ErrSizeExceeded) {
+		t.Fatalf("size lie: %v", err)
+	}
+	if _, err := receiveAll(t, d, &File{Name: "short", Size: 50}, data, nil); !errors.Is(err, ErrShortFile) {
+		t.Fatalf("short: %v", err)
+	}
+	if _, err := receiveAll(t, d, &File{Name: "bad", Size: 10}, data, sha256Of([]byte("other"))); !errors.Is(err, ErrHashMismatch) {
+		t.Fatalf("hash: %v", err)
+	}
+	if _, err := receiveAll(t, d, &File{Name: "blake", Size: 10}, data, []Hash{{Algo: "blake2b-256", Value: []byte{1}}}); !errors.Is(err, ErrUnsupportedHash) {
+		t.Fatalf("unknown algo: %v", err)
+	}
+	if es := dirEntries(t, dir); len(es) != 0 {
+		t.Fatalf("rejected data left behind: %v", es)
+	}
+	// No hash at all (Dino): the size decides.
+	if _, err := receiveAll(t, d, &File{Name: "dino.bin", Size: 10}, data, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDirResume(t *testing.T) {
+	dir := t.TempDir()
+	d, err := OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	data := bytes.Repeat([]byte("abcdefgh"), 1000)
+	f := &File{Name: "big.bin", Size: int64(len(data)), Hashes: sha256Of(data)}
+	s, err := d.create(f, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Write(data[:3000]); err != nil {
+		t.Fatal(err)
+	}
+	s.abort(true) // interrupted: bytes kept for later
+	s, err = d.create(f, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.offset != 3000 {
+		t.Fatalf("resume offset = %d", s.offset)
+	}
+	if _, err := s.Write(data[3000:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.verify(f.Hashes); err != nil {
+		t.Fatal(err)
+	}
+	name, err := s.publish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, name)); !bytes.Equal(b, data) {
+		t.Fatal("resumed file differs")
+	}
+	if es := dirEntries(t, dir); len(es) != 1 {
+		t.Fatalf("entries = %v", es)
+	}
+}
