@@ -247,4 +247,3 @@ func (s *sink) abort(keep bool) {
 		_ = s.dir.root.Remove(s.tmp)
 	}
 }
-

@@ -44,7 +44,7 @@ type File struct {
 	HashUsed []string
 }
 
-// Range is <range offset='' length=''/> (XEP-0234 §8): the first byte
+// Range is <range offset=” length=”/> (XEP-0234 §8): the first byte
 // transferred is at Offset; Length 0 means "to the end".
 type Range struct {
 	Offset int64
@@ -193,8 +193,8 @@ type Description struct {
 }
 
 type descIn struct {
-	File    *File `xml:"file"`
-	Offer   *struct {
+	File  *File `xml:"file"`
+	Offer *struct {
 		File *File `xml:"file"`
 	} `xml:"offer"`
 	Request *struct {
