@@ -1,0 +1,476 @@
+// Package config reads jingled's configuration file (TOML), applies
+// overrides from the environment and the command line, and validates it
+// before anything starts, with errors that name the offending key.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/jingled/jingled/turnserver"
+)
+
+// ErrInvalid wraps every validation error.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Config is the whole jingled configuration file. docs/jingled.example.toml
+// documents every key.
+type Config struct {
+	Log      Log       `toml:"log"`
+	HTTP     HTTP      `toml:"http"`
+	TURN     TURN      `toml:"turn"`
+	ICE      ICE       `toml:"ice"`
+	Accounts []Account `toml:"account"`
+}
+
+// Log configures the structured logger (log/slog).
+type Log struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `toml:"level"`
+	// Format is text or json. Default text.
+	Format string `toml:"format"`
+}
+
+// HTTP is the health and Prometheus metrics endpoint.
+type HTTP struct {
+	// Listen is host:port; empty disables the endpoint. Default empty.
+	Listen string `toml:"listen"`
+}
+
+// TURN is the bundled relay: the [turn] table holds turnserver.Config's
+// keys plus enabled.
+type TURN struct {
+	// Enabled starts the relay. Default false.
+	Enabled           bool `toml:"enabled"`
+	turnserver.Config      // inline: realm, port, secrets, allow_peers, ...
+}
+
+// ICE configures the STUN/TURN servers the XMPP accounts' calls and
+// datachannel transfers use.
+type ICE struct {
+	// Servers are static ICE servers, e.g. "turn:turn.example.org:3478?transport=udp".
+	Servers []string `toml:"servers"`
+	// Username and Password go with static TURN servers.
+	Username string `toml:"username"`
+	Password string `toml:"password"`
+	// Discover asks each account's server via XEP-0215. Default true.
+	Discover *bool `toml:"discover"`
+	// Policy is all or relay. Default all.
+	Policy string `toml:"policy"`
+	// LoopbackOnly restricts gathering to loopback addresses (tests, demo).
+	LoopbackOnly bool `toml:"loopback_only"`
+}
+
+// Roles of an account.
+const (
+	RoleEcho     = "echo"
+	RoleRecord   = "record"
+	RolePlay     = "play"
+	RoleFiledrop = "filedrop"
+)
+
+// Account is one XMPP account served by jingled ([[account]] tables).
+type Account struct {
+	// JID is the bare account JID.
+	JID string `toml:"jid"`
+	// Resource is the resource to bind. Default "jingled".
+	Resource string `toml:"resource"`
+	// Exactly one of Password, PasswordFile, PasswordEnv.
+	Password     string `toml:"password"`
+	PasswordFile string `toml:"password_file"`
+	PasswordEnv  string `toml:"password_env"`
+	// Server is host:port. Default: the JID's domain, port 5222.
+	Server string `toml:"server"`
+	// CAFile trusts a private CA (a test or LAN server's certificate).
+	CAFile string `toml:"ca_file"`
+	// AllowPlain permits an unencrypted connection, to loopback only.
+	AllowPlain bool `toml:"allow_plain"`
+	// Role is echo, record, play or filedrop.
+	Role string `toml:"role"`
+	// Allow lists the JIDs (bare) and domains that may call or send files;
+	// "*" allows everyone. Default: nobody but the account's own domain.
+	Allow []string `toml:"allow"`
+	// Subscriptions says which subscription requests are approved: allowed
+	// (those matching Allow), all, or none. Default allowed.
+	Subscriptions string `toml:"subscriptions"`
+	// MaxDuration hangs up calls after this long. Default 10m.
+	MaxDuration duration `toml:"max_duration"`
+	// Dir is where record writes recordings and filedrop stores files.
+	Dir string `toml:"dir"`
+	// ServeDir is where filedrop serves files from (XEP-0234 pull).
+	ServeDir string `toml:"serve_dir"`
+	// MaxFileSize is the largest file filedrop accepts. Default 100 MiB.
+	MaxFileSize int64 `toml:"max_file_size"`
+	// Greeting is an Ogg/Opus file record plays first; File is what play
+	// plays (Ogg/Opus, IVF); RTPListen is an RTP/UDP input address for play.
+	Greeting  string `toml:"greeting"`
+	File      string `toml:"file"`
+	RTPListen string `toml:"rtp_listen"`
+	// Format is the recording container: ogg (audio) + ivf (video), or webm.
+	Format string `toml:"format"`
+}
+
+// duration accepts TOML strings such as "90s" or "10m".
+type duration struct{ time.Duration }
+
+func (d *duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Duration returns the configured value.
+func (d duration) Value() time.Duration { return d.Duration }
+
+// EnvPrefix starts every environment override: JINGLED_TURN__PORT=3479 sets
+// turn.port (two underscores separate table and key).
+const EnvPrefix = "JINGLED_"
+
+// Load reads path, applies env overrides (environ, as os.Environ) and
+// command-line overrides (sets, "key.path=value" with TOML values), and
+// validates the result.
+func Load(path string, environ []string, sets []string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(raw, filepath.Dir(path), environ, sets)
+}
+
+// Parse is Load on bytes; dir resolves relative file paths.
+func Parse(raw []byte, dir string, environ []string, sets []string) (*Config, error) {
+	doc := map[string]any{}
+	if _, err := toml.Decode(string(raw), &doc); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var overrides []string
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(k, EnvPrefix) || k == EnvPrefix+"CONFIG" {
+			continue
+		}
+		key := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(k, EnvPrefix), "__", "."))
+		overrides = append(overrides, key+"="+v)
+	}
+	sort.Strings(overrides)
+	for _, kv := range append(overrides, sets...) {
+		if err := apply(doc, kv); err != nil {
+			return nil, err
+		}
+	}
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(doc); err != nil {
+		return nil, fmt.Errorf("config: re-encoding overrides: %w", err)
+	}
+	var c Config
+	md, err := toml.Decode(buf.String(), &c)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, fmt.Errorf("%w: unknown key %q", ErrInvalid, und[0].String())
+	}
+	c.resolvePaths(dir)
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// apply sets one dotted key to a TOML value; a value that is not valid
+// TOML is taken as a string, so JINGLED_LOG__LEVEL=debug works unquoted.
+func apply(doc map[string]any, kv string) error {
+	key, val, ok := strings.Cut(kv, "=")
+	if !ok || key == "" {
+		return fmt.Errorf("%w: override %q: want key.path=value", ErrInvalid, kv)
+	}
+	var v struct{ V any }
+	if _, err := toml.Decode("V = "+val, &v); err != nil {
+		v.V = val
+	}
+	parts := strings.Split(key, ".")
+	m := doc
+	for i, p := range parts[:len(parts)-1] {
+		next, ok := m[p]
+		if !ok {
+			n := map[string]any{}
+			m[p] = n
+			m = n
+			continue
+		}
+		switch t := next.(type) {
+		case map[string]any:
+			m = t
+		case []map[string]any:
+			// account.0.password_file: index into an array of tables.
+			if i+1 >= len(parts)-1 {
+				return fmt.Errorf("%w: override %q: %s is a list, give an index", ErrInvalid, kv, p)
+			}
+			idx, err := strconv.Atoi(parts[i+1])
+			if err != nil || idx < 0 || idx >= len(t) {
+				return fmt.Errorf("%w: override %q: no %s[%s]", ErrInvalid, kv, p, parts[i+1])
+			}
+			return apply(t[idx], strings.Join(parts[i+2:], ".")+"="+val)
+		default:
+			return fmt.Errorf("%w: override %q: %s is not a table", ErrInvalid, kv, strings.Join(parts[:i+1], "."))
+		}
+	}
+	m[parts[len(parts)-1]] = v.V
+	return nil
+}
+
+func (c *Config) resolvePaths(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) && dir != "" {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.TURN.TLSCert)
+	abs(&c.TURN.TLSKey)
+	for i := range c.Accounts {
+		a := &c.Accounts[i]
+		for _, p := range []*string{&a.PasswordFile, &a.CAFile, &a.Dir, &a.ServeDir, &a.Greeting, &a.File} {
+			abs(p)
+		}
+	}
+}
+
+// Validate checks every key; the first problem is returned, naming its key.
+func (c *Config) Validate() error {
+	bad := func(key, format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrInvalid, key, fmt.Sprintf(format, args...))
+	}
+	switch c.Log.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		return bad("log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "", "text", "json":
+	default:
+		return bad("log.format", "%q is not text or json", c.Log.Format)
+	}
+	if c.HTTP.Listen != "" {
+		if err := checkHostPort(c.HTTP.Listen); err != nil {
+			return bad("http.listen", "%v", err)
+		}
+	}
+	if c.TURN.Enabled {
+		if err := c.TURN.Config.Validate(); err != nil {
+			return bad("turn", "%v", err)
+		}
+		for _, f := range []struct{ key, path string }{{"turn.tls_cert", c.TURN.TLSCert}, {"turn.tls_key", c.TURN.TLSKey}} {
+			if f.path == "" {
+				continue
+			}
+			if err := readable(f.path); err != nil {
+				return bad(f.key, "%v", err)
+			}
+		}
+	}
+	switch c.ICE.Policy {
+	case "", "all", "relay":
+	default:
+		return bad("ice.policy", "%q is not all or relay", c.ICE.Policy)
+	}
+	for i, s := range c.ICE.Servers {
+		if !strings.HasPrefix(s, "stun:") && !strings.HasPrefix(s, "turn:") && !strings.HasPrefix(s, "turns:") {
+			return bad(fmt.Sprintf("ice.servers[%d]", i), "%q is not a stun:, turn: or turns: URL", s)
+		}
+	}
+	if !c.TURN.Enabled && len(c.Accounts) == 0 {
+		return bad("account", "nothing to run: no [[account]] and turn.enabled is false")
+	}
+	seen := map[string]bool{}
+	for i := range c.Accounts {
+		if err := c.Accounts[i].validate(fmt.Sprintf("account[%d]", i)); err != nil {
+			return err
+		}
+		if seen[c.Accounts[i].JID] {
+			return bad(fmt.Sprintf("account[%d].jid", i), "%q appears twice", c.Accounts[i].JID)
+		}
+		seen[c.Accounts[i].JID] = true
+	}
+	return nil
+}
+
+func (a *Account) validate(key string) error {
+	bad := func(sub, format string, args ...any) error {
+		return fmt.Errorf("%w: %s.%s: %s", ErrInvalid, key, sub, fmt.Sprintf(format, args...))
+	}
+	local, domain, ok := strings.Cut(a.JID, "@")
+	if !ok || local == "" || domain == "" || strings.ContainsAny(a.JID, "/ ") {
+		return bad("jid", "%q is not a bare JID (user@domain)", a.JID)
+	}
+	n := 0
+	for _, s := range []string{a.Password, a.PasswordFile, a.PasswordEnv} {
+		if s != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return bad("password_file", "give exactly one of password, password_file, password_env")
+	}
+	if a.PasswordFile != "" {
+		if err := readable(a.PasswordFile); err != nil {
+			return bad("password_file", "%v", err)
+		}
+	}
+	if a.PasswordEnv != "" && os.Getenv(a.PasswordEnv) == "" {
+		return bad("password_env", "environment variable %s is empty or unset", a.PasswordEnv)
+	}
+	if a.Server != "" {
+		if err := checkHostPort(a.Server); err != nil {
+			return bad("server", "%v", err)
+		}
+	}
+	if a.CAFile != "" {
+		if err := readable(a.CAFile); err != nil {
+			return bad("ca_file", "%v", err)
+		}
+	}
+	if a.MaxDuration.Duration < 0 {
+		return bad("max_duration", "must not be negative")
+	}
+	switch a.Subscriptions {
+	case "", "allowed", "all", "none":
+	default:
+		return bad("subscriptions", "%q is not allowed, all or none", a.Subscriptions)
+	}
+	switch a.Format {
+	case "", "ogg", "webm":
+	default:
+		return bad("format", "%q is not ogg or webm", a.Format)
+	}
+	switch a.Role {
+	case RoleEcho:
+	case RoleRecord:
+		if a.Dir == "" {
+			return bad("dir", "the record role needs a directory for recordings")
+		}
+		if a.Greeting != "" {
+			if err := readable(a.Greeting); err != nil {
+				return bad("greeting", "%v", err)
+			}
+		}
+	case RolePlay:
+		if (a.File == "") == (a.RTPListen == "") {
+			return bad("file", "the play role needs exactly one of file or rtp_listen")
+		}
+		if a.File != "" {
+			if err := readable(a.File); err != nil {
+				return bad("file", "%v", err)
+			}
+		}
+		if a.RTPListen != "" {
+			if err := checkHostPort(a.RTPListen); err != nil {
+				return bad("rtp_listen", "%v", err)
+			}
+		}
+	case RoleFiledrop:
+		if a.Dir == "" && a.ServeDir == "" {
+			return bad("dir", "the filedrop role needs dir (to receive) or serve_dir (to serve)")
+		}
+		if a.MaxFileSize < 0 {
+			return bad("max_file_size", "must not be negative")
+		}
+	case "":
+		return bad("role", "missing (echo, record, play or filedrop)")
+	default:
+		return bad("role", "%q is not echo, record, play or filedrop", a.Role)
+	}
+	return nil
+}
+
+// Defaults fills what the file left out; call after Validate.
+func (a *Account) Defaults() {
+	if a.Resource == "" {
+		a.Resource = "jingled"
+	}
+	if a.Server == "" {
+		_, domain, _ := strings.Cut(a.JID, "@")
+		a.Server = net.JoinHostPort(domain, "5222")
+	}
+	if a.MaxDuration.Duration == 0 {
+		a.MaxDuration.Duration = 10 * time.Minute
+	}
+	if a.MaxFileSize == 0 {
+		a.MaxFileSize = 100 << 20
+	}
+	if a.Subscriptions == "" {
+		a.Subscriptions = "allowed"
+	}
+	if a.Format == "" {
+		a.Format = "ogg"
+	}
+}
+
+// Secret returns the account's password from wherever the config says.
+func (a *Account) Secret() (string, error) {
+	switch {
+	case a.Password != "":
+		return a.Password, nil
+	case a.PasswordFile != "":
+		b, err := os.ReadFile(a.PasswordFile)
+		if err != nil {
+			return "", fmt.Errorf("reading password_file: %w", err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	default:
+		return os.Getenv(a.PasswordEnv), nil
+	}
+}
+
+// Allowed reports whether bare JID peer may call or send to this account.
+func (a *Account) Allowed(peer string) bool {
+	if i := strings.IndexByte(peer, '/'); i >= 0 {
+		peer = peer[:i]
+	}
+	_, domain, _ := strings.Cut(peer, "@")
+	if len(a.Allow) == 0 {
+		_, own, _ := strings.Cut(a.JID, "@")
+		return strings.EqualFold(domain, own)
+	}
+	for _, x := range a.Allow {
+		if x == "*" || strings.EqualFold(x, peer) || (!strings.Contains(x, "@") && strings.EqualFold(x, domain)) {
+			return true
+		}
+	}
+	return false
+}
+
+func checkHostPort(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", s)
+	}
+	_ = host
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("%q: port %q is not 0..65535", s, port)
+	}
+	return nil
+}
+
+func readable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", path, errors.Unwrap(err))
+	}
+	return f.Close()
+}

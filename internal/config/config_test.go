@@ -1,0 +1,120 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const good = `
+[log]
+level = "info"
+
+[http]
+listen = "127.0.0.1:9100"
+
+[turn]
+enabled = true
+address = "127.0.0.1"
+port = 3478
+secrets = ["s3cret"]
+
+[[account]]
+jid = "echo@example.org"
+password_env = "TEST_ECHO_PW"
+role = "echo"
+max_duration = "90s"
+allow = ["*"]
+`
+
+func TestParseGood(t *testing.T) {
+	t.Setenv("TEST_ECHO_PW", "pw")
+	c, err := Parse([]byte(good), t.TempDir(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.TURN.Enabled || c.TURN.Port != 3478 || len(c.TURN.Secrets) != 1 {
+		t.Fatalf("turn section not decoded: %+v", c.TURN)
+	}
+	a := c.Accounts[0]
+	if a.MaxDuration.Value().Seconds() != 90 {
+		t.Fatalf("max_duration = %v", a.MaxDuration)
+	}
+	if pw, _ := a.Secret(); pw != "pw" {
+		t.Fatalf("secret = %q", pw)
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	t.Setenv("TEST_ECHO_PW", "pw")
+	env := []string{"JINGLED_TURN__PORT=3479", "JINGLED_LOG__LEVEL=debug", "PATH=/bin"}
+	c, err := Parse([]byte(good), "", env, []string{"http.listen=127.0.0.1:9200", "account.0.role=record", "account.0.dir=/tmp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TURN.Port != 3479 || c.Log.Level != "debug" || c.HTTP.Listen != "127.0.0.1:9200" {
+		t.Fatalf("overrides not applied: port %d level %q listen %q", c.TURN.Port, c.Log.Level, c.HTTP.Listen)
+	}
+	if c.Accounts[0].Role != RoleRecord {
+		t.Fatalf("account override not applied: %q", c.Accounts[0].Role)
+	}
+}
+
+// Each invalid config fails with an error naming the offending key.
+func TestInvalid(t *testing.T) {
+	t.Setenv("TEST_ECHO_PW", "pw")
+	dir := t.TempDir()
+	unreadable := filepath.Join(dir, "missing.pem")
+	cases := []struct {
+		name, old, new, wantKey string
+	}{
+		{"unknown key", `[log]`, "[log]\ncolour = \"red\"", "log.colour"},
+		{"unknown table key", `port = 3478`, "port = 3478\nprot = 1", "turn.prot"},
+		{"bad port", `port = 3478`, `port = 70000`, "turn"},
+		{"bad http port", `127.0.0.1:9100`, `127.0.0.1:99999`, "http.listen"},
+		{"missing secret", `secrets = ["s3cret"]`, ``, "turn"},
+		{"unreadable cert", `secrets = ["s3cret"]`, "secrets = [\"s3cret\"]\ntls_cert = \"" + unreadable + "\"\ntls_key = \"" + unreadable + "\"", "turn.tls_cert"},
+		{"bad role", `role = "echo"`, `role = "karaoke"`, "account[0].role"},
+		{"bad jid", `echo@example.org`, `echo`, "account[0].jid"},
+		{"no password", `password_env = "TEST_ECHO_PW"`, ``, "account[0].password_file"},
+		{"bad duration", `"90s"`, `"ninety"`, "max_duration"},
+		{"bad level", `level = "info"`, `level = "loud"`, "log.level"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.Replace(good, tc.old, tc.new, 1)
+			_, err := Parse([]byte(src), dir, nil, nil)
+			if err == nil {
+				t.Fatalf("accepted:\n%s", src)
+			}
+			if !strings.Contains(err.Error(), tc.wantKey) {
+				t.Fatalf("error %q does not name %q", err, tc.wantKey)
+			}
+			if tc.name != "bad duration" && !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %q is not ErrInvalid", err)
+			}
+		})
+	}
+}
+
+func TestAllowed(t *testing.T) {
+	a := Account{JID: "echo@example.org"}
+	if !a.Allowed("alice@example.org/phone") || a.Allowed("mallory@evil.example") {
+		t.Fatal("default allow-list should be the account's own domain")
+	}
+	a.Allow = []string{"friend.example", "bob@other.example"}
+	for peer, want := range map[string]bool{"x@friend.example": true, "bob@other.example/r": true, "eve@other.example": false, "alice@example.org": false} {
+		if got := a.Allowed(peer); got != want {
+			t.Errorf("Allowed(%q) = %v, want %v", peer, got, want)
+		}
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.toml"), nil, nil)
+	if err == nil || !os.IsNotExist(errors.Unwrap(err)) {
+		t.Fatalf("err = %v", err)
+	}
+}
