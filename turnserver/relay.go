@@ -1,0 +1,205 @@
+package turnserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/pion/transport/v4"
+	"github.com/pion/transport/v4/reuseport"
+	"github.com/pion/turn/v5"
+	"golang.org/x/time/rate"
+)
+
+var (
+	errNoRelayPort = errors.New("turnserver: no free relay port in range")
+	errPeerDenied  = errors.New("turnserver: peer address refused by policy")
+)
+
+// relayGenerator opens relay sockets in the configured port range, bound to
+// the relay bind address and advertised under the external address, and
+// wraps each UDP one so every datagram is counted, rate-limited and checked
+// against the peer policy per address and port.
+type relayGenerator struct {
+	net        transport.Net
+	bindIP     net.IP
+	advertised net.IP
+	min, max   int
+	policy     *PeerPolicy
+	metrics    *metrics
+	userBW     int64
+	total      *rate.Limiter
+	users      *userLimiters
+}
+
+var _ turn.RelayAddressGenerator = (*relayGenerator)(nil)
+
+func (r *relayGenerator) Validate() error { return nil }
+
+func (r *relayGenerator) randomPorts() []int {
+	const tries = 20
+	span := r.max - r.min + 1
+	out := make([]int, 0, tries)
+	for range tries {
+		out = append(out, r.min+rand.IntN(span)) //nolint:gosec // Port choice, not a secret.
+	}
+
+	return out
+}
+
+func (r *relayGenerator) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
+	ports := r.randomPorts()
+	if conf.RequestedPort != 0 {
+		ports = []int{conf.RequestedPort}
+	}
+	for _, port := range ports {
+		conn, err := r.net.ListenPacket(conf.Network, net.JoinHostPort(r.bindIP.String(), strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		udp, ok := conn.LocalAddr().(*net.UDPAddr)
+		if !ok {
+			_ = conn.Close()
+
+			return nil, nil, fmt.Errorf("turnserver: relay socket has address %T", conn.LocalAddr())
+		}
+		rc := &relayConn{PacketConn: conn, gen: r}
+		if r.userBW > 0 {
+			rc.user = r.users.get(conf.UserID)
+			rc.userID = conf.UserID
+		}
+
+		return rc, &net.UDPAddr{IP: r.advertised, Port: udp.Port}, nil
+	}
+
+	return nil, nil, errNoRelayPort
+}
+
+func (r *relayGenerator) AllocateListener(conf turn.AllocateListenerConfig) (net.Listener, net.Addr, error) {
+	lc := r.net.CreateListenConfig(&net.ListenConfig{Control: reuseport.Control})
+	ports := r.randomPorts()
+	if conf.RequestedPort != 0 {
+		ports = []int{conf.RequestedPort}
+	}
+	for _, port := range ports {
+		ln, err := lc.Listen(context.Background(), conf.Network, net.JoinHostPort(r.bindIP.String(), strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		tcp, ok := ln.Addr().(*net.TCPAddr)
+		if !ok {
+			_ = ln.Close()
+
+			return nil, nil, fmt.Errorf("turnserver: relay listener has address %T", ln.Addr())
+		}
+
+		return ln, &net.TCPAddr{IP: r.advertised, Port: tcp.Port}, nil
+	}
+
+	return nil, nil, errNoRelayPort
+}
+
+// AllocateConn dials a TCP peer for an RFC 6062 Connect. The gate has
+// checked the peer already; the check here keeps the invariant local. pion
+// passes the advertised relay address as the local address, which a host
+// behind 1:1 NAT cannot bind, so the bind address replaces its IP.
+func (r *relayGenerator) AllocateConn(conf turn.AllocateConnConfig) (net.Conn, error) {
+	ra, ok := conf.RemoteAddr.(*net.TCPAddr)
+	if !ok {
+		return nil, fmt.Errorf("turnserver: connect to %T", conf.RemoteAddr)
+	}
+	if reason := r.policy.CheckAddr(ra.IP, ra.Port); reason != DenyNone {
+		r.metrics.denied.WithLabelValues(string(reason)).Inc()
+
+		return nil, fmt.Errorf("%w: %s", errPeerDenied, reason)
+	}
+	local := conf.LocalAddr
+	if la, ok := conf.LocalAddr.(*net.TCPAddr); ok {
+		local = &net.TCPAddr{IP: r.bindIP, Port: la.Port}
+	}
+	d := r.net.CreateDialer(&net.Dialer{LocalAddr: local, Control: reuseport.Control, Timeout: 30 * time.Second})
+	c, err := d.Dial(conf.Network, ra.String())
+	if err != nil {
+		return nil, fmt.Errorf("turnserver: connect to peer: %w", err)
+	}
+
+	return c, nil
+}
+
+// relayConn is one allocation's relay socket.
+type relayConn struct {
+	net.PacketConn
+	gen    *relayGenerator
+	user   *rate.Limiter
+	userID string
+}
+
+// WriteTo sends to a peer: pion has checked the permission (per IP); the
+// policy is checked again per IP and port, which is where the server's own
+// addresses are limited to relay ports.
+func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	g := c.gen
+	if ua, ok := addr.(*net.UDPAddr); ok {
+		if reason := g.policy.CheckAddr(ua.IP, ua.Port); reason != DenyNone {
+			g.metrics.dropped.WithLabelValues("denied_peer").Inc()
+
+			return 0, fmt.Errorf("%w: %s", errPeerDenied, reason)
+		}
+	}
+	if !c.allowBytes(len(p)) {
+		g.metrics.dropped.WithLabelValues("bandwidth").Inc()
+
+		return len(p), nil // Dropped like a congested link would.
+	}
+	n, err := c.PacketConn.WriteTo(p, addr)
+	if err != nil {
+		return n, err //nolint:wrapcheck // pion logs it.
+	}
+	g.metrics.toPeerBytes.Add(float64(n))
+	g.metrics.toPeerPackets.Inc()
+
+	return n, nil
+}
+
+func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	g := c.gen
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(p)
+		if err != nil {
+			return n, addr, err //nolint:wrapcheck // pion ends the allocation on any error.
+		}
+		if !c.allowBytes(n) {
+			g.metrics.dropped.WithLabelValues("bandwidth").Inc()
+
+			continue
+		}
+		g.metrics.fromPeerBytes.Add(float64(n))
+		g.metrics.fromPeerPackets.Inc()
+
+		return n, addr, nil
+	}
+}
+
+func (c *relayConn) allowBytes(n int) bool {
+	now := time.Now()
+	if c.user != nil && !c.user.AllowN(now, n) {
+		return false
+	}
+	if t := c.gen.total; t != nil && !t.AllowN(now, n) {
+		return false
+	}
+
+	return true
+}
+
+func (c *relayConn) Close() error {
+	if c.user != nil {
+		c.gen.users.release(c.userID)
+	}
+
+	return c.PacketConn.Close() //nolint:wrapcheck // pion logs it.
+}

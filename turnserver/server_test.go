@@ -1,0 +1,410 @@
+package turnserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/stun/v4"
+	"github.com/pion/turn/v5"
+)
+
+func TestRelayStaticUserUDP(t *testing.T) {
+	cfg := loopbackConfig()
+	cfg.AllowPeers = []string{"127.0.0.1/32"}
+	s := startServer(t, cfg)
+	peer := echoPeer(t)
+
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, relay := pionClient(t, s.Addrs().UDP, conn, "alice", "wonderland", cfg.Realm)
+	roundTrip(t, relay, peer.LocalAddr())
+
+	if got := metricValue(t, s, "jingled_turn_relayed_packets_total", "direction", "to_peer"); got < 1 {
+		t.Errorf("to_peer packets = %v, want >= 1", got)
+	}
+	if got := metricValue(t, s, "jingled_turn_relayed_packets_total", "direction", "from_peer"); got < 1 {
+		t.Errorf("from_peer packets = %v, want >= 1", got)
+	}
+	if got := metricValue(t, s, "jingled_turn_allocations_open"); got != 1 {
+		t.Errorf("allocations_open = %v, want 1", got)
+	}
+}
+
+// roundTrip sends through the relay to the echo peer and waits for the echo.
+func roundTrip(t *testing.T, relay net.PacketConn, peer net.Addr) {
+	t.Helper()
+	msg := []byte("hello through the relay")
+	buf := make([]byte, 1600)
+	for range 10 { // The first datagram may race the permission.
+		if _, err := relay.WriteTo(msg, peer); err != nil {
+			t.Fatalf("relay write: %v", err)
+		}
+		_ = relay.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		n, from, err := relay.ReadFrom(buf)
+		if err != nil {
+			continue
+		}
+		if !bytes.Equal(buf[:n], msg) || from.String() != peer.String() {
+			t.Fatalf("got %q from %v, want %q from %v", buf[:n], from, msg, peer)
+		}
+
+		return
+	}
+	t.Fatal("no echo through the relay")
+}
+
+func TestRelaySharedSecretTCP(t *testing.T) {
+	cfg := loopbackConfig()
+	cfg.AllowPeers = []string{"127.0.0.1/32"}
+	s := startServer(t, cfg)
+	peer := echoPeer(t)
+
+	user, pass, err := GenerateCredentials("s3cret", "romeo", time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := net.Dial("tcp", s.Addrs().TCP.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	_, relay := pionClient(t, s.Addrs().TCP, turn.NewSTUNConn(tc), user, pass, cfg.Realm)
+	roundTrip(t, relay, peer.LocalAddr())
+}
+
+func TestWrongPasswordIs401(t *testing.T) {
+	s := startServer(t, loopbackConfig())
+	for _, tc := range []struct{ name, user, pass string }{
+		{"static user", "alice", "not-the-password"},
+		{"unknown user", "mallory", "x"},
+		{"rest bad hmac", "9999999999:romeo", "AAAA"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialRaw(t, "udp", s.Addrs().UDP, tc.user, tc.pass)
+			if got := errCode(c.do(stun.MethodAllocate, udpTransport())); got != 401 {
+				t.Fatalf("Allocate with wrong credentials: code %d, want 401", got)
+			}
+		})
+	}
+	if got := metricValue(t, s, "jingled_turn_auth_total", "result", "bad_password"); got != 2 {
+		t.Errorf("auth bad_password = %v, want 2", got)
+	}
+	if got := metricValue(t, s, "jingled_turn_auth_total", "result", "unknown_user"); got != 1 {
+		t.Errorf("auth unknown_user = %v, want 1", got)
+	}
+}
+
+func TestExpiredCredentialRefusedAtAllocateOnly(t *testing.T) {
+	clock := newTestClock()
+	s := startServer(t, loopbackConfig(), withClock(clock.now))
+	user, pass, err := GenerateCredentials("s3cret", "romeo", time.Minute, clock.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := dialRaw(t, "udp", s.Addrs().UDP, user, pass)
+	if got := errCode(live.do(stun.MethodAllocate, udpTransport())); got != 200 {
+		t.Fatalf("Allocate with live credential: %d", got)
+	}
+
+	clock.advance(2 * time.Minute)
+
+	late := dialRaw(t, "udp", s.Addrs().UDP, user, pass)
+	if got := errCode(late.do(stun.MethodAllocate, udpTransport())); got != 401 {
+		t.Fatalf("Allocate with expired credential: code %d, want 401", got)
+	}
+	// The call that allocated before expiry goes on.
+	if got := errCode(live.do(stun.MethodRefresh, lifetimeAttr(600))); got != 200 {
+		t.Fatalf("Refresh of a live allocation after expiry: code %d, want 200", got)
+	}
+	if got := metricValue(t, s, "jingled_turn_auth_total", "result", "expired"); got != 1 {
+		t.Errorf("auth expired = %v, want 1", got)
+	}
+}
+
+func TestSecretRotationAcceptsEverySecret(t *testing.T) {
+	cfg := loopbackConfig()
+	cfg.Secrets = []string{"new-secret", "old-secret"}
+	s := startServer(t, cfg)
+	for _, secret := range cfg.Secrets {
+		user, pass, err := GenerateCredentials(secret, "", time.Hour, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := dialRaw(t, "udp", s.Addrs().UDP, user, pass)
+		if got := errCode(c.do(stun.MethodAllocate, udpTransport())); got != 200 {
+			t.Errorf("Allocate with %s: code %d", secret, got)
+		}
+	}
+}
+
+func TestPeerPolicyOnTheWire(t *testing.T) {
+	s := startServer(t, loopbackConfig())
+	c := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+	if got := errCode(c.do(stun.MethodAllocate, udpTransport())); got != 200 {
+		t.Fatalf("Allocate: %d", got)
+	}
+	for _, tc := range []struct {
+		name   string
+		method stun.Method
+		attrs  []stun.Setter
+		want   int
+	}{
+		{"loopback permission", stun.MethodCreatePermission, []stun.Setter{peerAttr("127.0.0.1", 5000)}, 403},
+		{"metadata permission", stun.MethodCreatePermission, []stun.Setter{peerAttr("169.254.169.254", 80)}, 403},
+		{"rfc1918 permission", stun.MethodCreatePermission, []stun.Setter{peerAttr("10.1.2.3", 80)}, 403},
+		{"unspecified permission", stun.MethodCreatePermission, []stun.Setter{peerAttr("0.0.0.0", 80)}, 403},
+		{"mapped loopback permission", stun.MethodCreatePermission, []stun.Setter{peerAttr("::ffff:127.0.0.1", 80)}, 403},
+		{"second peer denied", stun.MethodCreatePermission, []stun.Setter{peerAttr("192.0.32.10", 80), peerAttr("127.0.0.1", 80)}, 403},
+		{"loopback channel", stun.MethodChannelBind, []stun.Setter{channelAttr(0x4000), peerAttr("127.0.0.1", 5000)}, 403},
+		{"public permission", stun.MethodCreatePermission, []stun.Setter{peerAttr("192.0.32.10", 80)}, 200},
+		{"public channel", stun.MethodChannelBind, []stun.Setter{channelAttr(0x4001), peerAttr("192.0.32.10", 80)}, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := errCode(c.do(tc.method, tc.attrs...)); got != tc.want {
+				t.Fatalf("code %d, want %d", got, tc.want)
+			}
+		})
+	}
+	if got := metricValue(t, s, "jingled_turn_denied_peers_total", "reason", "loopback"); got != 4 {
+		t.Errorf("denied loopback = %v, want 4", got)
+	}
+}
+
+func TestPeerAllowedWhenConfigured(t *testing.T) {
+	cfg := loopbackConfig()
+	cfg.AllowPeers = []string{"127.0.0.1"}
+	s := startServer(t, cfg)
+	c := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+	if got := errCode(c.do(stun.MethodAllocate, udpTransport())); got != 200 {
+		t.Fatalf("Allocate: %d", got)
+	}
+	if got := errCode(c.do(stun.MethodCreatePermission, peerAttr("127.0.0.1", 5000))); got != 200 {
+		t.Fatalf("CreatePermission to allowed loopback: %d", got)
+	}
+	if got := errCode(c.do(stun.MethodCreatePermission, peerAttr("127.0.0.2", 5000))); got != 403 {
+		t.Fatalf("CreatePermission to 127.0.0.2 (not allowed): %d", got)
+	}
+}
+
+func TestQuotaIs486(t *testing.T) {
+	cfg := loopbackConfig()
+	cfg.MaxAllocationsPerUser = 1
+	cfg.MaxAllocations = 2
+	s := startServer(t, cfg)
+
+	first := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+	if got := errCode(first.do(stun.MethodAllocate, udpTransport())); got != 200 {
+		t.Fatalf("first Allocate: %d", got)
+	}
+	second := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+	if got := errCode(second.do(stun.MethodAllocate, udpTransport())); got != 486 {
+		t.Fatalf("second Allocate of the same user: code %d, want 486", got)
+	}
+	u, p, _ := GenerateCredentials("s3cret", "bob", time.Hour, time.Now())
+	bob := dialRaw(t, "udp", s.Addrs().UDP, u, p)
+	if got := errCode(bob.do(stun.MethodAllocate, udpTransport())); got != 200 {
+		t.Fatalf("other user's Allocate: %d", got)
+	}
+	u, p, _ = GenerateCredentials("s3cret", "carol", time.Hour, time.Now())
+	carol := dialRaw(t, "udp", s.Addrs().UDP, u, p)
+	if got := errCode(carol.do(stun.MethodAllocate, udpTransport())); got != 486 {
+		t.Fatalf("Allocate beyond the total: code %d, want 486", got)
+	}
+	// Freeing one (Refresh with lifetime 0) makes room again.
+	if got := errCode(first.do(stun.MethodRefresh, lifetimeAttr(0))); got != 200 {
+		t.Fatalf("deallocate: %d", got)
+	}
+	eventually(t, "deallocation", func() bool { return s.AllocationCount() == 1 })
+	if got := errCode(second.do(stun.MethodAllocate, udpTransport())); got != 200 {
+		t.Fatalf("Allocate after freeing: %d", got)
+	}
+	if got := metricValue(t, s, "jingled_turn_quota_rejections_total"); got != 2 {
+		t.Errorf("quota rejections = %v, want 2", got)
+	}
+}
+
+func TestPermissionCapIs508(t *testing.T) {
+	cfg := loopbackConfig()
+	cfg.MaxPermissionsPerAllocation = 2
+	s := startServer(t, cfg)
+	c := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+	if got := errCode(c.do(stun.MethodAllocate, udpTransport())); got != 200 {
+		t.Fatalf("Allocate: %d", got)
+	}
+	if got := errCode(c.do(stun.MethodCreatePermission, peerAttr("192.0.32.10", 1), peerAttr("192.0.32.11", 1))); got != 200 {
+		t.Fatalf("two permissions: %d", got)
+	}
+	if got := errCode(c.do(stun.MethodCreatePermission, peerAttr("192.0.32.12", 1))); got != 508 {
+		t.Fatalf("third permission: code %d, want 508", got)
+	}
+}
+
+func TestAuthFailuresAreRateLimited(t *testing.T) {
+	cfg := loopbackConfig()
+	cfg.AuthFailuresPerMinute = 3
+	s := startServer(t, cfg)
+	c := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wrong")
+	for i := range 3 {
+		if got := errCode(c.do(stun.MethodAllocate, udpTransport())); got != 401 {
+			t.Fatalf("failure %d: code %d, want 401", i, got)
+		}
+	}
+	c.send(c.build(stun.MethodAllocate, true, udpTransport()))
+	eventually(t, "rate-limit drop", func() bool {
+		return metricValue(t, s, "jingled_turn_auth_total", "result", "rate_limited") == 1
+	})
+	// Even the right password from that source is dropped for the minute.
+	good := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+	good.conn = c.conn
+	good.nonce, good.realm = c.nonce, c.realm
+	good.send(good.build(stun.MethodAllocate, true, udpTransport()))
+	eventually(t, "second rate-limit drop", func() bool {
+		return metricValue(t, s, "jingled_turn_auth_total", "result", "rate_limited") == 2
+	})
+	if m, err := c.recv(50 * time.Millisecond); !errors.Is(err, errNoResponse) {
+		t.Fatalf("rate-limited request was answered: %v %v", m, err)
+	}
+}
+
+func TestMalformedInputDoesNotStopServing(t *testing.T) {
+	s := startServer(t, loopbackConfig())
+	c := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+	junk := [][]byte{
+		{},
+		{0x00, 0x01},
+		{0x40, 0x00, 0xff, 0xff, 1, 2},                     // ChannelData, lying length
+		append([]byte{0x00, 0x03, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42}, make([]byte, 20)...), // Allocate, bad attrs
+		bytes.Repeat([]byte{0xff}, 1500),
+	}
+	for _, j := range junk {
+		if _, err := c.conn.Write(j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bind, err := stun.Build(stun.TransactionID, stun.BindingRequest, stun.Fingerprint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.send(bind)
+	var m *stun.Message
+	for m == nil || m.TransactionID != bind.TransactionID {
+		if m, err = c.recv(2 * time.Second); err != nil {
+			t.Fatalf("binding after junk: %v", err)
+		}
+	}
+	var xor stun.XORMappedAddress
+	if err := xor.GetFrom(m); err != nil || xor.String() != c.conn.LocalAddr().String() {
+		t.Fatalf("binding answer %v %v (%v), want %v", m.Type, xor, err, c.conn.LocalAddr())
+	}
+	// Over TCP, a stream that is neither STUN nor ChannelData is cut.
+	tc := dialRaw(t, "tcp", s.Addrs().TCP, "alice", "wonderland")
+	if _, err := tc.conn.Write([]byte{0xC0, 0, 0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tc.recv(2 * time.Second); err == nil || errors.Is(err, errNoResponse) {
+		t.Fatalf("junk TCP stream: got %v, want the connection closed", err)
+	}
+}
+
+func TestShutdownDrainsAllocations(t *testing.T) {
+	cfg := loopbackConfig()
+	s := startServer(t, cfg)
+	c := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+	if got := errCode(c.do(stun.MethodAllocate, udpTransport())); got != 200 {
+		t.Fatalf("Allocate: %d", got)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(context.Background()) }()
+	eventually(t, "draining", func() bool { return s.gate.draining.Load() })
+
+	other := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+	if got := errCode(other.do(stun.MethodAllocate, udpTransport())); got != 508 {
+		t.Fatalf("Allocate while draining: code %d, want 508", got)
+	}
+	// The open allocation still works while draining.
+	if got := errCode(c.do(stun.MethodRefresh, lifetimeAttr(600))); got != 200 {
+		t.Fatalf("Refresh while draining: %d", got)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned with an allocation open: %v", err)
+	default:
+	}
+	if got := errCode(c.do(stun.MethodRefresh, lifetimeAttr(0))); got != 200 {
+		t.Fatalf("deallocate: %d", got)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := s.Shutdown(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("second Shutdown: %v, want ErrClosed", err)
+	}
+}
+
+func TestShutdownGraceEnds(t *testing.T) {
+	cfg := loopbackConfig()
+	s := startServer(t, cfg)
+	c := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+	if got := errCode(c.do(stun.MethodAllocate, udpTransport())); got != 200 {
+		t.Fatalf("Allocate: %d", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Shutdown with a done context: %v", err)
+	}
+	eventually(t, "allocations closed", func() bool { return s.AllocationCount() == 0 })
+}
+
+func TestMetricsCarryNoUserData(t *testing.T) {
+	cfg := loopbackConfig()
+	cfg.AllowPeers = []string{"127.0.0.1/32"}
+	cfg.Users["verysecretname"] = "pw"
+	s := startServer(t, cfg)
+	peer := echoPeer(t)
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, relay := pionClient(t, s.Addrs().UDP, conn, "verysecretname", "pw", cfg.Realm)
+	roundTrip(t, relay, peer.LocalAddr())
+	bad := dialRaw(t, "udp", s.Addrs().UDP, "verysecretname", "wrong")
+	bad.do(stun.MethodAllocate, udpTransport())
+
+	text := allMetricText(t, s)
+	for _, leak := range []string{"verysecretname", "s3cret", "127.0.0.1", conn.LocalAddr().String()} {
+		if strings.Contains(text, leak) {
+			t.Errorf("metrics contain %q", leak)
+		}
+	}
+}
+
+func TestCloseReleasesRelaySockets(t *testing.T) {
+	cfg := loopbackConfig()
+	cfg.RelayPortMin, cfg.RelayPortMax = 47000, 47000
+	s, err := New(cfg, WithEphemeralPorts(), WithLogger(testLogger(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+	if got := errCode(c.do(stun.MethodAllocate, udpTransport())); got != 200 {
+		t.Fatalf("Allocate: %d", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:47000")
+	if err != nil {
+		t.Fatalf("relay port still bound after Close: %v", err)
+	}
+	_ = pc.Close()
+}
