@@ -9,9 +9,9 @@ import (
 // userLimiters shares one token bucket among all relay sockets of a user, so
 // a per-user bandwidth cap holds however many allocations the user opens.
 type userLimiters struct {
-	mu    sync.Mutex
-	bps   int64
-	m     map[string]*userLimiter
+	mu  sync.Mutex
+	bps int64
+	m   map[string]*userLimiter
 }
 
 type userLimiter struct {

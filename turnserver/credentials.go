@@ -2,7 +2,7 @@ package turnserver
 
 import (
 	"crypto/hmac"
-	"crypto/md5" //nolint:gosec // RFC 8489 section 9.2.2 long-term key is MD5 by definition.
+	"crypto/md5"  //nolint:gosec // RFC 8489 section 9.2.2 long-term key is MD5 by definition.
 	"crypto/sha1" //nolint:gosec // The TURN REST scheme is HMAC-SHA1 by definition.
 	"encoding/base64"
 	"fmt"
@@ -50,7 +50,7 @@ func ParseRESTUsername(username string) (expiry time.Time, user string, err erro
 
 // longTermKey is the RFC 8489 section 9.2.2 key: MD5(username:realm:password).
 func longTermKey(username, realm, password string) []byte {
-	h := md5.New() //nolint:gosec // See import comment.
+	h := md5.New()                                           //nolint:gosec // See import comment.
 	h.Write([]byte(username + ":" + realm + ":" + password)) //nolint:errcheck // Never fails.
 
 	return h.Sum(nil)

@@ -164,9 +164,11 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 	}
 
 	sc := turn.ServerConfig{
-		Realm:              cfg.Realm,
-		LoggerFactory:      slogFactory{s.log},
-		AuthHandler:        func(ra *turn.RequestAttributes) (string, []byte, bool) { return s.gate.authHandler(ra.Username, ra.Realm) },
+		Realm:         cfg.Realm,
+		LoggerFactory: slogFactory{s.log},
+		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+			return s.gate.authHandler(ra.Username, ra.Realm)
+		},
 		QuotaHandler:       func(user, _ string, _ net.Addr) bool { return s.book.admit(user) },
 		ChannelBindTimeout: channelBindLifetime,
 		PermissionTimeout:  permissionLifetime,

@@ -280,7 +280,7 @@ func TestMalformedInputDoesNotStopServing(t *testing.T) {
 	junk := [][]byte{
 		{},
 		{0x00, 0x01},
-		{0x40, 0x00, 0xff, 0xff, 1, 2},                     // ChannelData, lying length
+		{0x40, 0x00, 0xff, 0xff, 1, 2}, // ChannelData, lying length
 		append([]byte{0x00, 0x03, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42}, make([]byte, 20)...), // Allocate, bad attrs
 		bytes.Repeat([]byte{0xff}, 1500),
 	}

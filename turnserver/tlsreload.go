@@ -15,9 +15,9 @@ import (
 type certReloader struct {
 	certFile, keyFile string
 
-	mu      sync.RWMutex
-	cert    *tls.Certificate
-	stamp   string
+	mu    sync.RWMutex
+	cert  *tls.Certificate
+	stamp string
 }
 
 func newCertReloader(certFile, keyFile string) (*certReloader, error) {
