@@ -1,0 +1,161 @@
+package rtp
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+
+	pionice "github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/logging"
+	"github.com/pion/webrtc/v4"
+)
+
+// PeerOptions configure the PeerConnections behind calls.
+type PeerOptions struct {
+	// ICEServers are the STUN/TURN servers, from XEP-0215 discovery or a
+	// static list. Empty means host candidates only: there is no public
+	// default, ever.
+	ICEServers []webrtc.ICEServer
+	// RelayOnly sets the ICE transport policy to relay: only TURN
+	// candidates are used (privacy, or proving the relay works).
+	RelayOnly bool
+	// Loopback restricts ICE gathering to loopback interfaces and
+	// addresses and includes loopback candidates, which pion otherwise
+	// skips. Tests use it so that no packet leaves the machine.
+	Loopback bool
+	// Configure, when set, adjusts the SettingEngine after the options
+	// above were applied (timeouts, port ranges, a vnet).
+	Configure func(*webrtc.SettingEngine)
+	// Logger receives pion's logs (ICE, DTLS, SRTP) at debug level and
+	// the call's own logs. Nil discards.
+	Logger *slog.Logger
+}
+
+func (o *PeerOptions) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Logger
+}
+
+// The codecs we offer and accept, in our preference order. The payload
+// type numbers are libwebrtc's, so offers look familiar to every peer;
+// in answers pion uses the peer's numbers.
+var (
+	videoFeedback = []webrtc.RTCPFeedback{
+		{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"},
+	}
+	audioCodecs = []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: CodecOpus, PayloadType: 111},
+		{RTPCodecCapability: CodecG722, PayloadType: 9},
+		{RTPCodecCapability: CodecPCMU, PayloadType: 0},
+		{RTPCodecCapability: CodecPCMA, PayloadType: 8},
+	}
+	videoCodecs = []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: withFeedback(CodecVP8), PayloadType: 96},
+		{RTPCodecCapability: withFeedback(CodecVP9), PayloadType: 98},
+		{RTPCodecCapability: withFeedback(CodecH264), PayloadType: 102},
+	}
+)
+
+func withFeedback(c webrtc.RTPCodecCapability) webrtc.RTPCodecCapability {
+	c.RTCPFeedback = videoFeedback
+	return c
+}
+
+// SupportedCodecs returns the codecs calls offer and accept for kind.
+func SupportedCodecs(kind webrtc.RTPCodecType) []webrtc.RTPCodecParameters {
+	if kind == webrtc.RTPCodecTypeVideo {
+		return append([]webrtc.RTPCodecParameters(nil), videoCodecs...)
+	}
+	return append([]webrtc.RTPCodecParameters(nil), audioCodecs...)
+}
+
+// newAPI builds a pion API: our codecs, the default interceptors (NACK,
+// RTCP reports, stats, TWCC) and the setting engine of opts. Each
+// PeerConnection gets its own API, since the MediaEngine records what
+// was negotiated.
+func newAPI(opts *PeerOptions, log *slog.Logger) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	for _, c := range audioCodecs {
+		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
+			return nil, fmt.Errorf("rtp: registering %s: %w", c.MimeType, err)
+		}
+	}
+	for _, c := range videoCodecs {
+		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, fmt.Errorf("rtp: registering %s: %w", c.MimeType, err)
+		}
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, fmt.Errorf("rtp: registering interceptors: %w", err)
+	}
+	s := webrtc.SettingEngine{LoggerFactory: &pionLogger{log: log}}
+	if opts.Loopback {
+		LoopbackOnly(&s)
+	}
+	if opts.Configure != nil {
+		opts.Configure(&s)
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(s)), nil
+}
+
+// LoopbackOnly restricts a SettingEngine to loopback: only interfaces
+// with the loopback flag (lo) and only loopback IPs gather candidates,
+// loopback candidates are kept (pion drops them by default), and mDNS is
+// off, so no multicast leaves the machine either.
+func LoopbackOnly(s *webrtc.SettingEngine) {
+	s.SetInterfaceFilter(func(name string) bool {
+		ifi, err := net.InterfaceByName(name)
+		return err == nil && ifi.Flags&net.FlagLoopback != 0
+	})
+	s.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	s.SetIncludeLoopbackCandidate(true)
+	s.SetICEMulticastDNSMode(pionice.MulticastDNSModeDisabled)
+	s.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+}
+
+func (o *PeerOptions) configuration() webrtc.Configuration {
+	c := webrtc.Configuration{
+		ICEServers:    o.ICEServers,
+		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
+		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
+	}
+	if o.RelayOnly {
+		c.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	return c
+}
+
+// pionLogger routes pion's leveled logs into slog, scoped by pion's
+// subsystem name. pion's info level is chatty (every state change of
+// every candidate pair), so it goes to debug.
+type pionLogger struct{ log *slog.Logger }
+
+func (f *pionLogger) NewLogger(scope string) logging.LeveledLogger {
+	return &pionScope{log: f.log.With("pion", scope)}
+}
+
+type pionScope struct{ log *slog.Logger }
+
+func (p *pionScope) Trace(msg string)                  {}
+func (p *pionScope) Tracef(format string, args ...any) {}
+func (p *pionScope) Debug(msg string)                  { p.log.Debug(msg) }
+func (p *pionScope) Debugf(format string, args ...any) { p.log.Debug(fmt.Sprintf(format, args...)) }
+func (p *pionScope) Info(msg string)                   { p.log.Debug(msg) }
+func (p *pionScope) Infof(format string, args ...any)  { p.log.Debug(fmt.Sprintf(format, args...)) }
+func (p *pionScope) Warn(msg string)                   { p.log.Warn(msg) }
+func (p *pionScope) Warnf(format string, args ...any)  { p.log.Warn(fmt.Sprintf(format, args...)) }
+func (p *pionScope) Error(msg string)                  { p.log.Error(msg) }
+func (p *pionScope) Errorf(format string, args ...any) { p.log.Error(fmt.Sprintf(format, args...)) }
+
+// codecKind returns the media kind of a MIME type.
+func codecKind(mime string) webrtc.RTPCodecType {
+	if strings.HasPrefix(strings.ToLower(mime), "video/") {
+		return webrtc.RTPCodecTypeVideo
+	}
+	return webrtc.RTPCodecTypeAudio
+}

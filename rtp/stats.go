@@ -1,0 +1,205 @@
+package rtp
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Stats summarise a call for the CLI's final report and for scripts
+// (--json). They are taken from pion's W3C-style stats report (which the
+// stats and RTCP report interceptors fill) and from the ICE transport's
+// selected pair. Times are in seconds, as in the W3C stats.
+type Stats struct {
+	// PacketsSent, BytesSent, PacketsReceived and BytesReceived are the
+	// RTP totals over every stream of the call (payload bytes).
+	PacketsSent     uint64 `json:"packets_sent"`
+	BytesSent       uint64 `json:"bytes_sent"`
+	PacketsReceived uint64 `json:"packets_received"`
+	BytesReceived   uint64 `json:"bytes_received"`
+	// PacketsLost is what we lost receiving (from sequence gaps).
+	PacketsLost int64 `json:"packets_lost"`
+	// RemotePacketsLost is what the peer reported lost of ours (RTCP RR).
+	RemotePacketsLost int64 `json:"remote_packets_lost"`
+	// Jitter is the largest receive jitter of the streams, in seconds.
+	Jitter float64 `json:"jitter"`
+	// RTT is the round-trip time in seconds: from RTCP receiver reports
+	// when the peer sent some, else the ICE consent checks.
+	RTT float64 `json:"rtt"`
+	// Pair is the selected candidate pair of the first transport.
+	Pair CandidatePair `json:"candidate_pair"`
+	// Streams are the per-content details.
+	Streams []StreamStats `json:"streams"`
+}
+
+// CandidatePair describes the ICE candidate pair carrying a transport.
+type CandidatePair struct {
+	// LocalType and RemoteType are host, srflx, prflx or relay.
+	LocalType  string `json:"local_type"`
+	RemoteType string `json:"remote_type"`
+	Local      string `json:"local"`
+	Remote     string `json:"remote"`
+	Protocol   string `json:"protocol"`
+}
+
+// Relayed reports whether either side of the pair is a TURN relay.
+func (p CandidatePair) Relayed() bool { return p.LocalType == "relay" || p.RemoteType == "relay" }
+
+// StreamStats are one content's RTP counters.
+type StreamStats struct {
+	Content         string  `json:"content"`
+	Kind            string  `json:"kind"`
+	Codec           string  `json:"codec,omitempty"`
+	PacketsSent     uint64  `json:"packets_sent"`
+	BytesSent       uint64  `json:"bytes_sent"`
+	PacketsReceived uint64  `json:"packets_received"`
+	BytesReceived   uint64  `json:"bytes_received"`
+	PacketsLost     int64   `json:"packets_lost"`
+	Jitter          float64 `json:"jitter"`
+	RTT             float64 `json:"rtt"`
+	// Pair is this content's candidate pair (differs per content only
+	// with a peer that does not bundle).
+	Pair CandidatePair `json:"candidate_pair"`
+}
+
+// String is a one-line human summary.
+func (s Stats) String() string {
+	return fmt.Sprintf("sent %d packets (%d bytes), received %d packets (%d bytes), lost %d, jitter %v, rtt %v, pair %s/%s",
+		s.PacketsSent, s.BytesSent, s.PacketsReceived, s.BytesReceived, s.PacketsLost,
+		secondsDuration(s.Jitter), secondsDuration(s.RTT), s.Pair.LocalType, s.Pair.RemoteType)
+}
+
+func secondsDuration(s float64) time.Duration {
+	return time.Duration(s * float64(time.Second)).Round(100 * time.Microsecond)
+}
+
+// peerStats gathers the streams of one PeerConnection; contentOf maps a
+// transceiver mid to its content name.
+func peerStats(pc *webrtc.PeerConnection, contentOf func(mid string) string) []StreamStats {
+	report := pc.GetStats()
+	codecs := map[string]string{}
+	remote := map[string]webrtc.RemoteInboundRTPStreamStats{}
+	for _, v := range report {
+		switch s := v.(type) {
+		case webrtc.CodecStats:
+			codecs[s.ID] = s.MimeType
+		case webrtc.RemoteInboundRTPStreamStats:
+			remote[s.LocalID] = s
+		}
+	}
+	pair := selectedPair(pc)
+	byMid := map[string]*StreamStats{}
+	get := func(mid, kind string) *StreamStats {
+		if s, ok := byMid[mid]; ok {
+			return s
+		}
+		s := &StreamStats{Content: contentOf(mid), Kind: kind, Pair: pair}
+		byMid[mid] = s
+		return s
+	}
+	var order []string
+	for _, t := range pc.GetTransceivers() {
+		if t.Mid() != "" {
+			order = append(order, t.Mid())
+		}
+	}
+	for _, v := range report {
+		switch s := v.(type) {
+		case webrtc.InboundRTPStreamStats:
+			st := get(s.Mid, s.Kind)
+			st.PacketsReceived += uint64(s.PacketsReceived)
+			st.BytesReceived += s.BytesReceived
+			st.PacketsLost += int64(s.PacketsLost)
+			st.Jitter = max(st.Jitter, s.Jitter)
+			if st.Codec == "" {
+				st.Codec = codecs[s.CodecID]
+			}
+		case webrtc.OutboundRTPStreamStats:
+			st := get(s.Mid, s.Kind)
+			st.PacketsSent += uint64(s.PacketsSent)
+			st.BytesSent += s.BytesSent
+			if st.Codec == "" {
+				st.Codec = codecs[s.CodecID]
+			}
+			if r, ok := remote[s.ID]; ok && r.RoundTripTime > 0 {
+				st.RTT = r.RoundTripTime
+			}
+		}
+	}
+	var out []StreamStats
+	for _, mid := range order {
+		if s, ok := byMid[mid]; ok {
+			if s.RTT == 0 {
+				s.RTT = pairRTT(report)
+			}
+			out = append(out, *s)
+		}
+	}
+	return out
+}
+
+func pairRTT(report webrtc.StatsReport) float64 {
+	for _, v := range report {
+		if p, ok := v.(webrtc.ICECandidatePairStats); ok && p.Nominated && p.CurrentRoundTripTime > 0 {
+			return p.CurrentRoundTripTime
+		}
+	}
+	return 0
+}
+
+// selectedPair reads the pair ICE selected on the PeerConnection's
+// transport (all its transceivers share one: we always bundle within a
+// PeerConnection).
+func selectedPair(pc *webrtc.PeerConnection) CandidatePair {
+	sctp := pc.SCTP()
+	var it *webrtc.ICETransport
+	for _, t := range pc.GetTransceivers() {
+		if s := t.Sender(); s != nil && s.Transport() != nil {
+			it = s.Transport().ICETransport()
+			break
+		}
+		if r := t.Receiver(); r != nil && r.Transport() != nil {
+			it = r.Transport().ICETransport()
+			break
+		}
+	}
+	if it == nil && sctp != nil && sctp.Transport() != nil {
+		it = sctp.Transport().ICETransport()
+	}
+	if it == nil {
+		return CandidatePair{}
+	}
+	p, err := it.GetSelectedCandidatePair()
+	if err != nil || p == nil || p.Local == nil || p.Remote == nil {
+		return CandidatePair{}
+	}
+	return CandidatePair{
+		LocalType:  p.Local.Typ.String(),
+		RemoteType: p.Remote.Typ.String(),
+		Local:      fmt.Sprintf("%s:%d", p.Local.Address, p.Local.Port),
+		Remote:     fmt.Sprintf("%s:%d", p.Remote.Address, p.Remote.Port),
+		Protocol:   p.Local.Protocol.String(),
+	}
+}
+
+// total sums streams into call totals.
+func total(streams []StreamStats) Stats {
+	s := Stats{Streams: streams}
+	for i, st := range streams {
+		if i == 0 {
+			s.Pair = st.Pair
+			s.RTT = st.RTT
+		}
+		s.PacketsSent += st.PacketsSent
+		s.BytesSent += st.BytesSent
+		s.PacketsReceived += st.PacketsReceived
+		s.BytesReceived += st.BytesReceived
+		s.PacketsLost += st.PacketsLost
+		s.Jitter = max(s.Jitter, st.Jitter)
+		if s.RTT == 0 {
+			s.RTT = st.RTT
+		}
+	}
+	return s
+}
