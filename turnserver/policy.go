@@ -239,16 +239,14 @@ func (p *PeerPolicy) CheckAddr(ip net.IP, port int) DenyReason {
 
 func (p *PeerPolicy) check(a netip.Addr, port int, withPort bool) DenyReason {
 	a = a.WithZone("")
-	if r := p.checkOne(a.Unmap(), port, withPort); r != DenyNone {
-		return r
-	}
+	// Embedded IPv4 first, so the reason names what the packet would reach.
 	for _, e := range embeddedIPv4(a) {
 		if r := p.checkOne(e, port, withPort); r != DenyNone {
 			return r
 		}
 	}
 
-	return DenyNone
+	return p.checkOne(a.Unmap(), port, withPort)
 }
 
 func (p *PeerPolicy) checkOne(a netip.Addr, port int, withPort bool) DenyReason {
