@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // NSStanzas is the namespace of stanza error conditions (RFC 6120 §8.3).
@@ -59,6 +60,10 @@ type Error struct {
 	Text      string
 	// By is the entity that generated the error, if given.
 	By string
+	// URI is the character data of the condition element, which the gone
+	// and redirect conditions use for the new address (RFC 6120 §8.3.3.5,
+	// §8.3.3.14; XEP-0166 §6.3.2 redirects a session-initiate with it).
+	URI string
 }
 
 // Error implements error.
@@ -143,7 +148,12 @@ func (e Error) MarshalXML(enc *xml.Encoder, _ xml.StartElement) error {
 	if cond == "" {
 		cond = CondUndefined
 	}
-	if err := encodeEmpty(enc, NSStanzas, cond); err != nil {
+	if e.URI != "" {
+		c := xml.StartElement{Name: xml.Name{Space: NSStanzas, Local: cond}}
+		if err := enc.EncodeElement(e.URI, c); err != nil {
+			return err
+		}
+	} else if err := encodeEmpty(enc, NSStanzas, cond); err != nil {
 		return err
 	}
 	if e.Text != "" {
@@ -194,6 +204,14 @@ func (e *Error) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
 				}
 			} else if e.Condition == "" {
 				e.Condition = c.XMLName.Local
+				if len(c.Inner) > 0 {
+					var u struct {
+						URI string `xml:",chardata"`
+					}
+					if err := c.Decode(&u); err == nil {
+						e.URI = strings.TrimSpace(u.URI)
+					}
+				}
 			}
 		case NSErrors:
 			e.Jingle = JingleCondition(c.XMLName.Local)
@@ -204,3 +222,41 @@ func (e *Error) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
 	}
 	return nil
 }
+
+// Errors of the session manager and of JMI (XEP-0353) that callers branch
+// on with errors.Is.
+var (
+	// ErrSessionEnded: the session has ended; nothing more can be done
+	// on it.
+	ErrSessionEnded = errors.New("jingle: session ended")
+	// ErrManagerClosed: Close was called.
+	ErrManagerClosed = errors.New("jingle: manager closed")
+	// ErrProposalRejected: the peer answered our proposal with <reject/>
+	// (Proposal.Reason says why).
+	ErrProposalRejected = errors.New("jingle: proposal rejected")
+	// ErrProposalRetracted: the proposal was retracted (by us, or by the
+	// peer for an incoming one).
+	ErrProposalRetracted = errors.New("jingle: proposal retracted")
+	// ErrProposalTimeout: nobody answered the proposal in time.
+	ErrProposalTimeout = errors.New("jingle: proposal timed out")
+	// ErrProposalTieBreak: both sides proposed at once and the peer's
+	// proposal won (XEP-0353 §4.1).
+	ErrProposalTieBreak = errors.New("jingle: proposal lost a tie-break")
+	// ErrAnsweredElsewhere: another resource of our account proceeded
+	// or rejected the incoming proposal.
+	ErrAnsweredElsewhere = errors.New("jingle: proposal answered on another device")
+	// ErrProposalAnswered: Proceed, Reject or Retract on a proposal that
+	// was already answered.
+	ErrProposalAnswered = errors.New("jingle: proposal already answered")
+)
+
+// Unexported errors of the manager.
+var (
+	errNoHandler      = errors.New("no session handler")
+	errNoPeer         = errors.New("no peer JID")
+	errNoJingle       = errors.New("no jingle element")
+	errSessionExists  = errors.New("session exists")
+	errContentExists  = errors.New("content exists")
+	errUnknownContent = errors.New("unknown content")
+	errWrongDirection = errors.New("not possible in this direction")
+)

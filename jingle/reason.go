@@ -74,9 +74,12 @@ func (r *Reason) String() string {
 	return s
 }
 
-// MarshalXML writes <reason><condition/>[<text/>][extra]</reason>.
+// MarshalXML writes <reason><condition/>[<text/>][extra]</reason>. Inside
+// <jingle/> the reason inherits the Jingle namespace; a field tagged with
+// the namespace (XEP-0353 puts <reason xmlns='urn:xmpp:jingle:1'/> into
+// JMI messages) gets it declared.
 func (r Reason) MarshalXML(enc *xml.Encoder, start xml.StartElement) error {
-	start = xml.StartElement{Name: xml.Name{Local: "reason"}}
+	start = xml.StartElement{Name: xml.Name{Space: start.Name.Space, Local: "reason"}}
 	if err := enc.EncodeToken(start); err != nil {
 		return err
 	}

@@ -140,7 +140,8 @@ func (m *Message) Elements() ([]Element, error) {
 	var raw struct {
 		Children []Element `xml:",any"`
 	}
-	b := append(append([]byte("<m>"), m.Payload...), "</m>"...)
+	// Children without xmlns are in the stanza's namespace.
+	b := append(append([]byte("<m xmlns='jabber:client'>"), m.Payload...), "</m>"...)
 	if err := xml.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("jingle: message payload: %w", err)
 	}

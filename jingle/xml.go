@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Namespaces of the Jingle core (XEP-0166) and of XEP-0353.
@@ -175,57 +176,215 @@ func (j *Jingle) Content(name string) *Content {
 
 // Element is an XML element kept raw: its name, attributes and inner XML.
 // It is how the core carries what it does not model, so extensions survive
-// a round trip. Namespace prefixes declared on ancestors are not tracked:
-// children are expected to use default namespaces, as every Jingle
-// implementation we know does.
+// a round trip.
+//
+// Inner is self-contained: decoding rewrites the content so that every
+// element states its namespace where it differs from its parent's and
+// every prefixed attribute carries its own declaration. A child that
+// relied on a prefix declared on <iq/> or <jingle/> therefore keeps its
+// namespace when the element is re-encoded elsewhere.
 type Element struct {
+	// XMLName is the element's resolved name. An empty Space means no
+	// namespace: the element is written with xmlns=''.
 	XMLName xml.Name
-	Attr    []xml.Attr
-	// Inner is the element's content as it appeared on the wire.
+	// Attr holds the attributes with resolved names, without namespace
+	// declarations.
+	Attr []xml.Attr
+	// Inner is the element's content, trimmed, nil when empty.
 	Inner []byte
 }
 
+// xmlNS is the namespace bound to the reserved xml: prefix.
+const xmlNS = "http://www.w3.org/XML/1998/namespace"
+
 // UnmarshalXML keeps the element's attributes (without namespace
-// declarations, which encoding/xml already resolved) and raw content.
+// declarations, which encoding/xml already resolved) and its content.
 func (e *Element) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
+	if err := checkName(start.Name); err != nil {
+		return err
+	}
 	e.XMLName = start.Name
 	e.Attr = e.Attr[:0]
 	for _, a := range start.Attr {
-		switch {
-		case a.Name.Space == "" && a.Name.Local == "xmlns":
-			// The default namespace is XMLName.Space.
+		if isNSDecl(a.Name) {
 			continue
-		case a.Name.Space == "xmlns":
-			// Keep prefix declarations (StanzaJS declares xmlns:rtcpf on
-			// <description> and uses it in the children kept in Inner),
-			// folded so the encoder writes them verbatim.
-			a.Name = xml.Name{Local: "xmlns:" + a.Name.Local}
 		}
 		e.Attr = append(e.Attr, a)
 	}
-	var inner struct {
-		Inner []byte `xml:",innerxml"`
-	}
-	if err := d.DecodeElement(&inner, &start); err != nil {
+	inner, err := readInner(d, start.Name.Space)
+	if err != nil {
 		return err
 	}
-	e.Inner = bytes.TrimSpace(inner.Inner)
+	e.Inner = bytes.TrimSpace(inner)
 	if len(e.Inner) == 0 {
 		e.Inner = nil
 	}
 	return nil
 }
 
+// isNSDecl reports whether an attribute name is a namespace declaration.
+func isNSDecl(n xml.Name) bool {
+	return n.Space == "xmlns" || (n.Space == "" && n.Local == "xmlns")
+}
+
+// errBadName: encoding/xml splits a name at its first colon only, so
+// "a:b:c" would come back as a different name after a round trip.
+var errBadName = errors.New("jingle: invalid XML name")
+
+func checkName(n xml.Name) error {
+	if strings.Contains(n.Local, ":") || n.Local == "" {
+		return fmt.Errorf("%w %q", errBadName, n.Local)
+	}
+	return nil
+}
+
+// readInner reads the content of the element whose start d just returned,
+// through its end, and writes it back with resolved namespaces (see
+// Element). space is the namespace of that element.
+func readInner(d *xml.Decoder, space string) ([]byte, error) {
+	var b bytes.Buffer
+	scope := []string{space}
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if err := checkName(t.Name); err != nil {
+				return nil, err
+			}
+			b.WriteByte('<')
+			b.WriteString(t.Name.Local)
+			if t.Name.Space != scope[len(scope)-1] {
+				b.WriteString(` xmlns="`)
+				escapeAttr(&b, t.Name.Space)
+				b.WriteByte('"')
+			}
+			scope = append(scope, t.Name.Space)
+			writeAttrs(&b, t.Attr)
+			b.WriteByte('>')
+		case xml.EndElement:
+			if len(scope) == 1 {
+				return b.Bytes(), nil
+			}
+			scope = scope[:len(scope)-1]
+			b.WriteString("</")
+			b.WriteString(t.Name.Local)
+			b.WriteByte('>')
+		case xml.CharData:
+			escapeText(&b, t)
+		}
+	}
+}
+
+// writeAttrs writes resolved attributes, declaring a prefix for each
+// namespace they use.
+func writeAttrs(b *bytes.Buffer, attrs []xml.Attr) {
+	var prefixes map[string]string
+	for _, a := range attrs {
+		if isNSDecl(a.Name) {
+			continue
+		}
+		b.WriteByte(' ')
+		switch a.Name.Space {
+		case "":
+		case xmlNS:
+			b.WriteString("xml:")
+		default:
+			p, ok := prefixes[a.Name.Space]
+			if !ok {
+				if prefixes == nil {
+					prefixes = map[string]string{}
+				}
+				p = fmt.Sprintf("ns%d", len(prefixes))
+				prefixes[a.Name.Space] = p
+				b.WriteString("xmlns:" + p + `="`)
+				escapeAttr(b, a.Name.Space)
+				b.WriteString(`" `)
+			}
+			b.WriteString(p + ":")
+		}
+		b.WriteString(a.Name.Local)
+		b.WriteString(`="`)
+		escapeAttr(b, a.Value)
+		b.WriteByte('"')
+	}
+}
+
+// escapeText escapes character data, keeping newlines readable.
+func escapeText(b *bytes.Buffer, s []byte) {
+	for _, c := range string(s) {
+		switch c {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '\r':
+			b.WriteString("&#xD;")
+		default:
+			b.WriteRune(c)
+		}
+	}
+}
+
+// escapeAttr escapes an attribute value so that it reads back unchanged
+// (XML normalizes literal tabs and newlines in attributes to spaces).
+func escapeAttr(b *bytes.Buffer, s string) {
+	for _, c := range s {
+		switch c {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '"':
+			b.WriteString("&quot;")
+		case '\t':
+			b.WriteString("&#x9;")
+		case '\n':
+			b.WriteString("&#xA;")
+		case '\r':
+			b.WriteString("&#xD;")
+		default:
+			b.WriteRune(c)
+		}
+	}
+}
+
 // MarshalXML writes the element back with its namespace as the default
 // namespace.
 func (e Element) MarshalXML(enc *xml.Encoder, _ xml.StartElement) error {
 	start := xml.StartElement{Name: xml.Name{Local: e.XMLName.Local}}
-	if e.XMLName.Space != "" {
-		start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: "xmlns"}, Value: e.XMLName.Space})
-	}
+	start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: "xmlns"}, Value: e.XMLName.Space})
+	var prefixes map[string]string
 	for _, a := range e.Attr {
-		if a.Name.Space == "http://www.w3.org/XML/1998/namespace" {
+		switch a.Name.Space {
+		case "":
+		case xmlNS:
 			a.Name = xml.Name{Local: "xml:" + a.Name.Local}
+		case "xmlns":
+			// A declaration put in by hand: Inner may use it.
+			a.Name = xml.Name{Local: "xmlns:" + a.Name.Local}
+		default:
+			// Declare the prefix ourselves: the encoder would invent one
+			// that may clash with a declaration in Attr.
+			p, ok := prefixes[a.Name.Space]
+			if !ok {
+				if prefixes == nil {
+					prefixes = map[string]string{}
+				}
+				p = fmt.Sprintf("ns%d", len(prefixes))
+				prefixes[a.Name.Space] = p
+				start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: "xmlns:" + p}, Value: a.Name.Space})
+			}
+			a.Name = xml.Name{Local: p + ":" + a.Name.Local}
 		}
 		start.Attr = append(start.Attr, a)
 	}
@@ -332,12 +491,65 @@ func MustElement(v any) Element {
 	return e
 }
 
+// Limits Parse enforces before decoding anything, so a peer cannot make
+// the core build huge or deep structures. Real Jingle elements nest about
+// eight levels deep (iq, jingle, content, description, payload-type,
+// rtcp-fb, ...) and stay well under the 256 KiB Prosody accepts per
+// stanza.
+const (
+	// MaxSize is the largest <jingle/> element Parse accepts, in bytes.
+	MaxSize = 1 << 20
+	// MaxDepth is the deepest element nesting Parse accepts, <jingle/>
+	// being depth 1.
+	MaxDepth = 64
+	// MaxAttrLen is the longest attribute value Parse accepts, in bytes.
+	MaxAttrLen = 16 << 10
+)
+
+// limitReader passes raw tokens on to an xml.Decoder, failing once the
+// element nesting or an attribute exceeds the limits.
+type limitReader struct {
+	d     *xml.Decoder
+	depth int
+}
+
+var (
+	errTooDeep  = fmt.Errorf("elements nested deeper than %d", MaxDepth)
+	errLongAttr = fmt.Errorf("attribute longer than %d bytes", MaxAttrLen)
+)
+
+func (l *limitReader) Token() (xml.Token, error) {
+	tok, err := l.d.RawToken()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case xml.StartElement:
+		l.depth++
+		if l.depth > MaxDepth {
+			return nil, errTooDeep
+		}
+		for _, a := range t.Attr {
+			if len(a.Value) > MaxAttrLen {
+				return nil, errLongAttr
+			}
+		}
+	case xml.EndElement:
+		l.depth--
+	}
+	return tok, nil
+}
+
 // Parse decodes a <jingle/> element and checks what XEP-0166 requires of
 // every action: a known action, a sid, and well-formed contents. Errors are
 // *Error values with condition bad-request.
 func Parse(b []byte) (*Jingle, error) {
+	if len(b) > MaxSize {
+		return nil, BadRequest(fmt.Sprintf("jingle element of %d bytes exceeds %d", len(b), MaxSize))
+	}
 	var j Jingle
-	if err := xml.Unmarshal(b, &j); err != nil {
+	d := xml.NewTokenDecoder(&limitReader{d: xml.NewDecoder(bytes.NewReader(b))})
+	if err := d.Decode(&j); err != nil {
 		return nil, BadRequest(fmt.Sprintf("malformed jingle element: %v", err))
 	}
 	if err := j.Validate(); err != nil {

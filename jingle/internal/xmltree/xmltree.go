@@ -249,3 +249,16 @@ func (n *Node) write(b *strings.Builder) {
 	}
 	b.WriteString("</>")
 }
+
+// InStream gives every element without a namespace the namespace space,
+// as if n had been read inside an XMPP stream whose default namespace is
+// space. XEP examples omit xmlns='jabber:client' on stanzas, which the
+// stream header declares on the wire.
+func (n *Node) InStream(space string) {
+	if n.Name.Space == "" {
+		n.Name.Space = space
+	}
+	for _, c := range n.Children {
+		c.InStream(space)
+	}
+}

@@ -166,3 +166,15 @@ func TestDiffBytes(t *testing.T) {
 		t.Fatal("want error for malformed got")
 	}
 }
+
+func TestInStream(t *testing.T) {
+	n, err := Parse([]byte("<iq type='get'><query xmlns='urn:q'><item/></query><error/></iq>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.InStream("jabber:client")
+	want := `<{jabber:client}iq type="get"><{urn:q}query><{urn:q}item></></><{jabber:client}error></></>`
+	if got := n.String(); got != want {
+		t.Fatalf("got %s\nwant %s", got, want)
+	}
+}
