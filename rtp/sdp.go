@@ -1,0 +1,932 @@
+package rtp
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/jingled/jingled/ice"
+	"github.com/jingled/jingled/jingle"
+)
+
+// Errors callers can branch on.
+var (
+	// ErrInvalidSDP is SDP that does not parse or lacks what a Jingle
+	// content needs.
+	ErrInvalidSDP = errors.New("rtp: invalid SDP")
+	// ErrInvalidDescription is an RTP description that cannot be
+	// translated (no media type, no payload type, ...).
+	ErrInvalidDescription = errors.New("rtp: invalid RTP description")
+	// ErrWrongNamespace is an element that is not the expected one.
+	ErrWrongNamespace = errors.New("rtp: unexpected namespace")
+	// ErrUnsupportedContent is a content that is neither RTP nor a data
+	// channel over ICE-UDP, so it has no SDP form.
+	ErrUnsupportedContent = errors.New("rtp: content has no SDP form")
+	// ErrNoICECredentials is an ICE-UDP transport without ufrag or pwd
+	// where a full description is needed.
+	ErrNoICECredentials = errors.New("rtp: transport without ICE ufrag/pwd")
+	// ErrNoFingerprint is a transport without DTLS fingerprint: without
+	// one there is no DTLS-SRTP, and Conversations refuses the session.
+	ErrNoFingerprint = errors.New("rtp: transport without DTLS fingerprint")
+)
+
+// DataChannelDialect selects how SDPToJingle writes a data channel
+// transport; the three dialects in use are described in package ice.
+type DataChannelDialect int
+
+const (
+	// DialectSCTPMap puts <sctpmap xmlns='urn:xmpp:jingle:transports:dtls-sctp:1'/>
+	// in the ICE-UDP transport: XEP-0343's examples, StanzaJS, Jitsi.
+	DialectSCTPMap DataChannelDialect = iota
+	// DialectWebRTCDataChannel wraps the ICE-UDP transport in
+	// Conversations' webrtc-datachannel:1 transport with sctp-port and
+	// max-message-size.
+	DialectWebRTCDataChannel
+)
+
+// Options say whose description is translated and in which offer/answer
+// position. The zero value is an initiator's offer.
+type Options struct {
+	// Author is the session role (XEP-0166) of the party whose media
+	// description this is: the sender of the Jingle stanza in
+	// JingleToSDP (the peer, for a remote description), and the writer
+	// of the SDP in SDPToJingle (us, for a local description). It turns
+	// senders into SDP directions and back: senders names session roles,
+	// while a=sendonly/a=recvonly are relative to the SDP's author.
+	// Empty means initiator.
+	Author jingle.Creator
+	// Type is offer or answer (pranswer counts as answer). In an answer
+	// a DTLS setup of actpass, which RFC 5763 forbids, is written as
+	// active in both directions. Empty means offer.
+	Type webrtc.SDPType
+	// Creator is the creator attribute SDPToJingle gives new contents;
+	// empty means initiator (StanzaJS writes initiator even for the
+	// responder's contents).
+	Creator jingle.Creator
+	// DataChannel is the dialect SDPToJingle uses for data channels.
+	DataChannel DataChannelDialect
+	// SessionID seeds the o= line of JingleToSDP; when empty a value is
+	// derived from the Jingle sid, so output is deterministic.
+	SessionID string
+}
+
+func (o *Options) author() jingle.Creator {
+	if o.Author == "" {
+		return jingle.CreatorInitiator
+	}
+	return o.Author
+}
+
+func (o *Options) answer() bool {
+	return o.Type == webrtc.SDPTypeAnswer || o.Type == webrtc.SDPTypePranswer
+}
+
+// Direction returns the SDP direction attribute (RFC 8866 §6.7) of a
+// content's senders, seen from author.
+func Direction(s jingle.Senders, author jingle.Creator) string {
+	switch s.Normalize() {
+	case jingle.SendersNone:
+		return "inactive"
+	case jingle.SendersInitiator, jingle.SendersResponder:
+		if string(s) == string(author) {
+			return "sendonly"
+		}
+		return "recvonly"
+	}
+	return "sendrecv"
+}
+
+// SendersOf returns the Jingle senders of an SDP direction written by
+// author. An unknown direction is sendrecv, SDP's default.
+func SendersOf(direction string, author jingle.Creator) jingle.Senders {
+	other := jingle.SendersResponder
+	if author == jingle.CreatorResponder {
+		other = jingle.SendersInitiator
+	}
+	switch direction {
+	case "sendonly":
+		return jingle.Senders(author)
+	case "recvonly":
+		return other
+	case "inactive":
+		return jingle.SendersNone
+	}
+	return jingle.SendersBoth
+}
+
+// JingleToSDP translates a Jingle session-initiate, session-accept,
+// content-add or transport-replace into SDP for pion: one m-line per
+// content, in order, with the content name as a=mid, the session-level
+// BUNDLE group as a=group, ICE credentials, candidates, DTLS fingerprint
+// and setup, RTP codecs, feedback, header extensions and sources.
+//
+// A peer that does not bundle (Dino) gives every content its own ICE
+// credentials; pion only accepts bundled descriptions, so such a session
+// needs one PeerConnection per content: see ContentToSDP.
+func JingleToSDP(j *jingle.Jingle, opts Options) (string, error) {
+	if j == nil {
+		return "", fmt.Errorf("%w: nil jingle", ErrInvalidDescription)
+	}
+	s := newSession(opts.SessionID, j.SID)
+	for i := range j.Payloads {
+		p := &j.Payloads[i]
+		if p.XMLName.Space != NSGrouping || p.XMLName.Local != "group" {
+			continue
+		}
+		var g Group
+		if err := p.Decode(&g); err != nil {
+			return "", fmt.Errorf("rtp: reading group: %w", err)
+		}
+		if g.Semantics == "" || len(g.Contents) == 0 {
+			continue
+		}
+		s.Attributes = append(s.Attributes, sdp.NewAttribute("group", g.Semantics+" "+strings.Join(g.Names(), " ")))
+	}
+	allowMixed := false
+	for i := range j.Contents {
+		m, mixed, err := contentMedia(&j.Contents[i], j.Contents[i].Name, opts)
+		if err != nil {
+			return "", fmt.Errorf("rtp: content %q: %w", j.Contents[i].Name, err)
+		}
+		allowMixed = allowMixed || mixed
+		s.MediaDescriptions = append(s.MediaDescriptions, m)
+	}
+	if allowMixed {
+		s.Attributes = append(s.Attributes, sdp.NewPropertyAttribute("extmap-allow-mixed"))
+	}
+	return marshal(s)
+}
+
+// ContentToSDP translates one content into a complete single-m-line SDP,
+// for a PeerConnection dedicated to that content (a non-BUNDLE peer such as
+// Dino). mid is written as a=mid; empty means the content name. Give the mid
+// of the local description of that PeerConnection when it differs from the
+// content name (pion numbers its own mids "0", "1", ...).
+func ContentToSDP(c *jingle.Content, mid string, opts Options) (string, error) {
+	if c == nil {
+		return "", fmt.Errorf("%w: nil content", ErrInvalidDescription)
+	}
+	if mid == "" {
+		mid = c.Name
+	}
+	s := newSession(opts.SessionID, c.Name)
+	m, mixed, err := contentMedia(c, mid, opts)
+	if err != nil {
+		return "", fmt.Errorf("rtp: content %q: %w", c.Name, err)
+	}
+	if mixed {
+		s.Attributes = append(s.Attributes, sdp.NewPropertyAttribute("extmap-allow-mixed"))
+	}
+	s.MediaDescriptions = append(s.MediaDescriptions, m)
+	return marshal(s)
+}
+
+func newSession(seed, sid string) *sdp.SessionDescription {
+	if seed == "" {
+		seed = sid
+	}
+	h := sha256.Sum256([]byte(seed))
+	id := binary.BigEndian.Uint64(h[:8]) >> 2 // RFC 8866: fits in 63 bits
+	return &sdp.SessionDescription{
+		Version: 0,
+		Origin: sdp.Origin{
+			Username: "-", SessionID: id, SessionVersion: 2,
+			NetworkType: "IN", AddressType: "IP4", UnicastAddress: "127.0.0.1",
+		},
+		SessionName:      "-",
+		TimeDescriptions: []sdp.TimeDescription{{Timing: sdp.Timing{}}},
+	}
+}
+
+func marshal(s *sdp.SessionDescription) (string, error) {
+	b, err := s.Marshal()
+	if err != nil {
+		return "", fmt.Errorf("rtp: writing SDP: %w", err)
+	}
+	return string(b), nil
+}
+
+// contentMedia builds the m-line of one content.
+func contentMedia(c *jingle.Content, mid string, opts Options) (*sdp.MediaDescription, bool, error) {
+	if c.Transport == nil {
+		return nil, false, fmt.Errorf("%w: no transport", ErrUnsupportedContent)
+	}
+	t, dc, err := ice.Decode(c.Transport)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: %w", ErrUnsupportedContent, err)
+	}
+	m := &sdp.MediaDescription{
+		MediaName: sdp.MediaName{Port: sdp.RangedPort{Value: 9}},
+		ConnectionInformation: &sdp.ConnectionInformation{
+			NetworkType: "IN", AddressType: "IP4", Address: &sdp.Address{Address: "0.0.0.0"},
+		},
+	}
+	var d *Description
+	if c.DescriptionNS() == NS {
+		if d, err = Decode(c.Description); err != nil {
+			return nil, false, err
+		}
+	}
+	switch {
+	case d != nil:
+		if d.Media == "" || strings.ContainsAny(d.Media, " \t\r\n") {
+			return nil, false, fmt.Errorf("%w: media %q", ErrInvalidDescription, d.Media)
+		}
+		if len(d.PayloadTypes) == 0 {
+			return nil, false, fmt.Errorf("%w: no payload type", ErrInvalidDescription)
+		}
+		m.MediaName.Media = d.Media
+		m.MediaName.Protos = []string{"UDP", "TLS", "RTP", "SAVPF"}
+		for _, p := range d.PayloadTypes {
+			m.MediaName.Formats = append(m.MediaName.Formats, strconv.Itoa(int(p.ID)))
+		}
+		for _, b := range d.Bandwidths {
+			if b.Type == "" || strings.ContainsAny(b.Type, " :\t\r\n") {
+				continue
+			}
+			m.Bandwidth = append(m.Bandwidth, sdp.Bandwidth{Type: b.Type, Bandwidth: b.Value})
+		}
+	case t.SCTPMap != nil || dc != nil:
+		m.MediaName.Media = "application"
+		m.MediaName.Protos = []string{"UDP", "DTLS", "SCTP"}
+		m.MediaName.Formats = []string{"webrtc-datachannel"}
+	default:
+		return nil, false, fmt.Errorf("%w: description %q", ErrUnsupportedContent, c.DescriptionNS())
+	}
+
+	if err := addTransport(m, t, opts); err != nil {
+		return nil, false, err
+	}
+	m.Attributes = append(m.Attributes, sdp.NewAttribute("mid", mid))
+
+	if d == nil {
+		port := uint16(ice.DefaultSCTPPort)
+		if t.SCTPMap != nil && t.SCTPMap.Number != 0 {
+			port = t.SCTPMap.Number
+		}
+		m.Attributes = append(m.Attributes, sdp.NewAttribute("sctp-port", strconv.Itoa(int(port))))
+		if dc != nil && dc.MaxMessageSize != 0 {
+			m.Attributes = append(m.Attributes, sdp.NewAttribute("max-message-size", strconv.FormatUint(dc.MaxMessageSize, 10)))
+		}
+		addCandidates(m, t)
+		return m, false, nil
+	}
+
+	author := opts.author()
+	for _, h := range d.HeaderExtensions {
+		if h.ID == 0 || h.URI == "" || strings.ContainsAny(h.URI, " \t\r\n") {
+			continue
+		}
+		v := strconv.Itoa(int(h.ID))
+		if h.Senders != "" && h.Senders.Normalize() != jingle.SendersBoth {
+			v += "/" + Direction(h.Senders, author)
+		}
+		m.Attributes = append(m.Attributes, sdp.NewAttribute("extmap", v+" "+h.URI))
+	}
+	m.Attributes = append(m.Attributes, sdp.NewPropertyAttribute(Direction(c.Senders, author)))
+	for _, st := range d.Streams {
+		id := strings.TrimSpace(st.ID)
+		if id == "" || strings.ContainsAny(id, " \t\r\n") {
+			continue
+		}
+		v := id
+		if tr := strings.TrimSpace(st.Track); tr != "" && !strings.ContainsAny(tr, " \t\r\n") {
+			v += " " + tr
+		}
+		m.Attributes = append(m.Attributes, sdp.NewAttribute("msid", v))
+	}
+	if d.RTCPMux {
+		m.Attributes = append(m.Attributes, sdp.NewPropertyAttribute("rtcp-mux"))
+	}
+	if d.RTCPReducedSize {
+		m.Attributes = append(m.Attributes, sdp.NewPropertyAttribute("rtcp-rsize"))
+	}
+	for _, f := range d.RTCPFeedback {
+		if v, ok := feedbackValue(f); ok {
+			m.Attributes = append(m.Attributes, sdp.NewAttribute("rtcp-fb", "* "+v))
+		}
+	}
+	if d.TRRInt != nil {
+		m.Attributes = append(m.Attributes, sdp.NewAttribute("rtcp-fb", "* trr-int "+strconv.FormatUint(uint64(d.TRRInt.Value), 10)))
+	}
+	var ptime, maxptime uint32
+	for i := range d.PayloadTypes {
+		p := &d.PayloadTypes[i]
+		if p.Name == "" || strings.ContainsAny(p.Name, " /\t\r\n") {
+			return nil, false, fmt.Errorf("%w: payload type %d has name %q", ErrInvalidDescription, p.ID, p.Name)
+		}
+		clock := *p
+		if clock.ClockRate == 0 {
+			clock.ClockRate = defaultClockRate(d.Media, p)
+		}
+		pt := strconv.Itoa(int(p.ID))
+		m.Attributes = append(m.Attributes, sdp.NewAttribute("rtpmap", pt+" "+clock.Rtpmap()))
+		for _, f := range p.RTCPFeedback {
+			if v, ok := feedbackValue(f); ok {
+				m.Attributes = append(m.Attributes, sdp.NewAttribute("rtcp-fb", pt+" "+v))
+			}
+		}
+		if p.TRRInt != nil {
+			m.Attributes = append(m.Attributes, sdp.NewAttribute("rtcp-fb", pt+" trr-int "+strconv.FormatUint(uint64(p.TRRInt.Value), 10)))
+		}
+		if f := p.Fmtp(); f != "" && !strings.ContainsAny(f, "\r\n") {
+			m.Attributes = append(m.Attributes, sdp.NewAttribute("fmtp", pt+" "+f))
+		}
+		if ptime == 0 {
+			ptime = p.PTime
+		}
+		if maxptime == 0 {
+			maxptime = p.MaxPTime
+		}
+	}
+	if ptime != 0 {
+		m.Attributes = append(m.Attributes, sdp.NewAttribute("ptime", strconv.FormatUint(uint64(ptime), 10)))
+	}
+	if maxptime != 0 {
+		m.Attributes = append(m.Attributes, sdp.NewAttribute("maxptime", strconv.FormatUint(uint64(maxptime), 10)))
+	}
+	for _, g := range d.SourceGroups {
+		if g.Semantics == "" || len(g.Sources) == 0 || strings.ContainsAny(g.Semantics, " \t\r\n") {
+			continue
+		}
+		v := g.Semantics
+		for _, s := range g.Sources {
+			v += " " + strconv.FormatUint(uint64(s.SSRC), 10)
+		}
+		m.Attributes = append(m.Attributes, sdp.NewAttribute("ssrc-group", v))
+	}
+	for _, s := range d.Sources {
+		ssrc := strconv.FormatUint(uint64(s.SSRC), 10)
+		for _, p := range s.Parameters {
+			n, v := strings.TrimSpace(p.Name), strings.TrimSpace(p.Value)
+			if n == "" || strings.ContainsAny(n, " :\t\r\n") || strings.ContainsAny(v, "\r\n") {
+				continue
+			}
+			if v != "" {
+				n += ":" + v
+			}
+			m.Attributes = append(m.Attributes, sdp.NewAttribute("ssrc", ssrc+" "+n))
+		}
+	}
+	addCandidates(m, t)
+	return m, d.ExtmapAllowMixed, nil
+}
+
+// defaultClockRate fills the clock rate Dino and XEP examples sometimes
+// leave out: the static payload types' rates of RFC 3551, else 90 kHz for
+// video and 8 kHz for audio.
+func defaultClockRate(media string, p *PayloadType) uint32 {
+	switch {
+	case p.ID == 9 || p.ID == 0 || p.ID == 8 || p.ID == 13 || p.ID == 18 || p.ID == 3 || p.ID == 4:
+		return 8000
+	case media == MediaVideo:
+		return 90000
+	}
+	return 8000
+}
+
+func feedbackValue(f RTCPFeedback) (string, bool) {
+	t := strings.TrimSpace(f.Type)
+	if t == "" || strings.ContainsAny(t, " \t\r\n") {
+		return "", false
+	}
+	if st := strings.TrimSpace(f.Subtype); st != "" {
+		if strings.ContainsAny(st, "\r\n") {
+			return "", false
+		}
+		t += " " + st
+	}
+	return t, true
+}
+
+func addTransport(m *sdp.MediaDescription, t *ice.Transport, opts Options) error {
+	if t.Ufrag == "" || t.Pwd == "" || strings.ContainsAny(t.Ufrag+t.Pwd, " \t\r\n") {
+		return ErrNoICECredentials
+	}
+	m.Attributes = append(m.Attributes,
+		sdp.NewAttribute("ice-ufrag", t.Ufrag),
+		sdp.NewAttribute("ice-pwd", t.Pwd),
+		sdp.NewAttribute("ice-options", "trickle"))
+	n := 0
+	for i := range t.Fingerprints {
+		f := &t.Fingerprints[i]
+		if f.Validate() != nil {
+			continue
+		}
+		m.Attributes = append(m.Attributes, sdp.NewAttribute("fingerprint", f.SDP()))
+		n++
+	}
+	if n == 0 {
+		return ErrNoFingerprint
+	}
+	setup := t.Setup()
+	if opts.answer() {
+		setup = setup.ForAnswer()
+	} else if setup == "" {
+		setup = ice.SetupActPass
+	}
+	m.Attributes = append(m.Attributes, sdp.NewAttribute("setup", string(setup)))
+	return nil
+}
+
+func addCandidates(m *sdp.MediaDescription, t *ice.Transport) {
+	for i := range t.Candidates {
+		line, err := t.Candidates[i].SDP("")
+		if err != nil {
+			// One malformed candidate must not sink the session: the
+			// others may well connect.
+			continue
+		}
+		m.Attributes = append(m.Attributes, sdp.NewAttribute("candidate", strings.TrimPrefix(line, "candidate:")))
+	}
+	if t.RemoteCandidate != nil && t.RemoteCandidate.IP != "" && !strings.ContainsAny(t.RemoteCandidate.IP, " \t\r\n") {
+		rc := t.RemoteCandidate
+		m.Attributes = append(m.Attributes, sdp.NewAttribute("remote-candidates",
+			fmt.Sprintf("%d %s %d", rc.Component, rc.IP, rc.Port)))
+	}
+	if t.GatheringComplete {
+		m.Attributes = append(m.Attributes, sdp.NewPropertyAttribute("end-of-candidates"))
+	}
+}
+
+// SDPToJingle translates an SDP offer or answer (pion's local
+// description, typically) into Jingle contents, one per m-line with a=mid
+// as the content name, and the session-level payloads (the XEP-0338
+// <group/> of a=group lines) to put beside them.
+//
+// Only UDP candidates are written (Conversations converts nothing else);
+// a=end-of-candidates is not written as <gathering-complete/> because only
+// StanzaJS knows that element: set ice.Transport.GatheringComplete
+// yourself for such a peer. Rejected m-lines (port 0 without
+// a=bundle-only) are left out. A data channel m-line yields a content
+// without description: the caller adds its application (XEP-0234).
+func SDPToJingle(s string, opts Options) ([]jingle.Content, []jingle.Element, error) {
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(s); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidSDP, err)
+	}
+	var payloads []jingle.Element
+	for _, a := range sd.Attributes {
+		if a.Key != "group" {
+			continue
+		}
+		f := strings.Fields(a.Value)
+		if len(f) < 2 {
+			continue
+		}
+		g := Group{Semantics: f[0]}
+		for _, n := range f[1:] {
+			g.Contents = append(g.Contents, GroupContent{Name: n})
+		}
+		e, err := jingle.NewElement(&g)
+		if err != nil {
+			return nil, nil, fmt.Errorf("rtp: encoding group: %w", err)
+		}
+		payloads = append(payloads, e)
+	}
+	var contents []jingle.Content
+	for i, m := range sd.MediaDescriptions {
+		if m.MediaName.Port.Value == 0 && !hasAttr(m, "bundle-only") {
+			continue
+		}
+		name := attr(m, "mid")
+		if name == "" {
+			name = strconv.Itoa(i)
+		}
+		c, err := mediaContent(&sd, m, name, opts)
+		if err != nil {
+			return nil, nil, fmt.Errorf("rtp: m-line %d (%s): %w", i, name, err)
+		}
+		contents = append(contents, c)
+	}
+	return contents, payloads, nil
+}
+
+// SDPToContent translates the first m-line of an SDP into a content named
+// name whatever its a=mid: the counterpart of ContentToSDP for a
+// PeerConnection dedicated to one content.
+func SDPToContent(s, name string, opts Options) (jingle.Content, error) {
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(s); err != nil {
+		return jingle.Content{}, fmt.Errorf("%w: %w", ErrInvalidSDP, err)
+	}
+	if len(sd.MediaDescriptions) == 0 {
+		return jingle.Content{}, fmt.Errorf("%w: no m-line", ErrInvalidSDP)
+	}
+	return mediaContent(&sd, sd.MediaDescriptions[0], name, opts)
+}
+
+func attr(m *sdp.MediaDescription, key string) string {
+	v, _ := m.Attribute(key)
+	return strings.TrimSpace(v)
+}
+
+func hasAttr(m *sdp.MediaDescription, key string) bool {
+	_, ok := m.Attribute(key)
+	return ok
+}
+
+// mediaOrSession returns a media-level attribute, else the session-level
+// one (RFC 8839 and RFC 8122 allow both levels).
+func mediaOrSession(sd *sdp.SessionDescription, m *sdp.MediaDescription, key string) string {
+	if v, ok := m.Attribute(key); ok {
+		return strings.TrimSpace(v)
+	}
+	v, _ := sd.Attribute(key)
+	return strings.TrimSpace(v)
+}
+
+func mediaContent(sd *sdp.SessionDescription, m *sdp.MediaDescription, name string, opts Options) (jingle.Content, error) {
+	creator := opts.Creator
+	if creator == "" {
+		creator = jingle.CreatorInitiator
+	}
+	c := jingle.Content{Creator: creator, Name: name}
+	t, err := mediaTransport(sd, m, opts)
+	if err != nil {
+		return c, err
+	}
+	switch m.MediaName.Media {
+	case MediaAudio, MediaVideo:
+		d, err := mediaDescription(sd, m, opts)
+		if err != nil {
+			return c, err
+		}
+		dir := "sendrecv"
+		for _, k := range []string{"sendrecv", "sendonly", "recvonly", "inactive"} {
+			if hasAttr(m, k) {
+				dir = k
+			}
+		}
+		if s := SendersOf(dir, opts.author()); s != jingle.SendersBoth {
+			c.Senders = s
+		}
+		e, err := d.Element()
+		if err != nil {
+			return c, err
+		}
+		c.Description = &e
+	case "application":
+		port := uint16(ice.DefaultSCTPPort)
+		if v := attr(m, "sctp-port"); v != "" {
+			if p, err := strconv.ParseUint(v, 10, 16); err == nil {
+				port = uint16(p)
+			}
+		} else if v := attr(m, "sctpmap"); v != "" {
+			// Pre-RFC 8841 form: a=sctpmap:5000 webrtc-datachannel 1024.
+			if p, err := strconv.ParseUint(strings.Fields(v)[0], 10, 16); err == nil {
+				port = uint16(p)
+			}
+		}
+		if opts.DataChannel == DialectWebRTCDataChannel {
+			dc := ice.DataChannelTransport{SCTPPort: port, ICE: t}
+			if v := attr(m, "max-message-size"); v != "" {
+				if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+					dc.MaxMessageSize = n
+				}
+			}
+			e, err := jingle.NewElement(&dc)
+			if err != nil {
+				return c, fmt.Errorf("rtp: encoding datachannel transport: %w", err)
+			}
+			c.Transport = &e
+			return c, nil
+		}
+		t.SCTPMap = &ice.SCTPMap{Number: port, Protocol: ice.SCTPProtocol}
+		if v := attr(m, "sctpmap"); v != "" {
+			if f := strings.Fields(v); len(f) >= 3 {
+				if n, err := strconv.ParseUint(f[2], 10, 16); err == nil {
+					t.SCTPMap.Streams = uint16(n)
+				}
+			}
+		}
+	default:
+		return c, fmt.Errorf("%w: media %q", ErrUnsupportedContent, m.MediaName.Media)
+	}
+	e, err := t.Element()
+	if err != nil {
+		return c, err
+	}
+	c.Transport = &e
+	return c, nil
+}
+
+func mediaTransport(sd *sdp.SessionDescription, m *sdp.MediaDescription, opts Options) (*ice.Transport, error) {
+	t := &ice.Transport{
+		Ufrag: mediaOrSession(sd, m, "ice-ufrag"),
+		Pwd:   mediaOrSession(sd, m, "ice-pwd"),
+	}
+	if t.Ufrag == "" || t.Pwd == "" {
+		return nil, ErrNoICECredentials
+	}
+	setup := ice.Setup(strings.ToLower(mediaOrSession(sd, m, "setup")))
+	if opts.answer() {
+		setup = setup.ForAnswer()
+	} else if setup == "" {
+		setup = ice.SetupActPass
+	}
+	fps := attrs(m, "fingerprint")
+	if len(fps) == 0 {
+		fps = sessionAttrs(sd, "fingerprint")
+	}
+	for _, v := range fps {
+		f, err := ice.ParseSDPFingerprint(v, setup)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidSDP, err)
+		}
+		t.Fingerprints = append(t.Fingerprints, f)
+	}
+	if len(t.Fingerprints) == 0 {
+		return nil, ErrNoFingerprint
+	}
+	for _, v := range attrs(m, "candidate") {
+		cand, _, err := ice.ParseSDPCandidate(v)
+		if err != nil || !cand.UDP() {
+			continue
+		}
+		t.Candidates = append(t.Candidates, cand)
+	}
+	return t, nil
+}
+
+func attrs(m *sdp.MediaDescription, key string) []string {
+	var out []string
+	for _, a := range m.Attributes {
+		if a.Key == key {
+			out = append(out, strings.TrimSpace(a.Value))
+		}
+	}
+	return out
+}
+
+func sessionAttrs(sd *sdp.SessionDescription, key string) []string {
+	var out []string
+	for _, a := range sd.Attributes {
+		if a.Key == key {
+			out = append(out, strings.TrimSpace(a.Value))
+		}
+	}
+	return out
+}
+
+// mediaDescription reads the RTP description of an audio or video m-line.
+func mediaDescription(sd *sdp.SessionDescription, m *sdp.MediaDescription, opts Options) (*Description, error) {
+	d := &Description{Media: m.MediaName.Media}
+	byID := map[uint8]*PayloadType{}
+	for _, f := range m.MediaName.Formats {
+		id, err := strconv.ParseUint(f, 10, 7)
+		if err != nil {
+			return nil, fmt.Errorf("%w: payload type %q", ErrInvalidSDP, f)
+		}
+		if byID[uint8(id)] != nil {
+			continue
+		}
+		d.PayloadTypes = append(d.PayloadTypes, PayloadType{ID: uint8(id)})
+	}
+	for i := range d.PayloadTypes {
+		byID[d.PayloadTypes[i].ID] = &d.PayloadTypes[i]
+	}
+	pt := func(v string) (*PayloadType, string, bool) {
+		id, rest, _ := strings.Cut(v, " ")
+		if id == "*" {
+			return nil, strings.TrimSpace(rest), true
+		}
+		n, err := strconv.ParseUint(id, 10, 7)
+		if err != nil || byID[uint8(n)] == nil {
+			return nil, "", false
+		}
+		return byID[uint8(n)], strings.TrimSpace(rest), true
+	}
+	var ptime, maxptime uint32
+	author := opts.author()
+	for _, a := range m.Attributes {
+		v := strings.TrimSpace(a.Value)
+		switch a.Key {
+		case "rtpmap":
+			p, rest, ok := pt(v)
+			if !ok || p == nil {
+				continue
+			}
+			name, clock, ch, err := parseRtpmap(rest)
+			if err != nil {
+				return nil, err
+			}
+			p.Name, p.ClockRate, p.Channels = name, clock, ch
+			if ch == 0 && d.Media == MediaAudio {
+				p.Channels = 1 // as StanzaJS writes it; XEP-0167's default
+			}
+		case "fmtp":
+			if p, rest, ok := pt(v); ok && p != nil {
+				p.Parameters = append(p.Parameters, ParseFmtp(rest)...)
+			}
+		case "rtcp-fb":
+			p, rest, ok := pt(v)
+			if !ok {
+				continue
+			}
+			f := strings.Fields(rest)
+			if len(f) == 0 {
+				continue
+			}
+			if f[0] == "trr-int" {
+				if len(f) < 2 {
+					continue
+				}
+				n, err := strconv.ParseUint(f[1], 10, 32)
+				if err != nil {
+					continue
+				}
+				if p == nil {
+					d.TRRInt = &TRRInt{Value: uint32(n)}
+				} else {
+					p.TRRInt = &TRRInt{Value: uint32(n)}
+				}
+				continue
+			}
+			fb := RTCPFeedback{Type: f[0], Subtype: strings.Join(f[1:], " ")}
+			if p == nil {
+				d.RTCPFeedback = append(d.RTCPFeedback, fb)
+			} else {
+				p.RTCPFeedback = append(p.RTCPFeedback, fb)
+			}
+		case "extmap":
+			f := strings.Fields(v)
+			if len(f) < 2 {
+				continue
+			}
+			idDir, _, _ := strings.Cut(f[0], "/")
+			id, err := strconv.ParseUint(idDir, 10, 16)
+			if err != nil {
+				continue
+			}
+			h := HeaderExtension{ID: uint16(id), URI: f[1]}
+			if _, dir, ok := strings.Cut(f[0], "/"); ok {
+				if s := SendersOf(dir, author); s != jingle.SendersBoth {
+					h.Senders = s
+				}
+			}
+			d.HeaderExtensions = append(d.HeaderExtensions, h)
+		case "extmap-allow-mixed":
+			d.ExtmapAllowMixed = true
+		case "rtcp-mux":
+			d.RTCPMux = true
+		case "rtcp-rsize":
+			d.RTCPReducedSize = true
+		case "ptime":
+			if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+				ptime = uint32(n)
+			}
+		case "maxptime":
+			if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+				maxptime = uint32(n)
+			}
+		case "msid":
+			f := strings.Fields(v)
+			if len(f) == 0 {
+				continue
+			}
+			st := Stream{ID: f[0]}
+			if len(f) > 1 {
+				st.Track = f[1]
+			}
+			d.Streams = append(d.Streams, st)
+		case "ssrc-group":
+			f := strings.Fields(v)
+			if len(f) < 2 {
+				continue
+			}
+			g := SourceGroup{Semantics: f[0]}
+			for _, s := range f[1:] {
+				n, err := strconv.ParseUint(s, 10, 32)
+				if err != nil {
+					return nil, fmt.Errorf("%w: ssrc-group %q", ErrInvalidSDP, v)
+				}
+				g.Sources = append(g.Sources, SourceRef{SSRC: uint32(n)})
+			}
+			d.SourceGroups = append(d.SourceGroups, g)
+		case "ssrc":
+			ssrcStr, rest, _ := strings.Cut(v, " ")
+			n, err := strconv.ParseUint(ssrcStr, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("%w: ssrc %q", ErrInvalidSDP, v)
+			}
+			src := sourceFor(d, uint32(n))
+			if rest = strings.TrimSpace(rest); rest != "" {
+				k, val, _ := strings.Cut(rest, ":")
+				src.Parameters = append(src.Parameters, Parameter{Name: strings.TrimSpace(k), Value: strings.TrimSpace(val)})
+			}
+		}
+	}
+	if hasSessionAttr(sd, "extmap-allow-mixed") {
+		d.ExtmapAllowMixed = true
+	}
+	for _, b := range m.Bandwidth {
+		d.Bandwidths = append(d.Bandwidths, Bandwidth{Type: b.Type, Value: b.Bandwidth})
+	}
+	for i := range d.PayloadTypes {
+		p := &d.PayloadTypes[i]
+		if p.Name == "" {
+			if n, ok := staticPayloadTypes[p.ID]; ok {
+				p.Name, p.ClockRate, p.Channels = n.name, n.clock, 1
+			} else {
+				return nil, fmt.Errorf("%w: payload type %d without rtpmap", ErrInvalidSDP, p.ID)
+			}
+		}
+		p.PTime, p.MaxPTime = ptime, maxptime
+	}
+	if len(d.Sources) > 0 {
+		d.SSRC = d.Sources[0].SSRC
+	}
+	return d, nil
+}
+
+func hasSessionAttr(sd *sdp.SessionDescription, key string) bool {
+	_, ok := sd.Attribute(key)
+	return ok
+}
+
+// sourceFor returns the description's source with the given SSRC, adding
+// it in order of first appearance. Each SSRC stays its own source: an RTX
+// SSRC is never merged into its primary.
+func sourceFor(d *Description, ssrc uint32) *SSRCSource {
+	for i := range d.Sources {
+		if d.Sources[i].SSRC == ssrc {
+			return &d.Sources[i]
+		}
+	}
+	d.Sources = append(d.Sources, SSRCSource{SSRC: ssrc})
+	return &d.Sources[len(d.Sources)-1]
+}
+
+// staticPayloadTypes are RFC 3551's static audio payload types, which SDP
+// may use without a=rtpmap.
+var staticPayloadTypes = map[uint8]struct {
+	name  string
+	clock uint32
+}{
+	0: {"PCMU", 8000}, 3: {"GSM", 8000}, 4: {"G723", 8000}, 8: {"PCMA", 8000},
+	9: {"G722", 8000}, 13: {"CN", 8000}, 18: {"G729", 8000},
+}
+
+// TrickleCandidates returns the candidates of a transport-info (or of any
+// Jingle element with ICE-UDP transports) as pion trickle candidates, each
+// tied to its content name as SDP mid and to the transport's ufrag. A
+// transport with <gathering-complete/> adds pion's end-of-candidates
+// marker (an empty candidate). Invalid candidates are skipped and
+// reported in the returned error, joined, after the valid ones.
+func TrickleCandidates(j *jingle.Jingle) ([]webrtc.ICECandidateInit, error) {
+	var out []webrtc.ICECandidateInit
+	var errs []error
+	for i := range j.Contents {
+		c := &j.Contents[i]
+		if c.Transport == nil {
+			continue
+		}
+		t, _, err := ice.Decode(c.Transport)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("content %q: %w", c.Name, err))
+			continue
+		}
+		for k := range t.Candidates {
+			init, err := t.Candidates[k].ICECandidateInit(c.Name, t.Ufrag)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("content %q: %w", c.Name, err))
+				continue
+			}
+			out = append(out, init)
+		}
+		if t.GatheringComplete {
+			mid := c.Name
+			init := webrtc.ICECandidateInit{SDPMid: &mid}
+			if t.Ufrag != "" {
+				u := t.Ufrag
+				init.UsernameFragment = &u
+			}
+			out = append(out, init)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// Bundle returns the content names of the BUNDLE group of a Jingle
+// element, or nil when it has none: a non-BUNDLE peer (Dino), whose
+// contents each need their own PeerConnection.
+func Bundle(j *jingle.Jingle) []string {
+	for i := range j.Payloads {
+		p := &j.Payloads[i]
+		if p.XMLName.Space != NSGrouping || p.XMLName.Local != "group" {
+			continue
+		}
+		var g Group
+		if p.Decode(&g) == nil && strings.EqualFold(g.Semantics, "BUNDLE") {
+			return g.Names()
+		}
+	}
+	return nil
+}
