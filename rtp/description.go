@@ -81,7 +81,7 @@ type descriptionWire struct {
 	Bandwidths       []Bandwidth       `xml:"bandwidth"`
 	HeaderExtensions []HeaderExtension `xml:"urn:xmpp:jingle:apps:rtp:rtp-hdrext:0 rtp-hdrext"`
 	ExtmapAllowMixed *empty            `xml:"urn:xmpp:jingle:apps:rtp:rtp-hdrext:0 extmap-allow-mixed"`
-	Sources          []SSRCSource          `xml:"urn:xmpp:jingle:apps:rtp:ssma:0 source"`
+	Sources          []SSRCSource      `xml:"urn:xmpp:jingle:apps:rtp:ssma:0 source"`
 	SourceGroups     []SourceGroup     `xml:"urn:xmpp:jingle:apps:rtp:ssma:0 ssrc-group"`
 	Streams          []Stream          `xml:"urn:xmpp:jingle:apps:rtp:msid:0 stream"`
 }
