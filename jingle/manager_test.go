@@ -1,0 +1,146 @@
+package jingle_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jingled/jingled/jingle"
+	"github.com/jingled/jingled/jingle/jingletest"
+)
+
+const (
+	romeo  = "romeo@montague.example/orchard"
+	juliet = "juliet@capulet.example/balcony"
+	tybalt = "tybalt@capulet.example/street"
+)
+
+// world is a router with managers on it, closed by t.Cleanup.
+type world struct {
+	t  *testing.T
+	r  *jingletest.Router
+	ms map[string]*jingle.Manager
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{t: t, r: jingletest.NewRouter(), ms: map[string]*jingle.Manager{}}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for jid, m := range w.ms {
+			if err := m.Close(ctx); err != nil {
+				t.Errorf("closing %s: %v", jid, err)
+			}
+		}
+		w.r.Close()
+	})
+	return w
+}
+
+// manager adds a manager for jid with the test application and transport.
+func (w *world) manager(jid string, app *jingletest.TestApp, opts ...jingle.Option) *jingle.Manager {
+	w.t.Helper()
+	e := w.r.Endpoint(jid)
+	opts = append([]jingle.Option{jingle.WithTransport(jingletest.TestTransport{})}, opts...)
+	if app != nil {
+		opts = append(opts, jingle.WithApplication(app))
+	}
+	m := jingle.NewManager(jid, e, opts...)
+	e.Serve(m)
+	w.ms[jid] = m
+	return m
+}
+
+func ctxT(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func waitDone(t *testing.T, ctx context.Context, done <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatalf("%s: %v", what, ctx.Err())
+	}
+}
+
+func incoming(t *testing.T, ctx context.Context, app *jingletest.TestApp) *jingle.Session {
+	t.Helper()
+	select {
+	case s := <-app.Incoming():
+		return s
+	case <-ctx.Done():
+		t.Fatalf("no incoming session: %v", ctx.Err())
+	}
+	return nil
+}
+
+func TestSessionLifecycle(t *testing.T) {
+	ctx := ctxT(t)
+	w := newWorld(t)
+	mr := w.manager(romeo, nil)
+	app := jingletest.NewTestApp(false)
+	mj := w.manager(juliet, app)
+
+	h := jingletest.NewHandler()
+	s, err := mr.Initiate(ctx, juliet, "", jingletest.Contents("a", "b"), nil, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.State() != jingle.StatePending || !s.IsInitiator() || s.Initiator() != romeo {
+		t.Fatalf("outgoing session: state %v initiator %v %s", s.State(), s.IsInitiator(), s.Initiator())
+	}
+	js := incoming(t, ctx, app)
+	if js.SID() != s.SID() || js.Peer() != romeo || js.IsInitiator() || js.Initiator() != romeo {
+		t.Fatalf("incoming session: sid %s peer %s", js.SID(), js.Peer())
+	}
+	if got := len(js.Contents()); got != 2 {
+		t.Fatalf("incoming contents: %d", got)
+	}
+	// Accept only content a: b is rejected by omission.
+	if err := js.Accept(ctx, jingletest.Contents("a"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if js.State() != jingle.StateActive {
+		t.Fatalf("responder state after accept: %v", js.State())
+	}
+	if a := <-h.Seen(); a != jingle.ActionSessionAccept {
+		t.Fatalf("initiator saw %s", a)
+	}
+	if s.State() != jingle.StateActive {
+		t.Fatalf("initiator state after accept: %v", s.State())
+	}
+	if c := s.Contents(); len(c) != 1 || c[0].Name != "a" {
+		t.Fatalf("negotiated contents: %+v", c)
+	}
+	if err := s.Info(ctx, jingletest.Description("ping")); err != nil {
+		t.Fatal(err)
+	}
+	// A session-info payload the application does not know.
+	err = s.Info(ctx, jingletest.Transport("x"))
+	if !errors.Is(err, jingle.ErrUnsupportedInfo) {
+		t.Fatalf("unknown session-info: %v", err)
+	}
+	if err := js.Terminate(ctx, jingle.NewReason(jingle.ReasonSuccess, "bye")); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, ctx, s.Done(), "initiator session end")
+	waitDone(t, ctx, js.Done(), "responder session end")
+	if r := s.Reason(); r == nil || r.Condition != jingle.ReasonSuccess || r.Text != "bye" {
+		t.Fatalf("reason at initiator: %v", r)
+	}
+	if h.TerminatedCalls() != 1 || app.Handler(js.SID()).TerminatedCalls() != 1 {
+		t.Fatalf("Terminated calls: %d, %d", h.TerminatedCalls(), app.Handler(js.SID()).TerminatedCalls())
+	}
+	if len(mr.Sessions()) != 0 || len(mj.Sessions()) != 0 {
+		t.Fatalf("sessions left: %d, %d", len(mr.Sessions()), len(mj.Sessions()))
+	}
+	if err := js.Terminate(ctx, nil); err != nil {
+		t.Fatalf("second terminate: %v", err)
+	}
+}
