@@ -1,0 +1,715 @@
+#!/usr/bin/env node
+// peer.mjs: a scriptable StanzaJS 12 Jingle peer on libwebrtc (@roamhq/wrtc),
+// the third-party client the Go interop tests in this directory talk to.
+//
+// It speaks XEP-0166 Jingle with XEP-0167 RTP audio (DTLS-SRTP, XEP-0320)
+// over XEP-0176 ICE-UDP, and XEP-0234 file transfer over StanzaJS's
+// datachannel transport (urn:xmpp:jingle:transports:dtls-sctp:1). All
+// protocol work is StanzaJS's own code; this file only supplies what a
+// browser would (a peer connection, a microphone, a File) and reports what
+// happens as one JSON object per line on stdout.
+//
+// Usage:
+//   node peer.mjs JID PASSWORD SERVER MODE [ARGS] [--options]
+//     SERVER  host:port or tcp://host:port (plain c2s, no STARTTLS),
+//             or ws://host:port/path (RFC 7395 WebSocket)
+//     MODE    answer                 accept every incoming call
+//             call PEER_FULL_JID     call PEER
+//             send-file PEER PATH    offer PATH to PEER
+//             receive-file DIR       accept files into DIR
+//   --freq HZ            sine frequency we send (default 440)
+//   --duration SEC       exit after SEC seconds (default: none)
+//   --hangup-after SEC   end a call SEC seconds after ICE connected
+//   --once               exit after the first session ends (default for
+//                        call and send-file)
+//   --stats-interval MS  period of "stats" events (default 1000)
+//   --ice-servers JSON   RTCIceServer list, e.g. '[{"urls":"stun:127.0.0.1:3478"}]'
+//   --extdisco           also ask the server for STUN/TURN (XEP-0215)
+//   --relay              iceTransportPolicy "relay"
+//   --log-xml            emit every XML frame as an "xml" event
+//   --resource RES       resource to bind (default "stanzajs")
+//
+// Events (field "event"): ready, session-initiate, outgoing, accepted,
+// ringing, ice, pc, ice-connected, datachannel-open, stats, file-data,
+// file-received, file-sent, ended, xml, log, error, exit.
+//
+// There is no STUN or TURN server unless one is given: StanzaJS's default
+// (a public STUN server) is replaced by an empty list. libwebrtc gathers on
+// every interface, so the tests run this peer inside a network namespace
+// that has only "lo".
+import { createRequire } from 'node:module';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import TCPConnection from './tcp-transport.mjs';
+
+const require = createRequire(import.meta.url);
+const wrtc = require('@roamhq/wrtc');
+const { createClient } = require('stanza');
+
+const started = Date.now();
+
+function emit(event, fields = {}) {
+    process.stdout.write(JSON.stringify({ event, t: Date.now() - started, ...fields }) + '\n');
+}
+
+function usage(msg) {
+    emit('error', { message: msg });
+    process.stderr.write(
+        'usage: peer.mjs JID PASSWORD SERVER (answer | call PEER | send-file PEER PATH | receive-file DIR) [--options]\n'
+    );
+    process.exit(2);
+}
+
+// ---------------------------------------------------------------------
+// Command line
+
+function parseArgs(argv) {
+    const opts = {
+        freq: 440,
+        duration: 0,
+        hangupAfter: 0,
+        once: undefined,
+        statsInterval: 1000,
+        iceServers: [],
+        extdisco: false,
+        relay: false,
+        logXML: false,
+        resource: 'stanzajs'
+    };
+    const pos = [];
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        const val = () => {
+            if (i + 1 >= argv.length) {
+                usage(`${a} needs a value`);
+            }
+            return argv[++i];
+        };
+        const num = () => {
+            const v = Number(val());
+            if (!Number.isFinite(v) || v < 0) {
+                usage(`${a} needs a non-negative number`);
+            }
+            return v;
+        };
+        switch (a) {
+            case '--freq':
+                opts.freq = num();
+                break;
+            case '--duration':
+                opts.duration = num();
+                break;
+            case '--hangup-after':
+                opts.hangupAfter = num();
+                break;
+            case '--once':
+                opts.once = true;
+                break;
+            case '--stats-interval':
+                opts.statsInterval = num();
+                break;
+            case '--ice-servers':
+                try {
+                    opts.iceServers = JSON.parse(val());
+                } catch (err) {
+                    usage(`--ice-servers: ${err.message}`);
+                }
+                break;
+            case '--extdisco':
+                opts.extdisco = true;
+                break;
+            case '--relay':
+                opts.relay = true;
+                break;
+            case '--log-xml':
+                opts.logXML = true;
+                break;
+            case '--resource':
+                opts.resource = val();
+                break;
+            default:
+                if (a.startsWith('--')) {
+                    usage(`unknown option ${a}`);
+                }
+                pos.push(a);
+        }
+    }
+    if (pos.length < 4) {
+        usage('missing arguments');
+    }
+    [opts.jid, opts.password, opts.server, opts.mode] = pos;
+    const rest = pos.slice(4);
+    switch (opts.mode) {
+        case 'answer':
+            break;
+        case 'call':
+            if (rest.length !== 1) {
+                usage('call needs PEER');
+            }
+            opts.peer = rest[0];
+            break;
+        case 'send-file':
+            if (rest.length !== 2) {
+                usage('send-file needs PEER PATH');
+            }
+            [opts.peer, opts.file] = rest;
+            break;
+        case 'receive-file':
+            if (rest.length !== 1) {
+                usage('receive-file needs DIR');
+            }
+            opts.dir = rest[0];
+            break;
+        default:
+            usage(`unknown mode ${opts.mode}`);
+    }
+    if (opts.once === undefined) {
+        opts.once = opts.mode === 'call' || opts.mode === 'send-file';
+    }
+    if (!/^[a-z]+:\/\//.test(opts.server)) {
+        opts.server = 'tcp://' + opts.server;
+    }
+    return opts;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+
+// ---------------------------------------------------------------------
+// Browser APIs StanzaJS expects that Node lacks. FileTransferSession's
+// Sender reads the File through a FileReader; Node 20 has File and Blob
+// but no FileReader.
+
+if (typeof globalThis.FileReader === 'undefined') {
+    globalThis.FileReader = class FileReader {
+        constructor() {
+            this.listeners = new Map();
+            this.result = null;
+        }
+        addEventListener(name, fn) {
+            if (!this.listeners.has(name)) {
+                this.listeners.set(name, []);
+            }
+            this.listeners.get(name).push(fn);
+        }
+        fire(name) {
+            for (const fn of this.listeners.get(name) || []) {
+                fn({ target: this });
+            }
+        }
+        readAsArrayBuffer(blob) {
+            blob.arrayBuffer().then(
+                buf => {
+                    this.result = buf;
+                    this.fire('load');
+                },
+                err => {
+                    this.error = err;
+                    this.fire('error');
+                }
+            );
+        }
+    };
+}
+
+// ---------------------------------------------------------------------
+// Audio: a sine source and a frequency-measuring sink.
+
+const SAMPLE_RATE = 48000;
+const FRAME = SAMPLE_RATE / 100; // 10 ms, the frame size RTCAudioSource wants
+
+// SineSource feeds a wrtc RTCAudioSource in real time: each tick sends as
+// many 10 ms frames as the wall clock says are due, so timer jitter does
+// not change the pitch.
+class SineSource {
+    constructor(freq) {
+        this.freq = freq;
+        this.source = new wrtc.nonstandard.RTCAudioSource();
+        this.track = this.source.createTrack();
+        this.stream = new wrtc.MediaStream([this.track]);
+        this.phase = 0;
+        this.sent = 0;
+        this.t0 = Date.now();
+        this.timer = setInterval(() => this.tick(), 10);
+    }
+    tick() {
+        const due = Math.floor((Date.now() - this.t0) / 10);
+        let n = Math.min(due - this.sent, 20);
+        if (due - this.sent > 20) {
+            this.sent = due - 20; // fell behind (stalled loop): skip, don't burst
+        }
+        const step = (2 * Math.PI * this.freq) / SAMPLE_RATE;
+        for (; n > 0; n--) {
+            const samples = new Int16Array(FRAME);
+            for (let i = 0; i < FRAME; i++) {
+                samples[i] = Math.round(Math.sin(this.phase) * 0.5 * 32767);
+                this.phase += step;
+            }
+            this.phase %= 2 * Math.PI;
+            this.source.onData({
+                samples,
+                sampleRate: SAMPLE_RATE,
+                bitsPerSample: 16,
+                channelCount: 1,
+                numberOfFrames: FRAME
+            });
+            this.sent++;
+        }
+    }
+    stop() {
+        clearInterval(this.timer);
+        this.track.stop();
+    }
+}
+
+// ToneMeter estimates the dominant frequency of received audio over
+// one-second windows from zero crossings (interpolated between samples),
+// which is exact enough for a pure tone after Opus, and its RMS level.
+class ToneMeter {
+    constructor(track) {
+        this.sink = new wrtc.nonstandard.RTCAudioSink(track);
+        this.buf = [];
+        this.len = 0;
+        this.rate = SAMPLE_RATE;
+        this.frames = 0;
+        this.last = { freq: null, dbfs: null };
+        this.sink.ondata = data => this.onData(data);
+    }
+    onData({ samples, sampleRate, channelCount, numberOfFrames }) {
+        this.frames++;
+        this.rate = sampleRate;
+        const mono = new Float32Array(numberOfFrames);
+        for (let i = 0; i < numberOfFrames; i++) {
+            mono[i] = samples[i * channelCount] / 32768;
+        }
+        this.buf.push(mono);
+        this.len += numberOfFrames;
+        if (this.len >= sampleRate) {
+            this.analyse();
+        }
+    }
+    analyse() {
+        const all = new Float32Array(this.len);
+        let off = 0;
+        for (const b of this.buf) {
+            all.set(b, off);
+            off += b.length;
+        }
+        this.buf = [];
+        this.len = 0;
+        let sum = 0;
+        for (const v of all) {
+            sum += v * v;
+        }
+        const rms = Math.sqrt(sum / all.length);
+        const dbfs = rms > 0 ? 20 * Math.log10(rms) : -Infinity;
+        let first = -1;
+        let last = -1;
+        let count = 0;
+        for (let i = 1; i < all.length; i++) {
+            if (all[i - 1] < 0 && all[i] >= 0) {
+                const at = i - 1 + -all[i - 1] / (all[i] - all[i - 1]);
+                if (first < 0) {
+                    first = at;
+                }
+                last = at;
+                count++;
+            }
+        }
+        let freq = null;
+        if (dbfs > -50 && count > 1 && last > first) {
+            freq = ((count - 1) * this.rate) / (last - first);
+        }
+        this.last = {
+            freq: freq === null ? null : Math.round(freq * 10) / 10,
+            dbfs: Number.isFinite(dbfs) ? Math.round(dbfs * 10) / 10 : null
+        };
+    }
+    stop() {
+        this.sink.stop();
+    }
+}
+
+// ---------------------------------------------------------------------
+// XMPP client
+
+const client = createClient({
+    jid: opts.jid,
+    password: opts.password,
+    resource: opts.resource,
+    transports: opts.server.startsWith('tcp://') ? { tcp: opts.server } : { websocket: opts.server },
+    transportPreferenceOrder: opts.server.startsWith('tcp://') ? ['tcp'] : ['websocket'],
+    useStreamManagement: false,
+    jingle: {
+        hasRTCPeerConnection: true,
+        advertiseAudio: true,
+        advertiseVideo: false,
+        advertiseFileTransfer: true,
+        iceServers: opts.iceServers,
+        iceTransportPolicy: opts.relay ? 'relay' : 'all',
+        bundlePolicy: 'balanced',
+        createPeerConnection: (session, pcOpts) => new wrtc.RTCPeerConnection(pcOpts)
+    }
+});
+client.transports.tcp = TCPConnection;
+// StanzaJS copies config.jingle.iceServers by reference into the manager;
+// make sure nothing else (its default public STUN server) is in there.
+client.jingle.iceServers = [...opts.iceServers];
+
+if (opts.logXML) {
+    client.on('raw', (dir, data) => emit('xml', { dir: dir === 'incoming' ? 'in' : 'out', xml: data }));
+}
+client.jingle.on('log', (level, message) => {
+    if (level === 'error') {
+        emit('log', { level, message: String(message) });
+    }
+});
+client.on('transport:error', err => emit('error', { message: `transport: ${err.message}` }));
+client.on('stream:error', (se, err) => emit('error', { message: `stream error ${se.condition}`, detail: err && String(err) }));
+client.on('auth:failed', () => {
+    emit('error', { message: 'authentication failed' });
+    shutdown(1);
+});
+
+// Per-session bookkeeping: media helpers, timers and the last stats.
+const tracked = new Map();
+
+function track(session) {
+    let st = tracked.get(session.sid);
+    if (!st) {
+        st = { session, timers: [], meters: [], pending: [], iceConnected: false, lastStats: null };
+        tracked.set(session.sid, st);
+        watchPC(st);
+    }
+    return st;
+}
+
+function watchPC(st) {
+    const { session } = st;
+    const pc = session.pc;
+    if (!pc) {
+        return;
+    }
+    pc.addEventListener('iceconnectionstatechange', () => {
+        const state = pc.iceConnectionState;
+        if (state === st.iceState) {
+            return; // libwebrtc repeats the event for each bundled transport
+        }
+        st.iceState = state;
+        emit('ice', { sid: session.sid, state });
+        if ((state === 'connected' || state === 'completed') && !st.iceConnected) {
+            st.iceConnected = true;
+            emit('ice-connected', { sid: session.sid });
+            onConnected(st);
+        }
+    });
+    pc.addEventListener('connectionstatechange', () => {
+        if (pc.connectionState === st.pcState) {
+            return;
+        }
+        st.pcState = pc.connectionState;
+        emit('pc', { sid: session.sid, state: pc.connectionState });
+    });
+    pc.addEventListener('track', e => {
+        if (e.track.kind === 'audio') {
+            st.meters.push(new ToneMeter(e.track));
+            emit('track', { sid: session.sid, kind: e.track.kind });
+        }
+    });
+}
+
+function onConnected(st) {
+    const { session } = st;
+    if (opts.statsInterval > 0) {
+        st.timers.push(setInterval(() => sampleStats(st, true), opts.statsInterval));
+    }
+    if (opts.hangupAfter > 0 && session.pc.getTransceivers().length > 0 && !(session.channel || session.receiver || session.sender)) {
+        st.timers.push(
+            setTimeout(async () => {
+                await sampleStats(st, true);
+                session.end('success');
+            }, opts.hangupAfter * 1000)
+        );
+    }
+}
+
+// sampleStats reads the RTP counters (RFC 8834 stats: inbound-rtp,
+// outbound-rtp) and the selected candidate pair, so the Go side can assert
+// that media flowed and stayed on loopback.
+async function sampleStats(st, print) {
+    const { session } = st;
+    const pc = session.pc;
+    if (!pc || pc.signalingState === 'closed') {
+        return st.lastStats;
+    }
+    let report;
+    try {
+        report = await pc.getStats();
+    } catch (err) {
+        return st.lastStats;
+    }
+    const s = {
+        inbound: { packets: 0, bytes: 0 },
+        outbound: { packets: 0, bytes: 0 },
+        codecs: [],
+        pair: null
+    };
+    const byId = new Map();
+    report.forEach(r => byId.set(r.id, r));
+    let pairId = null;
+    report.forEach(r => {
+        if (r.type === 'inbound-rtp' && r.kind === 'audio') {
+            s.inbound.packets += r.packetsReceived || 0;
+            s.inbound.bytes += r.bytesReceived || 0;
+            if (r.codecId && byId.get(r.codecId)) {
+                s.codecs.push({ dir: 'in', mimeType: byId.get(r.codecId).mimeType, payloadType: byId.get(r.codecId).payloadType });
+            }
+        }
+        if (r.type === 'outbound-rtp' && r.kind === 'audio') {
+            s.outbound.packets += r.packetsSent || 0;
+            s.outbound.bytes += r.bytesSent || 0;
+            if (r.codecId && byId.get(r.codecId)) {
+                s.codecs.push({ dir: 'out', mimeType: byId.get(r.codecId).mimeType, payloadType: byId.get(r.codecId).payloadType });
+            }
+        }
+        if (r.type === 'transport' && r.selectedCandidatePairId) {
+            pairId = r.selectedCandidatePairId;
+        }
+        if (r.type === 'data-channel') {
+            s.datachannel = { label: r.label, bytesSent: r.bytesSent, bytesReceived: r.bytesReceived };
+        }
+    });
+    const pair = pairId && byId.get(pairId);
+    if (pair) {
+        const l = byId.get(pair.localCandidateId) || {};
+        const r = byId.get(pair.remoteCandidateId) || {};
+        s.pair = {
+            local: `${l.address || l.ip}:${l.port}`,
+            localType: l.candidateType,
+            remote: `${r.address || r.ip}:${r.port}`,
+            remoteType: r.candidateType
+        };
+    }
+    if (st.meters.length > 0) {
+        const m = st.meters[0];
+        s.tone = { freq: m.last.freq, dbfs: m.last.dbfs, frames: m.frames };
+    }
+    st.lastStats = s;
+    if (print) {
+        emit('stats', { sid: session.sid, ...s });
+    }
+    return s;
+}
+
+function describeSession(session) {
+    const d = { sid: session.sid, peer: session.peerID };
+    if (session.receiver && session.receiver.metadata) {
+        const f = session.receiver.metadata;
+        d.kind = 'file';
+        d.file = {
+            name: f.name,
+            size: f.size,
+            hashesUsed: (f.hashesUsed || []).map(h => h.algorithm),
+            hashes: (f.hashes || []).map(h => h.algorithm)
+        };
+        return d;
+    }
+    d.kind = 'media';
+    const sdp = session.pc && session.pc.remoteDescription ? session.pc.remoteDescription.sdp : '';
+    d.media = [...sdp.matchAll(/^m=(\w+) /gm)].map(m => m[1]);
+    d.codecs = [...sdp.matchAll(/^a=rtpmap:(\d+) ([^\r\n]+)/gm)].map(m => `${m[1]} ${m[2]}`);
+    return d;
+}
+
+function sha256(buf) {
+    return createHash('sha256').update(buf).digest('hex');
+}
+
+client.on('jingle:incoming', session => {
+    const st = track(session);
+    const info = describeSession(session);
+    emit('session-initiate', info);
+    if (info.kind === 'media') {
+        if (opts.mode !== 'answer') {
+            session.end('unsupported-applications');
+            return;
+        }
+        const sine = new SineSource(opts.freq);
+        st.sine = sine;
+        session.addTrack(sine.track, sine.stream);
+        session.accept();
+        return;
+    }
+    if (opts.mode !== 'receive-file') {
+        session.end('unsupported-applications');
+        return;
+    }
+    session.pc.addEventListener('datachannel', e => {
+        emit('datachannel-open', { sid: session.sid, label: e.channel.label });
+    });
+    // file-data reports what arrived before StanzaJS checks it against the
+    // checksum session-info, so a missing <checksum> is visible too.
+    session.receiver.on('receivedFile', (blob, meta) => {
+        const hashReceived = !!(meta.hashes && meta.hashes.length);
+        st.pending.push(
+            blob.arrayBuffer().then(ab => {
+                const buf = Buffer.from(ab);
+                emit('file-data', { sid: session.sid, name: meta.name, size: buf.length, sha256: sha256(buf), hashReceived });
+            })
+        );
+    });
+    session.accept();
+});
+
+// createdSession fires before the session touches its peer connection
+// (incoming ones before the remote offer is applied), so no track or ICE
+// event is missed.
+client.jingle.on('createdSession', session => track(session));
+client.on('jingle:outgoing', session => emit('outgoing', { sid: session.sid, peer: session.peerID }));
+client.on('jingle:accepted', session => emit('accepted', { sid: session.sid }));
+client.on('jingle:ringing', session => emit('ringing', { sid: session.sid }));
+
+// StanzaJS emits receivedFile and then ends the session in the same tick;
+// the write is queued on the session so "file-received" precedes "ended".
+client.jingle.on('receivedFile', (session, blob, meta) => {
+    const st = track(session);
+    st.pending.push(
+        blob.arrayBuffer().then(ab => {
+            const buf = Buffer.from(ab);
+            const out = path.join(opts.dir, path.basename(meta.name || 'file.bin'));
+            fs.writeFileSync(out, buf);
+            emit('file-received', { sid: session.sid, name: meta.name, size: buf.length, sha256: sha256(buf), path: out });
+        })
+    );
+});
+client.jingle.on('sentFile', (session, meta) => {
+    emit('file-sent', { sid: session.sid, name: meta.name, size: meta.size, hash: { algo: meta.algorithm, value: Buffer.from(meta.value).toString('base64') } });
+});
+
+let sessionsEnded = 0;
+const endedSids = new Set();
+client.on('jingle:terminated', async (session, reason) => {
+    // StanzaJS reports the end twice when it ends a session itself: once
+    // from end() and again when the closed peer connection's ICE state
+    // changes to "closed".
+    if (endedSids.has(session.sid)) {
+        return;
+    }
+    endedSids.add(session.sid);
+    const st = tracked.get(session.sid);
+    let stats = null;
+    if (st) {
+        try {
+            await Promise.all(st.pending);
+        } catch (err) {
+            emit('error', { sid: session.sid, message: `saving file: ${err.message}` });
+        }
+        stats = st.lastStats;
+        for (const t of st.timers) {
+            clearInterval(t);
+            clearTimeout(t);
+        }
+        for (const m of st.meters) {
+            m.stop();
+        }
+        if (st.sine) {
+            st.sine.stop();
+        }
+        tracked.delete(session.sid);
+    }
+    emit('ended', { sid: session.sid, reason: reason ? reason.condition : undefined, text: reason ? reason.text : undefined, stats });
+    sessionsEnded++;
+    if (opts.once) {
+        shutdown(0);
+    }
+});
+
+// ---------------------------------------------------------------------
+// Starting sessions
+
+async function startCall() {
+    const sine = new SineSource(opts.freq);
+    const session = client.jingle.createMediaSession(opts.peer, undefined, sine.stream);
+    track(session).sine = sine;
+    session.start({ offerToReceiveAudio: true, offerToReceiveVideo: false });
+}
+
+async function startFile() {
+    const data = fs.readFileSync(opts.file);
+    const stat = fs.statSync(opts.file);
+    const file = new File([data], path.basename(opts.file), { lastModified: stat.mtimeMs });
+    const session = client.jingle.createFileTransferSession(opts.peer);
+    emit('file-offer', { sid: session.sid, peer: session.peerID, name: file.name, size: file.size, sha256: sha256(data) });
+    await session.start(file);
+    if (session.channel) {
+        session.channel.addEventListener('open', () => emit('datachannel-open', { sid: session.sid, label: session.channel.label }));
+    }
+}
+
+client.on('session:started', async () => {
+    try {
+        if (opts.extdisco) {
+            await client.discoverICEServers();
+        }
+        await client.sendPresence();
+        emit('ready', { jid: client.jid, iceServers: client.jingle.iceServers.map(s => s.urls) });
+        if (opts.mode === 'call') {
+            await startCall();
+        } else if (opts.mode === 'send-file') {
+            await startFile();
+        }
+    } catch (err) {
+        emit('error', { message: `start: ${err.message}` });
+        shutdown(1);
+    }
+});
+
+client.on('disconnected', () => {
+    if (!shuttingDown) {
+        emit('error', { message: 'disconnected from server' });
+        shutdown(1);
+    }
+});
+
+// ---------------------------------------------------------------------
+// Shutdown
+
+let shuttingDown = false;
+
+async function shutdown(code) {
+    if (shuttingDown) {
+        return;
+    }
+    shuttingDown = true;
+    for (const st of tracked.values()) {
+        try {
+            await sampleStats(st, false);
+            st.session.end('success');
+        } catch (err) {
+            emit('error', { message: `end: ${err.message}` });
+        }
+    }
+    // Let the session-terminate IQs leave before the stream closes.
+    await new Promise(r => setTimeout(r, 300));
+    const done = new Promise(r => {
+        client.once('--transport-disconnected', r);
+        setTimeout(r, 1500);
+    });
+    client.disconnect();
+    await done;
+    emit('exit', { code, sessionsEnded });
+    // libwebrtc's threads keep the event loop alive after pc.close().
+    process.exit(code);
+}
+
+process.on('SIGTERM', () => shutdown(0));
+process.on('SIGINT', () => shutdown(0));
+process.on('unhandledRejection', err => emit('error', { message: `unhandled: ${err && err.stack ? err.stack : err}` }));
+if (opts.duration > 0) {
+    setTimeout(() => shutdown(0), opts.duration * 1000);
+}
+if (opts.mode === 'receive-file') {
+    fs.mkdirSync(opts.dir, { recursive: true });
+}
+
+client.connect();
