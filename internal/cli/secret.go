@@ -25,4 +25,3 @@ func readSecret(file, envName, what string) (string, error) {
 	}
 	return "", exitf(ExitUsage, "no %s: set %s or pass --%s-file", what, envName, strings.ReplaceAll(what, " ", "-"))
 }
-
