@@ -5,9 +5,11 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 
 	pionice "github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 )
@@ -77,22 +79,38 @@ func SupportedCodecs(kind webrtc.RTPCodecType) []webrtc.RTPCodecParameters {
 // RTCP reports, stats, TWCC) and the setting engine of opts. Each
 // PeerConnection gets its own API, since the MediaEngine records what
 // was negotiated.
-func newAPI(opts *PeerOptions, log *slog.Logger) (*webrtc.API, error) {
+func newAPI(opts *PeerOptions, log *slog.Logger) (*webrtc.API, *statsHolder, error) {
 	m := &webrtc.MediaEngine{}
 	for _, c := range audioCodecs {
 		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
-			return nil, fmt.Errorf("rtp: registering %s: %w", c.MimeType, err)
+			return nil, nil, fmt.Errorf("rtp: registering %s: %w", c.MimeType, err)
 		}
 	}
 	for _, c := range videoCodecs {
 		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
-			return nil, fmt.Errorf("rtp: registering %s: %w", c.MimeType, err)
+			return nil, nil, fmt.Errorf("rtp: registering %s: %w", c.MimeType, err)
 		}
 	}
+	// pion's defaults minus its global stats interceptor: pion's GetStats
+	// reports no outbound streams, so we keep our own stats getter per
+	// PeerConnection and read every counter from it.
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		return nil, fmt.Errorf("rtp: registering interceptors: %w", err)
+	if err := webrtc.ConfigureNack(m, ir); err != nil {
+		return nil, nil, fmt.Errorf("rtp: registering NACK: %w", err)
 	}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, nil, fmt.Errorf("rtp: registering RTCP reports: %w", err)
+	}
+	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+		return nil, nil, fmt.Errorf("rtp: registering TWCC: %w", err)
+	}
+	holder := &statsHolder{}
+	sf, err := stats.NewInterceptor()
+	if err != nil {
+		return nil, nil, fmt.Errorf("rtp: stats interceptor: %w", err)
+	}
+	sf.OnNewPeerConnection(func(_ string, g stats.Getter) { holder.set(g) })
+	ir.Add(sf)
 	s := webrtc.SettingEngine{LoggerFactory: &pionLogger{log: log}}
 	if opts.Loopback {
 		LoopbackOnly(&s)
@@ -100,7 +118,7 @@ func newAPI(opts *PeerOptions, log *slog.Logger) (*webrtc.API, error) {
 	if opts.Configure != nil {
 		opts.Configure(&s)
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(s)), nil
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(s)), holder, nil
 }
 
 // LoopbackOnly restricts a SettingEngine to loopback: only interfaces
@@ -158,4 +176,27 @@ func codecKind(mime string) webrtc.RTPCodecType {
 		return webrtc.RTPCodecTypeVideo
 	}
 	return webrtc.RTPCodecTypeAudio
+}
+
+// statsHolder keeps the stats getter the interceptor hands over when the
+// PeerConnection is built.
+type statsHolder struct {
+	mu sync.Mutex
+	g  stats.Getter
+}
+
+func (h *statsHolder) set(g stats.Getter) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.g = g
+}
+
+func (h *statsHolder) get(ssrc webrtc.SSRC) *stats.Stats {
+	h.mu.Lock()
+	g := h.g
+	h.mu.Unlock()
+	if g == nil {
+		return nil
+	}
+	return g.Get(uint32(ssrc))
 }

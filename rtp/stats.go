@@ -74,69 +74,63 @@ func secondsDuration(s float64) time.Duration {
 	return time.Duration(s * float64(time.Second)).Round(100 * time.Microsecond)
 }
 
-// peerStats gathers the streams of one PeerConnection; contentOf maps a
-// transceiver mid to its content name.
-func peerStats(pc *webrtc.PeerConnection, contentOf func(mid string) string) []StreamStats {
-	report := pc.GetStats()
-	codecs := map[string]string{}
-	remote := map[string]webrtc.RemoteInboundRTPStreamStats{}
-	for _, v := range report {
-		switch s := v.(type) {
-		case webrtc.CodecStats:
-			codecs[s.ID] = s.MimeType
-		case webrtc.RemoteInboundRTPStreamStats:
-			remote[s.LocalID] = s
-		}
-	}
+// peerStats gathers the streams of one PeerConnection from our stats
+// interceptor: sent counters and the peer's receiver reports (loss, RTT)
+// per sender SSRC, received counters per remote track.
+func peerStats(pc *webrtc.PeerConnection, h *statsHolder) []StreamStats {
 	pair := selectedPair(pc)
-	byMid := map[string]*StreamStats{}
-	get := func(mid, kind string) *StreamStats {
-		if s, ok := byMid[mid]; ok {
-			return s
-		}
-		s := &StreamStats{Content: contentOf(mid), Kind: kind, Pair: pair}
-		byMid[mid] = s
-		return s
-	}
-	var order []string
-	for _, t := range pc.GetTransceivers() {
-		if t.Mid() != "" {
-			order = append(order, t.Mid())
-		}
-	}
-	for _, v := range report {
-		switch s := v.(type) {
-		case webrtc.InboundRTPStreamStats:
-			st := get(s.Mid, s.Kind)
-			st.PacketsReceived += uint64(s.PacketsReceived)
-			st.BytesReceived += s.BytesReceived
-			st.PacketsLost += int64(s.PacketsLost)
-			st.Jitter = max(st.Jitter, s.Jitter)
-			if st.Codec == "" {
-				st.Codec = codecs[s.CodecID]
-			}
-		case webrtc.OutboundRTPStreamStats:
-			st := get(s.Mid, s.Kind)
-			st.PacketsSent += uint64(s.PacketsSent)
-			st.BytesSent += s.BytesSent
-			if st.Codec == "" {
-				st.Codec = codecs[s.CodecID]
-			}
-			if r, ok := remote[s.ID]; ok && r.RoundTripTime > 0 {
-				st.RTT = r.RoundTripTime
-			}
-		}
-	}
+	report := pc.GetStats()
 	var out []StreamStats
-	for _, mid := range order {
-		if s, ok := byMid[mid]; ok {
-			if s.RTT == 0 {
-				s.RTT = pairRTT(report)
-			}
-			out = append(out, *s)
+	for _, t := range pc.GetTransceivers() {
+		if t.Mid() == "" {
+			continue
 		}
+		st := StreamStats{Content: t.Mid(), Kind: t.Kind().String(), Pair: pair}
+		if s := t.Sender(); s != nil {
+			if tr := s.Track(); tr != nil {
+				st.Codec = codecOfSender(s)
+			}
+			for _, e := range s.GetParameters().Encodings {
+				x := h.get(e.SSRC)
+				if x == nil {
+					continue
+				}
+				st.PacketsSent += x.OutboundRTPStreamStats.PacketsSent
+				st.BytesSent += x.OutboundRTPStreamStats.BytesSent
+				if rtt := x.RemoteInboundRTPStreamStats.RoundTripTime; rtt > 0 {
+					st.RTT = rtt.Seconds()
+				}
+			}
+		}
+		if r := t.Receiver(); r != nil {
+			for _, tr := range r.Tracks() {
+				if st.Codec == "" {
+					st.Codec = tr.Codec().MimeType
+				}
+				x := h.get(tr.SSRC())
+				if x == nil {
+					continue
+				}
+				st.PacketsReceived += x.InboundRTPStreamStats.PacketsReceived
+				st.BytesReceived += x.InboundRTPStreamStats.BytesReceived
+				st.PacketsLost += x.InboundRTPStreamStats.PacketsLost
+				st.Jitter = max(st.Jitter, x.InboundRTPStreamStats.Jitter)
+			}
+		}
+		if st.RTT == 0 {
+			st.RTT = pairRTT(report)
+		}
+		out = append(out, st)
 	}
 	return out
+}
+
+func codecOfSender(s *webrtc.RTPSender) string {
+	p := s.GetParameters()
+	if len(p.Codecs) > 0 {
+		return p.Codecs[0].MimeType
+	}
+	return ""
 }
 
 func pairRTT(report webrtc.StatsReport) float64 {

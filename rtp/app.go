@@ -1,0 +1,527 @@
+package rtp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/jingled/jingled/ice"
+	"github.com/jingled/jingled/jingle"
+)
+
+// Namespaces and features of the call application.
+const (
+	// NSInfo is XEP-0167's session-info namespace (ringing, hold, mute...).
+	NSInfo = "urn:xmpp:jingle:apps:rtp:info:1"
+	// FeatureAudio and FeatureVideo advertise the media we handle
+	// (XEP-0167 §11).
+	FeatureAudio = "urn:xmpp:jingle:apps:rtp:audio"
+	FeatureVideo = "urn:xmpp:jingle:apps:rtp:video"
+)
+
+// ApplicationOptions configure the call application.
+type ApplicationOptions struct {
+	// Peer configures the PeerConnections (ICE servers, relay policy,
+	// loopback restriction, logger).
+	Peer PeerOptions
+	// AutoAnswer, when set, answers every incoming call with these
+	// media options after sending <ringing/>: echo, play a file, record.
+	AutoAnswer *MediaOptions
+	// OnIncoming is told about each incoming call (after ringing was
+	// sent). Without AutoAnswer it must eventually call Answer or End.
+	// It runs on the call's goroutine: it must not block.
+	OnIncoming func(*Call)
+	// MaxCalls refuses calls beyond this many at once with <busy/>; 0
+	// means no limit.
+	MaxCalls int
+	// NoRinging skips the <ringing/> session-info.
+	NoRinging bool
+}
+
+// Application is the XEP-0167 RTP application for jingle.Manager: it
+// answers incoming calls and places outgoing ones (Dial).
+type Application struct {
+	opts ApplicationOptions
+	log  *slog.Logger
+
+	mu    sync.Mutex
+	calls map[*Call]struct{}
+}
+
+// NewApplication returns the call application; register it with
+// jingle.WithApplication.
+func NewApplication(opts ApplicationOptions) *Application {
+	return &Application{opts: opts, log: opts.Peer.logger(), calls: map[*Call]struct{}{}}
+}
+
+var _ jingle.Application = (*Application)(nil)
+
+// Namespace implements jingle.Application.
+func (a *Application) Namespace() string { return NS }
+
+// Features implements jingle.Application: what we implement, as
+// advertised by XEP-0030.
+func (a *Application) Features() []string {
+	return []string{
+		NS, FeatureAudio, FeatureVideo, NSInfo, ice.NS, ice.NSDTLS,
+		NSGrouping, NSRTCPFB, NSHdrExt, NSSSMA,
+	}
+}
+
+// Calls returns the calls in progress.
+func (a *Application) Calls() []*Call {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]*Call, 0, len(a.calls))
+	for c := range a.calls {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (a *Application) add(c *Call) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.opts.MaxCalls > 0 && len(a.calls) >= a.opts.MaxCalls {
+		return false
+	}
+	a.calls[c] = struct{}{}
+	return true
+}
+
+func (a *Application) forget(c *Call) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.calls, c)
+}
+
+// Close hangs up every call and waits for them.
+func (a *Application) Close(ctx context.Context) error {
+	var errs []error
+	for _, c := range a.Calls() {
+		if err := c.Hangup(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validateOffer checks an offer (session-initiate or content-add)
+// before anything is allocated: malformed descriptions or candidates are
+// bad-request (the IQ error), no DTLS fingerprint is security-error and
+// no payload type in common is failed-application (session-terminate,
+// XEP-0167 §5).
+func validateOffer(contents []jingle.Content) error {
+	common := 0
+	for i := range contents {
+		ct := &contents[i]
+		if ct.DescriptionNS() != NS {
+			continue
+		}
+		kind, d, err := contentKind(ct)
+		if err != nil {
+			return jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
+		}
+		t, _, err := ice.Decode(ct.Transport)
+		if err != nil {
+			return jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
+		}
+		if err := validateCandidates(ct.Name, t); err != nil {
+			return err
+		}
+		if t.Ufrag == "" || t.Pwd == "" {
+			return jingle.BadRequest(fmt.Sprintf("content %q: ICE transport without ufrag/pwd", ct.Name))
+		}
+		if len(t.Fingerprints) == 0 {
+			return &jingle.TerminateError{Reason: jingle.NewReason(jingle.ReasonSecurityError, "DTLS-SRTP fingerprint required (XEP-0320)")}
+		}
+		if len(commonCodecs(kind, d)) > 0 {
+			common++
+		}
+	}
+	if common == 0 {
+		return &jingle.TerminateError{Reason: jingle.NewReason(jingle.ReasonFailedApplication, ErrNoCommonCodec.Error())}
+	}
+	return nil
+}
+
+func validateCandidates(content string, t *ice.Transport) error {
+	for i := range t.Candidates {
+		if err := t.Candidates[i].Validate(); err != nil {
+			return jingle.BadRequest(fmt.Sprintf("content %q: %v", content, err))
+		}
+	}
+	return nil
+}
+
+// HandleInitiate implements jingle.Application: an incoming call.
+func (a *Application) HandleInitiate(ctx context.Context, s *jingle.Session, j *jingle.Jingle) (jingle.SessionHandler, error) {
+	if err := validateOffer(j.Contents); err != nil {
+		return nil, err
+	}
+	c := newCall(a, false, s.Peer(), MediaOptions{})
+	c.log = s.Logger()
+	c.sess = s
+	c.offer = j
+	var names []string
+	for _, ct := range j.Contents {
+		if ct.DescriptionNS() == NS {
+			c.remote[ct.Name] = ct
+			names = append(names, ct.Name)
+		}
+	}
+	bundled := map[string]bool{}
+	for _, n := range Bundle(j) {
+		bundled[n] = true
+	}
+	c.bundle = true
+	for _, n := range names {
+		if !bundled[n] {
+			c.bundle = false
+		}
+	}
+	if !a.add(c) {
+		return nil, &jingle.TerminateError{Reason: jingle.NewReason(jingle.ReasonBusy, "")}
+	}
+	// Contents we cannot handle (another application) are not part of
+	// the call: keep only ours in the offer we answer.
+	cp := *j
+	cp.Contents = nil
+	for _, ct := range j.Contents {
+		if ct.DescriptionNS() == NS {
+			cp.Contents = append(cp.Contents, ct)
+		}
+	}
+	c.offer = &cp
+	go c.run()
+	c.q.post(func() {
+		if !a.opts.NoRinging {
+			ctx, cancel := context.WithTimeout(c.ctx, 10*1e9)
+			if err := c.Info(ctx, EventRinging, ""); err != nil {
+				c.log.Debug("rtp: ringing", "err", err)
+			}
+			cancel()
+		}
+		if a.opts.OnIncoming != nil {
+			a.opts.OnIncoming(c)
+		}
+		if a.opts.AutoAnswer != nil {
+			c.answer(*a.opts.AutoAnswer)
+		}
+	})
+	return c, nil
+}
+
+// Answer accepts an incoming call with media m.
+func (c *Call) Answer(ctx context.Context, m MediaOptions) error {
+	if c.initiator {
+		return fmt.Errorf("rtp: answering our own call: %w", ErrCallState)
+	}
+	done := make(chan struct{})
+	if !c.q.post(func() { c.answer(m); close(done) }) {
+		return fmt.Errorf("rtp: answer: %w", ErrCallState)
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if r := c.Reason(); r != nil {
+		return fmt.Errorf("rtp: answer: call ended: %s", r)
+	}
+	return nil
+}
+
+// HandleAction implements jingle.SessionHandler. It validates in the
+// session loop (so malformed input gets its IQ error) and hands the work
+// to the call's loop.
+func (c *Call) HandleAction(ctx context.Context, s *jingle.Session, j *jingle.Jingle) error {
+	c.mu.Lock()
+	if c.sess == nil {
+		c.sess = s
+	}
+	c.mu.Unlock()
+	switch j.Action {
+	case jingle.ActionSessionAccept:
+		for i := range j.Contents {
+			ct := &j.Contents[i]
+			if _, _, err := contentKind(ct); err != nil {
+				return jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
+			}
+			t, _, err := ice.Decode(ct.Transport)
+			if err != nil {
+				return jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
+			}
+			if err := validateCandidates(ct.Name, t); err != nil {
+				return err
+			}
+		}
+		jj := *j
+		c.q.post(func() { c.onSessionAccept(&jj) })
+	case jingle.ActionTransportInfo:
+		for i := range j.Contents {
+			ct := &j.Contents[i]
+			t, _, err := ice.Decode(ct.Transport)
+			if err != nil {
+				return jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
+			}
+			if err := validateCandidates(ct.Name, t); err != nil {
+				return err
+			}
+		}
+		jj := *j
+		c.q.post(func() { c.transportInfo(&jj) })
+	case jingle.ActionSessionInfo:
+		return c.sessionInfo(j)
+	case jingle.ActionContentAdd:
+		if err := validateOffer(j.Contents); err != nil {
+			var te *jingle.TerminateError
+			if errors.As(err, &te) {
+				// Not fatal for the session: reject the content
+				// (XEP-0167 §8 says content-reject + failed-application).
+				jj := *j
+				c.q.post(func() { c.rejectContents(&jj, te.Reason) })
+				return nil
+			}
+			return err
+		}
+		jj := *j
+		c.q.post(func() { c.onContentAdd(&jj) })
+	case jingle.ActionContentAccept:
+		jj := *j
+		c.q.post(func() { c.onContentAccept(&jj) })
+	case jingle.ActionContentReject, jingle.ActionContentRemove:
+		jj := *j
+		c.q.post(func() { c.onContentRemove(&jj) })
+	case jingle.ActionDescriptionInfo, jingle.ActionSecurityInfo:
+		// Informational; nothing in them changes the media we send.
+	default:
+		return &jingle.Error{Type: jingle.ErrorTypeCancel, Condition: jingle.CondFeatureNotImplemented,
+			Text: fmt.Sprintf("%s is not supported in RTP sessions", j.Action)}
+	}
+	return nil
+}
+
+// sessionInfo handles XEP-0167 §7 informational messages.
+func (c *Call) sessionInfo(j *jingle.Jingle) error {
+	if len(j.Payloads) == 0 {
+		return nil // a ping (XEP-0166 §6.8)
+	}
+	for _, p := range j.Payloads {
+		if p.XMLName.Space != NSInfo {
+			return jingle.ErrUnsupportedInfo
+		}
+		var t EventType
+		switch p.XMLName.Local {
+		case "active":
+			t = EventActive
+		case "hold":
+			t = EventHold
+		case "unhold":
+			t = EventUnhold
+		case "mute":
+			t = EventMute
+		case "unmute":
+			t = EventUnmute
+		case "ringing":
+			t = EventRinging
+		default:
+			return jingle.ErrUnsupportedInfo
+		}
+		e := Event{Type: t, Content: p.Attribute("name")}
+		c.q.post(func() { c.emit(e) })
+	}
+	return nil
+}
+
+// infoElement builds an XEP-0167 session-info payload.
+func infoElement(what EventType, content string, initiator bool) (jingle.Element, error) {
+	switch what {
+	case EventActive, EventHold, EventUnhold, EventRinging:
+	case EventMute, EventUnmute:
+		creator := string(jingle.CreatorInitiator)
+		if !initiator && content == "" {
+			creator = string(jingle.CreatorResponder)
+		}
+		e := jingle.Element{XMLName: xmlName(NSInfo, string(what))}
+		e.Attr = append(e.Attr, attr2("creator", creator))
+		if content != "" {
+			e.Attr = append(e.Attr, attr2("name", content))
+		}
+		return e, nil
+	default:
+		return jingle.Element{}, fmt.Errorf("rtp: %q is not an XEP-0167 session-info: %w", what, ErrCallState)
+	}
+	return jingle.Element{XMLName: xmlName(NSInfo, string(what))}, nil
+}
+
+// Terminated implements jingle.SessionHandler.
+func (c *Call) Terminated(_ *jingle.Session, r *jingle.Reason) {
+	if r == nil {
+		r = jingle.NewReason(jingle.ReasonSuccess, "")
+	}
+	if !c.q.post(func() { c.finish(r, false) }) {
+		return
+	}
+}
+
+// CallOptions configure an outgoing call.
+type CallOptions struct {
+	MediaOptions
+	// Peer configures the PeerConnections.
+	Peer PeerOptions
+	// NoAudio leaves out the audio content (video-only call).
+	NoAudio bool
+	// ReceiveVideo offers a video content even without a video source
+	// (to receive the peer's video).
+	ReceiveVideo bool
+	// NoBundle gives every content its own transport and PeerConnection
+	// and sends no XEP-0338 group, as Dino does.
+	NoBundle bool
+	// SID is the session id; "" picks one (a JMI proposal's id continues
+	// the proposal).
+	SID string
+}
+
+// Dial places a call to peer (a full JID) through mgr. It returns once
+// the peer acknowledged the session-initiate; follow the call with
+// Events, Wait or Done. ctx bounds only the set-up; use Hangup to end
+// the call.
+func Dial(ctx context.Context, mgr *jingle.Manager, peer string, opts CallOptions) (*Call, error) {
+	a := NewApplication(ApplicationOptions{Peer: opts.Peer})
+	return a.Dial(ctx, mgr, peer, opts)
+}
+
+// Dial places a call with the application's registry and options; opts.Peer
+// is ignored in favour of the application's.
+func (a *Application) Dial(ctx context.Context, mgr *jingle.Manager, peer string, opts CallOptions) (*Call, error) {
+	c := newCall(a, true, peer, opts.MediaOptions)
+	c.bundle = !opts.NoBundle
+	a.add(c)
+	contents, payloads, err := c.prepareOffer(opts)
+	if err != nil {
+		c.abort()
+		return nil, err
+	}
+	s, err := mgr.Initiate(ctx, peer, opts.SID, contents, payloads, c)
+	if err != nil {
+		c.abort()
+		return nil, fmt.Errorf("rtp: calling %s: %w", peer, err)
+	}
+	c.mu.Lock()
+	c.sess = s
+	c.mu.Unlock()
+	c.log = s.Logger()
+	go c.run()
+	return c, nil
+}
+
+// abort releases a call that never got a session.
+func (c *Call) abort() {
+	for _, s := range c.sources {
+		_ = s.Close()
+	}
+	for _, p := range c.peers {
+		_ = p.pc.Close()
+	}
+	c.cancel()
+	c.app.forget(c)
+}
+
+// prepareOffer builds the PeerConnections and the offer's contents.
+func (c *Call) prepareOffer(opts CallOptions) ([]jingle.Content, []jingle.Element, error) {
+	audio, video, err := c.openSources()
+	if err != nil {
+		return nil, nil, err
+	}
+	type want struct {
+		name string
+		kind webrtc.RTPCodecType
+		src  Source
+	}
+	var ws []want
+	if !opts.NoAudio {
+		ws = append(ws, want{"audio", webrtc.RTPCodecTypeAudio, audio})
+	}
+	if video != nil || opts.ReceiveVideo {
+		ws = append(ws, want{"video", webrtc.RTPCodecTypeVideo, video})
+	}
+	if len(ws) == 0 {
+		return nil, nil, fmt.Errorf("rtp: a call needs audio or video: %w", ErrCallState)
+	}
+	var contents []jingle.Content
+	var payloads []jingle.Element
+	if c.bundle {
+		var names []string
+		for _, w := range ws {
+			names = append(names, w.name)
+		}
+		p, err := c.newPeer(names)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, w := range ws {
+			if err := c.offerContent(p, w.name, w.kind, w.src); err != nil {
+				return nil, nil, err
+			}
+		}
+		if err := createOffer(p, false); err != nil {
+			return nil, nil, err
+		}
+		cts, pl, err := c.localContents(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		learnLocal(p, cts)
+		contents, payloads = cts, pl
+	} else {
+		for _, w := range ws {
+			p, err := c.newPeer([]string{w.name})
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := c.offerContent(p, w.name, w.kind, w.src); err != nil {
+				return nil, nil, err
+			}
+			if err := createOffer(p, false); err != nil {
+				return nil, nil, err
+			}
+			cts, _, err := c.localContents(p)
+			if err != nil {
+				return nil, nil, err
+			}
+			learnLocal(p, cts)
+			contents = append(contents, cts...)
+		}
+	}
+	return contents, payloads, nil
+}
+
+// ICEUDP is the ICE-UDP transport (XEP-0176) as the Manager sees it: a
+// datagram transport whose work is done by pion inside each Call. Register
+// it with jingle.WithTransport beside the application (see Options).
+type ICEUDP struct{}
+
+var _ jingle.Transport = ICEUDP{}
+
+// Namespace implements jingle.Transport.
+func (ICEUDP) Namespace() string { return ice.NS }
+
+// Features implements jingle.Transport.
+func (ICEUDP) Features() []string { return []string{ice.NS, ice.NSDTLS} }
+
+// Kind implements jingle.Transport.
+func (ICEUDP) Kind() jingle.TransportKind { return jingle.Datagram }
+
+// Priority implements jingle.Transport; it is the only datagram transport.
+func (ICEUDP) Priority() int { return 100 }
+
+// Options returns the manager options that plug calls in: the
+// application and the ICE-UDP transport.
+func (a *Application) Options() []jingle.Option {
+	return []jingle.Option{jingle.WithApplication(a), jingle.WithTransport(ICEUDP{})}
+}

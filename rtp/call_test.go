@@ -1,0 +1,288 @@
+package rtp
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jingled/jingled/ice"
+	"github.com/jingled/jingled/internal/mediatest"
+	"github.com/jingled/jingled/jingle"
+)
+
+// link is a minimal in-memory XMPP for two or more managers: every IQ is
+// encoded to XML and decoded again (so tests exercise the wire form),
+// then handed to the addressee's manager. filter may rewrite or drop a
+// stanza (return nil) before delivery.
+type link struct {
+	mu     sync.Mutex
+	mgrs   map[string]*jingle.Manager
+	filter func(from, to string, iq *jingle.IQ) *jingle.IQ
+	seen   []*jingle.IQ
+}
+
+func newLink() *link { return &link{mgrs: map[string]*jingle.Manager{}} }
+
+type endpoint struct {
+	l   *link
+	jid string
+}
+
+func (e *endpoint) SendIQ(ctx context.Context, iq *jingle.IQ) (*jingle.IQ, error) {
+	iq.From = e.jid
+	b, err := xml.Marshal(iq)
+	if err != nil {
+		return nil, err
+	}
+	var in jingle.IQ
+	if err := xml.Unmarshal(b, &in); err != nil {
+		return nil, err
+	}
+	e.l.mu.Lock()
+	m := e.l.mgrs[iq.To]
+	f := e.l.filter
+	e.l.seen = append(e.l.seen, &in)
+	e.l.mu.Unlock()
+	if f != nil {
+		if x := f(e.jid, iq.To, &in); x == nil {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+	}
+	if m == nil {
+		return nil, jingle.ErrServiceUnavailable
+	}
+	reply := m.HandleIQ(ctx, &in)
+	if reply.Type == jingle.IQError {
+		return nil, reply.Error
+	}
+	return reply, nil
+}
+
+func (e *endpoint) SendMessage(context.Context, *jingle.Message) error { return nil }
+
+func (l *link) manager(t *testing.T, jid string, opts ...jingle.Option) *jingle.Manager {
+	opts = append([]jingle.Option{jingle.WithLogger(testLogger(t).With("me", jid))}, opts...)
+	m := jingle.NewManager(jid, &endpoint{l: l, jid: jid}, opts...)
+	l.mu.Lock()
+	l.mgrs[jid] = m
+	l.mu.Unlock()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = m.Close(ctx)
+	})
+	return m
+}
+
+// actions returns the Jingle actions seen on the link, in order.
+func (l *link) actions() []jingle.Action {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []jingle.Action
+	for _, iq := range l.seen {
+		if j, err := jingle.Parse(iq.Payload); err == nil {
+			out = append(out, j.Action)
+		}
+	}
+	return out
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("RTP_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func loopback(t *testing.T) PeerOptions {
+	return PeerOptions{Loopback: true, Logger: testLogger(t)}
+}
+
+// media makes the test inputs once per test.
+func sine(t *testing.T, freq float64, d time.Duration) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	path := filepath.Join(t.TempDir(), fmt.Sprintf("sine%g.ogg", freq))
+	if err := mediatest.SineOpus(ctx, path, freq, d); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func waitEnd(t *testing.T, c *Call, d time.Duration) *jingle.Reason {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	r, err := c.Wait(ctx)
+	if err != nil {
+		t.Fatalf("call did not end: %v", err)
+	}
+	return r
+}
+
+// incoming waits for the application's next incoming call.
+func incomingCalls(opts *ApplicationOptions) chan *Call {
+	ch := make(chan *Call, 8)
+	opts.OnIncoming = func(c *Call) { ch <- c }
+	return ch
+}
+
+func checkTone(t *testing.T, path string, freq float64, want time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a, err := mediatest.AnalyzeAudio(ctx, path)
+	if err != nil {
+		t.Fatalf("analysing %s: %v", filepath.Base(path), err)
+	}
+	t.Logf("%s: %v, %.1f Hz, rms %.3f", filepath.Base(path), a.Duration, a.Frequency, a.RMS)
+	if math.Abs(a.Frequency-freq) > 5 {
+		t.Errorf("%s: dominant frequency %.1f Hz, want %g +/- 5", filepath.Base(path), a.Frequency, freq)
+	}
+	if d := math.Abs(float64(a.Duration - want)); d > 0.1*float64(want) {
+		t.Errorf("%s: duration %v, want %v +/- 10%%", filepath.Base(path), a.Duration, want)
+	}
+}
+
+const (
+	alice = "alice@example.org/a"
+	bob   = "bob@example.org/b"
+)
+
+// TestCallAudioBothWays is the acceptance test of issue 3 over the
+// in-memory link: a 440 Hz tone one way, an 880 Hz tone the other way,
+// at the same time, both recorded and checked by ffmpeg.
+func TestCallAudioBothWays(t *testing.T) {
+	testAudioBothWays(t, false)
+}
+
+// TestCallNoBundle is the same call with a peer that does not bundle
+// (Dino): one transport and PeerConnection per content, audio and video.
+func TestCallNoBundleAudioVideo(t *testing.T) {
+	testAudioBothWays(t, true)
+}
+
+func testAudioBothWays(t *testing.T, noBundle bool) {
+	const d = 3 * time.Second
+	dir := t.TempDir()
+	a440, a880 := sine(t, 440, d), sine(t, 880, d)
+	var video string
+	if noBundle {
+		video = filepath.Join(dir, "in.ivf")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := mediatest.TestsrcVP8(ctx, video, 45, 15, 160, 120); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+	}
+	l := newLink()
+	bobOpts := ApplicationOptions{Peer: loopback(t), AutoAnswer: &MediaOptions{Audio: a880, Video: video, Record: filepath.Join(dir, "bob")}}
+	in := incomingCalls(&bobOpts)
+	bobApp := NewApplication(bobOpts)
+	aliceMgr := l.manager(t, alice, jingle.WithTransport(ICEUDP{}))
+	l.manager(t, bob, bobApp.Options()...)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	call, err := Dial(ctx, aliceMgr, bob, CallOptions{
+		MediaOptions: MediaOptions{Audio: a440, Video: video, Record: filepath.Join(dir, "alice"), Duration: d + 1500*time.Millisecond},
+		Peer:         loopback(t),
+		NoBundle:     noBundle,
+		ReceiveVideo: noBundle,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bobCall *Call
+	select {
+	case bobCall = <-in:
+	case <-ctx.Done():
+		t.Fatal("no incoming call")
+	}
+	r := waitEnd(t, call, 30*time.Second)
+	if r.Condition != jingle.ReasonSuccess {
+		t.Fatalf("call ended with %s, want success", r)
+	}
+	if br := waitEnd(t, bobCall, 10*time.Second); br.Condition != jingle.ReasonSuccess {
+		t.Errorf("callee saw %s, want success", br)
+	}
+	var types []EventType
+	for e := range call.Events() {
+		types = append(types, e.Type)
+	}
+	for _, want := range []EventType{EventRinging, EventAccepted, EventConnected, EventMedia, EventEnded} {
+		found := false
+		for _, e := range types {
+			found = found || e == want
+		}
+		if !found {
+			t.Errorf("caller events %v lack %s", types, want)
+		}
+	}
+	st := call.Stats()
+	t.Logf("caller stats: %s", st)
+	if st.PacketsSent == 0 || st.PacketsReceived == 0 {
+		t.Errorf("stats show no media: %+v", st)
+	}
+	if st.Pair.LocalType != "host" {
+		t.Errorf("candidate pair %+v, want host on loopback", st.Pair)
+	}
+	checkTone(t, filepath.Join(dir, "bob.ogg"), 440, d)
+	checkTone(t, filepath.Join(dir, "alice.ogg"), 880, d)
+	if noBundle {
+		if len(call.peers) != 2 {
+			t.Errorf("caller used %d PeerConnections, want 2 (one per content)", len(call.peers))
+		}
+		for _, who := range []string{"alice", "bob"} {
+			checkVideo(t, filepath.Join(dir, who+".ivf"), 45)
+		}
+		// The offer had no BUNDLE group and one ufrag per content.
+		for _, iq := range l.seen {
+			j, err := jingle.Parse(iq.Payload)
+			if err != nil || j.Action != jingle.ActionSessionInitiate {
+				continue
+			}
+			if len(Bundle(j)) != 0 {
+				t.Errorf("no-bundle offer has a group: %v", Bundle(j))
+			}
+			ufrags := map[string]bool{}
+			for _, c := range j.Contents {
+				tr, _, _ := ice.Decode(c.Transport)
+				ufrags[tr.Ufrag] = true
+			}
+			if len(ufrags) != 2 {
+				t.Errorf("no-bundle offer has %d distinct ufrags, want 2", len(ufrags))
+			}
+		}
+	}
+}
+
+func checkVideo(t *testing.T, path string, sent int) {
+	t.Helper()
+	info, err := mediatest.CountIVF(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n, err := mediatest.DecodeVideo(ctx, path)
+	if err != nil {
+		t.Errorf("%s does not decode cleanly: %v", filepath.Base(path), err)
+	}
+	t.Logf("%s: %d frames in file, %d decoded, %d sent", filepath.Base(path), info.Frames, n, sent)
+	if info.Frames*10 < sent*9 {
+		t.Errorf("%s: %d frames of %d sent, want >= 90%%", filepath.Base(path), info.Frames, sent)
+	}
+}
+
+var _ = bytes.Equal
