@@ -28,6 +28,8 @@
 //   --relay              iceTransportPolicy "relay"
 //   --log-xml            emit every XML frame as an "xml" event
 //   --resource RES       resource to bind (default "stanzajs")
+//   --ca FILE            STARTTLS on a tcp:// server, trusting the PEM in FILE
+//   --tls-servername N   name to verify (default: the JID's domain)
 //
 // Events (field "event"): ready, session-initiate, outgoing, accepted,
 // ringing, ice, pc, ice-connected, datachannel-open, stats, file-data,
@@ -75,7 +77,9 @@ function parseArgs(argv) {
         extdisco: false,
         relay: false,
         logXML: false,
-        resource: 'stanzajs'
+        resource: 'stanzajs',
+        ca: '',
+        servername: ''
     };
     const pos = [];
     for (let i = 0; i < argv.length; i++) {
@@ -127,6 +131,12 @@ function parseArgs(argv) {
                 break;
             case '--resource':
                 opts.resource = val();
+                break;
+            case '--ca':
+                opts.ca = val();
+                break;
+            case '--tls-servername':
+                opts.servername = val();
                 break;
             default:
                 if (a.startsWith('--')) {
@@ -340,6 +350,7 @@ const client = createClient({
     transports: opts.server.startsWith('tcp://') ? { tcp: opts.server } : { websocket: opts.server },
     transportPreferenceOrder: opts.server.startsWith('tcp://') ? ['tcp'] : ['websocket'],
     useStreamManagement: false,
+    tls: opts.ca ? { ca: fs.readFileSync(opts.ca), servername: opts.servername || opts.jid.split('@').pop().split('/')[0] } : undefined,
     jingle: {
         hasRTCPeerConnection: true,
         advertiseAudio: true,

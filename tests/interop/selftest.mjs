@@ -76,14 +76,27 @@ async function waitPort(port, ms) {
     throw new Error(`prosody did not listen on ${port} within ${ms} ms`);
 }
 
-// Prosody runs from a throwaway directory: own config, ports, data and
-// pidfile, plain c2s on 127.0.0.1 only, no s2s, no TLS.
+// Prosody runs from a throwaway directory: own config, ports, data, pidfile
+// and a self-signed certificate for "localhost", c2s on 127.0.0.1 only with
+// STARTTLS required (the peers trust the certificate through --ca), no s2s.
 class Prosody {
     constructor(dir, port) {
         this.dir = dir;
         this.port = port;
         this.cfg = path.join(dir, 'prosody.cfg.lua');
+        this.cert = path.join(dir, 'cert.pem');
+        this.key = path.join(dir, 'key.pem');
         fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
+        fs.mkdirSync(path.join(dir, 'certs'), { recursive: true });
+        const r = spawnSync(
+            'openssl',
+            ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+             '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', this.key, '-out', this.cert],
+            { timeout: 20000, encoding: 'utf8' }
+        );
+        if (r.status !== 0) {
+            throw new Error(`openssl: ${r.status} ${r.stderr}`);
+        }
         fs.writeFileSync(
             this.cfg,
             `-- throwaway config written by selftest.mjs
@@ -94,19 +107,20 @@ run_as_root = true
 log = { { levels = { min = "info" }, to = "file", filename = "${dir}/prosody.log" } }
 interfaces = { "127.0.0.1" }
 c2s_ports = { ${port} }
+c2s_direct_tls_ports = { }
+legacy_ssl_ports = { }
 s2s_ports = { }
 http_ports = { }
 https_ports = { }
-modules_enabled = { "roster", "saslauth", "disco", "ping", "presence" }
-modules_disabled = { "s2s", "tls" }
-c2s_require_encryption = false
-allow_unencrypted_plain_auth = true
-authentication = "internal_plain"
+modules_enabled = { "roster", "saslauth", "tls", "disco", "ping", "presence" }
+modules_disabled = { "s2s", "offline" }
+c2s_require_encryption = true
+authentication = "internal_hashed"
 storage = "internal"
 VirtualHost "localhost"
+ssl = { certificate = "${this.cert}", key = "${this.key}" }
 `
         );
-        fs.mkdirSync(path.join(dir, 'certs'), { recursive: true });
     }
     register(user, password) {
         const r = spawnSync('prosodyctl', ['--config', this.cfg, 'register', user, 'localhost', password], {
@@ -192,11 +206,11 @@ function near(got, want, tol) {
 
 async function callScenario(server, dir) {
     console.log('# call: alice (440 Hz) calls bob (660 Hz), alice hangs up after 3 s');
-    const bob = new Peer('call-bob', ['bob@localhost', 'bobpw', server, 'answer', '--freq', '660', '--once', '--duration', '30'], dir);
+    const bob = new Peer('call-bob', ['bob@localhost', 'bobpw', ...server, 'answer', '--freq', '660', '--once', '--duration', '30'], dir);
     await bob.waitFor(e => e.event === 'ready', 15000, 'ready');
     const alice = new Peer(
         'call-alice',
-        ['alice@localhost', 'alicepw', server, 'call', 'bob@localhost/stanzajs', '--freq', '440', '--hangup-after', '3', '--duration', '30'],
+        ['alice@localhost', 'alicepw', ...server, 'call', 'bob@localhost/stanzajs', '--freq', '440', '--hangup-after', '3', '--duration', '30'],
         dir
     );
     const [ca, cb] = await Promise.all([alice.wait(40000), bob.wait(40000)]);
@@ -226,9 +240,9 @@ async function fileScenario(server, dir) {
     fs.writeFileSync(src, data);
     const want = createHash('sha256').update(data).digest('hex');
     const recvDir = path.join(dir, 'received');
-    const bob = new Peer('file-bob', ['bob@localhost', 'bobpw', server, 'receive-file', recvDir, '--once', '--duration', '30'], dir);
+    const bob = new Peer('file-bob', ['bob@localhost', 'bobpw', ...server, 'receive-file', recvDir, '--once', '--duration', '30'], dir);
     await bob.waitFor(e => e.event === 'ready', 15000, 'ready');
-    const alice = new Peer('file-alice', ['alice@localhost', 'alicepw', server, 'send-file', 'bob@localhost/stanzajs', src, '--duration', '30'], dir);
+    const alice = new Peer('file-alice', ['alice@localhost', 'alicepw', ...server, 'send-file', 'bob@localhost/stanzajs', src, '--duration', '30'], dir);
     const [ca, cb] = await Promise.all([alice.wait(40000), bob.wait(40000)]);
     check('file: alice exits 0', ca === 0, `code ${ca}`);
     check('file: bob exits 0', cb === 0, `code ${cb}`);
@@ -256,7 +270,8 @@ async function main() {
         prosody.register('alice', 'alicepw');
         prosody.register('bob', 'bobpw');
         await prosody.start();
-        const server = `127.0.0.1:${port}`;
+        // Each peer gets: the server address and the CA to verify it by.
+        const server = [`127.0.0.1:${port}`, '--ca', prosody.cert];
         await callScenario(server, dir);
         await fileScenario(server, dir);
     } catch (err) {

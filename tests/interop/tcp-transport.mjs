@@ -4,11 +4,15 @@
 // transports. The Go side of jingled and the Prosody harness speak
 // ordinary c2s TCP, so the interop peer plugs this transport into
 // client.transports.tcp and connects to the same c2s port as our Go
-// endpoint. It does not negotiate STARTTLS (StanzaJS has no STARTTLS
-// code): it is meant for loopback test servers that set
+// endpoint. StanzaJS has no STARTTLS code, so the transport does it
+// itself (RFC 6120 §5) when the client config has tls: {ca, servername}:
+// it answers the first <stream:features> with <starttls/> and restarts the
+// stream over TLS, and StanzaJS only sees the features of the secured
+// stream. Without tls it stays in plain text, for test servers that set
 // c2s_require_encryption = false. SASL, resource binding and the rest of
 // the stream stay StanzaJS's own code.
 import net from 'node:net';
+import tls from 'node:tls';
 import { Duplex } from 'node:stream';
 import { createRequire } from 'node:module';
 
@@ -18,6 +22,7 @@ const { StreamErrorCondition } = require('stanza/Constants');
 
 const NS_CLIENT = 'jabber:client';
 const NS_STREAM = 'http://etherx.jabber.org/streams';
+const NS_STARTTLS = 'urn:ietf:params:xml:ns:xmpp-tls';
 
 function xmlEscape(s) {
     return String(s)
@@ -71,26 +76,82 @@ export default class TCPConnection extends Duplex {
         const url = new URL(opts.url);
         const host = url.hostname.replace(/^\[|\]$/g, '');
         const port = Number(url.port || 5222);
+        this.tls = this.client.config.tls;
+        this.secure = false;
+        this.awaitingProceed = false;
         this.newParser();
-        this.socket = net.connect({ host, port });
-        this.socket.setNoDelay(true);
-        this.socket.on('connect', () => {
+        const socket = net.connect({ host, port });
+        socket.setNoDelay(true);
+        socket.on('connect', () => {
             this.emit('connect');
             this.sm.started = false;
             this.client.emit('connected');
             this.write(this.startHeader());
         });
-        this.socket.on('data', data => {
-            if (this.parser) {
+        this.attach(socket);
+    }
+
+    attach(socket) {
+        this.socket = socket;
+        socket.on('data', data => {
+            if (this.parser && this.socket === socket) {
                 this.parser.write(data.toString('utf8'));
             }
         });
-        this.socket.on('close', () => {
-            this.push(null);
+        socket.on('close', () => {
+            if (this.socket === socket || this.socket === undefined) {
+                this.push(null);
+            }
         });
-        this.socket.on('error', err => {
+        socket.on('error', err => {
             this.client.emit('transport:error', err);
         });
+    }
+
+    // startTLS upgrades the connection after <proceed/> and restarts the
+    // stream on it (RFC 6120 §5.4.3.3).
+    startTLS() {
+        const plain = this.socket;
+        const secure = tls.connect({
+            socket: plain,
+            ca: this.tls.ca,
+            servername: this.tls.servername || this.config.server,
+            minVersion: 'TLSv1.2'
+        });
+        secure.on('secureConnect', () => {
+            this.secure = true;
+            this.restart();
+        });
+        this.attach(secure);
+    }
+
+    // negotiateTLS handles the STARTTLS exchange; it returns true when it
+    // consumed the element.
+    negotiateTLS(e) {
+        if (!this.tls || this.secure) {
+            return false;
+        }
+        if (this.awaitingProceed) {
+            if (e.xml.name === 'proceed') {
+                this.awaitingProceed = false;
+                this.startTLS();
+            } else {
+                this.client.emit('transport:error', new Error(`STARTTLS refused: ${e.xml.toString()}`));
+                this.disconnect(false);
+            }
+            return true;
+        }
+        if (e.kind === 'features') {
+            if (!e.xml.getChild('starttls', NS_STARTTLS)) {
+                this.client.emit('transport:error', new Error('server does not offer STARTTLS'));
+                this.disconnect(false);
+                return true;
+            }
+            this.awaitingProceed = true;
+            this.write(`<starttls xmlns='${NS_STARTTLS}'/>`);
+            return true;
+        }
+        return false;
     }
 
     newParser() {
@@ -118,6 +179,9 @@ export default class TCPConnection extends Duplex {
                 return this.disconnect();
             }
             this.client.emit('raw', 'incoming', e.xml.toString());
+            if (this.negotiateTLS(e)) {
+                return;
+            }
             this.push({ kind: e.kind, stanza: e.stanza });
         });
         parser.on('error', err => {
