@@ -206,7 +206,9 @@ func (e *Element) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
 	e.XMLName = start.Name
 	e.Attr = e.Attr[:0]
 	for _, a := range start.Attr {
-		if isNSDecl(a.Name) {
+		if isNSDecl(a.Name) || hasAttr(e.Attr, a.Name) {
+			// encoding/xml lets duplicates through; keep the first so we
+			// never write what XML 1.0 §3.1 forbids.
 			continue
 		}
 		e.Attr = append(e.Attr, a)
@@ -220,6 +222,15 @@ func (e *Element) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
 		e.Inner = nil
 	}
 	return nil
+}
+
+func hasAttr(attrs []xml.Attr, n xml.Name) bool {
+	for _, a := range attrs {
+		if a.Name == n {
+			return true
+		}
+	}
+	return false
 }
 
 // isNSDecl reports whether an attribute name is a namespace declaration.
@@ -285,8 +296,8 @@ func readInner(d *xml.Decoder, space string) ([]byte, error) {
 // namespace they use.
 func writeAttrs(b *bytes.Buffer, attrs []xml.Attr) {
 	var prefixes map[string]string
-	for _, a := range attrs {
-		if isNSDecl(a.Name) {
+	for i, a := range attrs {
+		if isNSDecl(a.Name) || hasAttr(attrs[:i], a.Name) {
 			continue
 		}
 		b.WriteByte(' ')
