@@ -231,6 +231,9 @@ func testAudioBothWays(t *testing.T, noBundle bool) {
 	}
 	st := call.Stats()
 	t.Logf("caller stats: %s", st)
+	for _, s := range st.Streams {
+		t.Logf("  %+v", s)
+	}
 	if st.PacketsSent == 0 || st.PacketsReceived == 0 {
 		t.Errorf("stats show no media: %+v", st)
 	}

@@ -276,17 +276,29 @@ func OpenIVF(path, id string) (Source, error) {
 		f.Close()
 		return nil, fmt.Errorf("%w: %s: IVF timebase denominator 0", ErrUnknownMediaFile, path)
 	}
-	tick := time.Duration(float64(time.Second) * float64(h.TimebaseNumerator) / float64(h.TimebaseDenominator))
+	// pion's reader reports pts*den/num as the frame timestamp; the
+	// frame's time in seconds is pts*num/den, hence the squared ratio.
+	num, den := float64(h.TimebaseNumerator), float64(h.TimebaseDenominator)
+	if num == 0 {
+		num = 1
+	}
+	unit := float64(time.Second) * num * num / (den * den)
+	tick := time.Duration(float64(time.Second) * num / den)
 	var prev uint64
 	first := true
 	next := func() (media.Sample, error) {
 		frame, fh, err := r.ParseNextFrame()
 		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				// A truncated last frame (a recording cut short) ends
+				// the file like EOF does.
+				return media.Sample{}, fmt.Errorf("%w: %w", io.EOF, err)
+			}
 			return media.Sample{}, err
 		}
 		d := tick
 		if !first && fh.Timestamp > prev {
-			d = tick * time.Duration(fh.Timestamp-prev)
+			d = time.Duration(unit * float64(fh.Timestamp-prev))
 		}
 		first, prev = false, fh.Timestamp
 		return media.Sample{Data: frame, Duration: d}, nil
@@ -311,21 +323,37 @@ func OpenH264(path, id string, fps int) (Source, error) {
 		return nil, fmt.Errorf("rtp: %s: %w", path, err)
 	}
 	frame := time.Second / time.Duration(fps)
+	// An access unit ends where the next one starts: at a non-VCL NAL
+	// (SPS, PPS, AUD, SEI) after a slice, or at a slice whose
+	// first_mb_in_slice is 0 (the ue(v) code "1") after a slice.
+	// Encoders that cut frames into several slices (libx264's sliced
+	// threads) thus still give one sample per frame.
+	var held *h264reader.NAL
 	next := func() (media.Sample, error) {
 		var au []byte
+		vcl := false
 		for {
-			nal, err := r.NextNAL()
-			if err != nil {
-				if len(au) > 0 && errors.Is(err, io.EOF) {
-					return media.Sample{Data: au, Duration: frame}, nil
+			nal := held
+			held = nil
+			if nal == nil {
+				var err error
+				nal, err = r.NextNAL()
+				if err != nil {
+					if len(au) > 0 && errors.Is(err, io.EOF) {
+						return media.Sample{Data: au, Duration: frame}, nil
+					}
+					return media.Sample{}, err
 				}
-				return media.Sample{}, err
 			}
-			au = append(au, 0, 0, 0, 1)
-			au = append(au, nal.Data...)
-			if nal.UnitType == h264reader.NalUnitTypeCodedSliceNonIdr || nal.UnitType == h264reader.NalUnitTypeCodedSliceIdr {
+			isVCL := nal.UnitType == h264reader.NalUnitTypeCodedSliceNonIdr || nal.UnitType == h264reader.NalUnitTypeCodedSliceIdr
+			firstSlice := isVCL && len(nal.Data) > 1 && nal.Data[1]&0x80 != 0
+			if vcl && (!isVCL || firstSlice) {
+				held = nal
 				return media.Sample{Data: au, Duration: frame}, nil
 			}
+			vcl = vcl || isVCL
+			au = append(au, 0, 0, 0, 1)
+			au = append(au, nal.Data...)
 		}
 	}
 	return newSampleSource(CodecH264, id, f, next)

@@ -1,0 +1,110 @@
+package rtp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jingled/jingled/internal/mediatest"
+)
+
+// drain reads every sample of a sample source without pacing.
+func drain(t *testing.T, s Source) (n int, total time.Duration) {
+	t.Helper()
+	ss, ok := s.(*sampleSource)
+	if !ok {
+		t.Fatalf("%T is not a file source", s)
+	}
+	for {
+		sample, err := ss.next()
+		if errors.Is(err, io.EOF) {
+			return n, total
+		}
+		if err != nil {
+			t.Fatalf("sample %d: %v", n, err)
+		}
+		if len(sample.Data) == 0 {
+			t.Fatalf("sample %d is empty", n)
+		}
+		n++
+		total += sample.Duration
+	}
+}
+
+func TestFileSources(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	ogg := filepath.Join(dir, "a.ogg")
+	vp8 := filepath.Join(dir, "v.ivf")
+	vp9 := filepath.Join(dir, "v9.ivf")
+	h264 := filepath.Join(dir, "v.h264")
+	if err := mediatest.SineOpus(ctx, ogg, 440, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := mediatest.TestsrcVP8(ctx, vp8, 30, 15, 160, 120); err != nil {
+		t.Fatal(err)
+	}
+	if err := mediatest.TestsrcVP9(ctx, vp9, 30, 15, 160, 120); err != nil {
+		t.Fatal(err)
+	}
+	if err := mediatest.TestsrcH264(ctx, h264, 30, 15, 160, 120); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path   string
+		mime   string
+		n      int
+		length time.Duration
+	}{
+		{ogg, CodecOpus.MimeType, 50, time.Second},
+		{vp8, CodecVP8.MimeType, 30, 2 * time.Second},
+		{vp9, CodecVP9.MimeType, 30, 2 * time.Second},
+		{h264, CodecH264.MimeType, 30, time.Second}, // 30 fps assumed for Annex-B
+	} {
+		s, err := OpenFile(tc.path, "x", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Codec().MimeType != tc.mime {
+			t.Errorf("%s: codec %s, want %s", filepath.Base(tc.path), s.Codec().MimeType, tc.mime)
+		}
+		n, total := drain(t, s)
+		if n != tc.n && !(tc.mime == CodecOpus.MimeType && n == tc.n+1) { // +1: Opus pre-skip
+			t.Errorf("%s: %d samples, want %d", filepath.Base(tc.path), n, tc.n)
+		}
+		if d := total - tc.length; d < -100*time.Millisecond || d > 100*time.Millisecond {
+			t.Errorf("%s: samples last %v, want %v", filepath.Base(tc.path), total, tc.length)
+		}
+		s.Close()
+	}
+	if _, err := OpenFile(filepath.Join(dir, "x.mp3"), "x", 0); !errors.Is(err, ErrUnknownMediaFile) {
+		t.Errorf("OpenFile(.mp3) = %v, want ErrUnknownMediaFile", err)
+	}
+	if _, err := OpenOgg(vp8, "x"); err == nil {
+		t.Error("OpenOgg of an IVF file succeeded")
+	}
+}
+
+func TestOpusDuration(t *testing.T) {
+	for _, tc := range []struct {
+		toc  []byte
+		want time.Duration
+	}{
+		{[]byte{0xf8}, 20 * time.Millisecond},           // CELT FB 20 ms, 1 frame
+		{[]byte{0xf9}, 40 * time.Millisecond},           // two frames
+		{[]byte{0x1b, 0x03}, 3 * 60 * time.Millisecond}, // SILK 60 ms, code 3 x3
+		{[]byte{0xe0}, 2500 * time.Microsecond},
+	} {
+		got, err := opusDuration(tc.toc)
+		if err != nil || got != tc.want {
+			t.Errorf("opusDuration(%x) = %v, %v; want %v", tc.toc, got, err, tc.want)
+		}
+	}
+	if _, err := opusDuration(nil); err == nil {
+		t.Error("empty packet accepted")
+	}
+}
