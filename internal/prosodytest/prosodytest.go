@@ -1,0 +1,568 @@
+// Package prosodytest runs a real Prosody XMPP server (Debian's prosody
+// package) on loopback for integration tests.
+//
+// Each Server gets a throwaway directory holding its config, data, log and a
+// self-signed certificate generated at start, so clients really negotiate
+// STARTTLS (RFC 6120 §5) and SCRAM (RFC 5802, RFC 7677) against it. Ports are
+// picked free on 127.0.0.1, s2s is off, and accounts are created with
+// prosodyctl pointed at the throwaway config. Optional features:
+// mod_turn_external (XEP-0215 credentials for a TURN server, see
+// WithTURNExternal) and a mod_proxy65 component (XEP-0065, see WithProxy65).
+//
+// A missing prosody binary is a test failure that says how to install it,
+// never a skip: the integration tests are the point of this package.
+//
+// Starting Prosody takes about a tenth of a second; a test binary that wants
+// one shared instance uses Run from TestMain and Shared in its tests:
+//
+//	func TestMain(m *testing.M) { os.Exit(prosodytest.Run(m)) }
+//
+//	func TestX(t *testing.T) {
+//		srv := prosodytest.Shared(t)
+//		alice := srv.NewAccount(t, "alice")
+//		...
+//	}
+package prosodytest
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Domain is the XMPP domain of every Server: the certificate is issued for it
+// and for its subdomains (the proxy65 component lives at "proxy."+Domain).
+const Domain = "localhost"
+
+// InstallHint tells a developer how to get the prosody binary.
+const InstallHint = "install it with `apt-get install prosody` (or `make deps`)"
+
+// ErrProsodyMissing is returned when prosody or prosodyctl is not in PATH.
+var ErrProsodyMissing = errors.New("prosodytest: prosody not found in PATH: " + InstallHint)
+
+// startTimeout bounds how long Start waits for Prosody to listen.
+const startTimeout = 15 * time.Second
+
+// TURNExternal configures Prosody's mod_turn_external, which answers XEP-0215
+// queries with time-limited TURN credentials derived from a secret shared
+// with the TURN server (the TURN REST API scheme coturn calls
+// use-auth-secret).
+type TURNExternal struct {
+	// Secret is the shared secret (turn_external_secret). Required.
+	Secret string
+	// Host is the TURN server's host announced to clients; default
+	// "127.0.0.1".
+	Host string
+	// Port is the TURN server's port; default 3478.
+	Port int
+	// TTL is the credential lifetime; default one day (Prosody's default).
+	TTL time.Duration
+	// TCP also announces TURN over TCP (turn_external_tcp).
+	TCP bool
+}
+
+type config struct {
+	turn      *TURNExternal
+	proxy65   bool
+	plain     bool
+	modules   []string
+	extra     string
+	extraHost string
+}
+
+// Option configures a Server.
+type Option func(*config)
+
+// WithTURNExternal enables mod_turn_external with t.
+func WithTURNExternal(t TURNExternal) Option {
+	return func(c *config) { c.turn = &t }
+}
+
+// WithProxy65 adds a SOCKS5 bytestreams proxy component (mod_proxy65,
+// XEP-0065) at "proxy."+Domain listening on its own loopback port; see
+// Server.ProxyJID and Server.ProxyAddr.
+func WithProxy65() Option {
+	return func(c *config) { c.proxy65 = true }
+}
+
+// WithPlainC2S lets clients authenticate without STARTTLS
+// (c2s_require_encryption = false). Only for tests of plain loopback
+// connections; TLS is still offered.
+func WithPlainC2S() Option {
+	return func(c *config) { c.plain = true }
+}
+
+// WithModules enables additional Prosody modules.
+func WithModules(names ...string) Option {
+	return func(c *config) { c.modules = append(c.modules, names...) }
+}
+
+// WithGlobalConfig appends raw Lua to the global section of the config, an
+// escape hatch for options this package does not model.
+func WithGlobalConfig(lua string) Option {
+	return func(c *config) { c.extra += lua + "\n" }
+}
+
+// WithHostConfig appends raw Lua to the VirtualHost section of the config.
+func WithHostConfig(lua string) Option {
+	return func(c *config) { c.extraHost += lua + "\n" }
+}
+
+// Account is an XMPP account on a Server.
+type Account struct {
+	// Local is the localpart, e.g. "alice-1".
+	Local string
+	// JID is the bare JID, e.g. "alice-1@localhost".
+	JID string
+	// Password is the account's password.
+	Password string
+}
+
+// Server is a running Prosody.
+type Server struct {
+	// Domain is the XMPP domain (the VirtualHost).
+	Domain string
+	// Addr is the c2s listener, "127.0.0.1:port".
+	Addr string
+	// Dir is the throwaway directory (config, data, log, certificate).
+	Dir string
+	// ConfigFile is the Prosody config (pass to prosodyctl --config).
+	ConfigFile string
+	// CAFile is the PEM certificate clients must trust: the server's own
+	// self-signed certificate.
+	CAFile string
+	// KeyFile is the PEM private key of the certificate.
+	KeyFile string
+	// LogFile is Prosody's log.
+	LogFile string
+	// ProxyJID and ProxyAddr are the proxy65 component's JID and its
+	// SOCKS5 listener, set with WithProxy65.
+	ProxyJID  string
+	ProxyAddr string
+	// TURN is the mod_turn_external configuration, if enabled.
+	TURN *TURNExternal
+
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	waitErr error
+
+	closeOnce sync.Once
+	closeErr  error
+
+	mu       sync.Mutex
+	accounts map[string]bool
+	counter  int
+}
+
+// Start launches Prosody in a fresh directory under dir (os.MkdirTemp if
+// dir is empty). The caller must Close the Server.
+func Start(ctx context.Context, dir string, opts ...Option) (*Server, error) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if _, err := exec.LookPath("prosody"); err != nil {
+		return nil, ErrProsodyMissing
+	}
+	if _, err := exec.LookPath("prosodyctl"); err != nil {
+		return nil, ErrProsodyMissing
+	}
+	owned := dir == ""
+	if owned {
+		d, err := os.MkdirTemp("", "prosodytest-")
+		if err != nil {
+			return nil, fmt.Errorf("prosodytest: temp dir: %w", err)
+		}
+		dir = d
+	}
+	// A port picked free can be taken again before Prosody binds it; try
+	// a few times with fresh ports.
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		s, err := start(ctx, dir, &cfg)
+		if err == nil {
+			return s, nil
+		}
+		lastErr = err
+		if !errors.Is(err, errPortTaken) {
+			break
+		}
+	}
+	if owned {
+		_ = os.RemoveAll(dir)
+	}
+	return nil, lastErr
+}
+
+// errPortTaken means Prosody could not bind one of the picked ports.
+var errPortTaken = errors.New("prosodytest: port already in use")
+
+func start(ctx context.Context, dir string, cfg *config) (*Server, error) {
+	s := &Server{
+		Domain:     Domain,
+		Dir:        dir,
+		ConfigFile: filepath.Join(dir, "prosody.cfg.lua"),
+		CAFile:     filepath.Join(dir, "cert.pem"),
+		KeyFile:    filepath.Join(dir, "key.pem"),
+		LogFile:    filepath.Join(dir, "prosody.log"),
+		TURN:       cfg.turn,
+		exited:     make(chan struct{}),
+		accounts:   map[string]bool{},
+	}
+	for _, sub := range []string{"data", "certs"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("prosodytest: %w", err)
+		}
+	}
+	_ = os.Remove(s.LogFile)
+	if _, err := os.Stat(s.CAFile); err != nil {
+		if err := writeCertificate(s.CAFile, s.KeyFile, Domain); err != nil {
+			return nil, err
+		}
+	}
+	c2s, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(c2s))
+	proxyPort := 0
+	if cfg.proxy65 {
+		if proxyPort, err = freePort(); err != nil {
+			return nil, err
+		}
+		s.ProxyJID = "proxy." + Domain
+		s.ProxyAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(proxyPort))
+	}
+	if err := os.WriteFile(s.ConfigFile, []byte(renderConfig(s, cfg, c2s, proxyPort)), 0o600); err != nil {
+		return nil, fmt.Errorf("prosodytest: write config: %w", err)
+	}
+
+	out, err := os.Create(filepath.Join(dir, "prosody.out"))
+	if err != nil {
+		return nil, fmt.Errorf("prosodytest: %w", err)
+	}
+	cmd := exec.Command("prosody", "--config", s.ConfigFile, "-F")
+	cmd.Dir = dir
+	cmd.Stdout = out
+	cmd.Stderr = out
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		_ = out.Close()
+		return nil, fmt.Errorf("prosodytest: start prosody: %w", err)
+	}
+	s.cmd = cmd
+	go func() {
+		s.waitErr = cmd.Wait()
+		_ = out.Close()
+		close(s.exited)
+	}()
+	if err := s.waitReady(ctx, cfg.proxy65); err != nil {
+		_ = s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+var activated = regexp.MustCompile(`Activated service '(c2s|proxy65)' on \[127\.0\.0\.1\]:(\d+)`)
+
+// waitReady polls the log until c2s (and proxy65) listen and the host's
+// certificate is loaded, or Prosody reports a failure.
+func (s *Server) waitReady(ctx context.Context, proxy bool) error {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		log, _ := os.ReadFile(s.LogFile)
+		if bytes.Contains(log, []byte("Failed to open server port")) || bytes.Contains(log, []byte("Address already in use")) {
+			return fmt.Errorf("%w: %s", errPortTaken, s.tail())
+		}
+		services := map[string]bool{}
+		for _, m := range activated.FindAllSubmatch(log, -1) {
+			services[string(m[1])] = true
+		}
+		certs := bytes.Contains(log, []byte(Domain+":tls\tinfo\tCertificates loaded"))
+		if services["c2s"] && certs && (!proxy || services["proxy65"]) {
+			return nil
+		}
+		if bytes.Contains(log, []byte("Error loading certificate")) || bytes.Contains(log, []byte("\terror\t")) {
+			return fmt.Errorf("prosodytest: prosody reported an error: %s", s.tail())
+		}
+		select {
+		case <-s.exited:
+			return fmt.Errorf("prosodytest: prosody exited during start (%v): %s", s.waitErr, s.tail())
+		case <-ctx.Done():
+			return fmt.Errorf("prosodytest: prosody not ready: %w: %s", ctx.Err(), s.tail())
+		case <-tick.C:
+		}
+	}
+}
+
+// tail returns the end of Prosody's log and console output, for errors.
+func (s *Server) tail() string {
+	var b strings.Builder
+	for _, f := range []string{s.LogFile, filepath.Join(s.Dir, "prosody.out")} {
+		data, _ := os.ReadFile(f)
+		if len(data) > 4000 {
+			data = data[len(data)-4000:]
+		}
+		if len(data) > 0 {
+			fmt.Fprintf(&b, "\n--- %s ---\n%s", filepath.Base(f), data)
+		}
+	}
+	return b.String()
+}
+
+// Log returns Prosody's log so far.
+func (s *Server) Log() string {
+	data, _ := os.ReadFile(s.LogFile)
+	return string(data)
+}
+
+func luaString(s string) string { return strconv.Quote(s) }
+
+func renderConfig(s *Server, cfg *config, c2s, proxyPort int) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	p("-- generated by internal/prosodytest; throwaway")
+	p("pidfile = %s", luaString(filepath.Join(s.Dir, "prosody.pid")))
+	p("data_path = %s", luaString(filepath.Join(s.Dir, "data")))
+	// Prosody refuses to start as root unless told; tests in containers and
+	// CI often run as root. Nothing here needs privileges.
+	p("run_as_root = true")
+	p("daemonize = false")
+	p("log = { { levels = { min = \"info\" }, to = \"file\", filename = %s } }", luaString(s.LogFile))
+	p("interfaces = { \"127.0.0.1\" }")
+	p("local_interfaces = { \"127.0.0.1\" }")
+	p("c2s_ports = { %d }", c2s)
+	p("c2s_direct_tls_ports = { }")
+	p("legacy_ssl_ports = { }")
+	p("s2s_ports = { }")
+	p("http_ports = { }")
+	p("https_ports = { }")
+	p("certificates = %s", luaString(filepath.Join(s.Dir, "certs")))
+	modules := []string{"roster", "saslauth", "tls", "disco", "ping", "presence", "iq", "message"}
+	if cfg.turn != nil {
+		modules = append(modules, "turn_external")
+	}
+	modules = append(modules, cfg.modules...)
+	quoted := make([]string, len(modules))
+	for i, m := range modules {
+		quoted[i] = luaString(m)
+	}
+	p("modules_enabled = { %s }", strings.Join(quoted, ", "))
+	p("modules_disabled = { \"s2s\", \"offline\", \"carbons\" }")
+	p("c2s_require_encryption = %t", !cfg.plain)
+	p("allow_unencrypted_plain_auth = false")
+	p("authentication = \"internal_hashed\"")
+	p("storage = \"internal\"")
+	// The tests open and close many connections quickly from one address.
+	p("limits = { }")
+	if t := cfg.turn; t != nil {
+		host := t.Host
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		port := t.Port
+		if port == 0 {
+			port = 3478
+		}
+		p("turn_external_secret = %s", luaString(t.Secret))
+		p("turn_external_host = %s", luaString(host))
+		p("turn_external_port = %d", port)
+		if t.TTL > 0 {
+			p("turn_external_ttl = %d", int(t.TTL/time.Second))
+		}
+		p("turn_external_tcp = %t", t.TCP)
+	}
+	if cfg.proxy65 {
+		p("proxy65_ports = { %d }", proxyPort)
+		p("proxy65_interfaces = { \"127.0.0.1\" }")
+	}
+	b.WriteString(cfg.extra)
+	p("VirtualHost %s", luaString(s.Domain))
+	p("ssl = { certificate = %s, key = %s }", luaString(s.CAFile), luaString(s.KeyFile))
+	b.WriteString(cfg.extraHost)
+	if cfg.proxy65 {
+		p("Component %s \"proxy65\"", luaString(s.ProxyJID))
+		p("proxy65_address = \"127.0.0.1\"")
+	}
+	return b.String()
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("prosodytest: pick port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// TLSConfig returns a client TLS configuration trusting the server's
+// certificate for Domain.
+func (s *Server) TLSConfig() (*tls.Config, error) {
+	pem, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("prosodytest: read CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("prosodytest: no certificate in %s", s.CAFile)
+	}
+	return &tls.Config{RootCAs: pool, ServerName: s.Domain, MinVersion: tls.VersionTLS12}, nil
+}
+
+// CreateAccount registers local@Domain with password using prosodyctl. It
+// works while the server runs (internal storage is read on each login).
+func (s *Server) CreateAccount(ctx context.Context, local, password string) (Account, error) {
+	cmd := exec.CommandContext(ctx, "prosodyctl", "--config", s.ConfigFile, "register", local, s.Domain, password)
+	cmd.Dir = s.Dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return Account{}, fmt.Errorf("prosodytest: prosodyctl register %s: %w: %s", local, err, out)
+	}
+	// prosodyctl exits 0 on some failures; the account file is the truth.
+	if _, err := os.Stat(s.accountFile(local)); err != nil {
+		return Account{}, fmt.Errorf("prosodytest: prosodyctl register %s created no account: %s", local, out)
+	}
+	s.mu.Lock()
+	s.accounts[local] = true
+	s.mu.Unlock()
+	return Account{Local: local, JID: local + "@" + s.Domain, Password: password}, nil
+}
+
+// accountFile is where Prosody's internal storage keeps local's account:
+// util.datamanager escapes every non-alphanumeric byte as %xx.
+func (s *Server) accountFile(local string) string {
+	enc := func(v string) string {
+		var b strings.Builder
+		for i := 0; i < len(v); i++ {
+			c := v[i]
+			if c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+				b.WriteByte(c)
+			} else {
+				fmt.Fprintf(&b, "%%%02x", c)
+			}
+		}
+		return b.String()
+	}
+	return filepath.Join(s.Dir, "data", enc(s.Domain), "accounts", enc(local)+".dat")
+}
+
+// NewAccount creates an account with a unique localpart starting with
+// prefix and a random password, failing tb on error. Tests sharing one
+// Server get distinct accounts this way.
+func (s *Server) NewAccount(tb testing.TB, prefix string) Account {
+	tb.Helper()
+	s.mu.Lock()
+	s.counter++
+	local := fmt.Sprintf("%s-%d", strings.ToLower(prefix), s.counter)
+	s.mu.Unlock()
+	acc, err := s.CreateAccount(context.Background(), local, randomPassword())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return acc
+}
+
+// Close stops Prosody (SIGTERM, then SIGKILL after a grace period) and
+// removes nothing: the directory belongs to whoever made it (Start with an
+// empty dir removes its own temporary directory).
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.stop() })
+	return s.closeErr
+}
+
+func (s *Server) stop() error {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return nil
+	}
+	_ = s.cmd.Process.Signal(terminateSignal)
+	select {
+	case <-s.exited:
+	case <-time.After(5 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+		return fmt.Errorf("prosodytest: prosody did not stop on SIGTERM, killed: %s", s.tail())
+	}
+	return nil
+}
+
+// New starts a Server for one test and stops it in tb.Cleanup. A missing
+// prosody fails the test with the install hint.
+func New(tb testing.TB, opts ...Option) *Server {
+	tb.Helper()
+	s, err := Start(context.Background(), tb.TempDir(), opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Error(err)
+		}
+		if tb.Failed() {
+			tb.Logf("prosody log:%s", s.tail())
+		}
+	})
+	return s
+}
+
+var (
+	sharedMu  sync.Mutex
+	shared    *Server
+	sharedErr error
+)
+
+// Run starts one Server shared by the whole test binary, runs m, stops the
+// server and returns m's exit code. Call it from TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(prosodytest.Run(m)) }
+//
+// If Prosody cannot start, the tests still run and Shared fails each of
+// them with the reason (so a missing prosody is reported, not skipped).
+func Run(m *testing.M, opts ...Option) int {
+	s, err := Start(context.Background(), "", opts...)
+	sharedMu.Lock()
+	shared, sharedErr = s, err
+	sharedMu.Unlock()
+	code := m.Run()
+	if s != nil {
+		if err := s.Close(); err != nil && code == 0 {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+		_ = os.RemoveAll(s.Dir)
+	}
+	return code
+}
+
+// Shared returns the Server started by Run, failing tb if Run was not used
+// or the server could not start.
+func Shared(tb testing.TB) *Server {
+	tb.Helper()
+	sharedMu.Lock()
+	s, err := shared, sharedErr
+	sharedMu.Unlock()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if s == nil {
+		tb.Fatal("prosodytest: Shared needs prosodytest.Run in TestMain")
+	}
+	return s
+}
