@@ -44,7 +44,10 @@ func ParseFmtp(s string) []Parameter {
 			out = append(out, Parameter{Name: tok})
 			continue
 		}
-		out = append(out, Parameter{Name: strings.TrimSpace(n), Value: strings.TrimSpace(v)})
+		if n = strings.TrimSpace(n); n == "" {
+			continue // "=x" names nothing
+		}
+		out = append(out, Parameter{Name: n, Value: strings.TrimSpace(v)})
 	}
 	return out
 }
@@ -63,10 +66,13 @@ func (p *PayloadType) Rtpmap() string {
 // parseRtpmap parses "name/clockrate[/channels]".
 func parseRtpmap(s string) (name string, clock uint32, channels uint16, err error) {
 	f := strings.Split(strings.TrimSpace(s), "/")
-	if len(f) < 2 || f[0] == "" {
+	if len(f) < 2 || !token(f[0]) {
 		return "", 0, 0, fmt.Errorf("%w: rtpmap %q", ErrInvalidSDP, s)
 	}
 	c, err := strconv.ParseUint(f[1], 10, 32)
+	if err == nil && c == 0 {
+		err = strconv.ErrRange
+	}
 	if err != nil {
 		return "", 0, 0, fmt.Errorf("%w: rtpmap clock rate %q: %w", ErrInvalidSDP, f[1], err)
 	}

@@ -187,6 +187,20 @@ func ContentToSDP(c *jingle.Content, mid string, opts Options) (string, error) {
 	return marshal(s)
 }
 
+// token reports whether s is a non-empty run of visible ASCII, what an SDP
+// token (a mid, a ufrag) is made of.
+func token(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
 func newSession(seed, sid string) *sdp.SessionDescription {
 	if seed == "" {
 		seed = sid
@@ -214,6 +228,9 @@ func marshal(s *sdp.SessionDescription) (string, error) {
 
 // contentMedia builds the m-line of one content.
 func contentMedia(c *jingle.Content, mid string, opts Options) (*sdp.MediaDescription, bool, error) {
+	if !token(mid) {
+		return nil, false, fmt.Errorf("%w: content name %q cannot be an SDP mid", ErrInvalidDescription, mid)
+	}
 	if c.Transport == nil {
 		return nil, false, fmt.Errorf("%w: no transport", ErrUnsupportedContent)
 	}
@@ -235,7 +252,7 @@ func contentMedia(c *jingle.Content, mid string, opts Options) (*sdp.MediaDescri
 	}
 	switch {
 	case d != nil:
-		if d.Media == "" || strings.ContainsAny(d.Media, " \t\r\n") {
+		if d.Media != MediaAudio && d.Media != MediaVideo {
 			return nil, false, fmt.Errorf("%w: media %q", ErrInvalidDescription, d.Media)
 		}
 		if len(d.PayloadTypes) == 0 {
@@ -318,7 +335,7 @@ func contentMedia(c *jingle.Content, mid string, opts Options) (*sdp.MediaDescri
 	var ptime, maxptime uint32
 	for i := range d.PayloadTypes {
 		p := &d.PayloadTypes[i]
-		if p.Name == "" || strings.ContainsAny(p.Name, " /\t\r\n") {
+		if !token(p.Name) || strings.Contains(p.Name, "/") {
 			return nil, false, fmt.Errorf("%w: payload type %d has name %q", ErrInvalidDescription, p.ID, p.Name)
 		}
 		clock := *p
@@ -499,6 +516,9 @@ func SDPToJingle(s string, opts Options) ([]jingle.Content, []jingle.Element, er
 		if name == "" {
 			name = strconv.Itoa(i)
 		}
+		if !token(name) {
+			return nil, nil, fmt.Errorf("%w: a=mid %q", ErrInvalidSDP, name)
+		}
 		c, err := mediaContent(&sd, m, name, opts)
 		if err != nil {
 			return nil, nil, fmt.Errorf("rtp: m-line %d (%s): %w", i, name, err)
@@ -622,7 +642,7 @@ func mediaTransport(sd *sdp.SessionDescription, m *sdp.MediaDescription, opts Op
 		Ufrag: mediaOrSession(sd, m, "ice-ufrag"),
 		Pwd:   mediaOrSession(sd, m, "ice-pwd"),
 	}
-	if t.Ufrag == "" || t.Pwd == "" {
+	if t.Ufrag == "" || t.Pwd == "" || strings.ContainsAny(t.Ufrag+t.Pwd, " \t\r\n") {
 		return nil, ErrNoICECredentials
 	}
 	setup := ice.Setup(strings.ToLower(mediaOrSession(sd, m, "setup")))
@@ -688,6 +708,9 @@ func mediaDescription(sd *sdp.SessionDescription, m *sdp.MediaDescription, opts 
 			continue
 		}
 		d.PayloadTypes = append(d.PayloadTypes, PayloadType{ID: uint8(id)})
+	}
+	if len(d.PayloadTypes) == 0 {
+		return nil, fmt.Errorf("%w: %s m-line without payload type", ErrInvalidSDP, d.Media)
 	}
 	for i := range d.PayloadTypes {
 		byID[d.PayloadTypes[i].ID] = &d.PayloadTypes[i]
@@ -762,8 +785,8 @@ func mediaDescription(sd *sdp.SessionDescription, m *sdp.MediaDescription, opts 
 			}
 			idDir, _, _ := strings.Cut(f[0], "/")
 			id, err := strconv.ParseUint(idDir, 10, 16)
-			if err != nil {
-				continue
+			if err != nil || id == 0 || !token(f[1]) {
+				continue // id 0 is reserved (RFC 8285 §5)
 			}
 			h := HeaderExtension{ID: uint16(id), URI: f[1]}
 			if _, dir, ok := strings.Cut(f[0], "/"); ok {
@@ -816,11 +839,14 @@ func mediaDescription(sd *sdp.SessionDescription, m *sdp.MediaDescription, opts 
 			if err != nil {
 				return nil, fmt.Errorf("%w: ssrc %q", ErrInvalidSDP, v)
 			}
-			src := sourceFor(d, uint32(n))
-			if rest = strings.TrimSpace(rest); rest != "" {
-				k, val, _ := strings.Cut(rest, ":")
-				src.Parameters = append(src.Parameters, Parameter{Name: strings.TrimSpace(k), Value: strings.TrimSpace(val)})
+			// RFC 5576 §4.1: a=ssrc:<ssrc> <attribute>[:<value>]; a line
+			// without attribute says nothing and is dropped.
+			k, val, _ := strings.Cut(strings.TrimSpace(rest), ":")
+			if k = strings.TrimSpace(k); !token(k) {
+				continue
 			}
+			src := sourceFor(d, uint32(n))
+			src.Parameters = append(src.Parameters, Parameter{Name: k, Value: strings.TrimSpace(val)})
 		}
 	}
 	if hasSessionAttr(sd, "extmap-allow-mixed") {
@@ -833,7 +859,10 @@ func mediaDescription(sd *sdp.SessionDescription, m *sdp.MediaDescription, opts 
 		p := &d.PayloadTypes[i]
 		if p.Name == "" {
 			if n, ok := staticPayloadTypes[p.ID]; ok {
-				p.Name, p.ClockRate, p.Channels = n.name, n.clock, 1
+				p.Name, p.ClockRate = n.name, n.clock
+				if d.Media == MediaAudio {
+					p.Channels = 1
+				}
 			} else {
 				return nil, fmt.Errorf("%w: payload type %d without rtpmap", ErrInvalidSDP, p.ID)
 			}
