@@ -31,8 +31,9 @@ type MediaOptions struct {
 	Sinks  SinkFactory
 	// Echo sends received audio and video back to the peer.
 	Echo bool
-	// Duration hangs up with <success/> this long after the call was
-	// accepted; 0 means until Hangup, the peer or ctx ends it.
+	// Duration hangs up with <success/> this long after the call
+	// connected (media can flow); 0 means until Hangup or the peer ends
+	// it.
 	Duration time.Duration
 }
 
@@ -443,6 +444,7 @@ func (c *Call) pcState(p *peer, st webrtc.PeerConnectionState) {
 		if c.connected == len(c.peers) {
 			c.emit(Event{Type: EventConnected})
 		}
+		c.startTimer()
 		c.startSources(p)
 	case webrtc.PeerConnectionStateFailed:
 		if p.iceDone && p.pc.ICEConnectionState() != webrtc.ICEConnectionStateFailed {

@@ -308,7 +308,13 @@ func (c *Call) onSessionAccept(j *jingle.Jingle) {
 func (c *Call) setAccepted() {
 	c.accepted = true
 	c.emit(Event{Type: EventAccepted})
-	if c.media.Duration > 0 {
+}
+
+// startTimer starts the Duration timer once media can flow (the first
+// transport connected), so a slow ICE set-up (a relay) does not eat into
+// the call's length.
+func (c *Call) startTimer() {
+	if c.media.Duration > 0 && c.timer == nil {
 		c.timer = time.AfterFunc(c.media.Duration, func() {
 			c.q.post(func() { c.finish(jingle.NewReason(jingle.ReasonSuccess, ""), true) })
 		})
