@@ -45,7 +45,7 @@ func TestTransportGolden(t *testing.T) {
 		"xep-0176 #6 Initiator sends a subsequent candidate": "out of range",
 	}
 	n := 0
-	for _, c := range loadCases(t, "xeps.xml", "stanzajs.xml", "dino.xml") {
+	for _, c := range loadCases(t, "xeps.xml", "stanzajs.xml", "dino.xml", "conversations.xml") {
 		for i, tr := range c.Root.find(NS, "transport") {
 			n++
 			in := tr.xmlBytes()
@@ -90,7 +90,7 @@ func TestTransportGolden(t *testing.T) {
 // TestTransportThroughJingleElement checks that the transport survives the
 // core's raw Element, including StanzaJS's prefixed children.
 func TestTransportThroughJingleElement(t *testing.T) {
-	for _, c := range loadCases(t, "stanzajs.xml", "dino.xml") {
+	for _, c := range loadCases(t, "stanzajs.xml", "dino.xml", "conversations.xml") {
 		if c.Root.Name.Local != "iq" {
 			continue
 		}

@@ -25,7 +25,7 @@ func readFile(t *testing.T, name string) []byte {
 // ignored by design (DTLS-SRTP only).
 func TestDescriptionGolden(t *testing.T) {
 	n, sdes := 0, 0
-	for _, c := range loadCases(t, "xeps.xml", "stanzajs.xml", "dino.xml") {
+	for _, c := range loadCases(t, "xeps.xml", "stanzajs.xml", "dino.xml", "conversations.xml") {
 		for i, d := range c.Root.find(NS, "description") {
 			n++
 			var got Description
@@ -59,7 +59,7 @@ func TestDescriptionGolden(t *testing.T) {
 // TestGroupGolden round-trips every XEP-0338 group.
 func TestGroupGolden(t *testing.T) {
 	n := 0
-	for _, c := range loadCases(t, "xeps.xml", "stanzajs.xml", "dino.xml") {
+	for _, c := range loadCases(t, "xeps.xml", "stanzajs.xml", "dino.xml", "conversations.xml") {
 		for _, g := range c.Root.find(NSGrouping, "group") {
 			n++
 			var got Group

@@ -482,7 +482,8 @@ func addCandidates(m *sdp.MediaDescription, t *ice.Transport) {
 // StanzaJS knows that element: set ice.Transport.GatheringComplete
 // yourself for such a peer. Rejected m-lines (port 0 without
 // a=bundle-only) are left out. A data channel m-line yields a content
-// without description: the caller adds its application (XEP-0234).
+// without description and without senders: the caller adds its
+// application (XEP-0234) and says who sends the file.
 func SDPToJingle(s string, opts Options) ([]jingle.Content, []jingle.Element, error) {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(s); err != nil {
@@ -841,12 +842,14 @@ func mediaDescription(sd *sdp.SessionDescription, m *sdp.MediaDescription, opts 
 			}
 			// RFC 5576 §4.1: a=ssrc:<ssrc> <attribute>[:<value>]; a line
 			// without attribute says nothing and is dropped.
+			// An attribute without value is dropped too: Conversations
+			// throws on a source parameter without value and fails the call.
 			k, val, _ := strings.Cut(strings.TrimSpace(rest), ":")
-			if k = strings.TrimSpace(k); !token(k) {
+			if k, val = strings.TrimSpace(k), strings.TrimSpace(val); !token(k) || val == "" {
 				continue
 			}
 			src := sourceFor(d, uint32(n))
-			src.Parameters = append(src.Parameters, Parameter{Name: k, Value: strings.TrimSpace(val)})
+			src.Parameters = append(src.Parameters, Parameter{Name: k, Value: val})
 		}
 	}
 	if hasSessionAttr(sd, "extmap-allow-mixed") {
