@@ -20,6 +20,9 @@
 //   --freq HZ            sine frequency we send (default 440)
 //   --duration SEC       exit after SEC seconds (default: none)
 //   --hangup-after SEC   end a call SEC seconds after ICE connected
+//   --ring               answer: send <ringing/> (XEP-0167 §7.2) first
+//   --answer-delay SEC   answer/receive-file: wait SEC before accepting
+//   --decline            answer/receive-file: end with <decline/> instead
 //   --once               exit after the first session ends (default for
 //                        call and send-file)
 //   --stats-interval MS  period of "stats" events (default 1000)
@@ -71,6 +74,9 @@ function parseArgs(argv) {
         freq: 440,
         duration: 0,
         hangupAfter: 0,
+        ring: false,
+        answerDelay: 0,
+        decline: false,
         once: undefined,
         statsInterval: 1000,
         iceServers: [],
@@ -106,6 +112,15 @@ function parseArgs(argv) {
                 break;
             case '--hangup-after':
                 opts.hangupAfter = num();
+                break;
+            case '--ring':
+                opts.ring = true;
+                break;
+            case '--answer-delay':
+                opts.answerDelay = num();
+                break;
+            case '--decline':
+                opts.decline = true;
                 break;
             case '--once':
                 opts.once = true;
@@ -385,9 +400,27 @@ client.on('auth:failed', () => {
 // Per-session bookkeeping: media helpers, timers and the last stats.
 const tracked = new Map();
 
+// guardEnd makes a session end once. wrtc, unlike browsers, fires
+// iceconnectionstatechange "closed" from pc.close(); StanzaJS's ICESession
+// answers that with end(), which sends a second session-terminate (or one
+// in reply to the peer's). Browsers never do, nor do the reference
+// captures, so the peer keeps to the browser's behaviour.
+function guardEnd(session) {
+    const end = session.end.bind(session);
+    let ending = false;
+    session.end = (...args) => {
+        if (ending || session.state === 'ended') {
+            return;
+        }
+        ending = true;
+        end(...args);
+    };
+}
+
 function track(session) {
     let st = tracked.get(session.sid);
     if (!st) {
+        guardEnd(session);
         st = { session, timers: [], meters: [], pending: [], iceConnected: false, lastStats: null };
         tracked.set(session.sid, st);
         watchPC(st);
@@ -545,10 +578,15 @@ client.on('jingle:incoming', session => {
             session.end('unsupported-applications');
             return;
         }
-        const sine = new SineSource(opts.freq);
-        st.sine = sine;
-        session.addTrack(sine.track, sine.stream);
-        session.accept();
+        if (opts.ring) {
+            session.ring();
+        }
+        answerLater(session, () => {
+            const sine = new SineSource(opts.freq);
+            st.sine = sine;
+            session.addTrack(sine.track, sine.stream);
+            session.accept();
+        });
         return;
     }
     if (opts.mode !== 'receive-file') {
@@ -569,8 +607,28 @@ client.on('jingle:incoming', session => {
             })
         );
     });
-    session.accept();
+    answerLater(session, () => session.accept());
 });
+
+// answerLater accepts (or with --decline, declines) an incoming session
+// after --answer-delay.
+function answerLater(session, accept) {
+    const act = () => {
+        if (session.state === 'ended') {
+            return;
+        }
+        if (opts.decline) {
+            session.end('decline');
+        } else {
+            accept();
+        }
+    };
+    if (opts.answerDelay > 0) {
+        track(session).timers.push(setTimeout(act, opts.answerDelay * 1000));
+    } else {
+        act();
+    }
+}
 
 // createdSession fires before the session touches its peer connection
 // (incoming ones before the remote offer is applied), so no track or ICE

@@ -205,8 +205,12 @@ function near(got, want, tol) {
 }
 
 async function callScenario(server, dir) {
-    console.log('# call: alice (440 Hz) calls bob (660 Hz), alice hangs up after 3 s');
-    const bob = new Peer('call-bob', ['bob@localhost', 'bobpw', ...server, 'answer', '--freq', '660', '--once', '--duration', '30'], dir);
+    console.log('# call: alice (440 Hz) calls bob (660 Hz), bob rings then answers, alice hangs up after 3 s');
+    const bob = new Peer(
+        'call-bob',
+        ['bob@localhost', 'bobpw', ...server, 'answer', '--freq', '660', '--ring', '--answer-delay', '0.5', '--once', '--duration', '30'],
+        dir
+    );
     await bob.waitFor(e => e.event === 'ready', 15000, 'ready');
     const alice = new Peer(
         'call-alice',
@@ -218,6 +222,7 @@ async function callScenario(server, dir) {
     check('call: bob exits 0', cb === 0, `code ${cb}`);
     check('call: bob got session-initiate with opus', bob.find('session-initiate').some(e => e.kind === 'media' && e.codecs.some(c => /opus/.test(c))));
     check('call: alice got session-accept', alice.find('accepted').length === 1);
+    check('call: alice heard <ringing/>', alice.find('ringing').length === 1);
     for (const [p, want] of [
         [alice, 660],
         [bob, 440]
@@ -231,6 +236,17 @@ async function callScenario(server, dir) {
         check(`call: ${p.name} hears ${want} Hz`, s && s.tone && near(s.tone.freq, want, 5), JSON.stringify(s && s.tone));
         check(`call: ${p.name} pair on loopback`, s && s.pair && /^(127\.|::1:)/.test(s.pair.local) && /^(127\.|::1:)/.test(s.pair.remote), JSON.stringify(s && s.pair));
     }
+}
+
+async function declineScenario(server, dir) {
+    console.log('# decline: bob declines alice\'s call');
+    const bob = new Peer('decline-bob', ['bob@localhost', 'bobpw', ...server, 'answer', '--decline', '--once', '--duration', '30'], dir);
+    await bob.waitFor(e => e.event === 'ready', 15000, 'ready');
+    const alice = new Peer('decline-alice', ['alice@localhost', 'alicepw', ...server, 'call', 'bob@localhost/stanzajs', '--duration', '30'], dir);
+    const [ca, cb] = await Promise.all([alice.wait(40000), bob.wait(40000)]);
+    check('decline: both exit 0', ca === 0 && cb === 0, `codes ${ca} ${cb}`);
+    const ended = alice.find('ended')[0];
+    check('decline: alice ended with decline', ended && ended.reason === 'decline', JSON.stringify(ended));
 }
 
 async function fileScenario(server, dir) {
@@ -273,6 +289,7 @@ async function main() {
         // Each peer gets: the server address and the CA to verify it by.
         const server = [`127.0.0.1:${port}`, '--ca', prosody.cert];
         await callScenario(server, dir);
+        await declineScenario(server, dir);
         await fileScenario(server, dir);
     } catch (err) {
         check('scenario ran', false, err.message);
