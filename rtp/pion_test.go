@@ -15,10 +15,23 @@ import (
 
 	pionice "github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
+	"go.uber.org/goleak"
 
 	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/jingle"
 )
+
+// noLeaks fails the test if goroutines started during it outlive it; it
+// must be called first so its cleanup runs after the PeerConnections close.
+func noLeaks(t *testing.T) {
+	t.Helper()
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() {
+		if err := goleak.Find(before); err != nil {
+			t.Errorf("goroutines left behind: %v", err)
+		}
+	})
+}
 
 func loopbackAPI(t *testing.T) *webrtc.API {
 	t.Helper()
@@ -68,6 +81,7 @@ func answer(t *testing.T, api *webrtc.API, offer string) string {
 // bundled sessions and ContentToSDP per content for Dino's, and
 // translates pion's answers back to Jingle.
 func TestPionAnswersInteropOffers(t *testing.T) {
+	noLeaks(t)
 	api := loopbackAPI(t)
 	n := 0
 	for name, j := range interopJingles(t) {
@@ -165,6 +179,7 @@ func checkAnswerContent(t *testing.T, name string, offer, ans *jingle.Content) {
 // answerer's candidates trickled one per transport-info. The data channel
 // must open and carry a message both ways.
 func TestPionCallThroughJingle(t *testing.T) {
+	noLeaks(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	api := loopbackAPI(t)
