@@ -111,6 +111,7 @@ type Call struct {
 	accepted  bool
 	ended     bool
 	sources   []Source
+	started   map[*webrtc.RTPSender]bool
 	mediaSeen map[string]bool
 	connected int
 	timer     *time.Timer
@@ -146,6 +147,7 @@ func newCall(app *Application, initiator bool, peerJID string, m MediaOptions) *
 		ctx: ctx, cancel: cancel,
 		loopEnd: make(chan struct{}), done: make(chan struct{}), events: make(chan Event, 64),
 		byContent: map[string]*peer{}, remote: map[string]jingle.Content{}, mediaSeen: map[string]bool{},
+		started: map[*webrtc.RTPSender]bool{},
 	}
 	c.log = app.log.With("peer", peerJID)
 	c.q.init()
@@ -459,9 +461,10 @@ func (c *Call) pcState(p *peer, st webrtc.PeerConnectionState) {
 func (c *Call) startSources(p *peer) {
 	for _, t := range p.pc.GetTransceivers() {
 		s := t.Sender()
-		if s == nil || s.Track() == nil {
+		if s == nil || s.Track() == nil || c.started[s] {
 			continue
 		}
+		c.started[s] = true
 		for _, src := range c.sources {
 			if src.Track() != s.Track() {
 				continue

@@ -1,0 +1,160 @@
+package rtp
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/jingled/jingled/internal/mediatest"
+	"github.com/jingled/jingled/jingle"
+)
+
+// events collects a call's events and lets a test wait for one.
+type events struct {
+	ch  <-chan Event
+	got []Event
+}
+
+func (e *events) wait(t *testing.T, typ EventType, content string) Event {
+	t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case ev, ok := <-e.ch:
+			if !ok {
+				t.Fatalf("call ended before %s %s (events %v)", typ, content, e.got)
+			}
+			e.got = append(e.got, ev)
+			if ev.Type == typ && (content == "" || ev.Content == content) {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no %s %s event (events %v)", typ, content, e.got)
+		}
+	}
+}
+
+// TestCallControl exercises a running call: session-info both ways, an
+// ICE restart, video added with content-add and removed with
+// content-remove, while audio keeps flowing to the end.
+func TestCallControl(t *testing.T) {
+	const d = 6 * time.Second
+	dir := t.TempDir()
+	tone := sine(t, 440, d)
+	video := filepath.Join(dir, "v.ivf")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := mediatest.TestsrcVP8(ctx, video, 30, 15, 160, 120); err != nil {
+		t.Fatal(err)
+	}
+	l := newLink()
+	bobOpts := ApplicationOptions{Peer: loopback(t), AutoAnswer: &MediaOptions{Echo: true}}
+	in := incomingCalls(&bobOpts)
+	bobApp := NewApplication(bobOpts)
+	aliceMgr := l.manager(t, alice, jingle.WithTransport(ICEUDP{}))
+	l.manager(t, bob, bobApp.Options()...)
+	call, err := Dial(ctx, aliceMgr, bob, CallOptions{
+		MediaOptions: MediaOptions{Audio: tone, Record: filepath.Join(dir, "alice"), Duration: d + time.Second},
+		Peer:         loopback(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobCall := <-in
+	ae := &events{ch: call.Events()}
+	be := &events{ch: bobCall.Events()}
+	ae.wait(t, EventMedia, "audio")
+
+	if err := call.Info(ctx, EventHold, ""); err != nil {
+		t.Fatal(err)
+	}
+	be.wait(t, EventHold, "")
+	if err := bobCall.Info(ctx, EventMute, "audio"); err != nil {
+		t.Fatal(err)
+	}
+	ae.wait(t, EventMute, "audio")
+	if err := call.Info(ctx, EventUnhold, ""); err != nil {
+		t.Fatal(err)
+	}
+	be.wait(t, EventUnhold, "")
+
+	before := call.Stats().PacketsReceived
+	if err := call.RestartICE(ctx); err != nil {
+		t.Fatal(err)
+	}
+	be.wait(t, EventRestart, "")
+	src, err := OpenFile(video, "video", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := call.AddContent(ctx, "video", webrtc.RTPCodecTypeVideo, src); err != nil {
+		t.Fatal(err)
+	}
+	// Bob echoes the video back once content-accept is through.
+	ae.wait(t, EventMedia, "video")
+	if err := call.RemoveContent(ctx, "video"); err != nil {
+		t.Fatal(err)
+	}
+	if r := waitEnd(t, call, 30*time.Second); r.Condition != jingle.ReasonSuccess {
+		t.Fatalf("call ended with %s", r)
+	}
+	waitEnd(t, bobCall, 10*time.Second)
+	after := call.Stats()
+	if after.PacketsReceived <= before+50 {
+		t.Errorf("received %d packets before the ICE restart and %d at the end: media stopped", before, after.PacketsReceived)
+	}
+	checkTone(t, filepath.Join(dir, "alice.ogg"), 440, d)
+	actions := l.actions()
+	for _, want := range []jingle.Action{jingle.ActionSessionInfo, jingle.ActionContentAdd, jingle.ActionContentAccept, jingle.ActionContentRemove} {
+		found := false
+		for _, a := range actions {
+			found = found || a == want
+		}
+		if !found {
+			t.Errorf("no %s on the wire", want)
+		}
+	}
+}
+
+// TestCodecPreference: the answer follows the peer's preference order
+// among the codecs we support.
+func TestCodecPreference(t *testing.T) {
+	d := &Description{Media: MediaAudio, PayloadTypes: []PayloadType{
+		{ID: 96, Name: "AMR-WB", ClockRate: 16000},
+		{ID: 8, Name: "PCMA", ClockRate: 8000},
+		{ID: 9, Name: "G722", ClockRate: 8000},
+		{ID: 111, Name: "opus", ClockRate: 48000, Channels: 2},
+		{ID: 0, Name: "PCMU", ClockRate: 8000},
+	}}
+	got := commonCodecs(webrtc.RTPCodecTypeAudio, d)
+	var names []string
+	for _, c := range got {
+		names = append(names, c.MimeType)
+	}
+	want := []string{"audio/PCMA", "audio/G722", "audio/opus", "audio/PCMU"}
+	if len(names) != len(want) {
+		t.Fatalf("common codecs %v, want %v", names, want)
+	}
+	for i := range want {
+		if names[i] != want[i] {
+			t.Fatalf("common codecs %v, want %v", names, want)
+		}
+	}
+	v := &Description{Media: MediaVideo, PayloadTypes: []PayloadType{
+		{ID: 100, Name: "H264", ClockRate: 90000, Parameters: []Parameter{{"profile-level-id", "64001f"}, {"packetization-mode", "1"}}},
+		{ID: 101, Name: "VP9", ClockRate: 90000, Parameters: []Parameter{{"profile-id", "2"}}},
+		{ID: 98, Name: "VP9", ClockRate: 90000},
+		{ID: 102, Name: "H264", ClockRate: 90000, Parameters: []Parameter{{"profile-level-id", "42e01f"}, {"packetization-mode", "1"}}},
+		{ID: 96, Name: "VP8", ClockRate: 90000},
+	}}
+	var ids []int
+	for _, c := range commonCodecs(webrtc.RTPCodecTypeVideo, v) {
+		ids = append(ids, int(c.PayloadType))
+	}
+	if len(ids) != 3 || ids[0] != 98 || ids[1] != 102 || ids[2] != 96 {
+		t.Errorf("video common payload types %v, want [98 102 96] (no High profile H.264, no VP9 profile 2)", ids)
+	}
+}
