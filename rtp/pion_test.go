@@ -343,3 +343,128 @@ func wire(t *testing.T, j *jingle.Jingle) *jingle.Jingle {
 	}
 	return back
 }
+
+// TestPionPerContentThroughJingle is the non-BUNDLE (Dino) case: each
+// side runs one PeerConnection per content. The initiator's pion names its
+// single m-line "0", so SDPToContent renames it to the content name and
+// ContentToSDP puts the mid back when the answer comes in; the responder's
+// PeerConnections see the content names as mids. Both contents' DTLS
+// transports must come up.
+func TestPionPerContentThroughJingle(t *testing.T) {
+	noLeaks(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	api := loopbackAPI(t)
+	kinds := map[string]webrtc.RTPCodecType{"audio": webrtc.RTPCodecTypeAudio, "video": webrtc.RTPCodecTypeVideo}
+	var offers []jingle.Content
+	initPC := map[string]*webrtc.PeerConnection{}
+	for _, name := range []string{"audio", "video"} {
+		pc := newPC(t, api)
+		initPC[name] = pc
+		if _, err := pc.AddTransceiverFromKind(kinds[name]); err != nil {
+			t.Fatal(err)
+		}
+		o, err := pc.CreateOffer(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := webrtc.GatheringCompletePromise(pc)
+		if err := pc.SetLocalDescription(o); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			t.Fatal("gathering did not complete")
+		}
+		c, err := SDPToContent(pc.LocalDescription().SDP, name, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		offers = append(offers, c)
+	}
+	initiate := wire(t, &jingle.Jingle{Action: jingle.ActionSessionInitiate, SID: "dino", Contents: offers})
+	if Bundle(initiate) != nil {
+		t.Fatal("per-content offer carries a BUNDLE group")
+	}
+
+	aopts := Options{Author: jingle.CreatorResponder, Type: webrtc.SDPTypeAnswer}
+	var answers []jingle.Content
+	var all []*webrtc.PeerConnection
+	for i := range initiate.Contents {
+		c := &initiate.Contents[i]
+		pc := newPC(t, api)
+		all = append(all, pc)
+		offer, err := ContentToSDP(c, "", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+			t.Fatalf("%v\n%s", err, offer)
+		}
+		ans, err := pc.CreateAnswer(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := webrtc.GatheringCompletePromise(pc)
+		if err := pc.SetLocalDescription(ans); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			t.Fatal("gathering did not complete")
+		}
+		a, err := SDPToContent(pc.LocalDescription().SDP, c.Name, aopts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answers = append(answers, a)
+	}
+	accept := wire(t, &jingle.Jingle{Action: jingle.ActionSessionAccept, SID: "dino", Contents: answers})
+	for i := range accept.Contents {
+		c := &accept.Contents[i]
+		pc := initPC[c.Name]
+		mid := midOf(t, pc.LocalDescription().SDP)
+		if mid == c.Name {
+			t.Fatalf("pion used the content name %q as mid: the rename is not exercised", mid)
+		}
+		s, err := ContentToSDP(c, mid, aopts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: s}); err != nil {
+			t.Fatalf("%s: %v\n%s", c.Name, err, s)
+		}
+		all = append(all, pc)
+	}
+	for _, pc := range all {
+		connected := make(chan struct{})
+		var once sync.Once
+		pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+			if s == webrtc.PeerConnectionStateConnected {
+				once.Do(func() { close(connected) })
+			}
+		})
+		if pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
+			once.Do(func() { close(connected) })
+		}
+		select {
+		case <-connected:
+		case <-ctx.Done():
+			t.Fatalf("a per-content PeerConnection did not connect (ICE %s)", pc.ICEConnectionState())
+		}
+	}
+}
+
+// midOf returns the a=mid of the first m-line.
+func midOf(t *testing.T, s string) string {
+	t.Helper()
+	for _, l := range strings.Split(s, "\r\n") {
+		if m, ok := strings.CutPrefix(l, "a=mid:"); ok {
+			return m
+		}
+	}
+	t.Fatal("no a=mid")
+	return ""
+}
