@@ -112,6 +112,10 @@ func newAPI(opts *PeerOptions, log *slog.Logger) (*webrtc.API, *statsHolder, err
 	sf.OnNewPeerConnection(func(_ string, g stats.Getter) { holder.set(g) })
 	ir.Add(sf)
 	s := webrtc.SettingEngine{LoggerFactory: &pionLogger{log: log}}
+	// The call decides when a PeerConnection closes (after reading its
+	// final stats); pion would otherwise close it from a goroutine of its
+	// own on DTLS close_notify.
+	s.DisableCloseByDTLS(true)
 	if opts.Loopback {
 		LoopbackOnly(&s)
 	}

@@ -78,8 +78,17 @@ func secondsDuration(s float64) time.Duration {
 // interceptor: sent counters and the peer's receiver reports (loss, RTT)
 // per sender SSRC, received counters per remote track.
 func peerStats(pc *webrtc.PeerConnection, h *statsHolder) []StreamStats {
-	pair := selectedPair(pc)
-	report := pc.GetStats()
+	// pc.GetStats is avoided: it races with pion's own Close (it reads
+	// the PeerConnection's stats getter unlocked), and our interceptor
+	// has the RTP counters anyway.
+	it := iceTransport(pc)
+	pair := selectedPair(it)
+	pairRTT := 0.0
+	if it != nil {
+		if ps, ok := it.GetSelectedCandidatePairStats(); ok {
+			pairRTT = ps.CurrentRoundTripTime
+		}
+	}
 	var out []StreamStats
 	for _, t := range pc.GetTransceivers() {
 		if t.Mid() == "" {
@@ -118,7 +127,7 @@ func peerStats(pc *webrtc.PeerConnection, h *statsHolder) []StreamStats {
 			}
 		}
 		if st.RTT == 0 {
-			st.RTT = pairRTT(report)
+			st.RTT = pairRTT
 		}
 		out = append(out, st)
 	}
@@ -133,19 +142,28 @@ func codecOfSender(s *webrtc.RTPSender) string {
 	return ""
 }
 
-func pairRTT(report webrtc.StatsReport) float64 {
-	for _, v := range report {
-		if p, ok := v.(webrtc.ICECandidatePairStats); ok && p.Nominated && p.CurrentRoundTripTime > 0 {
-			return p.CurrentRoundTripTime
-		}
-	}
-	return 0
-}
-
 // selectedPair reads the pair ICE selected on the PeerConnection's
 // transport (all its transceivers share one: we always bundle within a
 // PeerConnection).
-func selectedPair(pc *webrtc.PeerConnection) CandidatePair {
+func selectedPair(it *webrtc.ICETransport) CandidatePair {
+	if it == nil {
+		return CandidatePair{}
+	}
+	p, err := it.GetSelectedCandidatePair()
+	if err != nil || p == nil || p.Local == nil || p.Remote == nil {
+		return CandidatePair{}
+	}
+	return CandidatePair{
+		LocalType:  p.Local.Typ.String(),
+		RemoteType: p.Remote.Typ.String(),
+		Local:      fmt.Sprintf("%s:%d", p.Local.Address, p.Local.Port),
+		Remote:     fmt.Sprintf("%s:%d", p.Remote.Address, p.Remote.Port),
+		Protocol:   p.Local.Protocol.String(),
+	}
+}
+
+// iceTransport returns the PeerConnection's ICE transport.
+func iceTransport(pc *webrtc.PeerConnection) *webrtc.ICETransport {
 	sctp := pc.SCTP()
 	var it *webrtc.ICETransport
 	for _, t := range pc.GetTransceivers() {
@@ -161,20 +179,7 @@ func selectedPair(pc *webrtc.PeerConnection) CandidatePair {
 	if it == nil && sctp != nil && sctp.Transport() != nil {
 		it = sctp.Transport().ICETransport()
 	}
-	if it == nil {
-		return CandidatePair{}
-	}
-	p, err := it.GetSelectedCandidatePair()
-	if err != nil || p == nil || p.Local == nil || p.Remote == nil {
-		return CandidatePair{}
-	}
-	return CandidatePair{
-		LocalType:  p.Local.Typ.String(),
-		RemoteType: p.Remote.Typ.String(),
-		Local:      fmt.Sprintf("%s:%d", p.Local.Address, p.Local.Port),
-		Remote:     fmt.Sprintf("%s:%d", p.Remote.Address, p.Remote.Port),
-		Protocol:   p.Local.Protocol.String(),
-	}
+	return it
 }
 
 // total sums streams into call totals.
