@@ -462,7 +462,7 @@ func addCandidates(m *sdp.MediaDescription, t *ice.Transport) {
 		}
 		m.Attributes = append(m.Attributes, sdp.NewAttribute("candidate", strings.TrimPrefix(line, "candidate:")))
 	}
-	if t.RemoteCandidate != nil && t.RemoteCandidate.IP != "" && !strings.ContainsAny(t.RemoteCandidate.IP, " \t\r\n") {
+	if t.RemoteCandidate != nil && token(t.RemoteCandidate.IP) {
 		rc := t.RemoteCandidate
 		m.Attributes = append(m.Attributes, sdp.NewAttribute("remote-candidates",
 			fmt.Sprintf("%d %s %d", rc.Component, rc.IP, rc.Port)))
@@ -672,6 +672,15 @@ func mediaTransport(sd *sdp.SessionDescription, m *sdp.MediaDescription, opts Op
 			continue
 		}
 		t.Candidates = append(t.Candidates, cand)
+	}
+	// RFC 8839 §5.2: a=remote-candidates:<component> <ip> <port> ..., of
+	// which XEP-0176's <remote-candidate/> holds the first.
+	if f := strings.Fields(attr(m, "remote-candidates")); len(f) >= 3 {
+		comp, err1 := strconv.ParseUint(f[0], 10, 16)
+		port, err2 := strconv.ParseUint(f[2], 10, 16)
+		if err1 == nil && err2 == nil && token(f[1]) {
+			t.RemoteCandidate = &ice.RemoteCandidate{Component: uint16(comp), IP: f[1], Port: uint16(port)}
+		}
 	}
 	return t, nil
 }

@@ -635,3 +635,33 @@ func TestDataChannelSDP(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoteCandidateSDP(t *testing.T) {
+	// XEP-0176 §5.4 example 4: the initiator communicates the in-use candidate.
+	j, err := jingle.Parse([]byte(`<jingle xmlns='urn:xmpp:jingle:1' action='transport-info' sid='a73sjjvkla37jfea'>` +
+		`<content creator='initiator' name='voice'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='0' name='PCMU' clockrate='8000'/></description>` +
+		`<transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' pwd='asd88fgpdd777uzjYhagZg' ufrag='8hhy'>` +
+		`<fingerprint xmlns='urn:xmpp:jingle:apps:dtls:0' hash='sha-256' setup='actpass'>AA:BB</fingerprint>` +
+		`<remote-candidate component='1' ip='10.0.1.1' port='8998'/></transport></content></jingle>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := JingleToSDP(j, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(s, "a=remote-candidates:1 10.0.1.1 8998\r\n") {
+		t.Fatalf("no a=remote-candidates:\n%s", s)
+	}
+	cs, _, err := SDPToJingle(s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, _, err := ice.Decode(cs[0].Transport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.RemoteCandidate == nil || *tr.RemoteCandidate != (ice.RemoteCandidate{Component: 1, IP: "10.0.1.1", Port: 8998}) {
+		t.Fatalf("remote candidate %+v", tr.RemoteCandidate)
+	}
+}

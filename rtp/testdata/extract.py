@@ -4,7 +4,9 @@ sources and the captured client stanzas (run from the repository root):
 
     python3 rtp/testdata/extract.py /path/to/shared
 
-It writes rtp/testdata/{xeps,stanzajs,dino}.xml and ice/testdata/ copies:
+It writes rtp/testdata/{xeps,stanzajs,dino}.xml and ice/testdata/ copies
+(conversations.xml is written by hand from Conversations' source, see its
+header):
 every <jingle/>, <description/>, <transport/> and <content/> example or
 stanza that uses the RTP or ICE-UDP namespaces, verbatim, each wrapped in
 <case name='...'> so a test failure names its source."""
