@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/internal/mediatest"
 	"github.com/jingled/jingled/jingle"
@@ -173,6 +175,9 @@ func TestCallNoBundleAudioVideo(t *testing.T) {
 }
 
 func testAudioBothWays(t *testing.T, noBundle bool) {
+	// Registered first, so it runs last: after the managers closed.
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	const d = 3 * time.Second
 	dir := t.TempDir()
 	a440, a880 := sine(t, 440, d), sine(t, 880, d)
