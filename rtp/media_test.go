@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/jingled/jingled/internal/mediatest"
+	"github.com/jingled/jingled/jingle"
 )
 
 // drain reads every sample of a sample source without pacing.
@@ -106,5 +110,63 @@ func TestOpusDuration(t *testing.T) {
 	}
 	if _, err := opusDuration(nil); err == nil {
 		t.Error("empty packet accepted")
+	}
+}
+
+// TestUDPSourcePCMU feeds a call from ffmpeg over local RTP: ffmpeg
+// encodes a 440 Hz tone as G.711 mu-law and sends it to our UDP source;
+// the call offers only PCMU, the callee echoes, and the caller records
+// the echo to WAV, which must still be the 440 Hz tone.
+func TestUDPSourcePCMU(t *testing.T) {
+	dir := t.TempDir()
+	src, err := ListenUDP("127.0.0.1:0", CodecPCMU, "audio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLink()
+	bobApp := NewApplication(ApplicationOptions{Peer: loopback(t), AutoAnswer: &MediaOptions{Echo: true}})
+	aliceMgr := l.manager(t, alice, jingle.WithTransport(ICEUDP{}))
+	l.manager(t, bob, bobApp.Options()...)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	call, err := Dial(ctx, aliceMgr, bob, CallOptions{
+		MediaOptions: MediaOptions{AudioSource: src, Record: filepath.Join(dir, "alice")},
+		Peer:         loopback(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &events{ch: call.Events()}
+	ev.wait(t, EventConnected, "")
+	bin, err := mediatest.FFmpeg()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ff := exec.CommandContext(ctx, bin, "-hide_banner", "-nostdin", "-v", "error", "-re",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000:duration=2",
+		"-c:a", "pcm_mulaw", "-ar", "8000", "-ac", "1", "-f", "rtp", "rtp://"+src.Addr().String())
+	if out, err := ff.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v: %s", err, out)
+	}
+	// Wait for the echo of the last packets still in flight.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if st := call.Stats(); st.PacketsReceived >= st.PacketsSent {
+			break
+		}
+	}
+	if err := call.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := call.Stats()
+	if len(st.Streams) == 0 || st.Streams[0].Codec != webrtc.MimeTypePCMU {
+		t.Fatalf("streams %+v, want PCMU", st.Streams)
+	}
+	a, err := mediatest.AnalyzeAudio(ctx, filepath.Join(dir, "alice.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("alice.wav: %v, %.1f Hz", a.Duration, a.Frequency)
+	if a.Frequency < 435 || a.Frequency > 445 || a.Duration < 1500*time.Millisecond {
+		t.Errorf("echoed PCMU: %v at %.1f Hz, want ~2s of 440 Hz", a.Duration, a.Frequency)
 	}
 }
