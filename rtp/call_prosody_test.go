@@ -47,6 +47,9 @@ func login(t *testing.T, srv *prosodytest.Server, name string, opts ...jingle.Op
 // the callee at the same time, plus VP8 video from the caller; both
 // recordings are decoded by ffmpeg and checked.
 func TestCallThroughProsody(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs Prosody; make test-unit (-short) runs without it")
+	}
 	const d = 3 * time.Second
 	srv := prosodytest.New(t)
 	dir := t.TempDir()

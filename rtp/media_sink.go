@@ -162,6 +162,11 @@ func (s *ivfSink) WriteRTP(p *pionrtp.Packet) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sb.Push(p)
+	return s.drain()
+}
+
+// drain writes the frames the sample builder completed.
+func (s *ivfSink) drain() error {
 	for sample := s.sb.Pop(); sample != nil; sample = s.sb.Pop() {
 		if sample.PrevDroppedPackets > 0 {
 			s.waitKey = true
@@ -229,10 +234,14 @@ func (s *ivfSink) Close() error {
 	if s.f == nil {
 		return nil
 	}
+	// The builder holds the last frame until the next one starts; a
+	// complete last frame is still a frame.
+	s.sb.Flush()
+	werr := s.drain()
 	var nb [4]byte
 	binary.LittleEndian.PutUint32(nb[:], s.frames)
 	_, err := s.f.WriteAt(nb[:], 24)
-	err = errors.Join(err, s.f.Close())
+	err = errors.Join(werr, err, s.f.Close())
 	s.f = nil
 	if err != nil {
 		return fmt.Errorf("rtp: closing IVF recording: %w", err)
