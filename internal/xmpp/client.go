@@ -1,0 +1,688 @@
+package xmpp
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jingled/jingled/jingle"
+)
+
+// IQHandler answers an IQ get or set. Returning nil sends no reply. The
+// shape matches jingletest.IQHandler, so code can register on either.
+type IQHandler func(ctx context.Context, iq *jingle.IQ) *jingle.IQ
+
+// MessageHandler handles a message and reports whether it consumed it.
+type MessageHandler func(ctx context.Context, m *jingle.Message) bool
+
+// closeGrace is how long Close waits for the server to close its side of
+// the stream before dropping the socket.
+const closeGrace = time.Second
+
+// Client is an XMPP client connection with reconnection, dispatch, IQ
+// correlation, presence tracking, disco#info and entity capabilities. It
+// implements jingle.Sender.
+//
+// Register handlers and features, then Start. Close ends everything.
+type Client struct {
+	cfg Config
+	log *slog.Logger
+
+	ctx    context.Context // lifetime, cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	queue  chan func()
+	done   chan struct{}
+
+	started    atomic.Bool
+	supervised atomic.Bool
+	closeOnce  sync.Once
+	idPrefix   string
+	idSeq      atomic.Uint64
+
+	mu          sync.Mutex
+	closed      bool
+	cur         *stream // nil while disconnected
+	jid         string  // full JID of the current or last stream
+	permErr     error   // why the supervisor stopped, if it did
+	pending     map[string]*pendingIQ
+	iqHandlers  map[xml.Name]IQHandler
+	msgHandlers []MessageHandler
+	features    []string // extra features, sorted
+	presence    map[string]map[string]Presence
+}
+
+type pendingIQ struct {
+	to  string
+	ch  chan iqResult
+	str *stream
+}
+
+type iqResult struct {
+	iq  *jingle.IQ
+	err error
+}
+
+var _ jingle.Sender = (*Client)(nil)
+
+// New returns a Client for cfg. It does not connect: call Start.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Client{
+		cfg:        cfg,
+		log:        cfg.Logger.With("pkg", "xmpp", "account", cfg.JID),
+		ctx:        ctx,
+		cancel:     cancel,
+		queue:      make(chan func(), cfg.QueueSize),
+		done:       make(chan struct{}),
+		idPrefix:   strconv.FormatUint(rand.Uint64(), 36),
+		pending:    map[string]*pendingIQ{},
+		iqHandlers: map[xml.Name]IQHandler{},
+		presence:   map[string]map[string]Presence{},
+	}
+	c.features = normalizeFeatures(cfg.Features)
+	c.iqHandlers[xml.Name{Space: NSDiscoInfo, Local: "query"}] = c.handleDiscoInfo
+	c.iqHandlers[xml.Name{Space: NSPing, Local: "ping"}] = func(_ context.Context, iq *jingle.IQ) *jingle.IQ {
+		return iq.Result()
+	}
+	c.iqHandlers[xml.Name{Space: nsRoster, Local: "query"}] = c.handleRosterPush
+	return c, nil
+}
+
+// Start connects (retrying with backoff as configured) and returns once the
+// first stream is up, or with the error that stopped it: ErrAuth for
+// wrong credentials, ErrGaveUp after MaxAttempts, ctx's error. Afterwards
+// the client keeps itself connected until Close.
+func (c *Client) Start(ctx context.Context) error {
+	if !c.started.CompareAndSwap(false, true) {
+		return errors.New("xmpp: Start called twice")
+	}
+	c.wg.Add(1)
+	go c.dispatchLoop()
+	// The first connection obeys both the caller's ctx and Close.
+	cctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(c.ctx, cancel)
+	s, err := c.connect(cctx)
+	stop()
+	cancel()
+	if err != nil {
+		c.mu.Lock()
+		c.permErr = err
+		c.mu.Unlock()
+		c.Close()
+		return err
+	}
+	if err := c.install(s); err != nil {
+		c.Close()
+		return err
+	}
+	c.supervised.Store(true)
+	c.wg.Add(1)
+	go c.supervise(s)
+	return nil
+}
+
+// JID returns the full JID of the current (or last) stream.
+func (c *Client) JID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.jid
+}
+
+// Bare returns the account's bare JID.
+func (c *Client) Bare() string { return c.cfg.JID }
+
+// Domain returns the account's server domain.
+func (c *Client) Domain() string { return c.cfg.domain() }
+
+// Done is closed when the client stops for good: Close, or a permanent
+// failure while reconnecting (see Err).
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Err returns why the client stopped reconnecting, or nil.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.permErr
+}
+
+// Connected reports whether a stream is up.
+func (c *Client) Connected() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cur != nil
+}
+
+// Encrypted reports whether the current stream runs over TLS.
+func (c *Client) Encrypted() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cur != nil && c.cur.cl.IsEncrypted()
+}
+
+// Close sends unavailable presence, closes the stream, stops the
+// goroutines and waits for them. Pending SendIQ calls fail with ErrClosed.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		s := c.cur
+		c.failPendingLocked(nil, ErrClosed)
+		c.mu.Unlock()
+		c.cancel()
+		if s != nil {
+			_ = s.write([]byte("<presence type='unavailable'/>"))
+			s.close(s.readDone, closeGrace)
+		}
+		c.wg.Wait()
+		if !c.supervised.Load() {
+			// No supervisor ran to close it.
+			close(c.done)
+		}
+	})
+	return nil
+}
+
+// connect dials until a stream is up or a permanent error.
+func (c *Client) connect(ctx context.Context) (*stream, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := dial(ctx, &c.cfg)
+		if err == nil {
+			c.emit(Event{Kind: EventConnected, JID: s.jid, Attempt: attempt})
+			return s, nil
+		}
+		if ctx.Err() != nil {
+			if c.ctx.Err() != nil {
+				return nil, ErrClosed
+			}
+			return nil, fmt.Errorf("xmpp: connecting: %w", ctx.Err())
+		}
+		permanent := isPermanent(err)
+		c.emit(Event{Kind: EventConnectFailed, Err: err, Attempt: attempt, Permanent: permanent})
+		if permanent {
+			return nil, err
+		}
+		if c.cfg.MaxAttempts > 0 && attempt >= c.cfg.MaxAttempts {
+			err = fmt.Errorf("%w after %d attempts: %w", ErrGaveUp, attempt, err)
+			c.emit(Event{Kind: EventGaveUp, Err: err, Attempt: attempt, Permanent: true})
+			return nil, err
+		}
+		base := backoff(c.cfg.MinBackoff, c.cfg.MaxBackoff, attempt)
+		delay := base + time.Duration(rand.Int64N(int64(base)/5+1))
+		c.emit(Event{Kind: EventRetry, Err: err, Attempt: attempt, Backoff: base, Delay: delay})
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			if c.ctx.Err() != nil {
+				return nil, ErrClosed
+			}
+			return nil, fmt.Errorf("xmpp: connecting: %w (last error: %w)", ctx.Err(), err)
+		}
+	}
+}
+
+// isPermanent tells failures that retrying cannot fix.
+func isPermanent(err error) bool {
+	return errors.Is(err, ErrAuth) || errors.Is(err, ErrTLS) ||
+		errors.Is(err, ErrPlainNotLoopback) || errors.Is(err, errUnexpectedProxy)
+}
+
+// backoff is min·2^(attempt-1), capped at max.
+func backoff(lo, hi time.Duration, attempt int) time.Duration {
+	d := lo
+	for i := 1; i < attempt && d < hi; i++ {
+		d *= 2
+	}
+	return min(d, hi)
+}
+
+// supervise owns the stream: it reads it until it breaks, then reconnects.
+func (c *Client) supervise(s *stream) {
+	defer c.wg.Done()
+	defer close(c.done)
+	for {
+		err := c.serve(s)
+		closing := c.ctx.Err() != nil
+		if !closing {
+			c.emit(Event{Kind: EventDisconnected, Err: err})
+		}
+		if closing {
+			return
+		}
+		s, err = c.connect(c.ctx)
+		if err == nil {
+			err = c.install(s)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrClosed) {
+				c.mu.Lock()
+				c.permErr = err
+				c.mu.Unlock()
+				c.log.Error("xmpp: stopped reconnecting", "err", err)
+			}
+			return
+		}
+	}
+}
+
+// install makes s the current stream and announces us on it: roster
+// request, then presence with caps.
+func (c *Client) install(s *stream) error {
+	s.readDone = make(chan struct{})
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		_ = s.conn.Close()
+		return ErrClosed
+	}
+	c.cur, c.jid = s, s.jid
+	c.mu.Unlock()
+	// Request the roster so the server treats us as an interested resource
+	// and delivers subscription requests (RFC 6121 §2.1.6, §3.1.3); the
+	// reply itself is not needed.
+	_ = s.write([]byte("<iq type='get' id='" + c.newID() + "'><query xmlns='jabber:iq:roster'/></iq>"))
+	_ = s.writeStanza(c.presenceStanza())
+	return nil
+}
+
+// serve reads the current stream s until it ends.
+func (c *Client) serve(s *stream) error {
+	defer close(s.readDone)
+	err := c.readLoop(s)
+
+	c.mu.Lock()
+	if c.cur == s {
+		c.cur = nil
+	}
+	c.failPendingLocked(s, ErrDisconnected)
+	// Presence learnt on a lost stream is stale.
+	c.presence = map[string]map[string]Presence{}
+	c.mu.Unlock()
+	_ = s.conn.Close()
+	return err
+}
+
+// readLoop is the only reader of the stream.
+func (c *Client) readLoop(s *stream) error {
+	for {
+		st, err := s.next()
+		if err != nil {
+			return err
+		}
+		if st.name.Space != nsClient {
+			continue
+		}
+		switch st.name.Local {
+		case "iq":
+			c.routeIQ(s, st)
+		case "message":
+			m, err := decodeMessage(st)
+			if err != nil {
+				c.log.Warn("xmpp: undecodable message dropped", "from", st.attrs["from"], "err", err)
+				continue
+			}
+			c.enqueue(func() { c.dispatchMessage(m) }, func() {
+				c.log.Warn("xmpp: dispatch queue full, message dropped", "from", m.From)
+			})
+		case "presence":
+			c.routePresence(s, st)
+		}
+	}
+}
+
+func (c *Client) routeIQ(s *stream, st *rawStanza) {
+	typ := jingle.IQType(st.attrs["type"])
+	iq, err := decodeIQ(st)
+	if err != nil {
+		if typ == jingle.IQGet || typ == jingle.IQSet {
+			bad := &jingle.IQ{ID: st.attrs["id"], From: st.attrs["to"], To: st.attrs["from"], Type: typ}
+			c.reply(s, bad, bad.ErrorReply(jingle.ErrBadRequest))
+		}
+		return
+	}
+	switch iq.Type {
+	case jingle.IQResult, jingle.IQError:
+		c.deliverReply(s, iq)
+	case jingle.IQGet, jingle.IQSet:
+		c.enqueue(func() { c.dispatchIQ(s, iq) }, func() {
+			c.reply(s, iq, iq.ErrorReply(jingle.ErrResourceConstraint))
+		})
+	}
+}
+
+// enqueue hands f to the dispatch goroutine, or runs full if the queue is
+// full (the flood guard).
+func (c *Client) enqueue(f, full func()) {
+	select {
+	case c.queue <- f:
+	default:
+		full()
+	}
+}
+
+// dispatchLoop runs handlers one at a time, in arrival order, so a peer's
+// Jingle actions reach the manager in the order it sent them.
+func (c *Client) dispatchLoop() {
+	defer c.wg.Done()
+	for {
+		select {
+		case f := <-c.queue:
+			f()
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+func (c *Client) dispatchIQ(s *stream, iq *jingle.IQ) {
+	c.mu.Lock()
+	h := c.iqHandlers[iq.PayloadName()]
+	c.mu.Unlock()
+	if h == nil {
+		c.reply(s, iq, iq.ErrorReply(jingle.ErrServiceUnavailable))
+		return
+	}
+	reply := c.runIQHandler(h, iq)
+	if reply != nil {
+		c.reply(s, iq, reply)
+	}
+}
+
+func (c *Client) runIQHandler(h IQHandler, iq *jingle.IQ) (reply *jingle.IQ) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("xmpp: panic in IQ handler", "from", iq.From, "payload", iq.PayloadName().Local, "panic", r, "stack", string(debug.Stack()))
+			reply = iq.ErrorReply(&jingle.Error{Type: jingle.ErrorTypeCancel, Condition: jingle.CondInternalServerError})
+		}
+	}()
+	return h(c.ctx, iq)
+}
+
+// reply sends reply as the answer to iq on the stream iq came from.
+func (c *Client) reply(s *stream, iq, reply *jingle.IQ) {
+	r := *reply
+	r.ID, r.To, r.From = iq.ID, iq.From, ""
+	if err := s.writeStanza(r); err != nil {
+		c.log.Debug("xmpp: reply not sent", "to", iq.From, "err", err)
+	}
+}
+
+func (c *Client) dispatchMessage(m *jingle.Message) {
+	c.mu.Lock()
+	hs := append([]MessageHandler(nil), c.msgHandlers...)
+	c.mu.Unlock()
+	for _, h := range hs {
+		if c.runMessageHandler(h, m) {
+			return
+		}
+	}
+}
+
+func (c *Client) runMessageHandler(h MessageHandler, m *jingle.Message) (consumed bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("xmpp: panic in message handler", "from", m.From, "panic", r, "stack", string(debug.Stack()))
+			consumed = true
+		}
+	}()
+	return h(c.ctx, m)
+}
+
+// HandleIQ registers h for IQ get/set whose payload is <local xmlns=space>,
+// replacing any earlier handler (the built-in disco#info, ping and roster
+// handlers included). IQ get/set without a handler are answered with
+// service-unavailable (RFC 6120 §8.4).
+func (c *Client) HandleIQ(space, local string, h IQHandler) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.iqHandlers[xml.Name{Space: space, Local: local}] = h
+}
+
+// HandleMessage adds a message handler; handlers are tried in order until
+// one consumes the message.
+func (c *Client) HandleMessage(h MessageHandler) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.msgHandlers = append(c.msgHandlers, h)
+}
+
+// Serve wires a Jingle manager: its IQs, its messages and its features
+// (which change our caps).
+func (c *Client) Serve(m *jingle.Manager) {
+	c.HandleIQ(jingle.NS, "jingle", m.HandleIQ)
+	c.HandleMessage(m.HandleMessage)
+	c.AddFeatures(m.Features()...)
+}
+
+func (c *Client) newID() string {
+	return c.idPrefix + "-" + strconv.FormatUint(c.idSeq.Add(1), 36)
+}
+
+// SendIQ implements jingle.Sender: it sends a get or set and waits for the
+// reply from the addressee. An error reply is returned together with its
+// *jingle.Error. Without a deadline on ctx, Config.IQTimeout applies.
+func (c *Client) SendIQ(ctx context.Context, iq *jingle.IQ) (*jingle.IQ, error) {
+	if iq.Type != jingle.IQGet && iq.Type != jingle.IQSet {
+		return nil, fmt.Errorf("xmpp: SendIQ needs type get or set, not %q", iq.Type)
+	}
+	out := *iq
+	out.From = ""
+	if out.ID == "" {
+		out.ID = c.newID()
+	}
+	p := &pendingIQ{to: out.To, ch: make(chan iqResult, 1)}
+	c.mu.Lock()
+	switch {
+	case c.closed:
+		c.mu.Unlock()
+		return nil, ErrClosed
+	case c.cur == nil:
+		c.mu.Unlock()
+		return nil, ErrNotConnected
+	}
+	if _, dup := c.pending[out.ID]; dup {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("xmpp: IQ id %q already in flight", out.ID)
+	}
+	p.str = c.cur
+	c.pending[out.ID] = p
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		if c.pending[out.ID] == p {
+			delete(c.pending, out.ID)
+		}
+		c.mu.Unlock()
+	}()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.IQTimeout)
+		defer cancel()
+	}
+	if err := p.str.writeStanza(out); err != nil {
+		return nil, err
+	}
+	select {
+	case r := <-p.ch:
+		if r.err != nil {
+			return nil, r.err
+		}
+		if r.iq.Type == jingle.IQError {
+			if r.iq.Error == nil {
+				r.iq.Error = &jingle.Error{Type: jingle.ErrorTypeCancel, Condition: jingle.CondUndefined}
+			}
+			return r.iq, r.iq.Error
+		}
+		return r.iq, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("xmpp: IQ %s to %q: %w", out.ID, out.To, ctx.Err())
+	}
+}
+
+// deliverReply hands a result or error to the SendIQ waiting for it, if
+// the reply comes from where the request went (so another entity cannot
+// answer in its place by guessing ids).
+func (c *Client) deliverReply(s *stream, iq *jingle.IQ) {
+	c.mu.Lock()
+	p := c.pending[iq.ID]
+	ok := p != nil && p.str == s && replyFromOK(p.to, iq.From, c.jid)
+	if ok {
+		delete(c.pending, iq.ID)
+	}
+	c.mu.Unlock()
+	if !ok {
+		if p != nil {
+			c.log.Warn("xmpp: IQ reply from unexpected sender ignored", "id", iq.ID, "from", iq.From, "want", p.to)
+		}
+		return
+	}
+	p.ch <- iqResult{iq: iq}
+}
+
+// replyFromOK checks a reply's from against the request's to. A request
+// without to (or to our bare JID) is answered by our server on behalf of
+// the account: from is then empty, our bare JID or our full JID (RFC 6120
+// §10.1.1, §10.3.3). Comparison folds the case of the local and domain
+// parts (RFC 7622 normalises them).
+func replyFromOK(to, from, own string) bool {
+	if jidEqual(to, from) {
+		return true
+	}
+	ownBare := bareJID(own)
+	if to == "" || jidEqual(to, ownBare) {
+		return from == "" || jidEqual(from, ownBare) || jidEqual(from, own)
+	}
+	return false
+}
+
+// failPendingLocked fails the IQs in flight on s (all of them if s is nil).
+func (c *Client) failPendingLocked(s *stream, err error) {
+	for id, p := range c.pending {
+		if s == nil || p.str == s {
+			delete(c.pending, id)
+			p.ch <- iqResult{err: err}
+		}
+	}
+}
+
+// SendMessage implements jingle.Sender.
+func (c *Client) SendMessage(_ context.Context, m *jingle.Message) error {
+	c.mu.Lock()
+	s, closed := c.cur, c.closed
+	c.mu.Unlock()
+	switch {
+	case closed:
+		return ErrClosed
+	case s == nil:
+		return ErrNotConnected
+	}
+	out := *m
+	out.From = ""
+	if out.ID == "" {
+		out.ID = c.newID()
+	}
+	return s.writeStanza(out)
+}
+
+// current returns the current stream or an error.
+func (c *Client) current() (*stream, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+		return nil, ErrClosed
+	case c.cur == nil:
+		return nil, ErrNotConnected
+	}
+	return c.cur, nil
+}
+
+// normalizeFeatures sorts and deduplicates features.
+func normalizeFeatures(fs []string) []string {
+	out := append([]string(nil), fs...)
+	sort.Strings(out)
+	j := 0
+	for i, f := range out {
+		if f == "" || (i > 0 && f == out[i-1]) {
+			continue
+		}
+		out[j] = f
+		j++
+	}
+	return out[:j]
+}
+
+// EventKind says what happened to the connection.
+type EventKind int
+
+// Connection events.
+const (
+	// EventConnected: a stream is up (JID is the bound full JID).
+	EventConnected EventKind = iota + 1
+	// EventDisconnected: the stream broke (Err says why); a reconnection
+	// follows unless the client is closing.
+	EventDisconnected
+	// EventConnectFailed: one attempt failed (Err is the cause; Permanent
+	// if it will not be retried, e.g. ErrAuth).
+	EventConnectFailed
+	// EventRetry: the next attempt is scheduled after Delay (Backoff is
+	// the exponential base before jitter).
+	EventRetry
+	// EventGaveUp: MaxAttempts reached.
+	EventGaveUp
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventConnected:
+		return "connected"
+	case EventDisconnected:
+		return "disconnected"
+	case EventConnectFailed:
+		return "connect-failed"
+	case EventRetry:
+		return "retry"
+	case EventGaveUp:
+		return "gave-up"
+	}
+	return "EventKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Event is a connection event reported to Config.OnEvent.
+type Event struct {
+	Kind      EventKind
+	JID       string
+	Err       error
+	Attempt   int
+	Permanent bool
+	Backoff   time.Duration
+	Delay     time.Duration
+}
+
+func (c *Client) emit(e Event) {
+	switch e.Kind {
+	case EventConnected:
+		c.log.Info("xmpp: connected", "jid", e.JID, "attempt", e.Attempt)
+	case EventRetry:
+		c.log.Info("xmpp: retrying", "attempt", e.Attempt, "delay", e.Delay, "err", e.Err)
+	case EventDisconnected, EventConnectFailed, EventGaveUp:
+		c.log.Warn("xmpp: "+e.Kind.String(), "attempt", e.Attempt, "err", e.Err)
+	}
+	if c.cfg.OnEvent != nil {
+		c.cfg.OnEvent(e)
+	}
+}
