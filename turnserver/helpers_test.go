@@ -347,3 +347,7 @@ func allMetricText(t *testing.T, s *Server) string {
 
 	return b.String()
 }
+
+func writeFile(path, content string) error {
+	return os.WriteFile(path, []byte(content), 0o600)
+}

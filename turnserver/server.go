@@ -279,6 +279,13 @@ func relayBindIP(cfg Config, listen netip.Addr, self []netip.Addr) (netip.Addr, 
 			return a, nil
 		}
 	}
+	// A host (or network namespace) with only loopback: relay there, which
+	// is what a loopback-only test or demo wants.
+	for _, a := range self {
+		if a.Is4() == listen.Is4() && a.IsLoopback() {
+			return a, nil
+		}
+	}
 
 	return netip.Addr{}, fmt.Errorf("%w: no interface address to relay from; set relay_bind_address", ErrInvalidConfig)
 }
