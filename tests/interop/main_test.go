@@ -68,3 +68,11 @@ func requireIsolated(t *testing.T) {
 			"run as root (TestMain then re-runs the tests in a namespace with only lo) or via `make interop-test`")
 	}
 }
+
+// sharedServer is the Prosody of this test binary (prosodytest.Run in
+// TestMain), after checking the namespace is isolated.
+func sharedServer(t *testing.T) *prosodytest.Server {
+	t.Helper()
+	requireIsolated(t)
+	return prosodytest.Shared(t)
+}

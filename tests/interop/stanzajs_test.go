@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jingled/jingled/internal/prosodytest"
 )
 
 // Bounds for one scenario: generous for 2 shared cores, they only stop a
@@ -61,7 +59,7 @@ func checkAudio(t *testing.T, who string, s *peerStats, want float64) {
 // call each other through Prosody with STARTTLS, each hears the other's
 // tone, and the caller hangs up with <success/>.
 func TestStanzaJSToStanzaJSCall(t *testing.T) {
-	srv := prosodytest.Shared(t)
+	srv := sharedServer(t)
 	alice, bob := srv.NewAccount(t, "alice"), srv.NewAccount(t, "bob")
 
 	b := startPeer(t, srv, bob, "answer", "--freq", "660", "--once")
@@ -86,7 +84,7 @@ func TestStanzaJSToStanzaJSCall(t *testing.T) {
 // TestStanzaJSToStanzaJSFile sends a file between two StanzaJS peers over
 // the dtls-sctp datachannel transport.
 func TestStanzaJSToStanzaJSFile(t *testing.T) {
-	srv := prosodytest.Shared(t)
+	srv := sharedServer(t)
 	alice, bob := srv.NewAccount(t, "alice"), srv.NewAccount(t, "bob")
 	dir := t.TempDir()
 	src := filepath.Join(dir, "payload.bin")

@@ -1,0 +1,144 @@
+package interop
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jingled/jingled/internal/mediatest"
+	"github.com/jingled/jingled/jingle"
+	"github.com/jingled/jingled/rtp"
+)
+
+// Tones: StanzaJS sends toneStanza (the 440 Hz check on our side), we
+// send toneGo, which StanzaJS measures in what it receives.
+const (
+	toneStanza = 440
+	toneGo     = 880
+	// callLength is how long media flows; our sine file is longer so
+	// we never run out before the hang-up.
+	callLength = 3 * time.Second
+)
+
+// checkGoCall checks our end of a call with StanzaJS: it ended with
+// <success/>, RTP went both ways on loopback, and the recording holds
+// StanzaJS's tone.
+func checkGoCall(t *testing.T, call *rtp.Call, record string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), callWithin)
+	defer cancel()
+	r, err := call.Wait(ctx)
+	if err != nil {
+		t.Fatalf("our call did not end: %v", err)
+	}
+	if r == nil || r.Condition != jingle.ReasonSuccess {
+		t.Errorf("our call ended with %v, want success", r)
+	}
+	st := call.Stats()
+	t.Logf("our side: %s", st)
+	if st.PacketsReceived == 0 {
+		t.Error("we received no RTP packets from StanzaJS")
+	}
+	if st.PacketsSent == 0 {
+		t.Error("we sent no RTP packets")
+	}
+	for _, a := range []string{st.Pair.Local, st.Pair.Remote} {
+		if a != "" && !strings.HasPrefix(a, "127.") && !strings.HasPrefix(a, "[::1]") && !strings.HasPrefix(a, "::1") {
+			t.Errorf("our selected pair %s <-> %s is not on loopback", st.Pair.Local, st.Pair.Remote)
+		}
+	}
+	actx, acancel := context.WithTimeout(context.Background(), time.Minute)
+	defer acancel()
+	a, err := mediatest.AnalyzeAudio(actx, record)
+	if err != nil {
+		t.Fatalf("analysing what we recorded: %v", err)
+	}
+	t.Logf("we recorded %v of audio, %.1f Hz, rms %.3f", a.Duration, a.Frequency, a.RMS)
+	if math.Abs(a.Frequency-toneStanza) > 5 {
+		t.Errorf("we heard %.1f Hz from StanzaJS, want %d Hz", a.Frequency, toneStanza)
+	}
+	if a.Duration < time.Second {
+		t.Errorf("we recorded only %v of StanzaJS's audio", a.Duration)
+	}
+}
+
+// TestGoCallsStanzaJS: our caller, StanzaJS answers; we hang up after
+// callLength. Audio both ways, checked on both sides.
+func TestGoCallsStanzaJS(t *testing.T) {
+	srv := sharedServer(t)
+	dir := t.TempDir()
+	tone := sineFile(t, toneGo, callLength+5*time.Second)
+
+	st := startPeer(t, srv, srv.NewAccount(t, "stanza"), "answer", "--freq", "440", "--once")
+	st.waitFor(readyWithin, "ready", nil)
+	us := loginGo(t, srv, "go", jingle.WithTransport(rtp.ICEUDP{}))
+
+	ctx, cancel := context.WithTimeout(context.Background(), callWithin)
+	defer cancel()
+	record := filepath.Join(dir, "go")
+	call, err := rtp.Dial(ctx, us.mgr, st.jid, rtp.CallOptions{
+		MediaOptions: rtp.MediaOptions{Audio: tone, Record: record, Duration: callLength},
+		Peer:         rtp.PeerOptions{Loopback: true, Logger: testLogger()},
+	})
+	if err != nil {
+		t.Fatalf("calling StanzaJS: %v", err)
+	}
+	st.waitFor(callWithin, "session-initiate", nil)
+	checkGoCall(t, call, record+".ogg")
+
+	end := st.waitFor(callWithin, "ended", nil)
+	if end.Reason != "success" {
+		t.Errorf("StanzaJS saw the call end with %q, want success", end.Reason)
+	}
+	checkAudio(t, "StanzaJS", end.Stats, toneGo)
+	checkLoopbackPair(t, "StanzaJS", end.Stats)
+}
+
+// TestStanzaJSCallsGo: StanzaJS calls us, we auto-answer with our tone;
+// StanzaJS hangs up after callLength.
+func TestStanzaJSCallsGo(t *testing.T) {
+	srv := sharedServer(t)
+	dir := t.TempDir()
+	tone := sineFile(t, toneGo, callLength+5*time.Second)
+	record := filepath.Join(dir, "go")
+
+	incoming := make(chan *rtp.Call, 1)
+	app := rtp.NewApplication(rtp.ApplicationOptions{
+		Peer:       rtp.PeerOptions{Loopback: true, Logger: testLogger()},
+		AutoAnswer: &rtp.MediaOptions{Audio: tone, Record: record},
+		OnIncoming: func(c *rtp.Call) {
+			select {
+			case incoming <- c:
+			default:
+			}
+		},
+	})
+	us := loginGo(t, srv, "go", app.Options()...)
+
+	st := startPeer(t, srv, srv.NewAccount(t, "stanza"), "call", us.client.JID(),
+		"--freq", "440", "--hangup-after", "3", "--once")
+	var call *rtp.Call
+	select {
+	case call = <-incoming:
+	case <-time.After(callWithin):
+		t.Fatalf("no incoming call from StanzaJS\n%s", st.dump())
+	}
+	if call.Peer() != st.jid {
+		t.Errorf("incoming call from %q, want %q", call.Peer(), st.jid)
+	}
+	st.waitFor(callWithin, "accepted", nil)
+	checkGoCall(t, call, record+".ogg")
+
+	end := st.waitFor(callWithin, "ended", nil)
+	if end.Reason != "success" {
+		t.Errorf("StanzaJS ended the call with %q, want success", end.Reason)
+	}
+	checkAudio(t, "StanzaJS", end.Stats, toneGo)
+	checkLoopbackPair(t, "StanzaJS", end.Stats)
+	if len(st.all("ringing")) == 0 {
+		t.Error("StanzaJS was not told <ringing/> by our auto-answer")
+	}
+}
