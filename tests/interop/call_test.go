@@ -65,14 +65,30 @@ func checkGoCall(t *testing.T, call *rtp.Call, record string) {
 	}
 }
 
-// TestGoCallsStanzaJS: our caller, StanzaJS answers; we hang up after
-// callLength. Audio both ways, checked on both sides.
+// eventTypes drains the events of an ended call.
+func eventTypes(c *rtp.Call) map[rtp.EventType]int {
+	seen := map[rtp.EventType]int{}
+	for {
+		select {
+		case e, ok := <-c.Events():
+			if !ok {
+				return seen
+			}
+			seen[e.Type]++
+		default:
+			return seen
+		}
+	}
+}
+
+// TestGoCallsStanzaJS: our caller, StanzaJS rings, answers, and we hang
+// up after callLength. Audio both ways, checked on both sides.
 func TestGoCallsStanzaJS(t *testing.T) {
 	srv := sharedServer(t)
 	dir := t.TempDir()
 	tone := sineFile(t, toneGo, callLength+5*time.Second)
 
-	st := startPeer(t, srv, srv.NewAccount(t, "stanza"), "answer", "--freq", "440", "--once")
+	st := startPeer(t, srv, srv.NewAccount(t, "stanza"), "answer", "--freq", "440", "--ring", "--answer-delay", "0.5", "--once")
 	st.waitFor(readyWithin, "ready", nil)
 	us := loginGo(t, srv, "go", jingle.WithTransport(rtp.ICEUDP{}))
 
@@ -88,6 +104,12 @@ func TestGoCallsStanzaJS(t *testing.T) {
 	}
 	st.waitFor(callWithin, "session-initiate", nil)
 	checkGoCall(t, call, record+".ogg")
+	seen := eventTypes(call)
+	for _, want := range []rtp.EventType{rtp.EventRinging, rtp.EventAccepted, rtp.EventConnected, rtp.EventMedia, rtp.EventEnded} {
+		if seen[want] == 0 {
+			t.Errorf("our call had no %q event (saw %v)", want, seen)
+		}
+	}
 
 	end := st.waitFor(callWithin, "ended", nil)
 	if end.Reason != "success" {
@@ -140,5 +162,38 @@ func TestStanzaJSCallsGo(t *testing.T) {
 	checkLoopbackPair(t, "StanzaJS", end.Stats)
 	if len(st.all("ringing")) == 0 {
 		t.Error("StanzaJS was not told <ringing/> by our auto-answer")
+	}
+}
+
+// TestStanzaJSDeclinesGo: StanzaJS refuses our call with <decline/>; our
+// call ends with that reason and nothing else is sent.
+func TestStanzaJSDeclinesGo(t *testing.T) {
+	srv := sharedServer(t)
+	st := startPeer(t, srv, srv.NewAccount(t, "stanza"), "answer", "--decline", "--once")
+	st.waitFor(readyWithin, "ready", nil)
+	us := loginGo(t, srv, "go", jingle.WithTransport(rtp.ICEUDP{}))
+
+	ctx, cancel := context.WithTimeout(context.Background(), callWithin)
+	defer cancel()
+	tone := sineFile(t, toneGo, time.Second)
+	call, err := rtp.Dial(ctx, us.mgr, st.jid, rtp.CallOptions{
+		MediaOptions: rtp.MediaOptions{Audio: tone},
+		Peer:         rtp.PeerOptions{Loopback: true, Logger: testLogger()},
+	})
+	if err != nil {
+		t.Fatalf("calling StanzaJS: %v", err)
+	}
+	r, err := call.Wait(ctx)
+	if err != nil {
+		t.Fatalf("our call did not end: %v", err)
+	}
+	if r == nil || r.Condition != jingle.ReasonDecline {
+		t.Errorf("our call ended with %v, want decline", r)
+	}
+	if err := st.wait(callWithin); err != nil {
+		t.Errorf("StanzaJS exited: %v", err)
+	}
+	if out := st.jingleXML("out"); len(out) != 1 || !strings.Contains(out[0], "<decline/>") {
+		t.Errorf("StanzaJS sent %d Jingle IQs, want exactly its session-terminate with <decline/>: %q", len(out), out)
 	}
 }
