@@ -1,0 +1,174 @@
+package nat
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jingled/jingled/internal/netnstest"
+)
+
+// The test binary doubles as the programs that run inside the
+// namespaces: started again under `ip netns exec` with roleEnv naming
+// what to be, it reads its input (JSON) from inputEnv, writes JSON lines
+// to stdout and logs to stderr, and stops when stdin closes or on
+// SIGTERM.
+const (
+	roleEnv  = "JINGLED_NAT_ROLE"
+	inputEnv = "JINGLED_NAT_INPUT"
+)
+
+var roles = map[string]func(ctx context.Context, in []byte, out *json.Encoder) error{}
+
+func TestMain(m *testing.M) {
+	if role := os.Getenv(roleEnv); role != "" {
+		os.Exit(runRole(role))
+	}
+	os.Exit(m.Run())
+}
+
+func runRole(role string) int {
+	f, ok := roles[role]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "unknown role %q\n", role)
+		return 2
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The parent closes stdin to stop us.
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	if err := f(ctx, []byte(os.Getenv(inputEnv)), json.NewEncoder(os.Stdout)); err != nil {
+		fmt.Fprintf(os.Stderr, "role %s: %v\n", role, err)
+		return 1
+	}
+	return 0
+}
+
+// proc is a role running in a namespace.
+type proc struct {
+	name   string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan []byte
+	stderr *syncBuffer
+	done   chan struct{}
+	err    error
+}
+
+// startRole runs role in ns with input and registers its stop (and its
+// stderr in the log of a failed test) with t.Cleanup.
+func startRole(t *testing.T, topo *netnstest.Topology, ns, role string, input any) *proc {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := json.Marshal(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := topo.Command(context.Background(), ns, exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), roleEnv+"="+role, inputEnv+"="+string(in))
+	p := &proc{name: role + "@" + ns, cmd: cmd, lines: make(chan []byte, 1024), stderr: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stderr = p.stderr
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", p.name, err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			select {
+			case p.lines <- append([]byte(nil), sc.Bytes()...):
+			default: // nobody reads this many answers; keep draining
+			}
+		}
+		close(p.lines)
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			t.Logf("--- %s stderr:\n%s", p.name, p.stderr.String())
+		}
+	})
+	return p
+}
+
+// next decodes the next JSON line into v.
+func (p *proc) next(t *testing.T, v any, timeout time.Duration) {
+	t.Helper()
+	select {
+	case line, ok := <-p.lines:
+		if !ok {
+			<-p.done
+			t.Fatalf("%s exited (%v) before answering:\n%s", p.name, p.err, p.stderr.String())
+		}
+		if err := json.Unmarshal(line, v); err != nil {
+			t.Fatalf("%s wrote %q: %v", p.name, line, err)
+		}
+	case <-time.After(timeout):
+		t.Fatalf("%s did not answer within %v:\n%s", p.name, timeout, p.stderr.String())
+	}
+}
+
+// stop closes stdin (the role's signal to end) and waits, killing the
+// process if it does not go.
+func (p *proc) stop() {
+	_ = p.stdin.Close()
+	select {
+	case <-p.done:
+		return
+	case <-time.After(10 * time.Second):
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// wait waits for the role to exit by itself.
+func (p *proc) wait(t *testing.T, timeout time.Duration) error {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(timeout):
+		t.Fatalf("%s still running after %v:\n%s", p.name, timeout, p.stderr.String())
+		return nil
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
