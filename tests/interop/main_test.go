@@ -73,6 +73,9 @@ func requireIsolated(t *testing.T) {
 // TestMain), after checking the namespace is isolated.
 func sharedServer(t *testing.T) *prosodytest.Server {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs Prosody, node and a network namespace; make test-unit (-short) runs without them")
+	}
 	requireIsolated(t)
 	return prosodytest.Shared(t)
 }
