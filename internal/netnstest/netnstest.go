@@ -5,13 +5,13 @@
 //
 // The topology, for every Variant:
 //
-//	        public segment 203.0.113.0/24 (bridge in the "pub" namespace)
-//	   pub: 203.0.113.10 (Prosody, TURN relay)
-//	     |                                   |
-//	   natA: wan 203.0.113.2              natB: wan 203.0.113.3
-//	         lan 10.11.0.1/24                   lan 192.168.22.1/24
-//	     |                                   |
-//	   lanA: 10.11.0.2 (peer A)           lanB: 192.168.22.2 (peer B)
+//	     public segment 203.0.113.0/24 (bridge in the "pub" namespace)
+//	pub: 203.0.113.10 (Prosody, TURN relay)
+//	  |                                   |
+//	natA: wan 203.0.113.2              natB: wan 203.0.113.3
+//	      lan 10.11.0.1/24                   lan 192.168.22.1/24
+//	  |                                   |
+//	lanA: 10.11.0.2 (peer A)           lanB: 192.168.22.2 (peer B)
 //
 // The routers masquerade their LAN behind their WAN address and filter
 // statefully (nothing unsolicited from the WAN reaches the router or the
