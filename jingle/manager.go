@@ -263,6 +263,7 @@ func (m *Manager) handleInitiate(ctx context.Context, iq *IQ, j *Jingle) *IQ {
 		return iq.ErrorReply(withText(ErrResourceConstraint, "too many pending sessions"))
 	}
 	s := newSession(m, peer, j.SID, peer, false)
+	s.initNS = descriptionSet(j.Contents)
 	s.viaProposal = m.props.takeProceededLocked(peer, j.SID)
 	s.countedPending = true
 	m.pending[bare]++

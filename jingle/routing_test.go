@@ -213,9 +213,9 @@ func TestUnsupported(t *testing.T) {
 	}
 }
 
-type panicApp struct{ jingletest.TestApp }
+type panicApp struct{ *jingletest.TestApp }
 
-func (panicApp) HandleInitiate(context.Context, *jingle.Session, *jingle.Jingle) (jingle.SessionHandler, error) {
+func (*panicApp) HandleInitiate(context.Context, *jingle.Session, *jingle.Jingle) (jingle.SessionHandler, error) {
 	panic("application bug")
 }
 
@@ -224,7 +224,7 @@ func (panicApp) HandleInitiate(context.Context, *jingle.Session, *jingle.Jingle)
 func TestPanicInApplication(t *testing.T) {
 	ctx := ctxT(t)
 	w := newWorld(t)
-	mj := w.manager(juliet, nil, jingle.WithApplication(&panicApp{}))
+	mj := w.manager(juliet, nil, jingle.WithApplication(&panicApp{jingletest.NewTestApp(false)}))
 	err := rawIQ(ctx, w.r.Endpoint(tybalt), juliet, jingleXML("session-initiate", "s1", testContent))
 	var je *jingle.Error
 	if !errors.As(err, &je) || je.Condition != jingle.CondInternalServerError {
