@@ -256,11 +256,18 @@ func (c *Client) supervise(s *stream) {
 	defer close(c.done)
 	for {
 		err := c.serve(s)
-		closing := c.ctx.Err() != nil
-		if !closing {
-			c.emit(Event{Kind: EventDisconnected, Err: err})
+		if c.ctx.Err() != nil {
+			return
 		}
-		if closing {
+		c.emit(Event{Kind: EventDisconnected, Err: err})
+		// Another session took our resource (RFC 6120 §4.9.3.3):
+		// reconnecting would throw it out in turn, forever.
+		var se *StreamError
+		if errors.As(err, &se) && se.Condition == "conflict" {
+			c.mu.Lock()
+			c.permErr = err
+			c.mu.Unlock()
+			c.log.Error("xmpp: resource taken over by another session, not reconnecting", "err", err)
 			return
 		}
 		s, err = c.connect(c.ctx)

@@ -571,3 +571,98 @@ func TestPlainLoopbackConnection(t *testing.T) {
 		t.Fatal("default connection not encrypted")
 	}
 }
+
+// TestFloodIsBounded: while the dispatcher is busy, IQ requests beyond the
+// queue are refused with resource-constraint (type wait) at once, the rest
+// are answered once it is free, and nothing leaks (TestMain checks
+// goroutines).
+func TestFloodIsBounded(t *testing.T) {
+	srv := prosodytest.Shared(t)
+	const queue = 4
+	alice := newClient(t, srv, srv.NewAccount(t, "alice"), "desk", func(c *Config) { c.QueueSize = queue })
+	bob := newClient(t, srv, srv.NewAccount(t, "bob"), "phone", nil)
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	alice.HandleIQ(nsEcho, "echo", func(ctx context.Context, iq *jingle.IQ) *jingle.IQ {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return iq.Result()
+	})
+	ctx := testCtx(t)
+	// The first request occupies the dispatcher.
+	first := make(chan error, 1)
+	go func() {
+		_, err := bob.SendIQ(ctx, echoIQ(alice.JID(), 0, "first"))
+		first <- err
+	}()
+	select {
+	case <-entered:
+	case <-ctx.Done():
+		t.Fatal("handler never ran")
+	}
+	const flood = 40
+	results := make(chan error, flood)
+	for i := 1; i <= flood; i++ {
+		go func() {
+			_, err := bob.SendIQ(ctx, echoIQ(alice.JID(), i, "flood"))
+			results <- err
+		}()
+	}
+	var refused int
+	for refused < flood-queue {
+		select {
+		case err := <-results:
+			var je *jingle.Error
+			if !errors.As(err, &je) || je.Condition != jingle.CondResourceConstraint || je.Type != jingle.ErrorTypeWait {
+				t.Fatalf("flooding IQ: err = %v, want resource-constraint", err)
+			}
+			refused++
+		case <-ctx.Done():
+			t.Fatalf("only %d of %d excess requests refused", refused, flood-queue)
+		}
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < queue; i++ {
+		if err := <-results; err != nil {
+			t.Fatalf("queued request: %v", err)
+		}
+	}
+}
+
+// TestResourceConflictStops: a second session binding our resource makes
+// the server close our stream with <conflict/>; the client reports it and
+// does not reconnect (which would throw the other session out in turn).
+func TestResourceConflictStops(t *testing.T) {
+	srv := prosodytest.Shared(t)
+	acc := srv.NewAccount(t, "frank")
+	first := newClient(t, srv, acc, "same", nil)
+	second := newClient(t, srv, acc, "same", nil)
+	ctx := testCtx(t)
+	select {
+	case <-first.Done():
+	case <-ctx.Done():
+		t.Fatal("first session still running after the conflict")
+	}
+	var se *StreamError
+	if !errors.As(first.Err(), &se) || se.Condition != "conflict" {
+		t.Fatalf("Err() = %v, want stream error conflict", first.Err())
+	}
+	if !second.Connected() {
+		t.Fatal("second session lost its stream")
+	}
+	ping, _ := xml.Marshal(struct {
+		XMLName xml.Name `xml:"urn:xmpp:ping ping"`
+	}{})
+	if _, err := second.SendIQ(ctx, &jingle.IQ{Type: jingle.IQGet, Payload: ping}); err != nil {
+		t.Fatalf("second session: %v", err)
+	}
+}

@@ -14,6 +14,13 @@ import (
 // nsRoster is the roster namespace (RFC 6121 §2).
 const nsRoster = "jabber:iq:roster"
 
+// Bounds of the presence table: anyone can send us directed presence, so
+// the table must not grow without limit.
+const (
+	maxTrackedBare      = 10000
+	maxResourcesPerBare = 64
+)
+
 // Presence is a received presence stanza (RFC 6121 §4), with the XEP-0115
 // capabilities it carried.
 type Presence struct {
@@ -87,10 +94,17 @@ func (c *Client) routePresence(s *stream, st *rawStanza) {
 		c.mu.Lock()
 		switch p.Type {
 		case "":
-			if c.presence[bare] == nil {
-				c.presence[bare] = map[string]Presence{}
+			m := c.presence[bare]
+			if m == nil {
+				if len(c.presence) >= maxTrackedBare {
+					break
+				}
+				m = map[string]Presence{}
+				c.presence[bare] = m
 			}
-			c.presence[bare][p.From] = p
+			if _, known := m[p.From]; known || len(m) < maxResourcesPerBare {
+				m[p.From] = p
+			}
 		case "unavailable", "error":
 			delete(c.presence[bare], p.From)
 			if len(c.presence[bare]) == 0 {
