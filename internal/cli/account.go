@@ -23,4 +23,6 @@ func (a *accountFlags) register(cmd *cobra.Command) {
 }
 
 // addAccountCommands adds the subcommands that need an XMPP account.
-func addAccountCommands(root *cobra.Command, g *globals) {}
+func addAccountCommands(root *cobra.Command, g *globals) {
+	root.AddCommand(newCall(g), newAnswer(g), newProbe(g))
+}

@@ -138,7 +138,8 @@ func (d duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 func (d duration) Value() time.Duration { return d.Duration }
 
 // EnvPrefix starts every environment override: JINGLED_TURN__PORT=3479 sets
-// turn.port (two underscores separate table and key).
+// turn.port (two underscores separate table and key; variables without
+// them, such as JINGLED_CONFIG, are not overrides).
 const EnvPrefix = "JINGLED_"
 
 // Load reads path, applies env overrides (environ, as os.Environ) and
@@ -161,7 +162,9 @@ func Parse(raw []byte, dir string, environ []string, sets []string) (*Config, er
 	var overrides []string
 	for _, kv := range environ {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(k, EnvPrefix) || k == EnvPrefix+"CONFIG" {
+		// Every key lives in a table, so an override always has a "__";
+		// other JINGLED_* variables (JINGLED_CONFIG, ...) are not keys.
+		if !ok || !strings.HasPrefix(k, EnvPrefix) || !strings.Contains(k, "__") {
 			continue
 		}
 		key := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(k, EnvPrefix), "__", "."))

@@ -49,7 +49,7 @@ func TestParseGood(t *testing.T) {
 
 func TestOverrides(t *testing.T) {
 	t.Setenv("TEST_ECHO_PW", "pw")
-	env := []string{"JINGLED_TURN__PORT=3479", "JINGLED_LOG__LEVEL=debug", "PATH=/bin"}
+	env := []string{"JINGLED_TURN__PORT=3479", "JINGLED_LOG__LEVEL=debug", "PATH=/bin", "JINGLED_NETNS=x", "JINGLED_CONFIG=/etc/j.toml"}
 	c, err := Parse([]byte(good), "", env, []string{"http.listen=127.0.0.1:9200", "account.0.role=record", "account.0.dir=/tmp"})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,14 @@
+// Command jingled runs the jingled daemon: a TURN/STUN relay and Jingle
+// services (echo, record, play, filedrop) on XMPP accounts. See
+// docs/DEPLOY.md and docs/jingled.example.toml.
+package main
+
+import (
+	"os"
+
+	"github.com/jingled/jingled/internal/daemon"
+)
+
+func main() {
+	os.Exit(daemon.Main(os.Args[1:], os.Stdout, os.Stderr))
+}

@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jingled/jingled/jingle"
+	"github.com/jingled/jingled/rtp"
+)
+
+func newAnswer(g *globals) *cobra.Command {
+	var (
+		acct    accountFlags
+		ice     iceFlags
+		media   rtp.MediaOptions
+		count   int
+		timeout time.Duration
+		from    []string
+	)
+	cmd := &cobra.Command{
+		Use:   "answer",
+		Short: "Wait for calls and answer them (echo, play a file, record)",
+		Long: `Logs in and answers incoming calls: --echo sends the caller's audio and
+video back, --audio/--video play files, --record PREFIX records each call
+to PREFIX-N.ogg / PREFIX-N.ivf. Rings are answered through Jingle Message
+Initiation (XEP-0353) and plain session-initiate alike. Stops after
+--count calls (0: until Ctrl-C) and prints each call's statistics.`,
+		Example: `  JINGLE_PASSWORD=... jingle answer --jid bob@example.org --echo --count 1
+  jingle answer --jid bob@example.org --audio hold-music.ogg --record calls/call --from alice@example.org`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if !media.Echo && media.Audio == "" && media.Video == "" && media.Record == "" {
+				return exitf(ExitUsage, "say what to do with calls: --echo, --audio/--video FILE, or --record PREFIX")
+			}
+			allowed := allowFunc(from)
+			calls := make(chan *rtp.Call, 16)
+			ep, err := g.login(ctx, &acct)
+			if err != nil {
+				return err
+			}
+			defer ep.close()
+			servers, err := ep.iceServers(ctx, &ice)
+			if err != nil {
+				return err
+			}
+			app := rtp.NewApplication(rtp.ApplicationOptions{
+				Peer: rtp.PeerOptions{ICEServers: servers, Loopback: ice.loopback, RelayOnly: ice.relay, Logger: g.logger()},
+				OnIncoming: func(c *rtp.Call) {
+					select {
+					case calls <- c:
+					default:
+						go func() { _ = c.End(context.Background(), jingle.NewReason(jingle.ReasonBusy, "")) }()
+					}
+				},
+			})
+			ep.serve(append(app.Options(), jingle.WithProposalHandler(func(p *jingle.Proposal) {
+				go answerProposal(ctx, p, allowed, g.out)
+			}))...)
+			g.out.Event("ready", fmt.Sprintf("Waiting for calls as %s…", ep.client.JID()), map[string]any{"jid": ep.client.JID()})
+			var deadline <-chan time.Time
+			if timeout > 0 {
+				t := time.NewTimer(timeout)
+				defer t.Stop()
+				deadline = t.C
+			}
+			var lastErr error
+			for n := 1; count == 0 || n <= count; n++ {
+				var call *rtp.Call
+				select {
+				case call = <-calls:
+				case <-deadline:
+					return exitf(ExitNoAnswer, "no call within %v", timeout)
+				case <-ctx.Done():
+					return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("interrupted")}
+				}
+				if !allowed(call.Peer()) {
+					_ = call.End(ctx, jingle.NewReason(jingle.ReasonDecline, "not allowed"))
+					g.out.Event("declined", "Declined a call from "+call.Peer()+" (not in --from).", map[string]any{"peer": call.Peer()})
+					n--
+					continue
+				}
+				m := media
+				if m.Record != "" && count != 1 {
+					m.Record = fmt.Sprintf("%s-%d", media.Record, n)
+				}
+				g.out.Event("incoming", "Answering "+call.Peer()+"…", map[string]any{"peer": call.Peer()})
+				start := time.Now()
+				if err := call.Answer(ctx, m); err != nil {
+					g.out.Event("error", "Answering failed: "+err.Error(), map[string]any{"error": err.Error()})
+					lastErr = exitf(ExitMedia, "answering %s: %v", call.Peer(), err)
+					continue
+				}
+				lastErr = g.follow(ctx, call, start, m.Record)
+			}
+			return lastErr
+		},
+	}
+	acct.register(cmd)
+	ice.register(cmd)
+	f := cmd.Flags()
+	f.BoolVar(&media.Echo, "echo", false, "send the caller's audio and video back")
+	f.StringVar(&media.Audio, "audio", "", "Ogg/Opus file to play to callers")
+	f.StringVar(&media.Video, "video", "", "IVF or .h264 file to play to callers")
+	f.StringVar(&media.Record, "record", "", "record each call to PREFIX[-N].ogg / .ivf")
+	f.DurationVar(&media.Duration, "duration", 0, "hang up this long after the media connected")
+	f.IntVar(&count, "count", 0, "answer this many calls, then exit (0: until Ctrl-C)")
+	f.DurationVar(&timeout, "timeout", 0, "give up when no call came within this time")
+	f.StringArrayVar(&from, "from", nil, "accept calls only from this JID or domain (repeatable; default: anyone)")
+	return cmd
+}
+
+// answerProposal rings and proceeds for allowed callers, declines others.
+func answerProposal(ctx context.Context, p *jingle.Proposal, allowed func(string) bool, out *output) {
+	if !allowed(p.Peer()) {
+		_ = p.Reject(ctx, jingle.NewReason(jingle.ReasonDecline, "not allowed"))
+		out.Event("declined", "Declined a ring from "+p.Peer()+" (not in --from).", map[string]any{"peer": p.Peer()})
+		return
+	}
+	_ = p.Ring(ctx)
+	if err := p.Proceed(ctx); err != nil {
+		out.Event("error", "Proceeding failed: "+err.Error(), map[string]any{"peer": p.Peer(), "error": err.Error()})
+	}
+}

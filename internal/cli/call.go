@@ -1,0 +1,213 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jingled/jingled/jingle"
+	"github.com/jingled/jingled/rtp"
+)
+
+// callSummary is the final JSON object of call and answer.
+type callSummary struct {
+	Event    string    `json:"event"`
+	Peer     string    `json:"peer"`
+	SID      string    `json:"sid"`
+	Reason   string    `json:"reason"`
+	SetupMS  float64   `json:"setup_ms,omitempty"`
+	Duration float64   `json:"duration_s"`
+	Stats    rtp.Stats `json:"stats"`
+	Record   string    `json:"record,omitempty"`
+}
+
+func newCall(g *globals) *cobra.Command {
+	var (
+		acct     accountFlags
+		ice      iceFlags
+		media    rtp.MediaOptions
+		ring     time.Duration
+		noBundle bool
+		noAudio  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "call JID",
+		Short: "Place an audio/video call and send files as its media",
+		Long: `Calls JID. A bare JID is rung through Jingle Message Initiation
+(XEP-0353) on every device of the peer; a full JID gets a session-initiate
+directly (peers without JMI, such as StanzaJS). Media comes from files:
+--audio (Ogg/Opus) and --video (IVF VP8/VP9, or H.264 Annex-B); what the
+peer sends is recorded with --record PREFIX (PREFIX.ogg, PREFIX.ivf).
+The call ends after --duration, when the peer hangs up, or on Ctrl-C, and
+prints its statistics.`,
+		Example: `  JINGLE_PASSWORD=... jingle call --jid alice@example.org echo@example.org \
+      --audio tone.ogg --record back --duration 10s
+  jingle call --jid alice@example.org bob@example.org/phone --video cam.ivf --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			peer := args[0]
+			ep, err := g.login(ctx, &acct)
+			if err != nil {
+				return err
+			}
+			defer ep.close()
+			servers, err := ep.iceServers(ctx, &ice)
+			if err != nil {
+				return err
+			}
+			peerOpts := rtp.PeerOptions{ICEServers: servers, Loopback: ice.loopback, RelayOnly: ice.relay, Logger: g.logger()}
+			app := rtp.NewApplication(rtp.ApplicationOptions{Peer: peerOpts})
+			ep.serve(app.Options()...)
+			descs := []jingle.Element{jingle.MustElement(&rtpDescription{Media: "audio"})}
+			if media.Video != "" {
+				descs = append(descs, jingle.MustElement(&rtpDescription{Media: "video"}))
+			}
+			ringCtx, cancelRing := context.WithTimeout(ctx, ring)
+			full, sid, err := ep.resolvePeer(ringCtx, peer, descs, g.out)
+			cancelRing()
+			if err != nil {
+				return err
+			}
+			opts := rtp.CallOptions{
+				MediaOptions: media,
+				Peer:         peerOpts,
+				NoAudio:      noAudio,
+				ReceiveVideo: media.Video != "" || media.Record != "",
+				NoBundle:     noBundle,
+				SID:          sid,
+			}
+			start := time.Now()
+			call, err := app.Dial(ctx, ep.mgr, full, opts)
+			if err != nil {
+				return dialError(full, err)
+			}
+			g.out.Event("initiated", fmt.Sprintf("Calling %s (session %s)…", full, call.Session().SID()), map[string]any{"peer": full, "sid": call.Session().SID()})
+			return g.follow(ctx, call, start, media.Record)
+		},
+	}
+	acct.register(cmd)
+	ice.register(cmd)
+	f := cmd.Flags()
+	f.StringVar(&media.Audio, "audio", "", "Ogg/Opus file to send as audio")
+	f.StringVar(&media.Video, "video", "", "IVF (VP8/VP9) or .h264 file to send as video")
+	f.StringVar(&media.Record, "record", "", "record what the peer sends to PREFIX.ogg / PREFIX.ivf")
+	f.DurationVar(&media.Duration, "duration", 0, "hang up this long after the media connected (0: until the peer hangs up or Ctrl-C)")
+	f.DurationVar(&ring, "ring-timeout", 45*time.Second, "give up when nobody answers within this time")
+	f.BoolVar(&noBundle, "no-bundle", false, "one transport per content, no BUNDLE group (as Dino does)")
+	f.BoolVar(&noAudio, "no-audio", false, "video only")
+	return cmd
+}
+
+// rtpDescription is the XEP-0353 <description/> of a proposed call.
+type rtpDescription struct {
+	XMLName struct{} `xml:"urn:xmpp:jingle:apps:rtp:1 description"`
+	Media   string   `xml:"media,attr"`
+}
+
+func dialError(peer string, err error) error {
+	var je *jingle.Error
+	if errors.As(err, &je) {
+		switch je.Condition {
+		case jingle.CondServiceUnavailable, jingle.CondItemNotFound, jingle.CondRecipientUnavailable:
+			return exitf(ExitNoAnswer, "%s is not available: %v", peer, err)
+		case jingle.CondForbidden, jingle.CondNotAllowed:
+			return exitf(ExitDeclined, "%s refused the call: %v", peer, err)
+		}
+	}
+	return exitf(ExitFailure, "calling %s: %v", peer, err)
+}
+
+// follow prints a call's events until it ends, hangs up on Ctrl-C, and
+// prints the summary. It returns the exit error for how it ended.
+func (g *globals) follow(ctx context.Context, call *rtp.Call, start time.Time, record string) error {
+	var connected time.Time
+	for {
+		select {
+		case ev, ok := <-call.Events():
+			if !ok {
+				return g.callEnded(call, start, connected, record)
+			}
+			if ev.Type == rtp.EventConnected && connected.IsZero() {
+				connected = ev.Time
+			}
+			g.out.Event(string(ev.Type), describeEvent(ev), map[string]any{"type": ev.Type, "content": ev.Content, "reason": ev.Reason, "text": ev.Text})
+		case <-call.Done():
+			// Drain the remaining events first.
+			for ev := range call.Events() {
+				g.out.Event(string(ev.Type), describeEvent(ev), map[string]any{"type": ev.Type, "content": ev.Content, "reason": ev.Reason, "text": ev.Text})
+			}
+			return g.callEnded(call, start, connected, record)
+		case <-ctx.Done():
+			hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = call.Hangup(hctx)
+			cancel()
+			_ = g.callEnded(call, start, connected, record)
+			return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("interrupted: hung up")}
+		}
+	}
+}
+
+func (g *globals) callEnded(call *rtp.Call, start, connected time.Time, record string) error {
+	st := call.Stats()
+	r := call.Reason()
+	sum := callSummary{Event: "summary", Peer: call.Peer(), Reason: r.String(), Stats: st, Record: record}
+	if s := call.Session(); s != nil {
+		sum.SID = s.SID()
+	}
+	if fm := call.FirstMedia(); !fm.IsZero() {
+		sum.SetupMS = float64(fm.Sub(start).Microseconds()) / 1000
+	}
+	if !connected.IsZero() {
+		sum.Duration = time.Since(connected).Seconds()
+	}
+	var human strings.Builder
+	fmt.Fprintf(&human, "Call with %s ended: %s\n", call.Peer(), r)
+	if sum.SetupMS > 0 {
+		fmt.Fprintf(&human, "  set-up:   %.0f ms to the first media packet\n", sum.SetupMS)
+	}
+	fmt.Fprintf(&human, "  sent:     %d packets, %d bytes\n", st.PacketsSent, st.BytesSent)
+	fmt.Fprintf(&human, "  received: %d packets, %d bytes, %d lost, jitter %.1f ms\n", st.PacketsReceived, st.BytesReceived, st.PacketsLost, st.Jitter*1000)
+	fmt.Fprintf(&human, "  rtt:      %.1f ms\n", st.RTT*1000)
+	if st.Pair.LocalType != "" {
+		fmt.Fprintf(&human, "  path:     %s %s -> %s %s (%s)\n", st.Pair.LocalType, st.Pair.Local, st.Pair.RemoteType, st.Pair.Remote, st.Pair.Protocol)
+	}
+	if record != "" {
+		fmt.Fprintf(&human, "  recorded: %s.*\n", record)
+	}
+	if err := g.out.Result(strings.TrimRight(human.String(), "\n"), sum); err != nil {
+		return err
+	}
+	if r == nil {
+		return exitf(ExitFailure, "the call ended without a reason")
+	}
+	return reasonError(call.Peer(), r)
+}
+
+func describeEvent(ev rtp.Event) string {
+	switch ev.Type {
+	case rtp.EventRinging:
+		return "Ringing…"
+	case rtp.EventAccepted:
+		return "Accepted."
+	case rtp.EventConnected:
+		return "Connected (ICE and DTLS up)."
+	case rtp.EventMedia:
+		return "Media flowing (" + ev.Content + ")."
+	case rtp.EventEnded:
+		s := "Ended: " + ev.Reason
+		if ev.Text != "" {
+			s += " (" + ev.Text + ")"
+		}
+		return s
+	}
+	s := string(ev.Type)
+	if ev.Content != "" {
+		s += " " + ev.Content
+	}
+	return s
+}

@@ -1,0 +1,230 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/spf13/cobra"
+
+	"github.com/jingled/jingled/internal/xmpp"
+	"github.com/jingled/jingled/jingle"
+)
+
+// iceFlags choose the STUN/TURN servers and ICE policy of calls and
+// datachannel transfers.
+type iceFlags struct {
+	servers      []string
+	username     string
+	passwordFile string
+	relay        bool
+	loopback     bool
+	noDiscover   bool
+}
+
+func (f *iceFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.servers, "ice-server", nil, "STUN/TURN server URL (repeatable), e.g. turn:turn.example.org:3478?transport=udp")
+	fl.StringVar(&f.username, "ice-username", "", "username for the --ice-server TURN servers")
+	fl.StringVar(&f.passwordFile, "ice-password-file", "", "file with the password for the --ice-server TURN servers (else $JINGLE_ICE_PASSWORD)")
+	fl.BoolVar(&f.relay, "relay", false, "use only relayed (TURN) candidates")
+	fl.BoolVar(&f.loopback, "loopback", false, "gather ICE candidates on loopback only (tests, demo)")
+	fl.BoolVar(&f.noDiscover, "no-discover", false, "do not ask the XMPP server for STUN/TURN servers (XEP-0215)")
+}
+
+// endpoint is a logged-in account, with a Jingle manager once serve ran.
+type endpoint struct {
+	client *xmpp.Client
+	mgr    *jingle.Manager
+	log    *slog.Logger
+}
+
+// login connects the account. The password comes from --password-file or
+// $JINGLE_PASSWORD. Jingle is served only after serve, so the ICE servers
+// the account's server offers (XEP-0215) can configure the applications
+// first.
+func (g *globals) login(ctx context.Context, acct *accountFlags) (*endpoint, error) {
+	jid := acct.jid
+	if jid == "" {
+		jid = os.Getenv("JINGLE_JID")
+	}
+	if jid == "" {
+		return nil, exitf(ExitUsage, "no account: pass --jid or set JINGLE_JID")
+	}
+	if strings.Contains(jid, "/") || !strings.Contains(jid, "@") {
+		return nil, exitf(ExitUsage, "--jid %q: want a bare JID, user@domain", jid)
+	}
+	password, err := readSecret(acct.passwordFile, "JINGLE_PASSWORD", "password")
+	if err != nil {
+		return nil, err
+	}
+	resource := acct.resource
+	if resource == "" {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		resource = "jingle-" + hex.EncodeToString(b[:])
+	}
+	log := g.logger()
+	client, err := xmpp.New(xmpp.Config{
+		JID:                jid,
+		Password:           password,
+		Resource:           resource,
+		Addr:               acct.server,
+		CAFile:             acct.caFile,
+		AllowPlainLoopback: acct.plain,
+		Identity:           xmpp.Identity{Category: "client", Type: "pc", Name: "jingle"},
+		MaxAttempts:        3,
+		Logger:             log,
+	})
+	if err != nil {
+		return nil, exitf(ExitUsage, "%v", err)
+	}
+	if err := client.Start(ctx); err != nil {
+		return nil, connectError(acct.server, jid, err)
+	}
+	return &endpoint{client: client, log: log}, nil
+}
+
+// serve starts the Jingle manager with opts (applications, transports,
+// handlers) and announces its features.
+func (e *endpoint) serve(opts ...jingle.Option) {
+	e.mgr = jingle.NewManager(e.client.JID(), e.client, append([]jingle.Option{jingle.WithLogger(e.log)}, opts...)...)
+	e.client.Serve(e.mgr)
+}
+
+// connectError turns a login failure into a message and exit code a
+// person can act on.
+func connectError(server, jid string, err error) error {
+	switch {
+	case errors.Is(err, xmpp.ErrAuth):
+		return exitf(ExitAuth, "the server refused the credentials of %s (wrong password or unknown account)", jid)
+	case errors.Is(err, xmpp.ErrPlainNotLoopback):
+		return exitf(ExitUsage, "%v", err)
+	case errors.Is(err, context.Canceled):
+		return &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted while connecting")}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, xmpp.ErrGaveUp) {
+		where := server
+		if where == "" {
+			where = "the server of " + jid
+		}
+		return exitf(ExitConnect, "cannot reach %s: %v", where, err)
+	}
+	return exitf(ExitConnect, "connecting as %s: %v", jid, err)
+}
+
+// close ends every session with session-terminate, then logs out.
+func (e *endpoint) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if e.mgr != nil {
+		_ = e.mgr.Close(ctx)
+	}
+	_ = e.client.Close()
+}
+
+// resolvePeer turns what the user typed into a full JID to initiate to,
+// or a proposal. A full JID is used as is (peers without JMI, such as
+// StanzaJS, are called that way). A bare JID is rung through Jingle Message
+// Initiation (XEP-0353), which reaches every resource of the peer without
+// a presence subscription; the resource that proceeds gets the
+// session-initiate. descs are the JMI <description/> elements.
+func (e *endpoint) resolvePeer(ctx context.Context, peer string, descs []jingle.Element, out *output) (full, sid string, err error) {
+	if strings.Contains(peer, "/") {
+		return peer, "", nil
+	}
+	if !strings.Contains(peer, "@") {
+		return "", "", exitf(ExitUsage, "peer %q is not a JID", peer)
+	}
+	p, err := e.mgr.Propose(ctx, peer, descs)
+	if err != nil {
+		return "", "", exitf(ExitFailure, "ringing %s: %v", peer, err)
+	}
+	out.Event("proposed", fmt.Sprintf("Ringing %s (session %s)…", peer, p.ID()), map[string]any{"peer": peer, "sid": p.ID()})
+	go func() {
+		select {
+		case <-p.Ringing():
+			out.Event("ringing", "The peer's device is ringing.", map[string]any{"sid": p.ID()})
+		case <-p.Done():
+		}
+	}()
+	full, err = p.Wait(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			rctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			_ = p.Retract(rctx)
+			cancel()
+			return "", "", exitf(ExitNoAnswer, "no answer from %s", peer)
+		}
+		if r := p.Reason(); r != nil {
+			return "", "", reasonError(peer, r)
+		}
+		return "", "", exitf(ExitNoAnswer, "%s did not proceed: %v", peer, err)
+	}
+	out.Event("proceed", "Answered by "+full+".", map[string]any{"peer": full, "sid": p.ID()})
+	return full, p.ID(), nil
+}
+
+// reasonError maps how the peer ended a session to an exit code.
+func reasonError(peer string, r *jingle.Reason) error {
+	switch r.Condition {
+	case jingle.ReasonSuccess:
+		return nil
+	case jingle.ReasonDecline, jingle.ReasonBusy:
+		return exitf(ExitDeclined, "%s: %s", peer, r)
+	case jingle.ReasonTimeout, jingle.ReasonCancel, jingle.ReasonGone, jingle.ReasonExpired:
+		return exitf(ExitNoAnswer, "%s: %s", peer, r)
+	case jingle.ReasonConnectivityError, jingle.ReasonMediaError, jingle.ReasonSecurityError,
+		jingle.ReasonFailedTransport, jingle.ReasonFailedApplication:
+		return exitf(ExitMedia, "%s: %s", peer, r)
+	}
+	return exitf(ExitFailure, "%s: %s", peer, r)
+}
+
+// iceServers builds the ICE server list: --ice-server entries, plus what
+// the account's server offers through XEP-0215 unless --no-discover.
+func (e *endpoint) iceServers(ctx context.Context, f *iceFlags) ([]webrtc.ICEServer, error) {
+	var out []webrtc.ICEServer
+	if len(f.servers) > 0 {
+		s := webrtc.ICEServer{URLs: f.servers, Username: f.username}
+		if f.username != "" {
+			pw, err := readSecret(f.passwordFile, "JINGLE_ICE_PASSWORD", "ice password")
+			if err != nil {
+				return nil, err
+			}
+			s.Credential = pw
+		}
+		out = append(out, s)
+	}
+	if !f.noDiscover {
+		found, err := discoverICE(ctx, e.client)
+		if err != nil {
+			e.log.Info("no STUN/TURN servers from the XMPP server", "err", err)
+		}
+		out = append(out, found...)
+	}
+	if f.relay && len(out) == 0 {
+		return nil, exitf(ExitUsage, "--relay needs a TURN server: none configured (--ice-server) and none discovered (XEP-0215)")
+	}
+	return out, nil
+}
+
+// logger is where library logs go: stderr, errors only unless
+// $JINGLE_DEBUG is set (pion warns about routine teardown races that
+// would only confuse), so they never mix with --json output.
+func (g *globals) logger() *slog.Logger {
+	level := slog.LevelError
+	if os.Getenv("JINGLE_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(g.errw, &slog.HandlerOptions{Level: level}))
+}

@@ -1,0 +1,378 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/jingled/jingled/internal/config"
+	"github.com/jingled/jingled/internal/xmpp"
+	"github.com/jingled/jingled/internal/xmpp/extdisco"
+	"github.com/jingled/jingled/jingle"
+	"github.com/jingled/jingled/rtp"
+)
+
+// account is one XMPP account with its role. It owns its client, manager
+// and applications, and every goroutine it starts.
+type account struct {
+	cfg config.Account
+	ice config.ICE
+	log *slog.Logger
+	m   *metrics
+
+	allow atomic.Pointer[allowPolicy]
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	client *xmpp.Client
+	mgr    *jingle.Manager
+	rtpApp *rtp.Application
+	status error // nil when serving
+	roles  []roleHandler
+}
+
+// roleHandler is what a role adds to an account's manager.
+type roleHandler interface {
+	options() []jingle.Option
+	close(ctx context.Context)
+}
+
+type allowPolicy struct {
+	allow []string
+	subs  string
+	jid   string
+}
+
+func (p *allowPolicy) allowed(peer string) bool {
+	a := config.Account{JID: p.jid, Allow: p.allow}
+	return a.Allowed(peer)
+}
+
+var errConnecting = errors.New("connecting")
+
+func newAccount(cfg config.Account, ice config.ICE, log *slog.Logger, m *metrics) (*account, error) {
+	a := &account{cfg: cfg, ice: ice, log: log, m: m, status: errConnecting}
+	a.SetAllow(cfg.Allow, cfg.Subscriptions)
+	if _, err := cfg.Secret(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// SetAllow replaces who may call and subscribe (SIGHUP).
+func (a *account) SetAllow(allow []string, subs string) {
+	if subs == "" {
+		subs = "allowed"
+	}
+	a.allow.Store(&allowPolicy{allow: append([]string(nil), allow...), subs: subs, jid: a.cfg.JID})
+}
+
+func (a *account) allowed(peer string) bool { return a.allow.Load().allowed(peer) }
+
+// Healthy is nil while the account is connected and serving.
+func (a *account) Healthy() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.status != nil {
+		return a.status
+	}
+	if a.client != nil && !a.client.Connected() {
+		return errors.New("disconnected, reconnecting")
+	}
+	return nil
+}
+
+// Start connects in the background, retrying with backoff.
+func (a *account) Start(ctx context.Context) {
+	a.ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.run(); err != nil {
+			a.mu.Lock()
+			a.status = err
+			a.mu.Unlock()
+			if !errors.Is(err, context.Canceled) {
+				a.log.Error("account stopped", "err", err)
+			}
+		}
+	}()
+}
+
+func (a *account) run() error {
+	password, err := a.cfg.Secret()
+	if err != nil {
+		return err
+	}
+	client, err := xmpp.New(xmpp.Config{
+		JID:                a.cfg.JID,
+		Password:           password,
+		Resource:           a.cfg.Resource,
+		Addr:               a.cfg.Server,
+		CAFile:             a.cfg.CAFile,
+		AllowPlainLoopback: a.cfg.AllowPlain,
+		Identity:           xmpp.Identity{Category: "client", Type: "bot", Name: "jingled " + a.cfg.Role},
+		SubscriptionPolicy: a.approveSubscription,
+		OnEvent:            a.onEvent,
+		Logger:             a.log,
+	})
+	if err != nil {
+		return fmt.Errorf("xmpp: %w", err)
+	}
+	a.mu.Lock()
+	a.client = client
+	a.mu.Unlock()
+	if err := client.Start(a.ctx); err != nil {
+		if errors.Is(err, xmpp.ErrAuth) {
+			return fmt.Errorf("the server refused the password of %s: %w", a.cfg.JID, err)
+		}
+		return fmt.Errorf("connecting: %w", err)
+	}
+	a.m.connected.WithLabelValues(a.cfg.Role).Inc()
+	servers := a.iceServers(client)
+	peer := rtp.PeerOptions{ICEServers: servers, RelayOnly: a.ice.Policy == "relay", Loopback: a.ice.LoopbackOnly, Logger: a.log}
+	role, err := a.newRole(peer, client)
+	if err != nil {
+		return err
+	}
+	opts := append(role.options(), jingle.WithLogger(a.log), jingle.WithProposalHandler(a.onProposal))
+	mgr := jingle.NewManager(client.JID(), client, opts...)
+	client.Serve(mgr)
+	a.m.addManager(mgr, a.cfg.Role)
+	a.mu.Lock()
+	a.mgr = mgr
+	a.roles = append(a.roles, role)
+	a.status = nil
+	a.mu.Unlock()
+	a.log.Info("serving", "jid", client.JID(), "ice_servers", len(servers))
+	<-a.ctx.Done()
+	return nil
+}
+
+func (a *account) onEvent(e xmpp.Event) {
+	switch e.Kind {
+	case xmpp.EventConnectFailed:
+		a.mu.Lock()
+		a.status = fmt.Errorf("connect attempt %d failed: %w", e.Attempt, e.Err)
+		a.mu.Unlock()
+		if e.Permanent {
+			a.log.Error("cannot log in", "attempt", e.Attempt, "err", e.Err)
+		} else {
+			a.log.Warn("cannot reach the XMPP server", "attempt", e.Attempt, "err", e.Err)
+		}
+	case xmpp.EventRetry:
+		a.log.Info("retrying", "attempt", e.Attempt, "in", e.Delay.Round(time.Millisecond))
+	case xmpp.EventDisconnected:
+		a.m.connected.WithLabelValues(a.cfg.Role).Dec()
+		a.log.Warn("disconnected", "err", e.Err)
+	case xmpp.EventConnected:
+		a.mu.Lock()
+		if a.mgr != nil {
+			a.status = nil
+			a.m.connected.WithLabelValues(a.cfg.Role).Inc()
+		}
+		a.mu.Unlock()
+	}
+}
+
+func (a *account) approveSubscription(from string) bool {
+	p := a.allow.Load()
+	switch p.subs {
+	case "all":
+		return true
+	case "none":
+		return false
+	}
+	return p.allowed(from)
+}
+
+// iceServers: the static list, then XEP-0215 from the account's server.
+func (a *account) iceServers(c *xmpp.Client) []webrtc.ICEServer {
+	var out []webrtc.ICEServer
+	if len(a.ice.Servers) > 0 {
+		out = append(out, webrtc.ICEServer{URLs: a.ice.Servers, Username: a.ice.Username, Credential: a.ice.Password})
+	}
+	if a.ice.Discover == nil || *a.ice.Discover {
+		ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
+		res, err := extdisco.Discover(ctx, c, c.Domain(), nil)
+		cancel()
+		if err != nil {
+			a.log.Info("no STUN/TURN servers from the XMPP server (XEP-0215)", "err", err)
+		} else {
+			out = append(out, extdisco.ToWebRTC(res.Servers)...)
+		}
+	}
+	return out
+}
+
+// onProposal answers a JMI ring: proceed for allowed callers, reject the
+// others, so Conversations, Dino and Monal can call the service.
+func (a *account) onProposal(p *jingle.Proposal) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
+		defer cancel()
+		if !a.allowed(p.Peer()) {
+			a.log.Info("rejected a ring", "peer", p.Peer(), "why", "not allowed")
+			_ = p.Reject(ctx, jingle.NewReason(jingle.ReasonDecline, "not allowed"))
+			return
+		}
+		_ = p.Ring(ctx)
+		if err := p.Proceed(ctx); err != nil {
+			a.log.Warn("proceed failed", "peer", p.Peer(), "err", err)
+		}
+	}()
+}
+
+// newRole builds the applications of the account's role.
+func (a *account) newRole(peer rtp.PeerOptions, c *xmpp.Client) (roleHandler, error) {
+	switch a.cfg.Role {
+	case config.RoleEcho, config.RoleRecord, config.RolePlay:
+		return newCallRole(a, peer)
+	case config.RoleFiledrop:
+		return newFiledropRole(a, peer, c)
+	}
+	return nil, fmt.Errorf("role %q", a.cfg.Role)
+}
+
+// callRole answers calls: echo, record or play.
+type callRole struct {
+	a   *account
+	app *rtp.Application
+}
+
+func newCallRole(a *account, peer rtp.PeerOptions) (*callRole, error) {
+	if a.cfg.Role == config.RoleRecord {
+		if err := ensureDir(a.cfg.Dir); err != nil {
+			return nil, fmt.Errorf("record dir: %w", err)
+		}
+	}
+	r := &callRole{a: a}
+	r.app = rtp.NewApplication(rtp.ApplicationOptions{Peer: peer, OnIncoming: r.incoming, MaxCalls: 64})
+	return r, nil
+}
+
+func (r *callRole) options() []jingle.Option { return r.app.Options() }
+
+func (r *callRole) close(ctx context.Context) { _ = r.app.Close(ctx) }
+
+// incoming runs on the call's goroutine: decide quickly, answer on ours.
+func (r *callRole) incoming(c *rtp.Call) {
+	a := r.a
+	if !a.allowed(c.Peer()) {
+		a.log.Info("declined a call", "peer", c.Peer(), "why", "not allowed")
+		go func() { _ = c.End(context.Background(), jingle.NewReason(jingle.ReasonDecline, "not allowed")) }()
+		a.m.calls.WithLabelValues(a.cfg.Role, string(jingle.ReasonDecline)).Inc()
+		return
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		m := rtp.MediaOptions{Duration: a.cfg.MaxDuration.Value()}
+		switch a.cfg.Role {
+		case config.RoleEcho:
+			m.Echo = true
+		case config.RoleRecord:
+			m.Audio = a.cfg.Greeting
+			m.Record = recordingPrefix(a.cfg.Dir, c.Peer(), time.Now())
+		case config.RolePlay:
+			if a.cfg.RTPListen != "" {
+				src, err := rtp.ListenUDP(a.cfg.RTPListen, rtp.CodecOpus, "play")
+				if err != nil {
+					a.log.Error("play: rtp input", "err", err)
+					_ = c.End(a.ctx, jingle.NewReason(jingle.ReasonMediaError, "no media input"))
+					return
+				}
+				m.AudioSource = src
+			} else if strings.HasSuffix(strings.ToLower(a.cfg.File), ".ogg") || strings.HasSuffix(strings.ToLower(a.cfg.File), ".opus") {
+				m.Audio = a.cfg.File
+			} else {
+				m.Video = a.cfg.File
+			}
+		}
+		a.log.Info("answering", "peer", c.Peer(), "record", m.Record)
+		if err := c.Answer(a.ctx, m); err != nil {
+			a.log.Warn("answer failed", "peer", c.Peer(), "err", err)
+		}
+		select {
+		case <-c.Done():
+		case <-a.ctx.Done():
+			<-c.Done()
+		}
+		st := c.Stats()
+		reason := "unknown"
+		if rr := c.Reason(); rr != nil {
+			reason = string(rr.Condition)
+		}
+		a.m.calls.WithLabelValues(a.cfg.Role, reason).Inc()
+		a.m.callPackets.WithLabelValues("in").Add(float64(st.PacketsReceived))
+		a.m.callPackets.WithLabelValues("out").Add(float64(st.PacketsSent))
+		a.m.callBytes.WithLabelValues("in").Add(float64(st.BytesReceived))
+		a.m.callBytes.WithLabelValues("out").Add(float64(st.BytesSent))
+		a.log.Info("call ended", "peer", c.Peer(), "reason", reason, "packets_in", st.PacketsReceived, "packets_out", st.PacketsSent, "pair", st.Pair.LocalType+"/"+st.Pair.RemoteType)
+	}()
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9@._-]+`)
+
+// recordingPrefix names a recording by caller and time, confined to dir:
+// dir/alice@example.org-20261122T134501Z (the caller's bare JID with
+// anything but [A-Za-z0-9@._-] replaced, so no path can be injected).
+func recordingPrefix(dir, peer string, t time.Time) string {
+	bare, _, _ := strings.Cut(peer, "/")
+	name := strings.Trim(unsafeChars.ReplaceAllString(bare, "_"), ".")
+	if name == "" {
+		name = "unknown"
+	}
+	return filepath.Join(dir, name+"-"+t.UTC().Format("20060102T150405.000Z"))
+}
+
+// Stop ends every session with session-terminate and disconnects.
+func (a *account) Stop(ctx context.Context) error {
+	if a.cancel == nil {
+		return nil
+	}
+	a.mu.Lock()
+	mgr, client, roles := a.mgr, a.client, a.roles
+	a.mu.Unlock()
+	var errs []error
+	for _, r := range roles {
+		r.close(ctx)
+	}
+	if mgr != nil {
+		if err := mgr.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("jingle: %w", err))
+		}
+		a.m.removeManager(mgr)
+	}
+	a.cancel()
+	if client != nil {
+		if err := client.Close(); err != nil && !errors.Is(err, xmpp.ErrClosed) {
+			errs = append(errs, fmt.Errorf("xmpp: %w", err))
+		}
+	}
+	a.wg.Wait()
+	return errors.Join(errs...)
+}
+
+// ensureDir makes a role's directory.
+func ensureDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	return os.MkdirAll(dir, 0o750)
+}

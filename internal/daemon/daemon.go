@@ -1,0 +1,175 @@
+// Package daemon runs jingled: the TURN/STUN relay, the XMPP service
+// accounts with their roles, and the health/metrics endpoint, with one
+// lifetime: Start, then Stop on SIGTERM (every Jingle session ends with a
+// session-terminate, the relay drains), Reload on SIGHUP.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/jingled/jingled/internal/config"
+	"github.com/jingled/jingled/turnserver"
+)
+
+// Daemon is one running jingled.
+type Daemon struct {
+	cfg  *config.Config
+	log  *slog.Logger
+	reg  *prometheus.Registry
+	turn *turnserver.Server
+	http *httpServer
+
+	mu       sync.Mutex
+	accounts []*account
+	metrics  *metrics
+}
+
+// New prepares a daemon from a validated configuration; Start runs it.
+func New(cfg *config.Config, log *slog.Logger) *Daemon {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &Daemon{cfg: cfg, log: log, reg: reg, metrics: newMetrics(reg)}
+}
+
+// Start brings up the relay, the HTTP endpoint and every account. Accounts
+// connect in the background (with backoff), so an unreachable XMPP server
+// is retried and reported, not fatal; a refused password is fatal for that
+// account and reported as such.
+func (d *Daemon) Start(ctx context.Context) error {
+	if d.cfg.TURN.Enabled {
+		srv, err := turnserver.New(d.cfg.TURN.Config, turnserver.WithLogger(d.log.With("component", "turn")))
+		if err != nil {
+			return fmt.Errorf("turn: %w", err)
+		}
+		d.turn = srv
+		a := srv.Addrs()
+		d.log.Info("turn relay listening", "udp", a.UDP, "tcp", a.TCP, "tls", a.TLS)
+	}
+	for i := range d.cfg.Accounts {
+		ac := d.cfg.Accounts[i]
+		ac.Defaults()
+		a, err := newAccount(ac, d.cfg.ICE, d.log.With("account", ac.JID, "role", ac.Role), d.metrics)
+		if err != nil {
+			d.stopAll(ctx)
+			return fmt.Errorf("account[%d] %s: %w", i, ac.JID, err)
+		}
+		d.mu.Lock()
+		d.accounts = append(d.accounts, a)
+		d.mu.Unlock()
+		a.Start(ctx)
+	}
+	if d.cfg.HTTP.Listen != "" {
+		gs := prometheus.Gatherers{d.reg}
+		if d.turn != nil {
+			gs = append(gs, d.turn.Gatherer())
+		}
+		h, err := startHTTP(d.cfg.HTTP.Listen, gs, d.healthy)
+		if err != nil {
+			d.stopAll(ctx)
+			return err
+		}
+		d.http = h
+		d.log.Info("http listening", "addr", h.Addr())
+	}
+	return nil
+}
+
+// HTTPAddr is the bound metrics address, or "".
+func (d *Daemon) HTTPAddr() string {
+	if d.http == nil {
+		return ""
+	}
+	return d.http.Addr()
+}
+
+// TURN returns the relay, or nil when disabled.
+func (d *Daemon) TURN() *turnserver.Server { return d.turn }
+
+func (d *Daemon) healthy() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var errs []error
+	for _, a := range d.accounts {
+		if err := a.Healthy(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", a.cfg.JID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Reload applies what can change without a restart: the relay's TLS
+// certificate, the log level and the accounts' allow-lists.
+func (d *Daemon) Reload(cfg *config.Config, level *slog.LevelVar) {
+	if d.turn != nil {
+		if err := d.turn.ReloadCertificate(); err != nil {
+			d.log.Error("reloading the TLS certificate", "err", err)
+		}
+	}
+	if cfg == nil {
+		return
+	}
+	level.Set(parseLevel(cfg.Log.Level))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, a := range d.accounts {
+		for _, nc := range cfg.Accounts {
+			if nc.JID == a.cfg.JID {
+				a.SetAllow(nc.Allow, nc.Subscriptions)
+			}
+		}
+	}
+	d.log.Info("reloaded")
+}
+
+// Stop ends every session with session-terminate, disconnects the
+// accounts, drains the relay (within ctx) and stops the HTTP endpoint.
+func (d *Daemon) Stop(ctx context.Context) error {
+	return d.stopAll(ctx)
+}
+
+func (d *Daemon) stopAll(ctx context.Context) error {
+	var errs []error
+	d.mu.Lock()
+	accounts := d.accounts
+	d.accounts = nil
+	d.mu.Unlock()
+	var wg sync.WaitGroup
+	errc := make(chan error, len(accounts))
+	for _, a := range accounts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.Stop(ctx); err != nil {
+				errc <- fmt.Errorf("%s: %w", a.cfg.JID, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		errs = append(errs, err)
+	}
+	if d.turn != nil {
+		if err := d.turn.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			errs = append(errs, fmt.Errorf("turn: %w", err))
+		}
+		d.turn = nil
+	}
+	if d.http != nil {
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if err := d.http.Close(hctx); err != nil {
+			errs = append(errs, fmt.Errorf("http: %w", err))
+		}
+		d.http = nil
+	}
+	return errors.Join(errs...)
+}
