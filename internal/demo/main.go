@@ -43,7 +43,6 @@ func main() {
 	}
 }
 
-
 func say(format string, args ...any) { fmt.Printf("==> "+format+"\n", args...) }
 
 func run(bin string, keep bool, toneHz float64, seconds, fileMiB int) error {
