@@ -30,6 +30,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -507,6 +508,7 @@ func (s *Server) stop() error {
 // prosody fails the test with the install hint.
 func New(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
+	skipShort(tb)
 	s, err := Start(context.Background(), tb.TempDir(), opts...)
 	if err != nil {
 		tb.Fatal(err)
@@ -535,7 +537,15 @@ var (
 //
 // If Prosody cannot start, the tests still run and Shared fails each of
 // them with the reason (so a missing prosody is reported, not skipped).
+// With -short no server is started and Shared and New skip.
 func Run(m *testing.M, opts ...Option) int {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	if testing.Short() {
+		// make test-unit: no Prosody; Shared skips.
+		return m.Run()
+	}
 	s, err := Start(context.Background(), "", opts...)
 	sharedMu.Lock()
 	shared, sharedErr = s, err
@@ -555,6 +565,7 @@ func Run(m *testing.M, opts ...Option) int {
 // or the server could not start.
 func Shared(tb testing.TB) *Server {
 	tb.Helper()
+	skipShort(tb)
 	sharedMu.Lock()
 	s, err := shared, sharedErr
 	sharedMu.Unlock()
@@ -565,4 +576,13 @@ func Shared(tb testing.TB) *Server {
 		tb.Fatal("prosodytest: Shared needs prosodytest.Run in TestMain")
 	}
 	return s
+}
+
+// skipShort skips integration tests under -short (make test-unit), the
+// one explicit way to run without Prosody.
+func skipShort(tb testing.TB) {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("prosodytest: needs Prosody; skipped with -short")
+	}
 }

@@ -102,6 +102,7 @@ func TestMissingProsodyIsAnError(t *testing.T) {
 }
 
 func TestCloseStopsProsody(t *testing.T) {
+	skipShort(t)
 	s, err := Start(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
