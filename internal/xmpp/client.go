@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -563,7 +564,7 @@ func (c *Client) deliverReply(s *stream, iq *jingle.IQ) {
 // replyFromOK checks a reply's from against the request's to. A request
 // without to (or to our bare JID) is answered by our server on behalf of
 // the account: from is then empty, our bare JID or our full JID (RFC 6120
-// §10.1.1, §10.3.3). Comparison folds the case of the local and domain
+// §10.1.1, §10.3.3), or for a request without to our server's domain. Comparison folds the case of the local and domain
 // parts (RFC 7622 normalises them).
 func replyFromOK(to, from, own string) bool {
 	if jidEqual(to, from) {
@@ -571,9 +572,12 @@ func replyFromOK(to, from, own string) bool {
 	}
 	ownBare := bareJID(own)
 	if to == "" || jidEqual(to, ownBare) {
-		return from == "" || jidEqual(from, ownBare) || jidEqual(from, own)
+		if from == "" || jidEqual(from, ownBare) || jidEqual(from, own) {
+			return true
+		}
 	}
-	return false
+	// Some servers answer a request without to from their domain.
+	return to == "" && jidEqual(from, ownBare[strings.LastIndexByte(ownBare, '@')+1:])
 }
 
 // failPendingLocked fails the IQs in flight on s (all of them if s is nil).

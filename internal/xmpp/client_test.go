@@ -666,3 +666,84 @@ func TestResourceConflictStops(t *testing.T) {
 		t.Fatalf("second session: %v", err)
 	}
 }
+
+// TestSpoofedReplyIgnored: a third party answering our IQ id is ignored;
+// the addressee's answer is the one returned.
+func TestSpoofedReplyIgnored(t *testing.T) {
+	srv := prosodytest.Shared(t)
+	alice := newClient(t, srv, srv.NewAccount(t, "alice"), "desk", nil)
+	bob := newClient(t, srv, srv.NewAccount(t, "bob"), "phone", nil)
+	mallory := newClient(t, srv, srv.NewAccount(t, "mallory"), "x", nil)
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	alice.HandleIQ(nsEcho, "echo", func(ctx context.Context, iq *jingle.IQ) *jingle.IQ {
+		close(entered)
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		r := iq.Result()
+		r.Payload, _ = xml.Marshal(echoPayload{Text: "genuine"})
+		return r
+	})
+	marker := make(chan struct{})
+	bob.HandleMessage(func(_ context.Context, m *jingle.Message) bool {
+		if m.From == mallory.JID() {
+			close(marker)
+		}
+		return true
+	})
+	ctx := testCtx(t)
+	type result struct {
+		iq  *jingle.IQ
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		iq, err := bob.SendIQ(ctx, echoIQ(alice.JID(), 1, "x"))
+		res <- result{iq, err}
+	}()
+	select {
+	case <-entered:
+	case <-ctx.Done():
+		t.Fatal("alice never got the request")
+	}
+	bob.mu.Lock()
+	var id string
+	for k := range bob.pending {
+		id = k
+	}
+	bob.mu.Unlock()
+	s, err := mallory.current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake, _ := xml.Marshal(echoPayload{Text: "forged"})
+	if err := s.writeStanza(jingle.IQ{ID: id, To: bob.JID(), Type: jingle.IQResult, Payload: fake}); err != nil {
+		t.Fatal(err)
+	}
+	// The server keeps mallory's stanzas to bob in order: once this
+	// message arrived, the forged reply was read (and must be ignored).
+	if err := mallory.SendMessage(ctx, &jingle.Message{To: bob.JID(), Type: "chat"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-marker:
+	case <-ctx.Done():
+		t.Fatal("marker message lost")
+	}
+	select {
+	case r := <-res:
+		t.Fatalf("SendIQ returned on the forged reply: %+v %v", r.iq, r.err)
+	default:
+	}
+	close(release)
+	r := <-res
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	var p echoPayload
+	if err := xml.Unmarshal(r.iq.Payload, &p); err != nil || p.Text != "genuine" || r.iq.From != alice.JID() {
+		t.Fatalf("reply %+v payload %q", r.iq, p.Text)
+	}
+}
