@@ -171,6 +171,7 @@ func (a *Application) HandleInitiate(ctx context.Context, s *jingle.Session, j *
 	for _, ct := range j.Contents {
 		if ct.DescriptionNS() == NS {
 			c.remote[ct.Name] = ct
+			c.queueCandidates(&ct)
 			names = append(names, ct.Name)
 		}
 	}

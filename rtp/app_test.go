@@ -6,9 +6,11 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/jingle"
 )
 
@@ -206,5 +208,57 @@ func TestInfoElement(t *testing.T) {
 	}
 	if _, err := infoElement("dance", "", true); err == nil {
 		t.Error("unknown info accepted")
+	}
+}
+
+// TestEarlyCandidatesQueued: the caller's candidates all arrive before
+// the callee answers, and the callee's own candidates never reach the
+// caller (dropped). The call can only connect if the callee kept the
+// early candidates and checks them once it answered.
+func TestEarlyCandidatesQueued(t *testing.T) {
+	l := newLink()
+	gathered := make(chan struct{})
+	var once sync.Once
+	l.filter = func(from, _ string, iq *jingle.IQ) *jingle.IQ {
+		j, err := jingle.Parse(iq.Payload)
+		if err != nil || j.Action != jingle.ActionTransportInfo {
+			return iq
+		}
+		if from == bob {
+			return nil // never delivered
+		}
+		if tr, _, err := ice.Decode(j.Contents[0].Transport); err == nil && tr.GatheringComplete {
+			once.Do(func() { close(gathered) })
+		}
+		return iq
+	}
+	bobOpts := ApplicationOptions{Peer: loopback(t)}
+	in := incomingCalls(&bobOpts)
+	bobApp := NewApplication(bobOpts)
+	aliceMgr := l.manager(t, alice, jingle.WithTransport(ICEUDP{}))
+	l.manager(t, bob, bobApp.Options()...)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tone := sine(t, 440, time.Second)
+	call, err := Dial(ctx, aliceMgr, bob, CallOptions{MediaOptions: MediaOptions{Audio: tone}, Peer: loopback(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc := <-in
+	select {
+	case <-gathered: // every caller candidate is now at the callee
+	case <-ctx.Done():
+		t.Fatal("caller never finished gathering")
+	}
+	if err := bc.Answer(ctx, MediaOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ev := &events{ch: bc.Events()}
+	ev.wait(t, EventMedia, "audio")
+	if err := call.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := waitEnd(t, bc, 10*time.Second); r.Condition != jingle.ReasonSuccess {
+		t.Errorf("callee saw %s", r)
 	}
 }

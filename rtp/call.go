@@ -88,9 +88,10 @@ type Call struct {
 
 	media MediaOptions
 
-	q      taskQueue
-	ctx    context.Context
-	cancel context.CancelFunc
+	q       taskQueue
+	trickle taskQueue
+	ctx     context.Context
+	cancel  context.CancelFunc
 	// workers are the media goroutines (sources, track readers).
 	workers sync.WaitGroup
 	loopEnd chan struct{}
@@ -107,7 +108,9 @@ type Call struct {
 	peers     []*peer
 	byContent map[string]*peer
 	remote    map[string]jingle.Content // the peer's view of each content
-	offer     *jingle.Jingle            // incoming session-initiate
+	ours      map[string]bool           // contents we created (content-add)
+	early     map[string][]webrtc.ICECandidateInit
+	offer     *jingle.Jingle // incoming session-initiate
 	accepted  bool
 	ended     bool
 	sources   []Source
@@ -130,8 +133,10 @@ type peer struct {
 	ufrag, pwd string
 	fps        []ice.Fingerprint
 	generation uint32
-	// remoteUfrag detects a peer's ICE restart.
+	// remoteUfrag detects a peer's ICE restart; pastUfrags are the
+	// generations before, whose late candidates are dropped.
 	remoteUfrag string
+	pastUfrags  map[string]bool
 	iceDone     bool
 	connected   bool
 	echo        map[string]*webrtc.TrackLocalStaticRTP // content -> echo track
@@ -147,10 +152,12 @@ func newCall(app *Application, initiator bool, peerJID string, m MediaOptions) *
 		ctx: ctx, cancel: cancel,
 		loopEnd: make(chan struct{}), done: make(chan struct{}), events: make(chan Event, 64),
 		byContent: map[string]*peer{}, remote: map[string]jingle.Content{}, mediaSeen: map[string]bool{},
-		started: map[*webrtc.RTPSender]bool{},
+		started: map[*webrtc.RTPSender]bool{}, ours: map[string]bool{},
+		early: map[string][]webrtc.ICECandidateInit{},
 	}
 	c.log = app.log.With("peer", peerJID)
 	c.q.init()
+	c.trickle.init()
 	return c
 }
 
@@ -305,6 +312,8 @@ func (c *Call) emit(e Event) {
 
 // run is the call's loop.
 func (c *Call) run() {
+	c.workers.Add(1)
+	go c.trickleLoop()
 	defer close(c.done)
 	defer func() {
 		close(c.loopEnd)
@@ -400,7 +409,7 @@ func (c *Call) newPeer(contents []string) (*peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rtp: new PeerConnection: %w", err)
 	}
-	p := &peer{pc: pc, stats: holder, contents: contents, echo: map[string]*webrtc.TrackLocalStaticRTP{}}
+	p := &peer{pc: pc, stats: holder, contents: contents, echo: map[string]*webrtc.TrackLocalStaticRTP{}, pastUfrags: map[string]bool{}}
 	c.peers = append(c.peers, p)
 	for _, n := range contents {
 		c.byContent[n] = p
@@ -650,17 +659,40 @@ func (c *Call) sendCandidate(p *peer, ic *webrtc.ICECandidate) {
 	j := &jingle.Jingle{Action: jingle.ActionTransportInfo, Contents: []jingle.Content{{
 		Creator: c.creatorOf(name), Name: name, Transport: &el,
 	}}}
-	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
-	defer cancel()
-	if err := s.Send(ctx, j); err != nil {
-		c.log.Debug("rtp: transport-info", "err", err)
+	// Sent in order by the trickle goroutine, so a peer (or server)
+	// slow to acknowledge does not hold up the call's loop.
+	c.trickle.post(func() {
+		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+		defer cancel()
+		if err := s.Send(ctx, j); err != nil {
+			c.log.Debug("rtp: transport-info", "err", err)
+		}
+	})
+}
+
+// trickleLoop sends queued transport-infos one after the other until the
+// call ends.
+func (c *Call) trickleLoop() {
+	defer c.workers.Done()
+	for {
+		select {
+		case <-c.trickle.signal:
+			for _, f := range c.trickle.take() {
+				if c.ctx.Err() != nil {
+					return
+				}
+				f()
+			}
+		case <-c.ctx.Done():
+			return
+		}
 	}
 }
 
 // creatorOf returns the creator of a content as the peer knows it.
 func (c *Call) creatorOf(name string) jingle.Creator {
-	if o, ok := c.remote[name+"\x00ours"]; ok {
-		return o.Creator
+	if c.ours[name] {
+		return c.ourCreator()
 	}
 	if rc, ok := c.remote[name]; ok && rc.Creator != "" {
 		return rc.Creator
@@ -668,18 +700,29 @@ func (c *Call) creatorOf(name string) jingle.Creator {
 	return jingle.CreatorInitiator
 }
 
-// addRemoteCandidates queues or applies candidates of a transport-info,
-// and detects an ICE restart by the peer (new ufrag).
+// transportInfo queues or applies candidates of a transport-info, and
+// detects an ICE restart by the peer (new ufrag).
 func (c *Call) transportInfo(j *jingle.Jingle) {
 	for i := range j.Contents {
 		ct := &j.Contents[i]
+		if ct.Transport == nil {
+			continue
+		}
 		p := c.byContent[ct.Name]
-		if p == nil || ct.Transport == nil {
+		if p == nil {
+			// Not answered yet (or being added): keep the candidates
+			// until the content has its PeerConnection.
+			if _, known := c.remote[ct.Name]; known {
+				c.queueCandidates(ct)
+			}
 			continue
 		}
 		t, _, err := ice.Decode(ct.Transport)
 		if err != nil {
 			continue // validated in HandleAction
+		}
+		if p.pastUfrags[t.Ufrag] {
+			continue // a late candidate of an ICE generation that was restarted
 		}
 		if t.Ufrag != "" && t.Pwd != "" && p.remoteUfrag != "" && t.Ufrag != p.remoteUfrag {
 			c.remoteRestart(p, ct, t)
@@ -692,7 +735,36 @@ func (c *Call) transportInfo(j *jingle.Jingle) {
 	}
 }
 
+// queueCandidates takes the candidates of a content from any action
+// (session-initiate, session-accept, transport-info, content-add):
+// applied at once when the content's PeerConnection has its remote
+// description, queued until then. Candidates are never put into the
+// remote SDP, so every one goes through addCandidate's checks.
+func (c *Call) queueCandidates(ct *jingle.Content) {
+	inits, err := TrickleCandidates(&jingle.Jingle{Contents: []jingle.Content{*ct}})
+	if err != nil {
+		c.log.Debug("rtp: skipping invalid candidates", "content", ct.Name, "err", err)
+	}
+	p := c.byContent[ct.Name]
+	for _, in := range inits {
+		if p == nil {
+			c.early[ct.Name] = append(c.early[ct.Name], in)
+			continue
+		}
+		c.addCandidate(p, in)
+	}
+}
+
+// addCandidate applies one remote candidate. Only component 1 is used:
+// we always multiplex RTCP (rtcp-mux), and pion pairs candidates of any
+// component, so Dino's component-2 candidates could otherwise be
+// nominated and carry RTP to its RTCP port.
 func (c *Call) addCandidate(p *peer, in webrtc.ICECandidateInit) {
+	if in.Candidate != "" {
+		if cand, _, err := ice.ParseSDPCandidate(in.Candidate); err != nil || cand.Component != 1 {
+			return
+		}
+	}
 	if !p.remoteSet {
 		p.pending = append(p.pending, in)
 		return
@@ -708,6 +780,10 @@ func (c *Call) addCandidate(p *peer, in webrtc.ICECandidateInit) {
 }
 
 func (c *Call) flushPending(p *peer) {
+	for _, n := range p.contents {
+		p.pending = append(p.pending, c.early[n]...)
+		delete(c.early, n)
+	}
 	pending := p.pending
 	p.pending = nil
 	for _, in := range pending {

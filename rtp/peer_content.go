@@ -108,7 +108,7 @@ func (c *Call) addContent(name string, kind webrtc.RTPCodecType, src Source) err
 // created records that we created content name (its creator attribute
 // is our role from then on).
 func (c *Call) created(name string) {
-	c.remote[name+"\x00ours"] = jingle.Content{Creator: c.ourCreator()}
+	c.ours[name] = true
 }
 
 // RemoveContent removes a content from the call (content-remove).
@@ -214,6 +214,7 @@ func (c *Call) onContentAdd(j *jingle.Jingle) {
 			continue
 		}
 		c.remote[ct.Name] = ct
+		c.queueCandidates(&ct)
 		var p *peer
 		if c.bundle && len(c.peers) > 0 {
 			p = c.peers[0]
@@ -289,6 +290,7 @@ func (c *Call) onContentAccept(j *jingle.Jingle) {
 			continue
 		}
 		c.remote[ct.Name] = ct
+		c.queueCandidates(&ct)
 		setup := ice.Setup("")
 		if c.bundle {
 			setup = c.peerRole(p)

@@ -140,18 +140,19 @@ func (c *Call) remoteSDP(p *peer, typ webrtc.SDPType, setup ice.Setup) (string, 
 		if !ok {
 			return "", fmt.Errorf("%w: no remote description of content %q", ErrCallState, n)
 		}
+		// Candidates go through addCandidate (see queueCandidates).
+		t, _, err := ice.Decode(ct.Transport)
+		if err != nil {
+			return "", err
+		}
 		if setup != "" {
-			t, _, err := ice.Decode(ct.Transport)
-			if err != nil {
-				return "", err
-			}
 			for i := range t.Fingerprints {
 				t.Fingerprints[i].Setup = setup
 			}
-			t.Candidates = nil
-			if ct, err = replaceTransport(ct, t); err != nil {
-				return "", err
-			}
+		}
+		t.Candidates, t.GatheringComplete = nil, false
+		if ct, err = replaceTransport(ct, t); err != nil {
+			return "", err
 		}
 		contents = append(contents, ct)
 	}
@@ -286,6 +287,7 @@ func createOffer(p *peer, restart bool) error {
 func (c *Call) onSessionAccept(j *jingle.Jingle) {
 	for _, ct := range j.Contents {
 		c.remote[ct.Name] = ct
+		c.queueCandidates(&ct)
 	}
 	for _, p := range c.peers {
 		sdp, err := c.remoteSDP(p, webrtc.SDPTypeAnswer, "")
@@ -498,12 +500,24 @@ func (c *Call) sendCredentials(p *peer, fps []ice.Fingerprint) error {
 	j := &jingle.Jingle{Action: jingle.ActionTransportInfo, Contents: []jingle.Content{{
 		Creator: c.creatorOf(name), Name: name, Transport: &el,
 	}}}
-	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
-	defer cancel()
-	if err := c.Session().Send(ctx, j); err != nil {
-		return fmt.Errorf("rtp: ICE restart transport-info: %w", err)
+	// Through the trickle queue: candidates of the old generation still
+	// queued go out first, as they were gathered first.
+	s := c.Session()
+	errc := make(chan error, 1)
+	c.trickle.post(func() {
+		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+		defer cancel()
+		errc <- s.Send(ctx, j)
+	})
+	select {
+	case err := <-errc:
+		if err != nil {
+			return fmt.Errorf("rtp: ICE restart transport-info: %w", err)
+		}
+		return nil
+	case <-c.ctx.Done():
+		return c.ctx.Err()
 	}
-	return nil
 }
 
 // remoteRestart handles a transport-info with new ICE credentials: the
@@ -533,6 +547,7 @@ func (c *Call) remoteRestart(p *peer, ct *jingle.Content, t *ice.Transport) {
 		}
 	}
 	c.remote[ct.Name] = nc
+	p.pastUfrags[p.remoteUfrag] = true
 	p.remoteUfrag = t.Ufrag
 	typ := webrtc.SDPTypeOffer
 	if p.restarting {
