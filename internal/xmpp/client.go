@@ -173,6 +173,17 @@ func (c *Client) Encrypted() bool {
 	return c.cur != nil && c.cur.cl.IsEncrypted()
 }
 
+// Mechanism returns the SASL mechanism the current stream authenticated
+// with (e.g. "SCRAM-SHA-1"), as go-xmpp reports it.
+func (c *Client) Mechanism() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur == nil {
+		return ""
+	}
+	return c.cur.cl.Mechanism
+}
+
 // Close sends unavailable presence, closes the stream, stops the
 // goroutines and waits for them. Pending SendIQ calls fail with ErrClosed.
 func (c *Client) Close() error {

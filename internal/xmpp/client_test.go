@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,8 +82,8 @@ func TestIQCorrelationAndTypedErrors(t *testing.T) {
 	srv := prosodytest.Shared(t)
 	alice := newClient(t, srv, srv.NewAccount(t, "alice"), "desk", nil)
 	bob := newClient(t, srv, srv.NewAccount(t, "bob"), "phone", nil)
-	if alice.JID() == "" || !alice.Encrypted() {
-		t.Fatalf("alice: jid %q encrypted %v", alice.JID(), alice.Encrypted())
+	if alice.JID() != bareJID(alice.JID())+"/desk" || !alice.Encrypted() || !strings.HasPrefix(alice.Mechanism(), "SCRAM-SHA-") {
+		t.Fatalf("alice: jid %q encrypted %v mechanism %q", alice.JID(), alice.Encrypted(), alice.Mechanism())
 	}
 	alice.HandleIQ(nsEcho, "echo", func(_ context.Context, iq *jingle.IQ) *jingle.IQ {
 		var p echoPayload
