@@ -1,0 +1,532 @@
+// Package e2e runs the built jingled and jingle binaries against a real
+// Prosody: what a self-hoster and a script author actually run.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jingled/jingled/internal/mediatest"
+	"github.com/jingled/jingled/internal/prosodytest"
+)
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		// make test-unit: no Prosody, nothing to run the binaries against.
+		os.Exit(m.Run())
+	}
+	dir, err := os.MkdirTemp("", "jingled-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	build := exec.Command("go", "build", "-o", dir+"/", "github.com/jingled/jingled/cmd/jingled", "github.com/jingled/jingled/cmd/jingle")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building the binaries:", err)
+		os.Exit(1)
+	}
+	code := prosodytest.Run(m)
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func bin(name string) string { return filepath.Join(binDir, name) }
+
+// daemon is a running jingled.
+type daemon struct {
+	cmd     *exec.Cmd
+	log     *syncBuffer
+	metrics string
+	done    chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// startDaemon runs jingled with config and waits until /healthz is 200.
+func startDaemon(t *testing.T, dir, config string, httpPort int) *daemon {
+	t.Helper()
+	cfg := writeFile(t, dir, "jingled.toml", config)
+	d := &daemon{log: &syncBuffer{}, done: make(chan error, 1), metrics: fmt.Sprintf("http://127.0.0.1:%d", httpPort)}
+	d.cmd = exec.Command(bin("jingled"), "--config", cfg)
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.done <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = d.cmd.Process.Kill()
+		<-d.done
+		if t.Failed() {
+			t.Logf("jingled log:\n%s", d.log.String())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(d.metrics + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return d
+			}
+		}
+		select {
+		case err := <-d.done:
+			t.Fatalf("jingled exited: %v\n%s", err, d.log.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("jingled not healthy after 30s:\n%s", d.log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (d *daemon) scrape(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get(d.metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// metricValue sums the samples of name whose labels contain every of want.
+func metricValue(text, name string, want ...string) float64 {
+	var sum float64
+	re := regexp.MustCompile(`^` + regexp.QuoteMeta(name) + `(\{[^}]*\})? ([0-9.e+-]+)$`)
+	for _, line := range strings.Split(text, "\n") {
+		m := re.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		ok := true
+		for _, w := range want {
+			if !strings.Contains(m[1], w) {
+				ok = false
+			}
+		}
+		if ok {
+			v, _ := strconv.ParseFloat(m[2], 64)
+			sum += v
+		}
+	}
+	return sum
+}
+
+// env holds one Prosody account set and the daemon config around it.
+type env struct {
+	srv   *prosodytest.Server
+	dir   string
+	alice prosodytest.Account
+	pw    string // alice's password file
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	srv := prosodytest.Shared(t)
+	e := &env{srv: srv, dir: t.TempDir(), alice: srv.NewAccount(t, "alice")}
+	e.pw = writeFile(t, e.dir, "alice.pw", e.alice.Password)
+	return e
+}
+
+func (e *env) account(t *testing.T, role, extra string) (prosodytest.Account, string) {
+	a := e.srv.NewAccount(t, role)
+	pw := writeFile(t, e.dir, a.Local+".pw", a.Password)
+	return a, fmt.Sprintf(`
+[[account]]
+jid = %q
+password_file = %q
+server = %q
+ca_file = %q
+role = %q
+allow = ["*"]
+%s
+`, a.JID, pw, e.srv.Addr, e.srv.CAFile, role, extra)
+}
+
+func (e *env) cli(args ...string) []string {
+	return append(args, "--jid", e.alice.JID, "--password-file", e.pw, "--server", e.srv.Addr, "--ca", e.srv.CAFile)
+}
+
+// jingle runs the CLI and returns stdout's JSON lines and the exit code.
+func jingle(t *testing.T, ctx context.Context, args ...string) (lines []map[string]any, stderr string, code int) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, bin("jingle"), args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code = cmd.ProcessState.ExitCode()
+	if err != nil && code < 0 {
+		t.Fatalf("jingle %v: %v", args, err)
+	}
+	sc := bufio.NewScanner(&out)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil {
+			lines = append(lines, m)
+		} else {
+			lines = append(lines, map[string]any{"text": sc.Text()})
+		}
+	}
+	return lines, errb.String(), code
+}
+
+func last(lines []map[string]any) map[string]any {
+	if len(lines) == 0 {
+		return map[string]any{}
+	}
+	return lines[len(lines)-1]
+}
+
+// TestEchoCallThroughBinaries: jingled's echo account sends back the tone
+// that `jingle call` sends; the recording's dominant frequency proves it.
+// The metrics endpoint shows the call counters move.
+func TestEchoCallThroughBinaries(t *testing.T) {
+	e := newEnv(t)
+	echo, acct := e.account(t, "echo", `max_duration = "60s"`)
+	httpPort := freePort(t)
+	d := startDaemon(t, e.dir, fmt.Sprintf("[http]\nlisten = \"127.0.0.1:%d\"\n[ice]\nloopback_only = true\ndiscover = false\n%s", httpPort, acct), httpPort)
+	before := d.scrape(t)
+	if v := metricValue(before, "jingled_xmpp_connected", `role="echo"`); v != 1 {
+		t.Fatalf("jingled_xmpp_connected{role=echo} = %v before the call", v)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	tone := filepath.Join(e.dir, "tone.ogg")
+	if err := mediatest.SineOpus(ctx, tone, 440, 4*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	back := filepath.Join(e.dir, "back")
+
+	// Scrape while the call runs: an active session must show up.
+	var during string
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			s := d.scrape(t)
+			if metricValue(s, "jingled_sessions", `state="active"`) >= 1 {
+				during = s
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	lines, stderr, code := jingle(t, ctx, e.cli("call", echo.JID, "--audio", tone, "--record", back, "--duration", "4s", "--loopback", "--no-discover", "--json")...)
+	wg.Wait()
+	if code != 0 {
+		t.Fatalf("jingle call exit %d: %s\n%v", code, stderr, lines)
+	}
+	sum := last(lines)
+	if sum["reason"] != "success" {
+		t.Fatalf("call ended with %v", sum["reason"])
+	}
+	a, err := mediatest.AnalyzeAudio(ctx, back+".ogg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(a.Frequency-440) > 5 {
+		t.Fatalf("echoed tone at %.1f Hz, want 440 ± 5", a.Frequency)
+	}
+	if a.Duration < 2*time.Second {
+		t.Fatalf("echoed audio only %v long", a.Duration)
+	}
+	if during == "" {
+		t.Fatal("the metrics never showed an active session during the call")
+	}
+	// Counters are updated when the call ends on the daemon's side.
+	var after string
+	for i := 0; i < 50; i++ {
+		after = d.scrape(t)
+		if metricValue(after, "jingled_calls_total", `role="echo"`, `outcome="success"`) >= 1 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := metricValue(after, "jingled_calls_total", `role="echo"`, `outcome="success"`); got < 1 {
+		t.Fatalf("jingled_calls_total{role=echo,outcome=success} = %v after the call", got)
+	}
+	if in := metricValue(after, "jingled_call_rtp_packets_total", `direction="in"`); in <= metricValue(before, "jingled_call_rtp_packets_total", `direction="in"`) {
+		t.Fatalf("jingled_call_rtp_packets_total{direction=in} did not move: %v", in)
+	}
+	if strings.Contains(after, e.alice.JID) {
+		t.Fatal("a peer JID appears in the metrics")
+	}
+}
+
+// TestProbeListsFeatures: `jingle probe` reports what the echo account
+// registered.
+func TestProbeListsFeatures(t *testing.T) {
+	e := newEnv(t)
+	echo, acct := e.account(t, "echo", "")
+	httpPort := freePort(t)
+	startDaemon(t, e.dir, fmt.Sprintf("[http]\nlisten = \"127.0.0.1:%d\"\n[ice]\nloopback_only = true\ndiscover = false\n%s", httpPort, acct), httpPort)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	lines, stderr, code := jingle(t, ctx, e.cli("probe", echo.JID+"/jingled", "--json")...)
+	if code != 0 {
+		t.Fatalf("probe exit %d: %s", code, stderr)
+	}
+	r := last(lines)
+	features := fmt.Sprint(r["features"])
+	for _, f := range []string{"urn:xmpp:jingle:1", "urn:xmpp:jingle-message:0", "urn:xmpp:jingle:apps:rtp:1", "urn:xmpp:jingle:apps:rtp:audio", "urn:xmpp:jingle:transports:ice-udp:1", "urn:xmpp:jingle:apps:dtls:0"} {
+		if !strings.Contains(features, f) {
+			t.Errorf("probe lacks %s: %s", f, features)
+		}
+	}
+	jingleList := fmt.Sprint(r["jingle"])
+	if !strings.Contains(jingleList, "RTP sessions (XEP-0167)") {
+		t.Errorf("human summary lacks RTP: %s", jingleList)
+	}
+	// A peer that is not online: a clear error and the no-answer code.
+	_, stderr, code = jingle(t, ctx, e.cli("probe", echo.JID+"/nobody")...)
+	if code != 6 || !strings.Contains(stderr, "did not answer") {
+		t.Fatalf("probe of an absent resource: code %d, %q", code, stderr)
+	}
+}
+
+// TestSIGTERMEndsSessions: a running call is ended by jingled's SIGTERM
+// with a session-terminate the caller receives (the CLI reports it and
+// exits), and jingled exits 0.
+func TestSIGTERMEndsSessions(t *testing.T) {
+	e := newEnv(t)
+	echo, acct := e.account(t, "echo", "")
+	httpPort := freePort(t)
+	d := startDaemon(t, e.dir, fmt.Sprintf("[http]\nlisten = \"127.0.0.1:%d\"\n[ice]\nloopback_only = true\ndiscover = false\n%s", httpPort, acct), httpPort)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	tone := filepath.Join(e.dir, "tone.ogg")
+	if err := mediatest.SineOpus(ctx, tone, 440, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, bin("jingle"), e.cli("call", echo.JID, "--audio", tone, "--loopback", "--no-discover", "--json")...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	var seen []string
+	media := false
+	for sc.Scan() {
+		seen = append(seen, sc.Text())
+		if strings.Contains(sc.Text(), `"event":"media"`) {
+			media = true
+			break
+		}
+	}
+	if !media {
+		t.Fatalf("no media before SIGTERM: %v %s", seen, stderr.String())
+	}
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for sc.Scan() {
+		seen = append(seen, sc.Text())
+	}
+	_ = cmd.Wait()
+	var sum map[string]any
+	if err := json.Unmarshal([]byte(seen[len(seen)-1]), &sum); err != nil {
+		t.Fatalf("no summary: %v", seen)
+	}
+	if sum["reason"] == nil || !strings.HasPrefix(fmt.Sprint(sum["reason"]), "success") {
+		t.Fatalf("the caller saw the call end with %v, want success from the daemon's session-terminate (lines %v)", sum["reason"], seen)
+	}
+	select {
+	case err := <-d.done:
+		d.done <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("jingled exited with %v after SIGTERM:\n%s", err, d.log.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("jingled did not exit after SIGTERM")
+	}
+}
+
+// TestInvalidConfigFailsFast: each bad config makes jingled exit 2 at
+// once with a message naming the problem.
+func TestInvalidConfigFailsFast(t *testing.T) {
+	dir := t.TempDir()
+	pw := writeFile(t, dir, "pw", "secret")
+	cases := []struct{ name, config, want string }{
+		{"unknown key", "[turn]\nenabled = true\nsecrets = [\"x\"]\nportt = 1\n", `unknown key "turn.portt"`},
+		{"bad port", "[turn]\nenabled = true\nsecrets = [\"x\"]\nport = 99999\n", "port"},
+		{"missing secret", "[turn]\nenabled = true\n", "no users and no secrets"},
+		{"unreadable cert", "[turn]\nenabled = true\nsecrets = [\"x\"]\ntls_cert = \"/nonexistent/cert.pem\"\ntls_key = \"/nonexistent/key.pem\"\n", "turn.tls_cert"},
+		{"bad role", "[[account]]\njid = \"a@b\"\npassword_file = \"" + pw + "\"\nrole = \"karaoke\"\n", "account[0].role"},
+		{"syntax", "[turn\n", "line 2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := writeFile(t, dir, strings.ReplaceAll(tc.name, " ", "_")+".toml", tc.config)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, bin("jingled"), "--config", cfg).CombinedOutput()
+			if code := exitCode(err); code != 2 {
+				t.Fatalf("exit %d (%v), want 2: %s", code, err, out)
+			}
+			if !strings.Contains(string(out), tc.want) {
+				t.Fatalf("message %q does not name %q", out, tc.want)
+			}
+		})
+	}
+}
+
+// TestWrongPasswordAndUnreachable: the CLI reports a refused password with
+// exit code 3 and an unreachable server with 4; jingled keeps retrying an
+// unreachable server with backoff and reports it in its log and /healthz.
+func TestWrongPasswordAndUnreachable(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	bad := writeFile(t, e.dir, "bad.pw", "wrong-password")
+	_, stderr, code := jingle(t, ctx, "probe", e.alice.JID, "--jid", e.alice.JID, "--password-file", bad, "--server", e.srv.Addr, "--ca", e.srv.CAFile)
+	if code != 3 || !strings.Contains(stderr, "refused the credentials") {
+		t.Fatalf("wrong password: code %d, %q", code, stderr)
+	}
+	dead := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	_, stderr, code = jingle(t, ctx, "probe", e.alice.JID, "--jid", e.alice.JID, "--password-file", e.pw, "--server", dead)
+	if code != 4 || !strings.Contains(stderr, "cannot reach") {
+		t.Fatalf("unreachable: code %d, %q", code, stderr)
+	}
+
+	httpPort := freePort(t)
+	cfg := writeFile(t, e.dir, "unreach.toml", fmt.Sprintf(`
+[http]
+listen = "127.0.0.1:%d"
+[[account]]
+jid = %q
+password_file = %q
+server = %q
+role = "echo"
+`, httpPort, e.alice.JID, e.pw, dead))
+	log := &syncBuffer{}
+	cmd := exec.Command(bin("jingled"), "--config", cfg)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Count(log.String(), "cannot reach the XMPP server") < 2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := strings.Count(log.String(), "cannot reach the XMPP server"); n < 2 {
+		t.Fatalf("expected repeated connection attempts, saw %d:\n%s", n, log.String())
+	}
+	if !strings.Contains(log.String(), "retrying") {
+		t.Fatalf("no retry with backoff logged:\n%s", log.String())
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", httpPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !strings.Contains(string(body), "connect attempt") {
+		t.Fatalf("/healthz = %d %q, want 503 naming the failed connection", resp.StatusCode, body)
+	}
+	// A wrong password in the daemon is reported as such and not retried.
+	cfg2 := writeFile(t, e.dir, "badpw.toml", fmt.Sprintf(`
+[[account]]
+jid = %q
+password_file = %q
+server = %q
+ca_file = %q
+role = "echo"
+`, e.alice.JID, bad, e.srv.Addr, e.srv.CAFile))
+	log2 := &syncBuffer{}
+	cmd2 := exec.Command(bin("jingled"), "--config", cfg2)
+	cmd2.Stdout, cmd2.Stderr = log2, log2
+	if err := cmd2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd2.Process.Kill(); _ = cmd2.Wait() }()
+	deadline = time.Now().Add(20 * time.Second)
+	for !strings.Contains(log2.String(), "refused the password") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(log2.String(), "refused the password") {
+		t.Fatalf("wrong password not reported:\n%s", log2.String())
+	}
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	return -1
+}
