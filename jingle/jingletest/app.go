@@ -3,6 +3,7 @@ package jingletest
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -91,9 +92,10 @@ type TestApp struct {
 	// or a *jingle.TerminateError).
 	Refuse error
 
-	incoming chan *jingle.Session
-	mu       sync.Mutex
-	handlers map[string]*Handler
+	incoming  chan *jingle.Session
+	proposals chan *jingle.Proposal
+	mu        sync.Mutex
+	handlers  map[string]*Handler
 }
 
 var _ jingle.Application = (*TestApp)(nil)
@@ -101,7 +103,66 @@ var _ jingle.Application = (*TestApp)(nil)
 // NewTestApp returns a TestApp whose Incoming channel buffers up to 1024
 // sessions (more are not reported there, but still handled).
 func NewTestApp(autoAccept bool) *TestApp {
-	return &TestApp{AutoAccept: autoAccept, incoming: make(chan *jingle.Session, 1024), handlers: make(map[string]*Handler)}
+	return &TestApp{
+		AutoAccept: autoAccept,
+		incoming:   make(chan *jingle.Session, 1024),
+		proposals:  make(chan *jingle.Proposal, 1024),
+		handlers:   make(map[string]*Handler),
+	}
+}
+
+// ProposalHandler returns a handler for jingle.WithProposalHandler that
+// reports incoming proposals on Proposals and, with proceed, rings and
+// proceeds each at once (on a goroutine it owns until the messages are
+// sent, so the handler does not block the caller).
+func (a *TestApp) ProposalHandler(ctx context.Context, proceed bool) (handler func(*jingle.Proposal), wait func()) {
+	var wg sync.WaitGroup
+	handler = func(p *jingle.Proposal) {
+		select {
+		case a.proposals <- p:
+		default:
+		}
+		if !proceed {
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.Ring(ctx); err != nil {
+				return
+			}
+			_ = p.Proceed(ctx)
+		}()
+	}
+	return handler, wg.Wait
+}
+
+// Proposals delivers the incoming proposals seen by ProposalHandler.
+func (a *TestApp) Proposals() <-chan *jingle.Proposal { return a.proposals }
+
+// Call is the caller's side of a XEP-0353 call: propose to peer (bare
+// JID: every device rings) with the contents' descriptions, wait for a
+// device to proceed, then session-initiate to that device with the
+// proposal's id as sid.
+func Call(ctx context.Context, m *jingle.Manager, peer string, contents []jingle.Content, h jingle.SessionHandler) (*jingle.Session, error) {
+	descs := make([]jingle.Element, 0, len(contents))
+	for _, c := range contents {
+		if c.Description != nil {
+			descs = append(descs, *c.Description)
+		}
+	}
+	p, err := m.Propose(ctx, peer, descs)
+	if err != nil {
+		return nil, err
+	}
+	full, err := p.Wait(ctx)
+	if err != nil {
+		if !errors.Is(err, jingle.ErrProposalRejected) && !errors.Is(err, jingle.ErrProposalTimeout) {
+			_ = p.Retract(context.WithoutCancel(ctx))
+		}
+		return nil, err
+	}
+	return m.Initiate(ctx, full, p.ID(), contents, nil, h)
 }
 
 // Namespace implements jingle.Application.

@@ -269,7 +269,8 @@ func (r *Router) deliverLocked(w wire) {
 	if r.closed {
 		return
 	}
-	if e := r.endpoints[w.to]; e != nil {
+	isBare := !strings.Contains(w.to, "/")
+	if e := r.endpoints[w.to]; e != nil && (w.isIQ || !isBare) {
 		e.pushLocked(w)
 		return
 	}
@@ -279,10 +280,18 @@ func (r *Router) deliverLocked(w wire) {
 		}
 		return
 	}
+	// An endpoint with a bare JID plays the account's server (it can
+	// send carbons); it gets bare-JID messages only when no resource is
+	// online.
 	bare := bareJID(w.to)
 	var all []*Endpoint
 	for jid, e := range r.endpoints {
-		if bareJID(jid) == bare {
+		if bareJID(jid) == bare && jid != bare {
+			all = append(all, e)
+		}
+	}
+	if len(all) == 0 {
+		if e := r.endpoints[bare]; e != nil {
 			all = append(all, e)
 		}
 	}
