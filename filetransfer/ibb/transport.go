@@ -87,6 +87,22 @@ func (t *Transport) NewHandle(_ context.Context, s *jingle.Session, content stri
 	return t.newHandle(s), nil
 }
 
+// Handle returns a handle for a session that does not exist yet: an
+// initiator needs its transport element before Manager.Initiate creates
+// the session. This transport sends no transport-info, so send is unused.
+func (t *Transport) Handle(local, peer string, initiator bool, _ func(context.Context, *jingle.Jingle) error, content string) jingle.TransportHandle {
+	return t.newHandle(funcSession{local, peer, initiator})
+}
+
+type funcSession struct {
+	local, peer string
+	initiator   bool
+}
+
+func (f funcSession) Local() string     { return f.local }
+func (f funcSession) Peer() string      { return f.peer }
+func (f funcSession) IsInitiator() bool { return f.initiator }
+
 type session interface {
 	Local() string
 	Peer() string

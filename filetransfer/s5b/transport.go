@@ -142,6 +142,26 @@ func (t *Transport) NewHandle(_ context.Context, s *jingle.Session, content stri
 	return t.newHandle(s, content), nil
 }
 
+// Handle returns a handle for a session that does not exist yet: an
+// initiator needs its transport element before Manager.Initiate creates
+// the session. send carries transport-info once the session runs.
+func (t *Transport) Handle(local, peer string, initiator bool, send func(context.Context, *jingle.Jingle) error, content string) jingle.TransportHandle {
+	return t.newHandle(funcSession{local, peer, initiator, send}, content)
+}
+
+type funcSession struct {
+	local, peer string
+	initiator   bool
+	send        func(context.Context, *jingle.Jingle) error
+}
+
+func (f funcSession) Local() string     { return f.local }
+func (f funcSession) Peer() string      { return f.peer }
+func (f funcSession) IsInitiator() bool { return f.initiator }
+func (f funcSession) Send(ctx context.Context, j *jingle.Jingle) error {
+	return f.send(ctx, j)
+}
+
 // session is what a handle needs of a *jingle.Session.
 type session interface {
 	Local() string

@@ -1,0 +1,13 @@
+package filetransfer_test
+
+import (
+	"context"
+	"errors"
+	"net"
+)
+
+type netConn = net.Conn
+
+func refuseDial(context.Context, string, string) (net.Conn, error) {
+	return nil, errors.New("blocked by the test's firewall")
+}
