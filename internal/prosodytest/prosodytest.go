@@ -365,7 +365,7 @@ func renderConfig(s *Server, cfg *config, c2s, proxyPort int) string {
 		quoted[i] = luaString(m)
 	}
 	p("modules_enabled = { %s }", strings.Join(quoted, ", "))
-	p("modules_disabled = { \"s2s\", \"offline\", \"carbons\" }")
+	p("modules_disabled = { \"s2s\", \"offline\" }")
 	p("c2s_require_encryption = %t", !cfg.plain)
 	p("allow_unencrypted_plain_auth = false")
 	p("authentication = \"internal_hashed\"")

@@ -314,6 +314,11 @@ func (c *Client) install(s *stream) error {
 	// and delivers subscription requests (RFC 6121 §2.1.6, §3.1.3); the
 	// reply itself is not needed.
 	_ = s.write([]byte("<iq type='get' id='" + c.newID() + "'><query xmlns='jabber:iq:roster'/></iq>"))
+	if c.cfg.Carbons {
+		// XEP-0280 §4; a server without carbons answers with an error,
+		// which only means no copies.
+		_ = s.write([]byte("<iq type='set' id='" + c.newID() + "'><enable xmlns='urn:xmpp:carbons:2'/></iq>"))
+	}
 	_ = s.writeStanza(c.presenceStanza())
 	return nil
 }

@@ -51,6 +51,10 @@ type Config struct {
 	CapsNode string
 	// Priority is our presence priority (RFC 6121 §4.7.2.3); default 0.
 	Priority int
+	// Carbons enables XEP-0280 message carbons on each stream, so that the
+	// Jingle manager sees the JMI answers our other devices send (and
+	// stops ringing here when one of them picks up).
+	Carbons bool
 
 	// SubscriptionPolicy decides presence subscription requests from bare
 	// JIDs (RFC 6121 §3.1.3): true approves, false denies. Nil denies all.

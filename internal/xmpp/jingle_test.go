@@ -1,6 +1,7 @@
 package xmpp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -190,5 +191,95 @@ func TestJingleThroughProsody(t *testing.T) {
 	}
 	if len(ma.Sessions()) != 0 || len(mb.Sessions()) != 0 {
 		t.Fatalf("sessions left: %d / %d", len(ma.Sessions()), len(mb.Sessions()))
+	}
+}
+
+// TestJMIAnsweredElsewhere: alice has two devices with carbons; bob rings
+// her bare JID, both ring, the first proceeds and the second stops ringing
+// (answered elsewhere), having seen the carbon of the proceed.
+func TestJMIAnsweredElsewhere(t *testing.T) {
+	srv := prosodytest.New(t, prosodytest.WithModules("carbons"))
+	accAlice := srv.NewAccount(t, "alice")
+	carbons := func(c *Config) { c.Carbons = true }
+	desk := newClient(t, srv, accAlice, "desk", carbons)
+	phone := newClient(t, srv, accAlice, "phone", carbons)
+	bob := newClient(t, srv, srv.NewAccount(t, "bob"), "pc", nil)
+	ctx := testCtx(t)
+
+	sawCarbon := make(chan struct{}, 64)
+	sawProceedCarbon := make(chan struct{}, 1)
+	phone.HandleMessage(func(_ context.Context, m *jingle.Message) bool {
+		els, err := m.Elements()
+		if err == nil && m.From == accAlice.JID {
+			for _, e := range els {
+				if e.XMLName.Space == jingle.NSCarbons && e.XMLName.Local == "sent" {
+					select {
+					case sawCarbon <- struct{}{}:
+					default:
+					}
+					if bytes.Contains(e.Inner, []byte("proceed")) {
+						sawProceedCarbon <- struct{}{}
+					}
+				}
+			}
+		}
+		return false // let the manager see it too
+	})
+	props := map[string]chan *jingle.Proposal{}
+	for _, c := range []*Client{desk, phone} {
+		ch := make(chan *jingle.Proposal, 1)
+		props[c.JID()] = ch
+		serveManager(t, c, jingle.WithApplication(jingletest.NewTestApp(true)), jingle.WithProposalHandler(func(p *jingle.Proposal) { ch <- p }))
+	}
+	mb := serveManager(t, bob)
+	// Carbons are enabled asynchronously after connecting; wait until a
+	// message between the devices is copied before ringing.
+	deadline := time.Now().Add(testTimeout)
+	for ready := false; !ready; {
+		if time.Now().After(deadline) {
+			t.Fatal("carbons never enabled")
+		}
+		if err := desk.SendMessage(ctx, &jingle.Message{To: bob.JID(), Type: "chat", Payload: []byte(`<body>probe</body>`)}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-sawCarbon:
+			ready = true
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+
+	prop, err := mb.Propose(ctx, accAlice.JID, []jingle.Element{jingletest.Description("call")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*jingle.Proposal{}
+	for jid, ch := range props {
+		select {
+		case p := <-ch:
+			got[jid] = p
+		case <-ctx.Done():
+			t.Fatalf("%s did not ring", jid)
+		}
+	}
+	if err := got[desk.JID()].Proceed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if full, err := prop.Wait(ctx); err != nil || full != desk.JID() {
+		t.Fatalf("proceeded by %q (%v), want %s", full, err, desk.JID())
+	}
+	other := got[phone.JID()]
+	select {
+	case <-other.Done():
+	case <-ctx.Done():
+		t.Fatal("the phone kept ringing")
+	}
+	if !errors.Is(other.Err(), jingle.ErrAnsweredElsewhere) {
+		t.Fatalf("phone's proposal ended with %v, want answered elsewhere", other.Err())
+	}
+	select {
+	case <-sawProceedCarbon:
+	case <-ctx.Done():
+		t.Fatal("no carbon of the proceed reached the phone")
 	}
 }
