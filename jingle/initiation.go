@@ -133,7 +133,7 @@ func (p *Proposal) Retract(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 	r := &Reason{Condition: ReasonCancel, Text: "Retracted"}
-	if !p.finish(ErrProposalRetracted, r, true) {
+	if !p.finish(ErrProposalRetracted, r) {
 		return fmt.Errorf("jingle: retract proposal %s: %w", p.id, ErrProposalAnswered)
 	}
 	return p.m.sendMessage(ctx, jmiMessage(to, "retract", p.id, r, nil))
@@ -191,15 +191,14 @@ func (p *Proposal) Reject(ctx context.Context, r *Reason) error {
 	if r == nil {
 		r = &Reason{Condition: ReasonBusy}
 	}
-	if !p.finish(ErrProposalRejected, r, true) {
+	if !p.finish(ErrProposalRejected, r) {
 		return fmt.Errorf("jingle: reject proposal %s: %w", p.id, ErrProposalAnswered)
 	}
 	return p.m.sendMessage(ctx, jmiMessage(p.peer, "reject", p.id, r, nil))
 }
 
-// finish ends an open proposal with err (nil: proceeded) and reports
-// whether it was open. local says whether we ended it ourselves.
-func (p *Proposal) finish(err error, r *Reason, _ bool) bool {
+// finish ends an open proposal with err and reports whether it was open.
+func (p *Proposal) finish(err error, r *Reason) bool {
 	p.mu.Lock()
 	if p.state != proposalProposed {
 		p.mu.Unlock()
@@ -255,7 +254,7 @@ func (p *Proposal) expire() {
 	switch st {
 	case proposalProposed:
 		r := &Reason{Condition: ReasonCancel, Text: "timeout"}
-		if p.finish(ErrProposalTimeout, r, true) && !p.incoming {
+		if p.finish(ErrProposalTimeout, r) && !p.incoming {
 			ctx, cancel := context.WithTimeout(p.m.ctx, p.m.iqTimeout)
 			defer cancel()
 			if err := p.m.sendMessage(ctx, jmiMessage(p.peer, "retract", p.id, r, nil)); err != nil {
@@ -270,17 +269,15 @@ func (p *Proposal) expire() {
 	}
 }
 
-// shutdown ends the proposal on Manager.Close: outgoing open ones are
+// shutdown ends the proposal on Manager.Close: open outgoing ones are
 // retracted, everything else is forgotten locally.
 func (p *Proposal) shutdown(ctx context.Context) {
 	if !p.incoming {
-		if err := p.Retract(ctx); err == nil || !errors.Is(err, ErrProposalAnswered) {
-			if err != nil {
-				p.m.log.Debug("jingle: retract on close", "id", p.id, "err", err)
-			}
+		if err := p.Retract(ctx); err != nil && !errors.Is(err, ErrProposalAnswered) {
+			p.m.log.Debug("jingle: retract on close", "id", p.id, "err", err)
 		}
 	}
-	p.finish(ErrManagerClosed, nil, true)
+	p.finish(ErrManagerClosed, nil)
 	p.mu.Lock()
 	if p.timer != nil {
 		p.timer.Stop()
@@ -422,7 +419,7 @@ func (m *Manager) Propose(ctx context.Context, peer string, descriptions []Eleme
 	msg.ID = p.id
 	msg.Payload = append(msg.Payload, []byte(`<request xmlns="`+NSReceipts+`"></request>`)...)
 	if err := m.sendMessage(ctx, msg); err != nil {
-		p.finish(err, nil, true)
+		p.finish(err, nil)
 		return nil, err
 	}
 	return p, nil
@@ -518,7 +515,7 @@ func (m *Manager) handleJMI(ctx context.Context, msg *Message, e *Element, recei
 		if tieBreak {
 			err = ErrProposalTieBreak
 		}
-		p.finish(err, r, false)
+		p.finish(err, r)
 	case "ringing":
 		if p := m.outgoing(id, from); p != nil {
 			p.markRinging()
@@ -529,7 +526,7 @@ func (m *Manager) handleJMI(ctx context.Context, msg *Message, e *Element, recei
 		m.mu.Unlock()
 		if p != nil && p.peer == from {
 			r, _ := jmiReason(e)
-			p.finish(ErrProposalRetracted, r, false)
+			p.finish(ErrProposalRetracted, r)
 		}
 	case "finish":
 		// The Jingle session-terminate is what ends a session; a
@@ -543,7 +540,7 @@ func (m *Manager) handleJMI(ctx context.Context, msg *Message, e *Element, recei
 		}
 		m.mu.Unlock()
 		if p != nil && bareJID(p.peer) == bareJID(from) {
-			p.finish(ErrProposalRetracted, r, false)
+			p.finish(ErrProposalRetracted, r)
 		}
 	}
 }
@@ -620,7 +617,7 @@ func (m *Manager) handlePropose(ctx context.Context, msg *Message, e *Element, r
 	if rival != nil {
 		// Theirs has the lower id: retract ours with <tie-break/>.
 		r := &Reason{Condition: ReasonExpired, Text: "Tie-Break"}
-		if rival.finish(ErrProposalTieBreak, r, true) {
+		if rival.finish(ErrProposalTieBreak, r) {
 			if err := m.sendMessage(ctx, jmiMessage(rival.peer, "retract", rival.id, r, []byte(`<tie-break></tie-break>`))); err != nil {
 				m.log.Debug("jingle: retracting on tie-break", "err", err)
 			}
@@ -654,7 +651,7 @@ func (m *Manager) answeredElsewhere(id string) {
 	}
 	m.mu.Unlock()
 	for _, p := range found {
-		p.finish(ErrAnsweredElsewhere, nil, false)
+		p.finish(ErrAnsweredElsewhere, nil)
 	}
 }
 

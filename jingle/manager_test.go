@@ -3,6 +3,8 @@ package jingle_test
 import (
 	"context"
 	"errors"
+	"slices"
+	"sort"
 	"testing"
 	"time"
 
@@ -143,4 +145,93 @@ func TestSessionLifecycle(t *testing.T) {
 	if err := js.Terminate(ctx, nil); err != nil {
 		t.Fatalf("second terminate: %v", err)
 	}
+}
+
+// TestClose: Close ends active sessions with <success/>, pending ones
+// with <cancel/>, retracts open proposals, and is idempotent.
+func TestClose(t *testing.T) {
+	ctx := ctxT(t)
+	w := newWorld(t)
+	mr := w.manager(romeo, nil)
+	appJ := jingletest.NewTestApp(true)
+	w.manager(juliet, appJ)
+	appT := jingletest.NewTestApp(false)
+	w.manager(tybalt, appT)
+	conv := newRaw(w, convPhone)
+
+	ha := jingletest.NewHandler()
+	active, err := mr.Initiate(ctx, juliet, "", jingletest.Contents("a"), nil, ha)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := incoming(t, ctx, appJ)
+	pending, err := mr.Initiate(ctx, tybalt, "", jingletest.Contents("a"), nil, jingletest.NewHandler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := incoming(t, ctx, appT)
+	p, err := mr.Propose(ctx, convBare, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := nextAction(t, ha); a != jingle.ActionSessionAccept || active.State() != jingle.StateActive {
+		t.Fatalf("%s, %v", a, active.State())
+	}
+	if err := mr.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, ctx, js.Done(), "active ended")
+	waitDone(t, ctx, ts.Done(), "pending ended")
+	if js.Reason().Condition != jingle.ReasonSuccess || ts.Reason().Condition != jingle.ReasonCancel {
+		t.Fatalf("reasons %v, %v", js.Reason(), ts.Reason())
+	}
+	if pending.State() != jingle.StateEnded || len(mr.Sessions()) != 0 {
+		t.Fatal("sessions left after close")
+	}
+	conv.next(t, ctx, `<retract xmlns="urn:xmpp:jingle-message:0" id="`+p.ID()+`"`)
+	if err := mr.Close(ctx); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+	if _, err := mr.Initiate(ctx, juliet, "", jingletest.Contents("a"), nil, jingletest.NewHandler()); !errors.Is(err, jingle.ErrManagerClosed) {
+		t.Fatalf("initiate after close: %v", err)
+	}
+	if _, err := mr.Propose(ctx, juliet, nil); !errors.Is(err, jingle.ErrManagerClosed) {
+		t.Fatalf("propose after close: %v", err)
+	}
+	if err := rawIQ(ctx, w.r.Endpoint("x@y.example/z"), romeo, jingleXML("session-initiate", "late", testContent)); !errors.Is(err, jingle.ErrServiceUnavailable) {
+		t.Fatalf("initiate to a closed manager: %v", err)
+	}
+}
+
+func TestFeaturesAndRegistry(t *testing.T) {
+	m := jingle.NewManager(romeo, jingletest.NewRouter().Endpoint(romeo),
+		jingle.WithApplication(jingletest.NewTestApp(false)),
+		jingle.WithTransport(jingletest.TestTransport{NS: "urn:t:low", Prio: 1}),
+		jingle.WithTransport(jingletest.TestTransport{NS: "urn:t:high", Prio: 9}),
+		jingle.WithTransport(jingletest.TestTransport{NS: "urn:t:dgram", K: jingle.Datagram, Prio: 5}),
+	)
+	want := []string{jingletest.NSTestApp, "urn:t:dgram", "urn:t:high", "urn:t:low", jingle.NS, jingle.NSMessage}
+	sort.Strings(want)
+	if got := m.Features(); !slices.Equal(got, want) {
+		t.Fatalf("features %v, want %v", got, want)
+	}
+	var order []string
+	for _, tr := range m.Transports(jingle.Stream) {
+		order = append(order, tr.Namespace())
+	}
+	if !slices.Equal(order, []string{"urn:t:high", "urn:t:low"}) {
+		t.Fatalf("stream transports %v", order)
+	}
+	if n := len(m.Transports(0)); n != 3 {
+		t.Fatalf("%d transports", n)
+	}
+	if m.Application(jingletest.NSTestApp) == nil || len(m.Applications()) != 1 || m.Transport("urn:t:dgram") == nil {
+		t.Fatal("registry lookups")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("duplicate registration did not panic")
+		}
+	}()
+	jingle.NewManager(romeo, nil, jingle.WithTransport(jingletest.TestTransport{}), jingle.WithTransport(jingletest.TestTransport{}))
 }

@@ -185,6 +185,13 @@ func (s *Session) Do(f func()) bool {
 	return s.enqueue(&task{fn: func(context.Context) { f() }})
 }
 
+// DoContext is Do for work that sends: f gets the loop's context, with
+// which Send, Accept, Info and Terminate queue their stanza and return
+// instead of waiting for the acknowledgement (which would stall the loop).
+func (s *Session) DoContext(f func(ctx context.Context)) bool {
+	return s.enqueue(&task{fn: f})
+}
+
 // Send sends a Jingle action of ours: it fills sid (and initiator or
 // responder for session-initiate and session-accept), applies our side's
 // state transition and content diff, sends the IQ and waits for the
