@@ -54,6 +54,7 @@ type Client struct {
 	closed      bool
 	cur         *stream // nil while disconnected
 	jid         string  // full JID of the current or last stream
+	resource    string  // resource to bind: configured, or the server's first pick
 	permErr     error   // why the supervisor stopped, if it did
 	pending     map[string]*pendingIQ
 	iqHandlers  map[xml.Name]IQHandler
@@ -92,6 +93,7 @@ func New(cfg Config) (*Client, error) {
 		pending:    map[string]*pendingIQ{},
 		iqHandlers: map[xml.Name]IQHandler{},
 		presence:   map[string]map[string]Presence{},
+		resource:   cfg.Resource,
 	}
 	c.features = normalizeFeatures(cfg.Features)
 	c.iqHandlers[xml.Name{Space: NSDiscoInfo, Local: "query"}] = c.handleDiscoInfo
@@ -210,9 +212,12 @@ func (c *Client) Close() error {
 // connect dials until a stream is up or a permanent error.
 func (c *Client) connect(ctx context.Context) (*stream, error) {
 	for attempt := 1; ; attempt++ {
-		s, err := dial(ctx, &c.cfg)
+		c.mu.Lock()
+		resource := c.resource
+		c.mu.Unlock()
+		s, err := dial(ctx, &c.cfg, resource)
 		if err == nil {
-			c.emit(Event{Kind: EventConnected, JID: s.jid, Attempt: attempt})
+			s.attempt = attempt
 			return s, nil
 		}
 		if ctx.Err() != nil {
@@ -309,6 +314,13 @@ func (c *Client) install(s *stream) error {
 		return ErrClosed
 	}
 	c.cur, c.jid = s, s.jid
+	if c.resource == "" {
+		// Keep a server-assigned resource across reconnections: the
+		// Jingle manager and our peers know us by this full JID.
+		if _, r, ok := strings.Cut(s.jid, "/"); ok {
+			c.resource = r
+		}
+	}
 	c.mu.Unlock()
 	// Request the roster so the server treats us as an interested resource
 	// and delivers subscription requests (RFC 6121 §2.1.6, §3.1.3); the
@@ -320,6 +332,7 @@ func (c *Client) install(s *stream) error {
 		_ = s.write([]byte("<iq type='set' id='" + c.newID() + "'><enable xmlns='urn:xmpp:carbons:2'/></iq>"))
 	}
 	_ = s.writeStanza(c.presenceStanza())
+	c.emit(Event{Kind: EventConnected, JID: s.jid, Attempt: s.attempt})
 	return nil
 }
 

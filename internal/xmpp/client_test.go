@@ -748,3 +748,38 @@ func TestSpoofedReplyIgnored(t *testing.T) {
 		t.Fatalf("reply %+v payload %q", r.iq, p.Text)
 	}
 }
+
+// TestReconnectKeepsServerResource: a resource chosen by the server is
+// asked for again after a reconnection, so our full JID does not change.
+func TestReconnectKeepsServerResource(t *testing.T) {
+	srv := prosodytest.Shared(t)
+	cut := newCutter(t, srv.Addr)
+	reconnected := make(chan struct{}, 1)
+	var connects int
+	c := newClient(t, srv, srv.NewAccount(t, "gina"), "", func(c *Config) {
+		c.Addr = cut.l.Addr().String()
+		c.MinBackoff = 5 * time.Millisecond
+		c.OnEvent = func(e Event) {
+			if e.Kind == EventConnected {
+				connects++
+				if connects == 2 {
+					reconnected <- struct{}{}
+				}
+			}
+		}
+	})
+	first := c.JID()
+	if _, r, _ := strings.Cut(first, "/"); r == "" {
+		t.Fatalf("no resource bound: %q", first)
+	}
+	cut.cut()
+	ctx := testCtx(t)
+	select {
+	case <-reconnected:
+	case <-ctx.Done():
+		t.Fatal("no reconnection")
+	}
+	if got := c.JID(); got != first {
+		t.Fatalf("full JID changed from %s to %s", first, got)
+	}
+}

@@ -19,7 +19,9 @@ type Config struct {
 	JID string
 	// Password is the account's password. Required.
 	Password string
-	// Resource is the resource to bind; empty lets the server choose.
+	// Resource is the resource to bind; empty lets the server choose on
+	// the first connection, and that resource is asked for again on each
+	// reconnection so the full JID stays stable.
 	Resource string
 	// Addr is the server's "host:port"; default the JID's domain, port
 	// 5222 (go-xmpp then uses the domain as host name; no SRV lookup is

@@ -60,13 +60,16 @@ type stream struct {
 	jid  string
 	// readDone is closed when the reader stops reading this stream.
 	readDone chan struct{}
+	// attempt is the connection attempt that made the stream.
+	attempt int
 
 	wmu sync.Mutex
 }
 
 // dial connects, negotiates STARTTLS (unless plain loopback is allowed and
-// chosen), authenticates with SCRAM and binds the resource.
-func dial(ctx context.Context, cfg *Config) (*stream, error) {
+// chosen), authenticates with SCRAM and binds resource ("" lets the server
+// pick).
+func dial(ctx context.Context, cfg *Config, resource string) (*stream, error) {
 	if err := checkProxyEnv(cfg.addr()); err != nil {
 		return nil, err
 	}
@@ -87,7 +90,7 @@ func dial(ctx context.Context, cfg *Config) (*stream, error) {
 		Host:        cfg.addr(),
 		User:        cfg.JID,
 		Password:    cfg.Password,
-		Resource:    escapeText(cfg.Resource),
+		Resource:    escapeText(resource),
 		DialTimeout: timeout,
 		TLSConfig:   tc,
 		// NoTLS means "no direct TLS": the stream starts in plain TCP and
