@@ -262,3 +262,24 @@ func TestEarlyCandidatesQueued(t *testing.T) {
 		t.Errorf("callee saw %s", r)
 	}
 }
+
+// TestMediaError: the callee cannot open what it was told to play; the
+// call ends with media-error on both sides.
+func TestMediaError(t *testing.T) {
+	l := newLink()
+	bobApp := NewApplication(ApplicationOptions{Peer: loopback(t), AutoAnswer: &MediaOptions{Audio: filepath.Join(t.TempDir(), "missing.ogg")}})
+	aliceMgr := l.manager(t, alice, jingle.WithTransport(ICEUDP{}))
+	l.manager(t, bob, bobApp.Options()...)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, aliceMgr, bob, CallOptions{Peer: loopback(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := waitEnd(t, c, 10*time.Second); r.Condition != jingle.ReasonMediaError {
+		t.Errorf("call ended with %s, want media-error", r)
+	}
+	if _, err := Dial(ctx, aliceMgr, bob, CallOptions{Peer: loopback(t), MediaOptions: MediaOptions{Audio: "missing.ogg"}}); err == nil {
+		t.Error("Dial with a missing file succeeded")
+	}
+}

@@ -487,6 +487,7 @@ func (c *Call) startSources(p *peer) {
 			}()
 		}
 		// Read RTCP so the interceptors (reports, NACK) run.
+		echo := c.media.Echo
 		c.workers.Add(1)
 		go func() {
 			defer c.workers.Done()
@@ -495,7 +496,9 @@ func (c *Call) startSources(p *peer) {
 				if err != nil {
 					return
 				}
-				c.forwardPLI(p, s, pkts)
+				if echo {
+					c.forwardPLI(p, s, pkts)
+				}
 			}
 		}()
 	}
@@ -504,9 +507,6 @@ func (c *Call) startSources(p *peer) {
 // forwardPLI asks the original sender for a key frame when the peer asks
 // our echo track for one.
 func (c *Call) forwardPLI(p *peer, s *webrtc.RTPSender, pkts []rtcp.Packet) {
-	if !c.media.Echo {
-		return
-	}
 	for _, pk := range pkts {
 		switch pk.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:

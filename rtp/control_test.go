@@ -98,6 +98,15 @@ func TestCallControl(t *testing.T) {
 	if err := call.RemoveContent(ctx, "video"); err != nil {
 		t.Fatal(err)
 	}
+	// Now the callee adds video of its own.
+	bsrc, err := OpenFile(video, "bob-video", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bobCall.AddContent(ctx, "bob-video", webrtc.RTPCodecTypeVideo, bsrc); err != nil {
+		t.Fatal(err)
+	}
+	ae.wait(t, EventMedia, "bob-video")
 	if r := waitEnd(t, call, 30*time.Second); r.Condition != jingle.ReasonSuccess {
 		t.Fatalf("call ended with %s", r)
 	}
