@@ -498,11 +498,19 @@ func (c *Client) HandleMessage(h MessageHandler) {
 }
 
 // Serve wires a Jingle manager: its IQs, its messages and its features
-// (which change our caps).
+// (which change our caps), see ManagerFeatures.
 func (c *Client) Serve(m *jingle.Manager) {
 	c.HandleIQ(jingle.NS, "jingle", m.HandleIQ)
 	c.HandleMessage(m.HandleMessage)
-	c.AddFeatures(m.Features()...)
+	c.AddFeatures(ManagerFeatures(m)...)
+}
+
+// ManagerFeatures is what Serve announces for m: its Features plus
+// XEP-0184 receipts, which the manager sends for JMI proposals that ask for
+// one. Conversations only asks peers that announce receipts, and shows
+// "ringing" when the receipt of its <propose/> comes back.
+func ManagerFeatures(m *jingle.Manager) []string {
+	return normalizeFeatures(append(m.Features(), jingle.NSReceipts))
 }
 
 func (c *Client) newID() string {

@@ -62,7 +62,7 @@ func TestJingleThroughProsody(t *testing.T) {
 		asker, target *Client
 		m             *jingle.Manager
 	}{{alice, bob, mb}, {bob, alice, ma}} {
-		want := normalizeFeatures(append(append([]string(nil), builtinFeatures...), pair.m.Features()...))
+		want := normalizeFeatures(append(append([]string(nil), builtinFeatures...), ManagerFeatures(pair.m)...))
 		waitFor(ctx, t, "caps of "+pair.target.JID(), func() bool {
 			p, ok := pair.asker.PresenceOf(pair.target.JID())
 			return ok && p.Caps != nil && p.Caps.Ver == CapsVer(DiscoInfo{Identities: []Identity{pair.target.Identity()}, Features: want})
@@ -79,8 +79,9 @@ func TestJingleThroughProsody(t *testing.T) {
 			t.Fatalf("disco#info (no node) of %s: %v %v", pair.target.JID(), plain.Features, err)
 		}
 	}
-	if !slices.Contains(mb.Features(), jingletest.NSTestApp) || !slices.Contains(mb.Features(), jingle.NS) {
-		t.Fatalf("manager features %v lack the application or Jingle", mb.Features())
+	if f := bob.Features(); !slices.Contains(f, jingletest.NSTestApp) || !slices.Contains(f, jingle.NS) ||
+		!slices.Contains(f, jingle.NSMessage) || !slices.Contains(f, jingle.NSReceipts) {
+		t.Fatalf("bob announces %v: no application, Jingle, JMI or receipts", f)
 	}
 
 	// JMI: propose to the bare JID, bob's device proceeds.
