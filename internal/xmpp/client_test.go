@@ -783,3 +783,85 @@ func TestReconnectKeepsServerResource(t *testing.T) {
 		t.Fatalf("full JID changed from %s to %s", first, got)
 	}
 }
+
+// TestLargeAndPrefixedPayloadsSurvive: a stanza far larger than one read,
+// with namespace prefixes, xml:lang and escaped text, arrives intact
+// (compared as XML trees).
+func TestLargeAndPrefixedPayloadsSurvive(t *testing.T) {
+	srv := prosodytest.Shared(t)
+	alice := newClient(t, srv, srv.NewAccount(t, "alice"), "desk", nil)
+	bob := newClient(t, srv, srv.NewAccount(t, "bob"), "phone", nil)
+	got := make(chan []byte, 1)
+	alice.HandleIQ("urn:example:big", "big", func(_ context.Context, iq *jingle.IQ) *jingle.IQ {
+		got <- iq.Payload
+		r := iq.Result()
+		r.Payload = iq.Payload // echo it back
+		return r
+	})
+	text := strings.Repeat("0123456789abcdef<&>'\" ", 4000) // ~88 KB once escaped
+	var b strings.Builder
+	b.WriteString(`<big xmlns="urn:example:big" xmlns:p="urn:example:prefixed" xml:lang="de" n="1">`)
+	b.WriteString(`<p:inner p:attr="v" plain="w"><p:leaf/><other xmlns="urn:example:other" k="&lt;&amp;&gt;"/></p:inner><text>`)
+	_ = xml.EscapeText(&b, []byte(text))
+	b.WriteString(`</text></big>`)
+	payload := []byte(b.String())
+	ctx := testCtx(t)
+	reply, err := bob.SendIQ(ctx, &jingle.IQ{To: alice.JID(), Type: jingle.IQSet, Payload: payload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameTree(t, <-got, payload) {
+		t.Fatal("request payload changed on the way in")
+	}
+	if !sameTree(t, reply.Payload, payload) {
+		t.Fatal("reply payload changed on the way back")
+	}
+}
+
+// sameTree compares two XML documents as trees of resolved names,
+// attributes and text.
+func sameTree(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	ta, tb := tokens(t, a), tokens(t, b)
+	if len(ta) != len(tb) {
+		t.Logf("token counts %d vs %d", len(ta), len(tb))
+		return false
+	}
+	for i := range ta {
+		if ta[i] != tb[i] {
+			t.Logf("token %d: %q vs %q", i, ta[i], tb[i])
+			return false
+		}
+	}
+	return true
+}
+
+func tokens(t *testing.T, doc []byte) []string {
+	t.Helper()
+	d := xml.NewDecoder(strings.NewReader(string(doc)))
+	var out []string
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch v := tok.(type) {
+		case xml.StartElement:
+			var attrs []string
+			for _, a := range stripNSDecls(v.Attr) {
+				attrs = append(attrs, a.Name.Space+"|"+a.Name.Local+"="+a.Value)
+			}
+			slices.Sort(attrs)
+			out = append(out, "<"+v.Name.Space+"|"+v.Name.Local+" "+strings.Join(attrs, " "))
+		case xml.EndElement:
+			out = append(out, "</"+v.Name.Space+"|"+v.Name.Local)
+		case xml.CharData:
+			if s := strings.TrimSpace(string(v)); s != "" {
+				out = append(out, "#"+string(v))
+			}
+		}
+	}
+}
