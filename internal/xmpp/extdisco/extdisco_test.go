@@ -311,3 +311,45 @@ func TestNextRefresh(t *testing.T) {
 		t.Errorf("next = %v, want the interval when nothing expires", got)
 	}
 }
+
+func TestPushTriggersRequery(t *testing.T) {
+	r := jingletest.NewRouter()
+	defer r.Close()
+	server := r.Endpoint("localhost")
+	queries := make(chan struct{}, 16)
+	server.HandleIQ(NS, "services", func(_ context.Context, iq *jingle.IQ) *jingle.IQ {
+		queries <- struct{}{}
+		reply := iq.Result()
+		reply.Payload = []byte(`<services xmlns='urn:xmpp:extdisco:2'><service host='127.0.0.1' port='3478' transport='udp' type='stun'/></services>`)
+		return reply
+	})
+	alice := r.Endpoint("alice@localhost/x")
+	ref, err := StartRefresher(context.Background(), RefresherConfig{Sender: alice, Server: "localhost", Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	alice.HandleIQ(NS, "services", ref.HandlePush)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-queries:
+		case <-ctx.Done():
+			t.Fatal(what)
+		}
+	}
+	wait("no initial query")
+	<-ref.Ready()
+	push := []byte(`<services xmlns='urn:xmpp:extdisco:2' type='turn'><service action='add' host='192.0.2.2' port='7778' transport='udp' type='turn' username='u' password='p'/></services>`)
+	if _, err := server.SendIQ(ctx, &jingle.IQ{To: "alice@localhost/x", Type: jingle.IQSet, Payload: push}); err != nil {
+		t.Fatalf("push not acknowledged: %v", err)
+	}
+	wait("push did not trigger a query (the interval is an hour)")
+	// A push from someone else is refused.
+	_, err = r.Endpoint("mallory@localhost/y").SendIQ(ctx, &jingle.IQ{To: "alice@localhost/x", Type: jingle.IQSet, Payload: push})
+	if !errors.Is(err, jingle.ErrServiceUnavailable) {
+		t.Fatalf("push from a stranger: err = %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +51,8 @@ type Refresher struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
+	kick chan struct{}
+
 	mu      sync.Mutex
 	current Result
 	ready   chan struct{}
@@ -87,7 +90,7 @@ func StartRefresher(ctx context.Context, cfg RefresherConfig) (*Refresher, error
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	r := &Refresher{cfg: cfg, cancel: cancel, done: make(chan struct{}), ready: make(chan struct{})}
+	r := &Refresher{cfg: cfg, cancel: cancel, done: make(chan struct{}), ready: make(chan struct{}), kick: make(chan struct{}, 1)}
 	go r.run(ctx)
 	return r, nil
 }
@@ -155,6 +158,27 @@ func (r *Refresher) run(ctx context.Context) {
 			t.Stop()
 			return
 		case <-t.C:
+		case <-r.kick:
+			t.Stop()
 		}
 	}
+}
+
+// HandlePush answers a services push (XEP-0215 §3.2: an IQ set of
+// <services/> from the server) and re-queries the full list at once,
+// rather than merging add/modify/delete items. Register it for both
+// namespaces, e.g. client.HandleIQ(extdisco.NS, "services", r.HandlePush).
+// Pushes from anyone but the server are refused.
+func (r *Refresher) HandlePush(_ context.Context, iq *jingle.IQ) *jingle.IQ {
+	if iq.Type != jingle.IQSet {
+		return iq.ErrorReply(jingle.ErrBadRequest)
+	}
+	if iq.From != "" && !strings.EqualFold(iq.From, r.cfg.Server) {
+		return iq.ErrorReply(jingle.ErrServiceUnavailable)
+	}
+	select {
+	case r.kick <- struct{}{}:
+	default: // a re-query is already due
+	}
+	return iq.Result()
 }
