@@ -78,12 +78,13 @@ var ConePorts = [2]uint16{40000, 40999}
 
 // Addresses of the topology (documentation and private ranges only).
 var (
-	PublicIP   = netip.MustParseAddr("203.0.113.10")
-	publicNet  = netip.MustParsePrefix("203.0.113.0/24")
-	wanIPs     = [2]netip.Addr{netip.MustParseAddr("203.0.113.2"), netip.MustParseAddr("203.0.113.3")}
-	lanNets    = [2]netip.Prefix{netip.MustParsePrefix("10.11.0.0/24"), netip.MustParsePrefix("192.168.22.0/24")}
-	routerLAN  = [2]netip.Addr{netip.MustParseAddr("10.11.0.1"), netip.MustParseAddr("192.168.22.1")}
-	peerLANIPs = [2]netip.Addr{netip.MustParseAddr("10.11.0.2"), netip.MustParseAddr("192.168.22.2")}
+	// PublicIP is the public host; PublicPrefix the public segment.
+	PublicIP     = netip.MustParseAddr("203.0.113.10")
+	PublicPrefix = netip.MustParsePrefix("203.0.113.0/24")
+	wanIPs       = [2]netip.Addr{netip.MustParseAddr("203.0.113.2"), netip.MustParseAddr("203.0.113.3")}
+	lanNets      = [2]netip.Prefix{netip.MustParsePrefix("10.11.0.0/24"), netip.MustParsePrefix("192.168.22.0/24")}
+	routerLAN    = [2]netip.Addr{netip.MustParseAddr("10.11.0.1"), netip.MustParseAddr("192.168.22.1")}
+	peerLANIPs   = [2]netip.Addr{netip.MustParseAddr("10.11.0.2"), netip.MustParseAddr("192.168.22.2")}
 )
 
 // ErrUnavailable is returned by Available and Build when namespaces cannot
@@ -150,7 +151,7 @@ func Build(ctx context.Context, v Variant) (_ *Topology, err error) {
 		return nil, fmt.Errorf("netnstest: unknown variant %q", v)
 	}
 	prefix := fmt.Sprintf("jn%d-%d", os.Getpid(), counter.Add(1))
-	t := &Topology{Variant: v, Public: prefix + "-pub", PublicIP: PublicIP, PublicNet: publicNet}
+	t := &Topology{Variant: v, Public: prefix + "-pub", PublicIP: PublicIP, PublicNet: PublicPrefix}
 	for i, name := range []string{"a", "b"} {
 		t.Sides[i] = Side{
 			Router: prefix + "-nat" + name, LAN: prefix + "-lan" + name,
@@ -394,4 +395,38 @@ func run(ctx context.Context, name string, args ...string) error {
 		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(out.Bytes()))
 	}
 	return nil
+}
+
+// Account adds a counting rule (no verdict) at the top of router side's
+// FORWARD chain for packets from its LAN to the public host's proto/dport,
+// so a test can prove which path its traffic took. Read it with Counter.
+func (t *Topology) Account(ctx context.Context, side int, name, proto string, dport int) error {
+	return t.in(ctx, t.Sides[side].Router, "iptables", "-w", "-I", "FORWARD", "1", "-i", "lan0",
+		"-d", t.PublicIP.String(), "-p", proto, "--dport", strconv.Itoa(dport), "-m", "comment", "--comment", name)
+}
+
+// Counter returns the packets and bytes counted by the rule named name
+// (Account) or by any rule of router side's FORWARD chain carrying that
+// comment.
+func (t *Topology) Counter(ctx context.Context, side int, name string) (packets, bytes uint64, err error) {
+	out, err := t.Run(ctx, t.Sides[side].Router, "iptables", "-w", "-L", "FORWARD", "-v", "-x", "-n")
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, "/* "+name+" */") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			break
+		}
+		packets, err1 := strconv.ParseUint(f[0], 10, 64)
+		bytes, err2 := strconv.ParseUint(f[1], 10, 64)
+		if err1 != nil || err2 != nil {
+			return 0, 0, fmt.Errorf("netnstest: parsing counter line %q", line)
+		}
+		return packets, bytes, nil
+	}
+	return 0, 0, fmt.Errorf("netnstest: no rule %q on %s", name, t.Sides[side].Router)
 }

@@ -32,7 +32,7 @@ func init() {
 // source address it came from; "poke" makes the reflector send "poked"
 // from pokePort (an address the sender never talked to) to that source;
 // a TCP connection to reflectPort gets its source address and is closed.
-func roleReflector(ctx context.Context, in []byte, out *json.Encoder) error {
+func roleReflector(ctx context.Context, in []byte, _ <-chan string, out *json.Encoder) error {
 	var ip string
 	if err := json.Unmarshal(in, &ip); err != nil {
 		return err
@@ -115,7 +115,7 @@ type probeResult struct {
 	UnroutableErr string `json:"unroutable_err"`
 }
 
-func roleProbe(ctx context.Context, in []byte, out *json.Encoder) error {
+func roleProbe(ctx context.Context, in []byte, _ <-chan string, out *json.Encoder) error {
 	var p probeInput
 	if err := json.Unmarshal(in, &p); err != nil {
 		return err

@@ -18,15 +18,19 @@ import (
 
 // The test binary doubles as the programs that run inside the
 // namespaces: started again under `ip netns exec` with roleEnv naming
-// what to be, it reads its input (JSON) from inputEnv, writes JSON lines
-// to stdout and logs to stderr, and stops when stdin closes or on
-// SIGTERM.
+// what to be, it reads its input (JSON) from inputEnv, takes commands
+// as lines on stdin, writes JSON lines to stdout and logs to stderr, and
+// stops when stdin closes.
 const (
 	roleEnv  = "JINGLED_NAT_ROLE"
 	inputEnv = "JINGLED_NAT_INPUT"
 )
 
-var roles = map[string]func(ctx context.Context, in []byte, out *json.Encoder) error{}
+// role is one program: in is its input, cmds the lines written to its
+// stdin, ctx ends when stdin closes.
+type role func(ctx context.Context, in []byte, cmds <-chan string, out *json.Encoder) error
+
+var roles = map[string]role{}
 
 func TestMain(m *testing.M) {
 	if role := os.Getenv(roleEnv); role != "" {
@@ -44,11 +48,18 @@ func runRole(role string) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// The parent closes stdin to stop us.
+	cmds := make(chan string, 16)
 	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			select {
+			case cmds <- sc.Text():
+			default:
+			}
+		}
 		cancel()
 	}()
-	if err := f(ctx, []byte(os.Getenv(inputEnv)), json.NewEncoder(os.Stdout)); err != nil {
+	if err := f(ctx, []byte(os.Getenv(inputEnv)), cmds, json.NewEncoder(os.Stdout)); err != nil {
 		fmt.Fprintf(os.Stderr, "role %s: %v\n", role, err)
 		return 1
 	}
@@ -68,7 +79,7 @@ type proc struct {
 
 // startRole runs role in ns with input and registers its stop (and its
 // stderr in the log of a failed test) with t.Cleanup.
-func startRole(t *testing.T, topo *netnstest.Topology, ns, role string, input any) *proc {
+func startRole(t *testing.T, topo *netnstest.Topology, ns, role string, input any, env ...string) *proc {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -79,7 +90,7 @@ func startRole(t *testing.T, topo *netnstest.Topology, ns, role string, input an
 		t.Fatal(err)
 	}
 	cmd := topo.Command(context.Background(), ns, exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), roleEnv+"="+role, inputEnv+"="+string(in))
+	cmd.Env = append(append(os.Environ(), roleEnv+"="+role, inputEnv+"="+string(in)), env...)
 	p := &proc{name: role + "@" + ns, cmd: cmd, lines: make(chan []byte, 1024), stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
@@ -112,6 +123,14 @@ func startRole(t *testing.T, topo *netnstest.Topology, ns, role string, input an
 		}
 	})
 	return p
+}
+
+// send writes a command line to the role.
+func (p *proc) send(t *testing.T, cmd string) {
+	t.Helper()
+	if _, err := io.WriteString(p.stdin, cmd+"\n"); err != nil {
+		t.Fatalf("%s: sending %q: %v", p.name, cmd, err)
+	}
 }
 
 // next decodes the next JSON line into v.
