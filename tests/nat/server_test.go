@@ -242,7 +242,7 @@ type publicHost struct {
 }
 
 var (
-	buildOnce sync.Once
+	buildOnce   sync.Once
 	jingledPath string
 	buildErr    error
 )
