@@ -143,3 +143,46 @@ func TestFloodActiveSession(t *testing.T) {
 		t.Fatalf("responder handled %d pings", got)
 	}
 }
+
+// TestFloodProposals: 10,000 JMI proposes from one JID keep at most the
+// per-peer limit of open proposals and get at most that many receipts.
+func TestFloodProposals(t *testing.T) {
+	ctx := ctxT(t)
+	w := newWorld(t)
+	app := jingletest.NewTestApp(false)
+	handler, waitHandler := app.ProposalHandler(ctx, false)
+	defer waitHandler()
+	mj := w.manager(juliet, app, jingle.WithProposalHandler(handler))
+	var receipts atomic.Int64
+	marker := make(chan struct{})
+	attacker := w.r.Endpoint(tybalt)
+	attacker.HandleMessage(func(_ context.Context, m *jingle.Message) bool {
+		if m.ID == "marker" {
+			close(marker)
+		} else {
+			receipts.Add(1)
+		}
+		return true
+	})
+	heap0 := heapInUse()
+	for i := range 10000 {
+		mj.HandleMessage(ctx, &jingle.Message{From: tybalt, To: julietBare, ID: fmt.Sprint("m", i), Type: "chat",
+			Payload: []byte(fmt.Sprintf(`<propose xmlns="urn:xmpp:jingle-message:0" id="p%d"><description xmlns="urn:jingled:test:0"/></propose><request xmlns="urn:xmpp:receipts"/>`, i))})
+	}
+	if n := len(app.Proposals()); n != jingle.DefaultPendingPerPeer {
+		t.Fatalf("%d proposals reached the application", n)
+	}
+	if grown := int64(heapInUse()) - int64(heap0); grown > 8<<20 {
+		t.Fatalf("heap grew by %d bytes", grown)
+	}
+	// One receipt per kept proposal, none for the rest. Delivery is in
+	// order, so once a marker sent after the flood arrived, every
+	// receipt has.
+	if err := w.r.Endpoint(juliet).SendMessage(ctx, &jingle.Message{To: tybalt, ID: "marker"}); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, ctx, marker, "marker")
+	if n := receipts.Load(); n != jingle.DefaultPendingPerPeer {
+		t.Fatalf("%d receipts", n)
+	}
+}

@@ -564,12 +564,6 @@ func (m *Manager) outgoing(id, from string) *Proposal {
 // our own proposal (XEP-0353 §4.1), limits, then the application.
 func (m *Manager) handlePropose(ctx context.Context, msg *Message, e *Element, receiptRequested bool) {
 	from, id := msg.From, e.Attribute("id")
-	if receiptRequested && msg.ID != "" {
-		r := &Message{To: from, ID: newID(), Payload: []byte(`<received xmlns="` + NSReceipts + `" id="` + xmlEscape(msg.ID) + `"></received>`)}
-		if err := m.sendMessage(ctx, r); err != nil {
-			m.log.Debug("jingle: sending receipt", "to", from, "err", err)
-		}
-	}
 	descs, err := childElements(e.Inner)
 	if err != nil {
 		m.log.Debug("jingle: malformed propose", "from", from, "err", err)
@@ -614,6 +608,14 @@ func (m *Manager) handlePropose(ctx context.Context, msg *Message, e *Element, r
 	m.mu.Unlock()
 	p.resetTimer(m.responderTimeout)
 
+	// The receipt is what makes Conversations show ringing. It goes
+	// only for proposals we keep, so a flood gets no echo.
+	if receiptRequested && msg.ID != "" {
+		r := &Message{To: from, ID: newID(), Payload: []byte(`<received xmlns="` + NSReceipts + `" id="` + xmlEscape(msg.ID) + `"></received>`)}
+		if err := m.sendMessage(ctx, r); err != nil {
+			m.log.Debug("jingle: sending receipt", "to", from, "err", err)
+		}
+	}
 	if rival != nil {
 		// Theirs has the lower id: retract ours with <tie-break/>.
 		r := &Reason{Condition: ReasonExpired, Text: "Tie-Break"}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -234,4 +235,73 @@ func TestFeaturesAndRegistry(t *testing.T) {
 		}
 	}()
 	jingle.NewManager(romeo, nil, jingle.WithTransport(jingletest.TestTransport{}), jingle.WithTransport(jingletest.TestTransport{}))
+}
+
+// echoApp accepts with a background context from inside the loop, and
+// its handler answers a session-info from inside the loop and from a
+// goroutine that kept the loop's context: neither may deadlock.
+type echoApp struct {
+	*jingletest.TestApp
+	wg       sync.WaitGroup
+	lateErrs chan error
+}
+
+type echoHandler struct{ app *echoApp }
+
+func (a *echoApp) HandleInitiate(ctx context.Context, s *jingle.Session, j *jingle.Jingle) (jingle.SessionHandler, error) {
+	if err := s.Accept(context.Background(), j.Contents, nil); err != nil {
+		return nil, err
+	}
+	return echoHandler{a}, nil
+}
+
+func (h echoHandler) HandleAction(ctx context.Context, s *jingle.Session, j *jingle.Jingle) error {
+	if j.Action != jingle.ActionSessionInfo {
+		return nil
+	}
+	if err := s.Info(context.Background(), jingletest.Description("pong")); err != nil {
+		return err
+	}
+	h.app.wg.Add(1)
+	go func() {
+		defer h.app.wg.Done()
+		h.app.lateErrs <- s.Info(ctx, jingletest.Description("late"))
+	}()
+	return nil
+}
+
+func (h echoHandler) Terminated(s *jingle.Session, _ *jingle.Reason) {
+	// Ending an ended session from the callback is a no-op.
+	_ = s.Terminate(context.Background(), nil)
+}
+
+func TestSendFromCallback(t *testing.T) {
+	ctx := ctxT(t)
+	w := newWorld(t)
+	mr := w.manager(romeo, nil)
+	app := &echoApp{TestApp: jingletest.NewTestApp(false), lateErrs: make(chan error, 1)}
+	w.manager(juliet, nil, jingle.WithApplication(app))
+	defer app.wg.Wait()
+	h := jingletest.NewHandler()
+	s, err := mr.Initiate(ctx, juliet, "", jingletest.Contents("a"), nil, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := nextAction(t, h); a != jingle.ActionSessionAccept {
+		t.Fatalf("saw %s", a)
+	}
+	if err := s.Info(ctx, jingletest.Description("ping")); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if a := nextAction(t, h); a != jingle.ActionSessionInfo {
+			t.Fatalf("saw %s", a)
+		}
+	}
+	if err := <-app.lateErrs; err != nil {
+		t.Fatalf("info from a goroutine with the loop's context: %v", err)
+	}
+	if err := s.Terminate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,12 +1,15 @@
 package jingle
 
 import (
+	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,11 +19,11 @@ import (
 //
 // Its state lives in a serial loop (pion/ice taskloop style): stanzas from
 // the peer, calls of its methods, timers and whatever the application
-// hands to Do run there one at a time. Handler callbacks run in the loop
-// with a context that marks it; the sending methods given such a context
-// queue their stanza without waiting for the acknowledgement, since
-// waiting there would stall the loop. Never call a sending method from a
-// callback with another context: it would wait for the loop it blocks.
+// hands to Do run there one at a time. Handler callbacks run in the loop;
+// called from there, the sending methods (Send, Accept, Info, Terminate)
+// queue their stanza and return nil at once, since waiting for the
+// acknowledgement would stall the loop (an error reply is then only
+// logged). Called from any other goroutine they wait for it.
 type Session struct {
 	m           *Manager
 	sid         string
@@ -41,6 +44,9 @@ type Session struct {
 
 	// countedPending is guarded by m.mu.
 	countedPending bool
+
+	// loopGID is the id of the loop's goroutine (see inLoop).
+	loopGID atomic.Uint64
 
 	// Published copies for other goroutines.
 	pubState    atomic.Int32
@@ -185,9 +191,9 @@ func (s *Session) Do(f func()) bool {
 	return s.enqueue(&task{fn: func(context.Context) { f() }})
 }
 
-// DoContext is Do for work that sends: f gets the loop's context, with
-// which Send, Accept, Info and Terminate queue their stanza and return
-// instead of waiting for the acknowledgement (which would stall the loop).
+// DoContext is Do with the loop's context, which is cancelled when the
+// session ends. Like every callback, f may call the sending methods: they
+// queue and return without waiting for the acknowledgement.
 func (s *Session) DoContext(f func(ctx context.Context)) bool {
 	return s.enqueue(&task{fn: f})
 }
@@ -259,9 +265,30 @@ func (s *Session) Terminate(ctx context.Context, r *Reason) error {
 	return s.wait(ctx, ActionSessionTerminate, res)
 }
 
-// inLoop reports whether ctx was handed out by this session's loop.
-func (s *Session) inLoop(ctx context.Context) bool {
-	return ctx != nil && ctx.Value(loopKey{}) == s
+// inLoop reports whether the caller runs in this session's loop (a
+// callback), where waiting for the loop or for an acknowledgement would
+// deadlock it. It compares goroutine ids rather than trusting a context:
+// applications keep the context of HandleInitiate for their own
+// goroutines, which must go through the queue.
+func (s *Session) inLoop(context.Context) bool {
+	id := s.loopGID.Load()
+	return id != 0 && id == goid()
+}
+
+// goid returns the current goroutine's id, parsed from the first line of
+// its stack trace ("goroutine 42 [running]:").
+func goid() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = bytes.TrimPrefix(b, []byte("goroutine "))
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		b = b[:i]
+	}
+	id, err := strconv.ParseUint(string(b), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return id
 }
 
 // call runs fn in the loop and waits for it; in the loop it runs fn
@@ -370,6 +397,7 @@ func (s *Session) handleIQ(ctx context.Context, iq *IQ, j *Jingle) *IQ {
 func (s *Session) run() {
 	defer s.m.wg.Done()
 	defer close(s.done)
+	s.loopGID.Store(goid())
 	lctx := context.WithValue(s.ctx, loopKey{}, s)
 	for {
 		s.qmu.Lock()
@@ -901,7 +929,15 @@ func (s *Session) sendLoop() {
 		s.outq[0] = nil
 		s.outq = s.outq[1:]
 		s.omu.Unlock()
-		err := s.sendOne(it)
+		var err error
+		if it.j != nil && it.j.Action != ActionSessionTerminate && s.State() == StateEnded {
+			// Nobody cares about candidates or info for a session
+			// that is over, and a peer that ended it may never answer
+			// (StanzaJS leaves such IQs unanswered).
+			err = ErrSessionEnded
+		} else {
+			err = s.sendOne(it)
+		}
 		if err != nil {
 			s.log.Debug("jingle: sending failed", "err", err)
 		}

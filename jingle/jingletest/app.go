@@ -203,7 +203,7 @@ func (a *TestApp) HandleInitiate(ctx context.Context, s *jingle.Session, j *jing
 	a.handlers[s.SID()] = h
 	a.mu.Unlock()
 	if a.AutoAccept {
-		// ctx is the session loop's: Accept queues and returns.
+		// We run in the session loop: Accept queues and returns.
 		if err := s.Accept(ctx, accepted, nil); err != nil {
 			return nil, &jingle.TerminateError{Reason: jingle.NewReason(jingle.ReasonFailedApplication, err.Error())}
 		}
