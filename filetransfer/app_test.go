@@ -175,7 +175,6 @@ func TestDialectFromDisco(t *testing.T) {
 	checkReceived(t, waitResult(t, b), data)
 }
 
-
 func TestFallbackToIBB(t *testing.T) {
 	// Direct paths blocked: the data channel gathers nothing (relay policy,
 	// no TURN) and SOCKS5 connects nowhere; IBB carries the file after
@@ -201,4 +200,11 @@ func TestFallbackToIBB(t *testing.T) {
 	rr := waitResult(t, b)
 	checkReceived(t, rr, data)
 	t.Logf("fallback: %v -> %s", res.Tried, res.Transport)
+}
+
+func newRouter(t *testing.T) *jingletest.Router {
+	t.Helper()
+	r := jingletest.NewRouter()
+	t.Cleanup(r.Close)
+	return r
 }

@@ -254,7 +254,7 @@ type Checksum struct {
 }
 
 type checksumWire struct {
-	XMLName xml.Name       `xml:"checksum"`
+	XMLName xml.Name
 	Creator jingle.Creator `xml:"creator,attr,omitempty"`
 	Name    string         `xml:"name,attr,omitempty"`
 	File    File           `xml:"file"`
@@ -287,7 +287,7 @@ type Received struct {
 }
 
 type receivedWire struct {
-	XMLName xml.Name       `xml:"received"`
+	XMLName xml.Name
 	Creator jingle.Creator `xml:"creator,attr,omitempty"`
 	Name    string         `xml:"name,attr,omitempty"`
 }

@@ -238,3 +238,26 @@ func TestDescriptionHostile(t *testing.T) {
 		}
 	}
 }
+
+func TestChecksumReceivedEncode(t *testing.T) {
+	c := Checksum{Creator: jingle.CreatorInitiator, Name: "a-file-offer", File: File{Hashes: []Hash{{Algo: "sha-256", Value: []byte{1, 2, 3}}}}}
+	e, err := c.Element()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.XMLName.Space != NS || e.XMLName.Local != "checksum" {
+		t.Fatalf("checksum written as %v", e.XMLName)
+	}
+	c2, err := DecodeChecksum(&e)
+	if err != nil || c2.Name != c.Name || !reflect.DeepEqual(c2.File.Hashes, c.File.Hashes) {
+		t.Fatalf("round trip: %+v %v", c2, err)
+	}
+	r := Received{Creator: jingle.CreatorInitiator, Name: "a-file-offer"}
+	e, err = r.Element()
+	if err != nil || e.XMLName.Space != NS || e.XMLName.Local != "received" {
+		t.Fatalf("received written as %v (%v)", e.XMLName, err)
+	}
+	if r2, err := DecodeReceived(&e); err != nil || *r2 != r {
+		t.Fatalf("round trip: %+v %v", r2, err)
+	}
+}

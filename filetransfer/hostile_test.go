@@ -1,0 +1,192 @@
+package filetransfer_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1" //nolint:gosec // StanzaJS's algorithm, reproduced
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jingled/jingled/filetransfer"
+	"github.com/jingled/jingled/jingle"
+)
+
+// rawSender is a hand-driven file sender: it says what the test wants
+// (lies included) and writes what the test wants.
+type rawSender struct {
+	mu     sync.Mutex
+	h      jingle.TransportHandle
+	accept chan struct{}
+	done   chan *jingle.Reason
+}
+
+func (r *rawSender) HandleAction(ctx context.Context, _ *jingle.Session, j *jingle.Jingle) error {
+	switch j.Action {
+	case jingle.ActionSessionAccept, jingle.ActionTransportInfo:
+		if c := j.Contents[0]; c.Transport != nil {
+			if err := r.h.HandleRemote(ctx, j.Action, *c.Transport); err != nil {
+				return jingle.BadRequest(err.Error())
+			}
+		}
+		if j.Action == jingle.ActionSessionAccept {
+			close(r.accept)
+		}
+	}
+	return nil
+}
+
+func (r *rawSender) Terminated(_ *jingle.Session, reason *jingle.Reason) {
+	// Closing sends an IBB <close/> and waits for its ack: never in the
+	// session loop, which the reply may need.
+	go func() { _ = r.h.Close() }()
+	r.done <- reason
+}
+
+type rawOffer struct {
+	file     filetransfer.File
+	payload  []byte
+	checksum []filetransfer.Hash // sent in session-info after the data
+}
+
+// sendRaw pushes o from p over IBB and returns how the session ended.
+func sendRaw(t *testing.T, p *peer, to string, o rawOffer) *jingle.Reason {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rs := &rawSender{accept: make(chan struct{}), done: make(chan *jingle.Reason, 1)}
+	var sess *jingle.Session
+	var sessMu sync.Mutex
+	send := func(ctx context.Context, j *jingle.Jingle) error {
+		sessMu.Lock()
+		s := sess
+		sessMu.Unlock()
+		return s.Send(ctx, j)
+	}
+	rs.h = p.ibb.Handle(p.m.Local(), to, true, send, "a-file-offer")
+	tel, err := rs.h.Local(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := filetransfer.Description{File: o.file}
+	del, err := d.Element()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := p.m.Initiate(ctx, to, "", []jingle.Content{{Creator: jingle.CreatorInitiator, Name: "a-file-offer",
+		Senders: jingle.SendersInitiator, Description: &del, Transport: &tel}}, nil, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessMu.Lock()
+	sess = s
+	sessMu.Unlock()
+	select {
+	case <-rs.accept:
+	case r := <-rs.done:
+		return r
+	case <-ctx.Done():
+		t.Fatal("no session-accept")
+	}
+	conn, err := rs.h.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = conn.Write(o.payload) // may fail once the receiver gives up
+	if o.checksum != nil {
+		ck := filetransfer.Checksum{Creator: jingle.CreatorInitiator, Name: "a-file-offer", File: filetransfer.File{Hashes: o.checksum, Size: -1}}
+		el, err := ck.Element()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Info(ctx, el); err != nil {
+			t.Logf("checksum: %v", err)
+		}
+	}
+	select {
+	case r := <-rs.done:
+		return r
+	case <-ctx.Done():
+		t.Fatal("receiver never ended the session")
+		return nil
+	}
+}
+
+func sum256(b []byte) []filetransfer.Hash {
+	s := sha256.Sum256(b)
+	return []filetransfer.Hash{{Algo: "sha-256", Value: s[:]}}
+}
+
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+func TestHostileOffers(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789"), 1000)
+	sha1sum := sha1.Sum(data) //nolint:gosec // see import
+	tests := []struct {
+		name     string
+		offer    rawOffer
+		want     jingle.ReasonCondition
+		wantFile string // "" = nothing may be left in the directory
+	}{
+		{"size lie", rawOffer{file: filetransfer.File{Name: "lie.bin", Size: 5000}, payload: data}, jingle.ReasonMediaError, ""},
+		{"wrong hash", rawOffer{file: filetransfer.File{Name: "bad.bin", Size: int64(len(data)), Hashes: sum256([]byte("other"))}, payload: data}, jingle.ReasonMediaError, ""},
+		{"wrong checksum later", rawOffer{file: filetransfer.File{Name: "late.bin", Size: int64(len(data)), HashUsed: []string{"sha-1"}}, payload: data,
+			checksum: []filetransfer.Hash{{Algo: "sha-1", Value: make([]byte, 20)}}}, jingle.ReasonMediaError, ""},
+		{"checksum later (StanzaJS)", rawOffer{file: filetransfer.File{Name: "stanza.bin", Size: int64(len(data)), HashUsed: []string{"sha-1"}}, payload: data,
+			checksum: []filetransfer.Hash{{Algo: "sha-1", Value: sha1sum[:]}}}, jingle.ReasonSuccess, "stanza.bin"},
+		{"no hash (Dino)", rawOffer{file: filetransfer.File{Name: "dino.bin", Size: int64(len(data))}, payload: data}, jingle.ReasonSuccess, "dino.bin"},
+		{"traversal", rawOffer{file: filetransfer.File{Name: "../../etc/passwd", Size: int64(len(data)), Hashes: sum256(data)}, payload: data}, jingle.ReasonSuccess, "passwd"},
+		{"separator", rawOffer{file: filetransfer.File{Name: "a/b", Size: int64(len(data)), Hashes: sum256(data)}, payload: data}, jingle.ReasonSuccess, "b"},
+		{"device name", rawOffer{file: filetransfer.File{Name: "CON", Size: int64(len(data)), Hashes: sum256(data)}, payload: data}, jingle.ReasonSuccess, "_CON"},
+		{"control chars (XML carries tab and newline only)", rawOffer{file: filetransfer.File{Name: "x\ty\nz.txt", Size: int64(len(data)), Hashes: sum256(data)}, payload: data}, jingle.ReasonSuccess, "xyz.txt"},
+		{"300-byte name", rawOffer{file: filetransfer.File{Name: strings.Repeat("n", 296) + ".txt", Size: int64(len(data)), Hashes: sum256(data)}, payload: data},
+			jingle.ReasonSuccess, strings.Repeat("n", filetransfer.MaxNameBytes-4) + ".txt"},
+	}
+	r := newRouter(t)
+	a := newPeer(t, r, alice, peerOpts{})
+	b := newPeer(t, r, bob, peerOpts{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reason := sendRaw(t, a, bob, tt.offer)
+			if reason == nil || reason.Condition != tt.want {
+				t.Fatalf("session ended with %v, want %s", reason, tt.want)
+			}
+			res := waitResult(t, b)
+			files := listDir(t, b.dir)
+			if tt.wantFile == "" {
+				if res.Err == nil || len(files) != 0 {
+					t.Fatalf("rejected transfer left %v (err %v)", files, res.Err)
+				}
+				t.Logf("refused: %v", res.Err)
+				return
+			}
+			if res.Err != nil || filepath.Base(res.Path) != tt.wantFile || filepath.Dir(res.Path) != b.dir {
+				t.Fatalf("stored as %q (err %v), want %q in %s", res.Path, res.Err, tt.wantFile, b.dir)
+			}
+			got, _ := os.ReadFile(res.Path)
+			if !bytes.Equal(got, data) {
+				t.Fatal("content differs")
+			}
+			_ = os.Remove(res.Path)
+		})
+	}
+	if _, err := os.Stat(filepath.Join(b.dir, "..", "..", "etc", "passwd")); err == nil {
+		t.Fatal("traversal escaped")
+	}
+
+}
