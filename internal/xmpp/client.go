@@ -61,6 +61,7 @@ type Client struct {
 	msgHandlers []MessageHandler
 	features    []string // extra features, sorted
 	presence    map[string]map[string]Presence
+	capsCache   map[string]DiscoInfo // verified XEP-0115 ver -> disco#info
 }
 
 type pendingIQ struct {

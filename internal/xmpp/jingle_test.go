@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -283,4 +284,58 @@ func TestJMIAnsweredElsewhere(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("no carbon of the proceed reached the phone")
 	}
+}
+
+// TestFindResource: without JMI, a caller finds the full JID to send
+// session-initiate to through presence and disco#info (with caps caching).
+func TestFindResource(t *testing.T) {
+	srv := prosodytest.Shared(t)
+	approve := func(string) bool { return true }
+	accBob := srv.NewAccount(t, "bob")
+	alice := newClient(t, srv, srv.NewAccount(t, "alice"), "desk", func(c *Config) { c.SubscriptionPolicy = approve })
+	plain := newClient(t, srv, accBob, "plain", func(c *Config) { c.SubscriptionPolicy = approve; c.Priority = 5 })
+	callA := newClient(t, srv, accBob, "call-a", func(c *Config) {
+		c.Features = []string{jingle.NS, jingletest.NSTestApp}
+		c.SubscriptionPolicy = approve
+	})
+	callB := newClient(t, srv, accBob, "call-b", func(c *Config) {
+		c.Features = []string{jingle.NS, jingletest.NSTestApp}
+		c.Priority = 1
+		c.SubscriptionPolicy = approve
+	})
+	var discoA, discoB atomic.Int32
+	count := func(c *Client, n *atomic.Int32) {
+		c.HandleIQ(NSDiscoInfo, "query", func(ctx context.Context, iq *jingle.IQ) *jingle.IQ {
+			n.Add(1)
+			return c.handleDiscoInfo(ctx, iq)
+		})
+	}
+	count(callA, &discoA)
+	count(callB, &discoB)
+	ctx := testCtx(t)
+	if err := alice.Subscribe(ctx, accBob.JID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(ctx, t, "bob's three resources", func() bool { return len(alice.Resources(accBob.JID)) == 3 })
+
+	// plain has the highest priority but no Jingle; call-b outranks call-a.
+	full, err := alice.FindResource(ctx, accBob.JID, jingletest.NSTestApp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full != callB.JID() {
+		t.Fatalf("found %s, want %s", full, callB.JID())
+	}
+	if _, err := alice.FindResource(ctx, accBob.JID, "urn:example:nobody"); !errors.Is(err, ErrNoResource) {
+		t.Fatalf("missing feature: err = %v", err)
+	}
+	// call-a has the same caps as call-b: its info comes from the cache.
+	info, err := alice.PeerInfo(ctx, callA.JID())
+	if err != nil || !slices.Contains(info.Features, jingletest.NSTestApp) {
+		t.Fatalf("PeerInfo(call-a) = %v, %v", info.Features, err)
+	}
+	if a, b := discoA.Load(), discoB.Load(); a != 0 || b != 1 {
+		t.Fatalf("disco#info queries: call-a %d, call-b %d; want 0 and 1 (caps cache)", a, b)
+	}
+	_ = plain
 }
