@@ -57,7 +57,8 @@ const (
 	EventMute   EventType = "mute"
 	EventUnmute EventType = "unmute"
 	EventActive EventType = "active"
-	// EventRestart: an ICE restart was started or answered.
+	// EventRestart: an ICE restart completed (our offer was answered,
+	// or we answered the peer's).
 	EventRestart EventType = "ice-restart"
 	// EventEnded: the session is over; Reason says why.
 	EventEnded EventType = "ended"
@@ -140,8 +141,10 @@ type peer struct {
 	iceDone     bool
 	connected   bool
 	echo        map[string]*webrtc.TrackLocalStaticRTP // content -> echo track
-	// restarting: we sent an ICE restart offer and wait for the answer.
+	// restarting: we sent an ICE restart offer and wait for the answer;
+	// answering: we answer the peer's restart once gathering is done.
 	restarting bool
+	answering  *restartAnswer
 	remoteSDP  string
 }
 
@@ -284,7 +287,9 @@ func (c *Call) Info(ctx context.Context, what EventType, content string) error {
 // RestartICE starts an ICE restart (XEP-0176 §2.4): new local ICE
 // credentials, sent in a transport-info with a higher generation and no
 // candidates, which the peer takes as the offer; its transport-info with
-// its new credentials is the answer. The DTLS association is kept.
+// its new credentials (and candidates) is the answer, after which
+// EventRestart is emitted. The DTLS association is kept. It fails with
+// ErrCallState while another renegotiation is in flight.
 func (c *Call) RestartICE(ctx context.Context) error {
 	errc := make(chan error, 1)
 	if !c.q.post(func() { errc <- c.restartICE() }) {
@@ -636,6 +641,17 @@ func (c *Call) sendCandidate(p *peer, ic *webrtc.ICECandidate) {
 	if s == nil || c.ended || p.ufrag == "" {
 		// Not possible by construction (the session exists before the loop
 		// runs candidate tasks) except after the end.
+		return
+	}
+	if p.answering != nil {
+		if ic == nil {
+			c.sendRestartAnswer(p)
+			return
+		}
+		if cand, err := ice.FromICECandidate(*ic); err == nil {
+			cand.Generation = p.generation
+			p.answering.candidates = append(p.answering.candidates, cand)
+		}
 		return
 	}
 	t := ice.Transport{Ufrag: p.ufrag, Pwd: p.pwd}

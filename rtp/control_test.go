@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/internal/mediatest"
 	"github.com/jingled/jingled/jingle"
 )
@@ -86,6 +87,7 @@ func TestCallControl(t *testing.T) {
 		t.Fatal(err)
 	}
 	be.wait(t, EventRestart, "")
+	ae.wait(t, EventRestart, "")
 	src, err := OpenFile(video, "video", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +118,31 @@ func TestCallControl(t *testing.T) {
 		t.Errorf("received %d packets before the ICE restart and %d at the end: media stopped", before, after.PacketsReceived)
 	}
 	checkTone(t, filepath.Join(dir, "alice.ogg"), 440, d)
+	// XEP-0176 restart as Conversations reads it: our offer carried new
+	// credentials and no candidates, the answer new credentials and
+	// candidates.
+	var offer, answer bool
+	l.mu.Lock()
+	for _, iq := range l.seen {
+		j, err := jingle.Parse(iq.Payload)
+		if err != nil || j.Action != jingle.ActionTransportInfo {
+			continue
+		}
+		tr, _, err := ice.Decode(j.Contents[0].Transport)
+		if err != nil || tr.Pwd == "" || len(tr.Fingerprints) == 0 {
+			continue
+		}
+		switch {
+		case iq.From == alice && len(tr.Candidates) == 0:
+			offer = true
+		case iq.From == bob && len(tr.Candidates) > 0 && tr.Fingerprints[0].Setup == ice.SetupActive:
+			answer = true
+		}
+	}
+	l.mu.Unlock()
+	if !offer || !answer {
+		t.Errorf("ICE restart on the wire: offer without candidates %v, answer with candidates and setup active %v", offer, answer)
+	}
 	actions := l.actions()
 	for _, want := range []jingle.Action{jingle.ActionSessionInfo, jingle.ActionContentAdd, jingle.ActionContentAccept, jingle.ActionContentRemove} {
 		found := false

@@ -79,7 +79,7 @@ func (c *Call) AddContent(ctx context.Context, name string, kind webrtc.RTPCodec
 }
 
 func (c *Call) addContent(name string, kind webrtc.RTPCodecType, src Source) error {
-	if !c.accepted || c.ended || c.byContent[name] != nil {
+	if !c.accepted || c.ended || c.byContent[name] != nil || c.negotiating() {
 		return fmt.Errorf("rtp: content-add %q: %w", name, ErrCallState)
 	}
 	if src != nil {

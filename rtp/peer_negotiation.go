@@ -450,7 +450,7 @@ func (c *Call) answerContent(p *peer, ct *jingle.Content, audio, video Source) e
 
 // restartICE is our side of an ICE restart (see Call.RestartICE).
 func (c *Call) restartICE() error {
-	if !c.accepted || c.ended {
+	if !c.accepted || c.ended || c.negotiating() {
 		return fmt.Errorf("rtp: ICE restart: %w", ErrCallState)
 	}
 	for _, p := range c.peers {
@@ -473,7 +473,6 @@ func (c *Call) restartICE() error {
 			return err
 		}
 	}
-	c.emit(Event{Type: EventRestart})
 	return nil
 }
 
@@ -566,6 +565,7 @@ func (c *Call) remoteRestart(p *peer, ct *jingle.Content, t *ice.Transport) {
 	p.remoteSet = true
 	if p.restarting {
 		p.restarting = false
+		c.emit(Event{Type: EventRestart})
 	} else {
 		ans, err := p.pc.CreateAnswer(nil)
 		if err == nil {
@@ -586,10 +586,19 @@ func (c *Call) remoteRestart(p *peer, ct *jingle.Content, t *ice.Transport) {
 		for i := range fps {
 			fps[i].Setup = role
 		}
-		if err := c.sendCredentials(p, fps); err != nil {
-			c.log.Debug("rtp: ICE restart answer", "err", err)
-		}
-		c.emit(Event{Type: EventRestart})
+		// The answer carries the new credentials with the gathered
+		// candidates (Conversations takes a restart transport-info
+		// without candidates for an offer): sendCandidate collects them
+		// until gathering completes, or until the deadline.
+		p.answering = &restartAnswer{fps: fps}
+		gen := p.generation
+		time.AfterFunc(restartAnswerDeadline, func() {
+			c.q.post(func() {
+				if p.answering != nil && p.generation == gen {
+					c.sendRestartAnswer(p)
+				}
+			})
+		})
 	}
 	for i := range cands {
 		if in, err := cands[i].ICECandidateInit(ct.Name, t.Ufrag); err == nil {
@@ -597,4 +606,51 @@ func (c *Call) remoteRestart(p *peer, ct *jingle.Content, t *ice.Transport) {
 		}
 	}
 	c.flushPending(p)
+}
+
+// restartAnswerDeadline bounds how long an ICE restart answer waits for
+// candidate gathering.
+const restartAnswerDeadline = 3 * time.Second
+
+// restartAnswer collects the candidates of our ICE restart answer.
+type restartAnswer struct {
+	fps        []ice.Fingerprint
+	candidates []ice.Candidate
+}
+
+// sendRestartAnswer sends the ICE restart answer: new credentials,
+// fingerprint with the established role, and the candidates gathered.
+func (c *Call) sendRestartAnswer(p *peer) {
+	a := p.answering
+	p.answering = nil
+	t := ice.Transport{Ufrag: p.ufrag, Pwd: p.pwd, Fingerprints: a.fps, Candidates: a.candidates}
+	el, err := t.Element()
+	if err != nil {
+		c.log.Warn("rtp: ICE restart answer", "err", err)
+		return
+	}
+	name := p.contents[0]
+	j := &jingle.Jingle{Action: jingle.ActionTransportInfo, Contents: []jingle.Content{{
+		Creator: c.creatorOf(name), Name: name, Transport: &el,
+	}}}
+	s := c.Session()
+	c.trickle.post(func() {
+		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+		defer cancel()
+		if err := s.Send(ctx, j); err != nil {
+			c.log.Debug("rtp: ICE restart answer", "err", err)
+		}
+	})
+	c.emit(Event{Type: EventRestart})
+}
+
+// negotiating reports whether an offer/answer exchange (ICE restart or
+// content-add) is in flight on any transport: another one would be glare.
+func (c *Call) negotiating() bool {
+	for _, p := range c.peers {
+		if p.restarting || p.answering != nil || p.pc.SignalingState() != webrtc.SignalingStateStable {
+			return true
+		}
+	}
+	return false
 }
