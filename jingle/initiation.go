@@ -62,6 +62,19 @@ type Proposal struct {
 	answeredBy string
 	err        error
 	reason     *Reason
+	// migratedFrom is the sid of the session this proposal replaced.
+	migratedFrom string
+}
+
+// MigratedFrom returns the sid of our session with the same account that
+// the proposal replaced (XEP-0353 §4.2: a device switch or a reconnect
+// after a connection loss), or "". Such a proposal was proceeded
+// automatically; the application accepts its session like any proceeded
+// one.
+func (p *Proposal) MigratedFrom() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.migratedFrom
 }
 
 // ID returns the proposal id, the sid of the session that follows.
@@ -631,6 +644,9 @@ func (m *Manager) handlePropose(ctx context.Context, msg *Message, e *Element, r
 		}
 		return
 	}
+	if old := m.migrationSource(from); old != nil {
+		m.migrate(ctx, old, p)
+	}
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
@@ -639,6 +655,41 @@ func (m *Manager) handlePropose(ctx context.Context, msg *Message, e *Element, r
 		}()
 		handler(p)
 	}()
+}
+
+// migrationSource finds an active session with the proposer's account
+// that began with JMI: XEP-0353 §4.2 deems it an orphan the new proposal
+// continues (the peer switched devices or lost its connection).
+func (m *Manager) migrationSource(from string) *Session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, s := range m.sessions {
+		if s.viaProposal && bareJID(k.peer) == bareJID(from) && s.State() == StateActive {
+			return s
+		}
+	}
+	return nil
+}
+
+// migrate ends old with <expired/> and a <finish/> carrying
+// <migrated to=new-id/>, then proceeds the new proposal without asking,
+// as XEP-0353 §4.2 says the responder SHOULD.
+func (m *Manager) migrate(ctx context.Context, old *Session, p *Proposal) {
+	m.log.Debug("jingle: session migrated", "old", old.sid, "new", p.id, "peer", p.peer)
+	r := &Reason{Condition: ReasonExpired, Text: "Session migrated"}
+	extra := []byte(`<migrated to="` + xmlEscape(p.id) + `"></migrated>`)
+	if err := old.call(ctx, func(lctx context.Context) {
+		old.finishExtra = extra
+		old.terminate(lctx, r)
+	}); err != nil {
+		m.log.Debug("jingle: ending the migrated session", "err", err)
+	}
+	p.mu.Lock()
+	p.migratedFrom = old.sid
+	p.mu.Unlock()
+	if err := p.Proceed(ctx); err != nil {
+		m.log.Debug("jingle: proceeding the migrated session", "err", err)
+	}
 }
 
 // answeredElsewhere ends our incoming proposal id because another device

@@ -457,3 +457,65 @@ func TestJMITieBreak(t *testing.T) {
 		t.Fatalf("loser: %v", err)
 	}
 }
+
+// TestJMIMigration: XEP-0353 §4.2: a new proposal from the account of an
+// active JMI session replaces it: the old one ends with <expired/> and a
+// <finish/> naming the new id, the new one is proceeded at once.
+func TestJMIMigration(t *testing.T) {
+	ctx := ctxT(t)
+	w := newWorld(t)
+	log := logMessages(w)
+	appJ := jingletest.NewTestApp(true)
+	handler, waitHandler := appJ.ProposalHandler(ctx, false)
+	defer waitHandler()
+	mr := w.manager(romeo, nil)
+	w.manager(juliet, appJ, jingle.WithProposalHandler(handler))
+	tablet := "romeo@montague.example/tablet"
+	mt := w.manager(tablet, nil)
+
+	p1, err := mr.Propose(ctx, julietBare, []jingle.Element{jingletest.Description("a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nextProposal(t, ctx, appJ).Proceed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	full, err := p1.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h1 := jingletest.NewHandler()
+	old, err := mr.Initiate(ctx, full, p1.ID(), jingletest.Contents("a"), nil, h1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := nextAction(t, h1); a != jingle.ActionSessionAccept {
+		t.Fatalf("saw %s", a)
+	}
+	incoming(t, ctx, appJ)
+
+	// Romeo moves the call to his tablet.
+	p2, err := mt.Propose(ctx, julietBare, []jingle.Element{jingletest.Description("a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full, err := p2.Wait(ctx); err != nil || full != juliet {
+		t.Fatalf("migrated proposal: %q %v", full, err)
+	}
+	in := nextProposal(t, ctx, appJ)
+	if in.MigratedFrom() != old.SID() {
+		t.Fatalf("migrated from %q", in.MigratedFrom())
+	}
+	waitDone(t, ctx, old.Done(), "old session")
+	if r := old.Reason(); r.Condition != jingle.ReasonExpired {
+		t.Fatalf("old session reason %v", r)
+	}
+	log.wait(t, ctx, juliet, romeo, "<finish", p1.ID(), "<expired", `<migrated to="`+p2.ID()+`"`)
+	h2 := jingletest.NewHandler()
+	if _, err := mt.Initiate(ctx, juliet, p2.ID(), jingletest.Contents("a"), nil, h2); err != nil {
+		t.Fatal(err)
+	}
+	if a := nextAction(t, h2); a != jingle.ActionSessionAccept {
+		t.Fatalf("saw %s", a)
+	}
+}

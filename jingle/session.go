@@ -62,6 +62,7 @@ type Session struct {
 	ourReplaces   map[string]Element
 	theirReplaces map[string]Element
 	timer         *time.Timer
+	finishExtra   []byte // children of our XEP-0353 <finish/> (<migrated/>)
 	corked        bool
 	after         []func(context.Context)
 
@@ -830,7 +831,7 @@ func (s *Session) end(r *Reason) {
 		s.safeTerminated(s.handler, r)
 	}
 	if s.viaProposal && wasStarted {
-		s.enqueueOut(&outItem{msg: jmiMessage(s.peer, "finish", s.sid, r, nil)})
+		s.enqueueOut(&outItem{msg: jmiMessage(s.peer, "finish", s.sid, r, s.finishExtra)})
 	}
 	s.cancel()
 	s.qmu.Lock()
