@@ -1,0 +1,26 @@
+# The bundled TURN/STUN relay (turnserver/, bench/turn/).
+#   make bench-turn   coturn vs jingled vs bare pion/turn vs a bare forwarder
+#                     under the same turnutils_uclient loads, on loopback;
+#                     prints a Markdown table and writes $(TURN_BENCH_OUT).
+#   make fuzz-turn    fuzzes a running relay for $(TURN_FUZZTIME) (>= 2m), then
+#                     the peer-policy unwrapping; fails on a crash, a stalled
+#                     server, unbounded allocations or heap growth.
+GO              ?= go
+TURN_FUZZTIME   ?= 2m
+TURN_BENCH_OUT  ?= bench/turn/RESULTS.md
+# -q for a quick smoke run of the benchmark script.
+TURN_BENCH_ARGS ?=
+
+.PHONY: bench-turn fuzz-turn
+
+bench-turn:
+	./bench/turn/run.sh -o $(TURN_BENCH_OUT) $(TURN_BENCH_ARGS)
+
+fuzz-turn:
+	$(GO) test -run '^$$' -fuzz '^FuzzServer$$' -fuzztime $(TURN_FUZZTIME) -fuzzminimizetime 5s \
+	  $(if $(FUZZ_PARALLEL),-parallel $(FUZZ_PARALLEL)) ./turnserver
+	$(GO) test -run '^$$' -fuzz '^FuzzPeerPolicyUnwrap$$' -fuzztime 30s \
+	  $(if $(FUZZ_PARALLEL),-parallel $(FUZZ_PARALLEL)) ./turnserver
+
+BENCH_TARGETS += bench-turn
+FUZZ_PKGS += ./turnserver
