@@ -215,4 +215,3 @@ func (l lifetime) AddTo(m *stun.Message) error {
 
 	return nil
 }
-
