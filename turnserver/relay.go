@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/pion/transport/v4"
@@ -67,7 +68,7 @@ func (r *relayGenerator) AllocatePacketConn(conf turn.AllocateListenerConfig) (n
 
 			return nil, nil, fmt.Errorf("turnserver: relay socket has address %T", conn.LocalAddr())
 		}
-		rc := &relayConn{PacketConn: conn, gen: r}
+		rc := &relayConn{PacketConn: conn, gen: r, limited: r.userBW > 0 || r.total != nil}
 		if r.userBW > 0 {
 			rc.user = r.users.get(conf.UserID)
 			rc.userID = conf.UserID
@@ -133,9 +134,34 @@ func (r *relayGenerator) AllocateConn(conf turn.AllocateConnConfig) (net.Conn, e
 // relayConn is one allocation's relay socket.
 type relayConn struct {
 	net.PacketConn
-	gen    *relayGenerator
-	user   *rate.Limiter
-	userID string
+	gen     *relayGenerator
+	user    *rate.Limiter
+	userID  string
+	limited bool // a bandwidth cap applies
+
+	// The last destination and its verdict: a media flow sends to one or two
+	// peers, so the policy's prefix walk runs once per peer, not per packet.
+	// Only pion's allocation goroutines write here, one at a time per
+	// direction; the mutex keeps it correct if that ever changes.
+	memoMu     sync.Mutex
+	memoIP     [16]byte
+	memoPort   int
+	memoReason DenyReason
+	memoValid  bool
+}
+
+func (c *relayConn) check(ua *net.UDPAddr) DenyReason {
+	var key [16]byte
+	copy(key[:], ua.IP.To16())
+	c.memoMu.Lock()
+	defer c.memoMu.Unlock()
+	if c.memoValid && c.memoIP == key && c.memoPort == ua.Port {
+		return c.memoReason
+	}
+	r := c.gen.policy.CheckAddr(ua.IP, ua.Port)
+	c.memoIP, c.memoPort, c.memoReason, c.memoValid = key, ua.Port, r, true
+
+	return r
 }
 
 // WriteTo sends to a peer: pion has checked the permission (per IP); the
@@ -144,13 +170,13 @@ type relayConn struct {
 func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	g := c.gen
 	if ua, ok := addr.(*net.UDPAddr); ok {
-		if reason := g.policy.CheckAddr(ua.IP, ua.Port); reason != DenyNone {
+		if reason := c.check(ua); reason != DenyNone {
 			g.metrics.dropped.WithLabelValues("denied_peer").Inc()
 
 			return 0, fmt.Errorf("%w: %s", errPeerDenied, reason)
 		}
 	}
-	if !c.allowBytes(len(p)) {
+	if c.limited && !c.allowBytes(len(p)) {
 		g.metrics.dropped.WithLabelValues("bandwidth").Inc()
 
 		return len(p), nil // Dropped like a congested link would.
@@ -172,7 +198,7 @@ func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		if err != nil {
 			return n, addr, err //nolint:wrapcheck // pion ends the allocation on any error.
 		}
-		if !c.allowBytes(n) {
+		if c.limited && !c.allowBytes(n) {
 			g.metrics.dropped.WithLabelValues("bandwidth").Inc()
 
 			continue

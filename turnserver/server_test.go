@@ -408,3 +408,30 @@ func TestCloseReleasesRelaySockets(t *testing.T) {
 	}
 	_ = pc.Close()
 }
+
+func TestUserBandwidthCapDrops(t *testing.T) {
+	cfg := loopbackConfig()
+	cfg.AllowPeers = []string{"127.0.0.1/32"}
+	cfg.UserBandwidth = 1000 // bytes/s; the bucket still allows a 64 KiB burst.
+	s := startServer(t, cfg)
+	peer := echoPeer(t)
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, relay := pionClient(t, s.Addrs().UDP, conn, "alice", "wonderland", cfg.Realm)
+	roundTrip(t, relay, peer.LocalAddr())
+	payload := make([]byte, 1000)
+	for range 300 { // 300 kB, far past the burst.
+		if _, err := relay.WriteTo(payload, peer.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "bandwidth drops", func() bool {
+		return metricValue(t, s, "jingled_turn_dropped_total", "reason", "bandwidth") > 0
+	})
+	if sent := metricValue(t, s, "jingled_turn_relayed_bytes_total", "direction", "to_peer"); sent > 100_000 {
+		t.Fatalf("%v bytes relayed to the peer under a 1000 B/s cap", sent)
+	}
+}
