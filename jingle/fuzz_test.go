@@ -22,20 +22,24 @@ import (
 // twice). Seeds are the golden stanzas; docs/FUZZING.md says how to run
 // them longer.
 
-var updateCorpus = flag.Bool("update-corpus", false, "rewrite testdata/fuzz/{FuzzParse,FuzzIQ}/golden-* from testdata/golden")
+var updateCorpus = flag.Bool("update-corpus", false, "rewrite testdata/fuzz/Fuzz*/golden-* from testdata/golden")
 
 // corpusSeeds returns the seeds of each fuzz target, by file name: the
 // <jingle/> payloads of the golden IQs for FuzzParse, the whole golden
-// stanzas for FuzzIQ.
+// IQs for FuzzIQ and the golden messages (XEP-0353) for FuzzMessage.
 func corpusSeeds(t testing.TB) map[string]map[string][]byte {
 	t.Helper()
-	seeds := map[string]map[string][]byte{"FuzzParse": {}, "FuzzIQ": {}}
+	seeds := map[string]map[string][]byte{"FuzzParse": {}, "FuzzIQ": {}, "FuzzMessage": {}}
 	for _, file := range goldenFiles(t) {
 		raw, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
 		}
 		name := "golden-" + strings.TrimSuffix(filepath.Base(file), ".xml")
+		if strings.Contains(string(raw), "<message") {
+			seeds["FuzzMessage"][name] = raw
+			continue
+		}
 		seeds["FuzzIQ"][name] = raw
 		var iq IQ
 		if err := xml.Unmarshal(raw, &iq); err != nil {
@@ -180,6 +184,62 @@ func FuzzIQ(f *testing.F) {
 			t.Fatalf("error changed: %+v -> %+v", *iq2.Error, *iq3.Error)
 		}
 	})
+}
+
+func FuzzMessage(f *testing.F) {
+	f.Add([]byte(`<message xmlns='jabber:client' to='juliet@capulet.example' type='chat'><body>hi</body>` +
+		`<reject xmlns='urn:xmpp:jingle-message:0' id='p1'><reason xmlns='urn:xmpp:jingle:1'><busy/><text>Busy</text></reason></reject></message>`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > MaxSize {
+			return
+		}
+		var m Message
+		if err := xml.Unmarshal(data, &m); err != nil {
+			return
+		}
+		b1, err := xml.Marshal(&m)
+		if err != nil {
+			return
+		}
+		var m2 Message
+		if err := xml.Unmarshal(b1, &m2); err != nil {
+			t.Fatalf("our encoding does not decode: %v\n%s", err, b1)
+		}
+		if _, err := m2.Elements(); err != nil {
+			t.Fatalf("payload of our encoding does not decode: %v\n%s", err, b1)
+		}
+		b2, err := xml.Marshal(&m2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameTree(t, b1, b2)
+		// A JMI reason decodes the same from both encodings.
+		r1, r2 := firstJMIReason(m), firstJMIReason(m2)
+		if (r1 == nil) != (r2 == nil) || (r1 != nil && r1.String() != r2.String()) {
+			t.Fatalf("JMI reason changed: %s -> %s", r1, r2)
+		}
+	})
+}
+
+// firstJMIReason returns the reason of the first XEP-0353 element of m that
+// has a valid one, or nil.
+func firstJMIReason(m Message) *Reason {
+	els, err := m.Elements()
+	if err != nil {
+		return nil
+	}
+	for i := range els {
+		if els[i].XMLName.Space != NSMessage {
+			continue
+		}
+		var v struct {
+			Reason *Reason `xml:"urn:xmpp:jingle:1 reason"`
+		}
+		if err := els[i].Decode(&v); err == nil && v.Reason != nil {
+			return v.Reason
+		}
+	}
+	return nil
 }
 
 func sameTree(t *testing.T, b1, b2 []byte) {
