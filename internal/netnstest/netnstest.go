@@ -397,36 +397,49 @@ func run(ctx context.Context, name string, args ...string) error {
 	return nil
 }
 
-// Account adds a counting rule (no verdict) at the top of router side's
-// FORWARD chain for packets from its LAN to the public host's proto/dport,
-// so a test can prove which path its traffic took. Read it with Counter.
-func (t *Topology) Account(ctx context.Context, side int, name, proto string, dport int) error {
-	return t.in(ctx, t.Sides[side].Router, "iptables", "-w", "-I", "FORWARD", "1", "-i", "lan0",
-		"-d", t.PublicIP.String(), "-p", proto, "--dport", strconv.Itoa(dport), "-m", "comment", "--comment", name)
+// Account adds counting rules (no verdict) at the top of router side's
+// FORWARD chain for traffic between its LAN and the public host's
+// proto/port, both directions, so a test can prove which path its
+// traffic took. Read them with Counter.
+func (t *Topology) Account(ctx context.Context, side int, name, proto string, port int) error {
+	pub, p := t.PublicIP.String(), strconv.Itoa(port)
+	for _, r := range [][]string{
+		{"-i", "lan0", "-d", pub, "-p", proto, "--dport", p},
+		{"-i", "wan0", "-s", pub, "-p", proto, "--sport", p},
+	} {
+		args := append([]string{"iptables", "-w", "-I", "FORWARD", "1"}, r...)
+		if err := t.in(ctx, t.Sides[side].Router, append(args, "-m", "comment", "--comment", name)...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// Counter returns the packets and bytes counted by the rule named name
-// (Account) or by any rule of router side's FORWARD chain carrying that
-// comment.
+// Counter returns the packets and bytes counted, both directions
+// together, by the rules named name (see Account) on router side.
 func (t *Topology) Counter(ctx context.Context, side int, name string) (packets, bytes uint64, err error) {
 	out, err := t.Run(ctx, t.Sides[side].Router, "iptables", "-w", "-L", "FORWARD", "-v", "-x", "-n")
 	if err != nil {
 		return 0, 0, err
 	}
+	found := false
 	for _, line := range strings.Split(out, "\n") {
 		if !strings.Contains(line, "/* "+name+" */") {
 			continue
 		}
 		f := strings.Fields(line)
 		if len(f) < 2 {
-			break
+			continue
 		}
-		packets, err1 := strconv.ParseUint(f[0], 10, 64)
-		bytes, err2 := strconv.ParseUint(f[1], 10, 64)
+		pk, err1 := strconv.ParseUint(f[0], 10, 64)
+		by, err2 := strconv.ParseUint(f[1], 10, 64)
 		if err1 != nil || err2 != nil {
 			return 0, 0, fmt.Errorf("netnstest: parsing counter line %q", line)
 		}
-		return packets, bytes, nil
+		packets, bytes, found = packets+pk, bytes+by, true
 	}
-	return 0, 0, fmt.Errorf("netnstest: no rule %q on %s", name, t.Sides[side].Router)
+	if !found {
+		return 0, 0, fmt.Errorf("netnstest: no rule %q on %s", name, t.Sides[side].Router)
+	}
+	return packets, bytes, nil
 }

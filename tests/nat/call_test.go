@@ -62,6 +62,31 @@ type callResult struct {
 	dir            string
 }
 
+// peerBase is the input of user's peer on side of case c.
+func peerBase(topo *netnstest.Topology, pub *publicHost, c callCase, side int, user string, failTimeout time.Duration) peerInput {
+	return peerInput{
+		XMPPAddr: pub.info.XMPPAddr, CAFile: pub.info.CAFile,
+		JID: user + "@" + pub.info.Domain, Password: pub.info.Accounts[user], Resource: "nat-" + user,
+		ICEServers:  iceServers(topo.PublicIP.String(), user, c.kinds[side]...),
+		ConePorts:   c.variant == netnstest.Cone,
+		FailTimeout: failTimeout,
+	}
+}
+
+// accountTURNStreams counts router B's traffic to the relay's TCP and
+// TLS ports ("turn-tcp", "turn-tls").
+func accountTURNStreams(ctx context.Context, t *testing.T, topo *netnstest.Topology) {
+	t.Helper()
+	for _, a := range []struct {
+		name string
+		port int
+	}{{"tcp", turnPort}, {"tls", turnTLSPort}} {
+		if err := topo.Account(ctx, 1, "turn-"+a.name, "tcp", a.port); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // placeCall runs a caller in LAN A and a callee in LAN B, each sending a
 // tone (440 Hz from A, 880 Hz from B) and recording the other's.
 func placeCall(t *testing.T, topo *netnstest.Topology, pub *publicHost, c callCase, failTimeout time.Duration) callResult {
@@ -69,21 +94,12 @@ func placeCall(t *testing.T, topo *netnstest.Topology, pub *publicHost, c callCa
 	dir := t.TempDir()
 	a440, a880 := sine(t, 440), sine(t, 880)
 	env := []string{"SSL_CERT_FILE=" + filepath.Join(pub.dir, "turn-cert.pem")}
-	base := func(side int, user string) peerInput {
-		return peerInput{
-			XMPPAddr: pub.info.XMPPAddr, CAFile: pub.info.CAFile,
-			JID: user + "@" + pub.info.Domain, Password: pub.info.Accounts[user], Resource: "nat-" + user,
-			ICEServers:  iceServers(topo.PublicIP.String(), user, c.kinds[side]...),
-			ConePorts:   c.variant == netnstest.Cone,
-			FailTimeout: failTimeout,
-		}
-	}
-	bobIn := base(1, "bob")
+	bobIn := peerBase(topo, pub, c, 1, "bob", failTimeout)
 	bobIn.Audio, bobIn.Record = a880, filepath.Join(dir, "bob")
 	bob := startRole(t, topo, topo.Sides[1].LAN, "peer", bobIn, env...)
 	var ready peerEvent
 	bob.next(t, &ready, 60*time.Second)
-	aliceIn := base(0, "alice")
+	aliceIn := peerBase(topo, pub, c, 0, "alice", failTimeout)
 	aliceIn.Call = ready.JID
 	aliceIn.Audio, aliceIn.Record, aliceIn.Duration = a440, filepath.Join(dir, "alice"), toneLength+1500*time.Millisecond
 	alice := startRole(t, topo, topo.Sides[0].LAN, "peer", aliceIn, env...)
@@ -109,14 +125,7 @@ func TestCallAcrossNAT(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
 			if c.stream != "" {
-				for _, a := range []struct {
-					name string
-					port int
-				}{{"tcp", turnPort}, {"tls", turnTLSPort}} {
-					if err := topo.Account(ctx, 1, "turn-"+a.name, "tcp", a.port); err != nil {
-						t.Fatal(err)
-					}
-				}
+				accountTURNStreams(ctx, t, topo)
 			}
 			pub := startPublic(t, topo, []string{"alice", "bob"}, false)
 			r := placeCall(t, topo, pub, c, 0)
@@ -135,8 +144,8 @@ func TestCallAcrossNAT(t *testing.T) {
 func checkPath(ctx context.Context, t *testing.T, topo *netnstest.Topology, pub *publicHost, c callCase, r callResult) {
 	t.Helper()
 	a, b := r.caller.Stats.Pair, r.callee.Stats.Pair
-	relayed := pub.metrics(t)[`jingled_turn_relayed_bytes_total{direction="to_peer"}`]
-	t.Logf("relay sent %.0f bytes to peers", relayed)
+	relayed := pub.relayedBytes(t)
+	t.Logf("the relay carried %.0f bytes (both directions)", relayed)
 	switch c.variant {
 	case netnstest.Symmetric:
 		// One relay suffices: TURN permissions are per IP address (RFC

@@ -9,10 +9,8 @@ import (
 	"os"
 	"time"
 
-	pionice "github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/jingled/jingled/internal/netnstest"
 	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
 	"github.com/jingled/jingled/rtp"
@@ -83,19 +81,9 @@ func rolePeer(ctx context.Context, in []byte, _ <-chan string, out *json.Encoder
 		return fmt.Errorf("logging in: %w", err)
 	}
 	defer c.Close()
-	popts := rtp.PeerOptions{ICEServers: pi.ICEServers, Logger: log, Configure: func(s *webrtc.SettingEngine) {
-		// The LAN namespace holds only lo and the LAN link: gathering on
-		// everything reaches nothing beyond the topology. No mDNS: its
-		// names cannot travel in Jingle.
-		s.SetICEMulticastDNSMode(pionice.MulticastDNSModeDisabled)
-		s.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-		if pi.ConePorts {
-			_ = s.SetEphemeralUDPPortRange(netnstest.ConePorts[0], netnstest.ConePorts[1])
-		}
-		if pi.FailTimeout > 0 {
-			s.SetICETimeouts(pi.FailTimeout/2, pi.FailTimeout, time.Second)
-		}
-	}}
+	// The LAN namespace holds only lo and the LAN link: gathering on
+	// everything reaches nothing beyond the topology.
+	popts := rtp.PeerOptions{ICEServers: pi.ICEServers, Logger: log, Configure: func(s *webrtc.SettingEngine) { configureICE(s, pi) }}
 	incoming := make(chan *rtp.Call, 1)
 	var opts []jingle.Option
 	if pi.Call == "" {

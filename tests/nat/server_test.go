@@ -307,6 +307,14 @@ func (h *publicHost) metrics(t *testing.T) map[string]float64 {
 	return m
 }
 
+// relayedBytes is what the relay carried between its clients and their
+// peers, both directions.
+func (h *publicHost) relayedBytes(t *testing.T) float64 {
+	t.Helper()
+	m := h.metrics(t)
+	return m[`jingled_turn_relayed_bytes_total{direction="to_peer"}`] + m[`jingled_turn_relayed_bytes_total{direction="from_peer"}`]
+}
+
 // turnUsers are the relay's static long-term credentials.
 var turnUsers = map[string]string{"alice": "alice-relay-pass", "bob": "bob-relay-pass"}
 
