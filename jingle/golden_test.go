@@ -284,6 +284,12 @@ func TestGoldenDecode(t *testing.T) {
 		{"xep0166-ex34", wantIQError(ErrTieBreak, ErrorTypeCancel)},
 		{"constructed-out-of-order", wantIQError(ErrOutOfOrder, ErrorTypeWait)},
 		{"xep0166-ex16", wantIQError(ErrBadRequest, ErrorTypeCancel)},
+		{"xep0166-ex14", func(t *testing.T, g *golden) {
+			// A redirect carries the new address as character data.
+			if e := g.iq.Error; e == nil || e.Condition != "redirect" || e.URI != "xmpp:voicemail@capulet.lit" {
+				t.Fatalf("error %+v", e)
+			}
+		}},
 		{"dino-stanzajs-file-in-stanza-alice-04", func(t *testing.T, g *golden) {
 			// Dino refuses a StanzaJS file offer: a plain stanza error with
 			// text and no Jingle condition.

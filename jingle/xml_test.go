@@ -146,7 +146,8 @@ func TestElementNamespaces(t *testing.T) {
 		{"namespaced attributes", `<jingle xmlns='urn:xmpp:jingle:1' xmlns:a='urn:attr' action='session-info' sid='s1'>` +
 			`<ping xmlns='urn:x' a:one='1' xml:lang='en'><pong a:two='2' xmlns:b='urn:b' b:three='3'/></ping></jingle>`},
 		{"special characters", `<jingle xmlns='urn:xmpp:jingle:1' action='session-info' sid='s1'>` +
-			`<note xmlns='urn:x' v='&quot;a&quot; &amp; &lt;b&gt;&#x9;&#xA;'>1 &lt; 2 &amp;&amp; "x"<![CDATA[ <raw> ]]></note></jingle>`},
+			`<note xmlns='urn:x' v='&quot;a&quot; &amp; &lt;b&gt;&#x9;&#xA;'>1 &lt; 2 &amp;&amp; "x"<![CDATA[ <raw> ]]>` +
+			`<inner w='&#xD;&#x9;&#xA;&lt;&gt;&amp;&quot;&apos;'>a&#xD;b &gt; c</inner></note></jingle>`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
