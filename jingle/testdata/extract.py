@@ -7,8 +7,8 @@ SHARED_DIR holds xeps/*.xml and interop/*.xml (the project's shared/ folder,
 which tests cannot reach: that is why the result is committed). Every
 <iq/> and <message/> stanza that carries a urn:xmpp:jingle namespace or an
 error is written to its own file, byte for byte as it appears in the source,
-behind a comment naming where it came from. Files written by hand (see
-README.md) are not touched.
+behind a comment naming where it came from. Files written by hand
+(constructed-*.xml, see README.md) are not touched.
 """
 import os
 import re
