@@ -112,12 +112,12 @@ type Account struct {
 	// MaxFileSize is the largest file filedrop accepts. Default 100 MiB.
 	MaxFileSize int64 `toml:"max_file_size"`
 	// Greeting is an Ogg/Opus file record plays first; File is what play
-	// plays (Ogg/Opus, IVF); RTPListen is an RTP/UDP input address for play.
+	// plays (Ogg/Opus, IVF); RTPListen is an RTP/UDP input address for play
+	// (Opus RTP, as `ffmpeg -f rtp rtp://ADDR` sends it). Recordings are
+	// Ogg/Opus for audio and IVF for video.
 	Greeting  string `toml:"greeting"`
 	File      string `toml:"file"`
 	RTPListen string `toml:"rtp_listen"`
-	// Format is the recording container: ogg (audio) + ivf (video), or webm.
-	Format string `toml:"format"`
 }
 
 // duration accepts TOML strings such as "90s" or "10m".
@@ -355,11 +355,6 @@ func (a *Account) validate(key string) error {
 	default:
 		return bad("subscriptions", "%q is not allowed, all or none", a.Subscriptions)
 	}
-	switch a.Format {
-	case "", "ogg", "webm":
-	default:
-		return bad("format", "%q is not ogg or webm", a.Format)
-	}
 	switch a.Role {
 	case RoleEcho:
 	case RoleRecord:
@@ -417,9 +412,6 @@ func (a *Account) Defaults() {
 	}
 	if a.Subscriptions == "" {
 		a.Subscriptions = "allowed"
-	}
-	if a.Format == "" {
-		a.Format = "ogg"
 	}
 }
 

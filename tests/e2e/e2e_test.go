@@ -530,3 +530,62 @@ func exitCode(err error) int {
 	}
 	return -1
 }
+
+// TestRecordAndPlayRoles: the record account plays its greeting (880 Hz)
+// to the caller and records the caller's 440 Hz tone into a file named by
+// caller and time; the play account plays its file (660 Hz).
+func TestRecordAndPlayRoles(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	greeting := filepath.Join(e.dir, "greeting.ogg")
+	music := filepath.Join(e.dir, "music.ogg")
+	tone := filepath.Join(e.dir, "tone.ogg")
+	for _, f := range []struct {
+		path string
+		hz   float64
+	}{{greeting, 880}, {music, 660}, {tone, 440}} {
+		if err := mediatest.SineOpus(ctx, f.path, f.hz, 4*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recDir := filepath.Join(e.dir, "recordings")
+	rec, recAcct := e.account(t, "record", fmt.Sprintf("dir = %q\ngreeting = %q\nmax_duration = \"60s\"", recDir, greeting))
+	play, playAcct := e.account(t, "play", fmt.Sprintf("file = %q", music))
+	httpPort := freePort(t)
+	startDaemon(t, e.dir, fmt.Sprintf("[http]\nlisten = \"127.0.0.1:%d\"\n[ice]\nloopback_only = true\ndiscover = false\n%s%s", httpPort, recAcct, playAcct), httpPort)
+
+	heard := filepath.Join(e.dir, "heard-greeting")
+	lines, stderr, code := jingle(t, ctx, e.cli("call", rec.JID, "--audio", tone, "--record", heard, "--duration", "4s", "--loopback", "--no-discover", "--json")...)
+	if code != 0 {
+		t.Fatalf("call to record: exit %d: %s %v", code, stderr, lines)
+	}
+	if a, err := mediatest.AnalyzeAudio(ctx, heard+".ogg"); err != nil || math.Abs(a.Frequency-880) > 5 {
+		t.Fatalf("greeting heard at %v Hz (err %v), want 880", a.Frequency, err)
+	}
+	// The recording appears once the daemon's side of the call ended.
+	var files []string
+	for i := 0; i < 100 && len(files) == 0; i++ {
+		files, _ = filepath.Glob(filepath.Join(recDir, "*.ogg"))
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(files) != 1 {
+		t.Fatalf("recordings: %v", files)
+	}
+	name := filepath.Base(files[0])
+	if !regexp.MustCompile(`^` + regexp.QuoteMeta(e.alice.JID) + `-\d{8}T\d{6}\.\d{3}Z\.ogg$`).MatchString(name) {
+		t.Fatalf("recording name %q is not CALLER-TIME.ogg", name)
+	}
+	if a, err := mediatest.AnalyzeAudio(ctx, files[0]); err != nil || math.Abs(a.Frequency-440) > 5 {
+		t.Fatalf("recorded tone at %v Hz (err %v), want 440", a.Frequency, err)
+	}
+
+	heardMusic := filepath.Join(e.dir, "heard-music")
+	_, stderr, code = jingle(t, ctx, e.cli("call", play.JID, "--record", heardMusic, "--duration", "3s", "--loopback", "--no-discover", "--json")...)
+	if code != 0 {
+		t.Fatalf("call to play: exit %d: %s", code, stderr)
+	}
+	if a, err := mediatest.AnalyzeAudio(ctx, heardMusic+".ogg"); err != nil || math.Abs(a.Frequency-660) > 5 {
+		t.Fatalf("played file heard at %v Hz (err %v), want 660", a.Frequency, err)
+	}
+}
