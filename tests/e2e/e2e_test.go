@@ -589,3 +589,37 @@ func TestRecordAndPlayRoles(t *testing.T) {
 		t.Fatalf("played file heard at %v Hz (err %v), want 660", a.Frequency, err)
 	}
 }
+
+// TestSIGHUPReloadsAllowList: narrowing the allow-list in the file and
+// sending SIGHUP makes the next call from alice be declined, without a
+// restart (the account stays connected).
+func TestSIGHUPReloadsAllowList(t *testing.T) {
+	e := newEnv(t)
+	echo, acct := e.account(t, "echo", "")
+	httpPort := freePort(t)
+	config := fmt.Sprintf("[http]\nlisten = \"127.0.0.1:%d\"\n[ice]\nloopback_only = true\ndiscover = false\n%s", httpPort, acct)
+	d := startDaemon(t, e.dir, config, httpPort)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	tone := filepath.Join(e.dir, "tone.ogg")
+	if err := mediatest.SineOpus(ctx, tone, 440, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	call := e.cli("call", echo.JID, "--audio", tone, "--duration", "1s", "--loopback", "--no-discover", "--ring-timeout", "10s", "--json")
+	if _, stderr, code := jingle(t, ctx, call...); code != 0 {
+		t.Fatalf("allowed call: exit %d: %s", code, stderr)
+	}
+	narrowed := strings.Replace(config, `allow = ["*"]`, `allow = ["someone-else@example.org"]`, 1)
+	writeFile(t, e.dir, "jingled.toml", narrowed)
+	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(d.log.String(), "reloaded") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	_, stderr, code := jingle(t, ctx, call...)
+	if code != 5 || !strings.Contains(stderr, "decline") {
+		t.Fatalf("call after narrowing the allow-list: exit %d, %q; want 5 (declined)", code, stderr)
+	}
+}
