@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jingled/jingled/jingle"
@@ -181,5 +182,48 @@ func TestCandidatesBeforeAccept(t *testing.T) {
 	}
 	if a := nextAction(t, h); a != jingle.ActionTransportInfo {
 		t.Fatalf("initiator saw %s", a)
+	}
+}
+
+// TestRefusedActionUndone: an action the application refuses leaves the
+// negotiation as it was, on both sides.
+func TestRefusedActionUndone(t *testing.T) {
+	ctx := ctxT(t)
+	w := newWorld(t)
+	mr := w.manager(romeo, nil)
+	app := jingletest.NewTestApp(true)
+	var refusals atomic.Int32
+	app.OnAction = func(_ *jingle.Session, j *jingle.Jingle) error {
+		if j.Action == jingle.ActionContentAdd && refusals.Add(1) == 1 {
+			return jingle.BadRequest("not this one")
+		}
+		return nil
+	}
+	w.manager(juliet, app)
+	h := jingletest.NewHandler()
+	s, err := mr.Initiate(ctx, juliet, "", jingletest.Contents("a"), nil, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := incoming(t, ctx, app)
+	nextAction(t, h)
+	add := &jingle.Jingle{Action: jingle.ActionContentAdd, Contents: jingletest.Contents("v")}
+	if err := s.Send(ctx, add); !errors.Is(err, jingle.ErrBadRequest) {
+		t.Fatalf("refused content-add: %v", err)
+	}
+	// Nothing pending on either side: accepting it fails locally, and
+	// the same content-add goes through the second time.
+	if err := js.Send(ctx, &jingle.Jingle{Action: jingle.ActionContentAccept, Contents: jingletest.Contents("v")}); !errors.Is(err, jingle.ErrOutOfOrder) {
+		t.Fatalf("accepting a refused add: %v", err)
+	}
+	if err := s.Send(ctx, add); err != nil {
+		t.Fatalf("second content-add: %v", err)
+	}
+	if err := js.Send(ctx, &jingle.Jingle{Action: jingle.ActionContentAccept, Contents: jingletest.Contents("v")}); err != nil {
+		t.Fatal(err)
+	}
+	nextAction(t, h)
+	if got := names(s.Contents()); got != "a,v" {
+		t.Fatalf("contents %q", got)
 	}
 }

@@ -35,11 +35,11 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(s.State())
 	fmt.Println(<-h.Seen())
 	fmt.Println(s.State(), len(s.Contents()))
 
 	theirs := <-bobApp.Incoming()
+	fmt.Println(theirs.State(), theirs.Initiator())
 	if err := s.Terminate(ctx, jingle.NewReason(jingle.ReasonSuccess, "bye")); err != nil {
 		fmt.Println(err)
 		return
@@ -47,9 +47,9 @@ func Example() {
 	<-theirs.Done()
 	fmt.Println(theirs.Reason())
 	// Output:
-	// pending
 	// session-accept
 	// active 1
+	// active alice@example.org/laptop
 	// success: bye
 }
 

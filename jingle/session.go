@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -485,16 +486,22 @@ func (s *Session) onStanza(ctx context.Context, iq *IQ, j *Jingle) *IQ {
 	if s.handler == nil {
 		return iq.ErrorReply(&Error{Type: ErrorTypeCancel, Condition: CondInternalServerError})
 	}
+	// The handler sees the session as the action leaves it (State,
+	// Contents); if it refuses the action, the action is undone.
+	saved := s.saveNegotiation()
+	s.applyRemote(j, ns)
 	err = s.handler.HandleAction(ctx, s, j)
 	var te *TerminateError
 	if err != nil && !errors.As(err, &te) {
+		if s.state != StateEnded {
+			s.restoreNegotiation(saved)
+		}
 		return iq.ErrorReply(err)
 	}
 	if s.state == StateEnded {
 		// The handler terminated the session itself.
 		return iq.Result()
 	}
-	s.applyRemote(j, ns)
 	switch {
 	case te != nil:
 		r := te.Reason
@@ -623,6 +630,39 @@ func (s *Session) checkLocal(j *Jingle) error {
 		}
 	}
 	return nil
+}
+
+// negotiation is a copy of what applyRemote changes.
+type negotiation struct {
+	state                      State
+	contents                   []Content
+	ourAdds, theirAdds         map[string]Content
+	ourReplaces, theirReplaces map[string]Element
+}
+
+func (s *Session) saveNegotiation() negotiation {
+	return negotiation{
+		state:         s.state,
+		contents:      cloneContents(s.contents),
+		ourAdds:       maps.Clone(s.ourAdds),
+		theirAdds:     maps.Clone(s.theirAdds),
+		ourReplaces:   maps.Clone(s.ourReplaces),
+		theirReplaces: maps.Clone(s.theirReplaces),
+	}
+}
+
+// restoreNegotiation undoes an action the handler refused. A
+// session-accept undone puts the session back to pending, with a fresh
+// initiate timeout.
+func (s *Session) restoreNegotiation(n negotiation) {
+	s.contents = n.contents
+	s.ourAdds, s.theirAdds = n.ourAdds, n.theirAdds
+	s.ourReplaces, s.theirReplaces = n.ourReplaces, n.theirReplaces
+	if n.state == StatePending && s.state == StateActive {
+		s.armTimer(s.m.initiateTimeout)
+	}
+	s.state = n.state
+	s.publish()
 }
 
 // applyRemote applies an accepted action of the peer to the contents and

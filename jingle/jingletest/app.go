@@ -91,6 +91,9 @@ type TestApp struct {
 	// Refuse, when set, is returned from HandleInitiate (an *jingle.Error
 	// or a *jingle.TerminateError).
 	Refuse error
+	// OnAction, when set, runs in the handlers of incoming sessions
+	// before they record an action; its error is their answer.
+	OnAction func(s *jingle.Session, j *jingle.Jingle) error
 
 	incoming  chan *jingle.Session
 	proposals chan *jingle.Proposal
@@ -199,6 +202,7 @@ func (a *TestApp) HandleInitiate(ctx context.Context, s *jingle.Session, j *jing
 		accepted = append(accepted, c)
 	}
 	h := NewHandler()
+	h.onAction = a.OnAction
 	a.mu.Lock()
 	a.handlers[s.SID()] = h
 	a.mu.Unlock()
@@ -219,6 +223,8 @@ func (a *TestApp) HandleInitiate(ctx context.Context, s *jingle.Session, j *jing
 // answers session-info payloads of other namespaces with
 // unsupported-info, as XEP-0166 §7.2.7 asks.
 type Handler struct {
+	onAction func(*jingle.Session, *jingle.Jingle) error
+
 	mu      sync.Mutex
 	actions []jingle.Action
 	seen    chan jingle.Action
@@ -235,7 +241,12 @@ func NewHandler() *Handler {
 }
 
 // HandleAction implements jingle.SessionHandler.
-func (h *Handler) HandleAction(_ context.Context, _ *jingle.Session, j *jingle.Jingle) error {
+func (h *Handler) HandleAction(_ context.Context, s *jingle.Session, j *jingle.Jingle) error {
+	if h.onAction != nil {
+		if err := h.onAction(s, j); err != nil {
+			return err
+		}
+	}
 	if j.Action == jingle.ActionSessionInfo {
 		for _, p := range j.Payloads {
 			if p.XMLName.Space != NSTestApp {
