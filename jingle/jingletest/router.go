@@ -38,7 +38,8 @@ type Verdict struct {
 
 // Filter sees every stanza on its way, with stanza a decoded copy
 // (*jingle.IQ or *jingle.Message, from already stamped), and decides its
-// fate. The zero Verdict delivers it now.
+// fate. The zero Verdict delivers it now. It runs under the router's lock:
+// it must not call the router or its endpoints.
 type Filter func(from, to string, stanza any) Verdict
 
 // IQHandler answers an IQ get or set. Returning nil sends no reply (to
