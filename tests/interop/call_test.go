@@ -117,6 +117,23 @@ func TestGoCallsStanzaJS(t *testing.T) {
 	}
 	checkAudio(t, "StanzaJS", end.Stats, toneGo)
 	checkLoopbackPair(t, "StanzaJS", end.Stats)
+	if n := countAction(st.jingleXML("in"), "session-terminate"); n != 1 {
+		t.Errorf("StanzaJS got %d session-terminate from us, want 1", n)
+	}
+	if n := countAction(st.jingleXML("out"), "session-terminate"); n != 0 {
+		t.Errorf("StanzaJS sent %d session-terminate after ours, want 0", n)
+	}
+}
+
+// countAction counts the Jingle IQs with action.
+func countAction(iqs []string, action string) int {
+	n := 0
+	for _, x := range iqs {
+		if strings.Contains(x, `action="`+action+`"`) || strings.Contains(x, `action='`+action+`'`) {
+			n++
+		}
+	}
+	return n
 }
 
 // TestStanzaJSCallsGo: StanzaJS calls us, we auto-answer with our tone;

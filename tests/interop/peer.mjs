@@ -407,6 +407,7 @@ const tracked = new Map();
 // captures, so the peer keeps to the browser's behaviour.
 function guardEnd(session) {
     const end = session.end.bind(session);
+    const onTerminate = session.onSessionTerminate.bind(session);
     let ending = false;
     session.end = (...args) => {
         if (ending || session.state === 'ended') {
@@ -414,6 +415,12 @@ function guardEnd(session) {
         }
         ending = true;
         end(...args);
+    };
+    // The peer's session-terminate closes the peer connection before the
+    // session is marked ended: the "closed" event must not end it again.
+    session.onSessionTerminate = (...args) => {
+        ending = true;
+        return onTerminate(...args);
     };
 }
 
