@@ -33,7 +33,9 @@ type SessionHandler interface {
 	// HandleAction is called in the session's serial loop for every
 	// action from the peer that the state machine accepted, except
 	// session-initiate (see Application) and session-terminate (see
-	// Terminated). It must not block. A returned *Error becomes the IQ
+	// Terminated). The session already reflects the action (State,
+	// Contents); an error reply undoes it. It must not block; the
+	// session's sending methods called from it queue and return. A returned *Error becomes the IQ
 	// error reply (e.g. ErrUnsupportedInfo for an unknown session-info
 	// payload); any other error becomes internal-server-error. nil acks.
 	HandleAction(ctx context.Context, s *Session, j *Jingle) error

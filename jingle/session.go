@@ -79,9 +79,6 @@ type Session struct {
 	parked  bool // counted but not started: waiting for kickOut
 }
 
-// loopKey marks contexts handed to callbacks running in a session's loop.
-type loopKey struct{}
-
 // task is one unit of work of the loop. A waiter whose context ends
 // before the task started cancels it; once started it runs to the end.
 type task struct {
@@ -400,7 +397,8 @@ func (s *Session) run() {
 	defer s.m.wg.Done()
 	defer close(s.done)
 	s.loopGID.Store(goid())
-	lctx := context.WithValue(s.ctx, loopKey{}, s)
+	// Callbacks get the session's context: it ends with the session.
+	lctx := s.ctx
 	for {
 		s.qmu.Lock()
 		for len(s.queue) == 0 {
