@@ -151,6 +151,9 @@ func (a *account) run() error {
 	opts := append(role.options(), jingle.WithLogger(a.log), jingle.WithProposalHandler(a.onProposal))
 	mgr := jingle.NewManager(client.JID(), client, opts...)
 	client.Serve(mgr)
+	if s, ok := role.(interface{ served() }); ok {
+		s.served()
+	}
 	a.m.addManager(mgr, a.cfg.Role)
 	a.mu.Lock()
 	a.mgr = mgr

@@ -281,8 +281,18 @@ func runJSON(ctx context.Context, name string, args []string) ([]byte, error) {
 	cmd.Stderr = os.Stderr
 	err := cmd.Run()
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var events []string
 	for _, l := range lines[:max(0, len(lines)-1)] {
-		fmt.Println("    " + l)
+		var ev struct{ Event, Content string }
+		if json.Unmarshal([]byte(l), &ev) == nil && ev.Event != "" {
+			if ev.Content != "" {
+				ev.Event += "(" + ev.Content + ")"
+			}
+			events = append(events, ev.Event)
+		}
+	}
+	if len(events) > 0 {
+		fmt.Println("    " + strings.Join(events, " → "))
 	}
 	last := []byte(lines[len(lines)-1])
 	if err != nil {

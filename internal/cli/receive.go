@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jingled/jingled/filetransfer"
+	"github.com/jingled/jingled/internal/wiring"
+)
+
+func newReceive(g *globals) *cobra.Command {
+	var (
+		acct    accountFlags
+		ice     iceFlags
+		dir     string
+		from    []string
+		maxSize int64
+		count   int
+		timeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "receive",
+		Short: "Wait for files (XEP-0234) and save them to a directory",
+		Long: `Logs in and accepts file offers from --from senders (default: anyone)
+up to --max-size, saving them in --dir. Names are sanitized (no path
+separators, no "..", no control characters, collisions renamed), data is
+written to a temporary file and appears under its name only after its size
+and hash verified; a mismatch deletes it and ends the session with
+media-error. Stops after --count files (0: until Ctrl-C).`,
+		Example: `  JINGLE_PASSWORD=... jingle receive --jid bob@example.org --dir ~/Downloads --count 1
+  jingle receive --jid bob@example.org --from alice@example.org --max-size 1073741824 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return exitf(ExitUsage, "--dir: %v", err)
+			}
+			d, err := filetransfer.OpenDir(dir)
+			if err != nil {
+				return exitf(ExitUsage, "--dir: %v", err)
+			}
+			defer d.Close()
+			ep, err := g.login(ctx, &acct)
+			if err != nil {
+				return err
+			}
+			defer ep.close()
+			servers, err := ep.iceServers(ctx, &ice)
+			if err != nil {
+				return err
+			}
+			results := make(chan *filetransfer.Result, 16)
+			var mu sync.Mutex
+			bars := map[string]*bar{}
+			ft, err := wiring.NewFileTransfer(ctx, ep.client, wiring.FileTransferConfig{
+				ICEServers: servers, RelayOnly: ice.relay, Loopback: ice.loopback, Logger: g.logger(),
+				App: []filetransfer.Option{
+					filetransfer.WithReceiveDir(d),
+					filetransfer.WithAutoAccept(filetransfer.AcceptPolicy{MaxSize: maxSize, Senders: from}),
+					filetransfer.WithResults(func(r *filetransfer.Result) {
+						if !r.Sent {
+							results <- r
+						}
+					}),
+					filetransfer.WithProgress(func(sid string, done, total int64) {
+						mu.Lock()
+						b, ok := bars[sid]
+						if !ok {
+							b = g.progress(total, "receiving")
+							bars[sid] = b
+						}
+						mu.Unlock()
+						b.set(done)
+					}),
+				},
+			})
+			if err != nil {
+				return exitf(ExitFailure, "%v", err)
+			}
+			defer ft.Close()
+			ep.serve(ft.Options...)
+			ft.Serve()
+			g.out.Event("ready", fmt.Sprintf("Waiting for files as %s, saving to %s…", ep.client.JID(), dir), map[string]any{"jid": ep.client.JID(), "dir": dir})
+			var deadline <-chan time.Time
+			if timeout > 0 {
+				t := time.NewTimer(timeout)
+				defer t.Stop()
+				deadline = t.C
+			}
+			var lastErr error
+			for n := 0; count == 0 || n < count; n++ {
+				select {
+				case r := <-results:
+					mu.Lock()
+					if b := bars[r.SID]; b != nil {
+						b.finish()
+					}
+					mu.Unlock()
+					lastErr = g.transferDone(r, nil)
+				case <-deadline:
+					return exitf(ExitNoAnswer, "no file within %v", timeout)
+				case <-ctx.Done():
+					return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("interrupted")}
+				}
+			}
+			return lastErr
+		},
+	}
+	acct.register(cmd)
+	ice.register(cmd)
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", ".", "directory to save files in")
+	f.StringArrayVar(&from, "from", nil, "accept files only from this JID (repeatable; default: anyone)")
+	f.Int64Var(&maxSize, "max-size", 4<<30, "largest file accepted, in bytes")
+	f.IntVar(&count, "count", 0, "receive this many files, then exit (0: until Ctrl-C)")
+	f.DurationVar(&timeout, "timeout", 0, "give up when no file came within this time")
+	return cmd
+}

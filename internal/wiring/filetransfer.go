@@ -1,0 +1,131 @@
+// Package wiring assembles the protocol packages into what the programs
+// run, so cmd/jingle and jingled build the same stacks the same way.
+package wiring
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/jingled/jingled/filetransfer"
+	"github.com/jingled/jingled/filetransfer/datachannel"
+	"github.com/jingled/jingled/filetransfer/ibb"
+	"github.com/jingled/jingled/filetransfer/s5b"
+	"github.com/jingled/jingled/ice"
+	"github.com/jingled/jingled/internal/xmpp"
+	"github.com/jingled/jingled/jingle"
+)
+
+// FileTransferConfig says how to build the XEP-0234 stack of an account.
+type FileTransferConfig struct {
+	// ICEServers and RelayOnly configure the datachannel's ICE.
+	ICEServers []webrtc.ICEServer
+	RelayOnly  bool
+	// Loopback keeps every transport on loopback: datachannel gathering
+	// and SOCKS5 direct candidates (tests, the demo).
+	Loopback bool
+	// NoProxies skips discovering the server's XEP-0065 proxy.
+	NoProxies bool
+	// App are further filetransfer options: receive dir, accept policy,
+	// results, progress.
+	App    []filetransfer.Option
+	Logger *slog.Logger
+	// Allowed, when set, decides who may start a file session with us
+	// (push or pull): others are acked, then declined, before the
+	// application sees their offer.
+	Allowed func(peer string) bool
+}
+
+// FileTransfer is an account's file-transfer application with its three
+// transports: WebRTC datachannel (every dialect), SOCKS5 (direct and via
+// the server's proxy) and IBB.
+type FileTransfer struct {
+	App *filetransfer.App
+	// Options register the application and transports on a Manager.
+	Options []jingle.Option
+	ibb     *ibb.Transport
+	client  *xmpp.Client
+}
+
+// NewFileTransfer builds the stack on c, which must be connected (proxy
+// discovery asks the server). Call Serve after the Manager is served.
+func NewFileTransfer(ctx context.Context, c *xmpp.Client, cfg FileTransferConfig) (*FileTransfer, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	dcOpts := []datachannel.Option{datachannel.WithICEServers(cfg.ICEServers...), datachannel.WithRelayOnly(cfg.RelayOnly), datachannel.WithLogger(log)}
+	s5bOpts := []s5b.Option{s5b.WithLogger(log)}
+	if cfg.Loopback {
+		dcOpts = append(dcOpts, datachannel.WithLoopbackOnly())
+		s5bOpts = append(s5bOpts, s5b.WithHosts("127.0.0.1"))
+	}
+	if !cfg.NoProxies {
+		hosts, err := s5b.DiscoverProxies(ctx, c, c.JID(), c.Domain())
+		if err != nil {
+			log.Info("no SOCKS5 proxy on the server (XEP-0065)", "err", err)
+		} else {
+			s5bOpts = append(s5bOpts, s5b.WithProxies(hosts...))
+		}
+	}
+	dc := datachannel.New(dcOpts...)
+	// StanzaJS and Jitsi put their sctpmap inside an ICE-UDP transport:
+	// that dialect is registered under ice-udp's namespace, which is ours
+	// to take because this manager carries no calls.
+	dcICE := dc.Dialect(ice.NS)
+	st := s5b.New(c, s5bOpts...)
+	it := ibb.New(c, ibb.WithLogger(log))
+	app := filetransfer.New(append([]filetransfer.Option{
+		filetransfer.WithTransports(dc, dcICE, st, it),
+		filetransfer.WithLogger(log),
+		filetransfer.WithPeerFeatures(func(ctx context.Context, jid string) ([]string, error) {
+			info, err := c.DiscoInfo(ctx, jid)
+			if err != nil {
+				return nil, fmt.Errorf("disco#info of %s: %w", jid, err)
+			}
+			return info.Features, nil
+		}),
+	}, cfg.App...)...)
+	apps := []jingle.Application{app}
+	for _, v := range app.Versions() {
+		if v.Namespace() != app.Namespace() {
+			apps = append(apps, v)
+		}
+	}
+	var opts []jingle.Option
+	for _, a := range apps {
+		if cfg.Allowed != nil {
+			a = guarded{Application: a, allowed: cfg.Allowed}
+		}
+		opts = append(opts, jingle.WithApplication(a))
+	}
+	for _, t := range []jingle.Transport{dc, dcICE, st, it} {
+		opts = append(opts, jingle.WithTransport(t))
+	}
+	return &FileTransfer{App: app, Options: opts, ibb: it, client: c}, nil
+}
+
+// Serve registers the IBB data handlers (XEP-0047 IQs are not Jingle).
+func (f *FileTransfer) Serve() {
+	for _, p := range f.ibb.Payloads() {
+		f.client.HandleIQ(p[0], p[1], f.ibb.HandleIQ)
+	}
+}
+
+// Close stops the application's transfers.
+func (f *FileTransfer) Close() error { return f.App.Close() }
+
+// guarded declines sessions from peers a policy does not allow.
+type guarded struct {
+	jingle.Application
+	allowed func(string) bool
+}
+
+func (g guarded) HandleInitiate(ctx context.Context, s *jingle.Session, j *jingle.Jingle) (jingle.SessionHandler, error) {
+	if !g.allowed(s.Peer()) {
+		return nil, &jingle.TerminateError{Reason: jingle.NewReason(jingle.ReasonDecline, "not allowed")}
+	}
+	return g.Application.HandleInitiate(ctx, s, j)
+}
