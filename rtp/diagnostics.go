@@ -1,0 +1,304 @@
+package rtp
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// ErrICEFailed is the error a call ends with when ICE found no working
+// candidate pair (RFC 8445 section 8.1.2); it wraps the diagnostics.
+var ErrICEFailed = errors.New("ICE failed")
+
+// ICEDiagnostics explain an ICE outcome for an operator: which candidate
+// types each side had, which pairs were checked and how they fared, and
+// the likely cause. The point is to tell a firewall problem (checks sent,
+// never answered) from a TURN problem (no relay candidate although a
+// relay is configured), the two failures that look alike to a user.
+type ICEDiagnostics struct {
+	// Local and Remote count candidates by type ("host", "srflx",
+	// "prflx", "relay"); local relay candidates are also counted per
+	// transport to the TURN server, as "relay/udp", "relay/tcp",
+	// "relay/tls".
+	Local  map[string]int `json:"local"`
+	Remote map[string]int `json:"remote"`
+	// Pairs are the candidate pairs ICE formed, best checked first.
+	Pairs []PairCheck `json:"pairs"`
+	// STUN and TURN are the configured server URLs, by kind.
+	STUN []string `json:"stun,omitempty"`
+	TURN []string `json:"turn,omitempty"`
+	// Cause is a one-line verdict (see Diagnose's cases).
+	Cause string `json:"cause"`
+}
+
+// PairCheck is one candidate pair's connectivity checks (RFC 8445
+// section 7.2).
+type PairCheck struct {
+	Local             string `json:"local"`  // type and address, "host 10.0.0.2:5000"
+	Remote            string `json:"remote"` // type and address
+	State             string `json:"state"`  // frozen, waiting, in-progress, failed, succeeded
+	Nominated         bool   `json:"nominated,omitempty"`
+	RequestsSent      uint64 `json:"requests_sent"`
+	ResponsesReceived uint64 `json:"responses_received"`
+	RequestsReceived  uint64 `json:"requests_received"`
+}
+
+// DiagnoseICE reads a PeerConnection's stats report (taken when ICE
+// failed, before the PeerConnection is closed) together with the ICE
+// servers it was configured with.
+//
+// Causes, in the order they are considered:
+//   - the peer sent no candidates: signalling problem, not the network;
+//   - a TURN server is configured but no relay candidate was gathered:
+//     if a server-reflexive candidate was gathered and a STUN URL names
+//     the same host, the server answered, so it refused the allocation
+//     (credentials, quota); if not, it was unreachable (down, or blocked
+//     by a firewall). Configure the relay's host as STUN server too (as
+//     XEP-0215 discovery does) for this distinction;
+//   - checks were sent but none was ever answered: a firewall or NAT
+//     filters every path between the two sides (symmetric NAT, UDP
+//     blocked), and no relay could carry the call;
+//   - some checks were answered but no pair succeeded.
+func DiagnoseICE(r webrtc.StatsReport, servers []webrtc.ICEServer) ICEDiagnostics {
+	d := ICEDiagnostics{Local: map[string]int{}, Remote: map[string]int{}}
+	for _, s := range servers {
+		for _, u := range s.URLs {
+			if strings.HasPrefix(u, "turn:") || strings.HasPrefix(u, "turns:") {
+				d.TURN = append(d.TURN, u)
+			} else if strings.HasPrefix(u, "stun:") || strings.HasPrefix(u, "stuns:") {
+				d.STUN = append(d.STUN, u)
+			}
+		}
+	}
+	cands := map[string]webrtc.ICECandidateStats{}
+	for _, s := range r {
+		c, ok := s.(webrtc.ICECandidateStats)
+		if !ok {
+			continue
+		}
+		cands[c.ID] = c
+		typ := c.CandidateType.String()
+		switch c.Type {
+		case webrtc.StatsTypeLocalCandidate:
+			d.Local[typ]++
+			if c.CandidateType == webrtc.ICECandidateTypeRelay {
+				if p := c.RelayProtocol; p != "" {
+					d.Local["relay/"+p]++
+				}
+			}
+		case webrtc.StatsTypeRemoteCandidate:
+			d.Remote[typ]++
+		}
+	}
+	for _, s := range r {
+		p, ok := s.(webrtc.ICECandidatePairStats)
+		if !ok {
+			continue
+		}
+		d.Pairs = append(d.Pairs, PairCheck{
+			Local: describe(cands[p.LocalCandidateID]), Remote: describe(cands[p.RemoteCandidateID]),
+			State: string(p.State), Nominated: p.Nominated,
+			RequestsSent: p.RequestsSent, ResponsesReceived: p.ResponsesReceived, RequestsReceived: p.RequestsReceived,
+		})
+	}
+	sort.SliceStable(d.Pairs, func(i, j int) bool {
+		if d.Pairs[i].ResponsesReceived != d.Pairs[j].ResponsesReceived {
+			return d.Pairs[i].ResponsesReceived > d.Pairs[j].ResponsesReceived
+		}
+		return d.Pairs[i].RequestsSent > d.Pairs[j].RequestsSent
+	})
+	// pion does not say which server a server-reflexive candidate came
+	// from: any srflx counts as an answer from every configured STUN host.
+	srflxFrom := map[string]bool{}
+	if d.Local["srflx"] > 0 {
+		for _, u := range d.STUN {
+			srflxFrom[urlHost(u)] = true
+		}
+	}
+	d.Cause = d.cause(srflxFrom)
+	return d
+}
+
+func (d *ICEDiagnostics) cause(srflxFrom map[string]bool) string {
+	if len(d.Remote) == 0 {
+		return "the peer sent no candidates (signalling, not the network)"
+	}
+	if len(d.TURN) > 0 && d.Local["relay"] == 0 {
+		var answered, silent []string
+		for _, u := range d.TURN {
+			if srflxFrom[urlHost(u)] {
+				answered = append(answered, u)
+			} else {
+				silent = append(silent, u)
+			}
+		}
+		if len(answered) > 0 {
+			return fmt.Sprintf("no relay candidate: the TURN server answered STUN but refused the allocation (credentials or quota) at %s", strings.Join(answered, ", "))
+		}
+		return fmt.Sprintf("no relay candidate: the TURN server is unreachable (down, or blocked by a firewall) at %s", strings.Join(silent, ", "))
+	}
+	var sent, answered uint64
+	for _, p := range d.Pairs {
+		sent += p.RequestsSent
+		answered += p.ResponsesReceived
+	}
+	switch {
+	case len(d.Pairs) == 0:
+		return "no candidate pair could be formed (no common address family or transport)"
+	case sent > 0 && answered == 0:
+		relay := "and no relay is configured"
+		if d.Local["relay"] > 0 || d.Remote["relay"] > 0 {
+			relay = "not even through the relay"
+		}
+		return fmt.Sprintf("%d connectivity checks on %d pairs got no answer: a firewall or NAT filters the path, %s", sent, len(d.Pairs), relay)
+	case sent == 0:
+		return "no connectivity check could be sent (no usable local candidate)"
+	}
+	return fmt.Sprintf("%d of %d checks were answered but no pair succeeded (consent lost or DTLS never started)", answered, sent)
+}
+
+// String is the diagnostics on one line, for logs and the reason text of
+// a connectivity-error: candidates per side, the pairs, then the cause.
+func (d ICEDiagnostics) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "gathered local %s; remote %s; ", counts(d.Local), counts(d.Remote))
+	fmt.Fprintf(&b, "%d pairs tried", len(d.Pairs))
+	for i, p := range d.Pairs {
+		if i == 4 {
+			fmt.Fprintf(&b, ", ... %d more", len(d.Pairs)-i)
+			break
+		}
+		sep := ": "
+		if i > 0 {
+			sep = ", "
+		}
+		fmt.Fprintf(&b, "%s%s -> %s %s (%d sent, %d answered)", sep, p.Local, p.Remote, p.State, p.RequestsSent, p.ResponsesReceived)
+	}
+	fmt.Fprintf(&b, "; cause: %s", d.Cause)
+	return b.String()
+}
+
+// counts writes "host×1 srflx×1 relay×0" with every type present, and
+// "none" for an empty set.
+func counts(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	order := []string{"host", "srflx", "prflx", "relay", "relay/udp", "relay/tcp", "relay/tls", "relay/dtls"}
+	var keys []string
+	for k := range m {
+		if !slices.Contains(order, k) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range append(order, keys...) {
+		if n, ok := m[k]; ok {
+			parts = append(parts, fmt.Sprintf("%s×%d", k, n))
+		}
+	}
+	if m["relay"] == 0 {
+		parts = append(parts, "no relay")
+	}
+	return strings.Join(parts, " ")
+}
+
+func describe(c webrtc.ICECandidateStats) string {
+	if c.ID == "" {
+		return "?"
+	}
+	return fmt.Sprintf("%s %s", c.CandidateType, net.JoinHostPort(c.IP, fmt.Sprint(c.Port)))
+}
+
+// urlHost is the host of a STUN/TURN URL ("turn:h:3478?transport=tcp").
+func urlHost(u string) string {
+	rest := u
+	if i := strings.IndexByte(rest, ':'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		rest = rest[:i]
+	}
+	if h, _, err := net.SplitHostPort(rest); err == nil {
+		return h
+	}
+	if p, err := url.Parse("x://" + rest); err == nil {
+		return p.Hostname()
+	}
+	return rest
+}
+
+// iceWatch keeps the latest stats of a PeerConnection while ICE is
+// still checking. It exists because pion forgets every candidate and pair
+// the moment ICE fails (ice.Agent.updateConnectionState deletes them), so
+// stats read after the failure are empty: the diagnostics come from the
+// last snapshot before it. The snapshots stop by themselves once ICE
+// left new/checking; stop must be called before the PeerConnection is
+// closed (GetStats must not run concurrently with Close).
+type iceWatch struct {
+	pc       *webrtc.PeerConnection
+	quit     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+
+	mu   sync.Mutex
+	last webrtc.StatsReport
+}
+
+// watchICE starts snapshotting pc's stats every interval.
+func watchICE(pc *webrtc.PeerConnection, every time.Duration) *iceWatch {
+	w := &iceWatch{pc: pc, quit: make(chan struct{}), done: make(chan struct{})}
+	go w.run(every)
+	return w
+}
+
+func (w *iceWatch) run(every time.Duration) {
+	defer close(w.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.quit:
+			return
+		case <-t.C:
+		}
+		switch w.pc.ICEConnectionState() {
+		case webrtc.ICEConnectionStateNew, webrtc.ICEConnectionStateChecking:
+		default:
+			return // connected, failed or closed: nothing more to learn
+		}
+		r := w.pc.GetStats()
+		w.mu.Lock()
+		w.last = r
+		w.mu.Unlock()
+	}
+}
+
+// stop ends the snapshots, waits for the goroutine and returns the last
+// snapshot (nil if none was taken).
+func (w *iceWatch) stop() webrtc.StatsReport {
+	w.stopOnce.Do(func() { close(w.quit) })
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last
+}
+
+// iceFailure is the error a call ends with when ICE failed on p, whose
+// PeerConnection w watched: the diagnostics, also logged at warn level
+// so the CLI's and the daemon's logs name the cause.
+func (c *Call) iceFailure(p *peer, w *iceWatch) error {
+	d := DiagnoseICE(w.stop(), c.peerOpts.ICEServers)
+	c.log.Warn("rtp: ICE failed", "contents", strings.Join(p.contents, ","), "local", d.Local, "remote", d.Remote,
+		"pairs", len(d.Pairs), "cause", d.Cause)
+	return fmt.Errorf("%w for %s: %s", ErrICEFailed, strings.Join(p.contents, ","), d)
+}
