@@ -6,6 +6,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -621,5 +624,131 @@ func TestSIGHUPReloadsAllowList(t *testing.T) {
 	_, stderr, code := jingle(t, ctx, call...)
 	if code != 5 || !strings.Contains(stderr, "decline") {
 		t.Fatalf("call after narrowing the allow-list: exit %d, %q; want 5 (declined)", code, stderr)
+	}
+}
+
+func randomFile(t *testing.T, path string, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// TestSendToFiledrop: `jingle send` to jingled's filedrop account; the
+// file appears in the drop directory with the same sha-256, the summary
+// names the transport, and the metrics count the bytes. A sender that is
+// not on the allow-list is declined (exit 5) and nothing is written.
+func TestSendToFiledrop(t *testing.T) {
+	e := newEnv(t)
+	dropDir := filepath.Join(e.dir, "drop")
+	drop, acct := e.account(t, "filedrop", fmt.Sprintf("dir = %q", dropDir))
+	acct = strings.Replace(acct, `allow = ["*"]`, fmt.Sprintf(`allow = [%q]`, e.alice.JID), 1)
+	httpPort := freePort(t)
+	d := startDaemon(t, e.dir, fmt.Sprintf("[http]\nlisten = \"127.0.0.1:%d\"\n[ice]\nloopback_only = true\ndiscover = false\n%s", httpPort, acct), httpPort)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	src := filepath.Join(e.dir, "report.bin")
+	sum := randomFile(t, src, 8<<20)
+	lines, stderr, code := jingle(t, ctx, e.cli("send", drop.JID, src, "--loopback", "--no-discover", "--json")...)
+	if code != 0 {
+		t.Fatalf("send: exit %d: %s %v", code, stderr, lines)
+	}
+	s := last(lines)
+	if s["sha256"] != sum || s["transport"] == "" || s["size"] != float64(8<<20) {
+		t.Fatalf("summary %v, want sha256 %s", s, sum)
+	}
+	got, err := os.ReadFile(filepath.Join(dropDir, "report.bin"))
+	if err != nil {
+		t.Fatalf("file not in the drop directory: %v", err)
+	}
+	if g := sha256.Sum256(got); hex.EncodeToString(g[:]) != sum {
+		t.Fatal("received file differs")
+	}
+	var m string
+	for i := 0; i < 50; i++ {
+		m = d.scrape(t)
+		if metricValue(m, "jingled_file_bytes_total", `direction="in"`) >= 8<<20 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if v := metricValue(m, "jingled_file_bytes_total", `direction="in"`); v < 8<<20 {
+		t.Fatalf("jingled_file_bytes_total{direction=in} = %v", v)
+	}
+
+	// Each transport forced in turn reaches the drop directory too.
+	for _, tr := range []string{"s5b", "ibb"} {
+		p := filepath.Join(e.dir, "via-"+tr+".bin")
+		want := randomFile(t, p, 256<<10)
+		lines, stderr, code := jingle(t, ctx, e.cli("send", drop.JID, p, "--transport", tr, "--loopback", "--no-discover", "--json")...)
+		if code != 0 || last(lines)["sha256"] != want || last(lines)["transport"] != tr {
+			t.Fatalf("send over %s: exit %d %s %v", tr, code, stderr, last(lines))
+		}
+	}
+
+	// Someone not on the allow-list.
+	mallory := e.srv.NewAccount(t, "mallory")
+	mpw := writeFile(t, e.dir, "mallory.pw", mallory.Password)
+	evil := filepath.Join(e.dir, "evil.bin")
+	randomFile(t, evil, 1024)
+	_, stderr, code = jingle(t, ctx, "send", drop.JID+"/jingled", evil, "--loopback", "--no-discover",
+		"--jid", mallory.JID, "--password-file", mpw, "--server", e.srv.Addr, "--ca", e.srv.CAFile)
+	if code != 5 {
+		t.Fatalf("send from a stranger: exit %d (%s), want 5 (declined)", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dropDir, "evil.bin")); !os.IsNotExist(err) {
+		t.Fatalf("a declined file was written: %v", err)
+	}
+}
+
+// TestReceiveCLI: `jingle receive` takes a file from `jingle send` (both
+// CLIs), sanitizing a hostile name.
+func TestReceiveCLI(t *testing.T) {
+	e := newEnv(t)
+	bob := e.srv.NewAccount(t, "bob")
+	bpw := writeFile(t, e.dir, "bob.pw", bob.Password)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	inbox := filepath.Join(e.dir, "inbox")
+	recv := exec.CommandContext(ctx, bin("jingle"), "receive", "--jid", bob.JID, "--password-file", bpw, "--server", e.srv.Addr,
+		"--ca", e.srv.CAFile, "--resource", "rx", "--dir", inbox, "--count", "1", "--loopback", "--no-discover", "--json")
+	stdout, err := recv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rerr bytes.Buffer
+	recv.Stderr = &rerr
+	if err := recv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	if !sc.Scan() || !strings.Contains(sc.Text(), `"event":"ready"`) {
+		t.Fatalf("receive not ready: %q %s", sc.Text(), rerr.String())
+	}
+	src := filepath.Join(e.dir, "payload.bin")
+	sum := randomFile(t, src, 1<<20)
+	_, stderr, code := jingle(t, ctx, e.cli("send", bob.JID+"/rx", src, "--name", "../../etc/passwd", "--loopback", "--no-discover", "--json")...)
+	if code != 0 {
+		t.Fatalf("send: exit %d: %s", code, stderr)
+	}
+	var summary map[string]any
+	for sc.Scan() {
+		_ = json.Unmarshal(sc.Bytes(), &summary)
+	}
+	if err := recv.Wait(); err != nil {
+		t.Fatalf("receive: %v %s", err, rerr.String())
+	}
+	path, _ := summary["path"].(string)
+	if summary["sha256"] != sum || !strings.HasPrefix(path, inbox+string(os.PathSeparator)) {
+		t.Fatalf("receive summary %v", summary)
+	}
+	if strings.Contains(filepath.Base(path), "/") || strings.Contains(path, "..") || filepath.Base(path) != "passwd" {
+		t.Fatalf("hostile name saved as %q", path)
 	}
 }
