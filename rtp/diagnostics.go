@@ -1,6 +1,7 @@
 package rtp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -241,63 +242,79 @@ func urlHost(u string) string {
 // still checking. It exists because pion forgets every candidate and pair
 // the moment ICE fails (ice.Agent.updateConnectionState deletes them), so
 // stats read after the failure are empty: the diagnostics come from the
-// last snapshot before it. The snapshots stop by themselves once ICE
-// left new/checking; stop must be called before the PeerConnection is
-// closed (GetStats must not run concurrently with Close).
+// last snapshot before it.
 type iceWatch struct {
-	pc       *webrtc.PeerConnection
-	quit     chan struct{}
-	done     chan struct{}
-	stopOnce sync.Once
-
 	mu   sync.Mutex
 	last webrtc.StatsReport
 }
 
-// watchICE starts snapshotting pc's stats every interval.
-func watchICE(pc *webrtc.PeerConnection, every time.Duration) *iceWatch {
-	w := &iceWatch{pc: pc, quit: make(chan struct{}), done: make(chan struct{})}
-	go w.run(every)
+// startICEWatch snapshots pc's stats every interval until ctx ends or
+// ICE leaves new/checking. Each snapshot runs through run, which for a
+// call posts it to the call's loop: the loop is also where PeerConnections
+// are closed, and GetStats must never run concurrently with Close (pion
+// reads its stats getter unlocked). run returning false (the loop is
+// gone) ends the watch. wg tracks the ticker goroutine.
+func startICEWatch(ctx context.Context, pc *webrtc.PeerConnection, every time.Duration, run func(func()) bool, wg *sync.WaitGroup) *iceWatch {
+	w := &iceWatch{}
+	checking := func() bool {
+		switch pc.ICEConnectionState() {
+		case webrtc.ICEConnectionStateNew, webrtc.ICEConnectionStateChecking:
+			return true
+		}
+		return false
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if !checking() {
+				return // connected, failed or closed: nothing more to learn
+			}
+			ok := run(func() {
+				if !checking() {
+					return
+				}
+				r := pc.GetStats()
+				w.mu.Lock()
+				w.last = r
+				w.mu.Unlock()
+			})
+			if !ok {
+				return
+			}
+		}
+	}()
 	return w
 }
 
-func (w *iceWatch) run(every time.Duration) {
-	defer close(w.done)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-w.quit:
-			return
-		case <-t.C:
-		}
-		switch w.pc.ICEConnectionState() {
-		case webrtc.ICEConnectionStateNew, webrtc.ICEConnectionStateChecking:
-		default:
-			return // connected, failed or closed: nothing more to learn
-		}
-		r := w.pc.GetStats()
-		w.mu.Lock()
-		w.last = r
-		w.mu.Unlock()
+// snapshot returns the last stats taken (nil if none was).
+func (w *iceWatch) snapshot() webrtc.StatsReport {
+	if w == nil {
+		return nil
 	}
-}
-
-// stop ends the snapshots, waits for the goroutine and returns the last
-// snapshot (nil if none was taken).
-func (w *iceWatch) stop() webrtc.StatsReport {
-	w.stopOnce.Do(func() { close(w.quit) })
-	<-w.done
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.last
+}
+
+// watchICE starts the ICE watch of a call's peer: snapshots every second
+// on the call's loop, ending with the call.
+func (c *Call) watchICE(p *peer) *iceWatch {
+	return startICEWatch(c.ctx, p.pc, time.Second, c.q.post, &c.workers)
 }
 
 // iceFailure is the error a call ends with when ICE failed on p, whose
 // PeerConnection w watched: the diagnostics, also logged at warn level
 // so the CLI's and the daemon's logs name the cause.
 func (c *Call) iceFailure(p *peer, w *iceWatch) error {
-	d := DiagnoseICE(w.stop(), c.peerOpts.ICEServers)
+	d := DiagnoseICE(w.snapshot(), c.peerOpts.ICEServers)
 	c.log.Warn("rtp: ICE failed", "contents", strings.Join(p.contents, ","), "local", d.Local, "remote", d.Remote,
 		"pairs", len(d.Pairs), "cause", d.Cause)
 	return fmt.Errorf("%w for %s: %s", ErrICEFailed, strings.Join(p.contents, ","), d)

@@ -1,9 +1,11 @@
 package rtp
 
 import (
+	"context"
 	"net"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,8 +30,12 @@ func failedStats(t *testing.T, servers []webrtc.ICEServer) webrtc.StatsReport {
 		return pc
 	}
 	a, b := newPC(servers), newPC(nil)
-	w := watchICE(a, 200*time.Millisecond)
-	defer w.stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	w := startICEWatch(ctx, a, 200*time.Millisecond, func(f func()) bool { f(); return true }, &wg)
+	// Runs before the PeerConnections' cleanups (LIFO): the watch is
+	// over before they close.
+	t.Cleanup(func() { cancel(); wg.Wait() })
 	failed := make(chan struct{})
 	a.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
 		if s == webrtc.ICEConnectionStateFailed {
@@ -75,7 +81,9 @@ func failedStats(t *testing.T, servers []webrtc.ICEServer) webrtc.StatsReport {
 			}
 		}
 	}
-	return w.stop()
+	cancel()
+	wg.Wait()
+	return w.snapshot()
 }
 
 // deadUDPPort returns a loopback UDP port nobody listens on.
