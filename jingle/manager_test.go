@@ -3,8 +3,10 @@ package jingle_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -303,5 +305,86 @@ func TestSendFromCallback(t *testing.T) {
 	}
 	if err := s.Terminate(ctx, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDoAndLogger: Do and DoContext run in the loop, in order, and stop
+// with the session; the session logger carries sid and peer.
+func TestDoAndLogger(t *testing.T) {
+	ctx := ctxT(t)
+	w := newWorld(t)
+	var buf syncBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	mr := w.manager(romeo, nil, jingle.WithLogger(logger))
+	app := jingletest.NewTestApp(false)
+	w.manager(juliet, app)
+	s, err := mr.Initiate(ctx, juliet, "", jingletest.Contents("a"), nil, jingletest.NewHandler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Local() != romeo || s.Peer() != juliet {
+		t.Fatal("addresses")
+	}
+	order := make(chan int, 3)
+	s.Do(func() { order <- 1 })
+	s.DoContext(func(ctx context.Context) {
+		order <- 2
+		// Sending from the loop queues and returns.
+		if err := s.Info(ctx, jingletest.Description("from the loop")); err != nil {
+			t.Error(err)
+		}
+	})
+	s.Do(func() { order <- 3 })
+	for want := 1; want <= 3; want++ {
+		if got := <-order; got != want {
+			t.Fatalf("task %d ran as %d", want, got)
+		}
+	}
+	js := incoming(t, ctx, app)
+	if err := s.Terminate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, ctx, js.Done(), "end")
+	if s.Do(func() { t.Error("ran after the end") }) {
+		t.Fatal("Do accepted after the end")
+	}
+	if s.Context().Err() == nil {
+		t.Fatal("session context alive after the end")
+	}
+	s.Logger().Info("probe")
+	if out := buf.String(); !strings.Contains(out, "sid="+s.SID()) || !strings.Contains(out, "peer="+juliet) {
+		t.Fatalf("log lacks sid/peer: %s", out)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestPeerGone: an endpoint that went offline makes our IQs bounce; the
+// session survives a bounced session-info.
+func TestPeerGone(t *testing.T) {
+	ctx := ctxT(t)
+	w := newWorld(t)
+	s, _, _, _ := activePair(t, w)
+	w.r.Endpoint(juliet).Close()
+	if err := s.Info(ctx); !errors.Is(err, jingle.ErrServiceUnavailable) {
+		t.Fatalf("%v", err)
+	}
+	if s.State() != jingle.StateActive {
+		t.Fatalf("state %v", s.State())
 	}
 }

@@ -23,7 +23,8 @@ import (
 	"github.com/jingled/jingled/jingle"
 )
 
-// ErrClosed is returned by sends on a closed router or endpoint.
+// ErrClosed is returned by sends on a closed router or endpoint (the
+// router cancels every endpoint when it closes).
 var ErrClosed = errors.New("jingletest: router closed")
 
 // Verdict is a Filter's decision about one stanza.
@@ -389,6 +390,10 @@ func (e *Endpoint) SendIQ(ctx context.Context, iq *jingle.IQ) (*jingle.IQ, error
 	c := *iq
 	ch := make(chan *jingle.IQ, 1)
 	e.r.mu.Lock()
+	if e.ctx.Err() != nil {
+		e.r.mu.Unlock()
+		return nil, ErrClosed
+	}
 	if c.ID == "" {
 		c.ID = e.r.newIDLocked()
 	}
@@ -417,17 +422,22 @@ func (e *Endpoint) SendIQ(ctx context.Context, iq *jingle.IQ) (*jingle.IQ, error
 		return reply, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("jingletest: IQ %s to %s: %w", c.ID, c.To, ctx.Err())
-	case <-e.r.done:
+	case <-e.ctx.Done():
 		return nil, ErrClosed
 	}
 }
 
 // SendMessage implements jingle.Sender.
 func (e *Endpoint) SendMessage(_ context.Context, m *jingle.Message) error {
+	if e.ctx.Err() != nil {
+		return ErrClosed
+	}
 	return e.r.send(e.jid, m)
 }
 
-// Close takes the endpoint off the router: IQs to it bounce from then on.
+// Close takes the endpoint off the router, as a client going offline:
+// IQs to it bounce from then on, its own sends and waiting SendIQ calls
+// fail with ErrClosed.
 func (e *Endpoint) Close() {
 	e.r.mu.Lock()
 	defer e.r.mu.Unlock()
