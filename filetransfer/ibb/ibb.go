@@ -30,10 +30,12 @@ const (
 
 // Block sizes.
 const (
-	// DefaultBlockSize is what we offer: large enough that a 50 MiB file
-	// takes a few thousand round trips, small enough (22 KiB of base64)
-	// for every server's stanza size limit.
-	DefaultBlockSize = 16384
+	// DefaultBlockSize is what we offer, XEP-0047's suggested 4096 (Dino's
+	// too). Measured through Prosody 0.12 on loopback, stop-and-wait:
+	// 4096 gives 2.2 MB/s, 5400 2.0 MB/s, but 8192 and above fall to
+	// 0.2-0.4 MB/s (a stanza over ~8 KiB costs Prosody an extra read and a
+	// delayed ACK per block), so bigger is not better.
+	DefaultBlockSize = 4096
 	// MaxBlockSize is XEP-0047's upper bound (the attribute is 16 bits).
 	MaxBlockSize = 65535
 )

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,7 +66,7 @@ func newSide(t *testing.T, srv *prosodytest.Server, name string, o sideOpts) *si
 		so = append(so, s5b.WithProxies(hosts...))
 	}
 	st := s5b.New(c, so...)
-	it := ibb.New(c)
+	it := ibb.New(c, ibb.WithBlockSize(uint16(*ibbBlock)))
 	dc := datachannel.New(append([]datachannel.Option{datachannel.WithLoopbackOnly()}, o.dc...)...)
 	dir, err := filetransfer.OpenDir(sd.dir)
 	if err != nil {
@@ -122,12 +123,16 @@ func randomFile(t *testing.T, n int) (string, [32]byte) {
 
 // transfer sends n random bytes from a to b and checks what b stored.
 func transfer(t *testing.T, a, b *side, n int, force string) (*filetransfer.Result, *filetransfer.Result) {
+	return transferWatch(t, a, b, n, force, nil)
+}
+
+func transferWatch(t *testing.T, a, b *side, n int, force string, progress func(done, total int64)) (*filetransfer.Result, *filetransfer.Result) {
 	t.Helper()
 	path, sum := randomFile(t, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
-	res, err := a.app.Send(ctx, a.m, b.c.JID(), path, filetransfer.SendOptions{Transport: force})
+	res, err := a.app.Send(ctx, a.m, b.c.JID(), path, filetransfer.SendOptions{Transport: force, Progress: progress})
 	if err != nil {
 		t.Fatalf("send: %v", err)
 	}
@@ -204,12 +209,18 @@ func TestDataChannelRelay(t *testing.T) {
 	}
 	a := newSide(t, srv, "arelay", sideOpts{dc: relay})
 	b := newSide(t, srv, "brelay", sideOpts{dc: relay})
-	res, _ := transfer(t, a, b, *size, "datachannel")
+	var during atomic.Int64
+	res, _ := transferWatch(t, a, b, *size, "datachannel", func(done, total int64) {
+		if done > total/2 && during.Load() == 0 {
+			during.Store(int64(ts.AllocationCount()))
+		}
+	})
 	if res.Transport != ice.NSDataChannel1 {
 		t.Fatalf("carried by %s", res.Transport)
 	}
-	if ts.AllocationCount() == 0 {
-		t.Fatal("no TURN allocation: the data did not go through the relay")
+	// One allocation per side while the data flowed.
+	if n := during.Load(); n < 2 {
+		t.Fatalf("%d TURN allocations mid-transfer: the data did not go through the relay", n)
 	}
 }
 
