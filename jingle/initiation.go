@@ -101,7 +101,8 @@ func (p *Proposal) Done() <-chan struct{} { return p.done }
 
 // Err returns why the proposal did not proceed (ErrProposalRejected,
 // ErrProposalRetracted, ErrProposalTimeout, ErrProposalTieBreak,
-// ErrAnsweredElsewhere), nil if it proceeded or is still open.
+// ErrAnsweredElsewhere, or the *Error of a bounced <propose/>), nil if it
+// proceeded or is still open.
 func (p *Proposal) Err() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -452,12 +453,12 @@ func (m *Manager) HandleMessage(ctx context.Context, msg *Message) (consumed boo
 			consumed = true
 		}
 	}()
-	if msg.Type == "error" {
-		return false
-	}
 	els, err := msg.Elements()
 	if err != nil {
 		return false
+	}
+	if msg.Type == "error" {
+		return m.handleBounce(msg, els)
 	}
 	var receipt bool
 	for i := range els {
@@ -486,6 +487,26 @@ func (m *Manager) HandleMessage(ctx context.Context, msg *Message) (consumed boo
 		}
 	}
 	return consumed
+}
+
+// handleBounce ends our proposal when its <propose/> message bounced
+// (the account does not exist, or the server refused it): the message id
+// is the proposal id.
+func (m *Manager) handleBounce(msg *Message, els []Element) bool {
+	p := m.outgoing(msg.ID, msg.From)
+	if p == nil {
+		return false
+	}
+	e := &Error{Type: ErrorTypeCancel, Condition: CondUndefined}
+	for i := range els {
+		if els[i].XMLName.Local == "error" {
+			if err := els[i].Decode(e); err != nil {
+				m.log.Debug("jingle: malformed error in bounce", "err", err)
+			}
+		}
+	}
+	p.finish(e, nil)
+	return true
 }
 
 // handleJMI handles one urn:xmpp:jingle-message:0 element.

@@ -519,3 +519,24 @@ func TestJMIMigration(t *testing.T) {
 		t.Fatalf("saw %s", a)
 	}
 }
+
+// TestJMIBounce: a <propose/> the server bounces ends the proposal with
+// the stanza error.
+func TestJMIBounce(t *testing.T) {
+	ctx := ctxT(t)
+	w := newWorld(t)
+	mr := w.manager(romeo, nil)
+	server := newRaw(w, convBare) // no resource online: the server answers
+	p, err := mr.Propose(ctx, convBare, []jingle.Element{jingletest.Description("a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := server.next(t, ctx, "<propose")
+	if err := server.e.SendMessage(ctx, &jingle.Message{To: romeo, ID: m.ID, Type: "error",
+		Payload: []byte(`<error type="cancel"><service-unavailable xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/></error>`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Wait(ctx); !errors.Is(err, jingle.ErrServiceUnavailable) {
+		t.Fatalf("wait: %v", err)
+	}
+}
