@@ -68,6 +68,7 @@ func (r *relayGenerator) AllocatePacketConn(conf turn.AllocateListenerConfig) (n
 
 			return nil, nil, fmt.Errorf("turnserver: relay socket has address %T", conn.LocalAddr())
 		}
+		setBuffers(conn, relayBuffer)
 		rc := &relayConn{PacketConn: conn, gen: r, limited: r.userBW > 0 || r.total != nil}
 		if r.userBW > 0 {
 			rc.user = r.users.get(conf.UserID)
@@ -181,12 +182,17 @@ func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 
 		return len(p), nil // Dropped like a congested link would.
 	}
+	// Counted before the send: once it returns, the peer's answer may
+	// already be on its way back, and observers must not see the reply
+	// before the request.
+	g.metrics.toPeerBytes.Add(float64(len(p)))
+	g.metrics.toPeerPackets.Inc()
 	n, err := c.PacketConn.WriteTo(p, addr)
 	if err != nil {
+		g.metrics.dropped.WithLabelValues("send_error").Inc()
+
 		return n, err //nolint:wrapcheck // pion logs it.
 	}
-	g.metrics.toPeerBytes.Add(float64(n))
-	g.metrics.toPeerPackets.Inc()
 
 	return n, nil
 }

@@ -215,6 +215,7 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 			if err != nil {
 				return fmt.Errorf("turnserver: UDP listener %d: %w", i, err)
 			}
+			setBuffers(pc, listenerBuffer)
 			s.udp = append(s.udp, pc)
 			if port == 0 {
 				port = pc.LocalAddr().(*net.UDPAddr).Port //nolint:forcetypeassert // UDP socket.
@@ -264,6 +265,29 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 			fmt.Sprintf("%d-%d", cfg.RelayPortMin, cfg.RelayPortMax)))
 
 	return nil
+}
+
+// Socket buffer sizes. The kernel default (about 208 KiB) overflows when a
+// burst of video packets arrives while the reading goroutine waits for a CPU:
+// in bench/turn every Go relay lost 2-11% of a 20-stream video load that
+// coturn, which enlarges its buffers, relayed without loss. The kernel caps
+// these at net.core.rmem_max/wmem_max and charges only what is queued.
+const (
+	listenerBuffer = 4 << 20
+	relayBuffer    = 1 << 20
+)
+
+// setBuffers enlarges a UDP socket's buffers where the socket allows it
+// (vnet's do not); failure only means the kernel default stays.
+func setBuffers(pc net.PacketConn, size int) {
+	type buffered interface {
+		SetReadBuffer(int) error
+		SetWriteBuffer(int) error
+	}
+	if b, ok := pc.(buffered); ok {
+		_ = b.SetReadBuffer(size)
+		_ = b.SetWriteBuffer(size)
+	}
 }
 
 // relayBindIP picks the address relay sockets bind.
