@@ -155,4 +155,3 @@ func echoPeer(t *testing.T) net.PacketConn {
 
 	return pc
 }
-
