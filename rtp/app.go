@@ -40,6 +40,9 @@ type ApplicationOptions struct {
 	MaxCalls int
 	// NoRinging skips the <ringing/> session-info.
 	NoRinging bool
+	// NoBundle answers even a bundled offer with one transport per
+	// content and no group, as Dino does (for tests that play Dino).
+	NoBundle bool
 }
 
 // Application is the XEP-0167 RTP application for jingle.Manager: it
@@ -179,7 +182,7 @@ func (a *Application) HandleInitiate(ctx context.Context, s *jingle.Session, j *
 	for _, n := range Bundle(j) {
 		bundled[n] = true
 	}
-	c.bundle = true
+	c.bundle = !a.opts.NoBundle
 	for _, n := range names {
 		if !bundled[n] {
 			c.bundle = false

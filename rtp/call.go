@@ -115,6 +115,7 @@ type Call struct {
 	accepted  bool
 	ended     bool
 	sources   []Source
+	cert      *webrtc.Certificate
 	started   map[*webrtc.RTPSender]bool
 	mediaSeen map[string]bool
 	connected int
@@ -399,18 +400,35 @@ func (c *Call) fail(cond jingle.ReasonCondition, err error) {
 func (c *Call) collectStats() Stats {
 	var streams []StreamStats
 	for _, p := range c.peers {
-		streams = append(streams, peerStats(p.pc, p.stats)...)
+		streams = append(streams, peerStats(p.pc, p.stats, p.contents)...)
 	}
 	return total(streams)
 }
 
 // newPeer creates a PeerConnection for contents with our callbacks.
 func (c *Call) newPeer(contents []string) (*peer, error) {
-	api, holder, err := newAPI(c.peerOpts, c.log)
+	return c.newPeerCreds(contents, "", "")
+}
+
+// newPeerCreds is newPeer with fixed local ICE credentials. Every
+// PeerConnection of a call uses the call's one DTLS certificate, so the
+// fingerprint the peer got stays valid whichever PeerConnection a content
+// ends up on.
+func (c *Call) newPeerCreds(contents []string, ufrag, pwd string) (*peer, error) {
+	if c.cert == nil {
+		cert, err := newCertificate()
+		if err != nil {
+			return nil, err
+		}
+		c.cert = cert
+	}
+	api, holder, err := newAPI(c.peerOpts, c.log, ufrag, pwd)
 	if err != nil {
 		return nil, err
 	}
-	pc, err := api.NewPeerConnection(c.peerOpts.configuration())
+	cfg := c.peerOpts.configuration()
+	cfg.Certificates = []webrtc.Certificate{*c.cert}
+	pc, err := api.NewPeerConnection(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("rtp: new PeerConnection: %w", err)
 	}
@@ -437,6 +455,9 @@ func (c *Call) newPeer(contents []string) (*peer, error) {
 // iceState ends the call with connectivity-error when ICE fails.
 func (c *Call) iceState(p *peer, st webrtc.ICEConnectionState) {
 	c.log.Debug("rtp: ICE state", "contents", p.contents, "state", st)
+	if !c.current(p) {
+		return
+	}
 	if st == webrtc.ICEConnectionStateFailed {
 		c.fail(jingle.ReasonConnectivityError, fmt.Errorf("ICE failed for %s", strings.Join(p.contents, ",")))
 	}
@@ -450,6 +471,9 @@ func (c *Call) iceState(p *peer, st webrtc.ICEConnectionState) {
 // security-error.
 func (c *Call) pcState(p *peer, st webrtc.PeerConnectionState) {
 	c.log.Debug("rtp: PeerConnection state", "contents", p.contents, "state", st)
+	if !c.current(p) {
+		return
+	}
 	switch st {
 	case webrtc.PeerConnectionStateConnected:
 		if p.connected {
@@ -533,6 +557,10 @@ func (c *Call) onTrack(p *peer, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		if tr.Receiver() == r {
 			content = tr.Mid()
 		}
+	}
+	if content == "" && len(p.contents) == 1 {
+		// An undeclared SSRC gets a transceiver of its own, without mid.
+		content = p.contents[0]
 	}
 	codec := t.Codec()
 	c.log.Debug("rtp: remote track", "content", content, "codec", codec.MimeType)
@@ -638,7 +666,7 @@ func (c *Call) onFirstRTP(content string) {
 // the first content, the bundle's transport.
 func (c *Call) sendCandidate(p *peer, ic *webrtc.ICECandidate) {
 	s := c.Session()
-	if s == nil || c.ended || p.ufrag == "" {
+	if s == nil || c.ended || p.ufrag == "" || !c.current(p) {
 		// Not possible by construction (the session exists before the loop
 		// runs candidate tasks) except after the end.
 		return
@@ -703,6 +731,17 @@ func (c *Call) trickleLoop() {
 			return
 		}
 	}
+}
+
+// current reports whether p is still one of the call's PeerConnections
+// (not one replaced by unbundle or removed with its content).
+func (c *Call) current(p *peer) bool {
+	for _, q := range c.peers {
+		if q == p {
+			return true
+		}
+	}
+	return false
 }
 
 // creatorOf returns the creator of a content as the peer knows it.

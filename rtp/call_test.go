@@ -171,16 +171,33 @@ const (
 // in-memory link: a 440 Hz tone one way, an 880 Hz tone the other way,
 // at the same time, both recorded and checked by ffmpeg.
 func TestCallAudioBothWays(t *testing.T) {
-	testAudioBothWays(t, false)
+	testAudioBothWays(t, bundled)
 }
 
 // TestCallNoBundle is the same call with a peer that does not bundle
 // (Dino): one transport and PeerConnection per content, audio and video.
 func TestCallNoBundleAudioVideo(t *testing.T) {
-	testAudioBothWays(t, true)
+	testAudioBothWays(t, noBundleOffer)
 }
 
-func testAudioBothWays(t *testing.T, noBundle bool) {
+// TestCallToNoBundlePeer is the other way round: our bundled offer is
+// answered with one transport per content and no group, as Dino answers
+// (its real session-accept to StanzaJS has two ufrags and no group); the
+// caller must move each content to a PeerConnection of its own.
+func TestCallToNoBundlePeer(t *testing.T) {
+	testAudioBothWays(t, noBundleAnswer)
+}
+
+type bundleMode int
+
+const (
+	bundled bundleMode = iota
+	noBundleOffer
+	noBundleAnswer
+)
+
+func testAudioBothWays(t *testing.T, mode bundleMode) {
+	noBundle := mode != bundled
 	// Registered first, so it runs last: after the managers closed.
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
@@ -197,7 +214,8 @@ func testAudioBothWays(t *testing.T, noBundle bool) {
 		cancel()
 	}
 	l := newLink()
-	bobOpts := ApplicationOptions{Peer: loopback(t), AutoAnswer: &MediaOptions{Audio: a880, Video: video, Record: filepath.Join(dir, "bob")}}
+	bobOpts := ApplicationOptions{Peer: loopback(t), AutoAnswer: &MediaOptions{Audio: a880, Video: video, Record: filepath.Join(dir, "bob")},
+		NoBundle: mode == noBundleAnswer}
 	in := incomingCalls(&bobOpts)
 	bobApp := NewApplication(bobOpts)
 	aliceMgr := l.manager(t, alice, jingle.WithTransport(ICEUDP{}))
@@ -208,7 +226,7 @@ func testAudioBothWays(t *testing.T, noBundle bool) {
 	call, err := Dial(ctx, aliceMgr, bob, CallOptions{
 		MediaOptions: MediaOptions{Audio: a440, Video: video, Record: filepath.Join(dir, "alice"), Duration: d + 1500*time.Millisecond},
 		Peer:         loopback(t),
-		NoBundle:     noBundle,
+		NoBundle:     mode == noBundleOffer,
 		ReceiveVideo: noBundle,
 	})
 	if err != nil {
@@ -260,14 +278,19 @@ func testAudioBothWays(t *testing.T, noBundle bool) {
 		for _, who := range []string{"alice", "bob"} {
 			checkVideo(t, filepath.Join(dir, who+".ivf"), 45)
 		}
-		// The offer had no BUNDLE group and one ufrag per content.
+		// The non-bundled side sent no BUNDLE group and one ufrag per
+		// content.
+		action := jingle.ActionSessionInitiate
+		if mode == noBundleAnswer {
+			action = jingle.ActionSessionAccept
+		}
 		for _, iq := range l.seen {
 			j, err := jingle.Parse(iq.Payload)
-			if err != nil || j.Action != jingle.ActionSessionInitiate {
+			if err != nil || j.Action != action {
 				continue
 			}
 			if len(Bundle(j)) != 0 {
-				t.Errorf("no-bundle offer has a group: %v", Bundle(j))
+				t.Errorf("no-bundle %s has a group: %v", action, Bundle(j))
 			}
 			ufrags := map[string]bool{}
 			for _, c := range j.Contents {
@@ -275,7 +298,7 @@ func testAudioBothWays(t *testing.T, noBundle bool) {
 				ufrags[tr.Ufrag] = true
 			}
 			if len(ufrags) != 2 {
-				t.Errorf("no-bundle offer has %d distinct ufrags, want 2", len(ufrags))
+				t.Errorf("no-bundle %s has %d distinct ufrags, want 2", action, len(ufrags))
 			}
 		}
 	}

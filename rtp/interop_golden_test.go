@@ -47,7 +47,22 @@ func answerTo(t *testing.T, file, from string) (*jingle.Jingle, []*jingle.Jingle
 			}
 		}
 		l.mu.Unlock()
-		if accept != nil && len(infos) > 0 {
+		names := map[string]bool{}
+		for _, j := range infos {
+			for _, c := range j.Contents {
+				names[c.Name] = true
+			}
+		}
+		// Wait for candidates on every transport of the answer.
+		transports := map[string]bool{}
+		if accept != nil {
+			for i := range accept.Contents {
+				if tr, _, err := ice.Decode(accept.Contents[i].Transport); err == nil {
+					transports[tr.Ufrag] = true
+				}
+			}
+		}
+		if accept != nil && len(names) >= len(transports) {
 			break
 		}
 	}

@@ -1,6 +1,9 @@
 package rtp
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net"
@@ -79,7 +82,7 @@ func SupportedCodecs(kind webrtc.RTPCodecType) []webrtc.RTPCodecParameters {
 // RTCP reports, stats, TWCC) and the setting engine of opts. Each
 // PeerConnection gets its own API, since the MediaEngine records what
 // was negotiated.
-func newAPI(opts *PeerOptions, log *slog.Logger) (*webrtc.API, *statsHolder, error) {
+func newAPI(opts *PeerOptions, log *slog.Logger, ufrag, pwd string) (*webrtc.API, *statsHolder, error) {
 	m := &webrtc.MediaEngine{}
 	for _, c := range audioCodecs {
 		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
@@ -116,11 +119,20 @@ func newAPI(opts *PeerOptions, log *slog.Logger) (*webrtc.API, *statsHolder, err
 	// final stats); pion would otherwise close it from a goroutine of its
 	// own on DTLS close_notify.
 	s.DisableCloseByDTLS(true)
+	// A PeerConnection of one content takes an RTP stream whose SSRC was
+	// never signalled (see withoutSources), also when we were the
+	// offerer; pion otherwise does that only for answerers.
+	s.SetHandleUndeclaredSSRCWithoutAnswer(true)
 	if opts.Loopback {
 		LoopbackOnly(&s)
 	}
 	if opts.Configure != nil {
 		opts.Configure(&s)
+	}
+	if ufrag != "" {
+		// A transport split off a bundle keeps the credentials the
+		// peer already has (see Call.unbundle).
+		s.SetICECredentials(ufrag, pwd)
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(s)), holder, nil
 }
@@ -203,4 +215,18 @@ func (h *statsHolder) get(ssrc webrtc.SSRC) *stats.Stats {
 		return nil
 	}
 	return g.Get(uint32(ssrc))
+}
+
+// newCertificate makes a call's DTLS certificate (ECDSA P-256, as pion
+// and libwebrtc do by default).
+func newCertificate() (*webrtc.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("rtp: DTLS key: %w", err)
+	}
+	cert, err := webrtc.GenerateCertificate(key)
+	if err != nil {
+		return nil, fmt.Errorf("rtp: DTLS certificate: %w", err)
+	}
+	return cert, nil
 }

@@ -76,8 +76,11 @@ func secondsDuration(s float64) time.Duration {
 
 // peerStats gathers the streams of one PeerConnection from our stats
 // interceptor: sent counters and the peer's receiver reports (loss, RTT)
-// per sender SSRC, received counters per remote track.
-func peerStats(pc *webrtc.PeerConnection, h *statsHolder) []StreamStats {
+// per sender SSRC, received counters per remote track. contents are the
+// Jingle contents the PeerConnection carries, in order; a transceiver
+// without mid (an undeclared SSRC on a one-content PeerConnection)
+// counts for its only content.
+func peerStats(pc *webrtc.PeerConnection, h *statsHolder, contents []string) []StreamStats {
 	// pc.GetStats is avoided: it races with pion's own Close (it reads
 	// the PeerConnection's stats getter unlocked), and our interceptor
 	// has the RTP counters anyway.
@@ -89,14 +92,22 @@ func peerStats(pc *webrtc.PeerConnection, h *statsHolder) []StreamStats {
 			pairRTT = ps.CurrentRoundTripTime
 		}
 	}
-	var out []StreamStats
+	by := map[string]*StreamStats{}
 	for _, t := range pc.GetTransceivers() {
-		if t.Mid() == "" {
+		name := t.Mid()
+		if name == "" && len(contents) == 1 {
+			name = contents[0]
+		}
+		if name == "" {
 			continue
 		}
-		st := StreamStats{Content: t.Mid(), Kind: t.Kind().String(), Pair: pair}
+		st := by[name]
+		if st == nil {
+			st = &StreamStats{Content: name, Kind: t.Kind().String(), Pair: pair}
+			by[name] = st
+		}
 		if s := t.Sender(); s != nil {
-			if tr := s.Track(); tr != nil {
+			if tr := s.Track(); tr != nil && st.Codec == "" {
 				st.Codec = codecOfSender(s)
 			}
 			for _, e := range s.GetParameters().Encodings {
@@ -126,10 +137,15 @@ func peerStats(pc *webrtc.PeerConnection, h *statsHolder) []StreamStats {
 				st.Jitter = max(st.Jitter, x.InboundRTPStreamStats.Jitter)
 			}
 		}
-		if st.RTT == 0 {
-			st.RTT = pairRTT
+	}
+	var out []StreamStats
+	for _, n := range contents {
+		if st := by[n]; st != nil {
+			if st.RTT == 0 {
+				st.RTT = pairRTT
+			}
+			out = append(out, *st)
 		}
-		out = append(out, st)
 	}
 	return out
 }
