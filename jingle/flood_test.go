@@ -186,3 +186,35 @@ func TestFloodProposals(t *testing.T) {
 		t.Fatalf("%d receipts", n)
 	}
 }
+
+// TestSessionLimit: an application that accepts everything still cannot
+// be made to hold more live sessions than the session limits allow.
+func TestSessionLimit(t *testing.T) {
+	ctx := ctxT(t)
+	w := newWorld(t)
+	app := jingletest.NewTestApp(true)
+	mj := w.manager(juliet, app, jingle.WithSessionLimits(3, 100))
+	attacker := w.r.Endpoint(tybalt)
+	attacker.HandleIQ(jingle.NS, "jingle", func(_ context.Context, iq *jingle.IQ) *jingle.IQ { return iq.Result() })
+	for i := range 3 {
+		if err := rawIQ(ctx, attacker, juliet, jingleXML("session-initiate", fmt.Sprint("s", i), testContent)); err != nil {
+			t.Fatal(err)
+		}
+		if s := incoming(t, ctx, app); s.State() != jingle.StateActive {
+			t.Fatalf("session %d: %v", i, s.State())
+		}
+	}
+	err := rawIQ(ctx, attacker, juliet, jingleXML("session-initiate", "s3", testContent))
+	if !errors.Is(err, jingle.ErrResourceConstraint) {
+		t.Fatalf("fourth session: %v", err)
+	}
+	if err := rawIQ(ctx, attacker, juliet, jingleXML("session-terminate", "s0", "<reason><success/></reason>")); err != nil {
+		t.Fatal(err)
+	}
+	if err := rawIQ(ctx, attacker, juliet, jingleXML("session-initiate", "s4", testContent)); err != nil {
+		t.Fatalf("after one ended: %v", err)
+	}
+	if n := len(mj.Sessions()); n != 3 {
+		t.Fatalf("%d sessions", n)
+	}
+}

@@ -55,6 +55,8 @@ type Manager struct {
 	iqTimeout        time.Duration
 	pendingPerPeer   int
 	pendingTotal     int
+	sessionsPerPeer  int
+	sessionsTotal    int
 
 	// ctx lives until Close; outgoing stanzas are sent under it.
 	ctx    context.Context
@@ -69,7 +71,10 @@ type Manager struct {
 	// pending counts incoming sessions not active yet, per bare JID.
 	pending  map[string]int
 	npending int
-	props    proposals
+	// live counts incoming sessions not ended, per bare JID.
+	live  map[string]int
+	nlive int
+	props proposals
 }
 
 // NewManager returns a manager for our full JID local, sending through
@@ -86,6 +91,9 @@ func NewManager(local string, out Sender, opts ...Option) *Manager {
 		iqTimeout:        DefaultIQTimeout,
 		pendingPerPeer:   DefaultPendingPerPeer,
 		pendingTotal:     DefaultPendingTotal,
+		sessionsPerPeer:  DefaultSessionsPerPeer,
+		sessionsTotal:    DefaultSessionsTotal,
+		live:             make(map[string]int),
 		closeDone:        make(chan struct{}),
 		sessions:         make(map[sessionKey]*Session),
 		pending:          make(map[string]int),
@@ -262,12 +270,18 @@ func (m *Manager) handleInitiate(ctx context.Context, iq *IQ, j *Jingle) *IQ {
 		m.mu.Unlock()
 		return iq.ErrorReply(withText(ErrResourceConstraint, "too many pending sessions"))
 	}
+	if m.live[bare] >= m.sessionsPerPeer || m.nlive >= m.sessionsTotal {
+		m.mu.Unlock()
+		return iq.ErrorReply(withText(ErrResourceConstraint, "too many sessions"))
+	}
 	s := newSession(m, peer, j.SID, peer, false)
 	s.initNS = descriptionSet(j.Contents)
 	s.viaProposal = m.props.takeProceededLocked(peer, j.SID)
 	s.countedPending = true
 	m.pending[bare]++
 	m.npending++
+	m.live[bare]++
+	m.nlive++
 	m.sessions[key] = s
 	m.wg.Add(1)
 	go s.run()
@@ -389,6 +403,13 @@ func (m *Manager) forget(s *Session) {
 		delete(m.sessions, sessionKey{s.peer, s.sid})
 	}
 	m.leavePendingLocked(s)
+	if !s.isInitiator {
+		bare := bareJID(s.peer)
+		if m.live[bare]--; m.live[bare] <= 0 {
+			delete(m.live, bare)
+		}
+		m.nlive--
+	}
 }
 
 // leavePending uncounts an incoming session once it is active.

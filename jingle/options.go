@@ -21,6 +21,12 @@ const (
 	// sessions that are not active yet (and incoming JMI proposals).
 	DefaultPendingPerPeer = 8
 	DefaultPendingTotal   = 256
+	// DefaultSessionsPerPeer and DefaultSessionsTotal bound the incoming
+	// sessions alive at once, active ones included: an application that
+	// answers automatically (an echo service) must not let one peer
+	// open calls without end.
+	DefaultSessionsPerPeer = 32
+	DefaultSessionsTotal   = 1024
 	// maxQueuedStanzas bounds the peer's stanzas waiting in one
 	// session's loop; beyond it the peer gets resource-constraint.
 	maxQueuedStanzas = 64
@@ -106,6 +112,21 @@ func WithPendingLimits(perPeer, total int) Option {
 		}
 		if total > 0 {
 			m.pendingTotal = total
+		}
+	}
+}
+
+// WithSessionLimits bounds the incoming sessions alive at once (pending
+// or active), per peer bare JID and in total; beyond, a session-initiate
+// gets resource-constraint like beyond the pending limits. Values <= 0
+// keep the defaults.
+func WithSessionLimits(perPeer, total int) Option {
+	return func(m *Manager) {
+		if perPeer > 0 {
+			m.sessionsPerPeer = perPeer
+		}
+		if total > 0 {
+			m.sessionsTotal = total
 		}
 	}
 }
