@@ -76,6 +76,9 @@ func TestFloodOnePeer(t *testing.T) {
 	if n := len(mj.Sessions()); n != jingle.DefaultPendingPerPeer {
 		t.Fatalf("%d sessions", n)
 	}
+	if st := mj.Stats(); st.Sessions != 8 || st.Pending != 8 || st.Refused != uint64(limited) {
+		t.Fatalf("stats %+v", st)
+	}
 	// One loop per pending session, nothing per refused request.
 	if g := runtime.NumGoroutine(); g > g0+jingle.DefaultPendingPerPeer+16 {
 		t.Fatalf("goroutines grew from %d to %d", g0, g)

@@ -30,6 +30,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -63,6 +64,9 @@ type Manager struct {
 	cancel context.CancelFunc
 	// wg counts session loops and their sender goroutines.
 	wg sync.WaitGroup
+
+	// Counters for Stats.
+	nRefused, nUnknown, nBadRequest atomic.Uint64
 
 	mu        sync.Mutex
 	closed    bool
@@ -191,6 +195,32 @@ func (m *Manager) Sessions() []*Session {
 	return out
 }
 
+// Stats is a snapshot of the manager's load and of what it refused, for
+// metrics.
+type Stats struct {
+	// Sessions are the live sessions; Pending the incoming ones not
+	// active yet; Proposals the open JMI proposals in both directions.
+	Sessions, Pending, Proposals int
+	// Refused counts session-initiates refused by the pending or session
+	// limits (resource-constraint), UnknownSession the IQs for sids that
+	// are not the sender's, BadRequest the malformed Jingle IQs.
+	Refused, UnknownSession, BadRequest uint64
+}
+
+// Stats returns the current counts.
+func (m *Manager) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return Stats{
+		Sessions:       len(m.sessions),
+		Pending:        m.npending,
+		Proposals:      len(m.props.out) + len(m.props.in),
+		Refused:        m.nRefused.Load(),
+		UnknownSession: m.nUnknown.Load(),
+		BadRequest:     m.nBadRequest.Load(),
+	}
+}
+
 // HandleIQ handles an IQ set carrying <jingle xmlns='urn:xmpp:jingle:1'/>
 // and returns the reply to send: a result, or an error reply with the
 // condition XEP-0166 §10 asks for. It never returns nil and never panics
@@ -213,6 +243,7 @@ func (m *Manager) HandleIQ(ctx context.Context, iq *IQ) (reply *IQ) {
 	}
 	j, err := Parse(iq.Payload)
 	if err != nil {
+		m.nBadRequest.Add(1)
 		return iq.ErrorReply(err)
 	}
 	if j.Action == ActionSessionInitiate {
@@ -222,6 +253,7 @@ func (m *Manager) HandleIQ(ctx context.Context, iq *IQ) (reply *IQ) {
 	if s == nil {
 		// Unknown sid, or a sid of another peer: same answer either way,
 		// so a third party learns nothing about other sessions.
+		m.nUnknown.Add(1)
 		return iq.ErrorReply(withText(ErrUnknownSession, "no session %s with %s", j.SID, iq.From))
 	}
 	return s.handleIQ(ctx, iq, j)
@@ -268,10 +300,12 @@ func (m *Manager) handleInitiate(ctx context.Context, iq *IQ, j *Jingle) *IQ {
 	bare := bareJID(peer)
 	if m.pending[bare] >= m.pendingPerPeer || m.npending >= m.pendingTotal {
 		m.mu.Unlock()
+		m.nRefused.Add(1)
 		return iq.ErrorReply(withText(ErrResourceConstraint, "too many pending sessions"))
 	}
 	if m.live[bare] >= m.sessionsPerPeer || m.nlive >= m.sessionsTotal {
 		m.mu.Unlock()
+		m.nRefused.Add(1)
 		return iq.ErrorReply(withText(ErrResourceConstraint, "too many sessions"))
 	}
 	s := newSession(m, peer, j.SID, peer, false)

@@ -145,6 +145,9 @@ func TestMalformed(t *testing.T) {
 	if n := len(m.Sessions()); n != 0 {
 		t.Fatalf("%d sessions after malformed input", n)
 	}
+	if st := m.Stats(); st.BadRequest != uint64(len(cases)+3) {
+		t.Fatalf("stats %+v", st)
+	}
 }
 
 func TestOutOfOrder(t *testing.T) {
