@@ -119,3 +119,22 @@ func TestCloseStopsProsody(t *testing.T) {
 		t.Fatal("c2s port still accepting after Close")
 	}
 }
+
+// BenchmarkStart measures starting and stopping a Prosody (fresh
+// directory, certificate, config) and creating one account:
+//
+//	go test -run '^$' -bench Start ./internal/prosodytest/
+func BenchmarkStart(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		s, err := Start(context.Background(), b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.CreateAccount(context.Background(), "a", "p"); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

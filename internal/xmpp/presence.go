@@ -89,7 +89,12 @@ func (c *Client) routePresence(s *stream, st *rawStanza) {
 	}
 	// Update the table right away, so Resources reflects everything read
 	// so far by the time anyone waits on it.
-	if strings.Contains(p.From, "/") {
+	if p.Type == "unavailable" && p.From != "" && !strings.Contains(p.From, "/") {
+		// Unavailable from a bare JID covers all its resources.
+		c.mu.Lock()
+		delete(c.presence, strings.ToLower(p.From))
+		c.mu.Unlock()
+	} else if strings.Contains(p.From, "/") {
 		bare := strings.ToLower(bareJID(p.From))
 		c.mu.Lock()
 		switch p.Type {
