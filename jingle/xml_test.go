@@ -3,6 +3,8 @@ package jingle
 import (
 	"encoding/xml"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -290,4 +292,54 @@ func TestMessageElements(t *testing.T) {
 	if d, err := xmltree.DiffBytes(b, b2); err != nil || len(d) > 0 {
 		t.Fatalf("%v %q\n%s\n%s", err, d, b, b2)
 	}
+}
+
+// BenchmarkParse measures decoding a real offer: StanzaJS's audio
+// session-initiate (15 payload types, header extensions, BUNDLE group).
+func BenchmarkParse(b *testing.B) {
+	g := loadGoldenB(b, "stanzajs-audio-call-alice-01")
+	b.SetBytes(int64(len(g.iq.Payload)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(g.iq.Payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkIQRoundTrip measures what the manager does per Jingle IQ:
+// unmarshal the stanza, parse the payload, marshal it back.
+func BenchmarkIQRoundTrip(b *testing.B) {
+	g := loadGoldenB(b, "stanzajs-audio-call-alice-01")
+	b.SetBytes(int64(len(g.raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var iq IQ
+		if err := xml.Unmarshal(g.raw, &iq); err != nil {
+			b.Fatal(err)
+		}
+		j, err := Parse(iq.Payload)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if iq.Payload, err = xml.Marshal(j); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := xml.Marshal(&iq); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func loadGoldenB(b *testing.B, name string) *golden {
+	b.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "golden", name+".xml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := decodeGolden(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return g
 }
