@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -142,6 +143,7 @@ type peer struct {
 	iceDone     bool
 	connected   bool
 	echo        map[string]*webrtc.TrackLocalStaticRTP // content -> echo track
+	echoPaused  map[string]*atomic.Bool
 	// restarting: we sent an ICE restart offer and wait for the answer;
 	// answering: we answer the peer's restart once gathering is done.
 	restarting bool
@@ -282,7 +284,43 @@ func (c *Call) Info(ctx context.Context, what EventType, content string) error {
 	if err := s.Info(ctx, e); err != nil {
 		return fmt.Errorf("rtp: session-info %s: %w", what, err)
 	}
+	switch what {
+	case EventHold:
+		c.q.post(func() { c.setSending("", false) })
+	case EventUnhold, EventActive:
+		c.q.post(func() { c.setSending("", true) })
+	case EventMute:
+		c.q.post(func() { c.setSending(content, false) })
+	case EventUnmute:
+		c.q.post(func() { c.setSending(content, true) })
+	}
 	return nil
+}
+
+// setSending pauses or resumes what we send on a content ("" = all):
+// sources that implement Pauser and echo tracks. The transceivers stay
+// as they are, so no renegotiation is needed (XEP-0167 §7: hold and
+// mute are informational; the media simply stops).
+func (c *Call) setSending(content string, on bool) {
+	for _, p := range c.peers {
+		for _, tr := range p.pc.GetTransceivers() {
+			if content != "" && tr.Mid() != content {
+				continue
+			}
+			if f := p.echoPaused[tr.Mid()]; f != nil {
+				f.Store(!on)
+			}
+			s := tr.Sender()
+			if s == nil || s.Track() == nil {
+				continue
+			}
+			for _, src := range c.sources {
+				if ps, ok := src.(Pauser); ok && src.Track() == s.Track() {
+					ps.SetPaused(!on)
+				}
+			}
+		}
+	}
 }
 
 // RestartICE starts an ICE restart (XEP-0176 §2.4): new local ICE
@@ -432,7 +470,8 @@ func (c *Call) newPeerCreds(contents []string, ufrag, pwd string) (*peer, error)
 	if err != nil {
 		return nil, fmt.Errorf("rtp: new PeerConnection: %w", err)
 	}
-	p := &peer{pc: pc, stats: holder, contents: contents, echo: map[string]*webrtc.TrackLocalStaticRTP{}, pastUfrags: map[string]bool{}}
+	p := &peer{pc: pc, stats: holder, contents: contents, echo: map[string]*webrtc.TrackLocalStaticRTP{}, pastUfrags: map[string]bool{},
+		echoPaused: map[string]*atomic.Bool{}}
 	c.peers = append(c.peers, p)
 	for _, n := range contents {
 		c.byContent[n] = p
@@ -579,6 +618,11 @@ func (c *Call) onTrack(p *peer, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		sink = s
 	}
 	echo := p.echo[content]
+	paused := p.echoPaused[content]
+	if echo != nil && paused == nil {
+		paused = &atomic.Bool{}
+		p.echoPaused[content] = paused
+	}
 	video := t.Kind() == webrtc.RTPCodecTypeVideo
 	c.workers.Add(1)
 	go func() {
@@ -614,7 +658,7 @@ func (c *Call) onTrack(p *peer, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 					return
 				}
 			}
-			if echo != nil {
+			if echo != nil && !paused.Load() {
 				if err := echo.WriteRTP(pkt); err != nil && !errors.Is(err, errClosedPipe) {
 					c.log.Debug("rtp: echo write", "err", err)
 				}

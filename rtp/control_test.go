@@ -194,3 +194,55 @@ func TestCodecPreference(t *testing.T) {
 		t.Errorf("video common payload types %v, want [98 102 96] (no High profile H.264, no VP9 profile 2)", ids)
 	}
 }
+
+// TestMuteStopsMedia: muting a content stops what we send on it, and
+// unmuting resumes it; the peer sees the session-info.
+func TestMuteStopsMedia(t *testing.T) {
+	tone := sine(t, 440, 20*time.Second)
+	l := newLink()
+	bobOpts := ApplicationOptions{Peer: loopback(t), AutoAnswer: &MediaOptions{}}
+	in := incomingCalls(&bobOpts)
+	bobApp := NewApplication(bobOpts)
+	aliceMgr := l.manager(t, alice, jingle.WithTransport(ICEUDP{}))
+	l.manager(t, bob, bobApp.Options()...)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	call, err := Dial(ctx, aliceMgr, bob, CallOptions{MediaOptions: MediaOptions{Audio: tone}, Peer: loopback(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobCall := <-in
+	be := &events{ch: bobCall.Events()}
+	be.wait(t, EventMedia, "audio")
+	received := func() uint64 { return bobCall.Stats().PacketsReceived }
+
+	if err := call.Info(ctx, EventMute, "audio"); err != nil {
+		t.Fatal(err)
+	}
+	be.wait(t, EventMute, "audio")
+	// Eventually nothing more arrives: two reads 500 ms apart agree.
+	stopped := false
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !stopped; {
+		a := received()
+		time.Sleep(500 * time.Millisecond)
+		stopped = received() == a
+	}
+	if !stopped {
+		t.Fatal("media kept flowing after mute")
+	}
+	muted := received()
+	if err := call.Info(ctx, EventUnmute, "audio"); err != nil {
+		t.Fatal(err)
+	}
+	be.wait(t, EventUnmute, "audio")
+	resumed := false
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !resumed; time.Sleep(100 * time.Millisecond) {
+		resumed = received() > muted
+	}
+	if !resumed {
+		t.Fatal("media did not resume after unmute")
+	}
+	if err := call.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	pionrtp "github.com/pion/rtp"
@@ -42,6 +43,13 @@ type Source interface {
 	Close() error
 }
 
+// Pauser is a Source that can stop sending for a while (mute, hold)
+// without ending. The call pauses sources that implement it when we put
+// the call on hold or mute a content (Call.Info).
+type Pauser interface {
+	SetPaused(paused bool)
+}
+
 // Source codecs. Payload type numbers are chosen at negotiation.
 var (
 	CodecOpus = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}
@@ -72,10 +80,11 @@ func OpenFile(path, id string, fps int) (Source, error) {
 
 // sampleSource paces samples from a reader into a TrackLocalStaticSample.
 type sampleSource struct {
-	codec webrtc.RTPCodecCapability
-	track *webrtc.TrackLocalStaticSample
-	file  *os.File
-	next  func() (media.Sample, error)
+	paused atomic.Bool
+	codec  webrtc.RTPCodecCapability
+	track  *webrtc.TrackLocalStaticSample
+	file   *os.File
+	next   func() (media.Sample, error)
 }
 
 func newSampleSource(c webrtc.RTPCodecCapability, id string, f *os.File, next func() (media.Sample, error)) (*sampleSource, error) {
@@ -93,6 +102,9 @@ func newSampleSource(c webrtc.RTPCodecCapability, id string, f *os.File, next fu
 func (s *sampleSource) Codec() webrtc.RTPCodecCapability { return s.codec }
 func (s *sampleSource) Track() webrtc.TrackLocal         { return s.track }
 func (s *sampleSource) Close() error                     { return s.file.Close() }
+
+// SetPaused implements Pauser.
+func (s *sampleSource) SetPaused(p bool) { s.paused.Store(p) }
 
 func (s *sampleSource) Kind() webrtc.RTPCodecType {
 	if strings.HasPrefix(s.codec.MimeType, "video/") {
@@ -129,6 +141,11 @@ func (s *sampleSource) Run(ctx context.Context) error {
 			return nil
 		}
 		at += sample.Duration
+		if s.paused.Load() {
+			// Muted or on hold: the file plays on in silence, like a
+			// microphone that is muted, so unmuting resumes in step.
+			continue
+		}
 		if err := s.track.WriteSample(sample); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			return fmt.Errorf("rtp: writing %s sample: %w", s.codec.MimeType, err)
 		}
@@ -364,9 +381,10 @@ func OpenH264(path, id string, fps int) (Source, error) {
 // that), so `ffmpeg -re -i in -c:a libopus -f rtp rtp://127.0.0.1:PORT`
 // can feed a call.
 type UDPSource struct {
-	codec webrtc.RTPCodecCapability
-	track *webrtc.TrackLocalStaticRTP
-	conn  net.PacketConn
+	paused atomic.Bool
+	codec  webrtc.RTPCodecCapability
+	track  *webrtc.TrackLocalStaticRTP
+	conn   net.PacketConn
 }
 
 // ListenUDP opens a UDPSource on addr (e.g. "127.0.0.1:5004"; port 0
@@ -400,6 +418,10 @@ func (u *UDPSource) Track() webrtc.TrackLocal { return u.track }
 // Close implements Source.
 func (u *UDPSource) Close() error { return u.conn.Close() }
 
+// SetPaused implements Pauser: packets received while paused are
+// dropped.
+func (u *UDPSource) SetPaused(p bool) { u.paused.Store(p) }
+
 // Kind implements Source.
 func (u *UDPSource) Kind() webrtc.RTPCodecType {
 	if strings.HasPrefix(u.codec.MimeType, "video/") {
@@ -427,7 +449,7 @@ func (u *UDPSource) Run(ctx context.Context) error {
 			continue
 		}
 		var p pionrtp.Packet
-		if err := p.Unmarshal(buf[:n]); err != nil {
+		if err := p.Unmarshal(buf[:n]); err != nil || u.paused.Load() {
 			continue
 		}
 		if err := u.track.WriteRTP(&p); err != nil && !errors.Is(err, io.ErrClosedPipe) {
