@@ -3,6 +3,7 @@ package jingle
 import (
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -342,4 +343,49 @@ func loadGoldenB(b *testing.B, name string) *golden {
 		b.Fatal(err)
 	}
 	return g
+}
+
+func ExampleParse() {
+	j, err := Parse([]byte(`<jingle xmlns='urn:xmpp:jingle:1' action='session-terminate' sid='a73sjjvkla37jfea'>
+  <reason><alternative-session><sid>b84tkkwlmb48kgfb</sid></alternative-session><text>moved</text></reason>
+</jingle>`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(j.Action, j.SID, j.Reason)
+
+	_, err = Parse([]byte(`<jingle xmlns='urn:xmpp:jingle:1' action='session-initiate'/>`))
+	fmt.Println(err, errors.Is(err, ErrBadRequest))
+	// Output:
+	// session-terminate a73sjjvkla37jfea alternative-session (alternative sid b84tkkwlmb48kgfb): moved
+	// xmpp error bad-request: jingle element without sid true
+}
+
+func ExampleElement_Decode() {
+	j, err := Parse([]byte(`<jingle xmlns='urn:xmpp:jingle:1' xmlns:ice='urn:xmpp:jingle:transports:ice-udp:1' action='transport-info' sid='s1'>
+  <content creator='initiator' name='0'>
+    <ice:transport ufrag='pJvR'><ice:candidate component='1' ip='127.0.0.1' port='52985' type='host'/></ice:transport>
+  </content>
+</jingle>`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// The transport is kept raw; the ICE-UDP plug-in decodes it. The
+	// prefix declared on <jingle/> still resolves.
+	var tr struct {
+		Ufrag      string `xml:"ufrag,attr"`
+		Candidates []struct {
+			IP   string `xml:"ip,attr"`
+			Port int    `xml:"port,attr"`
+		} `xml:"urn:xmpp:jingle:transports:ice-udp:1 candidate"`
+	}
+	if err := j.Content("0").Transport.Decode(&tr); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(j.Content("0").TransportNS(), tr.Ufrag, tr.Candidates[0].IP, tr.Candidates[0].Port)
+	// Output:
+	// urn:xmpp:jingle:transports:ice-udp:1 pJvR 127.0.0.1 52985
 }
