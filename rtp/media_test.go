@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	pionrtp "github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/jingled/jingled/internal/mediatest"
@@ -168,5 +170,88 @@ func TestUDPSourcePCMU(t *testing.T) {
 	t.Logf("alice.wav: %v, %.1f Hz", a.Duration, a.Frequency)
 	if a.Frequency < 435 || a.Frequency > 445 || a.Duration < 1500*time.Millisecond {
 		t.Errorf("echoed PCMU: %v at %.1f Hz, want ~2s of 440 Hz", a.Duration, a.Frequency)
+	}
+}
+
+// TestH264Call sends an H.264 Annex-B file (libx264, baseline); the
+// callee records PREFIX.h264, which ffmpeg must decode with at least 90%
+// of the frames.
+func TestH264Call(t *testing.T) {
+	const frames = 45
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	in264 := filepath.Join(dir, "in.h264")
+	if err := mediatest.TestsrcH264(ctx, in264, frames, 30, 160, 120); err != nil {
+		t.Fatal(err)
+	}
+	l := newLink()
+	bobOpts := ApplicationOptions{Peer: loopback(t), AutoAnswer: &MediaOptions{Record: filepath.Join(dir, "bob")}}
+	incoming := incomingCalls(&bobOpts)
+	bobApp := NewApplication(bobOpts)
+	aliceMgr := l.manager(t, alice, jingle.WithTransport(ICEUDP{}))
+	l.manager(t, bob, bobApp.Options()...)
+	call, err := Dial(ctx, aliceMgr, bob, CallOptions{
+		MediaOptions: MediaOptions{Video: in264, Duration: 3 * time.Second},
+		Peer:         loopback(t), NoAudio: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc := <-incoming
+	if r := waitEnd(t, call, 30*time.Second); r.Condition != jingle.ReasonSuccess {
+		t.Fatalf("call ended with %s", r)
+	}
+	waitEnd(t, bc, 10*time.Second)
+	if st := call.Stats(); len(st.Streams) != 1 || st.Streams[0].Codec != webrtc.MimeTypeH264 {
+		t.Fatalf("streams %+v, want one H.264 stream", st.Streams)
+	}
+	n, err := mediatest.DecodeVideo(ctx, filepath.Join(dir, "bob.h264"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("bob.h264: %d frames decoded of %d sent", n, frames)
+	if n*10 < frames*9 {
+		t.Errorf("decoded %d frames of %d sent, want >= 90%%", n, frames)
+	}
+}
+
+// TestUDPSink forwards RTP unchanged to a local UDP consumer.
+func TestUDPSink(t *testing.T) {
+	ln, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	sink, err := DialUDPSink(ln.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	for i := range 5 {
+		p := &pionrtp.Packet{Header: pionrtp.Header{Version: 2, PayloadType: 111, SequenceNumber: uint16(100 + i), SSRC: 42}, Payload: []byte{0xf8, byte(i)}}
+		if err := sink.WriteRTP(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 1500)
+	for i := range 5 {
+		_ = ln.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _, err := ln.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p pionrtp.Packet
+		if err := p.Unmarshal(buf[:n]); err != nil {
+			t.Fatal(err)
+		}
+		if p.SequenceNumber != uint16(100+i) || p.SSRC != 42 || p.Payload[1] != byte(i) {
+			t.Errorf("packet %d: %+v", i, p.Header)
+		}
+	}
+	// Nobody listening any more: not an error (the consumer may start late).
+	ln.Close()
+	if err := sink.WriteRTP(&pionrtp.Packet{Header: pionrtp.Header{Version: 2}}); err != nil {
+		t.Errorf("write with no consumer: %v", err)
 	}
 }
