@@ -13,11 +13,32 @@ type gatedPacketConn struct {
 	net.PacketConn
 	gate    *gate
 	scratch stun.Message
+	addrs   addrCache
+	local   net.Addr // LocalAddr in 16-byte form, see udpAddr16
+}
+
+// LocalAddr is asked for on every datagram by pion (the 5-tuple's
+// destination); the 16-byte form spares it an allocation each time.
+func (c *gatedPacketConn) LocalAddr() net.Addr {
+	if c.local == nil {
+		return c.PacketConn.LocalAddr()
+	}
+
+	return c.local
+}
+
+func newGatedPacketConn(pc net.PacketConn, g *gate) *gatedPacketConn {
+	c := &gatedPacketConn{PacketConn: pc, gate: g}
+	if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok {
+		c.local = udpAddr16(ua.AddrPort())
+	}
+
+	return c
 }
 
 func (c *gatedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	for {
-		n, addr, err := c.PacketConn.ReadFrom(p)
+		n, addr, err := readFrom(c.PacketConn, &c.addrs, p)
 		if err != nil {
 			return n, addr, err //nolint:wrapcheck // pion matches net errors.
 		}

@@ -139,6 +139,7 @@ type relayConn struct {
 	user    *rate.Limiter
 	userID  string
 	limited bool // a bandwidth cap applies
+	addrs   addrCache
 
 	// The last destination and its verdict: a media flow sends to one or two
 	// peers, so the policy's prefix walk runs once per peer, not per packet.
@@ -200,7 +201,7 @@ func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	g := c.gen
 	for {
-		n, addr, err := c.PacketConn.ReadFrom(p)
+		n, addr, err := readFrom(c.PacketConn, &c.addrs, p)
 		if err != nil {
 			return n, addr, err //nolint:wrapcheck // pion ends the allocation on any error.
 		}

@@ -221,7 +221,7 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 				port = pc.LocalAddr().(*net.UDPAddr).Port //nolint:forcetypeassert // UDP socket.
 			}
 			sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
-				PacketConn:            &gatedPacketConn{PacketConn: pc, gate: s.gate},
+				PacketConn:            newGatedPacketConn(pc, s.gate),
 				RelayAddressGenerator: gen,
 				PermissionHandler:     perm,
 			})
