@@ -102,7 +102,9 @@ func (p *Proposal) Done() <-chan struct{} { return p.done }
 // Err returns why the proposal did not proceed (ErrProposalRejected,
 // ErrProposalRetracted, ErrProposalTimeout, ErrProposalTieBreak,
 // ErrAnsweredElsewhere, or the *Error of a bounced <propose/>), nil if it
-// proceeded or is still open.
+// proceeded or is still open. A proceeded proposal retracted before its
+// session started reports ErrProposalRetracted too (Done was closed at
+// the proceed).
 func (p *Proposal) Err() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -135,7 +137,8 @@ func (p *Proposal) Wait(ctx context.Context) (string, error) {
 	}
 }
 
-// Retract withdraws an outgoing proposal (<retract/> with <cancel/>).
+// Retract withdraws an outgoing proposal (<retract/> with <cancel/>),
+// also after a device proceeded if we will not send session-initiate.
 func (p *Proposal) Retract(ctx context.Context) error {
 	if p.incoming {
 		return fmt.Errorf("jingle: retract proposal %s: %w", p.id, errWrongDirection)
@@ -147,10 +150,32 @@ func (p *Proposal) Retract(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 	r := &Reason{Condition: ReasonCancel, Text: "Retracted"}
-	if !p.finish(ErrProposalRetracted, r) {
+	if !p.finish(ErrProposalRetracted, r) && !p.withdraw(ErrProposalRetracted, r) {
 		return fmt.Errorf("jingle: retract proposal %s: %w", p.id, ErrProposalAnswered)
 	}
 	return p.m.sendMessage(ctx, jmiMessage(to, "retract", p.id, r, nil))
+}
+
+// withdraw ends a proceeded proposal whose session will not come (we
+// retract after the peer's proceed, or the proposer retracts after ours),
+// so a later session-initiate with its id is not taken for it.
+func (p *Proposal) withdraw(err error, r *Reason) bool {
+	p.mu.Lock()
+	if p.state != proposalProceeded {
+		p.mu.Unlock()
+		return false
+	}
+	p.state = proposalEnded
+	p.err = err
+	p.reason = r
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	p.mu.Unlock()
+	p.m.mu.Lock()
+	p.m.props.dropLocked(p)
+	p.m.mu.Unlock()
+	return true
 }
 
 // Ring tells the proposer that this device rings (<ringing/>, XEP-0353
@@ -557,10 +582,16 @@ func (m *Manager) handleJMI(ctx context.Context, msg *Message, e *Element, recei
 	case "retract":
 		m.mu.Lock()
 		p := m.props.in[sessionKey{bareJID(from), id}]
+		if p == nil {
+			// The caller hung up after our proceed.
+			p = m.props.proceeded[sessionKey{from, id}]
+		}
 		m.mu.Unlock()
 		if p != nil && p.peer == from {
 			r, _ := jmiReason(e)
-			p.finish(ErrProposalRetracted, r)
+			if !p.finish(ErrProposalRetracted, r) {
+				p.withdraw(ErrProposalRetracted, r)
+			}
 		}
 	case "finish":
 		// The Jingle session-terminate is what ends a session; a

@@ -540,3 +540,56 @@ func TestJMIBounce(t *testing.T) {
 		t.Fatalf("wait: %v", err)
 	}
 }
+
+// TestJMIRetractAfterProceed: the caller hangs up between the callee's
+// proceed and its session-initiate; the callee forgets the proposal, so a
+// session-initiate with that id no longer counts as proceeded.
+func TestJMIRetractAfterProceed(t *testing.T) {
+	ctx := ctxT(t)
+	w := newWorld(t)
+	appJ := jingletest.NewTestApp(false)
+	handler, waitHandler := appJ.ProposalHandler(ctx, true)
+	defer waitHandler()
+	mr := w.manager(romeo, nil)
+	w.manager(juliet, appJ, jingle.WithProposalHandler(handler))
+	p, err := mr.Propose(ctx, julietBare, []jingle.Element{jingletest.Description("a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	in := nextProposal(t, ctx, appJ)
+	waitDone(t, ctx, in.Done(), "proceeded")
+	if err := p.Retract(ctx); err != nil {
+		t.Fatalf("retract after proceed: %v", err)
+	}
+	if err := p.Retract(ctx); !errors.Is(err, jingle.ErrProposalAnswered) {
+		t.Fatalf("second retract: %v", err)
+	}
+	// Juliet handles her stanzas in order: once a marker sent after the
+	// retract reached her, the retract was handled.
+	marker := make(chan struct{})
+	w.r.Endpoint(juliet).HandleMessage(func(_ context.Context, m *jingle.Message) bool {
+		if m.ID == "marker" {
+			close(marker)
+			return true
+		}
+		return false
+	})
+	if err := w.r.Endpoint(romeo).SendMessage(ctx, &jingle.Message{To: juliet, ID: "marker"}); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, ctx, marker, "marker")
+	if !errors.Is(in.Err(), jingle.ErrProposalRetracted) {
+		t.Fatalf("callee: %v", in.Err())
+	}
+	// A session-initiate with the old id is an ordinary one now.
+	s, err := mr.Initiate(ctx, juliet, p.ID(), jingletest.Contents("a"), nil, jingletest.NewHandler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js := incoming(t, ctx, appJ); js.ViaProposal() || s.ViaProposal() {
+		t.Fatalf("via proposal: %v %v", js.ViaProposal(), s.ViaProposal())
+	}
+}
