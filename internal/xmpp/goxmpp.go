@@ -303,6 +303,17 @@ func copyElement(d *xml.Decoder, start xml.StartElement) ([]byte, error) {
 		case xml.StartElement:
 			depth++
 			t.Attr = stripNSDecls(t.Attr)
+			// encoding/xml lets through names XML forbids (e.g. "0"); a
+			// server never sends them, and re-encoding them would produce
+			// a stanza nothing can parse.
+			if !validName(t.Name.Local) {
+				return nil, fmt.Errorf("invalid element name %q", t.Name.Local)
+			}
+			for _, a := range t.Attr {
+				if !validName(a.Name.Local) {
+					return nil, fmt.Errorf("invalid attribute name %q", a.Name.Local)
+				}
+			}
 			if err := enc.EncodeToken(t); err != nil {
 				return nil, err
 			}
@@ -327,6 +338,24 @@ func copyElement(d *xml.Decoder, start xml.StartElement) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// validName reports whether s is an XML NCName (Namespaces in XML 1.0
+// §3): a letter or '_' first, then letters, digits, '-', '.', '_' (any
+// non-ASCII rune is accepted, as encoding/xml does).
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= 0x80:
+		case i > 0 && (r >= '0' && r <= '9' || r == '-' || r == '.'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // stripNSDecls drops namespace declarations: names are already resolved and
