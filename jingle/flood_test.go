@@ -221,3 +221,48 @@ func TestSessionLimit(t *testing.T) {
 		t.Fatalf("%d sessions", n)
 	}
 }
+
+// TestFloodQueueBound: while a session's loop is busy, at most
+// maxQueuedStanzas (64) of the peer's requests wait for it; the rest are
+// refused at once with resource-constraint instead of piling up.
+func TestFloodQueueBound(t *testing.T) {
+	ctx := ctxT(t)
+	w := newWorld(t)
+	app := jingletest.NewTestApp(false)
+	mj := w.manager(juliet, app)
+	start := &jingle.IQ{ID: "0", From: tybalt, To: juliet, Type: jingle.IQSet, Payload: []byte(jingleXML("session-initiate", "busy", testContent))}
+	if reply := mj.HandleIQ(ctx, start); reply.Type != jingle.IQResult {
+		t.Fatal(reply.Error)
+	}
+	s := incoming(t, ctx, app)
+	block := make(chan struct{})
+	s.Do(func() { <-block })
+	const n = 100
+	replies := make(chan *jingle.IQ, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			replies <- mj.HandleIQ(ctx, &jingle.IQ{ID: fmt.Sprint(i), From: tybalt, To: juliet, Type: jingle.IQSet,
+				Payload: []byte(jingleXML("transport-info", "busy", `<content creator="initiator" name="a"><transport xmlns="urn:jingled:test:transport:0"/></content>`))})
+		}()
+	}
+	for range n - 64 {
+		r := <-replies
+		if !errors.Is(r.Error, jingle.ErrResourceConstraint) {
+			t.Fatalf("while the loop is busy: %+v", r)
+		}
+	}
+	close(block)
+	wg.Wait()
+	close(replies)
+	for r := range replies {
+		if r.Type != jingle.IQResult {
+			t.Fatalf("queued request: %+v", r.Error)
+		}
+	}
+	if got := len(app.Handler("busy").Actions()); got != 64 {
+		t.Fatalf("handler saw %d transport-infos", got)
+	}
+}
