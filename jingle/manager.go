@@ -19,6 +19,26 @@
 // The manager depends on no XMPP library: it talks through Sender and is
 // fed by HandleIQ and HandleMessage. Package jingletest links managers
 // in memory for tests; internal/xmpp wires them to a real server.
+//
+// Calling: Propose rings every device of an account (XEP-0353); Wait
+// returns the device that proceeded; Initiate with the proposal's ID
+// starts the Jingle session there. Peers without JMI (StanzaJS) get
+// Initiate directly, to a full JID found through presence and disco.
+// Answering: the WithProposalHandler callback rings, proceeds or rejects;
+// the proposer's session-initiate then reaches the Application of its
+// description namespace with Session.ViaProposal set, and the
+// application accepts or terminates it.
+//
+// Both JMI dialects in use interoperate: the old one (Conversations,
+// Dino: no <ringing/> or <finish/>, ringing shown on the XEP-0184 receipt
+// of the <propose/>, <accept/> to the own bare JID) and the current one
+// (Monal, Movim, XEP-0353 v0.8: <ringing/>, <finish/>, answers to full
+// JIDs, tie-breaks, session migration).
+//
+// Limits (WithPendingLimits, WithSessionLimits) and timeouts
+// (WithInitiateTimeout, WithResponderTimeout, WithIQTimeout) keep what a
+// peer can make us hold bounded; refusals are resource-constraint errors
+// that allocate nothing.
 package jingle
 
 import (
