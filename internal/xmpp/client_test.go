@@ -872,3 +872,48 @@ func tokens(t *testing.T, doc []byte) []string {
 		}
 	}
 }
+
+// TestStalledServerTimesOut: a server that accepts TCP and never speaks
+// fails the attempt after DialTimeout (and is retried), instead of holding
+// the client forever.
+func TestStalledServerTimesOut(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	accepted := make(chan struct{})
+	go func() {
+		defer close(accepted)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, silent
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		l.Close()
+		<-accepted
+		mu.Lock()
+		for _, c := range conns {
+			c.Close() // lets the abandoned handshakes end
+		}
+		mu.Unlock()
+	}()
+	c, err := New(Config{
+		JID: "hank@localhost", Password: "x", Addr: l.Addr().String(),
+		DialTimeout: 50 * time.Millisecond, MinBackoff: time.Millisecond, MaxAttempts: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Start(testCtx(t))
+	if !errors.Is(err, ErrGaveUp) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want giving up after deadline-exceeded attempts", err)
+	}
+}

@@ -77,6 +77,10 @@ func dial(ctx context.Context, cfg *Config, resource string) (*stream, error) {
 	if err != nil {
 		return nil, err
 	}
+	// DialTimeout bounds the whole attempt, handshake included, so a
+	// server that accepts TCP and then stalls cannot hold the supervisor.
+	ctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
+	defer cancel()
 	timeout := cfg.DialTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		if d := time.Until(dl); d < timeout {
@@ -111,7 +115,9 @@ func dial(ctx context.Context, cfg *Config, resource string) (*stream, error) {
 	}
 	// go-xmpp's handshake takes no context and sets no deadline after the
 	// dial; running it aside lets ctx bound the wait. An abandoned attempt
-	// ends when the server closes or answers, and its connection is closed.
+	// cannot be interrupted (go-xmpp keeps the socket to itself until
+	// NewClient returns): its goroutine ends when the server answers or
+	// closes, and the connection is then closed.
 	ch := make(chan result, 1)
 	go func() {
 		cl, err := o.NewClient()
