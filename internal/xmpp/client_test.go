@@ -917,3 +917,35 @@ func TestStalledServerTimesOut(t *testing.T) {
 		t.Fatalf("err = %v, want giving up after deadline-exceeded attempts", err)
 	}
 }
+
+// TestProxy65Component: the harness's SOCKS5 proxy (XEP-0065) answers its
+// streamhost query with the loopback address it listens on.
+func TestProxy65Component(t *testing.T) {
+	srv := prosodytest.New(t, prosodytest.WithProxy65())
+	c := newClient(t, srv, srv.NewAccount(t, "ida"), "ft", nil)
+	ctx := testCtx(t)
+	info, err := c.DiscoInfo(ctx, srv.ProxyJID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Identities) == 0 || info.Identities[0].Category != "proxy" || !slices.Contains(info.Features, "http://jabber.org/protocol/bytestreams") {
+		t.Fatalf("proxy disco#info %+v", info)
+	}
+	reply, err := c.SendIQ(ctx, &jingle.IQ{To: srv.ProxyJID, Type: jingle.IQGet, Payload: []byte(`<query xmlns="http://jabber.org/protocol/bytestreams"/>`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q struct {
+		Hosts []struct {
+			JID  string `xml:"jid,attr"`
+			Host string `xml:"host,attr"`
+			Port string `xml:"port,attr"`
+		} `xml:"streamhost"`
+	}
+	if err := xml.Unmarshal(reply.Payload, &q); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.Hosts) != 1 || q.Hosts[0].JID != srv.ProxyJID || net.JoinHostPort(q.Hosts[0].Host, q.Hosts[0].Port) != srv.ProxyAddr {
+		t.Fatalf("streamhosts %+v, want %s at %s", q.Hosts, srv.ProxyJID, srv.ProxyAddr)
+	}
+}
