@@ -102,8 +102,8 @@ func (c *gatedStreamConn) frameOne() error {
 			return err
 		} else if ok && len(c.in) >= size {
 			frame := c.in[:size]
-			if c.gate.inspect(frame, c.RemoteAddr(), c.LocalAddr(), c, &c.scratch) {
-				c.out = append(c.out, frame...)
+			if out := c.gate.inspect(frame, c.RemoteAddr(), c.LocalAddr(), c, &c.scratch); out != nil {
+				c.out = append(c.out, out...)
 			}
 			c.in = c.in[size:]
 			if len(c.in) == 0 {

@@ -15,6 +15,16 @@ type gatedPacketConn struct {
 	scratch stun.Message
 	addrs   addrCache
 	local   net.Addr // LocalAddr in 16-byte form, see udpAddr16
+	gen     *socketGenerator
+}
+
+func (c *gatedPacketConn) reservePort(port int) { c.gen.pending = port }
+
+// WriteTo notes reservation tokens in pion's Allocate responses.
+func (c *gatedPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	c.gate.noteReservation(p)
+
+	return c.PacketConn.WriteTo(p, addr) //nolint:wrapcheck // Caller is pion.
 }
 
 // LocalAddr is asked for on every datagram by pion (the 5-tuple's
@@ -27,8 +37,8 @@ func (c *gatedPacketConn) LocalAddr() net.Addr {
 	return c.local
 }
 
-func newGatedPacketConn(pc net.PacketConn, g *gate) *gatedPacketConn {
-	c := &gatedPacketConn{PacketConn: pc, gate: g}
+func newGatedPacketConn(pc net.PacketConn, g *gate, gen *socketGenerator) *gatedPacketConn {
+	c := &gatedPacketConn{PacketConn: pc, gate: g, gen: gen}
 	if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok {
 		c.local = udpAddr16(ua.AddrPort())
 	}
@@ -42,9 +52,16 @@ func (c *gatedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		if err != nil {
 			return n, addr, err //nolint:wrapcheck // pion matches net errors.
 		}
-		if c.gate.inspect(p[:n], addr, c.LocalAddr(), c, &c.scratch) {
-			return n, addr, nil
+		c.gen.pending = 0 // A reservation applies to one datagram only.
+		out := c.gate.inspect(p[:n], addr, c.LocalAddr(), c, &c.scratch)
+		if out == nil {
+			continue
 		}
+		if len(out) > 0 && len(p) > 0 && &out[0] != &p[0] {
+			n = copy(p, out)
+		}
+
+		return n, addr, nil
 	}
 }
 

@@ -94,18 +94,22 @@ func TestCoturnClientRelaysThroughUs(t *testing.T) {
 	static := []string{"-u", "alice", "-w", "wonderland"}
 	secret := []string{"-W", "coturn-compat-secret", "-u", "romeo"}
 	// Moderate load: 10 clients, 100 messages each of 160 bytes (a 64 kbit/s
-	// voice frame) every 5 ms. -c: no RTCP allocations, as WebRTC (rtcp-mux).
-	load := []string{"-c", "-m", "10", "-n", "100", "-l", "160", "-z", "5", "-e", "127.0.0.1", "-r", strconv.Itoa(peer)}
+	// voice frame) every 5 ms. -c: no RTCP allocations, as WebRTC (rtcp-mux);
+	// without it uclient allocates RTP/RTCP pairs with EVEN-PORT and
+	// RESERVATION-TOKEN, also tested.
+	load := []string{"-m", "10", "-n", "100", "-l", "160", "-z", "5", "-e", "127.0.0.1", "-r", strconv.Itoa(peer)}
+	rtcpMux := []string{"-c"}
 	for _, tc := range []struct {
 		name  string
 		flags []string
 		port  string
 	}{
-		{"udp static", static, port(s.Addrs().UDP)},
-		{"udp shared secret", secret, port(s.Addrs().UDP)},
-		{"tcp static", append([]string{"-t"}, static...), port(s.Addrs().TCP)},
-		{"tcp shared secret", append([]string{"-t"}, secret...), port(s.Addrs().TCP)},
-		{"tls shared secret", append([]string{"-t", "-S"}, secret...), port(s.Addrs().TLS)},
+		{"udp static", join(rtcpMux, static), port(s.Addrs().UDP)},
+		{"udp shared secret", join(rtcpMux, secret), port(s.Addrs().UDP)},
+		{"udp static rtp+rtcp pairs", static, port(s.Addrs().UDP)},
+		{"tcp static", join(rtcpMux, []string{"-t"}, static), port(s.Addrs().TCP)},
+		{"tcp shared secret", join(rtcpMux, []string{"-t"}, secret), port(s.Addrs().TCP)},
+		{"tls shared secret", join(rtcpMux, []string{"-t", "-S"}, secret), port(s.Addrs().TLS)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // uclient idles most of its run; the server is shared.
@@ -117,4 +121,13 @@ func TestCoturnClientRelaysThroughUs(t *testing.T) {
 			t.Logf("sent %d bytes, received %d, lost 0", sent, recv)
 		})
 	}
+}
+
+func join(parts ...[]string) []string {
+	var out []string
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+
+	return out
 }

@@ -184,9 +184,14 @@ func (h *fuzzState) resign(p []byte) []byte {
 		}
 		out.Add(a.Type, a.Value)
 	}
-	if err := out.Build(stun.NewUsername("alice"), stun.NewRealm(h.realm), h.nonce,
-		stun.NewLongTermIntegrity("alice", h.realm, "wonderland"), stun.Fingerprint); err != nil {
-		return p
+	// Not out.Build: it resets the message first.
+	for _, set := range []stun.Setter{
+		stun.NewUsername("alice"), stun.NewRealm(h.realm), h.nonce,
+		stun.NewLongTermIntegrity("alice", h.realm, "wonderland"), stun.Fingerprint,
+	} {
+		if set.AddTo(out) != nil {
+			return p
+		}
 	}
 
 	return out.Raw

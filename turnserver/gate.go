@@ -21,19 +21,19 @@ import (
 //
 // ChannelData, the per-packet hot path, leaves the gate after one byte test.
 type gate struct {
-	realm      string
-	userKeys   map[string][]byte
-	secrets    []string
-	policy     *PeerPolicy
-	limiter    *failLimiter
-	book       *book
-	metrics    *metrics
-	log        *slog.Logger
-	now        func() time.Time
-	permCap    int
-	draining   atomic.Bool
-	keys       keyCache
-	tcpCapable bool
+	realm        string
+	userKeys     map[string][]byte
+	secrets      []string
+	policy       *PeerPolicy
+	limiter      *failLimiter
+	book         *book
+	metrics      *metrics
+	log          *slog.Logger
+	now          func() time.Time
+	permCap      int
+	draining     atomic.Bool
+	keys         keyCache
+	reservations reservations
 }
 
 // replier sends a response on the connection the request came from.
@@ -41,41 +41,42 @@ type replier interface {
 	reply(b []byte, to net.Addr) error
 }
 
-// inspect returns true when pion should handle the frame. scratch is a
+// inspect returns what pion should handle: buf itself, a rewritten message
+// (see redeemReservation), or nil to drop the frame. scratch is a
 // per-reader message reused to avoid allocating on each request.
-func (g *gate) inspect(buf []byte, src, local net.Addr, w replier, scratch *stun.Message) bool {
+func (g *gate) inspect(buf []byte, src, local net.Addr, w replier, scratch *stun.Message) []byte {
 	if len(buf) >= 4 && buf[0]&0xC0 == 0x40 {
-		return true // ChannelData (RFC 8656 section 12.4)
+		return buf // ChannelData (RFC 8656 section 12.4)
 	}
 	if !stun.IsMessage(buf) {
 		g.metrics.dropped.WithLabelValues("malformed").Inc()
 
-		return false
+		return nil
 	}
 	scratch.Reset()
 	scratch.Raw = append(scratch.Raw[:0], buf...)
 	if err := scratch.Decode(); err != nil {
 		g.metrics.dropped.WithLabelValues("malformed").Inc()
 
-		return false
+		return nil
 	}
 	if scratch.Type.Class != stun.ClassRequest {
-		return true
+		return buf
 	}
 	switch scratch.Type.Method {
 	case stun.MethodAllocate, stun.MethodRefresh, stun.MethodCreatePermission,
 		stun.MethodChannelBind, stun.MethodConnect, stun.MethodConnectionBind:
 	default:
-		return true // Binding and unknown methods: pion answers.
+		return buf // Binding and unknown methods: pion answers.
 	}
 	if !scratch.Contains(stun.AttrMessageIntegrity) {
-		return true // pion answers 401 with a fresh nonce: the normal first step.
+		return buf // pion answers 401 with a fresh nonce: the normal first step.
 	}
 	srcIP := addrIP(src)
 	if !g.limiter.allow(srcIP, g.now()) {
 		g.metrics.auth.WithLabelValues("rate_limited").Inc()
 
-		return false
+		return nil
 	}
 	var (
 		user  stun.Username
@@ -83,7 +84,7 @@ func (g *gate) inspect(buf []byte, src, local net.Addr, w replier, scratch *stun
 		nonce stun.Nonce
 	)
 	if user.GetFrom(scratch) != nil || realm.GetFrom(scratch) != nil || nonce.GetFrom(scratch) != nil {
-		return true // pion answers 400 for a malformed authenticated request.
+		return buf // pion answers 400 for a malformed authenticated request.
 	}
 	key, reason := g.verify(scratch, string(user), string(realm))
 	if reason != "" {
@@ -92,7 +93,7 @@ func (g *gate) inspect(buf []byte, src, local net.Addr, w replier, scratch *stun
 		g.log.Debug("turn auth refused", "src", src, "reason", reason, "method", scratch.Type.Method.String())
 		g.send(w, src, scratch, stun.CodeUnauthorized, nil, stun.NewRealm(g.realm), nonce)
 
-		return false
+		return nil
 	}
 	g.metrics.auth.WithLabelValues("ok").Inc()
 	g.keys.put(string(user), key, g.now())
@@ -103,13 +104,18 @@ func (g *gate) inspect(buf []byte, src, local net.Addr, w replier, scratch *stun
 			g.metrics.quota.WithLabelValues("draining").Inc()
 			g.send(w, src, scratch, stun.CodeInsufficientCapacity, key)
 
-			return false
+			return nil
+		}
+		if out := g.redeemReservation(scratch, w, key); out != nil {
+			return out
 		}
 	case stun.MethodCreatePermission, stun.MethodChannelBind, stun.MethodConnect:
-		return g.checkPeers(scratch, src, local, w, key)
+		if !g.checkPeers(scratch, src, local, w, key) {
+			return nil
+		}
 	}
 
-	return true
+	return buf
 }
 
 // verify returns the key that authenticates m, or a refusal reason used as a

@@ -220,9 +220,10 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 			if port == 0 {
 				port = pc.LocalAddr().(*net.UDPAddr).Port //nolint:forcetypeassert // UDP socket.
 			}
+			sg := &socketGenerator{relayGenerator: gen}
 			sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
-				PacketConn:            newGatedPacketConn(pc, s.gate),
-				RelayAddressGenerator: gen,
+				PacketConn:            newGatedPacketConn(pc, s.gate, sg),
+				RelayAddressGenerator: sg,
 				PermissionHandler:     perm,
 			})
 		}

@@ -435,3 +435,46 @@ func TestUserBandwidthCapDrops(t *testing.T) {
 		t.Fatalf("%v bytes relayed to the peer under a 1000 B/s cap", sent)
 	}
 }
+
+// EVEN-PORT with R bit, then RESERVATION-TOKEN from another client port,
+// which with several SO_REUSEPORT sockets may reach another listener socket.
+func TestEvenPortReservationAcrossSockets(t *testing.T) {
+	cfg := loopbackConfig()
+	cfg.UDPSockets = 4
+	s := startServer(t, cfg)
+	for i := range 4 { // Several rounds: new client ports hash to various sockets.
+		rtp := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+		m := rtp.do(stun.MethodAllocate, udpTransport(), stunRawAttr{stun.AttrEvenPort, []byte{0x80}})
+		if got := errCode(m); got != 200 {
+			t.Fatalf("round %d: EVEN-PORT Allocate: %d", i, got)
+		}
+		var relayed stun.XORMappedAddress
+		if err := relayed.GetFromAs(m, stun.AttrXORRelayedAddress); err != nil {
+			t.Fatal(err)
+		}
+		token, err := m.Get(stun.AttrReservationToken)
+		if err != nil {
+			t.Fatalf("no RESERVATION-TOKEN: %v", err)
+		}
+		if relayed.Port%2 != 0 {
+			t.Fatalf("EVEN-PORT gave port %d", relayed.Port)
+		}
+		rtcp := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+		m = rtcp.do(stun.MethodAllocate, udpTransport(), stunRawAttr{stun.AttrReservationToken, token})
+		if got := errCode(m); got != 200 {
+			t.Fatalf("round %d: Allocate with the token: %d", i, got)
+		}
+		var second stun.XORMappedAddress
+		if err := second.GetFromAs(m, stun.AttrXORRelayedAddress); err != nil {
+			t.Fatal(err)
+		}
+		if second.Port != relayed.Port+1 {
+			t.Fatalf("reserved port %d, want %d", second.Port, relayed.Port+1)
+		}
+		// A token works once.
+		again := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+		if got := errCode(again.do(stun.MethodAllocate, udpTransport(), stunRawAttr{stun.AttrReservationToken, token})); got != 508 {
+			t.Fatalf("reused token: %d, want 508", got)
+		}
+	}
+}

@@ -1,0 +1,147 @@
+package turnserver
+
+import (
+	"encoding/binary"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/pion/stun/v4"
+	"github.com/pion/turn/v5"
+)
+
+// RFC 8656 section 7.1 EVEN-PORT and RESERVATION-TOKEN: a client (an RTP
+// stack without rtcp-mux, or coturn's turnutils_uclient by default)
+// allocates an even port, the server reserves the next one, and a second
+// Allocate with the token gets it. pion keeps reservations per listener
+// socket, but with several SO_REUSEPORT sockets the second Allocate comes
+// from another client port and may land on another socket, where pion
+// answers 508. So reservations are recorded server-wide from pion's own
+// responses, and an Allocate carrying a known token is rewritten: the token
+// is dropped, the request re-signed with the key that just verified it, and
+// the receiving socket's relay generator told which port to bind.
+
+// reservationTTL is how long pion honours a reservation token (its
+// CreateReservation timer).
+const reservationTTL = 30 * time.Second
+
+type reservations struct {
+	mu sync.Mutex
+	m  map[string]reservation
+}
+
+type reservation struct {
+	port int
+	at   time.Time
+}
+
+const reservationsMax = 65536
+
+func (r *reservations) put(token string, port int, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = make(map[string]reservation)
+	}
+	if len(r.m) >= reservationsMax {
+		for k, v := range r.m {
+			if now.Sub(v.at) > reservationTTL {
+				delete(r.m, k)
+			}
+		}
+		if len(r.m) >= reservationsMax {
+			return
+		}
+	}
+	r.m[token] = reservation{port: port, at: now}
+}
+
+func (r *reservations) take(token string, now time.Time) (int, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v, ok := r.m[token]
+	delete(r.m, token)
+	if !ok || now.Sub(v.at) > reservationTTL {
+		return 0, false
+	}
+
+	return v.port, true
+}
+
+// allocateSuccess is the message type of an Allocate success response.
+var allocateSuccess = stun.NewType(stun.MethodAllocate, stun.ClassSuccessResponse).Value()
+
+// noteReservation records the token of an outgoing Allocate success
+// response, if it has one. Other datagrams cost a two-byte compare.
+func (g *gate) noteReservation(p []byte) {
+	if len(p) < 20 || binary.BigEndian.Uint16(p[0:2]) != allocateSuccess {
+		return
+	}
+	m := &stun.Message{Raw: append([]byte(nil), p...)}
+	if m.Decode() != nil {
+		return
+	}
+	token, err := m.Get(stun.AttrReservationToken)
+	if err != nil {
+		return
+	}
+	var relayed stun.XORMappedAddress
+	if relayed.GetFromAs(m, stun.AttrXORRelayedAddress) != nil {
+		return
+	}
+	g.reservations.put(string(token), relayed.Port+1, g.now())
+}
+
+// portReserver is a listener socket that can hand a reserved port to the
+// next relay allocation made from the datagram being processed.
+type portReserver interface {
+	reservePort(port int)
+}
+
+// redeemReservation rewrites an authenticated Allocate that carries a
+// server-wide reservation token; it returns nil to leave m unchanged.
+func (g *gate) redeemReservation(m *stun.Message, w replier, key []byte) []byte {
+	pr, ok := w.(portReserver)
+	if !ok || m.Contains(stun.AttrEvenPort) {
+		return nil // One socket per listener (TCP), or a request pion refuses anyway.
+	}
+	token, err := m.Get(stun.AttrReservationToken)
+	if err != nil {
+		return nil
+	}
+	port, ok := g.reservations.take(string(token), g.now())
+	if !ok {
+		return nil // pion answers 508.
+	}
+	out := &stun.Message{TransactionID: m.TransactionID, Type: m.Type}
+	out.WriteHeader()
+	for _, a := range m.Attributes {
+		switch a.Type {
+		case stun.AttrReservationToken, stun.AttrMessageIntegrity, stun.AttrMessageIntegritySHA256, stun.AttrFingerprint:
+			continue
+		}
+		out.Add(a.Type, a.Value)
+	}
+	// Not out.Build: it resets the message first.
+	if stun.MessageIntegrity(key).AddTo(out) != nil || stun.Fingerprint.AddTo(out) != nil {
+		return nil
+	}
+	pr.reservePort(port)
+
+	return out.Raw
+}
+
+// socketGenerator is a listener socket's view of the relay generator: it
+// binds the reserved port for the allocation its socket is processing.
+type socketGenerator struct {
+	*relayGenerator
+	pending int
+}
+
+func (s *socketGenerator) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
+	if conf.RequestedPort == 0 && s.pending != 0 {
+		conf.RequestedPort, s.pending = s.pending, 0
+	}
+
+	return s.relayGenerator.AllocatePacketConn(conf)
+}
