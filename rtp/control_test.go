@@ -77,6 +77,10 @@ func TestCallControl(t *testing.T) {
 		t.Fatal(err)
 	}
 	ae.wait(t, EventMute, "audio")
+	if err := bobCall.Info(ctx, EventUnmute, "audio"); err != nil {
+		t.Fatal(err)
+	}
+	ae.wait(t, EventUnmute, "audio")
 	if err := call.Info(ctx, EventUnhold, ""); err != nil {
 		t.Fatal(err)
 	}
