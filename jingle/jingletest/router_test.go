@@ -126,10 +126,11 @@ func TestRouterFilter(t *testing.T) {
 		}
 	}
 
-	// Delay: a later stanza overtakes the delayed one.
+	// Delay: a later stanza overtakes the delayed one (the delay only
+	// has to outlast one SendMessage call, even on a loaded machine).
 	r.SetFilter(func(_, _ string, st any) Verdict {
 		if m, ok := st.(*jingle.Message); ok && m.ID == "slow" {
-			return Verdict{Delay: 5 * time.Millisecond}
+			return Verdict{Delay: 300 * time.Millisecond}
 		}
 		return Verdict{}
 	})
