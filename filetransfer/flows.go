@@ -378,6 +378,15 @@ func (tr *transfer) sendData(started time.Time) {
 		tr.finishResult(res)
 		return
 	}
+	// End of data: SOCKS5 half-closes (Prosody's mod_proxy65 holds the
+	// tail of a relayed stream until the sender's side ends) and IBB
+	// sends <close/>. A data channel stays open until the session ends:
+	// StanzaJS treats a closed channel as a failed transfer.
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+		if err := cw.CloseWrite(); err != nil {
+			tr.log.Debug("filetransfer: closing the write side", "err", err)
+		}
+	}
 	// The checksum after the data: StanzaJS never finishes without it.
 	ck := Checksum{Creator: tr.creator, Name: tr.content, File: File{Hashes: file.Hashes}}
 	if el, err := ck.Element(); err == nil {

@@ -260,3 +260,7 @@ func escape(s string) string {
 type xmlBuf []byte
 
 func (w *xmlBuf) Write(p []byte) (int, error) { *w = append(*w, p...); return len(p), nil }
+
+// CloseWrite ends the stream after the last block; an IBB <close/> ends
+// both directions (XEP-0047 §2.3), so it is Close.
+func (s *Stream) CloseWrite() error { return s.Close() }

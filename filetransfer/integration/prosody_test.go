@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -43,7 +44,7 @@ type sideOpts struct {
 	features bool // look the peer's transports up with disco#info
 }
 
-func newSide(t *testing.T, srv *prosodytest.Server, name string, o sideOpts) *side {
+func newSide(t testing.TB, srv *prosodytest.Server, name string, o sideOpts) *side {
 	t.Helper()
 	acc := srv.NewAccount(t, name)
 	c, err := xmpp.New(xmpp.Config{JID: acc.JID, Password: acc.Password, Resource: "ft", Addr: srv.Addr, CAFile: srv.CAFile})
@@ -57,7 +58,11 @@ func newSide(t *testing.T, srv *prosodytest.Server, name string, o sideOpts) *si
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	sd := &side{c: c, dir: t.TempDir(), res: make(chan *filetransfer.Result, 2)}
-	so := append([]s5b.Option{s5b.WithHosts("127.0.0.1")}, o.s5b...)
+	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("JINGLED_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("side", name)
+	}
+	so := append([]s5b.Option{s5b.WithHosts("127.0.0.1"), s5b.WithLogger(log)}, o.s5b...)
 	if o.proxies {
 		hosts, err := s5b.DiscoverProxies(ctx, c, c.JID(), c.Domain())
 		if err != nil {
@@ -79,6 +84,7 @@ func newSide(t *testing.T, srv *prosodytest.Server, name string, o sideOpts) *si
 		filetransfer.WithAutoAccept(filetransfer.AcceptPolicy{MaxSize: -1}),
 		filetransfer.WithResults(func(r *filetransfer.Result) { sd.res <- r }),
 		filetransfer.WithTransportTimeout(10 * time.Second),
+		filetransfer.WithLogger(log),
 	}
 	if o.features {
 		opts = append(opts, filetransfer.WithPeerFeatures(func(ctx context.Context, jid string) ([]string, error) {
@@ -102,7 +108,7 @@ func newSide(t *testing.T, srv *prosodytest.Server, name string, o sideOpts) *si
 	return sd
 }
 
-func randomFile(t *testing.T, n int) (string, [32]byte) {
+func randomFile(t testing.TB, n int) (string, [32]byte) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "random.bin")
 	f, err := os.Create(path)
@@ -242,4 +248,8 @@ func TestFallbackThroughProsody(t *testing.T) {
 		t.Fatalf("carried by %s after %v", res.Transport, res.Tried)
 	}
 	t.Logf("fallback note: %s failed, then %s; the file went over %s", res.Tried[0], res.Tried[1], res.Transport)
+}
+
+func sendOpts(force string) filetransfer.SendOptions {
+	return filetransfer.SendOptions{Transport: force}
 }
