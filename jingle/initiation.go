@@ -452,7 +452,6 @@ func (m *Manager) Propose(ctx context.Context, peer string, descriptions []Eleme
 	}
 	m.props.out[p.id] = p
 	m.mu.Unlock()
-	p.resetTimer(m.initiateTimeout)
 	msg := jmiMessage(peer, "propose", p.id, nil, inner.Bytes())
 	// The message id is the proposal id, so receipts name the proposal.
 	msg.ID = p.id
@@ -461,6 +460,8 @@ func (m *Manager) Propose(ctx context.Context, peer string, descriptions []Eleme
 		p.finish(err, nil)
 		return nil, err
 	}
+	// Armed after the send, so a retract can never overtake its propose.
+	p.resetTimer(m.initiateTimeout)
 	return p, nil
 }
 

@@ -21,7 +21,12 @@ func TestInitiateTimeout(t *testing.T) {
 	h := jingletest.NewHandler()
 	s, err := mr.Initiate(ctx, juliet, "", jingletest.Contents("a"), nil, h)
 	if err != nil {
-		t.Fatal(err)
+		// On a loaded machine the timeout can fire before the
+		// session-initiate left: then it never goes out.
+		if !errors.Is(err, jingle.ErrSessionEnded) || h.Reason().Condition != jingle.ReasonTimeout {
+			t.Fatalf("initiate: %v, reason %v", err, h.Reason())
+		}
+		t.Skip("timed out before the session-initiate was sent; nothing else to check")
 	}
 	js := incoming(t, ctx, app)
 	waitDone(t, ctx, s.Done(), "initiator timeout")
