@@ -18,10 +18,21 @@ import (
 const (
 	toneStanza = 440
 	toneGo     = 880
-	// callLength is how long media flows; our sine file is longer so
-	// we never run out before the hang-up.
+	// callLength is about how long media flows; our sine file is longer
+	// so we never run out before the hang-up.
 	callLength = 3 * time.Second
+	// heardEnough is how much audible audio (ms) each side must have
+	// received before the call is hung up: media slows down on a loaded
+	// machine, so hang-ups wait for it instead of a fixed time.
+	heardEnough = 1500
+	// packetsEnough is heardEnough in 20 ms Opus packets.
+	packetsEnough = heardEnough / 20
 )
+
+// heard reports whether a stats event shows heardEnough of audible audio.
+func heard(ev event) bool {
+	return ev.Tone != nil && ev.Tone.SignalMs >= heardEnough
+}
 
 // checkGoCall checks our end of a call with StanzaJS: it ended with
 // <success/>, RTP went both ways on loopback, and the recording holds
@@ -60,7 +71,7 @@ func checkGoCall(t *testing.T, call *rtp.Call, record string) {
 	if math.Abs(a.Frequency-toneStanza) > 5 {
 		t.Errorf("we heard %.1f Hz from StanzaJS, want %d Hz", a.Frequency, toneStanza)
 	}
-	if a.Duration < time.Second {
+	if a.Duration < 500*time.Millisecond {
 		t.Errorf("we recorded only %v of StanzaJS's audio", a.Duration)
 	}
 }
@@ -96,13 +107,19 @@ func TestGoCallsStanzaJS(t *testing.T) {
 	defer cancel()
 	record := filepath.Join(dir, "go")
 	call, err := rtp.Dial(ctx, us.mgr, st.jid, rtp.CallOptions{
-		MediaOptions: rtp.MediaOptions{Audio: tone, Record: record, Duration: callLength},
+		MediaOptions: rtp.MediaOptions{Audio: tone, Record: record},
 		Peer:         rtp.PeerOptions{Loopback: true, Logger: testLogger()},
 	})
 	if err != nil {
 		t.Fatalf("calling StanzaJS: %v", err)
 	}
 	st.waitFor(callWithin, "session-initiate", nil)
+	// We hang up once both sides heard enough.
+	st.waitFor(callWithin, "stats", heard)
+	waitPackets(t, call, packetsEnough)
+	if err := call.Hangup(ctx); err != nil {
+		t.Fatalf("hanging up: %v", err)
+	}
 	checkGoCall(t, call, record+".ogg")
 	seen := eventTypes(call)
 	for _, want := range []rtp.EventType{rtp.EventRinging, rtp.EventAccepted, rtp.EventConnected, rtp.EventMedia, rtp.EventEnded} {
@@ -136,6 +153,23 @@ func countAction(iqs []string, action string) int {
 	return n
 }
 
+// waitPackets waits (bounded by callWithin) until our side of call has
+// received n RTP packets.
+func waitPackets(t *testing.T, call *rtp.Call, n uint64) {
+	t.Helper()
+	deadline := time.Now().Add(callWithin)
+	for call.Stats().PacketsReceived < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("we received only %d RTP packets", call.Stats().PacketsReceived)
+		}
+		select {
+		case <-call.Done():
+			t.Fatalf("call ended early after %d packets: %v", call.Stats().PacketsReceived, call.Reason())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // TestStanzaJSCallsGo: StanzaJS calls us, we auto-answer with our tone;
 // StanzaJS hangs up after callLength.
 func TestStanzaJSCallsGo(t *testing.T) {
@@ -158,7 +192,7 @@ func TestStanzaJSCallsGo(t *testing.T) {
 	us := loginGo(t, srv, "go", app.Options()...)
 
 	st := startPeer(t, srv, srv.NewAccount(t, "stanza"), "call", us.client.JID(),
-		"--freq", "440", "--hangup-after", "3", "--once")
+		"--freq", "440", "--hangup-after", "3", "--min-audio", "2000", "--once")
 	var call *rtp.Call
 	select {
 	case call = <-incoming:

@@ -64,16 +64,26 @@ type rtpCounters struct {
 type peerStats struct {
 	Inbound  *rtpCounters `json:"inbound"`
 	Outbound *rtpCounters `json:"outbound"`
-	Pair     *struct {
+	// CodecsUsed are the codecs of the RTP streams in each direction.
+	CodecsUsed []struct {
+		Dir         string `json:"dir"`
+		MimeType    string `json:"mimeType"`
+		PayloadType int    `json:"payloadType"`
+	} `json:"codecsUsed"`
+	Pair *struct {
 		Local      string `json:"local"`
 		LocalType  string `json:"localType"`
 		Remote     string `json:"remote"`
 		RemoteType string `json:"remoteType"`
 	} `json:"pair"`
+	// Tone is what StanzaJS measured in the audio it received: the
+	// frequency, level and amount (ms) of audible audio, and the number of
+	// 10 ms frames its audio sink delivered.
 	Tone *struct {
-		Freq   *float64 `json:"freq"`
-		DBFS   *float64 `json:"dbfs"`
-		Frames int64    `json:"frames"`
+		Freq     *float64 `json:"freq"`
+		DBFS     *float64 `json:"dbfs"`
+		SignalMs int64    `json:"signalMs"`
+		Frames   int64    `json:"frames"`
 	} `json:"tone"`
 }
 
@@ -171,6 +181,8 @@ func (p *nodePeer) read(out interface{ Read([]byte) (int, error) }) {
 		line := sc.Text()
 		var ev event
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			// peer.mjs and this struct disagree: fail loudly (waitFor)
+			// rather than let a wait time out on an event it never sees.
 			ev = event{Event: "unparsed", Message: err.Error()}
 		}
 		ev.Raw = line
@@ -202,6 +214,9 @@ func (p *nodePeer) waitFor(d time.Duration, name string, match func(event) bool)
 		notify := p.notify
 		p.mu.Unlock()
 		for _, ev := range evs {
+			if ev.Event == "unparsed" {
+				p.t.Fatalf("%s: cannot decode %s: %s", p.name, ev.Raw, ev.Message)
+			}
 			if ev.Event == name && (match == nil || match(ev)) {
 				return ev
 			}

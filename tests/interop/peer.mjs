@@ -20,6 +20,8 @@
 //   --freq HZ            sine frequency we send (default 440)
 //   --duration SEC       exit after SEC seconds (default: none)
 //   --hangup-after SEC   end a call SEC seconds after ICE connected
+//   --min-audio MS       with --hangup-after: also wait until MS of audible
+//                        audio arrived (default 1500, at most 30 s more)
 //   --ring               answer: send <ringing/> (XEP-0167 §7.2) first
 //   --answer-delay SEC   answer/receive-file: wait SEC before accepting
 //   --decline            answer/receive-file: end with <decline/> instead
@@ -74,6 +76,7 @@ function parseArgs(argv) {
         freq: 440,
         duration: 0,
         hangupAfter: 0,
+        minAudio: 1500,
         ring: false,
         answerDelay: 0,
         decline: false,
@@ -112,6 +115,9 @@ function parseArgs(argv) {
                 break;
             case '--hangup-after':
                 opts.hangupAfter = num();
+                break;
+            case '--min-audio':
+                opts.minAudio = num();
                 break;
             case '--ring':
                 opts.ring = true;
@@ -287,67 +293,85 @@ class SineSource {
     }
 }
 
-// ToneMeter estimates the dominant frequency of received audio over
-// one-second windows from zero crossings (interpolated between samples),
-// which is exact enough for a pure tone after Opus, and its RMS level.
+// ToneMeter estimates the frequency of the received tone over the whole
+// call from zero crossings (interpolated between samples), which is exact
+// enough for a pure tone after Opus. It counts only audible 10 ms frames
+// and measures each run of consecutive audible frames separately, so
+// silence and the gaps of a starved machine (lost packets, concealment
+// fading out) neither dilute nor bend the estimate. signalMs tells how
+// much audible audio arrived.
+const SILENCE_DBFS = -40;
+
 class ToneMeter {
     constructor(track) {
         this.sink = new wrtc.nonstandard.RTCAudioSink(track);
-        this.buf = [];
-        this.len = 0;
-        this.rate = SAMPLE_RATE;
         this.frames = 0;
-        this.last = { freq: null, dbfs: null };
+        this.signalMs = 0;
+        this.sumSq = 0;
+        this.sumN = 0;
+        this.cycles = 0; // whole periods in closed runs
+        this.span = 0; // their length in samples
+        this.idx = 0; // samples seen
+        this.prev = null; // last sample of the current run
+        this.runFirst = -1;
+        this.runLast = -1;
+        this.runCount = 0;
+        this.rate = SAMPLE_RATE;
         this.sink.ondata = data => this.onData(data);
+    }
+    closeRun() {
+        if (this.runCount > 1) {
+            this.cycles += this.runCount - 1;
+            this.span += this.runLast - this.runFirst;
+        }
+        this.runFirst = this.runLast = -1;
+        this.runCount = 0;
+        this.prev = null;
     }
     onData({ samples, sampleRate, channelCount, numberOfFrames }) {
         this.frames++;
         this.rate = sampleRate;
-        const mono = new Float32Array(numberOfFrames);
+        const base = this.idx;
+        this.idx += numberOfFrames;
+        let sq = 0;
         for (let i = 0; i < numberOfFrames; i++) {
-            mono[i] = samples[i * channelCount] / 32768;
+            const v = samples[i * channelCount] / 32768;
+            sq += v * v;
         }
-        this.buf.push(mono);
-        this.len += numberOfFrames;
-        if (this.len >= sampleRate) {
-            this.analyse();
+        const rms = Math.sqrt(sq / numberOfFrames);
+        if (rms === 0 || 20 * Math.log10(rms) < SILENCE_DBFS) {
+            this.closeRun();
+            return;
+        }
+        this.signalMs += (numberOfFrames * 1000) / sampleRate;
+        this.sumSq += sq;
+        this.sumN += numberOfFrames;
+        for (let i = 0; i < numberOfFrames; i++) {
+            const v = samples[i * channelCount] / 32768;
+            if (this.prev !== null && this.prev < 0 && v >= 0) {
+                const at = base + i - 1 + -this.prev / (v - this.prev);
+                if (this.runCount === 0) {
+                    this.runFirst = at;
+                }
+                this.runLast = at;
+                this.runCount++;
+            }
+            this.prev = v;
         }
     }
-    analyse() {
-        const all = new Float32Array(this.len);
-        let off = 0;
-        for (const b of this.buf) {
-            all.set(b, off);
-            off += b.length;
+    get last() {
+        let cycles = this.cycles;
+        let span = this.span;
+        if (this.runCount > 1) {
+            cycles += this.runCount - 1;
+            span += this.runLast - this.runFirst;
         }
-        this.buf = [];
-        this.len = 0;
-        let sum = 0;
-        for (const v of all) {
-            sum += v * v;
-        }
-        const rms = Math.sqrt(sum / all.length);
-        const dbfs = rms > 0 ? 20 * Math.log10(rms) : -Infinity;
-        let first = -1;
-        let last = -1;
-        let count = 0;
-        for (let i = 1; i < all.length; i++) {
-            if (all[i - 1] < 0 && all[i] >= 0) {
-                const at = i - 1 + -all[i - 1] / (all[i] - all[i - 1]);
-                if (first < 0) {
-                    first = at;
-                }
-                last = at;
-                count++;
-            }
-        }
-        let freq = null;
-        if (dbfs > -50 && count > 1 && last > first) {
-            freq = ((count - 1) * this.rate) / (last - first);
-        }
-        this.last = {
+        const freq = span > 0 ? (cycles * this.rate) / span : null;
+        const dbfs = this.sumN > 0 ? 10 * Math.log10(this.sumSq / this.sumN) : null;
+        return {
             freq: freq === null ? null : Math.round(freq * 10) / 10,
-            dbfs: Number.isFinite(dbfs) ? Math.round(dbfs * 10) / 10 : null
+            dbfs: dbfs === null ? null : Math.round(dbfs * 10) / 10,
+            signalMs: Math.round(this.signalMs)
         };
     }
     stop() {
@@ -475,14 +499,27 @@ function onConnected(st) {
         st.timers.push(setInterval(() => sampleStats(st, true), opts.statsInterval));
     }
     if (opts.hangupAfter > 0 && session.pc.getTransceivers().length > 0 && !(session.channel || session.receiver || session.sender)) {
-        st.timers.push(
-            setTimeout(async () => {
-                await sampleStats(st, true);
-                session.end('success');
-            }, opts.hangupAfter * 1000)
-        );
+        // Hang up after --hangup-after seconds, but not before --min-audio
+        // ms of audible audio arrived: on a starved machine media is slow
+        // and the tone check needs enough of it. The wait is bounded.
+        const since = Date.now();
+        const poll = setInterval(async () => {
+            const elapsed = (Date.now() - since) / 1000;
+            const heard = st.meters.length > 0 ? st.meters[0].signalMs : 0;
+            if (elapsed < opts.hangupAfter || (heard < opts.minAudio && elapsed < opts.hangupAfter + MAX_AUDIO_WAIT)) {
+                return;
+            }
+            clearInterval(poll);
+            await sampleStats(st, true);
+            session.end('success');
+        }, 100);
+        st.timers.push(poll);
     }
 }
+
+// MAX_AUDIO_WAIT bounds (seconds) how long --hangup-after waits beyond
+// its time for --min-audio.
+const MAX_AUDIO_WAIT = 30;
 
 // sampleStats reads the RTP counters (RFC 8834 stats: inbound-rtp,
 // outbound-rtp) and the selected candidate pair, so the Go side can assert
@@ -502,7 +539,7 @@ async function sampleStats(st, print) {
     const s = {
         inbound: { packets: 0, bytes: 0 },
         outbound: { packets: 0, bytes: 0 },
-        codecs: [],
+        codecsUsed: [],
         pair: null
     };
     const byId = new Map();
@@ -513,14 +550,14 @@ async function sampleStats(st, print) {
             s.inbound.packets += r.packetsReceived || 0;
             s.inbound.bytes += r.bytesReceived || 0;
             if (r.codecId && byId.get(r.codecId)) {
-                s.codecs.push({ dir: 'in', mimeType: byId.get(r.codecId).mimeType, payloadType: byId.get(r.codecId).payloadType });
+                s.codecsUsed.push({ dir: 'in', mimeType: byId.get(r.codecId).mimeType, payloadType: byId.get(r.codecId).payloadType });
             }
         }
         if (r.type === 'outbound-rtp' && r.kind === 'audio') {
             s.outbound.packets += r.packetsSent || 0;
             s.outbound.bytes += r.bytesSent || 0;
             if (r.codecId && byId.get(r.codecId)) {
-                s.codecs.push({ dir: 'out', mimeType: byId.get(r.codecId).mimeType, payloadType: byId.get(r.codecId).payloadType });
+                s.codecsUsed.push({ dir: 'out', mimeType: byId.get(r.codecId).mimeType, payloadType: byId.get(r.codecId).payloadType });
             }
         }
         if (r.type === 'transport' && r.selectedCandidatePairId) {
@@ -543,7 +580,7 @@ async function sampleStats(st, print) {
     }
     if (st.meters.length > 0) {
         const m = st.meters[0];
-        s.tone = { freq: m.last.freq, dbfs: m.last.dbfs, frames: m.frames };
+        s.tone = { ...m.last, frames: m.frames };
     }
     st.lastStats = s;
     if (print) {

@@ -48,6 +48,15 @@ func checkAudio(t *testing.T, who string, s *peerStats, want float64) {
 	if s.Outbound.Packets == 0 {
 		t.Errorf("%s: sent no RTP packets", who)
 	}
+	for _, dir := range []string{"in", "out"} {
+		opus := false
+		for _, c := range s.CodecsUsed {
+			opus = opus || (c.Dir == dir && strings.EqualFold(c.MimeType, "audio/opus"))
+		}
+		if !opus {
+			t.Errorf("%s: no Opus stream %s (codecs %+v)", who, dir, s.CodecsUsed)
+		}
+	}
 	if s.Tone == nil || s.Tone.Freq == nil {
 		t.Errorf("%s: no tone measured in received audio", who)
 	} else if math.Abs(*s.Tone.Freq-want) > 5 {
@@ -64,7 +73,7 @@ func TestStanzaJSToStanzaJSCall(t *testing.T) {
 
 	b := startPeer(t, srv, bob, "answer", "--freq", "660", "--once")
 	b.waitFor(readyWithin, "ready", nil)
-	a := startPeer(t, srv, alice, "call", b.jid, "--freq", "440", "--hangup-after", "2", "--once")
+	a := startPeer(t, srv, alice, "call", b.jid, "--freq", "440", "--hangup-after", "2", "--min-audio", "2000", "--once")
 
 	endA := a.waitFor(callWithin, "ended", nil)
 	endB := b.waitFor(callWithin, "ended", nil)
