@@ -375,6 +375,15 @@ func (e *Endpoint) HandleMessage(h MessageHandler) {
 	e.msgHandlers = append(e.msgHandlers, h)
 }
 
+// Manager returns a new Jingle manager for fullJID, served by its
+// endpoint (see Endpoint.Serve). The caller closes it before the router.
+func (r *Router) Manager(fullJID string, opts ...jingle.Option) *jingle.Manager {
+	e := r.Endpoint(fullJID)
+	m := jingle.NewManager(fullJID, e, opts...)
+	e.Serve(m)
+	return m
+}
+
 // Serve wires a Jingle manager to the endpoint: Jingle IQs and messages.
 func (e *Endpoint) Serve(m *jingle.Manager) {
 	e.HandleIQ(jingle.NS, "jingle", m.HandleIQ)

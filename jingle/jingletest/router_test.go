@@ -184,3 +184,23 @@ func TestTestApp(t *testing.T) {
 		t.Fatalf("%+v", c)
 	}
 }
+
+// TestRouterManager: two managers linked by Router.Manager run a session.
+func TestRouterManager(t *testing.T) {
+	ctx := ctxT(t)
+	r := NewRouter()
+	defer r.Close()
+	app := NewTestApp(true)
+	a := r.Manager("a@x/1", jingle.WithTransport(TestTransport{}))
+	b := r.Manager("b@x/1", jingle.WithApplication(app), jingle.WithTransport(TestTransport{}))
+	defer b.Close(ctx)
+	defer a.Close(ctx)
+	h := NewHandler()
+	s, err := a.Initiate(ctx, "b@x/1", "", Contents("c"), nil, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := <-h.Seen(); got != jingle.ActionSessionAccept || s.State() != jingle.StateActive {
+		t.Fatalf("%s %v", got, s.State())
+	}
+}
