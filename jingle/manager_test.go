@@ -322,7 +322,7 @@ func TestDoAndLogger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Local() != romeo || s.Peer() != juliet {
+	if s.Local() != romeo || s.Peer() != juliet || s.Manager() != mr {
 		t.Fatal("addresses")
 	}
 	order := make(chan int, 3)

@@ -135,6 +135,10 @@ func newSession(m *Manager, peer, sid, initiator string, isInitiator bool) *Sess
 // SID returns the session id.
 func (s *Session) SID() string { return s.sid }
 
+// Manager returns the manager that owns the session, for applications
+// that look up registered transports (fallback by priority).
+func (s *Session) Manager() *Manager { return s.m }
+
 // Peer returns the other party's full JID.
 func (s *Session) Peer() string { return s.peer }
 
