@@ -142,8 +142,11 @@ type peer struct {
 	pastUfrags  map[string]bool
 	iceDone     bool
 	connected   bool
-	echo        map[string]*webrtc.TrackLocalStaticRTP // content -> echo track
-	echoPaused  map[string]*atomic.Bool
+	// watch keeps stats snapshots while ICE checks, for the diagnostics
+	// of a failure.
+	watch      *iceWatch
+	echo       map[string]*webrtc.TrackLocalStaticRTP // content -> echo track
+	echoPaused map[string]*atomic.Bool
 	// restarting: we sent an ICE restart offer and wait for the answer;
 	// answering: we answer the peer's restart once gathering is done.
 	restarting bool
@@ -476,6 +479,7 @@ func (c *Call) newPeerCreds(contents []string, ufrag, pwd string) (*peer, error)
 	for _, n := range contents {
 		c.byContent[n] = p
 	}
+	p.watch = c.watchICE(p)
 	pc.OnICECandidate(func(ic *webrtc.ICECandidate) {
 		c.q.post(func() { c.sendCandidate(p, ic) })
 	})
@@ -498,7 +502,10 @@ func (c *Call) iceState(p *peer, st webrtc.ICEConnectionState) {
 		return
 	}
 	if st == webrtc.ICEConnectionStateFailed {
-		c.fail(jingle.ReasonConnectivityError, fmt.Errorf("ICE failed for %s", strings.Join(p.contents, ",")))
+		// The reason text names the likely cause (firewall, TURN
+		// unreachable or refusing), from the last stats before pion
+		// dropped its candidates (see diagnostics.go).
+		c.fail(jingle.ReasonConnectivityError, c.iceFailure(p, p.watch))
 	}
 	if st == webrtc.ICEConnectionStateConnected || st == webrtc.ICEConnectionStateCompleted {
 		p.iceDone = true

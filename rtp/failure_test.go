@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,8 +43,14 @@ func TestICEFailureEndsWithConnectivityError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := waitEnd(t, call, 60*time.Second); r.Condition != jingle.ReasonConnectivityError {
-		t.Errorf("call ended with %s, want connectivity-error", r)
+	r := waitEnd(t, call, 60*time.Second)
+	if r.Condition != jingle.ReasonConnectivityError {
+		t.Fatalf("call ended with %s, want connectivity-error", r)
+	}
+	// The reason text carries the ICE diagnostics (diagnostics.go).
+	t.Logf("reason: %s", r.Text)
+	if !strings.Contains(r.Text, ErrICEFailed.Error()) || !strings.Contains(r.Text, "host") {
+		t.Errorf("reason text %q lacks the ICE diagnostics", r.Text)
 	}
 }
 
