@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+	"go.uber.org/goleak"
 
 	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/internal/mediatest"
@@ -42,6 +43,8 @@ func (e *events) wait(t *testing.T, typ EventType, content string) Event {
 // ICE restart, video added with content-add and removed with
 // content-remove, while audio keeps flowing to the end.
 func TestCallControl(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	const d = 6 * time.Second
 	dir := t.TempDir()
 	tone := sine(t, 440, d)
