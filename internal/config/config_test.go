@@ -118,3 +118,26 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// The documented example must stay valid: every key known, every value
+// accepted, once the files it names exist.
+func TestExampleConfigIsValid(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/jingled.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	src := strings.NewReplacer("/etc/jingled/", dir+"/", "/srv/jingled/", dir+"/", "/var/lib/jingled/", dir+"/").Replace(string(raw))
+	for _, f := range []string{"echo.password", "voicemail.password", "radio.password", "drop.password", "music.ogg"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := Parse([]byte(src), dir, nil, nil)
+	if err != nil {
+		t.Fatalf("docs/jingled.example.toml: %v", err)
+	}
+	if !c.TURN.Enabled || len(c.Accounts) != 4 {
+		t.Fatalf("example decoded as turn=%v with %d accounts", c.TURN.Enabled, len(c.Accounts))
+	}
+}
