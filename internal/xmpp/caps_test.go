@@ -6,12 +6,14 @@ import (
 	"testing"
 )
 
-func TestCapsVerXEP0115Examples(t *testing.T) {
+func TestCapsVerGoldens(t *testing.T) {
 	for _, tc := range []struct {
 		file, ver string
 	}{
 		{"testdata/caps-exodus.xml", "QgayPKawpkPSDYmwT/WM94uAlu0="},
 		{"testdata/caps-psi.xml", "q07IKJEyjvHSyhy//CH0CxmKi8w="},
+		// A real client: Dino's answer for its own node#ver.
+		{"testdata/caps-dino.xml", "6ggwrxA97IN314qDlU0ic5OWBEc="},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			raw, err := os.ReadFile(tc.file)
