@@ -72,6 +72,7 @@ type proc struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	lines  chan []byte
+	stdout *syncBuffer
 	stderr *syncBuffer
 	done   chan struct{}
 	err    error
@@ -89,10 +90,20 @@ func startRole(t *testing.T, topo *netnstest.Topology, ns, role string, input an
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := topo.Command(context.Background(), ns, exe, "-test.run=^$")
-	cmd.Env = append(append(os.Environ(), roleEnv+"="+role, inputEnv+"="+string(in)), env...)
-	p := &proc{name: role + "@" + ns, cmd: cmd, lines: make(chan []byte, 1024), stderr: &syncBuffer{}, done: make(chan struct{})}
+	env = append([]string{roleEnv + "=" + role, inputEnv + "=" + string(in)}, env...)
+	return startProgram(t, topo, ns, role, []string{exe, "-test.run=^$"}, env)
+}
+
+// startProgram runs argv in ns with env added to ours, reading its
+// stdout as JSON lines, and registers its stop (and its output in the
+// log of a failed test) with t.Cleanup.
+func startProgram(t *testing.T, topo *netnstest.Topology, ns, name string, argv, env []string) *proc {
+	t.Helper()
+	cmd := topo.Command(context.Background(), ns, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	p := &proc{name: name + "@" + ns, cmd: cmd, lines: make(chan []byte, 1024), stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
+	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
@@ -107,8 +118,10 @@ func startRole(t *testing.T, topo *netnstest.Topology, ns, role string, input an
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
+			line := append([]byte(nil), sc.Bytes()...)
+			_, _ = p.stdout.Write(append(append([]byte(nil), line...), '\n'))
 			select {
-			case p.lines <- append([]byte(nil), sc.Bytes()...):
+			case p.lines <- line:
 			default: // nobody reads this many answers; keep draining
 			}
 		}
@@ -119,10 +132,38 @@ func startRole(t *testing.T, topo *netnstest.Topology, ns, role string, input an
 	t.Cleanup(func() {
 		p.stop()
 		if t.Failed() {
-			t.Logf("--- %s stderr:\n%s", p.name, p.stderr.String())
+			t.Logf("--- %s stdout:\n%s\n--- %s stderr:\n%s", p.name, p.stdout.String(), p.name, p.stderr.String())
 		}
 	})
 	return p
+}
+
+// until reads JSON lines until one whose "event" is event, and decodes
+// that one into v.
+func (p *proc) until(t *testing.T, event string, v any, timeout time.Duration) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case line, ok := <-p.lines:
+			if !ok {
+				<-p.done
+				t.Fatalf("%s exited (%v) before %q:\n%s\n%s", p.name, p.err, event, p.stdout.String(), p.stderr.String())
+			}
+			var head struct {
+				Event string `json:"event"`
+			}
+			if json.Unmarshal(line, &head) != nil || head.Event != event {
+				continue
+			}
+			if err := json.Unmarshal(line, v); err != nil {
+				t.Fatalf("%s wrote %q: %v", p.name, line, err)
+			}
+			return
+		case <-deadline:
+			t.Fatalf("%s: no %q within %v:\n%s\n%s", p.name, event, timeout, p.stdout.String(), p.stderr.String())
+		}
+	}
 }
 
 // send writes a command line to the role.

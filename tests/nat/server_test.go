@@ -242,33 +242,33 @@ type publicHost struct {
 }
 
 var (
-	buildOnce   sync.Once
-	jingledPath string
-	buildErr    error
+	buildMu sync.Mutex
+	built   = map[string]string{}
 )
 
-// jingledBinary builds cmd/jingled once per test binary: the tests run
-// the real daemon as the relay.
-func jingledBinary(t *testing.T) string {
+// binary builds one of our commands (cmd/NAME) once per test binary: the
+// tests run the real programs, jingled as the relay and the jingle CLI
+// as the peers.
+func binary(t *testing.T, name string) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "jingled-nat-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		jingledPath = filepath.Join(dir, "jingled")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, "go", "build", "-o", jingledPath, "github.com/jingled/jingled/cmd/jingled").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("building jingled: %w: %s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[name]; ok {
+		return p
 	}
-	return jingledPath
+	dir, err := os.MkdirTemp("", "jingled-nat-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", path, "github.com/jingled/jingled/cmd/"+name).CombinedOutput()
+	if err != nil {
+		t.Fatalf("building %s: %v: %s", name, err, out)
+	}
+	built[name] = path
+	return path
 }
 
 // startPublic starts the public host of topo: Prosody with the accounts
@@ -281,7 +281,7 @@ func startPublic(t *testing.T, topo *netnstest.Topology, accounts []string, noTU
 	}
 	in := serverInput{Dir: dir, IP: topo.PublicIP.String(), Accounts: accounts, TURNUsers: turnUsers, NoTURN: noTURN}
 	if !noTURN {
-		in.Jingled = jingledBinary(t)
+		in.Jingled = binary(t, "jingled")
 	}
 	p := startRole(t, topo, topo.Public, "server", in)
 	t.Cleanup(func() {

@@ -1,0 +1,137 @@
+package nat
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jingled/jingled/internal/netnstest"
+	"github.com/jingled/jingled/rtp"
+)
+
+// The peers are the real `jingle` CLI (cmd/jingle) run inside the LAN
+// namespaces with --json; these types mirror its output.
+
+// readyEvent is answer's and receive's first line once logged in.
+type readyEvent struct {
+	JID string `json:"jid"`
+}
+
+// callSummary is the last line of call and answer.
+type callSummary struct {
+	Peer   string    `json:"peer"`
+	SID    string    `json:"sid"`
+	Reason string    `json:"reason"`
+	Stats  rtp.Stats `json:"stats"`
+	Record string    `json:"record"`
+}
+
+// transferSummary is the last line of send and receive.
+type transferSummary struct {
+	Path        string `json:"path"`
+	Size        int64  `json:"size"`
+	Transferred int64  `json:"transferred"`
+	SHA256      string `json:"sha256"`
+	Transport   string `json:"transport"`
+	Reason      string `json:"reason"`
+	Error       string `json:"error"`
+}
+
+// condition is the Jingle reason condition of a CLI reason string
+// ("connectivity-error: ICE failed ...").
+func condition(reason string) string {
+	if i := strings.IndexAny(reason, ": "); i >= 0 {
+		return reason[:i]
+	}
+	return reason
+}
+
+// iceURLs returns the relay's URLs of the given kinds: "stun" (STUN over
+// UDP), "udp", "tcp" (TURN), "tls" (TURN over TLS).
+func iceURLs(pub string, kinds ...string) []string {
+	var s []string
+	for _, k := range kinds {
+		switch k {
+		case "stun":
+			s = append(s, fmt.Sprintf("stun:%s:%d", pub, turnPort))
+		case "udp", "tcp":
+			s = append(s, fmt.Sprintf("turn:%s:%d?transport=%s", pub, turnPort, k))
+		case "tls":
+			s = append(s, fmt.Sprintf("turns:%s:%d?transport=tcp", pub, turnTLSPort))
+		}
+	}
+	return s
+}
+
+// cli starts `jingle SUBCOMMAND` as user on side of case c, with the
+// account and ICE flags every subcommand shares. The relay's
+// certificate is trusted through SSL_CERT_FILE, as a system CA would be.
+func cli(t *testing.T, topo *netnstest.Topology, pub *publicHost, c callCase, side int, user string, sub string, args ...string) *proc {
+	t.Helper()
+	argv := []string{binary(t, "jingle"), sub, "--json",
+		"--jid", user + "@" + pub.info.Domain, "--resource", "nat-" + user,
+		"--server", pub.info.XMPPAddr, "--ca", pub.info.CAFile, "--no-discover",
+		"--ice-username", user}
+	for _, u := range iceURLs(topo.PublicIP.String(), c.kinds[side]...) {
+		argv = append(argv, "--ice-server", u)
+	}
+	env := []string{
+		"JINGLE_PASSWORD=" + pub.info.Accounts[user],
+		"JINGLE_ICE_PASSWORD=" + turnUsers[user],
+		"SSL_CERT_FILE=" + filepath.Join(pub.dir, "turn-cert.pem"),
+	}
+	return startProgram(t, topo, topo.Sides[side].LAN, "jingle-"+sub, append(argv, args...), env)
+}
+
+// fullJID is user's JID as the CLI binds it.
+func fullJID(pub *publicHost, user string) string {
+	return user + "@" + pub.info.Domain + "/nat-" + user
+}
+
+// callResult is both sides' summaries of one call.
+type callResult struct {
+	caller, callee callSummary
+	dir            string
+}
+
+// placeCall runs `jingle answer` in LAN B and `jingle call` in LAN A,
+// each sending a tone (440 Hz from A, 880 Hz from B) and recording the
+// other's, and returns both summaries.
+func placeCall(t *testing.T, topo *netnstest.Topology, pub *publicHost, c callCase, wait time.Duration) callResult {
+	t.Helper()
+	r := callResult{dir: t.TempDir()}
+	a440, a880 := sine(t, 440), sine(t, 880)
+	bob := cli(t, topo, pub, c, 1, "bob", "answer", "--count", "1", "--audio", a880, "--record", filepath.Join(r.dir, "bob"))
+	var ready readyEvent
+	bob.until(t, "ready", &ready, 60*time.Second)
+	alice := cli(t, topo, pub, c, 0, "alice", "call", fullJID(pub, "bob"),
+		"--audio", a440, "--record", filepath.Join(r.dir, "alice"), "--duration", (toneLength + 1500*time.Millisecond).String())
+	alice.until(t, "summary", &r.caller, wait)
+	bob.until(t, "summary", &r.callee, 30*time.Second)
+	t.Logf("caller: %s, %s", r.caller.Reason, r.caller.Stats)
+	t.Logf("callee: %s, %s", r.callee.Reason, r.callee.Stats)
+	t.Logf("caller pair %+v; callee pair %+v", r.caller.Stats.Pair, r.callee.Stats.Pair)
+	return r
+}
+
+// sendFile runs `jingle receive` in LAN B and `jingle send` in LAN A
+// over the datachannel only, and returns both summaries.
+func sendFile(t *testing.T, topo *netnstest.Topology, pub *publicHost, c callCase, src string) (sent, got transferSummary) {
+	t.Helper()
+	dir := t.TempDir()
+	bob := cli(t, topo, pub, c, 1, "bob", "receive", "--count", "1", "--dir", dir)
+	var ready readyEvent
+	bob.until(t, "ready", &ready, 60*time.Second)
+	alice := cli(t, topo, pub, c, 0, "alice", "send", fullJID(pub, "bob"), src, "--transport", "datachannel")
+	alice.until(t, "summary", &sent, 3*time.Minute)
+	bob.until(t, "summary", &got, 30*time.Second)
+	t.Logf("sender: %+v", sent)
+	t.Logf("receiver: %+v", got)
+	if _, err := os.Stat(got.Path); err != nil {
+		t.Errorf("received file: %v", err)
+	}
+	return sent, got
+}
