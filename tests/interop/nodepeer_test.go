@@ -149,6 +149,7 @@ func startPeer(t *testing.T, srv *prosodytest.Server, acc prosodytest.Account, m
 		exited: make(chan struct{}),
 	}
 	p.cmd.Dir = interopDir(t)
+	p.cmd.SysProcAttr = peerProcAttr()
 	p.cmd.Stderr = &lockedWriter{mu: &p.mu, w: &p.stderr}
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
