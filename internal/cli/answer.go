@@ -38,15 +38,11 @@ Initiation (XEP-0353) and plain session-initiate alike. Stops after
 			}
 			allowed := allowFunc(from)
 			calls := make(chan *rtp.Call, 16)
-			ep, err := g.login(ctx, &acct)
+			ep, servers, err := g.loginICE(ctx, &acct, &ice)
 			if err != nil {
 				return err
 			}
 			defer ep.close()
-			servers, err := ep.iceServers(ctx, &ice)
-			if err != nil {
-				return err
-			}
 			app := rtp.NewApplication(rtp.ApplicationOptions{
 				Peer: rtp.PeerOptions{ICEServers: servers, Loopback: ice.loopback, RelayOnly: ice.relay, Logger: g.logger()},
 				OnIncoming: func(c *rtp.Call) {

@@ -51,15 +51,11 @@ prints its statistics.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			peer := args[0]
-			ep, err := g.login(ctx, &acct)
+			ep, servers, err := g.loginICE(ctx, &acct, &ice)
 			if err != nil {
 				return err
 			}
 			defer ep.close()
-			servers, err := ep.iceServers(ctx, &ice)
-			if err != nil {
-				return err
-			}
 			peerOpts := rtp.PeerOptions{ICEServers: servers, Loopback: ice.loopback, RelayOnly: ice.relay, Logger: g.logger()}
 			app := rtp.NewApplication(rtp.ApplicationOptions{Peer: peerOpts})
 			ep.serve(app.Options()...)

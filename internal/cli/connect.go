@@ -190,6 +190,21 @@ func reasonError(peer string, r *jingle.Reason) error {
 	return exitf(ExitFailure, "%s: %s", peer, r)
 }
 
+// loginICE logs in and builds the ICE server list (see iceServers); on
+// error nothing is left connected.
+func (g *globals) loginICE(ctx context.Context, acct *accountFlags, f *iceFlags) (*endpoint, []webrtc.ICEServer, error) {
+	ep, err := g.login(ctx, acct)
+	if err != nil {
+		return nil, nil, err
+	}
+	servers, err := ep.iceServers(ctx, f)
+	if err != nil {
+		ep.close()
+		return nil, nil, err
+	}
+	return ep, servers, nil
+}
+
 // iceServers builds the ICE server list: --ice-server entries, plus what
 // the account's server offers through XEP-0215 unless --no-discover.
 func (e *endpoint) iceServers(ctx context.Context, f *iceFlags) ([]webrtc.ICEServer, error) {

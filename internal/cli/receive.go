@@ -44,15 +44,11 @@ media-error. Stops after --count files (0: until Ctrl-C).`,
 				return exitf(ExitUsage, "--dir: %v", err)
 			}
 			defer d.Close()
-			ep, err := g.login(ctx, &acct)
+			ep, servers, err := g.loginICE(ctx, &acct, &ice)
 			if err != nil {
 				return err
 			}
 			defer ep.close()
-			servers, err := ep.iceServers(ctx, &ice)
-			if err != nil {
-				return err
-			}
 			results := make(chan *filetransfer.Result, 16)
 			var mu sync.Mutex
 			bars := map[string]*bar{}

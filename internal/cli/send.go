@@ -77,15 +77,11 @@ it has none and picks the resource that accepts files.`,
 			if !fi.Mode().IsRegular() {
 				return exitf(ExitUsage, "%s is not a regular file", path)
 			}
-			ep, err := g.login(ctx, &acct)
+			ep, servers, err := g.loginICE(ctx, &acct, &ice)
 			if err != nil {
 				return err
 			}
 			defer ep.close()
-			servers, err := ep.iceServers(ctx, &ice)
-			if err != nil {
-				return err
-			}
 			ft, err := wiring.NewFileTransfer(ctx, ep.client, wiring.FileTransferConfig{
 				ICEServers: servers, RelayOnly: ice.relay, Loopback: ice.loopback, Logger: g.logger(),
 			})
