@@ -57,6 +57,7 @@ type App struct {
 	onProgress       func(sid string, done, total int64)
 	checksumTimeout  time.Duration
 	transportTimeout time.Duration
+	receivedAck      bool
 
 	ctx    context.Context
 	cancel context.CancelFunc

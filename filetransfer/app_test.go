@@ -208,3 +208,19 @@ func newRouter(t *testing.T) *jingletest.Router {
 	t.Cleanup(r.Close)
 	return r
 }
+
+func TestReceivedAck(t *testing.T) {
+	// With <received/> on, the sender may end the session itself as soon
+	// as the ack arrives; either way both sides report success.
+	r := newRouter(t)
+	a := newPeer(t, r, alice, peerOpts{})
+	b := newPeer(t, r, bob, peerOpts{app: []filetransfer.Option{filetransfer.WithReceivedAck(true)}})
+	path, data := randomFile(t, 50_000)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := a.app.Send(ctx, a.m, bob, path, filetransfer.SendOptions{Transport: "s5b"})
+	if err != nil || res.Reason == nil || res.Reason.Condition != jingle.ReasonSuccess {
+		t.Fatalf("send: %v (%v)", err, res)
+	}
+	checkReceived(t, waitResult(t, b), data)
+}

@@ -496,11 +496,15 @@ func (tr *transfer) receiveData(started time.Time) {
 	}
 	res.Path = filepath.Join(tr.app.dir.Path(), name)
 	res.Hash = Hash{Algo: DefaultHashAlgo, Value: sk.sum(DefaultHashAlgo)}
-	rcv := Received{Creator: tr.creator, Name: tr.content}
-	if el, err := rcv.Element(); err == nil {
-		ctx, cancel := context.WithTimeout(tr.ctx, 10*time.Second)
-		_ = tr.s.Info(ctx, el)
-		cancel()
+	if tr.app.receivedAck {
+		rcv := Received{Creator: tr.creator, Name: tr.content}
+		if el, err := rcv.Element(); err == nil {
+			ctx, cancel := context.WithTimeout(tr.ctx, 10*time.Second)
+			if err := tr.s.Info(ctx, el); err != nil {
+				tr.log.Debug("filetransfer: received ack", "err", err)
+			}
+			cancel()
+		}
 	}
 	tr.terminate(jingle.NewReason(jingle.ReasonSuccess, ""))
 	tr.finishResult(res)

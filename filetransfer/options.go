@@ -106,3 +106,11 @@ func WithTransportTimeout(d time.Duration) Option {
 		}
 	}
 }
+
+// WithReceivedAck makes the receiver send XEP-0234's <received/>
+// session-info (§9.1) before it ends the session with <success/>. Off by
+// default: StanzaJS 12 never answers that IQ and then ignores every later
+// IQ of the session, session-terminate included, so the transfer never
+// ends on its side; Dino sends none either. session-terminate <success/>
+// from the receiver already says the file arrived intact.
+func WithReceivedAck(on bool) Option { return func(a *App) { a.receivedAck = on } }
