@@ -2,6 +2,7 @@ package rtp
 
 import (
 	"context"
+	"encoding/xml"
 	"path/filepath"
 	"testing"
 	"time"
@@ -251,5 +252,61 @@ func TestMuteStopsMedia(t *testing.T) {
 	}
 	if err := call.Hangup(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAnswerLeavesContentOut: the callee's session-accept mentions only
+// the audio of our audio+video offer (as an audio-only client answers);
+// the call goes on with audio, video rejected.
+func TestAnswerLeavesContentOut(t *testing.T) {
+	for _, noBundle := range []bool{false, true} {
+		t.Run(map[bool]string{false: "bundle", true: "no-bundle"}[noBundle], func(t *testing.T) {
+			const d = 2 * time.Second
+			dir := t.TempDir()
+			tone := sine(t, 440, d)
+			video := filepath.Join(dir, "v.ivf")
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			if err := mediatest.TestsrcVP8(ctx, video, 15, 15, 160, 120); err != nil {
+				t.Fatal(err)
+			}
+			l := newLink()
+			l.filter = func(from, _ string, iq *jingle.IQ) *jingle.IQ {
+				j, err := jingle.Parse(iq.Payload)
+				if err != nil || j.Action != jingle.ActionSessionAccept {
+					return iq
+				}
+				j.Contents = j.Contents[:1] // audio only
+				var group []jingle.Element
+				for _, p := range j.Payloads {
+					if p.XMLName.Local != "group" {
+						group = append(group, p)
+					}
+				}
+				j.Payloads = group
+				b, err := xml.Marshal(j)
+				if err != nil {
+					t.Error(err)
+					return iq
+				}
+				iq.Payload = b
+				return iq
+			}
+			bobOpts := ApplicationOptions{Peer: loopback(t), AutoAnswer: &MediaOptions{Echo: true}}
+			bobApp := NewApplication(bobOpts)
+			aliceMgr := l.manager(t, alice, jingle.WithTransport(ICEUDP{}))
+			l.manager(t, bob, bobApp.Options()...)
+			call, err := Dial(ctx, aliceMgr, bob, CallOptions{
+				MediaOptions: MediaOptions{Audio: tone, Video: video, Record: filepath.Join(dir, "alice"), Duration: d + time.Second},
+				Peer:         loopback(t), NoBundle: noBundle,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := waitEnd(t, call, 30*time.Second); r.Condition != jingle.ReasonSuccess {
+				t.Fatalf("call ended with %s", r)
+			}
+			checkTone(t, filepath.Join(dir, "alice.ogg"), 440, d)
+		})
 	}
 }

@@ -290,13 +290,34 @@ func createOffer(p *peer, restart bool) error {
 // accepted handles the peer's session-accept: its contents are the
 // answer to our offer.
 func (c *Call) onSessionAccept(j *jingle.Jingle) {
+	var accepted []string
 	for _, ct := range j.Contents {
+		if c.byContent[ct.Name] == nil {
+			continue // not one of ours
+		}
 		c.remote[ct.Name] = ct
+		accepted = append(accepted, ct.Name)
 	}
-	if c.bundle && len(c.peers) == 1 && len(c.peers[0].contents) > 1 && !coversAll(Bundle(j), c.peers[0].contents) {
+	if len(accepted) == 0 {
+		c.fail(jingle.ReasonFailedApplication, fmt.Errorf("%w: the peer accepted none of our contents", ErrNoCommonCodec))
+		return
+	}
+	if c.bundle && len(accepted) > 1 && !coversAll(Bundle(j), accepted) {
 		if err := c.unbundle(); err != nil {
 			c.fail(jingle.ReasonFailedApplication, fmt.Errorf("answer without BUNDLE: %w", err))
 			return
+		}
+	}
+	// Contents the peer left out of its session-accept (an audio-only
+	// client answering audio+video) are rejected.
+	for _, p := range append([]*peer(nil), c.peers...) {
+		for _, n := range append([]string(nil), p.contents...) {
+			if _, ok := c.remote[n]; !ok {
+				if err := c.leftOut(p, n); err != nil {
+					c.fail(jingle.ReasonFailedApplication, err)
+					return
+				}
+			}
 		}
 	}
 	for _, ct := range j.Contents {
@@ -769,4 +790,49 @@ func withoutSources(ct jingle.Content) (jingle.Content, error) {
 	}
 	ct.Description = &el
 	return ct, nil
+}
+
+// leftOut handles a content of our offer that the peer's session-accept
+// does not mention. Without BUNDLE its PeerConnection is closed. With
+// BUNDLE pion still needs an m-line for it in the answer (it has no
+// notion of rejected m-lines), so the answer gets our own description
+// of it with senders none (a=inactive) on the bundle's transport: the
+// transceiver stays, silent.
+func (c *Call) leftOut(p *peer, name string) error {
+	c.log.Debug("rtp: content left out of session-accept", "content", name)
+	if len(p.contents) == 1 {
+		delete(c.byContent, name)
+		for i, q := range c.peers {
+			if q == p {
+				c.peers = append(c.peers[:i], c.peers[i+1:]...)
+				break
+			}
+		}
+		if err := p.pc.Close(); err != nil {
+			c.log.Debug("rtp: closing PeerConnection", "err", err)
+		}
+		return nil
+	}
+	cts, _, err := c.localContents(p)
+	if err != nil {
+		return err
+	}
+	var desc *jingle.Element
+	for i := range cts {
+		if cts[i].Name == name {
+			desc = cts[i].Description
+		}
+	}
+	var tr *jingle.Element
+	for _, n := range p.contents {
+		if rc, ok := c.remote[n]; ok && rc.Transport != nil {
+			tr = rc.Transport
+			break
+		}
+	}
+	if desc == nil || tr == nil {
+		return fmt.Errorf("rtp: content %q left out of the answer: %w", name, ErrCallState)
+	}
+	c.remote[name] = jingle.Content{Creator: c.creatorOf(name), Name: name, Senders: jingle.SendersNone, Description: desc, Transport: tr}
+	return nil
 }
