@@ -20,7 +20,7 @@
 //   - reconnection with exponential backoff, distinguishing an
 //     authentication failure (reported, not retried) from an unreachable
 //     server (retried);
-//   - XEP-0215 external service discovery (extdisco.go): STUN/TURN servers
+//   - XEP-0215 external service discovery (sub-package extdisco): STUN/TURN servers
 //     and credentials from the account's server, refreshed before expiry.
 //
 // go-xmpp's Recv loses information Jingle needs: an IQ of type error
