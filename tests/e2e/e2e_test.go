@@ -752,3 +752,53 @@ func TestReceiveCLI(t *testing.T) {
 		t.Fatalf("hostile name saved as %q", path)
 	}
 }
+
+// TestAnswerCLI: `jingle answer --echo --count 1` answers `jingle call`
+// (CLI to CLI, rung through JMI) and exits after the call with a summary.
+func TestAnswerCLI(t *testing.T) {
+	e := newEnv(t)
+	bob := e.srv.NewAccount(t, "bob")
+	bpw := writeFile(t, e.dir, "bob.pw", bob.Password)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	ans := exec.CommandContext(ctx, bin("jingle"), "answer", "--echo", "--count", "1", "--jid", bob.JID, "--password-file", bpw,
+		"--server", e.srv.Addr, "--ca", e.srv.CAFile, "--loopback", "--no-discover", "--json")
+	stdout, err := ans.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aerr bytes.Buffer
+	ans.Stderr = &aerr
+	if err := ans.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	if !sc.Scan() || !strings.Contains(sc.Text(), `"event":"ready"`) {
+		t.Fatalf("answer not ready: %q %s", sc.Text(), aerr.String())
+	}
+	tone := filepath.Join(e.dir, "tone.ogg")
+	if err := mediatest.SineOpus(ctx, tone, 523, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	back := filepath.Join(e.dir, "back")
+	_, stderr, code := jingle(t, ctx, e.cli("call", bob.JID, "--audio", tone, "--record", back, "--duration", "3s", "--loopback", "--no-discover", "--json")...)
+	if code != 0 {
+		t.Fatalf("call: exit %d: %s", code, stderr)
+	}
+	var summary map[string]any
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil {
+			summary = m
+		}
+	}
+	if err := ans.Wait(); err != nil {
+		t.Fatalf("answer exited with %v: %s", err, aerr.String())
+	}
+	if summary["event"] != "summary" || summary["reason"] != "success" {
+		t.Fatalf("answer's summary: %v", summary)
+	}
+	if a, err := mediatest.AnalyzeAudio(ctx, back+".ogg"); err != nil || math.Abs(a.Frequency-523) > 5 {
+		t.Fatalf("echo from jingle answer at %v Hz (err %v), want 523", a.Frequency, err)
+	}
+}
