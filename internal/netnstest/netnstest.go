@@ -54,12 +54,14 @@ const (
 	// server is useless for any other peer: only the relay connects.
 	Symmetric Variant = "symmetric"
 	// Cone: both routers MASQUERADE port-preservingly (the same external
-	// port for every destination: endpoint-independent mapping) and
-	// forward the peer's UDP port range back to it with DNAT
-	// (endpoint-independent filtering), which together make a full-cone
-	// NAT. A server-reflexive candidate is reachable by anyone, so ICE
-	// connects srflx-to-srflx without the relay. The peers must bind UDP
-	// inside ConePorts.
+	// port for every destination: endpoint-independent mapping, RFC 4787
+	// section 4.1) and forward ConePorts back to their peer with DNAT
+	// (endpoint-independent filtering): a full-cone NAT for a peer bound
+	// in ConePorts. A peer on any other port sees a port-restricted cone
+	// (the filtering stays address- and port-dependent), through which ICE
+	// still connects without the relay: each side's checks to the other's
+	// server-reflexive address open the way for the other's (hole
+	// punching works because the mapping does not change per destination).
 	Cone Variant = "cone"
 	// UDPBlocked: router A is port-preserving as in Cone; router B
 	// forwards no UDP at all from its LAN (rejected with ICMP, as strict
@@ -73,7 +75,7 @@ const (
 var Variants = []Variant{Symmetric, Cone, UDPBlocked}
 
 // ConePorts is the UDP port range the Cone routers forward to their peer
-// (and the range peers in a Cone topology must bind).
+// (the range a peer binds to be behind a full cone).
 var ConePorts = [2]uint16{40000, 40999}
 
 // Addresses of the topology (documentation and private ranges only).

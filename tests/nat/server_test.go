@@ -271,6 +271,15 @@ func binary(t *testing.T, name string) string {
 	return path
 }
 
+// removeBinaries deletes what binary built.
+func removeBinaries() {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	for _, p := range built {
+		_ = os.RemoveAll(filepath.Dir(p))
+	}
+}
+
 // startPublic starts the public host of topo: Prosody with the accounts
 // and, unless noTURN, jingled's relay with a certificate for PublicIP.
 func startPublic(t *testing.T, topo *netnstest.Topology, accounts []string, noTURN bool) *publicHost {
