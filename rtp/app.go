@@ -169,10 +169,19 @@ func (a *Application) HandleInitiate(ctx context.Context, s *jingle.Session, j *
 	c := newCall(a, false, s.Peer(), MediaOptions{})
 	c.log = s.Logger()
 	c.sess = s
-	c.offer = j
+	// The call answers the RTP contents it has a codec for; the others
+	// (another application, or media we cannot decode) are left out of
+	// the session-accept, i.e. rejected.
+	usable := func(ct *jingle.Content) bool {
+		if ct.DescriptionNS() != NS {
+			return false
+		}
+		kind, d, err := contentKind(ct)
+		return err == nil && len(commonCodecs(kind, d)) > 0
+	}
 	var names []string
 	for _, ct := range j.Contents {
-		if ct.DescriptionNS() == NS {
+		if usable(&ct) {
 			c.remote[ct.Name] = ct
 			c.queueCandidates(&ct)
 			names = append(names, ct.Name)
@@ -191,12 +200,10 @@ func (a *Application) HandleInitiate(ctx context.Context, s *jingle.Session, j *
 	if !a.add(c) {
 		return nil, &jingle.TerminateError{Reason: jingle.NewReason(jingle.ReasonBusy, "")}
 	}
-	// Contents we cannot handle (another application) are not part of
-	// the call: keep only ours in the offer we answer.
-	cp := *j
+	cp := *j // the offer as the call answers it
 	cp.Contents = nil
 	for _, ct := range j.Contents {
-		if ct.DescriptionNS() == NS {
+		if usable(&ct) {
 			cp.Contents = append(cp.Contents, ct)
 		}
 	}

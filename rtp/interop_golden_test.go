@@ -170,3 +170,24 @@ func TestAnswerStanzaJS(t *testing.T) {
 		t.Errorf("video answered with %s/%d, want VP8/96", pt.Name, pt.ID)
 	}
 }
+
+// TestAnswerLeavesOutUnusableContent: an offer whose video has no codec
+// we support (Dino's offer with VP8 renamed) is answered with audio only.
+func TestAnswerLeavesOutUnusableContent(t *testing.T) {
+	raw, err := os.ReadFile("testdata/calls/dino-0.4.2-initiate.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := t.TempDir() + "/offer.xml"
+	if err := os.WriteFile(path, bytes.ReplaceAll(raw, []byte(`name="VP8"`), []byte(`name="X-UNKNOWN"`)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	acc, _ := answerTo(t, path, "carol@localhost/dino")
+	if len(acc.Contents) != 1 || acc.Contents[0].Name != "audio" {
+		var names []string
+		for _, c := range acc.Contents {
+			names = append(names, c.Name)
+		}
+		t.Errorf("session-accept contents %v, want only audio", names)
+	}
+}
