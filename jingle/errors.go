@@ -254,6 +254,7 @@ var (
 var (
 	errNoHandler      = errors.New("no session handler")
 	errNoPeer         = errors.New("no peer JID")
+	errNeedFullJID    = errors.New("a session needs the peer's full JID (use Propose to ring a bare JID)")
 	errNoJingle       = errors.New("no jingle element")
 	errSessionExists  = errors.New("session exists")
 	errContentExists  = errors.New("content exists")

@@ -411,6 +411,10 @@ func (m *Manager) Initiate(ctx context.Context, peer, sid string, contents []Con
 	if peer == "" {
 		return nil, fmt.Errorf("jingle: initiate: %w", errNoPeer)
 	}
+	if bareJID(peer) == peer {
+		// IQs go to one device; a bare JID would reach the server.
+		return nil, fmt.Errorf("jingle: initiate with %s: %w", peer, errNeedFullJID)
+	}
 	if sid == "" {
 		sid = newID()
 	}

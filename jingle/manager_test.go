@@ -148,6 +148,12 @@ func TestSessionLifecycle(t *testing.T) {
 	if err := js.Terminate(ctx, nil); err != nil {
 		t.Fatalf("second terminate: %v", err)
 	}
+	if _, err := mr.Initiate(ctx, "juliet@capulet.example", "", jingletest.Contents("a"), nil, h); err == nil {
+		t.Fatal("initiate to a bare JID accepted")
+	}
+	if _, err := mr.Initiate(ctx, juliet, "", jingletest.Contents("a"), nil, nil); err == nil {
+		t.Fatal("initiate without handler accepted")
+	}
 }
 
 // TestClose: Close ends active sessions with <success/>, pending ones
