@@ -214,9 +214,6 @@ func (a *App) HandleInitiate(ctx context.Context, s *jingle.Session, j *jingle.J
 	// Who sends: XEP-0234 §6.1 push has senders=initiator, §6.2 pull
 	// senders=responder; ft:3 says it with <offer/> or <request/>.
 	weSend := c.Senders.Normalize() == jingle.SendersResponder || d.Request
-	if c.Senders.Normalize() == jingle.SendersBoth && !d.Request {
-		weSend = false
-	}
 	tr := a.newTransfer(s.Local(), s.Peer(), false, weSend, c.Name, c.Creator)
 	tr.setSession(s)
 	tr.desc = d

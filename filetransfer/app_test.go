@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -223,4 +224,31 @@ func TestReceivedAck(t *testing.T) {
 		t.Fatalf("send: %v (%v)", err, res)
 	}
 	checkReceived(t, waitResult(t, b), data)
+}
+
+func TestOfferHandler(t *testing.T) {
+	// Offers the policy does not take go to the handler, which decides.
+	r := newRouter(t)
+	a := newPeer(t, r, alice, peerOpts{})
+	decide := func(o *filetransfer.Offer) {
+		if o.File.Name == "yes.bin" && o.Peer == alice {
+			o.Accept()
+		} else {
+			o.Decline()
+		}
+	}
+	b := newPeer(t, r, bob, peerOpts{app: []filetransfer.Option{
+		filetransfer.WithAutoAccept(filetransfer.AcceptPolicy{MaxSize: 0}),
+		filetransfer.WithOfferHandler(decide),
+	}})
+	path, data := randomFile(t, 20_000)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := a.app.Send(ctx, a.m, bob, path, filetransfer.SendOptions{Name: "yes.bin"}); err != nil {
+		t.Fatal(err)
+	}
+	checkReceived(t, waitResult(t, b), data)
+	if _, err := a.app.Send(ctx, a.m, bob, path, filetransfer.SendOptions{Name: "no.bin"}); !errors.Is(err, filetransfer.ErrDeclined) {
+		t.Fatalf("declined by the handler: %v", err)
+	}
 }

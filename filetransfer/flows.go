@@ -34,7 +34,9 @@ type SendOptions struct {
 // Send offers the file at path to peer (XEP-0234 §6.1, push) through m,
 // with which the App is registered, and returns when the session ends:
 // the receiver ends it after verifying the hash. The offer carries the
-// sha-256 digest, hash-used, and <range/> so the receiver may resume.
+// sha-256 digest (computed first, so the receiver can check as it goes)
+// and <range/> so the receiver may resume; the same digest follows the
+// data in a checksum session-info, which StanzaJS waits for.
 func (a *App) Send(ctx context.Context, m *jingle.Manager, peer, path string, o SendOptions) (*Result, error) {
 	f, err := os.Open(path)
 	if err != nil {

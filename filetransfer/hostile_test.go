@@ -48,6 +48,7 @@ func (r *rawSender) Terminated(_ *jingle.Session, reason *jingle.Reason) {
 }
 
 type rawOffer struct {
+	ns       string // description namespace; "" for file-transfer:5
 	file     filetransfer.File
 	payload  []byte
 	checksum []filetransfer.Hash // sent in session-info after the data
@@ -72,7 +73,7 @@ func sendRaw(t *testing.T, p *peer, to string, o rawOffer) *jingle.Reason {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := filetransfer.Description{File: o.file}
+	d := filetransfer.Description{Namespace: o.ns, File: o.file}
 	del, err := d.Element()
 	if err != nil {
 		t.Fatal(err)
@@ -149,6 +150,7 @@ func TestHostileOffers(t *testing.T) {
 			checksum: []filetransfer.Hash{{Algo: "sha-1", Value: make([]byte, 20)}}}, jingle.ReasonMediaError, ""},
 		{"checksum later (StanzaJS)", rawOffer{file: filetransfer.File{Name: "stanza.bin", Size: int64(len(data)), HashUsed: []string{"sha-1"}}, payload: data,
 			checksum: []filetransfer.Hash{{Algo: "sha-1", Value: sha1sum[:]}}}, jingle.ReasonSuccess, "stanza.bin"},
+		{"file-transfer:4 offer", rawOffer{ns: filetransfer.NS4, file: filetransfer.File{Name: "v4.bin", Size: int64(len(data)), Hashes: sum256(data)}, payload: data}, jingle.ReasonSuccess, "v4.bin"},
 		{"no hash (Dino)", rawOffer{file: filetransfer.File{Name: "dino.bin", Size: int64(len(data))}, payload: data}, jingle.ReasonSuccess, "dino.bin"},
 		{"traversal", rawOffer{file: filetransfer.File{Name: "../../etc/passwd", Size: int64(len(data)), Hashes: sum256(data)}, payload: data}, jingle.ReasonSuccess, "passwd"},
 		{"separator", rawOffer{file: filetransfer.File{Name: "a/b", Size: int64(len(data)), Hashes: sum256(data)}, payload: data}, jingle.ReasonSuccess, "b"},

@@ -446,7 +446,7 @@ func (tr *transfer) replace() error {
 	}
 }
 
-// errWriter adapts the progress callback.
+// progressWriter reports bytes written to the progress callback.
 type progressWriter struct {
 	w     io.Writer
 	done  int64
