@@ -2,6 +2,7 @@ package jingle_test
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"strings"
@@ -262,5 +263,42 @@ func TestRefusedInitiate(t *testing.T) {
 	waitDone(t, ctx, h.Done(), "terminated")
 	if h.Reason().Condition != jingle.ReasonBusy {
 		t.Fatalf("reason %v", h.Reason())
+	}
+}
+
+// TestErrorWire: the errors go out as XEP-0166 §10 writes them.
+func TestErrorWire(t *testing.T) {
+	ctx := ctxT(t)
+	w := newWorld(t)
+	m := w.manager(juliet, jingletest.NewTestApp(false), jingle.WithPendingLimits(1, 1))
+	ask := func(payload string) string {
+		reply := m.HandleIQ(ctx, &jingle.IQ{ID: "x1", From: tybalt, To: juliet, Type: jingle.IQSet, Payload: []byte(payload)})
+		b, err := xml.Marshal(reply)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for name, c := range map[string]struct{ payload, want string }{
+		"unknown-session": {jingleXML("transport-info", "nope", `<content creator="initiator" name="a"><transport xmlns="urn:x"/></content>`),
+			`<error type="cancel"><item-not-found xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"></item-not-found>`},
+		"bad-request": {jingleXML("dance", "s", ""), `<error type="modify"><bad-request xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"></bad-request>`},
+	} {
+		got := ask(c.payload)
+		if !strings.Contains(got, c.want) || !strings.Contains(got, `type="error"`) || !strings.Contains(got, `id="x1"`) {
+			t.Errorf("%s: %s", name, got)
+		}
+		if name == "unknown-session" && !strings.Contains(got, `<unknown-session xmlns="urn:xmpp:jingle:errors:1"></unknown-session>`) {
+			t.Errorf("%s lacks the Jingle condition: %s", name, got)
+		}
+	}
+	if got := ask(jingleXML("session-initiate", "one", testContent)); !strings.Contains(got, `type="result"`) {
+		t.Fatalf("first initiate: %s", got)
+	}
+	if got := ask(jingleXML("session-initiate", "two", testContent)); !strings.Contains(got, `<error type="wait"><resource-constraint xmlns="urn:ietf:params:xml:ns:xmpp-stanzas">`) {
+		t.Fatalf("beyond the limit: %s", got)
+	}
+	if got := ask(jingleXML("session-accept", "one", testContent)); !strings.Contains(got, `<out-of-order xmlns="urn:xmpp:jingle:errors:1">`) {
+		t.Fatalf("out of order: %s", got)
 	}
 }
