@@ -82,6 +82,7 @@ func (g *globals) login(ctx context.Context, acct *accountFlags) (*endpoint, err
 		AllowPlainLoopback: acct.plain,
 		Identity:           xmpp.Identity{Category: "client", Type: "pc", Name: "jingle"},
 		MaxAttempts:        3,
+		Carbons:            true,
 		Logger:             log,
 	})
 	if err != nil {

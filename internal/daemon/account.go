@@ -126,8 +126,11 @@ func (a *account) run() error {
 		AllowPlainLoopback: a.cfg.AllowPlain,
 		Identity:           xmpp.Identity{Category: "client", Type: "bot", Name: "jingled " + a.cfg.Role},
 		SubscriptionPolicy: a.approveSubscription,
-		OnEvent:            a.onEvent,
-		Logger:             a.log,
+		// Carbons let a call answered on another device of the same
+		// account stop ringing here (XEP-0353 with XEP-0280).
+		Carbons: true,
+		OnEvent: a.onEvent,
+		Logger:  a.log,
 	})
 	if err != nil {
 		return fmt.Errorf("xmpp: %w", err)
