@@ -314,21 +314,27 @@ func (r *callRole) incoming(c *rtp.Call) {
 		if err := c.Answer(a.ctx, m); err != nil {
 			a.log.Warn("answer failed", "peer", c.Peer(), "err", err)
 		}
-		select {
-		case <-c.Done():
-		case <-a.ctx.Done():
-			<-c.Done()
+		// The RTP counters move while the call runs, not only at its end,
+		// so a dashboard sees live traffic.
+		var counted rtp.Stats
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+	wait:
+		for {
+			select {
+			case <-c.Done():
+				break wait
+			case <-tick.C:
+				counted = a.m.addCallStats(counted, c.Stats())
+			}
 		}
 		st := c.Stats()
+		a.m.addCallStats(counted, st)
 		reason := "unknown"
 		if rr := c.Reason(); rr != nil {
 			reason = string(rr.Condition)
 		}
 		a.m.calls.WithLabelValues(a.cfg.Role, reason).Inc()
-		a.m.callPackets.WithLabelValues("in").Add(float64(st.PacketsReceived))
-		a.m.callPackets.WithLabelValues("out").Add(float64(st.PacketsSent))
-		a.m.callBytes.WithLabelValues("in").Add(float64(st.BytesReceived))
-		a.m.callBytes.WithLabelValues("out").Add(float64(st.BytesSent))
 		a.log.Info("call ended", "peer", c.Peer(), "reason", reason, "packets_in", st.PacketsReceived, "packets_out", st.PacketsSent, "pair", st.Pair.LocalType+"/"+st.Pair.RemoteType)
 	}()
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jingled/jingled/jingle"
+	"github.com/jingled/jingled/rtp"
 )
 
 // metrics are the Jingle-side Prometheus metrics. Labels carry roles,
@@ -81,6 +82,22 @@ func (m *metrics) roles() []string {
 		}
 	}
 	return out
+}
+
+// addCallStats adds what a call's counters grew by since prev and returns
+// cur, the new baseline.
+func (m *metrics) addCallStats(prev, cur rtp.Stats) rtp.Stats {
+	delta := func(c, p uint64) float64 {
+		if c < p {
+			return 0
+		}
+		return float64(c - p)
+	}
+	m.callPackets.WithLabelValues("in").Add(delta(cur.PacketsReceived, prev.PacketsReceived))
+	m.callPackets.WithLabelValues("out").Add(delta(cur.PacketsSent, prev.PacketsSent))
+	m.callBytes.WithLabelValues("in").Add(delta(cur.BytesReceived, prev.BytesReceived))
+	m.callBytes.WithLabelValues("out").Add(delta(cur.BytesSent, prev.BytesSent))
+	return cur
 }
 
 func (m *metrics) addManager(mgr *jingle.Manager, role string) {

@@ -265,20 +265,34 @@ func TestEchoCallThroughBinaries(t *testing.T) {
 	}
 	back := filepath.Join(e.dir, "back")
 
-	// Scrape while the call runs: an active session must show up.
+	// Scrape while the call runs: an active session must show up, and the
+	// RTP counters must grow between two scrapes of the same call.
 	var during string
+	var grew bool
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		deadline := time.Now().Add(20 * time.Second)
+		first := 0.0
 		for time.Now().Before(deadline) {
 			s := d.scrape(t)
-			if metricValue(s, "jingled_sessions", `state="active"`) >= 1 {
-				during = s
+			if metricValue(s, "jingled_sessions", `state="active"`) < 1 {
+				if during != "" {
+					return // the call is over
+				}
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			during = s
+			in := metricValue(s, "jingled_call_rtp_packets_total", `direction="in"`)
+			if first <= 0 {
+				first = in // the baseline: the first scrape that saw packets
+			} else if in > first {
+				grew = true
 				return
 			}
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(300 * time.Millisecond)
 		}
 	}()
 	lines, stderr, code := jingle(t, ctx, e.cli("call", echo.JID, "--audio", tone, "--record", back, "--duration", "4s", "--loopback", "--no-discover", "--json")...)
@@ -302,6 +316,9 @@ func TestEchoCallThroughBinaries(t *testing.T) {
 	}
 	if during == "" {
 		t.Fatal("the metrics never showed an active session during the call")
+	}
+	if !grew {
+		t.Fatal("jingled_call_rtp_packets_total{direction=in} did not grow between two scrapes during the call")
 	}
 	// Counters are updated when the call ends on the daemon's side.
 	var after string
