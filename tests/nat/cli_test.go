@@ -31,13 +31,15 @@ type callSummary struct {
 
 // transferSummary is the last line of send and receive.
 type transferSummary struct {
-	Path        string `json:"path"`
-	Size        int64  `json:"size"`
-	Transferred int64  `json:"transferred"`
-	SHA256      string `json:"sha256"`
-	Transport   string `json:"transport"`
-	Reason      string `json:"reason"`
-	Error       string `json:"error"`
+	Path        string  `json:"path"`
+	Size        int64   `json:"size"`
+	Transferred int64   `json:"transferred"`
+	SHA256      string  `json:"sha256"`
+	Transport   string  `json:"transport"`
+	Seconds     float64 `json:"seconds"`
+	Rate        float64 `json:"bytes_per_second"`
+	Reason      string  `json:"reason"`
+	Error       string  `json:"error"`
 }
 
 // condition is the Jingle reason condition of a CLI reason string
@@ -71,6 +73,12 @@ func iceURLs(pub string, kinds ...string) []string {
 // certificate is trusted through SSL_CERT_FILE, as a system CA would be.
 func cli(t *testing.T, topo *netnstest.Topology, pub *publicHost, c callCase, side int, user string, sub string, args ...string) *proc {
 	t.Helper()
+	return cliWith(t, topo, pub, c, side, user, turnUsers[user], sub, args...)
+}
+
+// cliWith is cli with the TURN password given.
+func cliWith(t *testing.T, topo *netnstest.Topology, pub *publicHost, c callCase, side int, user, turnPassword string, sub string, args ...string) *proc {
+	t.Helper()
 	argv := []string{binary(t, "jingle"), sub, "--json",
 		"--jid", user + "@" + pub.info.Domain, "--resource", "nat-" + user,
 		"--server", pub.info.XMPPAddr, "--ca", pub.info.CAFile, "--no-discover",
@@ -80,7 +88,7 @@ func cli(t *testing.T, topo *netnstest.Topology, pub *publicHost, c callCase, si
 	}
 	env := []string{
 		"JINGLE_PASSWORD=" + pub.info.Accounts[user],
-		"JINGLE_ICE_PASSWORD=" + turnUsers[user],
+		"JINGLE_ICE_PASSWORD=" + turnPassword,
 		"SSL_CERT_FILE=" + filepath.Join(pub.dir, "turn-cert.pem"),
 	}
 	return startProgram(t, topo, topo.Sides[side].LAN, "jingle-"+sub, append(argv, args...), env)
@@ -102,12 +110,18 @@ type callResult struct {
 // other's, and returns both summaries.
 func placeCall(t *testing.T, topo *netnstest.Topology, pub *publicHost, c callCase, wait time.Duration) callResult {
 	t.Helper()
+	return placeCallWith(t, topo, pub, c, wait, turnUsers)
+}
+
+// placeCallWith is placeCall with the TURN passwords given per user.
+func placeCallWith(t *testing.T, topo *netnstest.Topology, pub *publicHost, c callCase, wait time.Duration, turnPasswords map[string]string) callResult {
+	t.Helper()
 	r := callResult{dir: t.TempDir()}
 	a440, a880 := sine(t, 440), sine(t, 880)
-	bob := cli(t, topo, pub, c, 1, "bob", "answer", "--count", "1", "--audio", a880, "--record", filepath.Join(r.dir, "bob"))
+	bob := cliWith(t, topo, pub, c, 1, "bob", turnPasswords["bob"], "answer", "--count", "1", "--audio", a880, "--record", filepath.Join(r.dir, "bob"))
 	var ready readyEvent
 	bob.until(t, "ready", &ready, 60*time.Second)
-	alice := cli(t, topo, pub, c, 0, "alice", "call", fullJID(pub, "bob"),
+	alice := cliWith(t, topo, pub, c, 0, "alice", turnPasswords["alice"], "call", fullJID(pub, "bob"),
 		"--audio", a440, "--record", filepath.Join(r.dir, "alice"), "--duration", (toneLength + 1500*time.Millisecond).String())
 	alice.until(t, "summary", &r.caller, wait)
 	bob.until(t, "summary", &r.callee, 30*time.Second)

@@ -57,7 +57,8 @@ func TestFileAcrossNAT(t *testing.T) {
 				t.Fatalf("received file hashes to %s (%v), want %s", h, err, want)
 			}
 			relayed := pub.relayedBytes(t)
-			t.Logf("the relay carried %.0f bytes (both directions)", relayed)
+			t.Logf("%d bytes in %.2f s (%.1f MB/s); the relay carried %.0f bytes (both directions)",
+				got.Transferred, sent.Seconds, sent.Rate/1e6, relayed)
 			switch c.variant {
 			case netnstest.Symmetric, netnstest.UDPBlocked:
 				if relayed < fileSize {
