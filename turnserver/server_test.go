@@ -478,3 +478,22 @@ func TestEvenPortReservationAcrossSockets(t *testing.T) {
 		}
 	}
 }
+
+// RFC 6062: a TCP allocation's Connect is checked per address and port.
+func TestTCPConnectPolicy(t *testing.T) {
+	cfg := loopbackConfig()
+	s := startServer(t, cfg)
+	c := dialRaw(t, "tcp", s.Addrs().TCP, "alice", "wonderland")
+	tcpTransport := stunRawAttr{stun.AttrRequestedTransport, []byte{6, 0, 0, 0}}
+	if got := errCode(c.do(stun.MethodAllocate, tcpTransport)); got != 200 {
+		t.Fatalf("TCP Allocate: %d", got)
+	}
+	for _, peer := range []string{"127.0.0.1", "169.254.169.254", "::ffff:10.0.0.1", "64:ff9b::7f00:1"} {
+		if got := errCode(c.do(stun.MethodConnect, peerAttr(peer, 22))); got != 403 {
+			t.Errorf("Connect to %s: code %d, want 403", peer, got)
+		}
+	}
+	if got := metricValue(t, s, "jingled_turn_denied_peers_total"); got != 4 {
+		t.Errorf("denied peers = %v, want 4", got)
+	}
+}
