@@ -144,13 +144,13 @@ var counter atomic.Int32
 // Build creates the namespaces, links, addresses, routes and firewall
 // rules of variant v. On error everything created so far is removed.
 func Build(ctx context.Context, v Variant) (_ *Topology, err error) {
-	if err := Available(); err != nil {
-		return nil, err
-	}
 	switch v {
 	case Symmetric, Cone, UDPBlocked:
 	default:
 		return nil, fmt.Errorf("netnstest: unknown variant %q", v)
+	}
+	if err := Available(); err != nil {
+		return nil, err
 	}
 	prefix := fmt.Sprintf("jn%d-%d", os.Getpid(), counter.Add(1))
 	t := &Topology{Variant: v, Public: prefix + "-pub", PublicIP: PublicIP, PublicNet: PublicPrefix}
