@@ -10,11 +10,16 @@ import (
 // user for quotas, permission counts per allocation for the cap, and start
 // times for the session-duration metric. pion v5.1.0 exposes none of this.
 type book struct {
-	mu       sync.Mutex
-	total    int
-	perUser  map[string]int
-	perms    map[string]int
-	started  map[string]time.Time
+	mu      sync.Mutex
+	total   int
+	perUser map[string]int
+	perms   map[string]int
+	started map[string]time.Time
+	// keys holds the key each allocation was opened with, by 5-tuple;
+	// offered holds keys of verified Allocate requests whose allocation
+	// pion has not reported yet.
+	keys     map[string][]byte
+	offered  map[string][]byte
 	maxTotal int
 	maxUser  int
 	metrics  *metrics
@@ -26,6 +31,8 @@ func newBook(maxTotal, maxUser int, m *metrics, now func() time.Time) *book {
 		perUser:  make(map[string]int),
 		perms:    make(map[string]int),
 		started:  make(map[string]time.Time),
+		keys:     make(map[string][]byte),
+		offered:  make(map[string][]byte),
 		maxTotal: maxTotal,
 		maxUser:  maxUser,
 		metrics:  m,
@@ -58,7 +65,12 @@ func (b *book) allocationCreated(src, dst net.Addr, userID string) {
 	defer b.mu.Unlock()
 	b.total++
 	b.perUser[userID]++
-	b.started[tupleKey(src, dst)] = b.now()
+	k := tupleKey(src, dst)
+	b.started[k] = b.now()
+	if key, ok := b.offered[k]; ok {
+		b.keys[k] = key
+		delete(b.offered, k)
+	}
 	b.metrics.allocOpen.Inc()
 	b.metrics.allocTotal.Inc()
 }
@@ -73,6 +85,7 @@ func (b *book) allocationDeleted(src, dst net.Addr, userID string) {
 	}
 	delete(b.started, k)
 	delete(b.perms, k)
+	delete(b.keys, k)
 	b.total--
 	if b.perUser[userID]--; b.perUser[userID] <= 0 {
 		delete(b.perUser, userID)
@@ -105,4 +118,30 @@ func (b *book) count() int {
 	defer b.mu.Unlock()
 
 	return b.total
+}
+
+// offeredMax bounds keys of Allocate requests that never became allocations
+// (refused by a quota, retransmitted, failed to bind).
+const offeredMax = 4096
+
+// offerKey notes the key of a verified Allocate on a 5-tuple; it is kept if
+// pion reports the allocation.
+func (b *book) offerKey(tuple string, key []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, live := b.started[tuple]; live {
+		return // A retransmitted Allocate of a live allocation.
+	}
+	if len(b.offered) >= offeredMax {
+		clear(b.offered)
+	}
+	b.offered[tuple] = key
+}
+
+// allocationKey returns the key a live allocation was opened with.
+func (b *book) allocationKey(tuple string) []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+
+	return b.keys[tuple]
 }

@@ -22,8 +22,7 @@ import (
 // ChannelData, the per-packet hot path, leaves the gate after one byte test.
 type gate struct {
 	realm        string
-	userKeys     map[string][]byte
-	secrets      []string
+	creds        atomic.Pointer[credentials]
 	policy       *PeerPolicy
 	limiter      *failLimiter
 	book         *book
@@ -34,6 +33,23 @@ type gate struct {
 	draining     atomic.Bool
 	keys         keyCache
 	reservations reservations
+}
+
+// credentials are the accepted static users and shared secrets. They are
+// swapped whole by Server.UpdateCredentials, so a request sees either the
+// old set or the new one.
+type credentials struct {
+	userKeys map[string][]byte
+	secrets  []string
+}
+
+func newCredentials(realm string, users map[string]string, secrets []string) *credentials {
+	c := &credentials{userKeys: make(map[string][]byte, len(users)), secrets: append([]string(nil), secrets...)}
+	for u, p := range users {
+		c.userKeys[u] = longTermKey(u, realm, p)
+	}
+
+	return c
 }
 
 // replier sends a response on the connection the request came from.
@@ -87,6 +103,14 @@ func (g *gate) inspect(buf []byte, src, local net.Addr, w replier, scratch *stun
 		return buf // pion answers 400 for a malformed authenticated request.
 	}
 	key, reason := g.verify(scratch, string(user), string(realm))
+	if reason != "" && scratch.Type.Method != stun.MethodAllocate {
+		// The key that opened this 5-tuple's allocation stays good for the
+		// allocation's own requests, even after its secret or user was
+		// removed: rotation must not end running calls.
+		if k := g.book.allocationKey(tupleKey(src, local)); k != nil && stun.MessageIntegrity(k).Check(scratch) == nil {
+			key, reason = k, ""
+		}
+	}
 	if reason != "" {
 		g.metrics.auth.WithLabelValues(reason).Inc()
 		g.limiter.fail(srcIP, g.now())
@@ -97,6 +121,9 @@ func (g *gate) inspect(buf []byte, src, local net.Addr, w replier, scratch *stun
 	}
 	g.metrics.auth.WithLabelValues("ok").Inc()
 	g.keys.put(string(user), key, g.now())
+	if scratch.Type.Method == stun.MethodAllocate {
+		g.book.offerKey(tupleKey(src, local), key)
+	}
 
 	switch scratch.Type.Method {
 	case stun.MethodAllocate:
@@ -125,14 +152,15 @@ func (g *gate) verify(m *stun.Message, username, realm string) ([]byte, string) 
 	if realm != g.realm {
 		return nil, "bad_realm"
 	}
-	if k, ok := g.userKeys[username]; ok {
+	creds := g.creds.Load()
+	if k, ok := creds.userKeys[username]; ok {
 		if stun.MessageIntegrity(k).Check(m) == nil {
 			return k, ""
 		}
 
 		return nil, "bad_password"
 	}
-	if len(g.secrets) == 0 {
+	if len(creds.secrets) == 0 {
 		return nil, "unknown_user"
 	}
 	expiry, _, err := ParseRESTUsername(username)
@@ -146,7 +174,7 @@ func (g *gate) verify(m *stun.Message, username, realm string) ([]byte, string) 
 	if m.Type.Method == stun.MethodAllocate && !expiry.After(g.now()) {
 		return nil, "expired"
 	}
-	for _, s := range g.secrets {
+	for _, s := range creds.secrets {
 		k := longTermKey(username, realm, restPassword(s, username))
 		if stun.MessageIntegrity(k).Check(m) == nil {
 			return k, ""
@@ -256,7 +284,7 @@ func (g *gate) send(w replier, to net.Addr, req *stun.Message, code stun.ErrorCo
 // authHandler is pion's AuthHandler. Every authenticated request already
 // passed the gate, which left the verified key in keyCache.
 func (g *gate) authHandler(username, realm string) (userID string, key []byte, ok bool) {
-	if k, found := g.userKeys[username]; found {
+	if k, found := g.creds.Load().userKeys[username]; found {
 		return username, k, true
 	}
 	k, found := g.keys.get(username)

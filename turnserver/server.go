@@ -140,20 +140,16 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 	}
 	s.book = newBook(cfg.MaxAllocations, cfg.MaxAllocationsPerUser, s.metrics, o.now)
 	s.gate = &gate{
-		realm:    cfg.Realm,
-		userKeys: make(map[string][]byte, len(cfg.Users)),
-		secrets:  append([]string(nil), cfg.Secrets...),
-		policy:   policy,
-		limiter:  newFailLimiter(cfg.AuthFailuresPerMinute),
-		book:     s.book,
-		metrics:  s.metrics,
-		log:      s.log,
-		now:      o.now,
-		permCap:  cfg.MaxPermissionsPerAllocation,
+		realm:   cfg.Realm,
+		policy:  policy,
+		limiter: newFailLimiter(cfg.AuthFailuresPerMinute),
+		book:    s.book,
+		metrics: s.metrics,
+		log:     s.log,
+		now:     o.now,
+		permCap: cfg.MaxPermissionsPerAllocation,
 	}
-	for u, p := range cfg.Users {
-		s.gate.userKeys[u] = longTermKey(u, cfg.Realm, p)
-	}
+	s.gate.creds.Store(newCredentials(cfg.Realm, cfg.Users, cfg.Secrets))
 	gen := &relayGenerator{
 		net: o.net, bindIP: bindIP.AsSlice(), advertised: advertised.AsSlice(),
 		min: cfg.RelayPortMin, max: cfg.RelayPortMax, policy: policy, metrics: s.metrics,
@@ -384,6 +380,23 @@ func (s *Server) ReloadCertificate() error {
 	if changed {
 		s.log.Info("turn: TLS certificate reloaded")
 	}
+
+	return nil
+}
+
+// UpdateCredentials replaces the static users and shared secrets without a
+// restart; jingled calls it on SIGHUP with the re-read config. Open
+// allocations are untouched. This is how a secret is rotated: add the new
+// one next to the old, move the XMPP server to it, drop the old one after
+// the credential TTL.
+func (s *Server) UpdateCredentials(users map[string]string, secrets []string) error {
+	c := s.cfg
+	c.Users, c.Secrets = users, secrets
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	s.gate.creds.Store(newCredentials(s.cfg.Realm, users, secrets))
+	s.log.Info("turn credentials updated", "users", len(users), "secrets", len(secrets))
 
 	return nil
 }

@@ -497,3 +497,49 @@ func TestTCPConnectPolicy(t *testing.T) {
 		t.Errorf("denied peers = %v, want 4", got)
 	}
 }
+
+func TestUpdateCredentialsRotatesWithoutDroppingCalls(t *testing.T) {
+	clock := newTestClock()
+	cfg := loopbackConfig()
+	cfg.Secrets = []string{"old"}
+	s := startServer(t, cfg, withClock(clock.now))
+	u, p, _ := GenerateCredentials("old", "romeo", time.Minute, clock.now())
+	call := dialRaw(t, "udp", s.Addrs().UDP, u, p)
+	if got := errCode(call.do(stun.MethodAllocate, udpTransport())); got != 200 {
+		t.Fatalf("Allocate with the old secret: %d", got)
+	}
+	// Step 1: add the new secret next to the old one.
+	if err := s.UpdateCredentials(cfg.Users, []string{"new", "old"}); err != nil {
+		t.Fatal(err)
+	}
+	nu, np, _ := GenerateCredentials("new", "juliet", time.Hour, clock.now())
+	fresh := dialRaw(t, "udp", s.Addrs().UDP, nu, np)
+	if got := errCode(fresh.do(stun.MethodAllocate, udpTransport())); got != 200 {
+		t.Fatalf("Allocate with the new secret: %d", got)
+	}
+	// Step 3: drop the old secret after the credential TTL.
+	clock.advance(2 * time.Minute)
+	if err := s.UpdateCredentials(cfg.Users, []string{"new"}); err != nil {
+		t.Fatal(err)
+	}
+	late := dialRaw(t, "udp", s.Addrs().UDP, u, p)
+	if got := errCode(late.do(stun.MethodAllocate, udpTransport())); got != 401 {
+		t.Fatalf("Allocate with the removed secret: %d, want 401", got)
+	}
+	// The call allocated with the old secret goes on: its allocation's key
+	// stays good for its own requests.
+	if got := errCode(call.do(stun.MethodRefresh, lifetimeAttr(600))); got != 200 {
+		t.Fatalf("Refresh of the call made with the removed secret: %d, want 200", got)
+	}
+	if got := errCode(call.do(stun.MethodCreatePermission, peerAttr("192.0.32.10", 1))); got != 200 {
+		t.Fatalf("CreatePermission of that call: %d, want 200", got)
+	}
+	// But that key opens nothing new: another client port with it is refused.
+	other := dialRaw(t, "udp", s.Addrs().UDP, u, p)
+	if got := errCode(other.do(stun.MethodRefresh, lifetimeAttr(600))); got == 200 {
+		t.Fatal("Refresh without an allocation succeeded")
+	}
+	if err := s.UpdateCredentials(nil, nil); err == nil {
+		t.Fatal("empty credentials accepted")
+	}
+}
