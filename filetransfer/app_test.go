@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -49,8 +50,9 @@ type peerOpts struct {
 func newPeer(t *testing.T, r *jingletest.Router, jid string, o peerOpts) *peer {
 	t.Helper()
 	p := &peer{ep: r.Endpoint(jid), dir: t.TempDir(), res: make(chan *filetransfer.Result, 4), opts: o}
-	p.ibb = ibb.New(p.ep)
-	p.s5b = s5b.New(p.ep, append([]s5b.Option{s5b.WithHosts("127.0.0.1"), s5b.WithDialTimeout(2 * time.Second)}, o.s5b...)...)
+	log := testLogger(jid)
+	p.ibb = ibb.New(p.ep, ibb.WithLogger(log))
+	p.s5b = s5b.New(p.ep, append([]s5b.Option{s5b.WithHosts("127.0.0.1"), s5b.WithDialTimeout(2 * time.Second), s5b.WithLogger(log)}, o.s5b...)...)
 	p.dc = datachannel.New(append([]datachannel.Option{datachannel.WithLoopbackOnly()}, o.dc...)...)
 	dir, err := filetransfer.OpenDir(p.dir)
 	if err != nil {
@@ -64,6 +66,7 @@ func newPeer(t *testing.T, r *jingletest.Router, jid string, o peerOpts) *peer {
 		filetransfer.WithResults(func(r *filetransfer.Result) { p.res <- r }),
 		filetransfer.WithTransportTimeout(5 * time.Second),
 		filetransfer.WithChecksumTimeout(5 * time.Second),
+		filetransfer.WithLogger(log),
 	}
 	if o.features != nil {
 		feats := o.features
@@ -75,7 +78,7 @@ func newPeer(t *testing.T, r *jingletest.Router, jid string, o peerOpts) *peer {
 	for _, v := range p.app.Versions() {
 		mopts = append(mopts, jingle.WithApplication(v))
 	}
-	p.m = jingle.NewManager(jid, p.ep, mopts...)
+	p.m = jingle.NewManager(jid, p.ep, append(mopts, jingle.WithLogger(log))...)
 	p.ep.Serve(p.m)
 	for _, pl := range p.ibb.Payloads() {
 		p.ep.HandleIQ(pl[0], pl[1], p.ibb.HandleIQ)
@@ -251,4 +254,12 @@ func TestOfferHandler(t *testing.T) {
 	if _, err := a.app.Send(ctx, a.m, bob, path, filetransfer.SendOptions{Name: "no.bin"}); !errors.Is(err, filetransfer.ErrDeclined) {
 		t.Fatalf("declined by the handler: %v", err)
 	}
+}
+
+// testLogger logs to stderr with JINGLED_TEST_LOG=1, else discards.
+func testLogger(jid string) *slog.Logger {
+	if os.Getenv("JINGLED_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("me", jid)
 }

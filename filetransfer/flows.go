@@ -135,6 +135,9 @@ func (tr *transfer) initiate(ctx context.Context, m *jingle.Manager, senders jin
 	}
 	content := jingle.Content{Creator: jingle.CreatorInitiator, Name: tr.content, Senders: senders, Description: &descEl, Transport: &el}
 	s, err := m.Initiate(ctx, tr.peer, "", []jingle.Content{content}, nil, tr)
+	if tr.cur != nil {
+		tr.cur.markSent()
+	}
 	if err != nil {
 		tr.closeHandles()
 		if tr.sk != nil {
@@ -293,7 +296,9 @@ func (tr *transfer) accept(f File) error {
 		senders = jingle.SendersResponder
 	}
 	c := jingle.Content{Creator: tr.creator, Name: tr.content, Senders: senders, Description: &descEl, Transport: &el}
-	if err := tr.s.Accept(tr.ctx, []jingle.Content{c}, nil); err != nil {
+	err = tr.s.Accept(tr.ctx, []jingle.Content{c}, nil)
+	at.markSent()
+	if err != nil {
 		return fmt.Errorf("filetransfer: session-accept: %w", err)
 	}
 	return nil

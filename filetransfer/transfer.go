@@ -46,7 +46,15 @@ type attempt struct {
 	ns string
 	t  StandaloneTransport
 	h  jingle.TransportHandle
+	// sent is closed once the action carrying our transport element
+	// (session-initiate, session-accept, transport-replace or
+	// transport-accept) has been acknowledged: the transport's own
+	// transport-info must not overtake it.
+	sent     chan struct{}
+	sentOnce sync.Once
 }
+
+func (at *attempt) markSent() { at.sentOnce.Do(func() { close(at.sent) }) }
 
 // transfer is one file-transfer session; it is the jingle.SessionHandler.
 type transfer struct {
@@ -133,11 +141,22 @@ func (tr *transfer) session() *jingle.Session {
 
 // newAttempt creates and records a handle for c.
 func (tr *transfer) newAttempt(c choice) *attempt {
-	h := c.t.Handle(tr.local, tr.peer, tr.initiator, tr.send, tr.content)
+	at := &attempt{ns: c.ns, t: c.t, sent: make(chan struct{})}
+	send := func(ctx context.Context, j *jingle.Jingle) error {
+		select {
+		case <-at.sent:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tr.ctx.Done():
+			return jingle.ErrSessionEnded
+		}
+		return tr.send(ctx, j)
+	}
+	at.h = c.t.Handle(tr.local, tr.peer, tr.initiator, send, tr.content)
 	tr.mu.Lock()
-	tr.handles = append(tr.handles, h)
+	tr.handles = append(tr.handles, at.h)
 	tr.mu.Unlock()
-	return &attempt{ns: c.ns, t: c.t, h: h}
+	return at
 }
 
 // setCur makes at the current transport and wakes waiters.
@@ -247,7 +266,9 @@ func (tr *transfer) onReplace(ctx context.Context, s *jingle.Session, j *jingle.
 		}
 		tr.setCur(at)
 		acc := jingle.Content{Creator: creator, Name: tr.content, Transport: &local}
-		if err := s.Send(tr.ctx, &jingle.Jingle{Action: jingle.ActionTransportAccept, Contents: []jingle.Content{acc}}); err != nil {
+		err = s.Send(tr.ctx, &jingle.Jingle{Action: jingle.ActionTransportAccept, Contents: []jingle.Content{acc}})
+		at.markSent()
+		if err != nil {
 			tr.fail(fmt.Errorf("filetransfer: transport-accept: %w", err))
 		}
 	})
@@ -428,7 +449,9 @@ func (tr *transfer) replace() error {
 		accepted, rejected := tr.accepted, tr.rejected
 		tr.mu.Unlock()
 		c := jingle.Content{Creator: tr.creator, Name: tr.content, Transport: &el}
-		if err := tr.s.Send(tr.ctx, &jingle.Jingle{Action: jingle.ActionTransportReplace, Contents: []jingle.Content{c}}); err != nil {
+		err = tr.s.Send(tr.ctx, &jingle.Jingle{Action: jingle.ActionTransportReplace, Contents: []jingle.Content{c}})
+		at.markSent()
+		if err != nil {
 			if tr.ctx.Err() != nil {
 				return tr.ctx.Err()
 			}
