@@ -1,12 +1,16 @@
 package rtp
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/jingled/jingled/jingle"
@@ -41,10 +45,13 @@ func startTURN(t *testing.T) []webrtc.ICEServer {
 // relay on both sides: media can only flow through the TURN server, and
 // the stats must show a relay pair.
 func TestCallThroughRelay(t *testing.T) {
+	testRelayCall(t, startTURN(t))
+}
+
+func testRelayCall(t *testing.T, servers []webrtc.ICEServer) {
 	const d = 2 * time.Second
 	dir := t.TempDir()
 	a440, a880 := sine(t, 440, d), sine(t, 880, d)
-	servers := startTURN(t)
 	relay := func() PeerOptions {
 		o := loopback(t)
 		o.ICEServers, o.RelayOnly = servers, true
@@ -89,4 +96,77 @@ func TestCallThroughRelay(t *testing.T) {
 	}
 	checkTone(t, filepath.Join(dir, "bob.ogg"), 440, d)
 	checkTone(t, filepath.Join(dir, "alice.ogg"), 880, d)
+}
+
+// startCoturn runs Debian's coturn on loopback (a third-party TURN server,
+// to show calls relay through any standard server, not only ours).
+func startCoturn(t *testing.T) []webrtc.ICEServer {
+	t.Helper()
+	bin, err := exec.LookPath("turnserver")
+	if err != nil {
+		t.Fatal("coturn's turnserver not found (Debian package coturn)")
+	}
+	l, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.LocalAddr().(*net.UDPAddr).Port
+	l.Close()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "-n", "--no-cli", "--no-tls", "--no-dtls",
+		"--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", fmt.Sprintf("--listening-port=%d", port),
+		"--min-port=50000", "--max-port=50999", "--allow-loopback-peers",
+		"--lt-cred-mech", "--user=caller:relay-pass", "--realm=jingled.test",
+		"--pidfile="+filepath.Join(dir, "pid"), "--log-file=stdout", "--simple-log")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("coturn log:\n%s", out.String())
+		}
+	})
+	// Ready when it answers a STUN binding request.
+	ready := false
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !ready; time.Sleep(100 * time.Millisecond) {
+		ready = stunAnswers(fmt.Sprintf("127.0.0.1:%d", port))
+	}
+	if !ready {
+		t.Fatalf("coturn did not start:\n%s", out.String())
+	}
+	return []webrtc.ICEServer{{
+		URLs:       []string{fmt.Sprintf("turn:127.0.0.1:%d?transport=udp", port)},
+		Username:   "caller",
+		Credential: "relay-pass",
+	}}
+}
+
+func stunAnswers(addr string) bool {
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	m := stun.MustBuild(stun.TransactionID, stun.BindingRequest)
+	if _, err := c.Write(m.Raw); err != nil {
+		return false
+	}
+	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	buf := make([]byte, 1500)
+	n, err := c.Read(buf)
+	return err == nil && stun.IsMessage(buf[:n])
+}
+
+// TestCallThroughCoturn is the relay-only audio test through coturn.
+func TestCallThroughCoturn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts coturn")
+	}
+	testRelayCall(t, startCoturn(t))
 }
