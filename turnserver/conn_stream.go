@@ -28,6 +28,10 @@ func (l *gatedListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err //nolint:wrapcheck // pion stops on any error.
 	}
+	// A connection must authenticate a request within unauthTimeout, or it
+	// is closed: otherwise idle connections hold a socket and a goroutine
+	// each for as long as a client likes.
+	_ = c.SetReadDeadline(time.Now().Add(unauthTimeout))
 	gc := &gatedStreamConn{Conn: c, gate: l.gate}
 	if l.tls != nil {
 		gc.tlsConn = tls.Server(c, l.tls)
@@ -39,6 +43,10 @@ func (l *gatedListener) Accept() (net.Conn, error) {
 
 // tlsHandshakeTimeout bounds a client that opens TLS and stalls.
 const tlsHandshakeTimeout = 10 * time.Second
+
+// unauthTimeout is how long a TCP or TLS connection may stay without an
+// authenticated request.
+var unauthTimeout = 30 * time.Second
 
 // maxFrame is the largest STUN or ChannelData frame: 16-bit length plus header.
 const maxFrame = 0xFFFF + 20
@@ -52,6 +60,7 @@ type gatedStreamConn struct {
 
 	readMu    sync.Mutex // pion reads from one goroutine; the lock keeps Read safe anyway.
 	handshook bool
+	authed    bool
 	in        []byte // bytes read, not yet framed
 	out       []byte // frames passed by the gate, not yet returned
 	scratch   stun.Message
@@ -147,6 +156,15 @@ func (c *gatedStreamConn) Write(p []byte) (int, error) {
 	}
 
 	return c.Conn.Write(p) //nolint:wrapcheck // Caller is pion.
+}
+
+// authenticated is called by the gate once a request on this connection
+// verified: from then on the connection may idle between refreshes.
+func (c *gatedStreamConn) authenticated() {
+	if !c.authed {
+		c.authed = true
+		_ = c.Conn.SetReadDeadline(time.Time{})
+	}
 }
 
 func (c *gatedStreamConn) reply(b []byte, _ net.Addr) error {

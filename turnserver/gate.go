@@ -52,6 +52,12 @@ func newCredentials(realm string, users map[string]string, secrets []string) *cr
 	return c
 }
 
+// authNoter is a connection that wants to know when a request on it
+// authenticated (stream connections lift their idle deadline).
+type authNoter interface {
+	authenticated()
+}
+
 // replier sends a response on the connection the request came from.
 type replier interface {
 	reply(b []byte, to net.Addr) error
@@ -121,6 +127,9 @@ func (g *gate) inspect(buf []byte, src, local net.Addr, w replier, scratch *stun
 	}
 	g.metrics.auth.WithLabelValues("ok").Inc()
 	g.keys.put(string(user), key, g.now())
+	if a, ok := w.(authNoter); ok {
+		a.authenticated()
+	}
 	if scratch.Type.Method == stun.MethodAllocate {
 		g.book.offerKey(tupleKey(src, local), key)
 	}

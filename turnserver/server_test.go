@@ -543,3 +543,69 @@ func TestUpdateCredentialsRotatesWithoutDroppingCalls(t *testing.T) {
 		t.Fatal("empty credentials accepted")
 	}
 }
+
+func TestIdleUnauthenticatedTCPIsClosed(t *testing.T) {
+	defer func(d time.Duration) { unauthTimeout = d }(unauthTimeout)
+	unauthTimeout = 200 * time.Millisecond
+	s := startServer(t, loopbackConfig())
+
+	idle := dialRaw(t, "tcp", s.Addrs().TCP, "alice", "wonderland")
+	if _, err := idle.recv(5 * time.Second); err == nil || errors.Is(err, errNoResponse) {
+		t.Fatalf("idle unauthenticated connection: %v, want it closed", err)
+	}
+	// An authenticated one may idle past the timeout and still refresh.
+	c := dialRaw(t, "tcp", s.Addrs().TCP, "alice", "wonderland")
+	if got := errCode(c.do(stun.MethodAllocate, udpTransport())); got != 200 {
+		t.Fatalf("Allocate: %d", got)
+	}
+	time.Sleep(2 * unauthTimeout)
+	if got := errCode(c.do(stun.MethodRefresh, lifetimeAttr(600))); got != 200 {
+		t.Fatalf("Refresh after idling: %d", got)
+	}
+}
+
+func TestIPv6Loopback(t *testing.T) {
+	cfg := loopbackConfig()
+	cfg.Address = "::1"
+	cfg.AllowPeers = []string{"::1"}
+	s, err := New(cfg, WithEphemeralPorts(), WithLogger(testLogger(t)))
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	peer, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := peer.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = peer.WriteTo(buf[:n], from)
+		}
+	}()
+	t.Cleanup(func() { _ = peer.Close(); <-done })
+	conn, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, relay := pionClient(t, s.Addrs().UDP, conn, "alice", "wonderland", cfg.Realm)
+	if ra := relay.LocalAddr().(*net.UDPAddr); !ra.IP.Equal(net.IPv6loopback) { //nolint:forcetypeassert // UDP.
+		t.Fatalf("relayed address %v, want [::1]", ra)
+	}
+	roundTrip(t, relay, peer.LocalAddr())
+	// ::ffff:127.0.0.1 is loopback too, but not the allowed ::1: refused.
+	c := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+	if got := errCode(c.do(stun.MethodAllocate, udpTransport())); got != 200 {
+		t.Fatalf("Allocate: %d", got)
+	}
+	if got := errCode(c.do(stun.MethodCreatePermission, peerAttr("::ffff:127.0.0.1", 1))); got != 403 {
+		t.Fatalf("mapped loopback: %d, want 403", got)
+	}
+}
