@@ -123,7 +123,9 @@ func placeCallWith(t *testing.T, topo *netnstest.Topology, pub *publicHost, c ca
 	bob.until(t, "ready", &ready, 60*time.Second)
 	alice := cliWith(t, topo, pub, c, 0, "alice", turnPasswords["alice"], "call", fullJID(pub, "bob"),
 		"--audio", a440, "--record", filepath.Join(r.dir, "alice"), "--duration", (toneLength + 1500*time.Millisecond).String())
+	placed := time.Now()
 	alice.until(t, "summary", &r.caller, wait)
+	t.Logf("the call ended %v after it was placed", time.Since(placed).Round(100*time.Millisecond))
 	bob.until(t, "summary", &r.callee, 30*time.Second)
 	t.Logf("caller: %s, %s", r.caller.Reason, r.caller.Stats)
 	t.Logf("callee: %s, %s", r.callee.Reason, r.callee.Stats)
