@@ -54,7 +54,8 @@ func commonCodecs(kind webrtc.RTPCodecType, d *Description) []webrtc.RTPCodecPar
 		}
 		for _, ours := range SupportedCodecs(kind) {
 			if codecMatch(ours.RTPCodecCapability, cp.RTPCodecCapability) {
-				cp.SDPFmtpLine = pickFmtp(ours.RTPCodecCapability, cp.RTPCodecCapability)
+				// The peer's parameters are kept: they describe what it
+				// sends and how it wants to receive.
 				out = append(out, cp)
 				break
 			}
@@ -92,9 +93,7 @@ func codecMatch(ours, theirs webrtc.RTPCodecCapability) bool {
 	return true
 }
 
-func pickFmtp(_, theirs webrtc.RTPCodecCapability) string { return theirs.SDPFmtpLine }
-
-// roleOf returns our DTLS role (active or passive) on p, from our local
+// dtlsRole returns our DTLS role (active or passive) on p, from our local
 // fingerprint's setup, or from the remote one when ours was actpass.
 func dtlsRole(p *peer, remote []jingle.Content) ice.Setup {
 	for _, f := range p.fps {
