@@ -102,7 +102,7 @@ func run() error {
 		setups = append(setups, d)
 	}
 	slices.Sort(setups)
-	fmt.Printf("call set-up (session-initiate sent -> first RTP received), %d calls: p50 %v  p95 %v  min %v  max %v\n",
+	fmt.Printf("call set-up (Dial: offer + session-initiate -> first RTP received), %d calls: p50 %v  p95 %v  min %v  max %v\n",
 		len(setups), pct(setups, 50), pct(setups, 95), setups[0].Round(100*time.Microsecond), setups[len(setups)-1].Round(100*time.Microsecond))
 
 	for _, n := range counts {
