@@ -3,8 +3,19 @@ package datachannel
 import (
 	"io"
 	"sync"
+	"time"
 
 	"github.com/pion/datachannel"
+	"github.com/pion/webrtc/v4"
+)
+
+// Flow control: a writer waits while more than highWater bytes are queued
+// in SCTP, until the queue drains below lowWater. Blocking writes (pion's
+// EnableDataChannelBlockWrite) wait for the queue to empty after every
+// message, which measured 24 MB/s on loopback against 3x that here.
+const (
+	highWater = 4 << 20
+	lowWater  = 1 << 20
 )
 
 // conn adapts a detached data channel, which is message-oriented, to a
@@ -12,6 +23,8 @@ import (
 // drain one message at a time.
 type conn struct {
 	rwc   datachannel.ReadWriteCloser
+	dc    *webrtc.DataChannel
+	low   chan struct{}
 	chunk int
 
 	rmu sync.Mutex
@@ -22,12 +35,20 @@ type conn struct {
 	closeErr  error
 }
 
-func newConn(rwc datachannel.ReadWriteCloser, peerMax uint64) *conn {
+func newConn(rwc datachannel.ReadWriteCloser, dc *webrtc.DataChannel, peerMax uint64) *conn {
 	chunk := defaultChunk
 	if peerMax > 0 && peerMax < uint64(chunk) {
 		chunk = int(peerMax)
 	}
-	return &conn{rwc: rwc, chunk: chunk, buf: make([]byte, DefaultMaxMessageSize)}
+	c := &conn{rwc: rwc, dc: dc, chunk: chunk, buf: make([]byte, DefaultMaxMessageSize), low: make(chan struct{}, 1)}
+	dc.SetBufferedAmountLowThreshold(lowWater)
+	dc.OnBufferedAmountLow(func() {
+		select {
+		case c.low <- struct{}{}:
+		default:
+		}
+	})
+	return c
 }
 
 // Read returns bytes of the current message, then of the next.
@@ -51,12 +72,23 @@ func (c *conn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Write sends p as binary messages; with blocking writes enabled it
-// returns once SCTP has taken them, so a fast sender cannot queue the
-// whole file in memory.
+// Write sends p as binary messages, waiting while the channel has more
+// than highWater bytes queued, so a fast sender cannot queue the whole
+// file in memory.
 func (c *conn) Write(p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
+		for c.dc.BufferedAmount() > highWater {
+			select {
+			case <-c.low:
+			case <-time.After(50 * time.Millisecond):
+				// The low-water callback may have fired before we
+				// started waiting; look again.
+			}
+			if c.dc.ReadyState() != webrtc.DataChannelStateOpen {
+				return written, io.ErrClosedPipe
+			}
+		}
 		n := min(len(p), c.chunk)
 		w, err := c.rwc.Write(p[:n])
 		written += w

@@ -127,7 +127,6 @@ func New(opts ...Option) *Transport {
 	}
 	var se webrtc.SettingEngine
 	se.DetachDataChannels()
-	se.EnableDataChannelBlockWrite(true)
 	// mDNS candidates cannot travel in Jingle, and the queries would leave
 	// the host: off.
 	se.SetICEMulticastDNSMode(pionice.MulticastDNSModeDisabled)
@@ -260,7 +259,7 @@ func (h *handle) attach(dc *webrtc.DataChannel) {
 			h.finish(nil, fmt.Errorf("datachannel: detach: %w", err))
 			return
 		}
-		h.finish(newConn(rwc, maxMsg), nil)
+		h.finish(newConn(rwc, dc, maxMsg), nil)
 	})
 }
 

@@ -30,7 +30,9 @@ const (
 	juliet = "juliet@capulet.lit/balcony"
 )
 
-func pair(t *testing.T, ns string) (*handle, *handle) {
+func pair(t *testing.T, ns string) (*handle, *handle) { return pairB(t, ns) }
+
+func pairB(t testing.TB, ns string) (*handle, *handle) {
 	t.Helper()
 	tr := New(WithLoopbackOnly()).Dialect(ns)
 	a := tr.newHandle(sess{romeo, juliet, true}, "a-file-offer")
