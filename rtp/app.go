@@ -308,6 +308,12 @@ func (c *Call) HandleAction(ctx context.Context, s *jingle.Session, j *jingle.Ji
 	case jingle.ActionContentReject, jingle.ActionContentRemove:
 		jj := *j
 		c.q.post(func() { c.onContentRemove(&jj) })
+	case jingle.ActionContentModify:
+		// A change of senders (XEP-0166 §6.7): we stop or resume what we
+		// send on the content; what the peer sends needs no change on our
+		// side, pion receives whatever comes.
+		jj := *j
+		c.q.post(func() { c.onContentModify(&jj) })
 	case jingle.ActionDescriptionInfo, jingle.ActionSecurityInfo:
 		// Informational; nothing in them changes the media we send.
 	default:

@@ -310,3 +310,55 @@ func TestAnswerLeavesContentOut(t *testing.T) {
 		})
 	}
 }
+
+// TestContentModifyStopsSending: the caller's content-modify with
+// senders='initiator' means the callee no longer sends on the content, so
+// it stops; senders='both' resumes it.
+func TestContentModifyStopsSending(t *testing.T) {
+	tone := sine(t, 440, 20*time.Second)
+	l := newLink()
+	bobOpts := ApplicationOptions{Peer: loopback(t), AutoAnswer: &MediaOptions{Audio: tone}}
+	in := incomingCalls(&bobOpts)
+	bobApp := NewApplication(bobOpts)
+	aliceMgr := l.manager(t, alice, jingle.WithTransport(ICEUDP{}))
+	l.manager(t, bob, bobApp.Options()...)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	call, err := Dial(ctx, aliceMgr, bob, CallOptions{Peer: loopback(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-in
+	ae := &events{ch: call.Events()}
+	ae.wait(t, EventMedia, "audio")
+	received := func() uint64 { return call.Stats().PacketsReceived }
+	modify := func(s jingle.Senders) {
+		t.Helper()
+		j := &jingle.Jingle{Action: jingle.ActionContentModify, Contents: []jingle.Content{{Creator: jingle.CreatorInitiator, Name: "audio", Senders: s}}}
+		if err := call.Session().Send(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	modify(jingle.SendersInitiator)
+	stopped := false
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !stopped; {
+		a := received()
+		time.Sleep(500 * time.Millisecond)
+		stopped = received() == a
+	}
+	if !stopped {
+		t.Fatal("callee kept sending after content-modify senders=initiator")
+	}
+	paused := received()
+	modify(jingle.SendersBoth)
+	resumed := false
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !resumed; time.Sleep(100 * time.Millisecond) {
+		resumed = received() > paused
+	}
+	if !resumed {
+		t.Fatal("callee did not resume after content-modify senders=both")
+	}
+	if err := call.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

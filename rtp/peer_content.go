@@ -336,3 +336,22 @@ func (c *Call) onContentAccept(j *jingle.Jingle) {
 		c.flushPending(p)
 	}
 }
+
+// onContentModify applies a peer's change of senders to what we send.
+func (c *Call) onContentModify(j *jingle.Jingle) {
+	for _, ct := range j.Contents {
+		if c.byContent[ct.Name] == nil {
+			continue
+		}
+		if rc, ok := c.remote[ct.Name]; ok {
+			rc.Senders = ct.Senders
+			c.remote[ct.Name] = rc
+		}
+		switch ct.Senders.Normalize() {
+		case jingle.SendersBoth, jingle.Senders(c.ourCreator()):
+			c.setSending(ct.Name, true)
+		default:
+			c.setSending(ct.Name, false)
+		}
+	}
+}
