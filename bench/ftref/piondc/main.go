@@ -11,6 +11,10 @@
 // against the sender's). Timing runs from the first send to the last byte
 // received; ICE, DTLS and SCTP set-up are reported apart.
 //
+// -rcvbuf sets SO_RCVBUF on the ICE sockets, to show how much of pion's
+// rate is lost to UDP receive-buffer drops on loopback (the UDP
+// RcvbufErrors counter bench/ftref/run.sh reports).
+//
 // Two ways of writing, chosen by -mode:
 //
 //   - flow (default): what libwebrtc-dc.mjs and browsers do. 16 KiB
@@ -26,7 +30,7 @@
 // and no STUN or TURN server is configured, so no packet leaves this
 // machine even outside a network namespace.
 //
-//	go run ./bench/ftref/piondc [-mode flow|detached] [-size BYTES] [-chunk BYTES] [-runs N]
+//	go run ./bench/ftref/piondc [-mode flow|detached] [-size BYTES] [-chunk BYTES] [-runs N] [-rcvbuf BYTES]
 package main
 
 import (
@@ -47,6 +51,8 @@ import (
 
 	"github.com/pion/datachannel"
 	pionice "github.com/pion/ice/v4"
+	"github.com/pion/transport/v4"
+	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/jingled/jingled/bench/ftref/internal/report"
@@ -75,6 +81,7 @@ type options struct {
 	high, low uint64
 	runs      int
 	timeout   time.Duration
+	rcvbuf    int
 }
 
 func main() {
@@ -94,10 +101,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	data := make([]byte, o.size)
 	_, _ = rand.Read(data) // never fails (crypto/rand documents it)
 	want := sha256.Sum256(data)
-	api := newAPI(o.mode)
+	api, err := newAPI(o.mode, o.rcvbuf)
+	if err != nil {
+		return err
+	}
 	name := "pion-dc"
 	if o.mode == "detached" {
 		name = "pion-dc-detached"
+	}
+	if o.rcvbuf > 0 {
+		name += fmt.Sprintf("-rcvbuf%dk", o.rcvbuf>>10)
 	}
 	runs := make([]report.Run, 0, o.runs)
 	for i := range o.runs {
@@ -106,7 +119,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("%s run %d: %w", name, i+1, err)
 		}
 		runs = append(runs, r)
-		if err := report.PrintRun(out, name, i+1, o.runs, r); err != nil {
+		if err := report.PrintRun(out, name, i+1, o.runs, r, "sha-256 ok"); err != nil {
 			return err
 		}
 	}
@@ -128,6 +141,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&low, "low", 512<<10, "flow: resume when BufferedAmount falls to this")
 	fs.IntVar(&o.runs, "runs", 3, "transfers, each over a fresh pair of PeerConnections")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "limit per run, set-up included")
+	fs.IntVar(&o.rcvbuf, "rcvbuf", 0, "SO_RCVBUF for the ICE UDP sockets (0: the kernel's default, as jingled uses; Linux caps it at net.core.rmem_max)")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("%w: %w", errArgs, err)
 	}
@@ -143,8 +157,8 @@ func parseFlags(args []string) (options, error) {
 	default:
 		return o, errMode
 	}
-	if fs.NArg() > 0 || o.size <= 0 || o.chunk <= 0 || o.runs <= 0 || low < 0 || low >= high || o.timeout <= 0 {
-		return o, fmt.Errorf("%w: need positive -size, -chunk, -runs, -timeout and 0 <= -low < -high", errArgs)
+	if fs.NArg() > 0 || o.size <= 0 || o.chunk <= 0 || o.runs <= 0 || low < 0 || low >= high || o.timeout <= 0 || o.rcvbuf < 0 {
+		return o, fmt.Errorf("%w: need positive -size, -chunk, -runs, -timeout, 0 <= -low < -high and -rcvbuf >= 0", errArgs)
 	}
 	o.high, o.low = uint64(high), uint64(low)
 	return o, nil
@@ -152,8 +166,19 @@ func parseFlags(args []string) (options, error) {
 
 // newAPI confines ICE to loopback the way filetransfer/datachannel does
 // with its loopback option, and detaches channels in detached mode.
-func newAPI(mode string) *webrtc.API {
+// rcvbuf > 0 sets SO_RCVBUF on every ICE UDP socket: at the kernel's
+// default (net.core.rmem_default, 208 KiB here) a burst from pion's SCTP
+// overflows the receiving socket on loopback, and the lost packets cost
+// retransmissions and a smaller congestion window.
+func newAPI(mode string, rcvbuf int) (*webrtc.API, error) {
 	var se webrtc.SettingEngine
+	if rcvbuf > 0 {
+		n, err := stdnet.NewNet()
+		if err != nil {
+			return nil, fmt.Errorf("piondc: %w", err)
+		}
+		se.SetNet(rcvbufNet{Net: n, size: rcvbuf})
+	}
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.SetIncludeLoopbackCandidate(true)
@@ -163,7 +188,26 @@ func newAPI(mode string) *webrtc.API {
 		se.DetachDataChannels()
 		se.EnableDataChannelBlockWrite(true)
 	}
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se))
+	return webrtc.NewAPI(webrtc.WithSettingEngine(se)), nil
+}
+
+// rcvbufNet is the host network with a receive buffer size set on each
+// UDP socket ICE opens for its host candidates.
+type rcvbufNet struct {
+	transport.Net
+	size int
+}
+
+func (n rcvbufNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	c, err := n.Net.ListenUDP(network, laddr)
+	if err != nil {
+		return nil, fmt.Errorf("piondc: listen %s %s: %w", network, laddr, err)
+	}
+	if err := c.SetReadBuffer(n.size); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("piondc: SO_RCVBUF %d: %w", n.size, err)
+	}
+	return c, nil
 }
 
 // receiver hashes and counts what arrives and reports once, when it holds

@@ -18,12 +18,18 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // entry point, and checks the result line: every byte arrived and its
 // sha-256 matched (run fails otherwise). Rates are not asserted.
 func TestRunBothModes(t *testing.T) {
-	for _, mode := range []string{"flow", "detached"} {
-		t.Run(mode, func(t *testing.T) {
+	for _, tc := range []struct {
+		mode, rcvbuf, name string
+	}{
+		{"flow", "0", "pion-dc"},
+		{"detached", "0", "pion-dc-detached"},
+		{"flow", "262144", "pion-dc-rcvbuf256k"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
 			// Odd size: the last message is short; -high 64 KiB makes
 			// flow mode wait for OnBufferedAmountLow many times.
-			args := []string{"-mode", mode, "-size", "1000003", "-runs", "2", "-high", "65536", "-low", "16384"}
+			args := []string{"-mode", tc.mode, "-rcvbuf", tc.rcvbuf, "-size", "1000003", "-runs", "2", "-high", "65536", "-low", "16384"}
 			if err := run(context.Background(), args, &out); err != nil {
 				t.Fatal(err)
 			}
@@ -42,11 +48,11 @@ func TestRunBothModes(t *testing.T) {
 			if err := json.Unmarshal([]byte(lines[2]), &r); err != nil {
 				t.Fatalf("result line %q: %v", lines[2], err)
 			}
-			wantName, wantChunk := "pion-dc", flowChunk
-			if mode == "detached" {
-				wantName, wantChunk = "pion-dc-detached", detachedChunk
+			wantChunk := flowChunk
+			if tc.mode == "detached" {
+				wantChunk = detachedChunk
 			}
-			if r.Name != wantName || r.Bytes != 1000003 || r.Chunk != wantChunk || r.Runs != 2 || len(r.MBps) != 2 || r.SHA256 != "ok" {
+			if r.Name != tc.name || r.Bytes != 1000003 || r.Chunk != wantChunk || r.Runs != 2 || len(r.MBps) != 2 || r.SHA256 != "ok" {
 				t.Errorf("result = %+v", r)
 			}
 		})
@@ -103,6 +109,7 @@ func TestParseFlags(t *testing.T) {
 		{"zero size", []string{"-size", "0"}, errArgs},
 		{"stray argument", []string{"x"}, errArgs},
 		{"unknown flag", []string{"-nope"}, errArgs},
+		{"negative rcvbuf", []string{"-rcvbuf", "-1"}, errArgs},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseFlags(tc.args)

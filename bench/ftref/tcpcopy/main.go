@@ -76,9 +76,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("tcpcopy: %w", err)
 	}
 	defer l.Close()
-	name, bp := "raw-tcp", "kernel (TCP window)"
+	name, bp, check := "raw-tcp", "kernel (TCP window)", "sha-256 ok"
 	if !o.hash {
-		name += "-nohash"
+		name, check = name+"-nohash", "not checked"
 	}
 	runs := make([]report.Run, 0, o.runs)
 	for i := range o.runs {
@@ -87,14 +87,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("%s run %d: %w", name, i+1, err)
 		}
 		runs = append(runs, r)
-		if err := report.PrintRun(out, name, i+1, o.runs, r); err != nil {
+		if err := report.PrintRun(out, name, i+1, o.runs, r, check); err != nil {
 			return err
 		}
 	}
 	impl := "Go " + runtime.Version() + " net, 127.0.0.1"
 	res := report.Summarize(name, impl, o.chunk, bp, runs)
 	if !o.hash {
-		res.SHA256 = "not checked"
+		res.SHA256 = check
 	}
 	return res.Print(out)
 }

@@ -80,10 +80,11 @@ func Median(xs []float64) float64 {
 
 func round(x float64) float64 { return math.Round(x*10) / 10 }
 
-// PrintRun writes the human line for run i (from 1) of n.
-func PrintRun(w io.Writer, name string, i, n int, r Run) error {
-	_, err := fmt.Fprintf(w, "%s run %d/%d: %d bytes in %.1f ms = %.1f MB/s (set-up %.1f ms, sha-256 ok)\n",
-		name, i, n, r.Bytes, float64(r.Transfer.Microseconds())/1000, r.MBps(), float64(r.Setup.Microseconds())/1000)
+// PrintRun writes the human line for run i (from 1) of n; check says what
+// verified the bytes ("sha-256 ok").
+func PrintRun(w io.Writer, name string, i, n int, r Run, check string) error {
+	_, err := fmt.Fprintf(w, "%s run %d/%d: %d bytes in %.1f ms = %.1f MB/s (set-up %.1f ms, %s)\n",
+		name, i, n, r.Bytes, float64(r.Transfer.Microseconds())/1000, r.MBps(), float64(r.Setup.Microseconds())/1000, check)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
