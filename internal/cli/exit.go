@@ -44,18 +44,6 @@ func exitf(code int, format string, args ...any) error {
 	return &ExitError{Code: code, Err: fmt.Errorf(format, args...)}
 }
 
-// withCode wraps err with code unless it already carries one.
-func withCode(code int, err error) error {
-	if err == nil {
-		return nil
-	}
-	var ee *ExitError
-	if errors.As(err, &ee) {
-		return err
-	}
-	return &ExitError{Code: code, Err: err}
-}
-
 // CodeOf returns the exit code for err.
 func CodeOf(err error) int {
 	if err == nil {

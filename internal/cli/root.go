@@ -19,7 +19,6 @@ type globals struct {
 	json bool
 	out  *output
 	errw io.Writer
-	acct accountFlags
 }
 
 // Main runs the jingle command with args (without the program name) and

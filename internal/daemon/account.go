@@ -39,7 +39,6 @@ type account struct {
 	mu     sync.Mutex
 	client *xmpp.Client
 	mgr    *jingle.Manager
-	rtpApp *rtp.Application
 	status error // nil when serving
 	roles  []roleHandler
 }

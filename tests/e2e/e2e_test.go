@@ -143,16 +143,23 @@ func startDaemon(t *testing.T, dir, config string, httpPort int) *daemon {
 
 func (d *daemon) scrape(t *testing.T) string {
 	t.Helper()
-	resp, err := http.Get(d.metrics + "/metrics")
+	s, err := d.fetchMetrics()
 	if err != nil {
 		t.Fatal(err)
+	}
+	return s
+}
+
+// fetchMetrics is scrape for goroutines other than the test's, which
+// must not call t.Fatal.
+func (d *daemon) fetchMetrics() (string, error) {
+	resp, err := http.Get(d.metrics + "/metrics")
+	if err != nil {
+		return "", err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return string(b), err
 }
 
 // metricValue sums the samples of name whose labels contain every of want.
@@ -269,6 +276,7 @@ func TestEchoCallThroughBinaries(t *testing.T) {
 	// RTP counters must grow between two scrapes of the same call.
 	var during string
 	var grew bool
+	var scrapeErr error
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -276,7 +284,11 @@ func TestEchoCallThroughBinaries(t *testing.T) {
 		deadline := time.Now().Add(20 * time.Second)
 		first := 0.0
 		for time.Now().Before(deadline) {
-			s := d.scrape(t)
+			s, err := d.fetchMetrics()
+			if err != nil {
+				scrapeErr = err
+				return
+			}
 			if metricValue(s, "jingled_sessions", `state="active"`) < 1 {
 				if during != "" {
 					return // the call is over
@@ -313,6 +325,9 @@ func TestEchoCallThroughBinaries(t *testing.T) {
 	}
 	if a.Duration < 2*time.Second {
 		t.Fatalf("echoed audio only %v long", a.Duration)
+	}
+	if scrapeErr != nil {
+		t.Fatalf("scraping during the call: %v", scrapeErr)
 	}
 	if during == "" {
 		t.Fatal("the metrics never showed an active session during the call")
@@ -637,6 +652,9 @@ func TestSIGHUPReloadsAllowList(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(d.log.String(), "reloaded") && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(d.log.String(), "reloaded") {
+		t.Fatalf("jingled did not log a reload after SIGHUP:\n%s", d.log.String())
 	}
 	_, stderr, code := jingle(t, ctx, call...)
 	if code != 5 || !strings.Contains(stderr, "decline") {
