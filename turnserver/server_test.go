@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -607,5 +608,37 @@ func TestIPv6Loopback(t *testing.T) {
 	}
 	if got := errCode(c.do(stun.MethodCreatePermission, peerAttr("::ffff:127.0.0.1", 1))); got != 403 {
 		t.Fatalf("mapped loopback: %d, want 403", got)
+	}
+}
+
+// 1:1 NAT (cloud VMs): relay sockets bind the private address and the
+// public one is advertised; the public one counts as our own address.
+func TestExternalIPAdvertised(t *testing.T) {
+	cfg := loopbackConfig()
+	cfg.ExternalIP = "203.0.113.10"
+	s := startServer(t, cfg)
+	c := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+	m := c.do(stun.MethodAllocate, udpTransport())
+	if got := errCode(m); got != 200 {
+		t.Fatalf("Allocate: %d", got)
+	}
+	var relayed stun.XORMappedAddress
+	if err := relayed.GetFromAs(m, stun.AttrXORRelayedAddress); err != nil {
+		t.Fatal(err)
+	}
+	if !relayed.IP.Equal(net.ParseIP("203.0.113.10")) || relayed.Port < cfg.RelayPortMin || relayed.Port > cfg.RelayPortMax {
+		t.Fatalf("relayed %v, want 203.0.113.10 in %d-%d", relayed, cfg.RelayPortMin, cfg.RelayPortMax)
+	}
+	// The relay socket really is bound on the private address.
+	if pc, err := net.ListenPacket("udp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(relayed.Port))); err == nil {
+		_ = pc.Close()
+		t.Fatalf("relay port %d not bound on 127.0.0.1", relayed.Port)
+	}
+	// Our public address is reachable as a peer only on relay ports.
+	if got := s.gate.policy.CheckAddr(net.ParseIP("203.0.113.10"), 22); got != DenySelf {
+		t.Fatalf("own public address port 22: %q, want self", got)
+	}
+	if got := s.gate.policy.CheckAddr(net.ParseIP("203.0.113.10"), relayed.Port); got != DenyNone {
+		t.Fatalf("own public address relay port: %q", got)
 	}
 }
