@@ -261,3 +261,22 @@ func TestChecksumReceivedEncode(t *testing.T) {
 		t.Fatalf("round trip: %+v %v", r2, err)
 	}
 }
+
+func TestXEP0300Example(t *testing.T) {
+	ex, err := os.ReadFile("testdata/xep-0300.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`<hash xmlns='urn:xmpp:hashes:2' algo='sha-256'>[^<]*</hash>`).Find(ex)
+	var h Hash
+	if err := xml.Unmarshal(m, &h); err != nil {
+		t.Fatal(err)
+	}
+	if h.Algo != "sha-256" || len(h.Value) != 32 {
+		t.Fatalf("hash = %v", h)
+	}
+	out, err := xml.Marshal(h)
+	if err != nil || !strings.Contains(string(out), "2XarmwTlNxDAMkvymloX3S5+VbylNrJt/l5QyPa+YoU=") {
+		t.Fatalf("re-encoded %s (%v)", out, err)
+	}
+}

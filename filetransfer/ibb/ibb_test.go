@@ -8,6 +8,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"os"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -218,3 +220,28 @@ func TestXEP0261Example(t *testing.T) {
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// TestXEP0261Examples decodes the XEP's transports: offer and the
+// smaller block size of the answer.
+func TestXEP0261Examples(t *testing.T) {
+	src, err := os.ReadFile("../testdata/xep-0261.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`(?s)<transport xmlns='urn:xmpp:jingle:transports:ibb:1'[^>]*/>`)
+	var sizes []uint16
+	for _, m := range re.FindAllString(string(src), -1) {
+		var e jingle.Element
+		if err := xml.Unmarshal([]byte(m), &e); err != nil {
+			t.Fatal(err)
+		}
+		w, err := Decode(&e)
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		sizes = append(sizes, w.BlockSize)
+	}
+	if len(sizes) < 2 || sizes[0] != 4096 || sizes[1] != 2048 {
+		t.Fatalf("block sizes %v", sizes)
+	}
+}

@@ -233,3 +233,33 @@ func TestDinoGolden(t *testing.T) {
 		t.Fatalf("unknown cid: %v", err)
 	}
 }
+
+// TestXEP0260Examples decodes every s5b transport of the XEP's examples.
+func TestXEP0260Examples(t *testing.T) {
+	src, err := os.ReadFile("../testdata/xep-0260.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`(?s)<transport xmlns='urn:xmpp:jingle:transports:s5b:1'[^>]*?(?:/>|[^/]>.*?</transport>)`)
+	seen := map[string]bool{}
+	n := 0
+	for _, m := range re.FindAllString(string(src), -1) {
+		var e jingle.Element
+		if err := xml.Unmarshal([]byte(m), &e); err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		w, err := Decode(&e)
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		n++
+		seen["candidates"] = seen["candidates"] || len(w.Candidates) > 0
+		seen["candidate-used"] = seen["candidate-used"] || w.CandidateUsed != nil
+		seen["candidate-error"] = seen["candidate-error"] || w.CandidateError != nil
+		seen["activated"] = seen["activated"] || w.Activated != nil
+		seen["proxy-error"] = seen["proxy-error"] || w.ProxyError != nil
+	}
+	if n < 5 || len(seen) != 5 {
+		t.Fatalf("read %d transports, kinds %v", n, seen)
+	}
+}
