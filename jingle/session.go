@@ -847,8 +847,17 @@ func (s *Session) terminateWith(_ context.Context, j *Jingle) <-chan error {
 	}
 	j.XMLName = jingleName
 	j.SID = s.sid
+	// The terminate must not leave before the manager forgot the session:
+	// a peer that gets it and at once starts a new session would otherwise
+	// still count against our pending limits (resource-constraint).
+	corked := s.corked
+	s.corked = true
 	res := s.enqueueOut(&outItem{j: j})
 	s.end(j.Reason)
+	s.corked = corked
+	if !corked {
+		s.kickOut()
+	}
 	return res
 }
 
