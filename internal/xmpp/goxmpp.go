@@ -213,11 +213,20 @@ func checkProxyEnv(addr string) error {
 	return errUnexpectedProxy
 }
 
+// writeTimeout bounds one stanza write: a server that stops reading must
+// not block a sender, or Close and with it SIGTERM, forever. A write that
+// times out leaves the stream unusable; the reader then fails and the
+// supervisor reconnects.
+const writeTimeout = 15 * time.Second
+
 // write sends one serialized stanza.
 func (s *stream) write(b []byte) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if _, err := s.cl.SendOrg(string(b)); err != nil {
+	_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_, err := s.cl.SendOrg(string(b))
+	_ = s.conn.SetWriteDeadline(time.Time{})
+	if err != nil {
 		return fmt.Errorf("xmpp: write: %w", err)
 	}
 	return nil
