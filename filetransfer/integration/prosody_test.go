@@ -42,6 +42,7 @@ type sideOpts struct {
 	dc       []datachannel.Option
 	proxies  bool
 	features bool // look the peer's transports up with disco#info
+	app      []filetransfer.Option
 }
 
 func newSide(t testing.TB, srv *prosodytest.Server, name string, o sideOpts) *side {
@@ -92,7 +93,7 @@ func newSide(t testing.TB, srv *prosodytest.Server, name string, o sideOpts) *si
 			return info.Features, err
 		}))
 	}
-	sd.app = filetransfer.New(opts...)
+	sd.app = filetransfer.New(append(opts, o.app...)...)
 	sd.m = jingle.NewManager(c.JID(), c, jingle.WithApplication(sd.app), jingle.WithTransport(dc),
 		jingle.WithTransport(dc.Dialect(ice.NS)), jingle.WithTransport(st), jingle.WithTransport(it))
 	c.Serve(sd.m)
@@ -252,4 +253,44 @@ func TestFallbackThroughProsody(t *testing.T) {
 
 func sendOpts(force string) filetransfer.SendOptions {
 	return filetransfer.SendOptions{Transport: force}
+}
+
+// TestResumeThroughProsody kills a push half-way (after half the IBB
+// blocks were acked), then the receiver requests the file (pull) with
+// <range offset=”/> and gets only the rest, over SOCKS5.
+func TestResumeThroughProsody(t *testing.T) {
+	srv := prosodytest.Shared(t)
+	const n = 1 << 20
+	path, sum := randomFile(t, n)
+	a := newSide(t, srv, "aresume", sideOpts{app: []filetransfer.Option{filetransfer.WithServeDir(filepath.Dir(path))}})
+	b := newSide(t, srv, "bresume", sideOpts{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	kctx, kill := context.WithCancel(ctx)
+	_, err := a.app.Send(kctx, a.m, b.c.JID(), path, filetransfer.SendOptions{Transport: "ibb", Progress: func(done, _ int64) {
+		if done >= n/2 {
+			kill()
+		}
+	}})
+	kill()
+	if err == nil {
+		t.Fatal("the killed transfer reported success")
+	}
+	select {
+	case r := <-b.res:
+		if r.Err == nil {
+			t.Fatal("the receiver completed a killed transfer")
+		}
+	case <-ctx.Done():
+		t.Fatal("no result for the killed transfer")
+	}
+	want := filetransfer.File{Name: filepath.Base(path), Size: n, Hashes: []filetransfer.Hash{{Algo: "sha-256", Value: sum[:]}}}
+	res, err := b.app.Request(ctx, b.m, a.c.JID(), want, filetransfer.RequestOptions{Transport: "s5b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Offset < n/2 || res.Transferred != n-res.Offset || !bytes.Equal(res.Hash.Value, sum[:]) {
+		t.Fatalf("resumed at %d, %d bytes, hash %s", res.Offset, res.Transferred, res.Hash)
+	}
+	t.Logf("resumed from offset %d of %d over %s", res.Offset, n, res.Transport)
 }
