@@ -46,9 +46,9 @@ func TestTransportGolden(t *testing.T) {
 	}
 	n := 0
 	for _, c := range loadCases(t, "xeps.xml", "stanzajs.xml", "dino.xml", "conversations.xml") {
-		for i, tr := range c.Root.find(NS, "transport") {
+		for i, tr := range c.Root.Find(NS, "transport") {
 			n++
-			in := tr.xmlBytes()
+			in := tr.XMLBytes()
 			var got Transport
 			err := xml.Unmarshal(in, &got)
 			if want, ok := knownBad[c.Name]; ok {
@@ -94,11 +94,11 @@ func TestTransportThroughJingleElement(t *testing.T) {
 		if c.Root.Name.Local != "iq" {
 			continue
 		}
-		js := c.Root.find(jingle.NS, "jingle")
+		js := c.Root.Find(jingle.NS, "jingle")
 		if len(js) != 1 {
 			continue
 		}
-		j, err := jingle.Parse(js[0].xmlBytes())
+		j, err := jingle.Parse(js[0].XMLBytes())
 		if err != nil {
 			t.Errorf("%s: %v", c.Name, err)
 			continue

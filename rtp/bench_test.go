@@ -26,7 +26,7 @@ func benchJingle(b *testing.B) *jingle.Jingle {
 		if c.Attr["name"] != "dino-0.4.2 line 103 session-initiate" {
 			continue
 		}
-		j, err := jingle.Parse(c.Children[0].find(jingle.NS, "jingle")[0].xmlBytes())
+		j, err := jingle.Parse(c.Children[0].Find(jingle.NS, "jingle")[0].XMLBytes())
 		if err != nil {
 			b.Fatal(err)
 		}

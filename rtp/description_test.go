@@ -26,11 +26,11 @@ func readFile(t *testing.T, name string) []byte {
 func TestDescriptionGolden(t *testing.T) {
 	n, sdes := 0, 0
 	for _, c := range loadCases(t, "xeps.xml", "stanzajs.xml", "dino.xml", "conversations.xml") {
-		for i, d := range c.Root.find(NS, "description") {
+		for i, d := range c.Root.Find(NS, "description") {
 			n++
 			var got Description
-			if err := xml.Unmarshal(d.xmlBytes(), &got); err != nil {
-				t.Errorf("%s: description %d: %v\n%s", c.Name, i, err, d.xmlBytes())
+			if err := xml.Unmarshal(d.XMLBytes(), &got); err != nil {
+				t.Errorf("%s: description %d: %v\n%s", c.Name, i, err, d.XMLBytes())
 				continue
 			}
 			out, err := xml.Marshal(got)
@@ -45,10 +45,10 @@ func TestDescriptionGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", c.Name, err)
 			}
-			if len(d.find(NS, "encryption")) > 0 {
+			if len(d.Find(NS, "encryption")) > 0 {
 				sdes++
 			}
-			diffTree(t, c.Name, d.without("encryption"), gt, nil)
+			diffTree(t, c.Name, d.Without("encryption"), gt, nil)
 		}
 	}
 	if n < 60 || sdes == 0 {
@@ -60,10 +60,10 @@ func TestDescriptionGolden(t *testing.T) {
 func TestGroupGolden(t *testing.T) {
 	n := 0
 	for _, c := range loadCases(t, "xeps.xml", "stanzajs.xml", "dino.xml", "conversations.xml") {
-		for _, g := range c.Root.find(NSGrouping, "group") {
+		for _, g := range c.Root.Find(NSGrouping, "group") {
 			n++
 			var got Group
-			if err := xml.Unmarshal(g.xmlBytes(), &got); err != nil {
+			if err := xml.Unmarshal(g.XMLBytes(), &got); err != nil {
 				t.Errorf("%s: %v", c.Name, err)
 				continue
 			}
@@ -88,11 +88,11 @@ func TestGroupGolden(t *testing.T) {
 func TestDescriptionThroughJingle(t *testing.T) {
 	var seen bool
 	for _, c := range loadCases(t, "stanzajs.xml") {
-		js := c.Root.find(jingle.NS, "jingle")
-		if len(js) != 1 || !strings.Contains(string(js[0].xmlBytes()), "rtcp-fb") {
+		js := c.Root.Find(jingle.NS, "jingle")
+		if len(js) != 1 || !strings.Contains(string(js[0].XMLBytes()), "rtcp-fb") {
 			continue
 		}
-		j, err := jingle.Parse(js[0].xmlBytes())
+		j, err := jingle.Parse(js[0].XMLBytes())
 		if err != nil {
 			t.Fatalf("%s: %v", c.Name, err)
 		}

@@ -83,8 +83,8 @@ func FuzzJingleToSDP(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		for _, js := range root.find(jingle.NS, "jingle") {
-			f.Add(string(js.xmlBytes()), uint8(0))
+		for _, js := range root.Find(jingle.NS, "jingle") {
+			f.Add(string(js.XMLBytes()), uint8(0))
 		}
 	}
 	f.Fuzz(func(t *testing.T, in string, mode uint8) {

@@ -28,11 +28,11 @@ func interopJingles(t *testing.T) map[string]*jingle.Jingle {
 	t.Helper()
 	out := map[string]*jingle.Jingle{}
 	for _, c := range loadCases(t, "stanzajs.xml", "dino.xml", "conversations.xml") {
-		js := c.Root.find(jingle.NS, "jingle")
+		js := c.Root.Find(jingle.NS, "jingle")
 		if len(js) != 1 {
 			continue
 		}
-		j, err := jingle.Parse(js[0].xmlBytes())
+		j, err := jingle.Parse(js[0].XMLBytes())
 		if err != nil {
 			t.Fatalf("%s: %v", c.Name, err)
 		}
