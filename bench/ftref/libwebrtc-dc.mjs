@@ -11,7 +11,8 @@
 // sender's) so the number is for bytes that really crossed. Timing starts
 // at the first send and stops when the receiver holds every byte; ICE, DTLS
 // and SCTP set-up are reported apart as setup_ms. MB/s is 10^6 bytes per
-// second, as `go test -bench` counts.
+// second, as `go test -bench` counts. cpu_ms_per_mb is the process's CPU
+// time (all threads, both ends) during the transfer per 10^6 bytes.
 //
 // Backpressure: the sender stops while bufferedAmount is above --high and
 // resumes once it is at or below --low. Browsers announce that moment with
@@ -231,23 +232,29 @@ async function main() {
     const want = createHash('sha256').update(data).digest('hex');
     const mbps = [];
     const setups = [];
+    const cpus = [];
     for (let i = 0; i < o.runs; i++) {
         const s0 = performance.now();
         const pair = await connect(o);
         const setup = performance.now() - s0;
         let ms;
+        const cpu0 = process.cpuUsage();
         try {
             ms = await transfer(pair, data, want, o);
         } finally {
             pair.a.close();
             pair.b.close();
         }
+        // getrusage(RUSAGE_SELF): every thread, libwebrtc's included.
+        const cpu = process.cpuUsage(cpu0);
         const rate = o.size / 1e6 / (ms / 1000);
+        const cpuPerMB = (cpu.user + cpu.system) / 1000 / (o.size / 1e6);
         mbps.push(round(rate));
         setups.push(round(setup));
+        cpus.push(round(cpuPerMB, 2));
         process.stdout.write(
-            `libwebrtc-dc run ${i + 1}/${o.runs}: ${o.size} bytes in ${round(ms)} ms = ${round(rate)} MB/s ` +
-                `(set-up ${round(setup)} ms, sha-256 ok)\n`
+            `libwebrtc-dc run ${i + 1}/${o.runs}: ${o.size} bytes in ${round(ms)} ms = ${round(rate)} MB/s, ` +
+                `${round(cpuPerMB, 2)} CPU ms/MB (set-up ${round(setup)} ms, sha-256 ok)\n`
         );
     }
     const result = {
@@ -261,6 +268,7 @@ async function main() {
         mbps,
         median_mbps: round(median(mbps)),
         setup_ms: round(median(setups)),
+        cpu_ms_per_mb: cpus,
         sha256: 'ok'
     };
     process.stdout.write(JSON.stringify(result) + '\n');

@@ -94,7 +94,8 @@ echo
 node bench/ftref/table.mjs < "$WORK/results" | tee "$WORK/table.md"
 echo
 echo "MB/s = 10^6 bytes/s from first byte sent to last byte received (set-up apart); every datachannel" \
-  "run verified by sha-256 at the receiver. UDP rcvbuf drops: datagrams lost to a full socket receive" \
+  "run verified by sha-256 at the receiver. CPU ms/MB: the process's user+system time (both ends, all" \
+  "threads) during the transfer. UDP rcvbuf drops: datagrams lost to a full socket receive" \
   "buffer (net.core.rmem_default $(cat /proc/sys/net/core/rmem_default 2>/dev/null || echo '?')," \
   "rmem_max $(cat /proc/sys/net/core/rmem_max 2>/dev/null || echo '?')), summed over the rounds."
 if [ -n "$OUT" ]; then

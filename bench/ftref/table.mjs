@@ -3,7 +3,8 @@
 // (results of libwebrtc-dc.mjs, piondc and tcpcopy, one line per tool
 // invocation, and the UDP receive-buffer drops counted around each) on
 // stdin and prints one Markdown table, a row per reference: the median
-// over every run of that row, each run's rate, and its share of raw TCP
+// over every run of that row, each run's rate, the median CPU time per MB
+// (the whole process, both ends), and its share of raw TCP
 // (with the same sha-256 work) and of libwebrtc's datachannel.
 //
 //   node bench/ftref/table.mjs < results.jsonl
@@ -39,7 +40,7 @@ const round = x => Math.round(x * 10) / 10;
 const rows = new Map();
 function row(name) {
     if (!rows.has(name)) {
-        rows.set(name, { name, mbps: [], setup: [], drops: null });
+        rows.set(name, { name, mbps: [], setup: [], cpu: [], drops: null });
     }
     return rows.get(name);
 }
@@ -56,6 +57,7 @@ for await (const line of createInterface({ input: process.stdin })) {
         w.bytes = r.bytes;
         w.sha256 = r.sha256;
         w.mbps.push(...r.mbps);
+        w.cpu.push(...(r.cpu_ms_per_mb ?? []));
         // setup_ms is a median per invocation; weigh it by its runs.
         for (let i = 0; i < r.runs; i++) {
             w.setup.push(r.setup_ms);
@@ -74,10 +76,10 @@ const libwebrtcMed = medianOf('libwebrtc-dc');
 
 const out = [];
 out.push(
-    '| reference | implementation | message | MB/s (median) | each run, MB/s | set-up ms | UDP rcvbuf drops | ' +
+    '| reference | implementation | message | MB/s (median) | each run, MB/s | CPU ms/MB | set-up ms | UDP rcvbuf drops | ' +
         'of raw TCP + sha-256 | of libwebrtc dc |'
 );
-out.push('| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |');
+out.push('| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
 for (const name of names) {
     const w = rows.get(name);
     if (!w.mbps.length) {
@@ -86,6 +88,7 @@ for (const name of names) {
     const med = median(w.mbps);
     out.push(
         `| ${describe(name)} | ${w.impl} | ${w.chunk} B | ${round(med)} | ${w.mbps.join(', ')} | ` +
+            `${w.cpu.length ? Math.round(median(w.cpu) * 100) / 100 : '-'} | ` +
             `${round(median(w.setup))} | ${w.drops ?? '-'} | ${share(med, tcpMed)} | ${name.startsWith('raw-tcp') ? '-' : share(med, libwebrtcMed)} |`
     );
 }

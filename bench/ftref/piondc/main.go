@@ -370,7 +370,7 @@ func transfer(ctx context.Context, api *webrtc.API, o options, data []byte, want
 	}
 	setup := time.Since(setupStart)
 
-	start := time.Now()
+	start, cpu0 := time.Now(), report.ProcessCPU()
 	if o.mode == "detached" {
 		err = sendDetached(s.rwc, data, o.chunk)
 	} else {
@@ -387,7 +387,7 @@ func transfer(ctx context.Context, api *webrtc.API, o options, data []byte, want
 	case <-ctx.Done():
 		return report.Run{}, fmt.Errorf("receive: %w", ctx.Err())
 	}
-	return report.Run{Bytes: len(data), Transfer: recv.endTime().Sub(start), Setup: setup}, nil
+	return report.Run{Bytes: len(data), Transfer: recv.endTime().Sub(start), Setup: setup, CPU: report.ProcessCPU() - cpu0}, nil
 }
 
 var errClosed = errors.New("channel closed")

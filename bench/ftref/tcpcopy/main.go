@@ -148,7 +148,7 @@ func copyOnce(ctx context.Context, l net.Listener, data []byte, want [32]byte, o
 	}
 	setup := time.Since(setupStart)
 	_ = c.SetDeadline(deadline)
-	start := time.Now()
+	start, cpu0 := time.Now(), report.ProcessCPU()
 	var werr error
 	for off := 0; off < len(data) && werr == nil; off += o.chunk {
 		_, werr = c.Write(data[off:min(off+o.chunk, len(data))])
@@ -157,6 +157,7 @@ func copyOnce(ctx context.Context, l net.Listener, data []byte, want [32]byte, o
 	// its read.
 	_ = c.Close()
 	r := <-res
+	cpu := report.ProcessCPU() - cpu0
 	switch {
 	case werr != nil:
 		return report.Run{}, fmt.Errorf("write: %w", werr)
@@ -167,5 +168,5 @@ func copyOnce(ctx context.Context, l net.Listener, data []byte, want [32]byte, o
 	case o.hash && [32]byte(r.sum) != want:
 		return report.Run{}, fmt.Errorf("%w: got %x, want %x", errHash, r.sum, want)
 	}
-	return report.Run{Bytes: len(data), Transfer: r.end.Sub(start), Setup: setup}, nil
+	return report.Run{Bytes: len(data), Transfer: r.end.Sub(start), Setup: setup, CPU: cpu}, nil
 }

@@ -23,6 +23,17 @@ type Run struct {
 	// Setup is the connection set-up before the transfer (ICE, DTLS and
 	// SCTP for a data channel; the TCP handshake for tcpcopy).
 	Setup time.Duration
+	// CPU is the process's user+system time during the transfer, both
+	// ends together: on a shared machine it varies less than the rate.
+	CPU time.Duration
+}
+
+// CPUPerMB is the CPU milliseconds the run spent per 10^6 bytes.
+func (r Run) CPUPerMB() float64 {
+	if r.Bytes <= 0 {
+		return 0
+	}
+	return float64(r.CPU.Microseconds()) / 1000 / (float64(r.Bytes) / 1e6)
 }
 
 // MBps is the run's rate in 10^6 bytes per second.
@@ -46,6 +57,7 @@ type Result struct {
 	MBps         []float64 `json:"mbps"`
 	MedianMBps   float64   `json:"median_mbps"`
 	SetupMS      float64   `json:"setup_ms"`
+	CPUmsPerMB   []float64 `json:"cpu_ms_per_mb"`
 	SHA256       string    `json:"sha256"`
 }
 
@@ -57,6 +69,7 @@ func Summarize(name, impl string, chunk int, backpressure string, runs []Run) Re
 		r.Bytes = run.Bytes
 		r.MBps = append(r.MBps, round(run.MBps()))
 		setups = append(setups, round(float64(run.Setup.Microseconds())/1000))
+		r.CPUmsPerMB = append(r.CPUmsPerMB, round2(run.CPUPerMB()))
 	}
 	r.MedianMBps = round(Median(r.MBps))
 	r.SetupMS = round(Median(setups))
@@ -80,11 +93,13 @@ func Median(xs []float64) float64 {
 
 func round(x float64) float64 { return math.Round(x*10) / 10 }
 
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
+
 // PrintRun writes the human line for run i (from 1) of n; check says what
 // verified the bytes ("sha-256 ok").
 func PrintRun(w io.Writer, name string, i, n int, r Run, check string) error {
-	_, err := fmt.Fprintf(w, "%s run %d/%d: %d bytes in %.1f ms = %.1f MB/s (set-up %.1f ms, %s)\n",
-		name, i, n, r.Bytes, float64(r.Transfer.Microseconds())/1000, r.MBps(), float64(r.Setup.Microseconds())/1000, check)
+	_, err := fmt.Fprintf(w, "%s run %d/%d: %d bytes in %.1f ms = %.1f MB/s, %.2f CPU ms/MB (set-up %.1f ms, %s)\n",
+		name, i, n, r.Bytes, float64(r.Transfer.Microseconds())/1000, r.MBps(), r.CPUPerMB(), float64(r.Setup.Microseconds())/1000, check)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}

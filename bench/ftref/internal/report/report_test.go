@@ -33,6 +33,19 @@ func TestMedian(t *testing.T) {
 	}
 }
 
+// TestProcessCPU: burning CPU must move the counter forwards.
+func TestProcessCPU(t *testing.T) {
+	before := ProcessCPU()
+	x := 0
+	for i := 0; ProcessCPU()-before < 10*time.Millisecond; i++ {
+		x ^= i
+	}
+	if after := ProcessCPU(); after <= before {
+		t.Errorf("CPU time went from %v to %v", before, after)
+	}
+	_ = x
+}
+
 func TestRunMBps(t *testing.T) {
 	r := Run{Bytes: 50_000_000, Transfer: 500 * time.Millisecond}
 	if got := r.MBps(); got != 100 {
@@ -47,7 +60,7 @@ func TestRunMBps(t *testing.T) {
 // libwebrtc-dc.mjs prints.
 func TestResultLine(t *testing.T) {
 	runs := []Run{
-		{Bytes: 1e6, Transfer: 20 * time.Millisecond, Setup: 3 * time.Millisecond},
+		{Bytes: 1e6, Transfer: 20 * time.Millisecond, Setup: 3 * time.Millisecond, CPU: 15 * time.Millisecond},
 		{Bytes: 1e6, Transfer: 10 * time.Millisecond, Setup: 5 * time.Millisecond},
 		{Bytes: 1e6, Transfer: 40 * time.Millisecond, Setup: 4 * time.Millisecond},
 	}
@@ -74,5 +87,8 @@ func TestResultLine(t *testing.T) {
 	}
 	if mbps, _ := got["mbps"].([]any); len(mbps) != 3 || mbps[0] != 50.0 || mbps[1] != 100.0 || mbps[2] != 25.0 {
 		t.Errorf("mbps = %v, want [50 100 25] in run order", got["mbps"])
+	}
+	if cpu, _ := got["cpu_ms_per_mb"].([]any); len(cpu) != 3 || cpu[0] != 15.0 || cpu[1] != 0.0 {
+		t.Errorf("cpu_ms_per_mb = %v, want [15 0 0]", got["cpu_ms_per_mb"])
 	}
 }
