@@ -311,7 +311,7 @@ func errReason(err error) *jingle.Reason {
 		return jingle.NewReason(jingle.ReasonMediaError, err.Error())
 	case errors.Is(err, ErrNoTransport):
 		return jingle.NewReason(jingle.ReasonFailedTransport, err.Error())
-	case errors.Is(err, ErrDeclined), errors.Is(err, ErrTooLarge):
+	case errors.Is(err, ErrDeclined), errors.Is(err, ErrTooLarge), errors.Is(err, ErrNoSpace):
 		return jingle.NewReason(jingle.ReasonDecline, err.Error())
 	case errors.Is(err, context.Canceled):
 		return jingle.NewReason(jingle.ReasonCancel, "")

@@ -96,6 +96,10 @@ func (d *Dir) create(f *File, resume bool) (*sink, error) {
 	}
 	s.f = fl
 	if !resume {
+		if err := d.checkSpace(f.Size, 0); err != nil {
+			s.abort(false)
+			return nil, err
+		}
 		if err := fl.Truncate(0); err != nil {
 			s.abort(false)
 			return nil, fmt.Errorf("filetransfer: truncating partial file: %w", err)
@@ -108,6 +112,10 @@ func (d *Dir) create(f *File, resume bool) (*sink, error) {
 		return nil, fmt.Errorf("filetransfer: stat partial file: %w", err)
 	}
 	have := fi.Size()
+	if err := d.checkSpace(f.Size, have); err != nil {
+		s.abort(have > 0) // earlier bytes stay for when space is back
+		return nil, err
+	}
 	if f.Size >= 0 && have >= f.Size {
 		// Complete or overlong leftovers cannot be trusted: start over.
 		have = 0
@@ -128,6 +136,26 @@ func (d *Dir) create(f *File, resume bool) (*sink, error) {
 	}
 	s.offset, s.written = have, have
 	return s, nil
+}
+
+// spareBytes stay free after a transfer, so a receive never fills the
+// disk to the last block.
+const spareBytes = 64 << 20
+
+// checkSpace refuses a file that cannot fit (have bytes of it are on
+// disk already).
+func (d *Dir) checkSpace(size, have int64) error {
+	if size < 0 {
+		return nil
+	}
+	free, ok := freeBytes(d.path)
+	if !ok {
+		return nil
+	}
+	if need := size - have; need > 0 && need+spareBytes > free {
+		return fmt.Errorf("%w: %d bytes needed, %d free", ErrNoSpace, need, free)
+	}
+	return nil
 }
 
 func (s *sink) hashWriter() io.Writer {

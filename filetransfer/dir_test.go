@@ -174,3 +174,21 @@ func TestDirResume(t *testing.T) {
 		t.Fatalf("entries = %v", es)
 	}
 }
+
+func TestDirNoSpace(t *testing.T) {
+	d, err := OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	free, ok := freeBytes(d.Path())
+	if !ok {
+		t.Skip("free space unknown on this platform")
+	}
+	if _, err := d.create(&File{Name: "huge.iso", Size: free + 1}, true); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("a file larger than the disk: %v", err)
+	}
+	if es := dirEntries(t, d.Path()); len(es) != 0 {
+		t.Fatalf("refused offer left %v", es)
+	}
+}

@@ -20,6 +20,9 @@ var (
 	ErrOutsideDir = errors.New("filetransfer: path escapes the target directory")
 	// ErrTooLarge is an offer above the auto-accept size limit.
 	ErrTooLarge = errors.New("filetransfer: file larger than allowed")
+	// ErrNoSpace is an offer larger than the free space of the receive
+	// directory's filesystem.
+	ErrNoSpace = errors.New("filetransfer: not enough free disk space")
 	// ErrNoTransport is a session where every transport failed or none is
 	// shared with the peer.
 	ErrNoTransport = errors.New("filetransfer: no working transport")
