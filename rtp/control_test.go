@@ -362,3 +362,53 @@ func TestContentModifyStopsSending(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRestartICEWithoutBundle: the callee restarts ICE on a call with
+// one transport per content; every transport restarts and media goes on.
+func TestRestartICEWithoutBundle(t *testing.T) {
+	tone := sine(t, 440, 20*time.Second)
+	dir := t.TempDir()
+	video := filepath.Join(dir, "v.ivf")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := mediatest.TestsrcVP8(ctx, video, 150, 15, 160, 120); err != nil {
+		t.Fatal(err)
+	}
+	l := newLink()
+	bobOpts := ApplicationOptions{Peer: loopback(t), AutoAnswer: &MediaOptions{Echo: true}}
+	in := incomingCalls(&bobOpts)
+	bobApp := NewApplication(bobOpts)
+	aliceMgr := l.manager(t, alice, jingle.WithTransport(ICEUDP{}))
+	l.manager(t, bob, bobApp.Options()...)
+	call, err := Dial(ctx, aliceMgr, bob, CallOptions{MediaOptions: MediaOptions{Audio: tone, Video: video}, Peer: loopback(t), NoBundle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobCall := <-in
+	ae := &events{ch: call.Events()}
+	ae.wait(t, EventMedia, "audio")
+	ae.wait(t, EventMedia, "video")
+	be := &events{ch: bobCall.Events()}
+	if err := bobCall.RestartICE(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// One completed restart per transport on each side.
+	for range 2 {
+		be.wait(t, EventRestart, "")
+		ae.wait(t, EventRestart, "")
+	}
+	before := call.Stats()
+	grew := false
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !grew; time.Sleep(100 * time.Millisecond) {
+		after := call.Stats()
+		grew = len(after.Streams) == 2 && len(before.Streams) == 2 &&
+			after.Streams[0].PacketsReceived > before.Streams[0].PacketsReceived+10 &&
+			after.Streams[1].PacketsReceived > before.Streams[1].PacketsReceived+5
+	}
+	if !grew {
+		t.Fatalf("media did not flow on both transports after the restart: %+v", call.Stats().Streams)
+	}
+	if err := call.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
