@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -211,7 +212,7 @@ func (a *Application) HandleInitiate(ctx context.Context, s *jingle.Session, j *
 	go c.run()
 	c.q.post(func() {
 		if !a.opts.NoRinging {
-			ctx, cancel := context.WithTimeout(c.ctx, 10*1e9)
+			ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 			if err := c.Info(ctx, EventRinging, ""); err != nil {
 				c.log.Debug("rtp: ringing", "err", err)
 			}
