@@ -13,7 +13,9 @@
 //
 // -rcvbuf sets SO_RCVBUF on the ICE sockets, to show how much of pion's
 // rate is lost to UDP receive-buffer drops on loopback (the UDP
-// RcvbufErrors counter bench/ftref/run.sh reports).
+// RcvbufErrors counter bench/ftref/run.sh reports). -rtomax caps SCTP's
+// retransmission timeout, whose floor in pion is RFC 4960's 1 s: a loss
+// that fast retransmit does not repair then costs less than a second.
 //
 // Two ways of writing, chosen by -mode:
 //
@@ -30,7 +32,7 @@
 // and no STUN or TURN server is configured, so no packet leaves this
 // machine even outside a network namespace.
 //
-//	go run ./bench/ftref/piondc [-mode flow|detached] [-size BYTES] [-chunk BYTES] [-runs N] [-rcvbuf BYTES]
+//	go run ./bench/ftref/piondc [-mode flow|detached] [-size BYTES] [-chunk BYTES] [-runs N] [-rcvbuf BYTES] [-rtomax DURATION]
 package main
 
 import (
@@ -82,6 +84,7 @@ type options struct {
 	runs      int
 	timeout   time.Duration
 	rcvbuf    int
+	rtoMax    time.Duration
 }
 
 func main() {
@@ -101,7 +104,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	data := make([]byte, o.size)
 	_, _ = rand.Read(data) // never fails (crypto/rand documents it)
 	want := sha256.Sum256(data)
-	api, err := newAPI(o.mode, o.rcvbuf)
+	api, err := newAPI(o.mode, o.rcvbuf, o.rtoMax)
 	if err != nil {
 		return err
 	}
@@ -111,6 +114,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if o.rcvbuf > 0 {
 		name += fmt.Sprintf("-rcvbuf%dk", o.rcvbuf>>10)
+	}
+	if o.rtoMax > 0 {
+		name += fmt.Sprintf("-rtomax%dms", o.rtoMax.Milliseconds())
 	}
 	runs := make([]report.Run, 0, o.runs)
 	for i := range o.runs {
@@ -141,6 +147,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&low, "low", 512<<10, "flow: resume when BufferedAmount falls to this")
 	fs.IntVar(&o.runs, "runs", 3, "transfers, each over a fresh pair of PeerConnections")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "limit per run, set-up included")
+	fs.DurationVar(&o.rtoMax, "rtomax", 0, "cap on SCTP's retransmission timeout (0: pion's default; its floor is 1 s, so a tail loss on loopback stalls a second)")
 	fs.IntVar(&o.rcvbuf, "rcvbuf", 0, "SO_RCVBUF for the ICE UDP sockets (0: the kernel's default, as jingled uses; Linux caps it at net.core.rmem_max)")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("%w: %w", errArgs, err)
@@ -157,7 +164,7 @@ func parseFlags(args []string) (options, error) {
 	default:
 		return o, errMode
 	}
-	if fs.NArg() > 0 || o.size <= 0 || o.chunk <= 0 || o.runs <= 0 || low < 0 || low >= high || o.timeout <= 0 || o.rcvbuf < 0 {
+	if fs.NArg() > 0 || o.size <= 0 || o.chunk <= 0 || o.runs <= 0 || low < 0 || low >= high || o.timeout <= 0 || o.rcvbuf < 0 || o.rtoMax < 0 {
 		return o, fmt.Errorf("%w: need positive -size, -chunk, -runs, -timeout, 0 <= -low < -high and -rcvbuf >= 0", errArgs)
 	}
 	o.high, o.low = uint64(high), uint64(low)
@@ -170,8 +177,11 @@ func parseFlags(args []string) (options, error) {
 // default (net.core.rmem_default, 208 KiB here) a burst from pion's SCTP
 // overflows the receiving socket on loopback, and the lost packets cost
 // retransmissions and a smaller congestion window.
-func newAPI(mode string, rcvbuf int) (*webrtc.API, error) {
+func newAPI(mode string, rcvbuf int, rtoMax time.Duration) (*webrtc.API, error) {
 	var se webrtc.SettingEngine
+	if rtoMax > 0 {
+		se.SetSCTPRTOMax(rtoMax)
+	}
 	if rcvbuf > 0 {
 		n, err := stdnet.NewNet()
 		if err != nil {

@@ -19,17 +19,18 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // sha-256 matched (run fails otherwise). Rates are not asserted.
 func TestRunBothModes(t *testing.T) {
 	for _, tc := range []struct {
-		mode, rcvbuf, name string
+		mode, rcvbuf, rtomax, name string
 	}{
-		{"flow", "0", "pion-dc"},
-		{"detached", "0", "pion-dc-detached"},
-		{"flow", "262144", "pion-dc-rcvbuf256k"},
+		{"flow", "0", "0", "pion-dc"},
+		{"detached", "0", "0", "pion-dc-detached"},
+		{"flow", "262144", "0", "pion-dc-rcvbuf256k"},
+		{"detached", "0", "200ms", "pion-dc-detached-rtomax200ms"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
 			// Odd size: the last message is short; -high 64 KiB makes
 			// flow mode wait for OnBufferedAmountLow many times.
-			args := []string{"-mode", tc.mode, "-rcvbuf", tc.rcvbuf, "-size", "1000003", "-runs", "2", "-high", "65536", "-low", "16384"}
+			args := []string{"-mode", tc.mode, "-rcvbuf", tc.rcvbuf, "-rtomax", tc.rtomax, "-size", "1000003", "-runs", "2", "-high", "65536", "-low", "16384"}
 			if err := run(context.Background(), args, &out); err != nil {
 				t.Fatal(err)
 			}
@@ -110,6 +111,7 @@ func TestParseFlags(t *testing.T) {
 		{"stray argument", []string{"x"}, errArgs},
 		{"unknown flag", []string{"-nope"}, errArgs},
 		{"negative rcvbuf", []string{"-rcvbuf", "-1"}, errArgs},
+		{"negative rtomax", []string{"-rtomax", "-1s"}, errArgs},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseFlags(tc.args)
