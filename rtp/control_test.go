@@ -129,7 +129,7 @@ func TestCallControl(t *testing.T) {
 	// XEP-0176 restart as Conversations reads it: our offer carried new
 	// credentials and no candidates, the answer new credentials and
 	// candidates.
-	var offer, answer bool
+	var offer, answer, nextGeneration bool
 	l.mu.Lock()
 	for _, iq := range l.seen {
 		j, err := jingle.Parse(iq.Payload)
@@ -137,7 +137,13 @@ func TestCallControl(t *testing.T) {
 			continue
 		}
 		tr, _, err := ice.Decode(j.Contents[0].Transport)
-		if err != nil || tr.Pwd == "" || len(tr.Fingerprints) == 0 {
+		if err != nil {
+			continue
+		}
+		for _, c := range tr.Candidates {
+			nextGeneration = nextGeneration || (iq.From == alice && c.Generation >= 1)
+		}
+		if tr.Pwd == "" || len(tr.Fingerprints) == 0 {
 			continue
 		}
 		switch {
@@ -148,8 +154,9 @@ func TestCallControl(t *testing.T) {
 		}
 	}
 	l.mu.Unlock()
-	if !offer || !answer {
-		t.Errorf("ICE restart on the wire: offer without candidates %v, answer with candidates and setup active %v", offer, answer)
+	if !offer || !answer || !nextGeneration {
+		t.Errorf("ICE restart on the wire: offer without candidates %v, answer with candidates and setup active %v, candidates of generation 1 %v",
+			offer, answer, nextGeneration)
 	}
 	actions := l.actions()
 	for _, want := range []jingle.Action{jingle.ActionSessionInfo, jingle.ActionContentAdd, jingle.ActionContentAccept, jingle.ActionContentRemove} {
