@@ -119,6 +119,9 @@ var iqCounter = newCounter()
 
 // query sends one IQ and decodes the result's payload into v (if non-nil).
 func query(ctx context.Context, out jingle.Sender, from, to string, typ jingle.IQType, payload string, v any) error {
+	if out == nil {
+		return fmt.Errorf("s5b: no XMPP sender to query %s", to)
+	}
 	iq := &jingle.IQ{ID: "s5b-" + strconv.FormatUint(iqCounter(), 36), From: from, To: to, Type: typ, Payload: []byte(payload)}
 	res, err := out.SendIQ(ctx, iq)
 	if err != nil {

@@ -263,3 +263,67 @@ func TestXEP0260Examples(t *testing.T) {
 		t.Fatalf("read %d transports, kinds %v", n, seen)
 	}
 }
+
+// refusingProxy is a SOCKS5 listener that takes any DST.ADDR, like an
+// XEP-0065 proxy before activation; activation is refused by failSender.
+func refusingProxy(t *testing.T) StreamHost {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { _ = l.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				_ = c.Close()
+			}
+		}()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+			_, _ = serverHandshake(c, func(string) bool { return true })
+		}
+	}()
+	port, _ := strconv.Atoi(portOf(l.Addr()))
+	return StreamHost{JID: "proxy.example", Host: "127.0.0.1", Port: uint16(port)}
+}
+
+type failSender struct{}
+
+func (failSender) SendIQ(context.Context, *jingle.IQ) (*jingle.IQ, error) {
+	return nil, jingle.ErrServiceUnavailable
+}
+func (failSender) SendMessage(context.Context, *jingle.Message) error { return nil }
+
+func TestProxyError(t *testing.T) {
+	// Only proxy candidates; the activation fails: the owner sends
+	// proxy-error and both sides give up (the application falls back).
+	p := refusingProxy(t)
+	a, b := negotiate(t, New(failSender{}, WithHosts(), WithProxies(p)), New(failSender{}, WithHosts(), WithProxies(p)))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := a.Conn(ctx); !errors.Is(err, ErrFailed) {
+		t.Fatalf("initiator: %v", err)
+	}
+	if _, err := b.Conn(ctx); !errors.Is(err, ErrFailed) {
+		t.Fatalf("responder: %v", err)
+	}
+	sb := b.s.(*pairSession)
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	sawProxyError := false
+	for _, w := range sb.sent {
+		sawProxyError = sawProxyError || w.ProxyError != nil
+	}
+	if !sawProxyError {
+		t.Fatal("the proxy's owner sent no proxy-error")
+	}
+}
