@@ -3,6 +3,7 @@ package rtp
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"log/slog"
@@ -263,8 +264,14 @@ func testAudioBothWays(t *testing.T, mode bundleMode) {
 	for _, s := range st.Streams {
 		t.Logf("  %+v", s)
 	}
-	if st.PacketsSent == 0 || st.PacketsReceived == 0 {
+	if st.PacketsSent == 0 || st.PacketsReceived == 0 || st.BytesSent == 0 || st.BytesReceived == 0 {
 		t.Errorf("stats show no media: %+v", st)
+	}
+	if st.RTT <= 0 || st.PacketsLost < 0 || st.RemotePacketsLost < 0 {
+		t.Errorf("stats: rtt %v, lost %d, remote lost %d", st.RTT, st.PacketsLost, st.RemotePacketsLost)
+	}
+	if b, err := json.Marshal(st); err != nil || !bytes.Contains(b, []byte(`"candidate_pair":{"local_type":"host"`)) {
+		t.Errorf("stats JSON %s, %v", b, err)
 	}
 	if st.Pair.LocalType != "host" {
 		t.Errorf("candidate pair %+v, want host on loopback", st.Pair)
@@ -322,4 +329,3 @@ func checkVideo(t *testing.T, path string, sent int) {
 	}
 }
 
-var _ = bytes.Equal

@@ -48,16 +48,18 @@ func (p CandidatePair) Relayed() bool { return p.LocalType == "relay" || p.Remot
 
 // StreamStats are one content's RTP counters.
 type StreamStats struct {
-	Content         string  `json:"content"`
-	Kind            string  `json:"kind"`
-	Codec           string  `json:"codec,omitempty"`
-	PacketsSent     uint64  `json:"packets_sent"`
-	BytesSent       uint64  `json:"bytes_sent"`
-	PacketsReceived uint64  `json:"packets_received"`
-	BytesReceived   uint64  `json:"bytes_received"`
-	PacketsLost     int64   `json:"packets_lost"`
-	Jitter          float64 `json:"jitter"`
-	RTT             float64 `json:"rtt"`
+	Content         string `json:"content"`
+	Kind            string `json:"kind"`
+	Codec           string `json:"codec,omitempty"`
+	PacketsSent     uint64 `json:"packets_sent"`
+	BytesSent       uint64 `json:"bytes_sent"`
+	PacketsReceived uint64 `json:"packets_received"`
+	BytesReceived   uint64 `json:"bytes_received"`
+	PacketsLost     int64  `json:"packets_lost"`
+	// RemotePacketsLost is what the peer reported lost of ours.
+	RemotePacketsLost int64   `json:"remote_packets_lost"`
+	Jitter            float64 `json:"jitter"`
+	RTT               float64 `json:"rtt"`
 	// Pair is this content's candidate pair (differs per content only
 	// with a peer that does not bundle).
 	Pair CandidatePair `json:"candidate_pair"`
@@ -120,6 +122,7 @@ func peerStats(pc *webrtc.PeerConnection, h *statsHolder, contents []string) []S
 				if rtt := x.RemoteInboundRTPStreamStats.RoundTripTime; rtt > 0 {
 					st.RTT = rtt.Seconds()
 				}
+				st.RemotePacketsLost += x.RemoteInboundRTPStreamStats.PacketsLost
 			}
 		}
 		if r := t.Receiver(); r != nil {
@@ -211,6 +214,7 @@ func total(streams []StreamStats) Stats {
 		s.PacketsReceived += st.PacketsReceived
 		s.BytesReceived += st.BytesReceived
 		s.PacketsLost += st.PacketsLost
+		s.RemotePacketsLost += st.RemotePacketsLost
 		s.Jitter = max(s.Jitter, st.Jitter)
 		if s.RTT == 0 {
 			s.RTT = st.RTT
