@@ -328,4 +328,3 @@ func checkVideo(t *testing.T, path string, sent int) {
 		t.Errorf("%s: %d frames of %d sent, want >= 90%%", filepath.Base(path), info.Frames, sent)
 	}
 }
-
