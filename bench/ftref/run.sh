@@ -67,8 +67,14 @@ measure() {
   local name=$1 before after drops=null
   shift
   before=$(udp_drops)
-  "$@" | tee -a "$WORK/results" | grep -v '^{"ftref":' || true
+  if ! "$@" > "$WORK/one"; then
+    cat "$WORK/one"
+    echo "bench-ft-ref: $name failed: $*" >&2
+    exit 1
+  fi
   after=$(udp_drops)
+  cat "$WORK/one" >> "$WORK/results"
+  grep -v '^{"ftref":' "$WORK/one" || true
   if [ "$ONLY_LO" = 1 ]; then
     drops=$((after - before))
   fi
