@@ -46,6 +46,10 @@ const DefaultGatherTimeout = 10 * time.Second
 // max-message-size: pion then enforces 65535 bytes.
 const defaultChunk = 65535
 
+// maxPending bounds the peer's candidates queued until a description is
+// applied: a flood of transport-info cannot grow memory.
+const maxPending = 256
+
 // Errors callers branch on.
 var (
 	// ErrFailed is ICE or DTLS giving up: the application falls back.
@@ -407,6 +411,9 @@ func (h *handle) HandleRemote(_ context.Context, a jingle.Action, e jingle.Eleme
 	if a == jingle.ActionTransportInfo {
 		if h.remote != nil && t.Ufrag != "" && t.Ufrag != h.remote.ufrag {
 			return nil // a candidate of another ICE generation
+		}
+		if len(h.pending)+len(p.candidates) > maxPending {
+			return fmt.Errorf("%w: more than %d candidates before the description", ErrBadTransport, maxPending)
 		}
 		h.pending = append(h.pending, p.candidates...)
 		h.applyPendingLocked()
