@@ -257,6 +257,15 @@ func (c *Call) HandleAction(ctx context.Context, s *jingle.Session, j *jingle.Ji
 		c.sess = s
 	}
 	c.mu.Unlock()
+	// A peer must not grow our memory at will: its actions queue work on
+	// the call's loop, and its candidates become pion remote candidates
+	// with their own checks, so both are bounded.
+	if c.q.len() > maxPeerBacklog {
+		return &jingle.Error{Type: jingle.ErrorTypeWait, Condition: jingle.CondResourceConstraint, Text: "call busy: too many pending actions"}
+	}
+	if err := c.admitCandidates(j); err != nil {
+		return err
+	}
 	switch j.Action {
 	case jingle.ActionSessionAccept:
 		for i := range j.Contents {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -116,6 +117,31 @@ func TestBadInputDoesNotBreakACall(t *testing.T) {
 	}
 	if n := len(bobMgr.Sessions()); n != 1 {
 		t.Errorf("bob has %d sessions, want only the call", n)
+	}
+	// A candidate flood from the peer itself: accepted up to the cap, then
+	// refused with resource-constraint, and the call goes on. (Loopback
+	// addresses on closed ports: any check pion makes stays on lo.)
+	var refused, accepted int
+	for batch := 0; batch < 6; batch++ {
+		var b strings.Builder
+		for i := 0; i < 50; i++ {
+			n := batch*50 + i
+			fmt.Fprintf(&b, `<candidate component='1' foundation='f%d' generation='0' id='flood%d' ip='127.0.0.1' network='0' port='%d' priority='1' protocol='udp' type='host'/>`, n, n, 1000+n)
+		}
+		flood := []byte(`<jingle xmlns='urn:xmpp:jingle:1' action='transport-info' sid='` + sid + `'><content creator='initiator' name='audio'>` +
+			`<transport xmlns='urn:xmpp:jingle:transports:ice-udp:1'>` + b.String() + `</transport></content></jingle>`)
+		err := sendRaw(t, l, alice, bob, flood)
+		switch {
+		case err == nil:
+			accepted++
+		case errors.Is(err, jingle.ErrResourceConstraint):
+			refused++
+		default:
+			t.Errorf("candidate flood batch %d: %v", batch, err)
+		}
+	}
+	if accepted < 4 || refused == 0 {
+		t.Errorf("candidate flood: %d batches accepted, %d refused; want the first 200 accepted and the rest refused", accepted, refused)
 	}
 
 	if r := waitEnd(t, call, 30*time.Second); r.Condition != jingle.ReasonSuccess {

@@ -92,8 +92,10 @@ type Call struct {
 
 	q       taskQueue
 	trickle taskQueue
-	ctx     context.Context
-	cancel  context.CancelFunc
+	// remoteCandidates counts the peer's candidates (maxRemoteCandidates).
+	remoteCandidates atomic.Int64
+	ctx              context.Context
+	cancel           context.CancelFunc
 	// workers are the media goroutines (sources, track readers).
 	workers sync.WaitGroup
 	loopEnd chan struct{}
@@ -924,6 +926,37 @@ func remoteUfrag(ct *jingle.Content) string {
 	return t.Ufrag
 }
 
+// Limits on what a peer may make us hold (see HandleAction).
+const (
+	// maxRemoteCandidates caps the remote candidates of one call: real
+	// peers send a few dozen (host, srflx and relay per interface and
+	// family, per content, across restarts).
+	maxRemoteCandidates = 256
+	// maxPeerBacklog caps the tasks waiting on the call's loop before the
+	// peer's actions are refused with resource-constraint.
+	maxPeerBacklog = 1024
+)
+
+// admitCandidates counts the candidates of a peer's action against
+// maxRemoteCandidates, refusing the action beyond it.
+func (c *Call) admitCandidates(j *jingle.Jingle) error {
+	n := 0
+	for i := range j.Contents {
+		if t, _, err := ice.Decode(j.Contents[i].Transport); err == nil && t != nil {
+			n += len(t.Candidates)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	if c.remoteCandidates.Add(int64(n)) > maxRemoteCandidates {
+		c.remoteCandidates.Add(int64(-n))
+		return &jingle.Error{Type: jingle.ErrorTypeCancel, Condition: jingle.CondResourceConstraint,
+			Text: fmt.Sprintf("more than %d ICE candidates", maxRemoteCandidates)}
+	}
+	return nil
+}
+
 // taskQueue is an unbounded FIFO of closures: posting never blocks, so
 // pion callbacks and the Jingle session loop can always hand work to the
 // call's loop, even while that loop waits for an IQ reply.
@@ -949,6 +982,13 @@ func (q *taskQueue) post(f func()) bool {
 	default:
 	}
 	return true
+}
+
+// len is the number of tasks waiting.
+func (q *taskQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.tasks)
 }
 
 func (q *taskQueue) take() []func() {
