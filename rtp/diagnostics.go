@@ -314,7 +314,7 @@ func (c *Call) watchICE(p *peer) *iceWatch {
 // PeerConnection w watched: the diagnostics, also logged at warn level
 // so the CLI's and the daemon's logs name the cause.
 func (c *Call) iceFailure(p *peer, w *iceWatch) error {
-	d := DiagnoseICE(w.snapshot(), c.peerOpts.ICEServers)
+	d := DiagnoseICE(w.snapshot(), c.peerOpts.iceServers())
 	c.log.Warn("rtp: ICE failed", "contents", strings.Join(p.contents, ","), "local", d.Local, "remote", d.Remote,
 		"pairs", len(d.Pairs), "cause", d.Cause)
 	return fmt.Errorf("%w for %s: %s", ErrICEFailed, strings.Join(p.contents, ","), d)

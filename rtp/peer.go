@@ -23,6 +23,11 @@ type PeerOptions struct {
 	// static list. Empty means host candidates only: there is no public
 	// default, ever.
 	ICEServers []webrtc.ICEServer
+	// ICEServerSource, when set, is asked for the servers of each new
+	// PeerConnection instead of ICEServers, so credentials that expire
+	// (XEP-0215, Prosody's default is a day) are renewed for a
+	// long-running service without restarting it.
+	ICEServerSource func() []webrtc.ICEServer
 	// RelayOnly sets the ICE transport policy to relay: only TURN
 	// candidates are used (privacy, or proving the relay works).
 	RelayOnly bool
@@ -152,9 +157,17 @@ func LoopbackOnly(s *webrtc.SettingEngine) {
 	s.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 }
 
+// iceServers returns the servers for a new PeerConnection.
+func (o *PeerOptions) iceServers() []webrtc.ICEServer {
+	if o.ICEServerSource != nil {
+		return o.ICEServerSource()
+	}
+	return o.ICEServers
+}
+
 func (o *PeerOptions) configuration() webrtc.Configuration {
 	c := webrtc.Configuration{
-		ICEServers:    o.ICEServers,
+		ICEServers:    o.iceServers(),
 		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
 		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
 	}

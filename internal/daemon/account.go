@@ -36,11 +36,12 @@ type account struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex
-	client *xmpp.Client
-	mgr    *jingle.Manager
-	status error // nil when serving
-	roles  []roleHandler
+	mu        sync.Mutex
+	client    *xmpp.Client
+	mgr       *jingle.Manager
+	refresher *extdisco.Refresher
+	status    error // nil when serving
+	roles     []roleHandler
 }
 
 // roleHandler is what a role adds to an account's manager.
@@ -144,8 +145,12 @@ func (a *account) run() error {
 		return fmt.Errorf("connecting: %w", err)
 	}
 	a.m.connected.WithLabelValues(a.cfg.Role).Inc()
-	servers := a.iceServers(client)
-	peer := rtp.PeerOptions{ICEServers: servers, RelayOnly: a.ice.Policy == "relay", Loopback: a.ice.LoopbackOnly, Logger: a.log}
+	source, err := a.iceSource(client)
+	if err != nil {
+		return err
+	}
+	servers := source()
+	peer := rtp.PeerOptions{ICEServerSource: source, RelayOnly: a.ice.Policy == "relay", Loopback: a.ice.LoopbackOnly, Logger: a.log}
 	role, err := a.newRole(peer, client)
 	if err != nil {
 		return err
@@ -204,23 +209,39 @@ func (a *account) approveSubscription(from string) bool {
 	return p.allowed(from)
 }
 
-// iceServers: the static list, then XEP-0215 from the account's server.
-func (a *account) iceServers(c *xmpp.Client) []webrtc.ICEServer {
-	var out []webrtc.ICEServer
+// iceSource returns the account's ICE servers for each new
+// PeerConnection: the static list, then what the account's server hands
+// out through XEP-0215, kept fresh by a refresher that re-queries before
+// the credentials expire (Prosody's default lifetime is one day; a daemon
+// runs longer). It waits briefly for the first answer so the first call
+// already has the relay.
+func (a *account) iceSource(c *xmpp.Client) (func() []webrtc.ICEServer, error) {
+	var static []webrtc.ICEServer
 	if len(a.ice.Servers) > 0 {
-		out = append(out, webrtc.ICEServer{URLs: a.ice.Servers, Username: a.ice.Username, Credential: a.ice.Password})
+		static = append(static, webrtc.ICEServer{URLs: a.ice.Servers, Username: a.ice.Username, Credential: a.ice.Password})
 	}
-	if a.ice.Discover == nil || *a.ice.Discover {
-		ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
-		res, err := extdisco.Discover(ctx, c, c.Domain(), nil)
-		cancel()
-		if err != nil {
-			a.log.Info("no STUN/TURN servers from the XMPP server (XEP-0215)", "err", err)
-		} else {
-			out = append(out, extdisco.ToWebRTC(res.Servers)...)
-		}
+	if a.ice.Discover != nil && !*a.ice.Discover {
+		return func() []webrtc.ICEServer { return static }, nil
 	}
-	return out
+	r, err := extdisco.StartRefresher(a.ctx, extdisco.RefresherConfig{
+		Sender: c, Server: c.Domain(), Logger: a.log,
+		OnError: func(err error) { a.log.Info("STUN/TURN discovery (XEP-0215) failed; retrying", "err", err) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("XEP-0215: %w", err)
+	}
+	a.mu.Lock()
+	a.refresher = r
+	a.mu.Unlock()
+	select {
+	case <-r.Ready():
+	case <-time.After(5 * time.Second):
+		a.log.Info("no STUN/TURN servers from the XMPP server yet (XEP-0215); calls start with host candidates")
+	case <-a.ctx.Done():
+	}
+	return func() []webrtc.ICEServer {
+		return append(append([]webrtc.ICEServer(nil), static...), extdisco.ToWebRTC(r.Current().Servers)...)
+	}, nil
 }
 
 // onProposal answers a JMI ring: proceed for allowed callers, reject the
@@ -371,6 +392,12 @@ func (a *account) Stop(ctx context.Context) error {
 		a.m.removeManager(mgr)
 	}
 	a.cancel()
+	a.mu.Lock()
+	r := a.refresher
+	a.mu.Unlock()
+	if r != nil {
+		r.Close()
+	}
 	if client != nil {
 		if err := client.Close(); err != nil && !errors.Is(err, xmpp.ErrClosed) {
 			errs = append(errs, fmt.Errorf("xmpp: %w", err))

@@ -837,3 +837,53 @@ func TestAnswerCLI(t *testing.T) {
 		t.Fatalf("echo from jingle answer at %v Hz (err %v), want 523", a.Frequency, err)
 	}
 }
+
+// TestRelayCallThroughJingledTURN: Prosody's mod_turn_external hands out
+// credentials for jingled's own relay (XEP-0215); the echo account and
+// `jingle call --relay` both discover it and use only relay candidates,
+// and the tone still comes back. This is the deployment DEPLOY.md
+// describes, end to end with the binaries.
+func TestRelayCallThroughJingledTURN(t *testing.T) {
+	turnPort := freePort(t)
+	const secret = "e2e-turn-secret"
+	srv := prosodytest.New(t, prosodytest.WithTURNExternal(prosodytest.TURNExternal{Secret: secret, Host: "127.0.0.1", Port: turnPort}))
+	e := &env{srv: srv, dir: t.TempDir(), alice: srv.NewAccount(t, "alice")}
+	e.pw = writeFile(t, e.dir, "alice.pw", e.alice.Password)
+	echo, acct := e.account(t, "echo", "")
+	httpPort := freePort(t)
+	startDaemon(t, e.dir, fmt.Sprintf(`
+[http]
+listen = "127.0.0.1:%d"
+[turn]
+enabled = true
+address = "127.0.0.1"
+port = %d
+udp_sockets = 1
+relay_port_min = 41000
+relay_port_max = 41999
+secrets = [%q]
+allow_peers = ["127.0.0.0/8"]
+[ice]
+loopback_only = true
+policy = "relay"
+%s`, httpPort, turnPort, secret, acct), httpPort)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	tone := filepath.Join(e.dir, "tone.ogg")
+	if err := mediatest.SineOpus(ctx, tone, 440, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	back := filepath.Join(e.dir, "back")
+	lines, stderr, code := jingle(t, ctx, e.cli("call", echo.JID, "--audio", tone, "--record", back, "--duration", "3s", "--loopback", "--relay", "--json")...)
+	if code != 0 {
+		t.Fatalf("relay call: exit %d: %s %v", code, stderr, lines)
+	}
+	stats, _ := last(lines)["stats"].(map[string]any)
+	pair, _ := stats["candidate_pair"].(map[string]any)
+	if pair["local_type"] != "relay" || pair["remote_type"] != "relay" {
+		t.Fatalf("selected pair %v, want relay on both sides", pair)
+	}
+	if a, err := mediatest.AnalyzeAudio(ctx, back+".ogg"); err != nil || math.Abs(a.Frequency-440) > 5 {
+		t.Fatalf("tone through the relay at %v Hz (err %v)", a.Frequency, err)
+	}
+}
