@@ -75,10 +75,12 @@ func NewFileTransfer(ctx context.Context, c *xmpp.Client, cfg FileTransferConfig
 	// that dialect is registered under ice-udp's namespace, which is ours
 	// to take because this manager carries no calls.
 	dcICE := dc.Dialect(ice.NS)
+	// XEP-0343's own namespace, as the spec's examples write it.
+	dc0 := dc.Dialect(ice.NSDataChannel0)
 	st := s5b.New(c, s5bOpts...)
 	it := ibb.New(c, ibb.WithLogger(log))
 	app := filetransfer.New(append([]filetransfer.Option{
-		filetransfer.WithTransports(dc, dcICE, st, it),
+		filetransfer.WithTransports(dc, dc0, dcICE, st, it),
 		filetransfer.WithLogger(log),
 		filetransfer.WithPeerFeatures(func(ctx context.Context, jid string) ([]string, error) {
 			info, err := c.DiscoInfo(ctx, jid)
@@ -101,7 +103,7 @@ func NewFileTransfer(ctx context.Context, c *xmpp.Client, cfg FileTransferConfig
 		}
 		opts = append(opts, jingle.WithApplication(a))
 	}
-	for _, t := range []jingle.Transport{dc, dcICE, st, it} {
+	for _, t := range []jingle.Transport{dc, dc0, dcICE, st, it} {
 		opts = append(opts, jingle.WithTransport(t))
 	}
 	return &FileTransfer{App: app, Options: opts, ibb: it, client: c}, nil

@@ -58,6 +58,15 @@ func TestMain(m *testing.M) {
 
 func bin(name string) string { return filepath.Join(binDir, name) }
 
+// needBinaries skips under -short (make test-unit), where TestMain builds
+// nothing: these tests are about the binaries.
+func needBinaries(t *testing.T) {
+	t.Helper()
+	if binDir == "" {
+		t.Skip("e2e tests run the built binaries; not in -short")
+	}
+}
+
 // daemon is a running jingled.
 type daemon struct {
 	cmd     *exec.Cmd
@@ -195,6 +204,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	needBinaries(t)
 	srv := prosodytest.Shared(t)
 	e := &env{srv: srv, dir: t.TempDir(), alice: srv.NewAccount(t, "alice")}
 	e.pw = writeFile(t, e.dir, "alice.pw", e.alice.Password)
@@ -451,6 +461,7 @@ func TestSIGTERMEndsSessions(t *testing.T) {
 // TestInvalidConfigFailsFast: each bad config makes jingled exit 2 at
 // once with a message naming the problem.
 func TestInvalidConfigFailsFast(t *testing.T) {
+	needBinaries(t)
 	dir := t.TempDir()
 	pw := writeFile(t, dir, "pw", "secret")
 	cases := []struct{ name, config, want string }{
@@ -844,6 +855,7 @@ func TestAnswerCLI(t *testing.T) {
 // and the tone still comes back. This is the deployment DEPLOY.md
 // describes, end to end with the binaries.
 func TestRelayCallThroughJingledTURN(t *testing.T) {
+	needBinaries(t)
 	turnPort := freePort(t)
 	const secret = "e2e-turn-secret"
 	srv := prosodytest.New(t, prosodytest.WithTURNExternal(prosodytest.TURNExternal{Secret: secret, Host: "127.0.0.1", Port: turnPort}))
