@@ -62,6 +62,7 @@ var (
 
 type config struct {
 	iceServers    []webrtc.ICEServer
+	iceSource     func() []webrtc.ICEServer
 	relayOnly     bool
 	loopbackOnly  bool
 	configure     func(*webrtc.SettingEngine)
@@ -77,6 +78,13 @@ type Option func(*config)
 // server is ever contacted unless configured).
 func WithICEServers(s ...webrtc.ICEServer) Option {
 	return func(c *config) { c.iceServers = append(c.iceServers, s...) }
+}
+
+// WithICEServerSource asks f for the STUN/TURN servers of each new
+// PeerConnection, after the WithICEServers ones, so credentials that
+// expire (XEP-0215) are renewed for a long-running service.
+func WithICEServerSource(f func() []webrtc.ICEServer) Option {
+	return func(c *config) { c.iceSource = f }
 }
 
 // WithRelayOnly sets ICE transport policy "relay": only TURN candidates,
@@ -232,7 +240,11 @@ func (h *handle) finish(c *conn, err error) {
 }
 
 func (h *handle) newPC() (*webrtc.PeerConnection, error) {
-	cfg := webrtc.Configuration{ICEServers: h.t.cfg.iceServers}
+	servers := h.t.cfg.iceServers
+	if h.t.cfg.iceSource != nil {
+		servers = append(append([]webrtc.ICEServer(nil), servers...), h.t.cfg.iceSource()...)
+	}
+	cfg := webrtc.Configuration{ICEServers: servers}
 	if h.t.cfg.relayOnly {
 		cfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
 	}

@@ -41,7 +41,7 @@ func newFiledropRole(a *account, peer rtp.PeerOptions, c *xmpp.Client) (roleHand
 	}
 	appOpts = append(appOpts, filetransfer.WithResults(r.result))
 	ft, err := wiring.NewFileTransfer(a.ctx, c, wiring.FileTransferConfig{
-		ICEServers: peer.ICEServerSource(), RelayOnly: peer.RelayOnly, Loopback: peer.Loopback,
+		ICEServerSource: peer.ICEServerSource, RelayOnly: peer.RelayOnly, Loopback: peer.Loopback,
 		Logger: a.log, App: appOpts, Allowed: a.allowed,
 	})
 	if err != nil {

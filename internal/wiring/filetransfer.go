@@ -20,9 +20,12 @@ import (
 
 // FileTransferConfig says how to build the XEP-0234 stack of an account.
 type FileTransferConfig struct {
-	// ICEServers and RelayOnly configure the datachannel's ICE.
-	ICEServers []webrtc.ICEServer
-	RelayOnly  bool
+	// ICEServers and RelayOnly configure the datachannel's ICE;
+	// ICEServerSource, when set, adds fresh servers to each new
+	// PeerConnection (refreshed XEP-0215 credentials).
+	ICEServers      []webrtc.ICEServer
+	ICEServerSource func() []webrtc.ICEServer
+	RelayOnly       bool
 	// Loopback keeps every transport on loopback: datachannel gathering
 	// and SOCKS5 direct candidates (tests, the demo).
 	Loopback bool
@@ -57,6 +60,9 @@ func NewFileTransfer(ctx context.Context, c *xmpp.Client, cfg FileTransferConfig
 		log = slog.New(slog.DiscardHandler)
 	}
 	dcOpts := []datachannel.Option{datachannel.WithICEServers(cfg.ICEServers...), datachannel.WithRelayOnly(cfg.RelayOnly), datachannel.WithLogger(log)}
+	if cfg.ICEServerSource != nil {
+		dcOpts = append(dcOpts, datachannel.WithICEServerSource(cfg.ICEServerSource))
+	}
 	s5bOpts := []s5b.Option{s5b.WithLogger(log)}
 	if cfg.Loopback {
 		dcOpts = append(dcOpts, datachannel.WithLoopbackOnly())
