@@ -2,6 +2,7 @@ package filetransfer
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -11,6 +12,8 @@ import (
 	"io/fs"
 	"os"
 	"sort"
+	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -20,6 +23,9 @@ import (
 type Dir struct {
 	root *os.Root
 	path string
+
+	mu   sync.Mutex
+	busy map[string]bool // partial files a sink of this Dir has open
 }
 
 // OpenDir opens (and creates, 0700) the directory files are received into.
@@ -31,7 +37,7 @@ func OpenDir(path string) (*Dir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("filetransfer: opening %s: %w", path, err)
 	}
-	return &Dir{root: r, path: path}, nil
+	return &Dir{root: r, path: path, busy: map[string]bool{}}, nil
 }
 
 // Path returns the directory's path.
@@ -40,14 +46,34 @@ func (d *Dir) Path() string { return d.path }
 // Close releases the directory handle.
 func (d *Dir) Close() error { return d.root.Close() }
 
-// partialName is the temporary file of an incoming file. It is derived
-// from what identifies the file (sanitized name, size, offered digests),
-// so a later transfer of the same file finds the bytes an interrupted one
-// left and resumes from there (XEP-0234 §8). The leading dot keeps it out
-// of directory listings; SanitizeName never yields such a name.
-func partialName(f *File) string {
+// claim marks a partial file as in use; false if a transfer has it.
+func (d *Dir) claim(name string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.busy[name] {
+		return false
+	}
+	d.busy[name] = true
+	return true
+}
+
+func (d *Dir) release(name string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.busy, name)
+}
+
+// partialName is the temporary file of a resumable incoming file. It is
+// derived from who sends it (bare JID: any of the account's resources may
+// resume) and what identifies the file (sanitized name, size, offered
+// digests), so a later transfer of the same file from the same sender
+// finds the bytes an interrupted one left and resumes from there
+// (XEP-0234 §8), and no other sender's bytes ever become part of it. The
+// leading dot keeps it out of directory listings; SanitizeName never
+// yields such a name.
+func partialName(f *File, sender string) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d\x00", SanitizeName(f.Name), f.Size)
+	fmt.Fprintf(h, "%s\x00%s\x00%d\x00", bareJID(sender), SanitizeName(f.Name), f.Size)
 	hs := append([]Hash(nil), f.Hashes...)
 	sort.Slice(hs, func(i, j int) bool { return hs[i].Algo < hs[j].Algo })
 	for _, x := range hs {
@@ -56,24 +82,44 @@ func partialName(f *File) string {
 	return ".jingle-" + hex.EncodeToString(h.Sum(nil)[:12]) + ".part"
 }
 
+// bareJID is the account part of a JID, case-folded (localpart and
+// domain compare case-insensitively).
+func bareJID(jid string) string {
+	bare, _, _ := strings.Cut(jid, "/")
+	return strings.ToLower(bare)
+}
+
+// freshPartialName is the temporary file of a transfer that cannot be
+// resumed: random, so it is never shared.
+func freshPartialName() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return ".jingle-tmp-" + hex.EncodeToString(b[:]) + ".part"
+}
+
 // sink receives one file: it enforces the declared size, hashes as it
 // writes, and publishes the file only once verified.
 type sink struct {
-	dir     *Dir
-	tmp     string
-	f       *os.File
-	name    string // sanitized
-	size    int64  // declared, -1 unknown
-	offset  int64  // bytes already present when the transfer started
-	written int64  // total bytes in the file, offset included
-	hashes  map[string]hash.Hash
+	dir       *Dir
+	tmp       string
+	resumable bool // tmp is partialName: kept on a broken stream
+	released  bool // tmp is no longer claimed in dir
+	f         *os.File
+	name      string // sanitized
+	size      int64  // declared, -1 unknown
+	offset    int64  // bytes already present when the transfer started
+	written   int64  // total bytes in the file, offset included
+	hashes    map[string]hash.Hash
 }
 
-// create opens the partial file for f. With resume, bytes an earlier
-// attempt left are kept (and hashed) and offset() tells where the sender
-// should start; otherwise the partial file starts empty.
-func (d *Dir) create(f *File, resume bool) (*sink, error) {
-	s := &sink{dir: d, tmp: partialName(f), name: SanitizeName(f.Name), size: f.Size, hashes: map[string]hash.Hash{}}
+// create opens the partial file for f, sent by sender. With resume (the
+// caller has checked that the sender can resume and that a digest will
+// verify the whole file), bytes an earlier attempt from the same sender
+// left are kept (and hashed) and offset tells where the sender should
+// start. Otherwise, or while another transfer of the same file is
+// running, a new partial file of its own starts empty.
+func (d *Dir) create(f *File, sender string, resume bool) (*sink, error) {
+	s := &sink{dir: d, name: SanitizeName(f.Name), size: f.Size, hashes: map[string]hash.Hash{}}
 	algos := map[string]bool{DefaultHashAlgo: true}
 	for _, h := range f.Hashes {
 		algos[h.Algo] = true
@@ -86,26 +132,28 @@ func (d *Dir) create(f *File, resume bool) (*sink, error) {
 			s.hashes[a] = h
 		}
 	}
+	if resume {
+		s.tmp = partialName(f, sender)
+		resume = d.claim(s.tmp)
+	}
+	if !resume {
+		if err := d.createFresh(s, f); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	s.resumable = true
 	if fi, err := d.root.Lstat(s.tmp); err == nil && !fi.Mode().IsRegular() {
 		// Something planted a symlink or a directory under our name.
+		s.release()
 		return nil, fmt.Errorf("%w: %s is not a regular file", ErrOutsideDir, s.tmp)
 	}
 	fl, err := d.root.OpenFile(s.tmp, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
+		s.release()
 		return nil, fmt.Errorf("filetransfer: opening partial file: %w", err)
 	}
 	s.f = fl
-	if !resume {
-		if err := d.checkSpace(f.Size, 0); err != nil {
-			s.abort(false)
-			return nil, err
-		}
-		if err := fl.Truncate(0); err != nil {
-			s.abort(false)
-			return nil, fmt.Errorf("filetransfer: truncating partial file: %w", err)
-		}
-		return s, nil
-	}
 	fi, err := fl.Stat()
 	if err != nil {
 		s.abort(false)
@@ -136,6 +184,28 @@ func (d *Dir) create(f *File, resume bool) (*sink, error) {
 	}
 	s.offset, s.written = have, have
 	return s, nil
+}
+
+// createFresh opens a new, empty partial file under a random name,
+// exclusively: nothing else (another transfer, another process sharing
+// the directory, a planted link) can be writing to it.
+func (d *Dir) createFresh(s *sink, f *File) error {
+	if err := d.checkSpace(f.Size, 0); err != nil {
+		return err
+	}
+	for range 10 {
+		s.tmp = freshPartialName()
+		fl, err := d.root.OpenFile(s.tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("filetransfer: creating partial file: %w", err)
+		}
+		s.f = fl
+		return nil
+	}
+	return fmt.Errorf("filetransfer: no free partial file name in %s", d.path)
 }
 
 // spareBytes stay free after a transfer, so a receive never fills the
@@ -248,6 +318,7 @@ func (s *sink) publish() (string, error) {
 			if err := s.dir.root.Remove(s.tmp); err != nil {
 				return "", fmt.Errorf("filetransfer: removing %s: %w", s.tmp, err)
 			}
+			s.release()
 			return name, nil
 		}
 		if errors.Is(err, fs.ErrExist) {
@@ -259,19 +330,33 @@ func (s *sink) publish() (string, error) {
 		if err := s.dir.root.Rename(s.tmp, name); err != nil {
 			return "", fmt.Errorf("filetransfer: renaming into place: %w", err)
 		}
+		s.release()
 		return name, nil
 	}
 	return "", fmt.Errorf("filetransfer: no free name for %q", s.name)
 }
 
-// abort closes the partial file; keep leaves it for a later resume,
-// otherwise it is deleted (bad data must not linger).
+// abort closes the partial file. keep leaves it for a later resume when
+// it can be resumed and holds something; otherwise it is deleted (bad
+// data must not linger, and nothing would ever find it again).
 func (s *sink) abort(keep bool) {
 	if s.f != nil {
 		_ = s.f.Close()
 		s.f = nil
 	}
-	if !keep {
+	if !keep || !s.resumable || s.written == 0 {
 		_ = s.dir.root.Remove(s.tmp)
+	}
+	s.release()
+}
+
+// release gives the partial file's name back to the Dir, once.
+func (s *sink) release() {
+	if s.released {
+		return
+	}
+	s.released = true
+	if s.resumable {
+		s.dir.release(s.tmp)
 	}
 }

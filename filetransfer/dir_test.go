@@ -9,6 +9,8 @@ import (
 	"testing"
 )
 
+const testSender = "romeo@montague.lit/orchard"
+
 func sha256Of(b []byte) []Hash {
 	s := sha256.Sum256(b)
 	return []Hash{{Algo: "sha-256", Value: s[:]}}
@@ -17,7 +19,7 @@ func sha256Of(b []byte) []Hash {
 // receiveAll runs one sink over data and returns the published name.
 func receiveAll(t *testing.T, d *Dir, f *File, data []byte, expected []Hash) (string, error) {
 	t.Helper()
-	s, err := d.create(f, false)
+	s, err := d.create(f, testSender, false)
 	if err != nil {
 		return "", err
 	}
@@ -93,11 +95,11 @@ func TestDirSymlinkEscape(t *testing.T) {
 	if err != nil || got != "x (1).txt" {
 		t.Fatalf("got %q, %v", got, err)
 	}
-	if err := os.Symlink(secret, filepath.Join(target, partialName(f))); err != nil {
+	if err := os.Symlink(secret, filepath.Join(target, partialName(f, testSender))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := receiveAll(t, d, f, []byte("evil"), nil); err == nil {
-		t.Fatal("wrote through a symlinked partial file")
+	if _, err := d.create(f, testSender, true); err == nil {
+		t.Fatal("opened a symlinked partial file")
 	}
 	if b, _ := os.ReadFile(secret); string(b) != "keep" {
 		t.Fatalf("secret overwritten: %q", b)
@@ -142,7 +144,7 @@ func TestDirResume(t *testing.T) {
 	defer d.Close()
 	data := bytes.Repeat([]byte("abcdefgh"), 1000)
 	f := &File{Name: "big.bin", Size: int64(len(data)), Hashes: sha256Of(data)}
-	s, err := d.create(f, true)
+	s, err := d.create(f, testSender, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +152,7 @@ func TestDirResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.abort(true) // interrupted: bytes kept for later
-	s, err = d.create(f, true)
+	s, err = d.create(f, testSender, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,10 +187,101 @@ func TestDirNoSpace(t *testing.T) {
 	if !ok {
 		t.Skip("free space unknown on this platform")
 	}
-	if _, err := d.create(&File{Name: "huge.iso", Size: free + 1}, true); !errors.Is(err, ErrNoSpace) {
+	if _, err := d.create(&File{Name: "huge.iso", Size: free + 1}, testSender, true); !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("a file larger than the disk: %v", err)
 	}
 	if es := dirEntries(t, d.Path()); len(es) != 0 {
 		t.Fatalf("refused offer left %v", es)
+	}
+}
+
+// TestDirPartialPerSender: the bytes one sender left are resumed only by
+// that sender (any resource of the account), never by another one
+// offering the same name, size and hash.
+func TestDirPartialPerSender(t *testing.T) {
+	d, err := OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	data := bytes.Repeat([]byte("abcdefgh"), 1000)
+	f := &File{Name: "big.bin", Size: int64(len(data)), Hashes: sha256Of(data)}
+	s, err := d.create(f, "mallory@evil.example/x", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Write(data[:3000]); err != nil {
+		t.Fatal(err)
+	}
+	s.abort(true)
+	other, err := d.create(f, testSender, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.offset != 0 {
+		t.Fatalf("another sender's transfer resumed at %d", other.offset)
+	}
+	other.abort(false)
+	again, err := d.create(f, "Mallory@Evil.example/other-resource", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.abort(false)
+	if again.offset != 3000 {
+		t.Fatalf("the same account resumed at %d, want 3000", again.offset)
+	}
+}
+
+// TestDirConcurrentSameFile: two transfers of the same file at once each
+// write their own partial file; one failing does not delete the other's
+// data, nor does the second resume from the first's bytes in flight.
+func TestDirConcurrentSameFile(t *testing.T) {
+	dir := t.TempDir()
+	d, err := OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	data := bytes.Repeat([]byte("abcdefgh"), 1000)
+	f := &File{Name: "same.bin", Size: int64(len(data)), Hashes: sha256Of(data)}
+	s1, err := d.create(f, testSender, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s1.Write(data[:4000]); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := d.create(f, testSender, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2.tmp == s1.tmp || s2.offset != 0 {
+		t.Fatalf("second transfer shares %s (offset %d)", s2.tmp, s2.offset)
+	}
+	s1.abort(false)
+	if _, err := s2.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.verify(f.Hashes); err != nil {
+		t.Fatal(err)
+	}
+	name, err := s2.publish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, name)); !bytes.Equal(b, data) {
+		t.Fatal("published file differs")
+	}
+	if es := dirEntries(t, dir); len(es) != 1 {
+		t.Fatalf("entries = %v", es)
+	}
+	// Once both are done the resumable name is free again.
+	s3, err := d.create(f, testSender, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3.abort(false)
+	if s3.tmp != partialName(f, testSender) {
+		t.Fatalf("resumable name still taken: %s", s3.tmp)
 	}
 }

@@ -97,7 +97,9 @@ func (a *App) Request(ctx context.Context, m *jingle.Manager, peer string, f Fil
 	if err != nil {
 		return nil, err
 	}
-	sk, err := a.dir.create(&f, true)
+	// Earlier bytes are only worth asking the rest for when a digest
+	// will check the whole file.
+	sk, err := a.dir.create(&f, peer, len(f.Hashes) > 0)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +223,12 @@ func (tr *transfer) finishErr(started time.Time, err error) {
 // receive accepts an offer (responder, push).
 func (tr *transfer) receive() {
 	started := time.Now()
-	sk, err := tr.app.dir.create(&tr.desc.File, true)
+	// XEP-0234 §8: <range/> in the offer says the sender can resume
+	// (Dino sends none and always starts at byte 0); and only a digest
+	// can show that earlier bytes and new ones make the offered file.
+	offer := &tr.desc.File
+	resume := offer.Range != nil && len(offer.Hashes) > 0
+	sk, err := tr.app.dir.create(offer, tr.peer, resume)
 	if err != nil {
 		tr.fail(err)
 		tr.finishErr(started, err)

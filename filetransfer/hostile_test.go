@@ -23,6 +23,7 @@ type rawSender struct {
 	h      jingle.TransportHandle
 	accept chan struct{}
 	done   chan *jingle.Reason
+	offset int64 // <range offset=''/> of the session-accept
 }
 
 func (r *rawSender) HandleAction(ctx context.Context, _ *jingle.Session, j *jingle.Jingle) error {
@@ -34,6 +35,11 @@ func (r *rawSender) HandleAction(ctx context.Context, _ *jingle.Session, j *jing
 			}
 		}
 		if j.Action == jingle.ActionSessionAccept {
+			if d, err := filetransfer.DecodeDescription(j.Contents[0].Description); err == nil && d.File.Range != nil {
+				r.mu.Lock()
+				r.offset = d.File.Range.Offset
+				r.mu.Unlock()
+			}
 			close(r.accept)
 		}
 	}
@@ -52,6 +58,9 @@ type rawOffer struct {
 	file     filetransfer.File
 	payload  []byte
 	checksum []filetransfer.Hash // sent in session-info after the data
+	// hangUp closes the stream after the payload, as a sender whose
+	// connection broke.
+	hangUp bool
 }
 
 // sendRaw pushes o from p over IBB and returns how the session ended.
@@ -97,7 +106,22 @@ func sendRaw(t *testing.T, p *peer, to string, o rawOffer) *jingle.Reason {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = conn.Write(o.payload) // may fail once the receiver gives up
+	payload := o.payload
+	if o.file.Range != nil {
+		// A sender that announced <range/> honours the receiver's offset;
+		// one that did not (Dino) always sends from byte 0.
+		rs.mu.Lock()
+		off := rs.offset
+		rs.mu.Unlock()
+		if off > int64(len(payload)) {
+			t.Fatalf("receiver asked for offset %d of %d bytes", off, len(payload))
+		}
+		payload = payload[off:]
+	}
+	_, _ = conn.Write(payload) // may fail once the receiver gives up
+	if o.hangUp {
+		_ = conn.Close()
+	}
 	if o.checksum != nil {
 		ck := filetransfer.Checksum{Creator: jingle.CreatorInitiator, Name: "a-file-offer", File: filetransfer.File{Hashes: o.checksum, Size: -1}}
 		el, err := ck.Element()
