@@ -155,7 +155,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: %s", ErrInvalidConfig, fmt.Sprintf(format, a...))
 	}
 	if _, err := netip.ParseAddr(c.Address); err != nil {
-		return bad("address %q is not an IP address", c.Address)
+		return bad("address: %q is not an IP address", c.Address)
 	}
 	for _, ip := range []struct{ name, v string }{{"external_ip", c.ExternalIP}, {"relay_bind_address", c.RelayBindAddress}} {
 		if ip.v == "" {
@@ -163,46 +163,57 @@ func (c Config) Validate() error {
 		}
 		a, err := netip.ParseAddr(ip.v)
 		if err != nil {
-			return bad("%s %q is not an IP address", ip.name, ip.v)
+			return bad("%s: %q is not an IP address", ip.name, ip.v)
 		}
 		if a.IsUnspecified() {
-			return bad("%s must be a specific address, not %s", ip.name, ip.v)
+			return bad("%s: must be a specific address, not %s", ip.name, ip.v)
 		}
 	}
 	if c.Port < 1 || c.Port > 65535 || c.TLSPort < 1 || c.TLSPort > 65535 {
-		return bad("port and tls_port must be 1..65535")
+		return bad("port, tls_port: must be 1..65535")
 	}
 	if c.DisableUDP && c.DisableTCP && c.TLSCert == "" {
-		return bad("every listener is disabled")
+		return bad("disable_udp, disable_tcp: every listener is off and no tls_cert is set")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
-		return bad("tls_cert and tls_key go together")
+		return bad("tls_cert, tls_key: set both or neither")
 	}
 	if c.UDPSockets < 1 || c.UDPSockets > 256 {
-		return bad("udp_sockets must be 1..256")
+		return bad("udp_sockets: must be 1..256")
 	}
 	if c.RelayPortMin < 1 || c.RelayPortMax > 65535 || c.RelayPortMin > c.RelayPortMax {
-		return bad("relay port range %d-%d is invalid", c.RelayPortMin, c.RelayPortMax)
+		return bad("relay_port_min, relay_port_max: %d-%d is not a port range", c.RelayPortMin, c.RelayPortMax)
 	}
 	if len(c.Users) == 0 && len(c.Secrets) == 0 {
-		return bad("no users and no secrets: nobody could allocate")
+		return bad("users, secrets: neither is set, nobody could allocate")
 	}
 	for u, p := range c.Users {
 		if u == "" || p == "" {
-			return bad("users entries need a name and a password")
+			return bad("users: every entry needs a name and a password")
 		}
 	}
 	for _, s := range c.Secrets {
 		if s == "" {
-			return bad("secrets must not be empty strings")
+			return bad("secrets: empty string")
 		}
 	}
-	if c.AuthFailuresPerMinute < 0 || c.MaxAllocations < 0 || c.MaxAllocationsPerUser < 0 ||
-		c.MaxPermissionsPerAllocation < 0 || c.UserBandwidth < 0 || c.TotalBandwidth < 0 {
-		return bad("limits must not be negative")
+	for _, l := range []struct {
+		key string
+		v   int64
+	}{
+		{"auth_failures_per_minute", int64(c.AuthFailuresPerMinute)},
+		{"max_allocations", int64(c.MaxAllocations)},
+		{"max_allocations_per_user", int64(c.MaxAllocationsPerUser)},
+		{"max_permissions_per_allocation", int64(c.MaxPermissionsPerAllocation)},
+		{"user_bandwidth", c.UserBandwidth},
+		{"total_bandwidth", c.TotalBandwidth},
+	} {
+		if l.v < 0 {
+			return bad("%s: must not be negative", l.key)
+		}
 	}
 	if c.AllocationLifetime < time.Minute || c.AllocationLifetime > time.Hour {
-		return bad("allocation_lifetime must be between 1m and 1h (RFC 8656 section 7.2)")
+		return bad("allocation_lifetime: must be between 1m and 1h (RFC 8656 section 7.2)")
 	}
 	allow, err := parsePrefixes(c.AllowPeers)
 	if err != nil {
@@ -212,7 +223,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("deny_peers: %w", err)
 	}
 	if w := wideOpen(allow); len(w) > 0 && !c.AllowWideOpenPeers {
-		return fmt.Errorf("%w: %v", ErrWideOpenPolicy, w)
+		return fmt.Errorf("allow_peers: %w: %v", ErrWideOpenPolicy, w)
 	}
 
 	return nil

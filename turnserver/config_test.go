@@ -2,6 +2,7 @@ package turnserver
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,23 +48,25 @@ func TestConfigValidate(t *testing.T) {
 		name string
 		mod  func(*Config)
 		want error
+		key  string // the TOML key the error must name
 	}{
-		{"ok", func(*Config) {}, nil},
-		{"no credentials", func(c *Config) { c.Secrets = nil }, ErrInvalidConfig},
-		{"empty secret", func(c *Config) { c.Secrets = []string{""} }, ErrInvalidConfig},
-		{"bad address", func(c *Config) { c.Address = "localhost" }, ErrInvalidConfig},
-		{"unspecified external", func(c *Config) { c.ExternalIP = "0.0.0.0" }, ErrInvalidConfig},
-		{"range reversed", func(c *Config) { c.RelayPortMin, c.RelayPortMax = 60000, 50000 }, ErrInvalidConfig},
-		{"half tls", func(c *Config) { c.TLSCert = "a.pem" }, ErrInvalidConfig},
-		{"all off", func(c *Config) { c.DisableTCP, c.DisableUDP = true, true }, ErrInvalidConfig},
-		{"lifetime too long", func(c *Config) { c.AllocationLifetime = 2 * time.Hour }, ErrInvalidConfig},
-		{"bad cidr", func(c *Config) { c.DenyPeers = []string{"10.0.0.0/33"} }, ErrInvalidConfig},
-		{"lan opt-in", func(c *Config) { c.AllowPeers = []string{"10.0.0.0/8", "fd12:3456::/32"} }, nil},
-		{"everything", func(c *Config) { c.AllowPeers = []string{"0.0.0.0/0"} }, ErrWideOpenPolicy},
-		{"all v6", func(c *Config) { c.AllowPeers = []string{"::/0"} }, ErrWideOpenPolicy},
-		{"metadata", func(c *Config) { c.AllowPeers = []string{"169.254.0.0/16"} }, ErrWideOpenPolicy},
-		{"metadata v6", func(c *Config) { c.AllowPeers = []string{"fd00::/8"} }, ErrWideOpenPolicy},
-		{"wide but told", func(c *Config) { c.AllowPeers, c.AllowWideOpenPeers = []string{"0.0.0.0/0"}, true }, nil},
+		{"ok", func(*Config) {}, nil, ""},
+		{"no credentials", func(c *Config) { c.Secrets = nil }, ErrInvalidConfig, "secrets"},
+		{"empty secret", func(c *Config) { c.Secrets = []string{""} }, ErrInvalidConfig, "secrets"},
+		{"bad address", func(c *Config) { c.Address = "localhost" }, ErrInvalidConfig, "address"},
+		{"unspecified external", func(c *Config) { c.ExternalIP = "0.0.0.0" }, ErrInvalidConfig, "external_ip"},
+		{"range reversed", func(c *Config) { c.RelayPortMin, c.RelayPortMax = 60000, 50000 }, ErrInvalidConfig, "relay_port_min"},
+		{"half tls", func(c *Config) { c.TLSCert = "a.pem" }, ErrInvalidConfig, "tls_key"},
+		{"all off", func(c *Config) { c.DisableTCP, c.DisableUDP = true, true }, ErrInvalidConfig, "disable_udp"},
+		{"lifetime too long", func(c *Config) { c.AllocationLifetime = 2 * time.Hour }, ErrInvalidConfig, "allocation_lifetime"},
+		{"bad cidr", func(c *Config) { c.DenyPeers = []string{"10.0.0.0/33"} }, ErrInvalidConfig, "deny_peers"},
+		{"negative", func(c *Config) { c.UserBandwidth = -1 }, ErrInvalidConfig, "user_bandwidth"},
+		{"lan opt-in", func(c *Config) { c.AllowPeers = []string{"10.0.0.0/8", "fd12:3456::/32"} }, nil, ""},
+		{"everything", func(c *Config) { c.AllowPeers = []string{"0.0.0.0/0"} }, ErrWideOpenPolicy, "allow_peers"},
+		{"all v6", func(c *Config) { c.AllowPeers = []string{"::/0"} }, ErrWideOpenPolicy, "allow_peers"},
+		{"metadata", func(c *Config) { c.AllowPeers = []string{"169.254.0.0/16"} }, ErrWideOpenPolicy, "allow_peers"},
+		{"metadata v6", func(c *Config) { c.AllowPeers = []string{"fd00::/8"} }, ErrWideOpenPolicy, "allow_peers"},
+		{"wide but told", func(c *Config) { c.AllowPeers, c.AllowWideOpenPeers = []string{"0.0.0.0/0"}, true }, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := base()
@@ -71,6 +74,9 @@ func TestConfigValidate(t *testing.T) {
 			err := c.Validate()
 			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
 				t.Fatalf("Validate = %v, want %v", err, tc.want)
+			}
+			if err != nil && !strings.Contains(err.Error(), tc.key) {
+				t.Fatalf("Validate = %v, want it to name %q", err, tc.key)
 			}
 		})
 	}
