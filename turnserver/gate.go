@@ -143,6 +143,20 @@ func (g *gate) inspect(buf []byte, src, local net.Addr, w replier, scratch *stun
 			return nil
 		}
 		if out := g.redeemReservation(scratch, w, key); out != nil {
+			// A reserved Allocate; clamp its lifetime too, if asked.
+			if m2 := (&stun.Message{Raw: out}); m2.Decode() == nil {
+				if clamped := clampLifetime(m2, key); clamped != nil {
+					return clamped
+				}
+			}
+
+			return out
+		}
+		if out := clampLifetime(scratch, key); out != nil {
+			return out
+		}
+	case stun.MethodRefresh:
+		if out := clampLifetime(scratch, key); out != nil {
 			return out
 		}
 	case stun.MethodCreatePermission, stun.MethodChannelBind, stun.MethodConnect:

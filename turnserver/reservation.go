@@ -113,22 +113,75 @@ func (g *gate) redeemReservation(m *stun.Message, w replier, key []byte) []byte 
 	if !ok {
 		return nil // pion answers 508.
 	}
+	out := resign(m, key, func(a stun.RawAttribute) ([]byte, bool) {
+		return a.Value, a.Type != stun.AttrReservationToken
+	})
+	if out == nil {
+		return nil
+	}
+	pr.reservePort(port)
+
+	return out
+}
+
+// resign rebuilds an authenticated request with edit applied to each
+// attribute (return false to drop one) and signs it again with key, so pion's
+// own integrity check of the rewritten request passes. nil if it cannot.
+func resign(m *stun.Message, key []byte, edit func(stun.RawAttribute) ([]byte, bool)) []byte {
 	out := &stun.Message{TransactionID: m.TransactionID, Type: m.Type}
 	out.WriteHeader()
 	for _, a := range m.Attributes {
 		switch a.Type {
-		case stun.AttrReservationToken, stun.AttrMessageIntegrity, stun.AttrMessageIntegritySHA256, stun.AttrFingerprint:
+		case stun.AttrMessageIntegrity, stun.AttrMessageIntegritySHA256, stun.AttrFingerprint:
 			continue
 		}
-		out.Add(a.Type, a.Value)
+		if v, keep := edit(a); keep {
+			out.Add(a.Type, v)
+		}
 	}
 	// Not out.Build: it resets the message first.
 	if stun.MessageIntegrity(key).AddTo(out) != nil || stun.Fingerprint.AddTo(out) != nil {
 		return nil
 	}
-	pr.reservePort(port)
 
 	return out.Raw
+}
+
+// Lifetimes of RFC 8656 section 7.2 (Allocate) and 7.3 (Refresh): the
+// server uses max(default, min(requested, maximum)), 0 on Refresh deletes.
+const (
+	defaultLifetime = 600
+	maxLifetime     = 3600
+)
+
+// clampLifetime rewrites a LIFETIME that pion would mishandle: pion grants
+// a requested lifetime under one hour as is (even 5 s) and replaces one of
+// an hour or more with its default instead of capping it. The clamped value
+// stays a second under the hour, where pion stops taking it. nil if the
+// request needs no rewrite.
+func clampLifetime(m *stun.Message, key []byte) []byte {
+	v, err := m.Get(stun.AttrLifetime)
+	if err != nil || len(v) != 4 {
+		return nil // Absent: pion applies the configured default. Malformed: pion answers 400.
+	}
+	req := binary.BigEndian.Uint32(v)
+	if req == 0 && m.Type.Method == stun.MethodRefresh {
+		return nil // Deallocation.
+	}
+	want := min(max(req, defaultLifetime), maxLifetime-1)
+	if want == req {
+		return nil
+	}
+
+	return resign(m, key, func(a stun.RawAttribute) ([]byte, bool) {
+		if a.Type != stun.AttrLifetime {
+			return a.Value, true
+		}
+		nv := make([]byte, 4)
+		binary.BigEndian.PutUint32(nv, want)
+
+		return nv, true
+	})
 }
 
 // socketGenerator is a listener socket's view of the relay generator: it

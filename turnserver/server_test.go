@@ -642,3 +642,35 @@ func TestExternalIPAdvertised(t *testing.T) {
 		t.Fatalf("own public address relay port: %q", got)
 	}
 }
+
+// RFC 8656 sections 7.2 and 7.3: lifetime = max(600, min(requested, 3600)).
+func TestLifetimeClamp(t *testing.T) {
+	s := startServer(t, loopbackConfig())
+	lifetimeOf := func(m *stun.Message) time.Duration {
+		t.Helper()
+		v, err := m.Get(stun.AttrLifetime)
+		if err != nil || len(v) != 4 {
+			t.Fatalf("no LIFETIME in %v (code %d)", m.Type, errCode(m))
+		}
+
+		return time.Duration(uint32(v[0])<<24|uint32(v[1])<<16|uint32(v[2])<<8|uint32(v[3])) * time.Second
+	}
+	for _, tc := range []struct {
+		requested uint32
+		min, max  time.Duration
+	}{
+		{5, 600 * time.Second, 600 * time.Second},      // Too short: the default.
+		{900, 900 * time.Second, 900 * time.Second},    // In range: as asked.
+		{7200, 3599 * time.Second, 3600 * time.Second}, // Too long: the maximum (less a second, see clampLifetime).
+	} {
+		c := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+		m := c.do(stun.MethodAllocate, udpTransport(), lifetimeAttr(tc.requested))
+		if got := lifetimeOf(m); got < tc.min || got > tc.max {
+			t.Errorf("Allocate asking %ds: lifetime %v, want %v..%v", tc.requested, got, tc.min, tc.max)
+		}
+		m = c.do(stun.MethodRefresh, lifetimeAttr(tc.requested))
+		if got := lifetimeOf(m); got < tc.min || got > tc.max {
+			t.Errorf("Refresh asking %ds: lifetime %v, want %v..%v", tc.requested, got, tc.min, tc.max)
+		}
+	}
+}
