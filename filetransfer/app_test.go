@@ -45,6 +45,9 @@ type peerOpts struct {
 	dc       []datachannel.Option
 	app      []filetransfer.Option
 	features []string // nil: all
+	// wrapIBB, if set, gives the App this transport in place of IBB
+	// (to watch or steer its handles).
+	wrapIBB func(filetransfer.StandaloneTransport) filetransfer.StandaloneTransport
 }
 
 func newPeer(t *testing.T, r *jingletest.Router, jid string, o peerOpts) *peer {
@@ -59,8 +62,12 @@ func newPeer(t *testing.T, r *jingletest.Router, jid string, o peerOpts) *peer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = dir.Close() })
+	var ibbT filetransfer.StandaloneTransport = p.ibb
+	if o.wrapIBB != nil {
+		ibbT = o.wrapIBB(p.ibb)
+	}
 	opts := []filetransfer.Option{
-		filetransfer.WithTransports(p.dc, p.dc.Dialect(ice.NS), p.dc.Dialect(ice.NSDataChannel0), p.s5b, p.ibb),
+		filetransfer.WithTransports(p.dc, p.dc.Dialect(ice.NS), p.dc.Dialect(ice.NSDataChannel0), p.s5b, ibbT),
 		filetransfer.WithReceiveDir(dir),
 		filetransfer.WithAutoAccept(filetransfer.AcceptPolicy{MaxSize: -1}),
 		filetransfer.WithResults(func(r *filetransfer.Result) { p.res <- r }),

@@ -118,6 +118,9 @@ func (tr *transfer) initiate(ctx context.Context, m *jingle.Manager, senders jin
 	started := time.Now()
 	descEl, err := tr.desc.Element()
 	if err != nil {
+		if tr.sk != nil {
+			tr.sk.abort(true)
+		}
 		return nil, err
 	}
 	var el jingle.Element
@@ -132,6 +135,9 @@ func (tr *transfer) initiate(ctx context.Context, m *jingle.Manager, senders jin
 		tr.log.Info("filetransfer: transport unavailable", "transport", c.ns, "err", err)
 		if i == len(tr.plan)-1 {
 			tr.closeHandles()
+			if tr.sk != nil {
+				tr.sk.abort(true)
+			}
 			return nil, fmt.Errorf("%w: %w", ErrNoTransport, err)
 		}
 	}
@@ -174,6 +180,11 @@ func (tr *transfer) run(started time.Time) {
 	select {
 	case <-accepted:
 	case <-tr.done:
+		if tr.sk != nil {
+			// A request declined or cancelled before the accept: its
+			// partial file (kept only if it holds earlier bytes).
+			tr.sk.abort(true)
+		}
 		tr.finishErr(started, tr.endedErr())
 		return
 	}

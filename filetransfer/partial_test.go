@@ -1,9 +1,13 @@
 package filetransfer_test
 
 import (
+	"context"
+	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jingled/jingled/filetransfer"
 	"github.com/jingled/jingled/jingle"
@@ -88,5 +92,49 @@ func TestNoResumeWithoutRange(t *testing.T) {
 	}
 	if ps := partials(t, b.dir); len(ps) != 0 {
 		t.Fatalf("partial files left: %v", ps)
+	}
+}
+
+// openIn lists this process's open files under dir (Linux /proc).
+func openIn(t *testing.T, dir string) []string {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd:", err)
+	}
+	var out []string
+	for _, fd := range fds {
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
+		if err == nil && strings.HasPrefix(target, dir+string(filepath.Separator)) {
+			out = append(out, target)
+		}
+	}
+	return out
+}
+
+// TestDeclinedRequestLeavesNothing: a pull the peer declines (or that is
+// cancelled before the accept) closes and removes the partial file the
+// request had opened: no descriptor and no .part per refused request.
+func TestDeclinedRequestLeavesNothing(t *testing.T) {
+	r := newRouter(t)
+	a := newPeer(t, r, alice, peerOpts{}) // serves nothing: declines every request
+	b := newPeer(t, r, bob, peerOpts{})
+	data := []byte("some file alice does not serve")
+	want := filetransfer.File{Name: "wanted.bin", Size: int64(len(data)), Hashes: sum256(data)}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, f := range []filetransfer.File{want, {Name: "unknown.bin", Size: -1}} {
+		if _, err := b.app.Request(ctx, b.m, alice, f, filetransfer.RequestOptions{}); !errors.Is(err, filetransfer.ErrDeclined) {
+			t.Fatalf("request of %s: %v", f.Name, err)
+		}
+		if r := waitResult(t, a); r.Err == nil {
+			t.Fatal("the refusing side reported success")
+		}
+		if fs := openIn(t, b.dir); len(fs) != 0 {
+			t.Fatalf("declined request of %s left open: %v", f.Name, fs)
+		}
+		if es := listDir(t, b.dir); len(es) != 0 {
+			t.Fatalf("declined request of %s left %v", f.Name, es)
+		}
 	}
 }

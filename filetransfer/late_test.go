@@ -1,0 +1,97 @@
+package filetransfer_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jingled/jingled/filetransfer"
+	"github.com/jingled/jingled/jingle"
+)
+
+// hookedTransport wraps a transport to steer and watch the handles the
+// App makes of it.
+type hookedTransport struct {
+	filetransfer.StandaloneTransport
+	beforeHandle func() // runs before each handle is made
+	localErr     error  // if set, every handle's Local fails with it
+
+	mu      sync.Mutex
+	handles []*hookedHandle
+}
+
+func (t *hookedTransport) Handle(local, peer string, initiator bool, send func(context.Context, *jingle.Jingle) error, content string) jingle.TransportHandle {
+	if t.beforeHandle != nil {
+		t.beforeHandle()
+	}
+	h := &hookedHandle{TransportHandle: t.StandaloneTransport.Handle(local, peer, initiator, send, content), t: t}
+	t.mu.Lock()
+	t.handles = append(t.handles, h)
+	t.mu.Unlock()
+	return h
+}
+
+// unclosed counts the handles nobody closed.
+func (t *hookedTransport) unclosed() (made, open int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, h := range t.handles {
+		h.mu.Lock()
+		if !h.closed {
+			open++
+		}
+		h.mu.Unlock()
+	}
+	return len(t.handles), open
+}
+
+type hookedHandle struct {
+	jingle.TransportHandle
+	t      *hookedTransport
+	mu     sync.Mutex
+	closed bool
+}
+
+func (h *hookedHandle) Local(ctx context.Context) (jingle.Element, error) {
+	if h.t.localErr != nil {
+		return jingle.Element{}, h.t.localErr
+	}
+	return h.TransportHandle.Local(ctx)
+}
+
+func (h *hookedHandle) Close() error {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	return h.TransportHandle.Close()
+}
+
+// TestRequestWithoutTransportLeavesNothing: a request that never goes out
+// (no transport could build its offer) releases its partial file too.
+func TestRequestWithoutTransportLeavesNothing(t *testing.T) {
+	r := newRouter(t)
+	newPeer(t, r, alice, peerOpts{})
+	broken := &hookedTransport{localErr: errors.New("no transport here")}
+	b := newPeer(t, r, bob, peerOpts{wrapIBB: func(st filetransfer.StandaloneTransport) filetransfer.StandaloneTransport {
+		broken.StandaloneTransport = st
+		return broken
+	}})
+	data := []byte("wanted")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	f := filetransfer.File{Name: "wanted.bin", Size: int64(len(data)), Hashes: sum256(data)}
+	if _, err := b.app.Request(ctx, b.m, alice, f, filetransfer.RequestOptions{Transport: "ibb"}); !errors.Is(err, filetransfer.ErrNoTransport) {
+		t.Fatalf("request without a transport: %v", err)
+	}
+	if fs := openIn(t, b.dir); len(fs) != 0 {
+		t.Fatalf("left open: %v", fs)
+	}
+	if es := listDir(t, b.dir); len(es) != 0 {
+		t.Fatalf("left %v", es)
+	}
+	if made, open := broken.unclosed(); made == 0 || open != 0 {
+		t.Fatalf("%d of %d handles left open", open, made)
+	}
+}
