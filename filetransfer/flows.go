@@ -124,22 +124,25 @@ func (tr *transfer) initiate(ctx context.Context, m *jingle.Manager, senders jin
 		return nil, err
 	}
 	var el jingle.Element
-	for i, c := range tr.plan {
-		at := tr.newAttempt(c)
-		el, err = at.h.Local(ctx)
-		if err == nil {
+	for _, c := range tr.plan {
+		var at *attempt
+		if at, err = tr.newAttempt(c); err != nil {
+			break
+		}
+		if el, err = at.h.Local(ctx); err == nil {
 			tr.cur = at
 			break
 		}
 		tr.tried = append(tr.tried, c.ns)
 		tr.log.Info("filetransfer: transport unavailable", "transport", c.ns, "err", err)
-		if i == len(tr.plan)-1 {
-			tr.closeHandles()
-			if tr.sk != nil {
-				tr.sk.abort(true)
-			}
-			return nil, fmt.Errorf("%w: %w", ErrNoTransport, err)
+		err = fmt.Errorf("%w: %w", ErrNoTransport, err)
+	}
+	if tr.cur == nil {
+		tr.closeHandles()
+		if tr.sk != nil {
+			tr.sk.abort(true)
 		}
+		return nil, err
 	}
 	content := jingle.Content{Creator: jingle.CreatorInitiator, Name: tr.content, Senders: senders, Description: &descEl, Transport: &el}
 	s, err := m.Initiate(ctx, tr.peer, "", []jingle.Content{content}, nil, tr)
@@ -286,7 +289,10 @@ func (tr *transfer) serve() {
 // accept builds our transport for the offered one and sends
 // session-accept with f.
 func (tr *transfer) accept(f File) error {
-	at := tr.newAttempt(choice{tr.cur.t, tr.cur.ns})
+	at, err := tr.newAttempt(choice{tr.cur.t, tr.cur.ns})
+	if err != nil {
+		return err
+	}
 	if err := at.h.HandleRemote(tr.ctx, jingle.ActionSessionInitiate, tr.remoteTransport); err != nil {
 		return fmt.Errorf("%w: %w", ErrNoTransport, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jingled/jingled/filetransfer"
+	"github.com/jingled/jingled/filetransfer/ibb"
+	"github.com/jingled/jingled/filetransfer/s5b"
 	"github.com/jingled/jingled/jingle"
 )
 
@@ -66,6 +68,58 @@ func (h *hookedHandle) Close() error {
 	h.closed = true
 	h.mu.Unlock()
 	return h.TransportHandle.Close()
+}
+
+// TestReplacementAfterEndIsClosed: the session ends while the responder is
+// building the transport a transport-replace asked for. Terminated has
+// already closed the handles it knew, so the late one must be closed by
+// whoever makes it, or its stream (and goroutine) outlives the session.
+func TestReplacementAfterEndIsClosed(t *testing.T) {
+	r := newRouter(t)
+	blocked := []s5b.Option{s5b.WithDialContext(refuseDial)}
+	a := newPeer(t, r, alice, peerOpts{s5b: blocked, features: []string{filetransfer.NS, s5b.NS, ibb.NS}})
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hooked := &hookedTransport{beforeHandle: func() {
+		once.Do(func() { close(entered) })
+		<-release
+	}}
+	b := newPeer(t, r, bob, peerOpts{s5b: blocked, wrapIBB: func(st filetransfer.StandaloneTransport) filetransfer.StandaloneTransport {
+		hooked.StandaloneTransport = st
+		return hooked
+	}})
+	path, _ := randomFile(t, 10_000)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sendCtx, endSend := context.WithCancel(ctx)
+	sent := make(chan error, 1)
+	go func() {
+		_, err := a.app.Send(sendCtx, a.m, bob, path, filetransfer.SendOptions{})
+		sent <- err
+	}()
+	// SOCKS5 fails both ways; alice replaces it with IBB and bob starts
+	// building his IBB handle...
+	select {
+	case <-entered:
+	case <-ctx.Done():
+		close(release)
+		t.Fatal("no transport-replace reached bob")
+	}
+	// ...when alice gives up: the session ends on both sides.
+	endSend()
+	if err := <-sent; err == nil {
+		t.Fatal("cancelled send reported success")
+	}
+	if res := waitResult(t, b); res.Err == nil {
+		t.Fatal("receiver reported success")
+	}
+	close(release)
+	// App.Close waits for the transfer's goroutines, the replacement's
+	// builder included.
+	_ = b.app.Close()
+	if made, open := hooked.unclosed(); made == 0 || open != 0 {
+		t.Fatalf("%d of %d IBB handles left open after the session ended", open, made)
+	}
 }
 
 // TestRequestWithoutTransportLeavesNothing: a request that never goes out

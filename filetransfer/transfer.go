@@ -139,8 +139,13 @@ func (tr *transfer) session() *jingle.Session {
 	}
 }
 
-// newAttempt creates and records a handle for c.
-func (tr *transfer) newAttempt(c choice) *attempt {
+// newAttempt creates and records a handle for c. Once the session has
+// ended (Terminated has closed the handles it knew) a new handle is closed
+// at once: a transport-replace being answered, or a replacement being
+// built, when the session ends would otherwise leave its listener,
+// stream or PeerConnection open for good. Never called in the session
+// loop, so the Close may block.
+func (tr *transfer) newAttempt(c choice) (*attempt, error) {
 	at := &attempt{ns: c.ns, t: c.t, sent: make(chan struct{})}
 	send := func(ctx context.Context, j *jingle.Jingle) error {
 		select {
@@ -154,9 +159,16 @@ func (tr *transfer) newAttempt(c choice) *attempt {
 	}
 	at.h = c.t.Handle(tr.local, tr.peer, tr.initiator, send, tr.content)
 	tr.mu.Lock()
+	select {
+	case <-tr.done:
+		tr.mu.Unlock()
+		_ = at.h.Close()
+		return nil, fmt.Errorf("filetransfer: %s: %w", c.ns, jingle.ErrSessionEnded)
+	default:
+	}
 	tr.handles = append(tr.handles, at.h)
 	tr.mu.Unlock()
-	return at
+	return at, nil
 }
 
 // setCur makes at the current transport and wakes waiters.
@@ -254,7 +266,10 @@ func (tr *transfer) onReplace(ctx context.Context, s *jingle.Session, j *jingle.
 	el := *c.Transport
 	creator := c.Creator
 	tr.app.goOwned(func() {
-		at := tr.newAttempt(choice{t, c.TransportNS()})
+		at, err := tr.newAttempt(choice{t, c.TransportNS()})
+		if err != nil {
+			return // the session ended meanwhile
+		}
 		if err := at.h.HandleRemote(tr.ctx, jingle.ActionTransportReplace, el); err != nil {
 			tr.fail(fmt.Errorf("filetransfer: replacement transport: %w", err))
 			return
@@ -438,7 +453,10 @@ func (tr *transfer) replace() error {
 		if next == nil {
 			return fmt.Errorf("%w: every transport failed", ErrNoTransport)
 		}
-		at := tr.newAttempt(*next)
+		at, err := tr.newAttempt(*next)
+		if err != nil {
+			return err
+		}
 		el, err := at.h.Local(tr.ctx)
 		if err != nil {
 			tr.setCur(at)
