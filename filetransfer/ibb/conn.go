@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -14,9 +15,26 @@ import (
 )
 
 // maxBuffered bounds the received bytes waiting for Read. An honest
-// sender has one block in flight; a peer that ignores acks is throttled
-// by HandleIQ waiting for room.
+// sender has one block in flight, so the buffer only fills when the
+// reader falls behind (or a peer ignores acks).
 const maxBuffered = 1 << 20
+
+// roomWait bounds how long HandleIQ waits for the reader to make room in
+// a full buffer. HandleIQ runs on the connection's one dispatch goroutine,
+// behind which every other IQ and message of the account waits (disco,
+// pings, other sessions' Jingle actions), so a stalled reader must not
+// hold it: past roomWait the packet is refused with a resource-constraint
+// error of type 'wait', which XEP-0047 §2.2 tells the sender to answer by
+// suspending the stream and retrying later.
+const roomWait = 50 * time.Millisecond
+
+// Retrying a block the receiver refused with an error of type 'wait':
+// backoff from retryMin doubling to retryMax, giving up when the receiver
+// has taken nothing for iqTimeout.
+const (
+	retryMin = 20 * time.Millisecond
+	retryMax = time.Second
+)
 
 // iqTimeout bounds the wait for one IBB ack.
 const iqTimeout = 30 * time.Second
@@ -107,6 +125,7 @@ func (s *Stream) remoteData(ctx context.Context, seq uint16, b64 string) error {
 		s.fail(fmt.Errorf("ibb: bad data packet %d", seq))
 		return jingle.BadRequest("ibb: bad data packet")
 	}
+	var full <-chan time.Time
 	s.mu.Lock()
 	for {
 		if s.eof || s.err != nil {
@@ -125,8 +144,16 @@ func (s *Stream) remoteData(ctx context.Context, seq uint16, b64 string) error {
 			break
 		}
 		s.mu.Unlock()
+		if full == nil {
+			t := time.NewTimer(roomWait)
+			defer t.Stop()
+			full = t.C
+		}
 		select {
 		case <-s.notifyRoom:
+		case <-full:
+			// Not taken: the sender retries the same seq later.
+			return &jingle.Error{Type: jingle.ErrorTypeWait, Condition: jingle.CondResourceConstraint, Text: "ibb: reader behind, retry later"}
 		case <-ctx.Done():
 			return &jingle.Error{Type: jingle.ErrorTypeWait, Condition: jingle.CondResourceConstraint}
 		case <-s.ctx.Done():
@@ -207,20 +234,46 @@ func (s *Stream) Write(p []byte) (int, error) {
 		payload = append(payload, "'>"...)
 		payload = enc.AppendEncode(payload, p[:n])
 		payload = append(payload, "</data>"...)
-		ctx, cancel := context.WithTimeout(s.ctx, iqTimeout)
-		res, err := s.t.out.SendIQ(ctx, s.iq(payload))
-		cancel()
-		if err == nil && res != nil && res.Type == jingle.IQError && res.Error != nil {
-			err = res.Error
-		}
-		if err != nil {
-			return written, fmt.Errorf("ibb: data %d: %w", s.wseq, err)
+		if err := s.sendBlock(payload); err != nil {
+			return written, err
 		}
 		s.wseq++
 		written += n
 		p = p[n:]
 	}
 	return written, nil
+}
+
+// sendBlock sends one data IQ and waits for its ack. A refusal of type
+// 'wait' (the receiver's buffer is full, or a server reports a
+// temporary delivery failure) is retried with backoff, XEP-0047 §2.2,
+// until the receiver has taken nothing for iqTimeout.
+func (s *Stream) sendBlock(payload []byte) error {
+	backoff := retryMin
+	stalled := time.Now()
+	for {
+		ctx, cancel := context.WithTimeout(s.ctx, iqTimeout)
+		res, err := s.t.out.SendIQ(ctx, s.iq(payload))
+		cancel()
+		if err == nil && res != nil && res.Type == jingle.IQError && res.Error != nil {
+			err = res.Error
+		}
+		if err == nil {
+			return nil
+		}
+		var je *jingle.Error
+		if !errors.As(err, &je) || je.Type != jingle.ErrorTypeWait || time.Since(stalled) > iqTimeout {
+			return fmt.Errorf("ibb: data %d: %w", s.wseq, err)
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-s.ctx.Done():
+			t.Stop()
+			return fmt.Errorf("ibb: data %d: %w", s.wseq, ErrClosed)
+		}
+		backoff = min(2*backoff, retryMax)
+	}
 }
 
 // Close sends <close/> (unless the peer closed first) and forgets the
