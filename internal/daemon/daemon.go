@@ -106,7 +106,8 @@ func (d *Daemon) healthy() error {
 }
 
 // Reload applies what can change without a restart: the relay's TLS
-// certificate, the log level and the accounts' allow-lists.
+// certificate, its users and shared secrets, the log level and the
+// accounts' allow-lists.
 func (d *Daemon) Reload(cfg *config.Config, level *slog.LevelVar) {
 	if d.turn != nil {
 		if err := d.turn.ReloadCertificate(); err != nil {
@@ -115,6 +116,16 @@ func (d *Daemon) Reload(cfg *config.Config, level *slog.LevelVar) {
 	}
 	if cfg == nil {
 		return
+	}
+	if d.turn != nil && cfg.TURN.Enabled {
+		// Secret rotation: add the new secret, reload, move the XMPP
+		// server to it, remove the old one after the credential TTL.
+		// Running allocations keep working throughout.
+		if err := d.turn.UpdateCredentials(cfg.TURN.Users, cfg.TURN.Secrets); err != nil {
+			d.log.Error("reload: keeping the relay's credentials", "err", err)
+		} else {
+			d.log.Info("relay credentials reloaded", "users", len(cfg.TURN.Users), "secrets", len(cfg.TURN.Secrets))
+		}
 	}
 	level.Set(parseLevel(cfg.Log.Level))
 	d.mu.Lock()

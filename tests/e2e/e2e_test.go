@@ -27,8 +27,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/turn/v5"
+
 	"github.com/jingled/jingled/internal/mediatest"
 	"github.com/jingled/jingled/internal/prosodytest"
+	"github.com/jingled/jingled/turnserver"
 )
 
 var binDir string
@@ -897,5 +900,92 @@ policy = "relay"
 	}
 	if a, err := mediatest.AnalyzeAudio(ctx, back+".ogg"); err != nil || math.Abs(a.Frequency-440) > 5 {
 		t.Fatalf("tone through the relay at %v Hz (err %v)", a.Frequency, err)
+	}
+}
+
+// turnAllocate allocates on the relay with a real TURN client and
+// returns the error (nil on success).
+func turnAllocate(t *testing.T, addr, user, pass string) error {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c, err := turn.NewClient(&turn.ClientConfig{STUNServerAddr: addr, TURNServerAddr: addr, Conn: conn, Username: user, Password: pass, Realm: "e2e"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	relay, err := c.Allocate()
+	if err == nil {
+		_ = relay.Close()
+	}
+	return err
+}
+
+// TestSIGHUPRotatesTURNSecret: the relay accepts credentials of every
+// configured secret; after the old one is removed from the file and
+// jingled gets SIGHUP, its credentials are refused and the new one's work,
+// without a restart.
+func TestSIGHUPRotatesTURNSecret(t *testing.T) {
+	needBinaries(t)
+	dir := t.TempDir()
+	turnPort := freePort(t)
+	httpPort := freePort(t)
+	config := func(secrets string) string {
+		return fmt.Sprintf(`
+[http]
+listen = "127.0.0.1:%d"
+[turn]
+enabled = true
+realm = "e2e"
+address = "127.0.0.1"
+port = %d
+udp_sockets = 1
+relay_port_min = 42000
+relay_port_max = 42999
+secrets = [%s]
+`, httpPort, turnPort, secrets)
+	}
+	d := startDaemon(t, dir, config(`"old-secret", "new-secret"`), httpPort)
+	addr := fmt.Sprintf("127.0.0.1:%d", turnPort)
+	creds := func(secret string) (string, string) {
+		u, p, err := turnserver.GenerateCredentials(secret, "alice", time.Hour, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u, p
+	}
+	for _, s := range []string{"old-secret", "new-secret"} {
+		u, p := creds(s)
+		if err := turnAllocate(t, addr, u, p); err != nil {
+			t.Fatalf("allocate with %s before the rotation: %v", s, err)
+		}
+	}
+	writeFile(t, dir, "jingled.toml", config(`"new-secret"`))
+	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(d.log.String(), "relay credentials reloaded") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(d.log.String(), "relay credentials reloaded") {
+		t.Fatalf("no credential reload logged:\n%s", d.log.String())
+	}
+	u, p := creds("old-secret")
+	if err := turnAllocate(t, addr, u, p); err == nil {
+		t.Fatal("credentials of the removed secret still allocate after SIGHUP")
+	}
+	u, p = creds("new-secret")
+	if err := turnAllocate(t, addr, u, p); err != nil {
+		t.Fatalf("allocate with the new secret after SIGHUP: %v", err)
+	}
+	if strings.Contains(d.log.String(), "old-secret") || strings.Contains(d.log.String(), "new-secret") {
+		t.Fatal("a secret appears in jingled's log")
 	}
 }
