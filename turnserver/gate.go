@@ -1,6 +1,7 @@
 package turnserver
 
 import (
+	"container/list"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -352,46 +353,69 @@ func tupleKey(src, local net.Addr) string {
 }
 
 // keyCache hands the key verified by the gate to pion's AuthHandler, which
-// is called right after on the same goroutine. Entries older than two
-// minutes are swept when the cache grows, so it stays bounded under a flood
-// of distinct usernames.
+// is called right after on the same goroutine. It stays bounded under a
+// flood of distinct usernames by dropping entries older than two minutes and,
+// when still full, only the oldest one: an entry another goroutine has just
+// put is the newest and survives until keyCacheMax more usernames arrive,
+// so a legitimate client never gets a wrong 401 because of someone else's
+// flood (clearing the whole map did exactly that).
 type keyCache struct {
-	mu sync.Mutex
-	m  map[string]keyEntry
+	mu    sync.Mutex
+	m     map[string]*list.Element // of *keyEntry
+	order list.List                // oldest put first
 }
 
 type keyEntry struct {
-	key []byte
-	at  time.Time
+	user string
+	key  []byte
+	at   time.Time
 }
 
-const keyCacheMax = 65536
+const (
+	keyCacheMax = 65536
+	keyCacheTTL = 2 * time.Minute
+)
 
 func (c *keyCache) put(username string, key []byte, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = make(map[string]keyEntry)
+		c.m = make(map[string]*list.Element)
 	}
-	if len(c.m) >= keyCacheMax {
-		for u, e := range c.m {
-			if now.Sub(e.at) > 2*time.Minute {
-				delete(c.m, u)
-			}
-		}
-		if len(c.m) >= keyCacheMax {
-			clear(c.m)
-		}
+	if el, ok := c.m[username]; ok {
+		e := el.Value.(*keyEntry) //nolint:forcetypeassert // Only *keyEntry is stored.
+		e.key, e.at = key, now
+		c.order.MoveToBack(el)
+
+		return
 	}
-	c.m[username] = keyEntry{key: key, at: now}
+	for front := c.order.Front(); front != nil; front = c.order.Front() {
+		e := front.Value.(*keyEntry) //nolint:forcetypeassert // As above.
+		if len(c.m) < keyCacheMax && now.Sub(e.at) <= keyCacheTTL {
+			break
+		}
+		c.order.Remove(front)
+		delete(c.m, e.user)
+	}
+	c.m[username] = c.order.PushBack(&keyEntry{user: username, key: key, at: now})
 }
 
 func (c *keyCache) get(username string) ([]byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.m[username]
+	el, ok := c.m[username]
+	if !ok {
+		return nil, false
+	}
 
-	return e.key, ok
+	return el.Value.(*keyEntry).key, true //nolint:forcetypeassert // As above.
+}
+
+func (c *keyCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return len(c.m)
 }
 
 // failLimiter counts failed authentications per source IP in fixed
