@@ -3,6 +3,7 @@ package turnserver
 import (
 	"crypto/tls"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -63,9 +64,19 @@ func TestCertificateFileWatch(t *testing.T) {
 	if r.changed() {
 		t.Fatal("changed right after load")
 	}
-	// Make sure the mtime differs even on coarse filesystems.
-	time.Sleep(10 * time.Millisecond)
+	// The rewrite has the same size, so only the mtime tells it apart. A
+	// sleep is not enough on filesystems with coarse timestamps (FAT: 2 s,
+	// some network filesystems: 1 s): pin both writes to clearly different
+	// times instead.
+	setMtime(t, time.Now().Add(-2*time.Hour), certFile, keyFile)
+	if _, err := r.reload(); err != nil {
+		t.Fatal(err)
+	}
+	if r.changed() {
+		t.Fatal("changed right after reload")
+	}
 	writeTestCert(t, dir, 8)
+	setMtime(t, time.Now().Add(-time.Hour), certFile, keyFile)
 	if !r.changed() {
 		t.Fatal("rewrite not noticed")
 	}
@@ -89,5 +100,14 @@ func TestCertificateFileWatch(t *testing.T) {
 	c, _ = r.getCertificate(nil)
 	if got := c.Leaf.SerialNumber.Int64(); got != 8 {
 		t.Fatalf("after failed reload: serial %d, want 8", got)
+	}
+}
+
+func setMtime(t *testing.T, at time.Time, files ...string) {
+	t.Helper()
+	for _, f := range files {
+		if err := os.Chtimes(f, at, at); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
