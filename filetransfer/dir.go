@@ -132,41 +132,34 @@ func (d *Dir) create(f *File, sender string, resume bool) (*sink, error) {
 			s.hashes[a] = h
 		}
 	}
+	var fl *os.File
 	if resume {
-		s.tmp = partialName(f, sender)
-		resume = d.claim(s.tmp)
+		var err error
+		if fl, err = d.openResumable(s, f, sender); err != nil {
+			return nil, err
+		}
 	}
-	if !resume {
+	if fl == nil {
+		// Not resumable, or the same file is being received right now.
 		if err := d.createFresh(s, f); err != nil {
 			return nil, err
 		}
 		return s, nil
 	}
-	s.resumable = true
-	if fi, err := d.root.Lstat(s.tmp); err == nil && !fi.Mode().IsRegular() {
-		// Something planted a symlink or a directory under our name.
-		s.release()
-		return nil, fmt.Errorf("%w: %s is not a regular file", ErrOutsideDir, s.tmp)
-	}
-	fl, err := d.root.OpenFile(s.tmp, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
-		s.release()
-		return nil, fmt.Errorf("filetransfer: opening partial file: %w", err)
-	}
-	s.f = fl
 	fi, err := fl.Stat()
 	if err != nil {
 		s.abort(false)
 		return nil, fmt.Errorf("filetransfer: stat partial file: %w", err)
 	}
 	have := fi.Size()
+	s.written = have
 	if err := d.checkSpace(f.Size, have); err != nil {
-		s.abort(have > 0) // earlier bytes stay for when space is back
+		s.abort(true) // earlier bytes stay for when space is back
 		return nil, err
 	}
 	if f.Size >= 0 && have >= f.Size {
 		// Complete or overlong leftovers cannot be trusted: start over.
-		have = 0
+		have, s.written = 0, 0
 		if err := fl.Truncate(0); err != nil {
 			s.abort(false)
 			return nil, fmt.Errorf("filetransfer: truncating partial file: %w", err)
@@ -184,6 +177,33 @@ func (d *Dir) create(f *File, sender string, resume bool) (*sink, error) {
 	}
 	s.offset, s.written = have, have
 	return s, nil
+}
+
+// openResumable opens and claims the resumable partial file of f from
+// sender. It returns nil, nil when another transfer, in this process or
+// another one, has it.
+func (d *Dir) openResumable(s *sink, f *File, sender string) (*os.File, error) {
+	name := partialName(f, sender)
+	if !d.claim(name) {
+		return nil, nil
+	}
+	if fi, err := d.root.Lstat(name); err == nil && !fi.Mode().IsRegular() {
+		// Something planted a symlink or a directory under our name.
+		d.release(name)
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrOutsideDir, name)
+	}
+	fl, err := d.root.OpenFile(name, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		d.release(name)
+		return nil, fmt.Errorf("filetransfer: opening partial file: %w", err)
+	}
+	if !lockPartial(fl) {
+		_ = fl.Close()
+		d.release(name)
+		return nil, nil
+	}
+	s.tmp, s.resumable, s.f = name, true, fl
+	return fl, nil
 }
 
 // createFresh opens a new, empty partial file under a random name,

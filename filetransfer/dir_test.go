@@ -285,3 +285,47 @@ func TestDirConcurrentSameFile(t *testing.T) {
 		t.Fatalf("resumable name still taken: %s", s3.tmp)
 	}
 }
+
+// TestDirPartialLockedByAnotherProcess: a second Dir on the same path
+// (another process receiving into it) never writes into a partial file
+// the first one has open.
+func TestDirPartialLockedByAnotherProcess(t *testing.T) {
+	path := t.TempDir()
+	d1, err := OpenDir(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d1.Close()
+	d2, err := OpenDir(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	data := bytes.Repeat([]byte("abcdefgh"), 1000)
+	f := &File{Name: "shared.bin", Size: int64(len(data)), Hashes: sha256Of(data)}
+	s1, err := d1.create(f, testSender, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s1.Write(data[:2000]); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := d2.create(f, testSender, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.abort(false)
+	if s2.tmp == s1.tmp || s2.offset != 0 {
+		t.Fatalf("the other Dir got %s at offset %d", s2.tmp, s2.offset)
+	}
+	s1.abort(true)
+	// Released: the next transfer resumes it.
+	s3, err := d2.create(f, testSender, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3.abort(false)
+	if s3.tmp != s1.tmp || s3.offset != 2000 {
+		t.Fatalf("after release: %s at offset %d", s3.tmp, s3.offset)
+	}
+}
