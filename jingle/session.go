@@ -491,7 +491,7 @@ func (s *Session) onStanza(ctx context.Context, iq *IQ, j *Jingle) *IQ {
 	// The handler sees the session as the action leaves it (State,
 	// Contents); if it refuses the action, the action is undone.
 	saved := s.saveNegotiation()
-	s.applyRemote(j, ns)
+	s.apply(j, ns, false)
 	err = s.handler.HandleAction(ctx, s, j)
 	var te *TerminateError
 	if err != nil && !errors.As(err, &te) {
@@ -634,7 +634,7 @@ func (s *Session) checkLocal(j *Jingle) error {
 	return nil
 }
 
-// negotiation is a copy of what applyRemote changes.
+// negotiation is a copy of what apply changes.
 type negotiation struct {
 	state                      State
 	contents                   []Content
@@ -667,72 +667,38 @@ func (s *Session) restoreNegotiation(n negotiation) {
 	s.publish()
 }
 
-// applyRemote applies an accepted action of the peer to the contents and
-// the state.
-func (s *Session) applyRemote(j *Jingle, ns State) {
-	switch j.Action {
-	case ActionSessionAccept:
-		s.contents = acceptContents(s.contents, j.Contents)
-	case ActionContentAdd:
-		for _, c := range j.Contents {
-			s.theirAdds[c.Name] = cloneContent(c)
-		}
-	case ActionContentAccept:
-		for _, c := range j.Contents {
-			base := s.ourAdds[c.Name]
-			delete(s.ourAdds, c.Name)
-			s.putContent(mergeContent(base, c))
-		}
-	case ActionContentReject:
-		for _, c := range j.Contents {
-			delete(s.ourAdds, c.Name)
-		}
-	case ActionContentRemove:
-		s.removeContents(j.Contents)
-	case ActionContentModify:
-		s.modifyContents(j.Contents)
-	case ActionTransportReplace:
-		for _, c := range j.Contents {
-			s.theirReplaces[c.Name] = cloneElement(*c.Transport)
-		}
-	case ActionTransportAccept:
-		for _, c := range j.Contents {
-			t := s.ourReplaces[c.Name]
-			delete(s.ourReplaces, c.Name)
-			if c.Transport != nil {
-				t = *c.Transport
-			}
-			s.setTransport(c.Name, t)
-		}
-	case ActionTransportReject:
-		for _, c := range j.Contents {
-			delete(s.ourReplaces, c.Name)
-		}
+// apply applies an accepted action, ours (local) or the peer's, to the
+// contents and the state. A content-add or transport-replace waits in its
+// author's map until the other side accepts or rejects it.
+func (s *Session) apply(j *Jingle, ns State, local bool) {
+	authorAdds, otherAdds := s.theirAdds, s.ourAdds
+	authorReplaces, otherReplaces := s.theirReplaces, s.ourReplaces
+	if local {
+		authorAdds, otherAdds = s.ourAdds, s.theirAdds
+		authorReplaces, otherReplaces = s.ourReplaces, s.theirReplaces
 	}
-	s.setState(ns)
-}
-
-// applyLocal applies one of our actions, mirroring applyRemote.
-func (s *Session) applyLocal(j *Jingle, ns State) {
 	switch j.Action {
 	case ActionSessionInitiate:
-		s.contents = cloneContents(j.Contents)
-		s.armTimer(s.m.initiateTimeout)
+		// The peer's session-initiate creates the session instead.
+		if local {
+			s.contents = cloneContents(j.Contents)
+			s.armTimer(s.m.initiateTimeout)
+		}
 	case ActionSessionAccept:
 		s.contents = acceptContents(s.contents, j.Contents)
 	case ActionContentAdd:
 		for _, c := range j.Contents {
-			s.ourAdds[c.Name] = cloneContent(c)
+			authorAdds[c.Name] = cloneContent(c)
 		}
 	case ActionContentAccept:
 		for _, c := range j.Contents {
-			base := s.theirAdds[c.Name]
-			delete(s.theirAdds, c.Name)
+			base := otherAdds[c.Name]
+			delete(otherAdds, c.Name)
 			s.putContent(mergeContent(base, c))
 		}
 	case ActionContentReject:
 		for _, c := range j.Contents {
-			delete(s.theirAdds, c.Name)
+			delete(otherAdds, c.Name)
 		}
 	case ActionContentRemove:
 		s.removeContents(j.Contents)
@@ -740,12 +706,12 @@ func (s *Session) applyLocal(j *Jingle, ns State) {
 		s.modifyContents(j.Contents)
 	case ActionTransportReplace:
 		for _, c := range j.Contents {
-			s.ourReplaces[c.Name] = cloneElement(*c.Transport)
+			authorReplaces[c.Name] = cloneElement(*c.Transport)
 		}
 	case ActionTransportAccept:
 		for _, c := range j.Contents {
-			t := s.theirReplaces[c.Name]
-			delete(s.theirReplaces, c.Name)
+			t := otherReplaces[c.Name]
+			delete(otherReplaces, c.Name)
 			if c.Transport != nil {
 				t = *c.Transport
 			}
@@ -753,7 +719,7 @@ func (s *Session) applyLocal(j *Jingle, ns State) {
 		}
 	case ActionTransportReject:
 		for _, c := range j.Contents {
-			delete(s.theirReplaces, c.Name)
+			delete(otherReplaces, c.Name)
 		}
 	}
 	s.setState(ns)
@@ -787,7 +753,7 @@ func (s *Session) sendLocal(ctx context.Context, in *Jingle) (<-chan error, erro
 	if err := s.checkLocal(&j); err != nil {
 		return nil, err
 	}
-	s.applyLocal(&j, ns)
+	s.apply(&j, ns, true)
 	return s.enqueueOut(&outItem{j: &j, onReply: s.onOurReply(&j)}), nil
 }
 
