@@ -275,8 +275,32 @@ func (h *handle) attach(dc *webrtc.DataChannel) {
 			h.finish(nil, fmt.Errorf("datachannel: detach: %w", err))
 			return
 		}
-		h.finish(newConn(rwc, dc, maxMsg), nil)
+		c := newConn(rwc, dc, maxMsg)
+		c.path = h.selectedPath()
+		h.finish(c, nil)
 	})
+}
+
+// selectedPath reads the candidate pair ICE selected, once the channel is
+// open (ICE and DTLS are up by then).
+func (h *handle) selectedPath() Path {
+	h.mu.Lock()
+	pc := h.pc
+	h.mu.Unlock()
+	if pc == nil || pc.SCTP() == nil || pc.SCTP().Transport() == nil {
+		return Path{}
+	}
+	p, err := pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || p == nil || p.Local == nil || p.Remote == nil {
+		return Path{}
+	}
+	return Path{
+		LocalType:  p.Local.Typ.String(),
+		RemoteType: p.Remote.Typ.String(),
+		Local:      fmt.Sprintf("%s:%d", p.Local.Address, p.Local.Port),
+		Remote:     fmt.Sprintf("%s:%d", p.Remote.Address, p.Remote.Port),
+		Protocol:   p.Local.Protocol.String(),
+	}
 }
 
 // Local implements jingle.TransportHandle: it creates the offer (as

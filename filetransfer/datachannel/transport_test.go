@@ -89,6 +89,12 @@ func TestDialects(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			for _, c := range []io.ReadWriteCloser{ca, cb} {
+				p := c.(interface{ Path() Path }).Path()
+				if p.LocalType != "host" || p.RemoteType != "host" || p.Protocol != "udp" || !strings.HasPrefix(p.Local, "127.") {
+					t.Fatalf("path %+v, want host/host over udp on loopback", p)
+				}
+			}
 			msg := make([]byte, 1<<20)
 			_, _ = rand.Read(msg)
 			errc := make(chan error, 1)
