@@ -24,8 +24,9 @@ func newAnswer(g *globals) *cobra.Command {
 		Use:   "answer",
 		Short: "Wait for calls and answer them (echo, play a file, record)",
 		Long: `Logs in and answers incoming calls: --echo sends the caller's audio and
-video back, --audio/--video play files, --record PREFIX records each call
-to PREFIX-N.ogg / PREFIX-N.ivf. Rings are answered through Jingle Message
+video back, --audio/--video play files, --record PREFIX records the call
+to PREFIX.ogg / PREFIX.ivf (PREFIX-N.* for the Nth when answering several
+calls). Rings are answered through Jingle Message
 Initiation (XEP-0353) and plain session-initiate alike. Stops after
 --count calls (0: until Ctrl-C) and prints each call's statistics.`,
 		Example: `  JINGLE_PASSWORD=... jingle answer --jid bob@example.org --echo --count 1

@@ -63,9 +63,11 @@ func newProbe(g *globals) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "probe JID",
-		Short: "Show which Jingle features, transports and codecs a peer supports",
+		Short: "Show which Jingle features and transports a peer supports",
 		Long: `Asks JID for its features (XEP-0030 disco#info) and lists what matters for
-calls and file transfer: Jingle applications, media, transports, JMI. A
+calls and file transfer: Jingle applications, media (audio, video),
+transports, JMI. Codecs are not announced in disco#info: they are
+negotiated per call, and 'jingle call --json' reports the one used. A
 bare JID probes every online resource the account can see (needs a
 presence subscription); a full JID probes that resource. With --extdisco
 it also lists the STUN/TURN servers the account's XMPP server hands out
