@@ -2,6 +2,9 @@ package turnserver
 
 import (
 	"net"
+	"net/netip"
+	"sync"
+	"time"
 
 	"github.com/pion/stun/v4"
 )
@@ -16,6 +19,13 @@ type gatedPacketConn struct {
 	addrs   addrCache
 	local   net.Addr // LocalAddr in 16-byte form, see udpAddr16
 	gen     *socketGenerator
+
+	// The ChannelData fast path (fastpath.go), on real UDP sockets only.
+	udp    *net.UDPConn
+	fast   fastTable
+	cur    netip.AddrPort // source of the datagram pion is handling
+	bindMu sync.Mutex     // WriteTo also runs on pion's allocation goroutines
+	bind   pendingBind
 }
 
 func (c *gatedPacketConn) reservePort(port int) { c.gen.pending = port }
@@ -23,6 +33,7 @@ func (c *gatedPacketConn) reservePort(port int) { c.gen.pending = port }
 // WriteTo notes reservation tokens in pion's Allocate responses.
 func (c *gatedPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	c.gate.noteReservation(p)
+	c.noteBindResponse(p)
 
 	return c.PacketConn.WriteTo(p, addr) //nolint:wrapcheck // Caller is pion.
 }
@@ -39,6 +50,8 @@ func (c *gatedPacketConn) LocalAddr() net.Addr {
 
 func newGatedPacketConn(pc net.PacketConn, g *gate, gen *socketGenerator) *gatedPacketConn {
 	c := &gatedPacketConn{PacketConn: pc, gate: g, gen: gen}
+	gen.conn = c
+	c.udp, _ = pc.(*net.UDPConn)
 	if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok {
 		c.local = udpAddr16(ua.AddrPort())
 	}
@@ -47,6 +60,39 @@ func newGatedPacketConn(pc net.PacketConn, g *gate, gen *socketGenerator) *gated
 }
 
 func (c *gatedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	if c.udp == nil {
+		return c.readSlow(p)
+	}
+	for {
+		n, ap, err := c.udp.ReadFromUDPAddrPort(p)
+		if err != nil {
+			return n, nil, err //nolint:wrapcheck // pion matches net errors.
+		}
+		c.gen.pending = 0 // A reservation applies to one datagram only.
+		ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		if n >= 4 && p[0]&0xC0 == 0x40 && c.forward(p[:n], ap) {
+			continue
+		}
+		c.clearBind()
+		addr := c.addrs.get(ap)
+		c.cur = ap
+		out := c.gate.inspect(p[:n], addr, c.LocalAddr(), c, &c.scratch)
+		if out == nil {
+			continue
+		}
+		if p[0]&0xC0 == 0 {
+			c.noteBind(&c.scratch, ap, time.Now())
+		}
+		if len(out) > 0 && len(p) > 0 && &out[0] != &p[0] {
+			n = copy(p, out)
+		}
+
+		return n, addr, nil
+	}
+}
+
+// readSlow serves sockets that are not *net.UDPConn (vnet): no fast path.
+func (c *gatedPacketConn) readSlow(p []byte) (int, net.Addr, error) {
 	for {
 		n, addr, err := readFrom(c.PacketConn, &c.addrs, p)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -70,6 +71,7 @@ func (r *relayGenerator) AllocatePacketConn(conf turn.AllocateListenerConfig) (n
 		}
 		setBuffers(conn, relayBuffer)
 		rc := &relayConn{PacketConn: conn, gen: r, limited: r.userBW > 0 || r.total != nil}
+		rc.udp, _ = conn.(*net.UDPConn)
 		if r.userBW > 0 {
 			rc.user = r.users.get(conf.UserID)
 			rc.userID = conf.UserID
@@ -141,6 +143,12 @@ type relayConn struct {
 	limited bool // a bandwidth cap applies
 	addrs   addrCache
 
+	// The ChannelData fast path (fastpath.go); nil fast means pion's path.
+	udp       *net.UDPConn
+	fast      *fastAlloc
+	fastTable *fastTable
+	buf       []byte // 4-byte header room + datagram + padding
+
 	// The last destination and its verdict: a media flow sends to one or two
 	// peers, so the policy's prefix walk runs once per peer, not per packet.
 	// Only pion's allocation goroutines write here, one at a time per
@@ -201,7 +209,23 @@ func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	g := c.gen
 	for {
-		n, addr, err := readFrom(c.PacketConn, &c.addrs, p)
+		var (
+			n    int
+			addr net.Addr
+			ap   netip.AddrPort
+			err  error
+		)
+		if c.fast != nil {
+			// Read behind room for a ChannelData header, no more than pion
+			// asked for, so both paths truncate alike.
+			n, ap, err = c.udp.ReadFromUDPAddrPort(c.buf[4 : 4+min(len(p), relayReadMax)])
+			if err == nil {
+				ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+				addr = c.addrs.get(ap)
+			}
+		} else {
+			n, addr, err = readFrom(c.PacketConn, &c.addrs, p)
+		}
 		if err != nil {
 			return n, addr, err //nolint:wrapcheck // pion ends the allocation on any error.
 		}
@@ -212,10 +236,20 @@ func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		}
 		g.metrics.fromPeerBytes.Add(float64(n))
 		g.metrics.fromPeerPackets.Inc()
+		if c.fast != nil {
+			if c.fast.toClient(c.buf, n, ap, g.metrics) {
+				continue
+			}
+			n = copy(p, c.buf[4:4+n])
+		}
 
 		return n, addr, nil
 	}
 }
+
+// relayReadMax is the largest datagram a relay socket reads (pion's buffer
+// is 1600 bytes, its RTP MTU).
+const relayReadMax = 1600
 
 func (c *relayConn) allowBytes(n int) bool {
 	now := time.Now()
@@ -230,6 +264,9 @@ func (c *relayConn) allowBytes(n int) bool {
 }
 
 func (c *relayConn) Close() error {
+	if c.fast != nil {
+		c.fastTable.remove(c.fast)
+	}
 	if c.user != nil {
 		c.gen.users.release(c.userID)
 	}

@@ -189,12 +189,25 @@ func clampLifetime(m *stun.Message, key []byte) []byte {
 type socketGenerator struct {
 	*relayGenerator
 	pending int
+	conn    *gatedPacketConn
 }
 
+// AllocatePacketConn runs on the listener's reader while pion handles an
+// Allocate from conn.cur; the new relay socket joins the fast path there.
 func (s *socketGenerator) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
 	if conf.RequestedPort == 0 && s.pending != 0 {
 		conf.RequestedPort, s.pending = s.pending, 0
 	}
+	pc, addr, err := s.relayGenerator.AllocatePacketConn(conf)
+	if err != nil {
+		return pc, addr, err
+	}
+	if rc, ok := pc.(*relayConn); ok && s.conn != nil && s.conn.udp != nil && rc.udp != nil {
+		a := &fastAlloc{relay: rc, turn: s.conn.udp, client: s.conn.cur}
+		rc.fast, rc.fastTable = a, &s.conn.fast
+		rc.buf = make([]byte, 4+relayReadMax+3)
+		s.conn.fast.add(a)
+	}
 
-	return s.relayGenerator.AllocatePacketConn(conf)
+	return pc, addr, nil
 }

@@ -32,6 +32,7 @@ type Server struct {
 	certs    *certReloader
 
 	udp      []net.PacketConn
+	gated    []*gatedPacketConn
 	tcp, tls net.Listener
 
 	cancel    context.CancelFunc
@@ -217,8 +218,10 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 				port = pc.LocalAddr().(*net.UDPAddr).Port //nolint:forcetypeassert // UDP socket.
 			}
 			sg := &socketGenerator{relayGenerator: gen}
+			gc := newGatedPacketConn(pc, s.gate, sg)
+			s.gated = append(s.gated, gc)
 			sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
-				PacketConn:            newGatedPacketConn(pc, s.gate, sg),
+				PacketConn:            gc,
 				RelayAddressGenerator: sg,
 				PermissionHandler:     perm,
 			})
