@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/xml"
 	"io"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,9 +35,20 @@ func TestStalledReaderKeepsDispatchFree(t *testing.T) {
 	defer r.Close()
 	ea, eb, other := r.Endpoint(romeo), r.Endpoint(juliet), r.Endpoint("nurse@capulet.lit/hall")
 	ta, tb := New(ea), New(eb)
+	// overflow is closed when juliet's dispatch starts on the first block
+	// that cannot fit: an IQ sent after that queues behind it.
+	overflow := make(chan struct{})
+	var once sync.Once
+	firstOver := uint16(maxBuffered / DefaultBlockSize)
 	for _, pl := range tb.Payloads() {
 		ea.HandleIQ(pl[0], pl[1], ta.HandleIQ)
-		eb.HandleIQ(pl[0], pl[1], tb.HandleIQ)
+		eb.HandleIQ(pl[0], pl[1], func(ctx context.Context, iq *jingle.IQ) *jingle.IQ {
+			var d dataIQ
+			if xml.Unmarshal(iq.Payload, &d) == nil && d.XMLName.Local == "data" && d.Seq >= firstOver {
+				once.Do(func() { close(overflow) })
+			}
+			return tb.HandleIQ(ctx, iq)
+		})
 	}
 	eb.HandleIQ(nsPing, "ping", func(_ context.Context, iq *jingle.IQ) *jingle.IQ { return iq.Result() })
 	a, b := ta.newHandle(sess{romeo, juliet, true}), tb.newHandle(sess{juliet, romeo, false})
@@ -61,15 +74,14 @@ func TestStalledReaderKeepsDispatchFree(t *testing.T) {
 	_, _ = rand.Read(msg)
 	errc := make(chan error, 1)
 	go func() { _, err := ca.Write(msg); errc <- err }()
-	// Nobody reads on juliet's side: the buffer fills up.
-	for b.stream.buffered() < maxBuffered {
-		select {
-		case err := <-errc:
-			t.Fatalf("writer ended before the buffer filled: %v", err)
-		case <-ctx.Done():
-			t.Fatalf("buffer stuck at %d bytes", b.stream.buffered())
-		case <-time.After(5 * time.Millisecond):
-		}
+	// Nobody reads on juliet's side: the buffer fills up, and the next
+	// block finds no room.
+	select {
+	case <-overflow:
+	case err := <-errc:
+		t.Fatalf("writer ended before the buffer filled: %v", err)
+	case <-ctx.Done():
+		t.Fatalf("buffer stuck at %d bytes", b.stream.buffered())
 	}
 	pingCtx, pingCancel := context.WithTimeout(ctx, 10*time.Second)
 	defer pingCancel()

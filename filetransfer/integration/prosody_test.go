@@ -31,6 +31,7 @@ import (
 
 type side struct {
 	c   *xmpp.Client
+	ibb *ibb.Transport
 	m   *jingle.Manager
 	app *filetransfer.App
 	dir string
@@ -93,6 +94,7 @@ func newSide(t testing.TB, srv *prosodytest.Server, name string, o sideOpts) *si
 			return info.Features, err
 		}))
 	}
+	sd.ibb = it
 	sd.app = filetransfer.New(append(opts, o.app...)...)
 	sd.m = jingle.NewManager(c.JID(), c, jingle.WithApplication(sd.app), jingle.WithTransport(dc),
 		jingle.WithTransport(dc.Dialect(ice.NS)), jingle.WithTransport(st), jingle.WithTransport(it))
