@@ -162,6 +162,16 @@ func TestPushEachTransport(t *testing.T) {
 			if rr.Transport != tc.wantNS {
 				t.Fatalf("received over %s", rr.Transport)
 			}
+			// A datachannel transfer reports its candidate pair on both
+			// sides (loopback: host to host); the stream transports none.
+			for _, p := range []ice.Pair{res.Pair, rr.Pair} {
+				if tc.force == "datachannel" && (p.LocalType != "host" || p.RemoteType != "host") {
+					t.Errorf("datachannel pair %+v, want host/host", p)
+				}
+				if tc.force != "datachannel" && p != (ice.Pair{}) {
+					t.Errorf("%s transfer reports a candidate pair %+v", tc.force, p)
+				}
+			}
 		})
 	}
 }

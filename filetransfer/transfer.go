@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/jingle"
 )
 
@@ -33,8 +34,11 @@ type Result struct {
 	// ones that failed before it (transport-replace fallback).
 	Transport string
 	Tried     []string
-	Started   time.Time
-	Ended     time.Time
+	// Pair is the ICE candidate pair of a datachannel transfer (direct or
+	// through the relay); zero for SOCKS5 and IBB.
+	Pair    ice.Pair
+	Started time.Time
+	Ended   time.Time
 	// Reason is how the session ended.
 	Reason *jingle.Reason
 	// Err is nil on success.
@@ -93,6 +97,7 @@ type transfer struct {
 	checksum    []Hash
 	checksumCh  chan struct{}
 	receivedCh  chan struct{}
+	pair        ice.Pair // of the connected datachannel, under mu
 	done        chan struct{}
 	reason      *jingle.Reason
 	result      Result
@@ -411,6 +416,11 @@ func (tr *transfer) connect() (io.ReadWriteCloser, error) {
 		close(stop)
 		cancel()
 		if err == nil {
+			if p, ok := conn.(interface{ Pair() ice.Pair }); ok {
+				tr.mu.Lock()
+				tr.pair = p.Pair()
+				tr.mu.Unlock()
+			}
 			return conn, nil
 		}
 		if tr.ctx.Err() != nil {
@@ -517,6 +527,7 @@ func (tr *transfer) finish(res Result) {
 	if tr.cur != nil {
 		res.Transport = tr.cur.ns
 	}
+	res.Pair = tr.pair
 	res.Reason = tr.reason
 	if s := tr.s; s != nil {
 		res.SID = s.SID()

@@ -2,6 +2,7 @@ package rtp
 
 import (
 	"fmt"
+	"github.com/jingled/jingled/ice"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -33,18 +34,9 @@ type Stats struct {
 	Streams []StreamStats `json:"streams"`
 }
 
-// CandidatePair describes the ICE candidate pair carrying a transport.
-type CandidatePair struct {
-	// LocalType and RemoteType are host, srflx, prflx or relay.
-	LocalType  string `json:"local_type"`
-	RemoteType string `json:"remote_type"`
-	Local      string `json:"local"`
-	Remote     string `json:"remote"`
-	Protocol   string `json:"protocol"`
-}
-
-// Relayed reports whether either side of the pair is a TURN relay.
-func (p CandidatePair) Relayed() bool { return p.LocalType == "relay" || p.RemoteType == "relay" }
+// CandidatePair describes the ICE candidate pair carrying a transport
+// (the same type file transfers report).
+type CandidatePair = ice.Pair
 
 // StreamStats are one content's RTP counters.
 type StreamStats struct {

@@ -1,6 +1,7 @@
 package datachannel
 
 import (
+	"github.com/jingled/jingled/ice"
 	"io"
 	"sync"
 	"time"
@@ -34,22 +35,11 @@ type conn struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	path Path
+	pair ice.Pair
 }
 
-// Path is the ICE candidate pair carrying a data channel: candidate types
-// (host, srflx, prflx, relay), addresses and protocol, so a transfer can
-// report whether it went direct or through the relay.
-type Path struct {
-	LocalType  string `json:"local_type"`
-	RemoteType string `json:"remote_type"`
-	Local      string `json:"local"`
-	Remote     string `json:"remote"`
-	Protocol   string `json:"protocol"`
-}
-
-// Path returns the candidate pair the channel runs over (zero if unknown).
-func (c *conn) Path() Path { return c.path }
+// Pair returns the candidate pair the channel runs over (zero if unknown).
+func (c *conn) Pair() ice.Pair { return c.pair }
 
 func newConn(rwc datachannel.ReadWriteCloser, dc *webrtc.DataChannel, peerMax uint64) *conn {
 	chunk := defaultChunk

@@ -276,25 +276,25 @@ func (h *handle) attach(dc *webrtc.DataChannel) {
 			return
 		}
 		c := newConn(rwc, dc, maxMsg)
-		c.path = h.selectedPath()
+		c.pair = h.selectedPair()
 		h.finish(c, nil)
 	})
 }
 
 // selectedPath reads the candidate pair ICE selected, once the channel is
 // open (ICE and DTLS are up by then).
-func (h *handle) selectedPath() Path {
+func (h *handle) selectedPair() ice.Pair {
 	h.mu.Lock()
 	pc := h.pc
 	h.mu.Unlock()
 	if pc == nil || pc.SCTP() == nil || pc.SCTP().Transport() == nil {
-		return Path{}
+		return ice.Pair{}
 	}
 	p, err := pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
 	if err != nil || p == nil || p.Local == nil || p.Remote == nil {
-		return Path{}
+		return ice.Pair{}
 	}
-	return Path{
+	return ice.Pair{
 		LocalType:  p.Local.Typ.String(),
 		RemoteType: p.Remote.Typ.String(),
 		Local:      fmt.Sprintf("%s:%d", p.Local.Address, p.Local.Port),

@@ -90,7 +90,7 @@ func TestDialects(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, c := range []io.ReadWriteCloser{ca, cb} {
-				p := c.(interface{ Path() Path }).Path()
+				p := c.(interface{ Pair() ice.Pair }).Pair()
 				if p.LocalType != "host" || p.RemoteType != "host" || p.Protocol != "udp" || !strings.HasPrefix(p.Local, "127.") {
 					t.Fatalf("path %+v, want host/host over udp on loopback", p)
 				}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jingled/jingled/filetransfer"
+	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/internal/wiring"
 	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
@@ -22,23 +23,24 @@ import (
 
 // transferSummary is the final JSON object of send and receive.
 type transferSummary struct {
-	Event       string   `json:"event"`
-	Peer        string   `json:"peer"`
-	SID         string   `json:"sid"`
-	Name        string   `json:"name"`
-	Path        string   `json:"path,omitempty"`
-	Size        int64    `json:"size"`
-	Offset      int64    `json:"offset,omitempty"`
-	Transferred int64    `json:"transferred"`
-	SHA256      string   `json:"sha256,omitempty"`
-	HashAlgo    string   `json:"hash_algo,omitempty"`
-	Hash        string   `json:"hash,omitempty"`
-	Transport   string   `json:"transport"`
-	Tried       []string `json:"tried,omitempty"`
-	Seconds     float64  `json:"seconds"`
-	Rate        float64  `json:"bytes_per_second"`
-	Reason      string   `json:"reason"`
-	Error       string   `json:"error,omitempty"`
+	Event       string    `json:"event"`
+	Peer        string    `json:"peer"`
+	SID         string    `json:"sid"`
+	Name        string    `json:"name"`
+	Path        string    `json:"path,omitempty"`
+	Size        int64     `json:"size"`
+	Offset      int64     `json:"offset,omitempty"`
+	Transferred int64     `json:"transferred"`
+	SHA256      string    `json:"sha256,omitempty"`
+	HashAlgo    string    `json:"hash_algo,omitempty"`
+	Hash        string    `json:"hash,omitempty"`
+	Transport   string    `json:"transport"`
+	Tried       []string  `json:"tried,omitempty"`
+	Pair        *ice.Pair `json:"candidate_pair,omitempty"`
+	Seconds     float64   `json:"seconds"`
+	Rate        float64   `json:"bytes_per_second"`
+	Reason      string    `json:"reason"`
+	Error       string    `json:"error,omitempty"`
 }
 
 var transportFamilies = map[string]bool{"auto": true, "datachannel": true, "s5b": true, "ibb": true}
@@ -183,6 +185,10 @@ func (g *globals) transferDone(res *filetransfer.Result, err error) error {
 		Offset: res.Offset, Transferred: res.Transferred, Transport: filetransfer.Family(res.Transport),
 		Tried: families(res.Tried), Reason: res.Reason.String(),
 	}
+	if res.Pair != (ice.Pair{}) {
+		p := res.Pair
+		sum.Pair = &p
+	}
 	if res.Hash.Algo != "" {
 		sum.HashAlgo = res.Hash.Algo
 		sum.Hash = hex.EncodeToString(res.Hash.Value)
@@ -209,6 +215,9 @@ func (g *globals) transferDone(res *filetransfer.Result, err error) error {
 	human := fmt.Sprintf("%s %s: %d bytes in %.2f s (%.1f MB/s) over %s, %s %s", verb, res.Name, res.Size, sum.Seconds, sum.Rate/1e6, sum.Transport, sum.HashAlgo, sum.Hash)
 	if len(sum.Tried) > 0 {
 		human += " (after " + strings.Join(sum.Tried, ", ") + " failed)"
+	}
+	if sum.Pair != nil {
+		human += fmt.Sprintf("\n  path: %s %s -> %s %s (%s)", sum.Pair.LocalType, sum.Pair.Local, sum.Pair.RemoteType, sum.Pair.Remote, sum.Pair.Protocol)
 	}
 	if res.Path != "" {
 		human += "\n  saved as " + res.Path

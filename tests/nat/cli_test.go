@@ -2,6 +2,7 @@ package nat
 
 import (
 	"fmt"
+	"github.com/jingled/jingled/ice"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,8 @@ type transferSummary struct {
 	Rate        float64 `json:"bytes_per_second"`
 	Reason      string  `json:"reason"`
 	Error       string  `json:"error"`
+	// Pair is the datachannel's selected candidate pair.
+	Pair ice.Pair `json:"candidate_pair"`
 }
 
 // condition is the Jingle reason condition of a CLI reason string

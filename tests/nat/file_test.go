@@ -21,10 +21,10 @@ const fileSize = 20 << 20
 // `jingle send` in LAN A sends a 20 MiB file to `jingle receive` in LAN B
 // over the datachannel transport only (signalled through Prosody); it
 // arrives with the right SHA-256 and took the path the variant allows.
-// The data channel does not report its candidate pair, so the path is
-// read where it cannot lie: the relay's byte counters (the whole file
-// through it, or almost nothing) and router B's counters of its
-// TURN-over-TCP/TLS stream.
+// The path is asserted from the selected candidate pair both CLIs report
+// (as for calls) and read again where it cannot lie: the relay's byte
+// counters (the whole file through it, or almost nothing) and router B's
+// counters of its TURN-over-TCP/TLS stream.
 func TestFileAcrossNAT(t *testing.T) {
 	payload := make([]byte, fileSize)
 	_, _ = rand.Read(payload)
@@ -55,6 +55,23 @@ func TestFileAcrossNAT(t *testing.T) {
 			}
 			if h, err := fileSHA256(got.Path); err != nil || h != want {
 				t.Fatalf("received file hashes to %s (%v), want %s", h, err, want)
+			}
+			// The selected pair from the transfers' own stats, as for
+			// calls; the byte counters below confirm it independently.
+			a, b := sent.Pair, got.Pair
+			switch c.variant {
+			case netnstest.Symmetric:
+				if !a.Relayed() || !b.Relayed() {
+					t.Errorf("symmetric: pairs %s/%s and %s/%s, want a relay on each pair", a.LocalType, a.RemoteType, b.LocalType, b.RemoteType)
+				}
+			case netnstest.Cone:
+				if a.LocalType == "" || a.Relayed() || b.Relayed() {
+					t.Errorf("cone: pairs %s/%s and %s/%s, want no relay", a.LocalType, a.RemoteType, b.LocalType, b.RemoteType)
+				}
+			case netnstest.UDPBlocked:
+				if b.LocalType != "relay" || a.RemoteType != "relay" {
+					t.Errorf("udp-blocked: receiver pair %s/%s, sender %s/%s: want the receiver on its relay", b.LocalType, b.RemoteType, a.LocalType, a.RemoteType)
+				}
 			}
 			relayed := pub.relayedBytes(t)
 			t.Logf("%d bytes in %.2f s (%.1f MB/s); the relay carried %.0f bytes (both directions)",
