@@ -470,7 +470,7 @@ func TestInvalidConfigFailsFast(t *testing.T) {
 	cases := []struct{ name, config, want string }{
 		{"unknown key", "[turn]\nenabled = true\nsecrets = [\"x\"]\nportt = 1\n", `unknown key "turn.portt"`},
 		{"bad port", "[turn]\nenabled = true\nsecrets = [\"x\"]\nport = 99999\n", "port"},
-		{"missing secret", "[turn]\nenabled = true\n", "no users and no secrets"},
+		{"missing secret", "[turn]\nenabled = true\n", "secrets"},
 		{"unreadable cert", "[turn]\nenabled = true\nsecrets = [\"x\"]\ntls_cert = \"/nonexistent/cert.pem\"\ntls_key = \"/nonexistent/key.pem\"\n", "turn.tls_cert"},
 		{"bad role", "[[account]]\njid = \"a@b\"\npassword_file = \"" + pw + "\"\nrole = \"karaoke\"\n", "account[0].role"},
 		{"syntax", "[turn\n", "line 2"},
