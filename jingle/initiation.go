@@ -158,24 +158,10 @@ func (p *Proposal) Retract(ctx context.Context) error {
 
 // withdraw ends a proceeded proposal whose session will not come (we
 // retract after the peer's proceed, or the proposer retracts after ours),
-// so a later session-initiate with its id is not taken for it.
+// so a later session-initiate with its id is not taken for it. Its done
+// channel was closed when it proceeded.
 func (p *Proposal) withdraw(err error, r *Reason) bool {
-	p.mu.Lock()
-	if p.state != proposalProceeded {
-		p.mu.Unlock()
-		return false
-	}
-	p.state = proposalEnded
-	p.err = err
-	p.reason = r
-	if p.timer != nil {
-		p.timer.Stop()
-	}
-	p.mu.Unlock()
-	p.m.mu.Lock()
-	p.m.props.dropLocked(p)
-	p.m.mu.Unlock()
-	return true
+	return p.endFrom(proposalProceeded, err, r)
 }
 
 // Ring tells the proposer that this device rings (<ringing/>, XEP-0353
@@ -238,8 +224,18 @@ func (p *Proposal) Reject(ctx context.Context, r *Reason) error {
 
 // finish ends an open proposal with err and reports whether it was open.
 func (p *Proposal) finish(err error, r *Reason) bool {
+	if !p.endFrom(proposalProposed, err, r) {
+		return false
+	}
+	close(p.done)
+	return true
+}
+
+// endFrom ends the proposal if it is in state from: records why, stops
+// its timer and forgets it.
+func (p *Proposal) endFrom(from proposalState, err error, r *Reason) bool {
 	p.mu.Lock()
-	if p.state != proposalProposed {
+	if p.state != from {
 		p.mu.Unlock()
 		return false
 	}
@@ -253,7 +249,6 @@ func (p *Proposal) finish(err error, r *Reason) bool {
 	p.m.mu.Lock()
 	p.m.props.dropLocked(p)
 	p.m.mu.Unlock()
-	close(p.done)
 	return true
 }
 
