@@ -288,7 +288,12 @@ func newCallRole(a *account, peer rtp.PeerOptions) (*callRole, error) {
 		}
 	}
 	r := &callRole{a: a}
-	r.app = rtp.NewApplication(rtp.ApplicationOptions{Peer: peer, OnIncoming: r.incoming, MaxCalls: 64})
+	maxCalls := 64
+	if a.cfg.Role == config.RolePlay && a.cfg.RTPListen != "" {
+		// One RTP input feeds one call: a second caller gets <busy/>.
+		maxCalls = 1
+	}
+	r.app = rtp.NewApplication(rtp.ApplicationOptions{Peer: peer, OnIncoming: r.incoming, MaxCalls: maxCalls})
 	return r, nil
 }
 

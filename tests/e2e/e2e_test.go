@@ -989,3 +989,38 @@ secrets = [%s]
 		t.Fatal("a secret appears in jingled's log")
 	}
 }
+
+// TestPlayRTPInput: the play account answers with what an RTP/UDP input
+// carries (here ffmpeg streaming a 660 Hz Opus tone to rtp_listen, as a
+// camera or GStreamer pipeline would).
+func TestPlayRTPInput(t *testing.T) {
+	e := newEnv(t)
+	rtpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	play, acct := e.account(t, "play", fmt.Sprintf("rtp_listen = %q", rtpAddr))
+	httpPort := freePort(t)
+	startDaemon(t, e.dir, fmt.Sprintf("[http]\nlisten = \"127.0.0.1:%d\"\n[ice]\nloopback_only = true\ndiscover = false\n%s", httpPort, acct), httpPort)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	ffmpeg, err := mediatest.FFmpeg()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stream runs for longer than the call; it is stopped with the test.
+	feed := exec.CommandContext(ctx, ffmpeg, "-hide_banner", "-loglevel", "error", "-re",
+		"-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000:duration=20",
+		"-c:a", "libopus", "-ar", "48000", "-ac", "2", "-f", "rtp", "rtp://"+rtpAddr)
+	var ferr bytes.Buffer
+	feed.Stderr = &ferr
+	if err := feed.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = feed.Process.Kill(); _ = feed.Wait() }()
+	heard := filepath.Join(e.dir, "heard")
+	_, stderr, code := jingle(t, ctx, e.cli("call", play.JID, "--record", heard, "--duration", "3s", "--loopback", "--no-discover", "--json")...)
+	if code != 0 {
+		t.Fatalf("call to play (rtp input): exit %d: %s (ffmpeg: %s)", code, stderr, ferr.String())
+	}
+	if a, err := mediatest.AnalyzeAudio(ctx, heard+".ogg"); err != nil || math.Abs(a.Frequency-660) > 5 {
+		t.Fatalf("RTP input heard at %v Hz (err %v), want 660", a.Frequency, err)
+	}
+}
