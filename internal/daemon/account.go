@@ -355,12 +355,14 @@ func (r *callRole) incoming(c *rtp.Call) {
 		}
 		st := c.Stats()
 		a.m.addCallStats(counted, st)
-		reason := "unknown"
+		reason, why := "unknown", ""
 		if rr := c.Reason(); rr != nil {
-			reason = string(rr.Condition)
+			// The text carries the ICE diagnosis on connectivity-error
+			// (candidate types gathered, pairs tried, likely cause).
+			reason, why = string(rr.Condition), rr.Text
 		}
 		a.m.calls.WithLabelValues(a.cfg.Role, reason).Inc()
-		a.log.Info("call ended", "peer", c.Peer(), "reason", reason, "packets_in", st.PacketsReceived, "packets_out", st.PacketsSent, "pair", st.Pair.LocalType+"/"+st.Pair.RemoteType)
+		a.log.Info("call ended", "peer", c.Peer(), "reason", reason, "why", why, "packets_in", st.PacketsReceived, "packets_out", st.PacketsSent, "pair", st.Pair.LocalType+"/"+st.Pair.RemoteType)
 	}()
 }
 
