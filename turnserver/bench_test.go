@@ -2,6 +2,7 @@ package turnserver
 
 import (
 	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,7 +14,8 @@ import (
 // through the relay to an echo peer and back (two relayed datagrams), for
 // our server and for bare pion/turn on the same sockets. The difference is
 // what auth gate, peer policy, quotas and metrics cost per packet; the issue
-// allows 10%. Allocations are the whole process's (client, peer, server).
+// allows 10%. Allocations and cpu-µs/op (user+system CPU from getrusage)
+// are the whole process's (client, peer, server); ns/op is latency.
 //
 //	go test -run '^$' -bench ChannelRoundTrip -benchmem ./turnserver
 func BenchmarkChannelRoundTrip(b *testing.B) {
@@ -75,6 +77,7 @@ func BenchmarkChannelRoundTrip(b *testing.B) {
 			_ = c.conn.SetReadDeadline(time.Now().Add(time.Minute))
 			b.ReportAllocs()
 			b.SetBytes(2 * 160)
+			cpu0 := processCPU(b)
 			b.ResetTimer()
 			for range b.N {
 				if _, err := c.conn.Write(frame); err != nil {
@@ -84,8 +87,20 @@ func BenchmarkChannelRoundTrip(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			b.StopTimer()
+			b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
+}
+
+func processCPU(b *testing.B) time.Duration {
+	b.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func echoPeerB(b *testing.B) *net.UDPConn {

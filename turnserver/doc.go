@@ -24,5 +24,20 @@
 //     allocation (508), bandwidth caps, Prometheus metrics without user data
 //     in labels, slog logs, draining shutdown, SO_REUSEPORT UDP sockets.
 //
+// Per packet: once a client has bound a channel (RFC 8656 section 12) on a
+// UDP allocation, its ChannelData no longer goes through pion. The
+// listener's reader unwraps it and sends it from the relay socket, the
+// relay socket's reader wraps the peer's answers and sends them to the
+// client, with the same peer check, bandwidth caps and metrics as pion's
+// path and no allocation per datagram. Everything else (requests, Send and
+// Data indications, TCP and TLS clients) takes pion's path.
+//
+// GOMAXPROCS: at call-like rates each datagram wakes a goroutine, and on a
+// small host much of the relay's CPU is the Go scheduler looking for work
+// between datagrams. A relay on 1-2 cores spent 5-25% less CPU per
+// datagram with GOMAXPROCS=1 in bench/turn (see its README);
+// that caps it at one core, so the package leaves the choice to the
+// operator.
+//
 // The server is configured by Config, the [turn] section of jingled's file.
 package turnserver
