@@ -141,3 +141,42 @@ func TestFastAllocBind(t *testing.T) {
 		t.Fatalf("refreshed binding: %+v", c)
 	}
 }
+
+// The per-user bandwidth cap holds on the fast path: ChannelData on a bound
+// channel is counted against the same bucket pion's path uses.
+func TestChannelDataFastPathBandwidthCap(t *testing.T) {
+	cfg := loopbackConfig()
+	cfg.AllowPeers = []string{"127.0.0.1/32"}
+	cfg.UDPSockets = 1
+	cfg.UserBandwidth = 1000 // bytes/s; the bucket still allows a 64 KiB burst.
+	s := startServer(t, cfg)
+	// A silent peer: only the client->peer direction meets the bucket.
+	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = peer.Close() })
+	pa := peer.LocalAddr().(*net.UDPAddr) //nolint:forcetypeassert // UDP.
+	c := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+	if got := errCode(c.do(stun.MethodAllocate, udpTransport())); got != 200 {
+		t.Fatalf("Allocate: %d", got)
+	}
+	if got := errCode(c.do(stun.MethodChannelBind, channelAttr(0x4000), peerAttr(pa.IP.String(), pa.Port))); got != 200 {
+		t.Fatalf("ChannelBind: %d", got)
+	}
+	if a := fastAllocOf(s, c.conn.LocalAddr()); a == nil || a.byNumber(0x4000, time.Now().UnixNano()) == nil {
+		t.Fatal("channel not on the fast path")
+	}
+	frame := channelData(0x4000, make([]byte, 1000))
+	for range 300 { // 300 kB, far past the burst.
+		if _, err := c.conn.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "bandwidth drops", func() bool {
+		return metricValue(t, s, "jingled_turn_dropped_total", "reason", "bandwidth") > 0
+	})
+	if sent := metricValue(t, s, "jingled_turn_relayed_bytes_total", "direction", "to_peer"); sent == 0 || sent > 100_000 {
+		t.Fatalf("%v bytes relayed to the peer under a 1000 B/s cap, want the burst", sent)
+	}
+}
