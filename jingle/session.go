@@ -838,12 +838,14 @@ func (s *Session) end(r *Reason) {
 		r = &Reason{Condition: ReasonSuccess}
 	}
 	wasStarted := s.state != stateNew
+	// Forget before publishing the end: whoever lists the manager's
+	// sessions never sees an ended one (metrics, tests).
+	s.m.forget(s)
 	s.pubReason.Store(r)
 	s.setState(StateEnded)
 	if s.timer != nil {
 		s.timer.Stop()
 	}
-	s.m.forget(s)
 	if s.handler != nil {
 		s.safeTerminated(s.handler, r)
 	}
