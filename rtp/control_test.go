@@ -16,13 +16,25 @@ import (
 )
 
 // events collects a call's events and lets a test wait for one.
+// events follows a call's events. An event a wait did not ask for stays
+// available to a later wait, so events whose order is not defined (media
+// on two non-bundled transports) can be awaited in any order; each event
+// satisfies one wait at most.
 type events struct {
-	ch  <-chan Event
-	got []Event
+	ch    <-chan Event
+	got   []Event
+	taken []bool
 }
 
 func (e *events) wait(t *testing.T, typ EventType, content string) Event {
 	t.Helper()
+	match := func(ev Event) bool { return ev.Type == typ && (content == "" || ev.Content == content) }
+	for i, ev := range e.got {
+		if !e.taken[i] && match(ev) {
+			e.taken[i] = true
+			return ev
+		}
+	}
 	timeout := time.After(15 * time.Second)
 	for {
 		select {
@@ -31,7 +43,8 @@ func (e *events) wait(t *testing.T, typ EventType, content string) Event {
 				t.Fatalf("call ended before %s %s (events %v)", typ, content, e.got)
 			}
 			e.got = append(e.got, ev)
-			if ev.Type == typ && (content == "" || ev.Content == content) {
+			e.taken = append(e.taken, match(ev))
+			if match(ev) {
 				return ev
 			}
 		case <-timeout:
