@@ -18,23 +18,28 @@ import (
 // are the whole process's (client, peer, server); ns/op is latency.
 //
 //	go test -run '^$' -bench ChannelRoundTrip -benchmem ./turnserver
+func benchServer(b *testing.B, disableLoop bool) net.Addr {
+	b.Helper()
+	cfg := loopbackConfig()
+	cfg.AllowPeers = []string{"127.0.0.1/32"}
+	cfg.UDPSockets = 1
+	cfg.DisableUDPLoop = disableLoop
+	s, err := New(cfg, WithEphemeralPorts())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+
+	return s.Addrs().UDP
+}
+
 func BenchmarkChannelRoundTrip(b *testing.B) {
 	for _, tc := range []struct {
 		name  string
 		start func(b *testing.B) net.Addr
 	}{
-		{"jingled", func(b *testing.B) net.Addr {
-			cfg := loopbackConfig()
-			cfg.AllowPeers = []string{"127.0.0.1/32"}
-			cfg.UDPSockets = 1
-			s, err := New(cfg, WithEphemeralPorts())
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { _ = s.Close() })
-
-			return s.Addrs().UDP
-		}},
+		{"jingled", func(b *testing.B) net.Addr { return benchServer(b, false) }},
+		{"jingled-goroutine", func(b *testing.B) net.Addr { return benchServer(b, true) }},
 		{"pion", func(b *testing.B) net.Addr {
 			pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 			if err != nil {

@@ -26,6 +26,17 @@ type Config struct {
 	// with its own read loop, so the kernel spreads clients over cores.
 	// Default: the number of CPUs.
 	UDPSockets int `toml:"udp_sockets"`
+	// UDPLoops is how many event loops serve the UDP listener sockets and
+	// their allocations' relay sockets (Linux; see loop_linux.go): one
+	// goroutine each, which keeps its P even while waiting. Default: one
+	// fewer than GOMAXPROCS (at least 1, at most UDPSockets), so the rest of
+	// the process always has a P. Sockets are shared round-robin.
+	UDPLoops int `toml:"udp_loops"`
+	// DisableUDPLoop serves every UDP socket from its own goroutine through
+	// Go's netpoller instead, as on systems other than Linux: about 1.7x the
+	// CPU per relayed datagram at call rates (docs/BENCHMARKS.md), but no P
+	// is ever held by a waiting loop.
+	DisableUDPLoop bool `toml:"disable_udp_loop"`
 
 	// TLSPort is the TURN-over-TLS port (RFC 8656 section 3.1). Default
 	// 5349. TLS is on only when TLSCert and TLSKey are set.
@@ -118,6 +129,9 @@ func (c Config) withDefaults() Config {
 	if c.UDPSockets == 0 {
 		c.UDPSockets = runtime.NumCPU()
 	}
+	if c.UDPLoops == 0 {
+		c.UDPLoops = min(max(1, runtime.GOMAXPROCS(0)-1), max(1, c.UDPSockets))
+	}
 	if c.RelayPortMin == 0 {
 		c.RelayPortMin = 49152
 	}
@@ -180,6 +194,9 @@ func (c Config) Validate() error {
 	}
 	if c.UDPSockets < 1 || c.UDPSockets > 256 {
 		return bad("udp_sockets: must be 1..256")
+	}
+	if c.UDPLoops < 1 || c.UDPLoops > c.UDPSockets {
+		return bad("udp_loops: must be 1..udp_sockets (%d)", c.UDPSockets)
 	}
 	if c.RelayPortMin < 1 || c.RelayPortMax > 65535 || c.RelayPortMin > c.RelayPortMax {
 		return bad("relay_port_min, relay_port_max: %d-%d is not a port range", c.RelayPortMin, c.RelayPortMax)

@@ -20,8 +20,12 @@ type gatedPacketConn struct {
 	local   net.Addr // LocalAddr in 16-byte form, see udpAddr16
 	gen     *socketGenerator
 
-	// The ChannelData fast path (fastpath.go), on real UDP sockets only.
+	// The ChannelData fast path (fastpath.go), on real UDP sockets only:
+	// udp is set when the socket has its own reading goroutine, lc when an
+	// event loop serves it; out is whichever of them sends.
 	udp    *net.UDPConn
+	lc     *loopConn
+	out    udpWriter
 	fast   fastTable
 	cur    netip.AddrPort // source of the datagram pion is handling
 	bindMu sync.Mutex     // WriteTo also runs on pion's allocation goroutines
@@ -51,7 +55,12 @@ func (c *gatedPacketConn) LocalAddr() net.Addr {
 func newGatedPacketConn(pc net.PacketConn, g *gate, gen *socketGenerator) *gatedPacketConn {
 	c := &gatedPacketConn{PacketConn: pc, gate: g, gen: gen}
 	gen.conn = c
-	c.udp, _ = pc.(*net.UDPConn)
+	switch u := pc.(type) {
+	case *net.UDPConn:
+		c.udp, c.out = u, u
+	case *loopConn:
+		c.lc, c.out = u, u
+	}
 	if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok {
 		c.local = udpAddr16(ua.AddrPort())
 	}
@@ -59,18 +68,33 @@ func newGatedPacketConn(pc net.PacketConn, g *gate, gen *socketGenerator) *gated
 	return c
 }
 
+// fromClient is the event loop's look at each datagram on the socket: a
+// ChannelData on a mirrored channel is relayed there and then.
+func (c *gatedPacketConn) fromClient(buf []byte, n int, from netip.AddrPort) bool {
+	return n >= 4 && buf[0]&0xC0 == 0x40 && c.forward(buf[:n], from)
+}
+
 func (c *gatedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
-	if c.udp == nil {
+	if c.udp == nil && c.lc == nil {
 		return c.readSlow(p)
 	}
 	for {
-		n, ap, err := c.udp.ReadFromUDPAddrPort(p)
+		var (
+			n   int
+			ap  netip.AddrPort
+			err error
+		)
+		if c.lc != nil {
+			n, ap, err = c.lc.readAddrPort(p) // fromClient has seen it.
+		} else {
+			n, ap, err = c.udp.ReadFromUDPAddrPort(p)
+		}
 		if err != nil {
 			return n, nil, err //nolint:wrapcheck // pion matches net errors.
 		}
 		c.gen.pending = 0 // A reservation applies to one datagram only.
 		ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-		if n >= 4 && p[0]&0xC0 == 0x40 && c.forward(p[:n], ap) {
+		if c.lc == nil && c.fromClient(p, n, ap) {
 			continue
 		}
 		c.clearBind()

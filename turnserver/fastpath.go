@@ -40,7 +40,7 @@ const channelBindSuccess = 0x0109
 // fastAlloc is one UDP allocation as the fast path sees it.
 type fastAlloc struct {
 	relay  *relayConn
-	turn   *net.UDPConn // the listener socket the client uses
+	turn   udpWriter // the listener socket the client uses
 	client netip.AddrPort
 
 	mu    sync.Mutex                 // serializes binders

@@ -37,10 +37,30 @@ func channelData(num uint16, payload []byte) []byte {
 // pion's wire format (4-byte padding); the mirror follows pion's bindings
 // and goes away with the allocation.
 func TestChannelDataFastPath(t *testing.T) {
+	eachUDPMode(t, testChannelDataFastPath)
+}
+
+// eachUDPMode runs f with UDP sockets served by the event loop and, with
+// DisableUDPLoop, by a goroutine each.
+func eachUDPMode(t *testing.T, f func(t *testing.T, disableLoop bool)) {
+	t.Helper()
+	for _, mode := range []struct {
+		name    string
+		disable bool
+	}{{"loop", false}, {"goroutine", true}} {
+		t.Run(mode.name, func(t *testing.T) { f(t, mode.disable) })
+	}
+}
+
+func testChannelDataFastPath(t *testing.T, disableLoop bool) {
 	cfg := loopbackConfig()
 	cfg.AllowPeers = []string{"127.0.0.1/32"}
 	cfg.UDPSockets = 1
+	cfg.DisableUDPLoop = disableLoop
 	s := startServer(t, cfg)
+	if got := len(s.loops); got != map[bool]int{false: 1, true: 0}[disableLoop] {
+		t.Fatalf("%d event loops", got)
+	}
 	peer := echoPeer(t)
 	pa := peer.LocalAddr().(*net.UDPAddr) //nolint:forcetypeassert // UDP.
 	c := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
@@ -145,9 +165,14 @@ func TestFastAllocBind(t *testing.T) {
 // The per-user bandwidth cap holds on the fast path: ChannelData on a bound
 // channel is counted against the same bucket pion's path uses.
 func TestChannelDataFastPathBandwidthCap(t *testing.T) {
+	eachUDPMode(t, testChannelDataFastPathBandwidthCap)
+}
+
+func testChannelDataFastPathBandwidthCap(t *testing.T, disableLoop bool) {
 	cfg := loopbackConfig()
 	cfg.AllowPeers = []string{"127.0.0.1/32"}
 	cfg.UDPSockets = 1
+	cfg.DisableUDPLoop = disableLoop
 	cfg.UserBandwidth = 1000 // bytes/s; the bucket still allows a 64 KiB burst.
 	s := startServer(t, cfg)
 	// A silent peer: only the client->peer direction meets the bucket.

@@ -54,9 +54,38 @@ func (r *relayGenerator) randomPorts() []int {
 }
 
 func (r *relayGenerator) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
+	rc, addr, err := r.allocate(conf, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	return rc, addr, nil
+}
+
+// allocate opens a relay socket: on loop when it is set (the socket joins
+// the loop only when the caller says so, see socketGenerator), else through
+// r.net with a reading goroutine of pion's.
+func (r *relayGenerator) allocate(conf turn.AllocateListenerConfig, loop *udpLoop) (*relayConn, net.Addr, error) {
 	ports := r.randomPorts()
 	if conf.RequestedPort != 0 {
 		ports = []int{conf.RequestedPort}
+	}
+	if loop != nil {
+		bind, _ := netip.AddrFromSlice(r.bindIP)
+		for _, port := range ports {
+			rc := &relayConn{gen: r, limited: r.userBW > 0 || r.total != nil}
+			lc, err := loop.listen(netip.AddrPortFrom(bind.Unmap(), uint16(port)), false, relayBuffer, 4, //nolint:gosec // Port.
+				relayReadMax, rc.fromPeer)
+			if err != nil {
+				continue
+			}
+			rc.PacketConn, rc.lc, rc.out = lc, lc, lc
+			r.limit(rc, conf.UserID)
+
+			return rc, &net.UDPAddr{IP: r.advertised, Port: int(lc.localAP.Port())}, nil
+		}
+
+		return nil, nil, errNoRelayPort
 	}
 	for _, port := range ports {
 		conn, err := r.net.ListenPacket(conf.Network, net.JoinHostPort(r.bindIP.String(), strconv.Itoa(port)))
@@ -71,16 +100,22 @@ func (r *relayGenerator) AllocatePacketConn(conf turn.AllocateListenerConfig) (n
 		}
 		setBuffers(conn, relayBuffer)
 		rc := &relayConn{PacketConn: conn, gen: r, limited: r.userBW > 0 || r.total != nil}
-		rc.udp, _ = conn.(*net.UDPConn)
-		if r.userBW > 0 {
-			rc.user = r.users.get(conf.UserID)
-			rc.userID = conf.UserID
+		if u, ok := conn.(*net.UDPConn); ok {
+			rc.udp, rc.out = u, u
 		}
+		r.limit(rc, conf.UserID)
 
 		return rc, &net.UDPAddr{IP: r.advertised, Port: udp.Port}, nil
 	}
 
 	return nil, nil, errNoRelayPort
+}
+
+func (r *relayGenerator) limit(rc *relayConn, userID string) {
+	if r.userBW > 0 {
+		rc.user = r.users.get(userID)
+		rc.userID = userID
+	}
 }
 
 func (r *relayGenerator) AllocateListener(conf turn.AllocateListenerConfig) (net.Listener, net.Addr, error) {
@@ -144,7 +179,11 @@ type relayConn struct {
 	addrs   addrCache
 
 	// The ChannelData fast path (fastpath.go); nil fast means pion's path.
+	// udp is set when pion's goroutine reads the socket, lc when an event
+	// loop does; out is whichever of them is set (nil on vnet).
 	udp       *net.UDPConn
+	lc        *loopConn
+	out       udpWriter
 	fast      *fastAlloc
 	fastTable *fastTable
 	buf       []byte // 4-byte header room + datagram + padding
@@ -206,8 +245,27 @@ func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	return n, nil
 }
 
-func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
+// fromPeer is what happens to each datagram from a peer before pion sees
+// it: bandwidth caps, metrics, and the fast path; true means it was
+// consumed. buf[4:4+n] holds the datagram, buf[:4] is room for a
+// ChannelData header and buf has room for padding behind.
+func (c *relayConn) fromPeer(buf []byte, n int, from netip.AddrPort) bool {
 	g := c.gen
+	if c.limited && !c.allowBytes(n) {
+		g.metrics.dropped.WithLabelValues("bandwidth").Inc()
+
+		return true
+	}
+	g.metrics.fromPeerBytes.Add(float64(n))
+	g.metrics.fromPeerPackets.Inc()
+
+	return c.fast != nil && c.fast.toClient(buf, n, from, g.metrics)
+}
+
+func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	if c.lc != nil {
+		return c.lc.ReadFrom(p) //nolint:wrapcheck // fromPeer has seen it.
+	}
 	for {
 		var (
 			n    int
@@ -229,19 +287,17 @@ func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		if err != nil {
 			return n, addr, err //nolint:wrapcheck // pion ends the allocation on any error.
 		}
-		if c.limited && !c.allowBytes(n) {
-			g.metrics.dropped.WithLabelValues("bandwidth").Inc()
-
-			continue
-		}
-		g.metrics.fromPeerBytes.Add(float64(n))
-		g.metrics.fromPeerPackets.Inc()
-		if c.fast != nil {
-			if c.fast.toClient(c.buf, n, ap, g.metrics) {
+		if c.fast == nil {
+			if c.fromPeer(nil, n, ap) {
 				continue
 			}
-			n = copy(p, c.buf[4:4+n])
+
+			return n, addr, nil
 		}
+		if c.fromPeer(c.buf, n, ap) {
+			continue
+		}
+		n = copy(p, c.buf[4:4+n])
 
 		return n, addr, nil
 	}
@@ -249,7 +305,7 @@ func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 
 // relayReadMax is the largest datagram a relay socket reads (pion's buffer
 // is 1600 bytes, its RTP MTU).
-const relayReadMax = 1600
+const relayReadMax = readMax
 
 func (c *relayConn) allowBytes(n int) bool {
 	now := time.Now()

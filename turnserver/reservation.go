@@ -198,16 +198,27 @@ func (s *socketGenerator) AllocatePacketConn(conf turn.AllocateListenerConfig) (
 	if conf.RequestedPort == 0 && s.pending != 0 {
 		conf.RequestedPort, s.pending = s.pending, 0
 	}
-	pc, addr, err := s.relayGenerator.AllocatePacketConn(conf)
-	if err != nil {
-		return pc, addr, err
+	var loop *udpLoop
+	if s.conn != nil && s.conn.lc != nil {
+		loop = s.conn.lc.loop
 	}
-	if rc, ok := pc.(*relayConn); ok && s.conn != nil && s.conn.udp != nil && rc.udp != nil {
-		a := &fastAlloc{relay: rc, turn: s.conn.udp, client: s.conn.cur}
+	rc, addr, err := s.relayGenerator.allocate(conf, loop)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.conn != nil && s.conn.out != nil && rc.out != nil {
+		a := &fastAlloc{relay: rc, turn: s.conn.out, client: s.conn.cur}
 		rc.fast, rc.fastTable = a, &s.conn.fast
-		rc.buf = make([]byte, 4+relayReadMax+3)
+		if rc.lc == nil {
+			rc.buf = make([]byte, 4+relayReadMax+3)
+		}
 		s.conn.fast.add(a)
 	}
+	if rc.lc != nil {
+		if err := loop.join(rc.lc); err != nil {
+			return nil, nil, err
+		}
+	}
 
-	return pc, addr, nil
+	return rc, addr, nil
 }

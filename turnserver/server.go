@@ -33,6 +33,7 @@ type Server struct {
 
 	udp      []net.PacketConn
 	gated    []*gatedPacketConn
+	loops    []*udpLoop
 	tcp, tls net.Listener
 
 	cancel    context.CancelFunc
@@ -201,10 +202,32 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 	}
 	lc := o.net.CreateListenConfig(&net.ListenConfig{Control: reuseport.Control})
 	ctx := context.Background()
+	if !cfg.DisableUDP && !customNet && loopSupported && !cfg.DisableUDPLoop {
+		for range cfg.UDPLoops {
+			l, err := newUDPLoop(s.metrics)
+			if err != nil {
+				s.closeLoops()
+
+				return err
+			}
+			s.loops = append(s.loops, l)
+		}
+	}
 	if !cfg.DisableUDP {
 		for i := range cfg.UDPSockets {
 			var pc net.PacketConn
-			if customNet {
+			var loopc *loopConn
+			if len(s.loops) > 0 {
+				loopc, err = s.loops[i%len(s.loops)].listen(netip.AddrPortFrom(listenIP, uint16(port)), true, //nolint:gosec // Port.
+					listenerBuffer, 0, readMax, nil)
+				if err != nil {
+					s.closeSockets()
+					s.closeLoops()
+
+					return fmt.Errorf("turnserver: UDP listener %d: %w", i, err)
+				}
+				pc = loopc
+			} else if customNet {
 				pc, err = o.net.ListenPacket("udp"+network, net.JoinHostPort(cfg.Address, strconv.Itoa(port)))
 			} else {
 				pc, err = lc.ListenPacket(ctx, "udp"+network, net.JoinHostPort(cfg.Address, strconv.Itoa(port)))
@@ -220,6 +243,15 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 			sg := &socketGenerator{relayGenerator: gen}
 			gc := newGatedPacketConn(pc, s.gate, sg)
 			s.gated = append(s.gated, gc)
+			if loopc != nil {
+				loopc.handle = gc.fromClient
+				if err := loopc.loop.join(loopc); err != nil {
+					s.closeSockets()
+					s.closeLoops()
+
+					return fmt.Errorf("turnserver: UDP listener %d: %w", i, err)
+				}
+			}
 			sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
 				PacketConn:            gc,
 				RelayAddressGenerator: sg,
@@ -251,7 +283,13 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 			Listener: &gatedListener{Listener: ln, gate: s.gate, tls: tc}, RelayAddressGenerator: gen, PermissionHandler: perm,
 		})
 	}
+	for _, l := range s.loops {
+		l.start()
+	}
 	if s.turn, err = turn.NewServer(sc); err != nil {
+		s.closeSockets()
+		s.closeLoops()
+
 		return fmt.Errorf("turnserver: starting pion/turn: %w", err)
 	}
 	wctx, cancel := context.WithCancel(context.Background())
@@ -261,7 +299,7 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 		go s.watchCertificate(wctx)
 	}
 	s.log.Info("turn relay listening", "udp", s.Addrs().UDP, "tcp", s.Addrs().TCP, "tls", s.Addrs().TLS,
-		"udp_sockets", len(s.udp), "relay", net.JoinHostPort(advertised.String(),
+		"udp_sockets", len(s.udp), "udp_loops", len(s.loops), "relay", net.JoinHostPort(advertised.String(),
 			fmt.Sprintf("%d-%d", cfg.RelayPortMin, cfg.RelayPortMax)))
 
 	return nil
@@ -489,10 +527,19 @@ func (s *Server) Close() error {
 		for s.turn != nil && s.turn.AllocationCount() > 0 && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
+		s.closeLoops()
 		s.log.Info("turn relay closed")
 	})
 
 	return s.closeErr
+}
+
+// closeLoops stops the event loops, closing any socket still in them.
+func (s *Server) closeLoops() {
+	for _, l := range s.loops {
+		l.close()
+	}
+	s.loops = nil
 }
 
 func (s *Server) closeSockets() {

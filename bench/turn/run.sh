@@ -66,9 +66,15 @@ relay_port_max = $RELAY_MAX
 allow_peers = ["127.0.0.1/32"]
 max_allocations_per_user = 100000
 max_allocations = 100000
+${JINGLED_TOML_EXTRA:-}
 [users]
 alice = "wonderland"
 EOF
+
+# jingled-goroutine: the same relay with a goroutine per UDP socket (Go's
+# netpoller) instead of the event loop.
+{ cat "$WORK/jingled.toml" | sed '/^\[users\]/,$d'; echo "disable_udp_loop = true"; sed -n '/^\[users\]/,$p' "$WORK/jingled.toml"; } \
+  > "$WORK/jingled-goroutine.toml"
 
 # start_server NAME: starts it on $PORT and sets SPID.
 start_server() {
@@ -80,9 +86,12 @@ start_server() {
         --log-file="$WORK/coturn.log" --user-quota=0 --total-quota=0 >/dev/null 2>&1 &
       ;;
     jingled) "$WORK/turnrelay" -config "$WORK/jingled.toml" 2>"$WORK/jingled.log" & ;;
+    jingled-goroutine) "$WORK/turnrelay" -config "$WORK/jingled-goroutine.toml" 2>"$WORK/jingled-goroutine.log" & ;;
     pion) "$WORK/turnrelay" -bare -config "$WORK/jingled.toml" 2>"$WORK/pion.log" & ;;
     fwd) "$WORK/turnfwd" -listen 127.0.0.1:$PORT -user alice -password wonderland -realm $REALM \
            -sockets "$NCPU" 2>"$WORK/fwd.log" & ;;
+    fwd-syscall|fwd-raw) "$WORK/turnfwd" -listen 127.0.0.1:$PORT -user alice -password wonderland -realm $REALM \
+           -sockets "$NCPU" -loop "${1#fwd-}" 2>"$WORK/$1.log" & ;;
   esac
   SPID=$!
   PIDS+=("$SPID")

@@ -16,14 +16,23 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/pion/stun/v4"
 	"github.com/pion/transport/v4/reuseport"
 )
 
+// udpSock is a UDP socket as the control path uses it: a *net.UDPConn, or
+// a rawSock served by an epoll loop.
+type udpSock interface {
+	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
+	LocalAddr() net.Addr
+	Close() error
+}
+
 type alloc struct {
-	relay    *net.UDPConn
+	relay    udpSock
 	mu       sync.RWMutex
 	channels map[uint16]netip.AddrPort
 	peers    map[netip.AddrPort]uint16
@@ -35,6 +44,9 @@ type server struct {
 	mu     sync.RWMutex
 	allocs map[netip.AddrPort]*alloc
 	wg     sync.WaitGroup
+	loop   string
+	loops  map[udpSock]*epollLoop
+	closed atomic.Bool
 }
 
 func main() {
@@ -43,17 +55,32 @@ func main() {
 	pass := flag.String("password", "wonderland", "password")
 	realm := flag.String("realm", "bench", "realm")
 	sockets := flag.Int("sockets", 1, "SO_REUSEPORT sockets")
+	loop := flag.String("loop", "netpoll", "read loops: netpoll (a goroutine per socket), syscall or raw (one epoll thread per listener socket)")
 	flag.Parse()
 	s := &server{
 		key:    stun.NewLongTermIntegrity(*user, *realm, *pass),
 		realm:  *realm,
 		allocs: map[netip.AddrPort]*alloc{},
+		loop:   *loop,
+		loops:  map[udpSock]*epollLoop{},
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	lc := net.ListenConfig{Control: reuseport.Control}
-	var conns []*net.UDPConn
+	var conns []udpSock
 	for range *sockets {
+		if *loop != "netpoll" {
+			rs, err := listenRaw(*listen)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "turnfwd:", err)
+				os.Exit(1)
+			}
+			conns = append(conns, rs)
+			s.wg.Add(1)
+			go s.serveEpoll(rs, *loop == "raw")
+
+			continue
+		}
 		pc, err := lc.ListenPacket(ctx, "udp4", *listen)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "turnfwd:", err)
@@ -65,6 +92,7 @@ func main() {
 		go s.serve(c)
 	}
 	<-ctx.Done()
+	s.closed.Store(true)
 	for _, c := range conns {
 		_ = c.Close()
 	}
@@ -107,7 +135,7 @@ func (s *server) serve(c *net.UDPConn) {
 	}
 }
 
-func (s *server) control(c *net.UDPConn, from netip.AddrPort, p []byte) {
+func (s *server) control(c udpSock, from netip.AddrPort, p []byte) {
 	m := &stun.Message{Raw: append([]byte(nil), p...)}
 	if m.Decode() != nil {
 		return
@@ -141,7 +169,13 @@ func (s *server) control(c *net.UDPConn, from netip.AddrPort, p []byte) {
 		s.mu.Lock()
 		a := s.allocs[from]
 		if a == nil {
-			rc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			var rc udpSock
+			var err error
+			if s.loop == "netpoll" {
+				rc, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			} else {
+				rc, err = listenRaw("127.0.0.1:0")
+			}
 			if err != nil {
 				s.mu.Unlock()
 
@@ -149,8 +183,12 @@ func (s *server) control(c *net.UDPConn, from netip.AddrPort, p []byte) {
 			}
 			a = &alloc{relay: rc, channels: map[uint16]netip.AddrPort{}, peers: map[netip.AddrPort]uint16{}}
 			s.allocs[from] = a
-			s.wg.Add(1)
-			go s.relayLoop(c, from, a)
+			if l := s.loops[c]; l != nil {
+				l.adopt(a, from)
+			} else {
+				s.wg.Add(1)
+				go s.relayLoop(c.(*net.UDPConn), from, a) //nolint:forcetypeassert // netpoll mode.
+			}
 		}
 		s.mu.Unlock()
 		ra := a.relay.LocalAddr().(*net.UDPAddr) //nolint:forcetypeassert // UDP.
@@ -183,7 +221,7 @@ func (s *server) relayLoop(c *net.UDPConn, client netip.AddrPort, a *alloc) {
 	defer s.wg.Done()
 	buf := make([]byte, 1604)
 	for {
-		n, from, err := a.relay.ReadFromUDPAddrPort(buf[4:])
+		n, from, err := a.relay.(*net.UDPConn).ReadFromUDPAddrPort(buf[4:]) //nolint:forcetypeassert // netpoll mode.
 		if err != nil {
 			return
 		}
