@@ -28,9 +28,11 @@ type Config struct {
 	UDPSockets int `toml:"udp_sockets"`
 	// UDPLoops is how many event loops serve the UDP listener sockets and
 	// their allocations' relay sockets (Linux; see loop_linux.go): one
-	// goroutine each, which keeps its P even while waiting. Default: one
-	// fewer than GOMAXPROCS (at least 1, at most UDPSockets), so the rest of
-	// the process always has a P. Sockets are shared round-robin.
+	// goroutine each, which keeps its P while datagrams flow. Default: one
+	// fewer than GOMAXPROCS (at most UDPSockets), so the rest of the process
+	// always has a P; with GOMAXPROCS=1 the default is no loop
+	// (DisableUDPLoop), and setting UDPLoops asks for one anyway. Sockets
+	// are shared round-robin.
 	UDPLoops int `toml:"udp_loops"`
 	// DisableUDPLoop serves every UDP socket from its own goroutine through
 	// Go's netpoller instead, as on systems other than Linux: about 1.7x the
@@ -131,6 +133,11 @@ func (c Config) withDefaults() Config {
 	}
 	if c.UDPLoops == 0 {
 		c.UDPLoops = min(max(1, runtime.GOMAXPROCS(0)-1), max(1, c.UDPSockets))
+		// With one P a busy loop would hold it from everything else, and
+		// the netpoller's other sockets would wait for sysmon's 10 ms poll.
+		if runtime.GOMAXPROCS(0) == 1 {
+			c.DisableUDPLoop = true
+		}
 	}
 	if c.RelayPortMin == 0 {
 		c.RelayPortMin = 49152

@@ -5,7 +5,7 @@
 # with the same static long-term user. Each server is started fresh for each
 # load so CPU seconds and peak RSS belong to that load alone.
 #
-#   bench/turn/run.sh [-q] [-o results.md] [-s "coturn jingled pion fwd"] [-l "voice video small large"]
+#   bench/turn/run.sh [-q] [-o results.md] [-s "coturn jingled jingled-goroutine pion fwd"] [-l "voice video small large"]
 #
 # -q runs shortened loads (a smoke test of the script, numbers meaningless).
 # Prints a Markdown table; -o also writes it to a file. Traffic stays on
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.."
 
 OUT=""
 QUICK=0
-SERVERS="coturn jingled pion fwd"
+SERVERS="coturn jingled jingled-goroutine pion fwd"
 LOADS="voice video small large"
 while getopts "qo:s:l:" opt; do
   case $opt in
@@ -45,10 +45,10 @@ peak_kb() { awk '/^VmHWM:/{print $2}' "/proc/$1/status"; }
 load_args() {
   local m n l z
   case $1 in
-    voice) m=50;  n=150;  l=160;  z=20 ;; # 50 calls of 64 kbit/s audio frames
-    video) m=20;  n=600;  l=1100; z=5 ;;  # 20 video streams at 200 pkt/s (~1.8 Mbit/s each)
-    small) m=100; n=1000; l=100;  z=0 ;;  # as fast as uclient goes: small packets
-    large) m=50;  n=1000; l=1000; z=0 ;;  # as fast as uclient goes: large packets
+    voice) m=50;  n=500;  l=160;  z=20 ;; # 50 calls of 64 kbit/s audio frames, 10 s
+    video) m=20;  n=2000; l=1100; z=5 ;;  # 20 video streams at 200 pkt/s (~1.8 Mbit/s each), 10 s
+    small) m=100; n=3000; l=100;  z=0 ;;  # as fast as uclient goes: small packets
+    large) m=50;  n=2000; l=1000; z=0 ;;  # as fast as uclient goes: large packets
   esac
   if [ "$QUICK" = 1 ]; then n=$(( n / 10 > 10 ? n / 10 : 10 )); fi
   echo "$m $n $l $z"

@@ -188,6 +188,13 @@ func Parse(raw []byte, dir string, environ []string, sets []string) (*Config, er
 	if und := md.Undecoded(); len(und) > 0 {
 		return nil, fmt.Errorf("%w: unknown key %q", ErrInvalid, und[0].String())
 	}
+	// The relay's UDP event loop keeps a P while datagrams flow and can
+	// leave the runtime's netpoller unattended for a while (docs/DEPLOY.md);
+	// a relay sharing the process with calls and transfers serves its
+	// sockets from goroutines unless the file chooses otherwise.
+	if len(c.Accounts) > 0 && !md.IsDefined("turn", "disable_udp_loop") && !md.IsDefined("turn", "udp_loops") {
+		c.TURN.DisableUDPLoop = true
+	}
 	c.resolvePaths(dir)
 	if err := c.Validate(); err != nil {
 		return nil, err

@@ -141,3 +141,32 @@ func TestExampleConfigIsValid(t *testing.T) {
 		t.Fatalf("example decoded as turn=%v with %d accounts", c.TURN.Enabled, len(c.Accounts))
 	}
 }
+
+// The relay's UDP event loop is the default for a relay alone; beside
+// accounts (calls, transfers in the same process) it is off unless the file
+// says otherwise.
+func TestUDPLoopDefault(t *testing.T) {
+	t.Setenv("TEST_ECHO_PW", "pw")
+	relayOnly := good[:strings.Index(good, "[[account]]")]
+	for _, tc := range []struct {
+		name, doc   string
+		sets        []string
+		wantDisable bool
+	}{
+		{"relay alone", relayOnly, nil, false},
+		{"beside accounts", good, nil, true},
+		{"beside accounts, asked for", good, []string{"turn.disable_udp_loop=false"}, false},
+		{"beside accounts, loops set", good, []string{"turn.udp_loops=1", "turn.udp_sockets=1"}, false},
+		{"relay alone, turned off", relayOnly, []string{"turn.disable_udp_loop=true"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(tc.doc), t.TempDir(), nil, tc.sets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.TURN.DisableUDPLoop != tc.wantDisable {
+				t.Fatalf("disable_udp_loop = %v, want %v", c.TURN.DisableUDPLoop, tc.wantDisable)
+			}
+		})
+	}
+}
