@@ -182,13 +182,7 @@ func testChannelDataFastPathBandwidthCap(t *testing.T, disableLoop bool) {
 	}
 	t.Cleanup(func() { _ = peer.Close() })
 	pa := peer.LocalAddr().(*net.UDPAddr) //nolint:forcetypeassert // UDP.
-	c := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
-	if got := errCode(c.do(stun.MethodAllocate, udpTransport())); got != 200 {
-		t.Fatalf("Allocate: %d", got)
-	}
-	if got := errCode(c.do(stun.MethodChannelBind, channelAttr(0x4000), peerAttr(pa.IP.String(), pa.Port))); got != 200 {
-		t.Fatalf("ChannelBind: %d", got)
-	}
+	c := boundClient(t, s, pa)
 	if a := fastAllocOf(s, c.conn.LocalAddr()); a == nil || a.byNumber(0x4000, time.Now().UnixNano()) == nil {
 		t.Fatal("channel not on the fast path")
 	}

@@ -351,3 +351,17 @@ func allMetricText(t *testing.T, s *Server) string {
 func writeFile(path, content string) error {
 	return os.WriteFile(path, []byte(content), 0o600)
 }
+
+// boundClient allocates over UDP as alice and binds channel 0x4000 to pa.
+func boundClient(t *testing.T, s *Server, pa *net.UDPAddr) *rawClient {
+	t.Helper()
+	c := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
+	if got := errCode(c.do(stun.MethodAllocate, udpTransport())); got != 200 {
+		t.Fatalf("Allocate: %d", got)
+	}
+	if got := errCode(c.do(stun.MethodChannelBind, channelAttr(0x4000), peerAttr(pa.IP.String(), pa.Port))); got != 200 {
+		t.Fatalf("ChannelBind: %d", got)
+	}
+
+	return c
+}

@@ -107,13 +107,7 @@ func TestLoopYieldsWhileBusy(t *testing.T) {
 	s := startServer(t, cfg)
 	peer := echoPeer(t)
 	pa := peer.LocalAddr().(*net.UDPAddr) //nolint:forcetypeassert // UDP.
-	c := dialRaw(t, "udp", s.Addrs().UDP, "alice", "wonderland")
-	if got := errCode(c.do(stun.MethodAllocate, udpTransport())); got != 200 {
-		t.Fatalf("Allocate: %d", got)
-	}
-	if got := errCode(c.do(stun.MethodChannelBind, channelAttr(0x4000), peerAttr(pa.IP.String(), pa.Port))); got != 200 {
-		t.Fatalf("ChannelBind: %d", got)
-	}
+	c := boundClient(t, s, pa)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 
 	stop := make(chan struct{})

@@ -242,11 +242,8 @@ func allocate(conn *net.UDPConn, srv *net.UDPAddr, user, pass string, peer *net.
 	if err != nil {
 		return err
 	}
-	if r.Type.Class != stun.ClassSuccessResponse {
-		var code stun.ErrorCodeAttribute
-		_ = code.GetFrom(r)
-
-		return fmt.Errorf("allocate refused: %v", code)
+	if err := refused(r, "allocate"); err != nil {
+		return err
 	}
 	ch := stun.RawAttribute{Type: stun.AttrChannelNumber, Value: []byte{0x40, 0x00, 0, 0}}
 	xpeer := &xorPeer{stun.XORMappedAddress{IP: peer.IP, Port: peer.Port}}
@@ -254,16 +251,21 @@ func allocate(conn *net.UDPConn, srv *net.UDPAddr, user, pass string, peer *net.
 	if err != nil {
 		return err
 	}
-	if r.Type.Class != stun.ClassSuccessResponse {
-		var code stun.ErrorCodeAttribute
-		_ = code.GetFrom(r)
 
-		return fmt.Errorf("channel bind refused: %v", code)
-	}
-
-	return nil
+	return refused(r, "channel bind")
 }
 
 type xorPeer struct{ stun.XORMappedAddress }
 
 func (x *xorPeer) AddTo(m *stun.Message) error { return x.AddToAs(m, stun.AttrXORPeerAddress) }
+
+// refused turns an error response into an error naming its code.
+func refused(r *stun.Message, what string) error {
+	if r.Type.Class == stun.ClassSuccessResponse {
+		return nil
+	}
+	var code stun.ErrorCodeAttribute
+	_ = code.GetFrom(r)
+
+	return fmt.Errorf("%s refused: %v", what, code)
+}
