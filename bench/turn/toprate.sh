@@ -19,7 +19,7 @@ cd "$(dirname "$0")/../.."
 OUT=""
 SERVERS="coturn jingled jingled-goroutine pion"
 SIZE=160
-RATES="10000,20000,30000,40000,50000,60000,80000,100000"
+RATES="40000,60000,80000,100000,110000,120000,140000,160000"
 QUOTA=50
 CLIENTS=16
 while getopts "o:s:z:r:q:c:" opt; do
@@ -38,6 +38,11 @@ command -v taskset >/dev/null || { echo "toprate: taskset missing (util-linux)" 
 
 START_WRAP="taskset -c 0"
 JINGLED_UDP_SOCKETS=1
+# On one CPU (GOMAXPROCS=1) jingled defaults to a goroutine per socket
+# (docs/DEPLOY.md); the jingled row asks for its event loop, which is the
+# default on 2+ CPUs, so this compares a loop per core with coturn's.
+JINGLED_TOML_EXTRA="udp_loops = 1${JINGLED_TOML_EXTRA:+
+$JINGLED_TOML_EXTRA}"
 # shellcheck source=bench/turn/lib.sh
 . "$(dirname "$0")/lib.sh"
 go build -o "$WORK/turnload" ./bench/turn/turnload
