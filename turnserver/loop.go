@@ -16,7 +16,7 @@ import (
 // relay spend 1.65-2.1x coturn's CPU per datagram at call rates
 // (bench/turn/README.md). An event loop owns a set of sockets that the
 // netpoller never sees and serves them from one goroutine: one epoll_pwait
-// for every ready socket, one recvfrom per datagram, the ChannelData fast
+// for every ready socket, one recvmmsg for up to 8 datagrams, the ChannelData fast
 // path inline, and only what pion must handle (STUN requests, unbound peer
 // data) queued to pion's reading goroutines through loopConn.
 //

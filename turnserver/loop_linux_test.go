@@ -151,3 +151,22 @@ func TestLoopYieldsWhileBusy(t *testing.T) {
 		t.Fatal("nothing was relayed while the test ran")
 	}
 }
+
+// A server that fails to start (its TCP port is taken) closes the event
+// loops and UDP sockets it had already opened.
+func TestLoopFailedStartLeavesNothing(t *testing.T) {
+	busy, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	before := openFDs(t)
+	cfg := loopbackConfig()
+	cfg.Port = busy.Addr().(*net.TCPAddr).Port //nolint:forcetypeassert // TCP.
+	if _, err := New(cfg, WithLogger(testLogger(t))); err == nil {
+		t.Fatal("New succeeded on a taken TCP port")
+	}
+	if after := openFDs(t); after != before {
+		t.Fatalf("%d descriptors open after the failed start, %d before", after, before)
+	}
+}

@@ -112,6 +112,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	}
 	if err := s.build(cfg, o, customNet); err != nil {
 		s.closeSockets()
+		s.closeLoops()
 
 		return nil, err
 	}
@@ -206,8 +207,6 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 		for range cfg.UDPLoops {
 			l, err := newUDPLoop(s.metrics)
 			if err != nil {
-				s.closeLoops()
-
 				return err
 			}
 			s.loops = append(s.loops, l)
@@ -220,12 +219,6 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 			if len(s.loops) > 0 {
 				loopc, err = s.loops[i%len(s.loops)].listen(netip.AddrPortFrom(listenIP, uint16(port)), true, //nolint:gosec // Port.
 					listenerBuffer, 0, readMax, nil)
-				if err != nil {
-					s.closeSockets()
-					s.closeLoops()
-
-					return fmt.Errorf("turnserver: UDP listener %d: %w", i, err)
-				}
 				pc = loopc
 			} else if customNet {
 				pc, err = o.net.ListenPacket("udp"+network, net.JoinHostPort(cfg.Address, strconv.Itoa(port)))
@@ -246,9 +239,6 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 			if loopc != nil {
 				loopc.handle = gc.fromClient
 				if err := loopc.loop.join(loopc); err != nil {
-					s.closeSockets()
-					s.closeLoops()
-
 					return fmt.Errorf("turnserver: UDP listener %d: %w", i, err)
 				}
 			}
@@ -287,9 +277,6 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 		l.start()
 	}
 	if s.turn, err = turn.NewServer(sc); err != nil {
-		s.closeSockets()
-		s.closeLoops()
-
 		return fmt.Errorf("turnserver: starting pion/turn: %w", err)
 	}
 	wctx, cancel := context.WithCancel(context.Background())
