@@ -102,13 +102,12 @@ func newUDPLoop(m *metrics) (*udpLoop, error) {
 	return l, nil
 }
 
-// listen opens a non-blocking UDP socket that the netpoller never sees,
-// bound to addr, and hands it to the loop. reusePort lets several listener
-// sockets share a port.
-//
-// The socket joins the loop only with join, so its handler's state can be
-// set up first.
-func (l *udpLoop) listen(addr netip.AddrPort, reusePort bool, bufSize, headroom, readMax int, h loopHandler) (*loopConn, error) {
+// listen opens a non-blocking UDP socket for l that the netpoller never
+// sees, bound to addr; reusePort lets several listener sockets share a
+// port. It is served only once join hands it to the loop, so that its
+// handler's state can be set up first. Reads put headroom bytes of room in
+// front of each datagram and take at most maxRead bytes.
+func (l *udpLoop) listen(addr netip.AddrPort, reusePort bool, bufSize, headroom, maxRead int, h loopHandler) (*loopConn, error) {
 	family := syscall.AF_INET
 	if addr.Addr().Is6() && !addr.Addr().Is4In6() {
 		family = syscall.AF_INET6
@@ -155,7 +154,7 @@ func (l *udpLoop) listen(addr netip.AddrPort, reusePort bool, bufSize, headroom,
 		local = netip.AddrPortFrom(netip.AddrFrom16(g.Addr), uint16(g.Port)) //nolint:gosec // Port.
 	}
 	c := &loopConn{
-		loop: l, fd: fd, localAP: local, local: udpAddr16(local), headroom: headroom, readMax: readMax, handle: h,
+		loop: l, fd: fd, localAP: local, local: udpAddr16(local), headroom: headroom, readMax: maxRead, handle: h,
 		in: make(chan loopPacket, loopQueue), done: make(chan struct{}),
 	}
 
