@@ -57,7 +57,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"kind"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "dropped_total",
-			Help: "Datagrams dropped: malformed, bandwidth, denied_peer, send_error (counted as relayed too).",
+			Help: "Datagrams dropped: malformed, bandwidth, denied_peer, send_error (counted as relayed too), overload (pion fell behind the event loop).",
 		}, []string{"reason"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: ns, Subsystem: sub, Name: "session_duration_seconds",
