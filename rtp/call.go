@@ -625,6 +625,9 @@ func (c *Call) onTrack(p *peer, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 			return
 		}
 		sink = s
+		if hs, ok := s.(HeaderExtensionSink); ok {
+			hs.SetHeaderExtensions(r.GetParameters().HeaderExtensions)
+		}
 	}
 	echo := p.echo[content]
 	paused := p.echoPaused[content]

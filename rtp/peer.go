@@ -35,6 +35,11 @@ type PeerOptions struct {
 	// addresses and includes loopback candidates, which pion otherwise
 	// skips. Tests use it so that no packet leaves the machine.
 	Loopback bool
+	// AudioLevels accepts RFC 6464 audio levels (AudioLevelURI) on audio
+	// when the peer offers them, so sinks can read them (see
+	// HeaderExtensionSink). A conference focus wants them; a plain call
+	// has no use for them, so they are off by default.
+	AudioLevels bool
 	// Configure, when set, adjusts the SettingEngine after the options
 	// above were applied (timeouts, port ranges, a vnet).
 	Configure func(*webrtc.SettingEngine)
@@ -97,6 +102,11 @@ func newAPI(opts *PeerOptions, log *slog.Logger, ufrag, pwd string) (*webrtc.API
 	for _, c := range videoCodecs {
 		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
 			return nil, nil, fmt.Errorf("rtp: registering %s: %w", c.MimeType, err)
+		}
+	}
+	if opts.AudioLevels {
+		if err := registerAudioLevel(m); err != nil {
+			return nil, nil, err
 		}
 	}
 	// pion's defaults minus its global stats interceptor: pion's GetStats

@@ -26,11 +26,74 @@ var ErrInvalid = errors.New("invalid configuration")
 // Config is the whole jingled configuration file. docs/jingled.example.toml
 // documents every key.
 type Config struct {
-	Log      Log       `toml:"log"`
-	HTTP     HTTP      `toml:"http"`
-	TURN     TURN      `toml:"turn"`
-	ICE      ICE       `toml:"ice"`
-	Accounts []Account `toml:"account"`
+	Log        Log        `toml:"log"`
+	HTTP       HTTP       `toml:"http"`
+	TURN       TURN       `toml:"turn"`
+	ICE        ICE        `toml:"ice"`
+	Conference Conference `toml:"conference"`
+	Accounts   []Account  `toml:"account"`
+}
+
+// Conference is the conference-room service in component mode (XEP-0114):
+// every NAME@Domain is a room. Account mode is an [[account]] with role
+// conference instead.
+type Conference struct {
+	// Enabled connects the component. Default false.
+	Enabled bool `toml:"enabled"`
+	// Domain is the component's JID, e.g. call.example.org, as declared
+	// in the XMPP server (Prosody: Component "call.example.org").
+	Domain string `toml:"domain"`
+	// Exactly one of Secret, SecretFile, SecretEnv: the component secret
+	// (Prosody's component_secret, ejabberd's ejabberd_service password).
+	Secret     string `toml:"secret"`
+	SecretFile string `toml:"secret_file"`
+	SecretEnv  string `toml:"secret_env"`
+	// Server is the XMPP server's component port. Default 127.0.0.1:5347.
+	Server string `toml:"server"`
+	// Create lists who may open a room by calling it: bare JIDs and
+	// domains, "*" for everyone. Default: the server's own domain (Domain
+	// minus its first label).
+	Create []string `toml:"create"`
+	// Join lists who may join an open room. Default: as Create.
+	Join []string `toml:"join"`
+	// MaxRooms bounds the rooms open at once. Default 100.
+	MaxRooms int `toml:"max_rooms"`
+	// MaxParticipants bounds each room. Default 32.
+	MaxParticipants int `toml:"max_participants"`
+	// Announce sends "alice@example.org joined, 3 in the call" chat
+	// messages to the participants. Default true.
+	Announce *bool `toml:"announce"`
+	// MaxSpeakers is how many of the loudest participants are mixed at
+	// once. Default 3.
+	MaxSpeakers int `toml:"max_speakers"`
+}
+
+// ServerDomain is the domain whose users may open and join rooms by
+// default: the component's domain minus its first label.
+func (c *Conference) ServerDomain() string {
+	_, parent, ok := strings.Cut(c.Domain, ".")
+	if !ok {
+		return c.Domain
+	}
+	return parent
+}
+
+// MayCreate reports whether peer may open a room.
+func (c *Conference) MayCreate(peer string) bool {
+	return matchJID(c.Create, peer, c.ServerDomain())
+}
+
+// MayJoin reports whether peer may join a room.
+func (c *Conference) MayJoin(peer string) bool {
+	if len(c.Join) == 0 {
+		return c.MayCreate(peer)
+	}
+	return matchJID(c.Join, peer, c.ServerDomain())
+}
+
+// SecretValue returns the component secret from wherever the config says.
+func (c *Conference) SecretValue() (string, error) {
+	return secretFrom(c.Secret, c.SecretFile, c.SecretEnv, "secret_file")
 }
 
 // Log configures the structured logger (log/slog).
@@ -77,6 +140,9 @@ const (
 	RoleRecord   = "record"
 	RolePlay     = "play"
 	RoleFiledrop = "filedrop"
+	// RoleConference makes the account one conference room: every caller
+	// hears the mix of the others.
+	RoleConference = "conference"
 )
 
 // Account is one XMPP account served by jingled ([[account]] tables).
@@ -95,7 +161,7 @@ type Account struct {
 	CAFile string `toml:"ca_file"`
 	// AllowPlain permits an unencrypted connection, to loopback only.
 	AllowPlain bool `toml:"allow_plain"`
-	// Role is echo, record, play or filedrop.
+	// Role is echo, record, play, filedrop or conference.
 	Role string `toml:"role"`
 	// Allow lists the JIDs (bare) and domains that may call or send files;
 	// "*" allows everyone. Default: nobody but the account's own domain.
@@ -118,6 +184,11 @@ type Account struct {
 	Greeting  string `toml:"greeting"`
 	File      string `toml:"file"`
 	RTPListen string `toml:"rtp_listen"`
+	// MaxParticipants bounds a conference room. Default 32.
+	MaxParticipants int `toml:"max_participants"`
+	// Announce sends join/leave chat messages in a conference room.
+	// Default true.
+	Announce *bool `toml:"announce"`
 }
 
 // duration accepts TOML strings such as "90s" or "10m".
@@ -252,6 +323,7 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	abs(&c.TURN.TLSCert)
 	abs(&c.TURN.TLSKey)
+	abs(&c.Conference.SecretFile)
 	for i := range c.Accounts {
 		a := &c.Accounts[i]
 		for _, p := range []*string{&a.PasswordFile, &a.CAFile, &a.Dir, &a.ServeDir, &a.Greeting, &a.File} {
@@ -303,8 +375,13 @@ func (c *Config) Validate() error {
 			return bad(fmt.Sprintf("ice.servers[%d]", i), "%q is not a stun:, turn: or turns: URL", s)
 		}
 	}
-	if !c.TURN.Enabled && len(c.Accounts) == 0 {
-		return bad("account", "nothing to run: no [[account]] and turn.enabled is false")
+	if c.Conference.Enabled {
+		if err := c.Conference.validate(); err != nil {
+			return err
+		}
+	}
+	if !c.TURN.Enabled && !c.Conference.Enabled && len(c.Accounts) == 0 {
+		return bad("account", "nothing to run: no [[account]], turn.enabled and conference.enabled are false")
 	}
 	seen := map[string]bool{}
 	for i := range c.Accounts {
@@ -394,10 +471,14 @@ func (a *Account) validate(key string) error {
 		if a.MaxFileSize < 0 {
 			return bad("max_file_size", "must not be negative")
 		}
+	case RoleConference:
+		if a.MaxParticipants < 0 {
+			return bad("max_participants", "must not be negative")
+		}
 	case "":
-		return bad("role", "missing (echo, record, play or filedrop)")
+		return bad("role", "missing (echo, record, play, filedrop or conference)")
 	default:
-		return bad("role", "%q is not echo, record, play or filedrop", a.Role)
+		return bad("role", "%q is not echo, record, play, filedrop or conference", a.Role)
 	}
 	return nil
 }
@@ -424,36 +505,106 @@ func (a *Account) Defaults() {
 
 // Secret returns the account's password from wherever the config says.
 func (a *Account) Secret() (string, error) {
+	return secretFrom(a.Password, a.PasswordFile, a.PasswordEnv, "password_file")
+}
+
+// secretFrom reads a secret given inline, in a file or in an environment
+// variable.
+func secretFrom(inline, file, env, fileKey string) (string, error) {
 	switch {
-	case a.Password != "":
-		return a.Password, nil
-	case a.PasswordFile != "":
-		b, err := os.ReadFile(a.PasswordFile)
+	case inline != "":
+		return inline, nil
+	case file != "":
+		b, err := os.ReadFile(file)
 		if err != nil {
-			return "", fmt.Errorf("reading password_file: %w", err)
+			return "", fmt.Errorf("reading %s: %w", fileKey, err)
 		}
 		return strings.TrimRight(string(b), "\r\n"), nil
 	default:
-		return os.Getenv(a.PasswordEnv), nil
+		return os.Getenv(env), nil
 	}
 }
 
 // Allowed reports whether bare JID peer may call or send to this account.
 func (a *Account) Allowed(peer string) bool {
+	_, own, _ := strings.Cut(a.JID, "@")
+	return matchJID(a.Allow, peer, own)
+}
+
+// matchJID reports whether peer (bare or full JID) matches list: a bare
+// JID, a domain, or "*". An empty list admits the users of ownDomain.
+func matchJID(list []string, peer, ownDomain string) bool {
 	if i := strings.IndexByte(peer, '/'); i >= 0 {
 		peer = peer[:i]
 	}
 	_, domain, _ := strings.Cut(peer, "@")
-	if len(a.Allow) == 0 {
-		_, own, _ := strings.Cut(a.JID, "@")
-		return strings.EqualFold(domain, own)
+	if len(list) == 0 {
+		return strings.EqualFold(domain, ownDomain)
 	}
-	for _, x := range a.Allow {
+	for _, x := range list {
 		if x == "*" || strings.EqualFold(x, peer) || (!strings.Contains(x, "@") && strings.EqualFold(x, domain)) {
 			return true
 		}
 	}
 	return false
+}
+
+// validate checks the [conference] table.
+func (c *Conference) validate() error {
+	bad := func(sub, format string, args ...any) error {
+		return fmt.Errorf("%w: conference.%s: %s", ErrInvalid, sub, fmt.Sprintf(format, args...))
+	}
+	if c.Domain == "" || strings.ContainsAny(c.Domain, "@/ ") || !strings.Contains(c.Domain, ".") && c.Domain != "localhost" {
+		return bad("domain", "%q is not a component domain such as call.example.org", c.Domain)
+	}
+	n := 0
+	for _, s := range []string{c.Secret, c.SecretFile, c.SecretEnv} {
+		if s != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return bad("secret", "give exactly one of secret, secret_file, secret_env (the component secret the XMPP server expects)")
+	}
+	if c.SecretFile != "" {
+		if err := readable(c.SecretFile); err != nil {
+			return bad("secret_file", "%v", err)
+		}
+	}
+	if c.SecretEnv != "" && os.Getenv(c.SecretEnv) == "" {
+		return bad("secret_env", "environment variable %s is empty or unset", c.SecretEnv)
+	}
+	if c.Server != "" {
+		if err := checkHostPort(c.Server); err != nil {
+			return bad("server", "%v", err)
+		}
+	}
+	for key, v := range map[string]int{"max_rooms": c.MaxRooms, "max_participants": c.MaxParticipants, "max_speakers": c.MaxSpeakers} {
+		if v < 0 {
+			return bad(key, "must not be negative")
+		}
+	}
+	return nil
+}
+
+// Defaults fills what the [conference] table left out.
+func (c *Conference) Defaults() {
+	if c.Server == "" {
+		c.Server = "127.0.0.1:5347"
+	}
+	if c.MaxRooms == 0 {
+		c.MaxRooms = 100
+	}
+	if c.MaxParticipants == 0 {
+		c.MaxParticipants = 32
+	}
+	if c.MaxSpeakers == 0 {
+		c.MaxSpeakers = 3
+	}
+	if c.Announce == nil {
+		t := true
+		c.Announce = &t
+	}
 }
 
 func checkHostPort(s string) error {

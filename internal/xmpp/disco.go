@@ -137,6 +137,15 @@ func equalStrings(a, b []string) bool {
 // handleDiscoInfo answers disco#info (XEP-0030 §3.1) for no node or our
 // caps node#ver (XEP-0115 §6.2); other nodes are item-not-found.
 func (c *Client) handleDiscoInfo(_ context.Context, iq *jingle.IQ) *jingle.IQ {
+	return AnswerDiscoInfo(iq, c.DiscoInfoSelf(), c.cfg.CapsNode)
+}
+
+// AnswerDiscoInfo answers a disco#info get with info: for no node, or for
+// capsNode#ver with ver the XEP-0115 hash of info (§6.2, the query a
+// client makes after seeing our caps); other nodes are item-not-found.
+// An entity serving several JIDs (a component's rooms) answers each
+// with its own info through it.
+func AnswerDiscoInfo(iq *jingle.IQ, info DiscoInfo, capsNode string) *jingle.IQ {
 	if iq.Type != jingle.IQGet {
 		return iq.ErrorReply(jingle.ErrBadRequest)
 	}
@@ -144,8 +153,7 @@ func (c *Client) handleDiscoInfo(_ context.Context, iq *jingle.IQ) *jingle.IQ {
 	if err := xml.Unmarshal(iq.Payload, &q); err != nil {
 		return iq.ErrorReply(jingle.ErrBadRequest)
 	}
-	info := c.DiscoInfoSelf()
-	if q.Node != "" && q.Node != c.cfg.CapsNode+"#"+CapsVer(info) {
+	if q.Node != "" && q.Node != capsNode+"#"+CapsVer(info) {
 		return iq.ErrorReply(&jingle.Error{Type: jingle.ErrorTypeCancel, Condition: jingle.CondItemNotFound})
 	}
 	info.Node = q.Node
