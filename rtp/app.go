@@ -426,6 +426,10 @@ func Dial(ctx context.Context, mgr *jingle.Manager, peer string, opts CallOption
 // Dial places a call with the application's registry and options; opts.Peer
 // is ignored in favour of the application's.
 func (a *Application) Dial(ctx context.Context, mgr *jingle.Manager, peer string, opts CallOptions) (*Call, error) {
+	// Refuse at once what could only time out: no address to gather.
+	if err := a.opts.Peer.CheckAddresses(); err != nil {
+		return nil, fmt.Errorf("rtp: calling %s: %w", peer, err)
+	}
 	c := newCall(a, true, peer, opts.MediaOptions)
 	c.bundle = !opts.NoBundle
 	a.add(c)

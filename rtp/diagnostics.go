@@ -57,6 +57,9 @@ type PairCheck struct {
 // servers it was configured with.
 //
 // Causes, in the order they are considered:
+//   - we gathered no candidate at all: no usable local address (a host
+//     with only loopback addresses outside loopback mode), so the other
+//     side is not to blame;
 //   - the peer sent no candidates: signalling problem, not the network;
 //   - a TURN server is configured but no relay candidate was gathered:
 //     if a server-reflexive candidate was gathered and a STUN URL names
@@ -129,6 +132,9 @@ func DiagnoseICE(r webrtc.StatsReport, servers []webrtc.ICEServer) ICEDiagnostic
 }
 
 func (d *ICEDiagnostics) cause(srflxFrom map[string]bool) string {
+	if len(d.Local) == 0 && len(d.TURN) == 0 {
+		return "we gathered no candidate: no usable local address (only loopback, outside loopback mode?), not the peer's fault"
+	}
 	if len(d.Remote) == 0 {
 		return "the peer sent no candidates (signalling, not the network)"
 	}

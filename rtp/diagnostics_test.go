@@ -178,3 +178,25 @@ func TestDiagnoseICENoRemote(t *testing.T) {
 		t.Errorf("String() = %q", got)
 	}
 }
+
+// TestCauseBlamesTheRightSide: a side that gathered nothing says so
+// instead of blaming the peer for sending no candidates (issue 13: a host
+// with only loopback addresses outside loopback mode).
+func TestCauseBlamesTheRightSide(t *testing.T) {
+	for _, c := range []struct {
+		name          string
+		local, remote map[string]int
+		want          string
+	}{
+		{"nothing either side", map[string]int{}, map[string]int{}, "we gathered no candidate"},
+		{"nothing here, some there", map[string]int{}, map[string]int{"host": 1}, "we gathered no candidate"},
+		{"some here, nothing there", map[string]int{"host": 1}, map[string]int{}, "the peer sent no candidates"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := ICEDiagnostics{Local: c.local, Remote: c.remote}
+			if got := d.cause(nil); !strings.Contains(got, c.want) {
+				t.Fatalf("cause %q, want %q", got, c.want)
+			}
+		})
+	}
+}

@@ -31,8 +31,8 @@ type PeerOptions struct {
 	// RelayOnly sets the ICE transport policy to relay: only TURN
 	// candidates are used (privacy, or proving the relay works).
 	RelayOnly bool
-	// Loopback restricts ICE gathering to loopback interfaces and
-	// addresses and includes loopback candidates, which pion otherwise
+	// Loopback restricts ICE gathering to loopback addresses (on any
+	// interface) and includes loopback candidates, which pion otherwise
 	// skips. Tests use it so that no packet leaves the machine.
 	Loopback bool
 	// AudioLevels accepts RFC 6464 audio levels (AudioLevelURI) on audio
@@ -152,15 +152,12 @@ func newAPI(opts *PeerOptions, log *slog.Logger, ufrag, pwd string) (*webrtc.API
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(s)), holder, nil
 }
 
-// LoopbackOnly restricts a SettingEngine to loopback: only interfaces
-// with the loopback flag (lo) and only loopback IPs gather candidates,
-// loopback candidates are kept (pion drops them by default), and mDNS is
-// off, so no multicast leaves the machine either.
+// LoopbackOnly restricts a SettingEngine to loopback: only loopback IPs
+// gather candidates, on whichever interface they are (127.0.0.2 on a
+// dummy or veth interface counts, not only lo's 127.0.0.1), loopback
+// candidates are kept (pion drops them by default), and mDNS is off, so
+// no multicast leaves the machine either.
 func LoopbackOnly(s *webrtc.SettingEngine) {
-	s.SetInterfaceFilter(func(name string) bool {
-		ifi, err := net.InterfaceByName(name)
-		return err == nil && ifi.Flags&net.FlagLoopback != 0
-	})
 	s.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	s.SetIncludeLoopbackCandidate(true)
 	s.SetICEMulticastDNSMode(pionice.MulticastDNSModeDisabled)

@@ -362,6 +362,12 @@ func (c *Call) answer(m MediaOptions) {
 		return
 	}
 	c.media = m
+	if err := c.peerOpts.CheckAddresses(); err != nil {
+		// Ending now tells the caller why; accepting would leave both
+		// sides waiting for candidates that never come.
+		c.fail(jingle.ReasonConnectivityError, err)
+		return
+	}
 	audio, video, err := c.openSources()
 	if err != nil {
 		c.fail(jingle.ReasonMediaError, err)

@@ -114,7 +114,7 @@ func peerStats(pc *webrtc.PeerConnection, h *statsHolder, contents []string) []S
 				if rtt := x.RemoteInboundRTPStreamStats.RoundTripTime; rtt > 0 {
 					st.RTT = rtt.Seconds()
 				}
-				st.RemotePacketsLost += x.RemoteInboundRTPStreamStats.PacketsLost
+				st.RemotePacketsLost += cumulativeLost(x.RemoteInboundRTPStreamStats.PacketsLost)
 			}
 		}
 		if r := t.Receiver(); r != nil {
