@@ -1,0 +1,63 @@
+package mixer
+
+import (
+	"log/slog"
+	"time"
+)
+
+// sampleRate is the internal rate: Opus's native rate, so Opus inputs
+// need no resampling and G.711 is a whole factor (6) away.
+const sampleRate = 48000
+
+// Defaults of Options.
+const (
+	defaultMaxSpeakers   = 3
+	defaultFrameDuration = 20 * time.Millisecond
+	// 40 ms absorbs usual WebRTC jitter while keeping the added latency
+	// (jitter delay + one frame + codec delay) under the 60 ms p95 budget.
+	defaultJitterDelay = 40 * time.Millisecond
+)
+
+// Options configure a Mixer. Zero fields take the default stated on each.
+type Options struct {
+	// MaxSpeakers is how many of the loudest inputs are mixed. Default 3.
+	MaxSpeakers int
+	// FrameDuration is the mix period and the duration of each output
+	// payload. Default 20 ms; 10, 40 and 60 ms are accepted too, anything
+	// else falls back to 20 ms.
+	FrameDuration time.Duration
+	// JitterDelay is the playout delay of each input's jitter buffer: an
+	// input starts playing once it has this much audio buffered. Default
+	// 40 ms.
+	JitterDelay time.Duration
+	// Logger receives the few things worth logging (decoder and encoder
+	// failures). Default: discard.
+	Logger *slog.Logger
+}
+
+// withDefaults returns o with defaults filled in and bad values fixed.
+func (o Options) withDefaults() Options {
+	if o.MaxSpeakers <= 0 {
+		o.MaxSpeakers = defaultMaxSpeakers
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch o.FrameDuration {
+	case 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond:
+	case 0:
+		o.FrameDuration = defaultFrameDuration
+	default:
+		o.Logger.Warn("unsupported frame duration, using 20ms", "frame", o.FrameDuration)
+		o.FrameDuration = defaultFrameDuration
+	}
+	if o.JitterDelay <= 0 {
+		o.JitterDelay = defaultJitterDelay
+	}
+	return o
+}
+
+// samples converts a duration to a count of 48 kHz samples.
+func samples(d time.Duration) int {
+	return int(d * sampleRate / time.Second)
+}

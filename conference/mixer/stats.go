@@ -1,0 +1,61 @@
+package mixer
+
+import (
+	"math"
+	"sync/atomic"
+	"time"
+)
+
+// Stats describe a Mixer. Packet counters include removed inputs.
+type Stats struct {
+	Participants int    // inputs present
+	Speakers     int    // inputs mixed in the last frame
+	FramesMixed  uint64 // ticks run
+	Decodes      uint64 // decoder calls, concealment included
+	Encodes      uint64 // encoder calls, one per distinct output payload
+	// MixCPU is the time spent computing ticks, measured around each tick
+	// and summed. The tick never blocks (out must not), so this is its CPU
+	// time as long as the machine is not oversubscribed.
+	MixCPU time.Duration
+	// LastMixCPU is the time the last tick took.
+	LastMixCPU time.Duration
+	Received   uint64 // packets handed to WriteRTP
+	Late       uint64 // packets that came after their playout time
+	Lost       uint64 // packets never received by their playout time
+	Concealed  uint64 // stretches of audio made up for lost or late packets
+}
+
+// InputStats describe one Input.
+type InputStats struct {
+	Received   uint64  // packets handed to WriteRTP
+	Lost       uint64  // packets never received by their playout time
+	Concealed  uint64  // stretches of audio made up (loss or underrun)
+	Late       uint64  // packets that came after their playout time
+	Duplicates uint64  // packets received twice
+	Invalid    uint64  // packets dropped as malformed or of a wrong payload type
+	Dropped    uint64  // packets dropped to bring the buffer back to its delay
+	Level      float64 // smoothed level, dBov (-127 silent .. 0)
+	GainDB     float64 // level normalization gain
+	Speaking   bool    // mixed in the last frame
+}
+
+// counters are the Mixer's statistics, updated without locks.
+type counters struct {
+	participants, speakers          atomic.Int64
+	frames, decodes, encodes        atomic.Uint64
+	mixNanos, lastMixNanos          atomic.Int64
+	received, late, lost, concealed atomic.Uint64
+}
+
+// inputCounters are an Input's statistics, updated without locks.
+type inputCounters struct {
+	received, lost, concealed, late, dup, invalid, dropped atomic.Uint64
+	level, gain                                           atomicFloat
+	speaking                                              atomic.Bool
+}
+
+// atomicFloat is a float64 read and written atomically.
+type atomicFloat struct{ bits atomic.Uint64 }
+
+func (f *atomicFloat) load() float64   { return math.Float64frombits(f.bits.Load()) }
+func (f *atomicFloat) store(v float64) { f.bits.Store(math.Float64bits(v)) }
