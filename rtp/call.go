@@ -32,6 +32,9 @@ type MediaOptions struct {
 	Sinks  SinkFactory
 	// Echo sends received audio and video back to the peer.
 	Echo bool
+	// EchoDelay holds the echo back this long (at most MaxEchoDelay), so
+	// the caller's echo canceller does not remove it; 0 echoes at once.
+	EchoDelay time.Duration
 	// Duration hangs up with <success/> this long after the call
 	// connected (media can flow); 0 means until Hangup or the peer ends
 	// it.
@@ -636,9 +639,11 @@ func (c *Call) onTrack(p *peer, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		p.echoPaused[content] = paused
 	}
 	video := t.Kind() == webrtc.RTPCodecTypeVideo
+	echoSend, echoStop := c.echoSender(echo, c.media.EchoDelay)
 	c.workers.Add(1)
 	go func() {
 		defer c.workers.Done()
+		defer echoStop()
 		defer func() {
 			if sink != nil {
 				if err := sink.Close(); err != nil {
@@ -671,7 +676,7 @@ func (c *Call) onTrack(p *peer, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 				}
 			}
 			if echo != nil && !paused.Load() {
-				if err := echo.WriteRTP(pkt); err != nil && !errors.Is(err, errClosedPipe) {
+				if err := echoSend(pkt); err != nil && !errors.Is(err, errClosedPipe) {
 					c.log.Debug("rtp: echo write", "err", err)
 				}
 			}
