@@ -17,11 +17,11 @@ type Input struct {
 
 	// mu guards what WriteRTP touches; the receive goroutine and the
 	// mixer goroutine meet here and nowhere else.
-	mu       sync.Mutex
-	jb       jitterBuffer
-	extID    uint8 // RFC 6464 extension id, 0 for none
-	pt       int   // expected payload type, -1 for any
-	removed  bool
+	mu      sync.Mutex
+	jb      jitterBuffer
+	extID   uint8 // RFC 6464 extension id, 0 for none
+	pt      int   // expected payload type, -1 for any
+	removed bool
 
 	// dec is used on the receive goroutine (samples, under mu) and on
 	// the mixer goroutine (decode, conceal); samples is stateless.

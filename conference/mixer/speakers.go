@@ -28,7 +28,7 @@ type candidate struct {
 // selectParams are selectSpeakers' knobs; the constants above in
 // production, other values in tests.
 type selectParams struct {
-	max                       int
+	max                        int
 	enterDB, leaveDB, marginDB float64
 }
 

@@ -50,8 +50,8 @@ type counters struct {
 // inputCounters are an Input's statistics, updated without locks.
 type inputCounters struct {
 	received, lost, concealed, late, dup, invalid, dropped atomic.Uint64
-	level, gain                                           atomicFloat
-	speaking                                              atomic.Bool
+	level, gain                                            atomicFloat
+	speaking                                               atomic.Bool
 }
 
 // atomicFloat is a float64 read and written atomically.
