@@ -64,6 +64,25 @@ type Proposal struct {
 	reason     *Reason
 	// migratedFrom is the sid of the session this proposal replaced.
 	migratedFrom string
+	// ringingFrom, when set, decides whether a receipt from a device
+	// means it rings (RingingReceipts).
+	ringingFrom func(ctx context.Context, full string) bool
+}
+
+// ProposeOption configures one outgoing proposal (Manager.Propose).
+type ProposeOption func(*Proposal)
+
+// RingingReceipts decides which XEP-0184 receipts and XEP-0333 markers of
+// the <propose/> mean that a device rings: those from a full JID for which
+// f returns true, typically the devices that advertise
+// urn:xmpp:jingle-message:0 (Conversations shows ringing on that
+// receipt). A client without JMI answers every receipt request too
+// (StanzaJS): its receipt says the message arrived, not that anything
+// rings. f may block (a disco#info query); it runs on a goroutine the
+// manager owns, with a context that ends with the manager. Without this
+// option every receipt from a device of the peer counts.
+func RingingReceipts(f func(ctx context.Context, full string) bool) ProposeOption {
+	return func(p *Proposal) { p.ringingFrom = f }
 }
 
 // MigratedFrom returns the sid of our session with the same account that
@@ -92,7 +111,8 @@ func (p *Proposal) Incoming() bool { return p.incoming }
 func (p *Proposal) Descriptions() []Element { return append([]Element(nil), p.descs...) }
 
 // Ringing is closed when a device of the peer reported ringing, by
-// <ringing/> or by the delivery receipt of our <propose/>.
+// <ringing/> or by the delivery receipt of our <propose/> (from a device
+// RingingReceipts accepts, when given).
 func (p *Proposal) Ringing() <-chan struct{} { return p.ringing }
 
 // Done is closed when the proposal is answered (proceeded, rejected,
@@ -420,7 +440,7 @@ func (ps *proposals) allLocked() []*Proposal {
 // Conversations learns that a device rings. Without an answer within the
 // initiate timeout the proposal is retracted and Wait fails with
 // ErrProposalTimeout.
-func (m *Manager) Propose(ctx context.Context, peer string, descriptions []Element) (*Proposal, error) {
+func (m *Manager) Propose(ctx context.Context, peer string, descriptions []Element, opts ...ProposeOption) (*Proposal, error) {
 	if peer == "" {
 		return nil, fmt.Errorf("jingle: propose: %w", errNoPeer)
 	}
@@ -431,6 +451,9 @@ func (m *Manager) Propose(ctx context.Context, peer string, descriptions []Eleme
 		descs:   append([]Element(nil), descriptions...),
 		ringing: make(chan struct{}),
 		done:    make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(p)
 	}
 	var inner bytes.Buffer
 	for _, d := range descriptions {
@@ -630,6 +653,13 @@ func (m *Manager) handlePropose(ctx context.Context, msg *Message, e *Element, r
 		m.log.Debug("jingle: malformed propose", "from", from, "err", err)
 		return
 	}
+	if !m.takesProposal(descs) {
+		// Not ours to answer: no receipt (it would read as ringing), no
+		// tie-break, no reject (it would end the call on the devices
+		// that can take it).
+		m.log.Debug("jingle: leaving a proposal to other devices", "from", from, "id", id)
+		return
+	}
 	p := &Proposal{m: m, id: id, peer: from, descs: descs, incoming: true, ringing: make(chan struct{}), done: make(chan struct{})}
 	k := sessionKey{bareJID(from), id}
 	m.mu.Lock()
@@ -686,12 +716,6 @@ func (m *Manager) handlePropose(ctx context.Context, msg *Message, e *Element, r
 			}
 		}
 	}
-	if handler == nil {
-		if err := p.Reject(ctx, nil); err != nil {
-			m.log.Debug("jingle: rejecting proposal without handler", "err", err)
-		}
-		return
-	}
 	if old := m.migrationSource(from); old != nil {
 		m.migrate(ctx, old, p)
 	}
@@ -703,6 +727,25 @@ func (m *Manager) handlePropose(ctx context.Context, msg *Message, e *Element, r
 		}()
 		handler(p)
 	}()
+}
+
+// takesProposal reports whether this manager answers a proposal with
+// descs: it has a proposal handler and an application registered for
+// one of the descriptions (a proposal without any description is left to
+// the handler).
+func (m *Manager) takesProposal(descs []Element) bool {
+	if m.onProposal == nil {
+		return false
+	}
+	if len(descs) == 0 {
+		return true
+	}
+	for i := range descs {
+		if m.apps[descs[i].XMLName.Space] != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // migrationSource finds an active session with the proposer's account
@@ -766,7 +809,27 @@ func (m *Manager) handleReceipt(from, id string) bool {
 	if p == nil {
 		return false
 	}
-	p.markRinging()
+	if p.ringingFrom == nil {
+		p.markRinging()
+		return true
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return true
+	}
+	m.wg.Add(1)
+	m.mu.Unlock()
+	go func() {
+		defer m.wg.Done()
+		ctx, cancel := context.WithTimeout(m.ctx, m.iqTimeout)
+		defer cancel()
+		if p.ringingFrom(ctx, from) {
+			p.markRinging()
+		} else {
+			m.log.Debug("jingle: receipt of a proposal from a device without JMI, not ringing", "id", id, "from", from)
+		}
+	}()
 	return true
 }
 

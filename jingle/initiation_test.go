@@ -403,17 +403,80 @@ func TestJMITimeout(t *testing.T) {
 	silent.next(t, ctx, `<retract xmlns="urn:xmpp:jingle-message:0" id="`+p.ID()+`"`)
 }
 
+// TestJMINoHandler: a resource that does not take calls (no proposal
+// handler, or no application for the proposed description) leaves the
+// proposal to the account's other devices: no receipt (Conversations
+// would show ringing), no <reject/> (XEP-0353: it declines the call on
+// every device). Issue 13: `jingle receive` rejected calls with <busy/>.
 func TestJMINoHandler(t *testing.T) {
 	ctx := ctxT(t)
 	w := newWorld(t)
+	log := logMessages(w)
 	mr := w.manager(romeo, nil)
 	w.manager(juliet, nil)
-	p, err := mr.Propose(ctx, julietBare, []jingle.Element{jingletest.Description("a")})
+	appOther := jingletest.NewTestApp(true)
+	handler, waitHandler := appOther.ProposalHandler(ctx, true)
+	defer waitHandler()
+	// Another device takes proposals, but only for its own application.
+	const other = julietBare + "/other"
+	w.manager(other, appOther, jingle.WithProposalHandler(handler))
+	p, err := mr.Propose(ctx, julietBare, []jingle.Element{jingle.MustElement(&struct {
+		XMLName struct{} `xml:"urn:example:not-registered description"`
+	}{})})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Wait(ctx); !errors.Is(err, jingle.ErrProposalRejected) || p.Reason().Condition != jingle.ReasonBusy {
-		t.Fatalf("wait: %v %v", err, p.Reason())
+	log.wait(t, ctx, romeo, julietBare, "<propose")
+	time.Sleep(300 * time.Millisecond)
+	log.mu.Lock()
+	for _, m := range log.msgs {
+		if m.From == juliet || m.From == other {
+			t.Errorf("%s answered a proposal it does not take: %s", m.From, m.Payload)
+		}
+	}
+	log.mu.Unlock()
+	if closed(p.Done()) || closed(p.Ringing()) {
+		t.Fatalf("proposal answered or ringing: %v", p.Err())
+	}
+	select {
+	case in := <-appOther.Proposals():
+		t.Fatalf("the handler got a proposal for an application it lacks: %s", in.ID())
+	default:
+	}
+}
+
+// TestJMIReceiptFromDeviceWithoutJMI: with RingingReceipts, the receipt
+// of a client that answers every receipt request (StanzaJS, no JMI) is
+// not ringing; the receipt of a JMI device (Conversations) is.
+func TestJMIReceiptFromDeviceWithoutJMI(t *testing.T) {
+	ctx := ctxT(t)
+	w := newWorld(t)
+	mr := w.manager(romeo, nil)
+	const stanzajs = convBare + "/stanzajs"
+	noJMI := newRaw(w, stanzajs)
+	phone := newRaw(w, convPhone)
+	asked := make(chan string, 4)
+	p, err := mr.Propose(ctx, convBare, []jingle.Element{jingletest.Description("a")},
+		jingle.RingingReceipts(func(_ context.Context, full string) bool { asked <- full; return full == convPhone }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	receipt := `<received xmlns="urn:xmpp:receipts" id="` + p.ID() + `"></received>`
+	noJMI.next(t, ctx, "<propose")
+	noJMI.send(t, ctx, romeo, "r1", receipt)
+	if got := <-asked; got != stanzajs {
+		t.Fatalf("asked about %s", got)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if closed(p.Ringing()) {
+		t.Fatal("a receipt from a device without JMI was taken for ringing")
+	}
+	phone.next(t, ctx, "<propose")
+	phone.send(t, ctx, romeo, "r2", receipt)
+	select {
+	case <-p.Ringing():
+	case <-ctx.Done():
+		t.Fatal("the JMI device's receipt did not ring")
 	}
 }
 

@@ -134,10 +134,16 @@ func NewManager(local string, out Sender, opts ...Option) *Manager {
 func (m *Manager) Local() string { return m.local }
 
 // Features returns the XEP-0030 features of the registered applications
-// and transports plus Jingle and JMI themselves, sorted and deduplicated,
-// ready for disco#info and the XEP-0115 caps hash.
+// and transports plus Jingle itself, and JMI when a proposal handler
+// answers proposals (WithProposalHandler), sorted and deduplicated, ready
+// for disco#info and the XEP-0115 caps hash. A resource advertises only
+// what it will do: a caller learns from these features whether to ring
+// it through JMI or send it a session-initiate.
 func (m *Manager) Features() []string {
-	set := map[string]bool{NS: true, NSMessage: true}
+	set := map[string]bool{NS: true}
+	if m.onProposal != nil {
+		set[NSMessage] = true
+	}
 	for _, a := range m.apps {
 		for _, f := range a.Features() {
 			set[f] = true

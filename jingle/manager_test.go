@@ -219,10 +219,17 @@ func TestFeaturesAndRegistry(t *testing.T) {
 		jingle.WithTransport(jingletest.TestTransport{NS: "urn:t:high", Prio: 9}),
 		jingle.WithTransport(jingletest.TestTransport{NS: "urn:t:dgram", K: jingle.Datagram, Prio: 5}),
 	)
-	want := []string{jingletest.NSTestApp, "urn:t:dgram", "urn:t:high", "urn:t:low", jingle.NS, jingle.NSMessage}
+	// No proposal handler: no JMI feature (a resource advertises only
+	// what it will do).
+	want := []string{jingletest.NSTestApp, "urn:t:dgram", "urn:t:high", "urn:t:low", jingle.NS}
 	sort.Strings(want)
 	if got := m.Features(); !slices.Equal(got, want) {
 		t.Fatalf("features %v, want %v", got, want)
+	}
+	withJMI := jingle.NewManager(romeo, jingletest.NewRouter().Endpoint(romeo),
+		jingle.WithApplication(jingletest.NewTestApp(false)), jingle.WithProposalHandler(func(*jingle.Proposal) {}))
+	if got := withJMI.Features(); !slices.Contains(got, jingle.NSMessage) {
+		t.Fatalf("features with a proposal handler %v lack %s", got, jingle.NSMessage)
 	}
 	var order []string
 	for _, tr := range m.Transports(jingle.Stream) {

@@ -134,7 +134,10 @@ func WithSessionLimits(perPeer, total int) Option {
 // WithProposalHandler sets the callback for incoming JMI proposals
 // (XEP-0353 <propose/>). It runs outside the manager's locks and must not
 // block; the application answers with Proposal.Ring, Proceed or Reject.
-// Without a handler an incoming proposal is rejected with <busy/>.
+// Only proposals with a description of a registered application reach
+// it. Without a handler the manager neither advertises JMI nor answers
+// proposals: it leaves them to the account's other devices (a <reject/>
+// would decline the call on all of them, XEP-0353 §3.3).
 func WithProposalHandler(f func(*Proposal)) Option {
 	return func(m *Manager) { m.onProposal = f }
 }
