@@ -96,3 +96,29 @@ func TestDecodeVideoRejectsCorruptFile(t *testing.T) {
 		t.Error("CountIVF of a missing file succeeded")
 	}
 }
+
+func TestToneLevel(t *testing.T) {
+	const rate = AnalysisRate
+	s := make([]float64, rate)
+	for i := range s {
+		x := float64(i) / rate
+		s[i] = 0.5*math.Sin(2*math.Pi*440*x) + 0.05*math.Sin(2*math.Pi*660*x)
+	}
+	cases := []struct {
+		freq   float64
+		lo, hi float64
+	}{
+		{440, -6.5, -5.5},        // 0.5 full scale = -6 dB
+		{660, -26.5, -25.5},      // 0.05 = -26 dB
+		{880, math.Inf(-1), -60}, // absent
+	}
+	for _, c := range cases {
+		if got := ToneLevel(s, rate, c.freq); got < c.lo || got > c.hi {
+			t.Errorf("ToneLevel(%v Hz) = %.1f dB, want %.1f..%.1f", c.freq, got, c.lo, c.hi)
+		}
+	}
+	on := ToneOnsets(append(make([]float64, rate/2), s...), rate, 440, rate/10, -20)
+	if len(on) != 15 || on[4] || !on[5] || !on[14] {
+		t.Errorf("ToneOnsets = %v, want 5 silent windows then 10 with the tone", on)
+	}
+}

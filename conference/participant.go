@@ -1,0 +1,151 @@
+package conference
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	pionrtp "github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/jingled/jingled/conference/mixer"
+	"github.com/jingled/jingled/rtp"
+)
+
+// participant is one caller in a room: the call, the mixer input its
+// audio feeds and the source that carries the mix it hears.
+type participant struct {
+	call   *rtp.Call
+	peer   string // full JID
+	codec  mixer.Codec
+	input  *mixer.Input
+	source *mixSource
+	joined time.Time // zero until ICE connected
+}
+
+// Participant describes a participant for status pages and tests.
+type Participant struct {
+	// JID is the participant's full JID.
+	JID string `json:"jid"`
+	// Codec is the audio codec it sends and receives.
+	Codec string `json:"codec"`
+	// Joined is when its media path came up (zero while connecting).
+	Joined time.Time `json:"joined"`
+	// Mixer is the mixer's view of its input: packets, loss, level.
+	Mixer mixer.InputStats `json:"mixer"`
+}
+
+// mixCodecs are the codecs the mixer encodes and decodes, in the order
+// the room prefers when a caller offers several: Opus first (wideband,
+// FEC), then G.711 for SIP gateways and old clients.
+var mixCodecs = []struct {
+	codec mixer.Codec
+	cap   webrtc.RTPCodecCapability
+}{
+	{mixer.Opus, rtp.CodecOpus},
+	{mixer.PCMU, rtp.CodecPCMU},
+	{mixer.PCMA, rtp.CodecPCMA},
+}
+
+// pickCodec chooses the mixer codec for an offer: the first codec of the
+// peer's audio contents, in the peer's order of preference, that the
+// mixer speaks. G.722 and anything else is never chosen.
+func pickCodec(call *rtp.Call) (mixer.Codec, webrtc.RTPCodecCapability, error) {
+	s := call.Session()
+	if s == nil {
+		return 0, webrtc.RTPCodecCapability{}, ErrNoMixableCodec
+	}
+	for _, ct := range s.Contents() {
+		if ct.Description == nil {
+			continue
+		}
+		kind, codecs, err := rtp.PeerCodecs(&ct)
+		if err != nil || kind != webrtc.RTPCodecTypeAudio {
+			continue
+		}
+		for _, offered := range codecs {
+			for _, m := range mixCodecs {
+				if strings.EqualFold(offered.MimeType, m.cap.MimeType) && offered.ClockRate == m.cap.ClockRate {
+					return m.codec, m.cap, nil
+				}
+			}
+		}
+	}
+	return 0, webrtc.RTPCodecCapability{}, ErrNoMixableCodec
+}
+
+// mixSource is the rtp.Source of what a participant hears: the mixer
+// writes one encoded frame per tick into its track. Run only waits, since
+// the mixer, not the source, sets the pace.
+type mixSource struct {
+	codec webrtc.RTPCodecCapability
+	track *webrtc.TrackLocalStaticSample
+
+	once sync.Once
+	done chan struct{}
+}
+
+func newMixSource(c webrtc.RTPCodecCapability, id string) (*mixSource, error) {
+	t, err := webrtc.NewTrackLocalStaticSample(c, "audio", "jingled-room-"+id)
+	if err != nil {
+		return nil, fmt.Errorf("conference: mix track: %w", err)
+	}
+	return &mixSource{codec: c, track: t, done: make(chan struct{})}, nil
+}
+
+func (s *mixSource) Codec() webrtc.RTPCodecCapability { return s.codec }
+func (s *mixSource) Kind() webrtc.RTPCodecType        { return webrtc.RTPCodecTypeAudio }
+func (s *mixSource) Track() webrtc.TrackLocal         { return s.track }
+
+// Run waits until the call ends or the source is closed.
+func (s *mixSource) Run(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+	case <-s.done:
+	}
+	return nil
+}
+
+// Close ends Run.
+func (s *mixSource) Close() error {
+	s.once.Do(func() { close(s.done) })
+	return nil
+}
+
+// write is the mixer's output callback. A track not yet bound (ICE still
+// connecting) drops the frame, which is what a live mix should do.
+func (s *mixSource) write(payload []byte, d time.Duration) {
+	_ = s.track.WriteSample(media.Sample{Data: payload, Duration: d})
+}
+
+// mixSink feeds a participant's received audio into its mixer input and
+// tells the input which header extension id carries RFC 6464 levels.
+type mixSink struct{ in *mixer.Input }
+
+var _ rtp.HeaderExtensionSink = mixSink{}
+
+func (s mixSink) WriteRTP(p *pionrtp.Packet) error { return s.in.WriteRTP(p) }
+func (s mixSink) Close() error                     { return nil }
+
+func (s mixSink) SetHeaderExtensions(exts []webrtc.RTPHeaderExtensionParameter) {
+	for _, e := range exts {
+		if e.URI == rtp.AudioLevelURI && e.ID > 0 && e.ID < 256 {
+			s.in.SetAudioLevelExtension(uint8(e.ID))
+		}
+	}
+}
+
+// sinks routes a participant's audio to the mixer; video is not mixed
+// (forwarding it is a separate concern) and is discarded.
+func (p *participant) sinks() rtp.SinkFactory {
+	return func(_ string, c webrtc.RTPCodecParameters) (rtp.Sink, error) {
+		if strings.HasPrefix(strings.ToLower(c.MimeType), "audio/") {
+			p.input.SetPayloadType(uint8(c.PayloadType))
+			return mixSink{in: p.input}, nil
+		}
+		return nil, nil
+	}
+}
