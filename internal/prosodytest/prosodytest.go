@@ -7,7 +7,8 @@
 // picked free on 127.0.0.1, s2s is off, and accounts are created with
 // prosodyctl pointed at the throwaway config. Optional features:
 // mod_turn_external (XEP-0215 credentials for a TURN server, see
-// WithTURNExternal) and a mod_proxy65 component (XEP-0065, see WithProxy65).
+// WithTURNExternal), a mod_proxy65 component (XEP-0065, see WithProxy65) and
+// an external component port (XEP-0114, see WithComponent).
 //
 // A missing prosody binary is a test failure that says how to install it,
 // never a skip: the integration tests are the point of this package.
@@ -78,6 +79,7 @@ type TURNExternal struct {
 type config struct {
 	turn      *TURNExternal
 	proxy65   bool
+	component *externalComponent
 	plain     bool
 	modules   []string
 	extra     string
@@ -97,6 +99,21 @@ func WithTURNExternal(t TURNExternal) Option {
 // Server.ProxyJID and Server.ProxyAddr.
 func WithProxy65() Option {
 	return func(c *config) { c.proxy65 = true }
+}
+
+// externalComponent is an XEP-0114 component host that an outside process
+// (jingled's xmpp.Component) connects to.
+type externalComponent struct {
+	subdomain string
+	secret    string
+}
+
+// WithComponent adds an external component (XEP-0114) at
+// subdomain+"."+Domain, e.g. WithComponent("call", "s3cret") for
+// "call.localhost", accepting connections on a loopback port with secret;
+// see Server.ComponentJID, Server.ComponentAddr and Server.ComponentSecret.
+func WithComponent(subdomain, secret string) Option {
+	return func(c *config) { c.component = &externalComponent{subdomain: subdomain, secret: secret} }
 }
 
 // WithPlainC2S lets clients authenticate without STARTTLS
@@ -153,9 +170,18 @@ type Server struct {
 	// SOCKS5 listener, set with WithProxy65.
 	ProxyJID  string
 	ProxyAddr string
+	// ComponentJID, ComponentAddr and ComponentSecret are the external
+	// component's domain (e.g. "call.localhost"), the loopback address it
+	// connects to and its secret, set with WithComponent.
+	ComponentJID    string
+	ComponentAddr   string
+	ComponentSecret string
 	// TURN is the mod_turn_external configuration, if enabled.
 	TURN *TURNExternal
 
+	cfg *config
+
+	// The running process; replaced by Restart.
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	waitErr error
@@ -220,7 +246,7 @@ func start(ctx context.Context, dir string, cfg *config) (*Server, error) {
 		KeyFile:    filepath.Join(dir, "key.pem"),
 		LogFile:    filepath.Join(dir, "prosody.log"),
 		TURN:       cfg.turn,
-		exited:     make(chan struct{}),
+		cfg:        cfg,
 		accounts:   map[string]bool{},
 	}
 	for _, sub := range []string{"data", "certs"} {
@@ -229,6 +255,7 @@ func start(ctx context.Context, dir string, cfg *config) (*Server, error) {
 		}
 	}
 	_ = os.Remove(s.LogFile)
+	_ = os.Remove(filepath.Join(dir, "prosody.out"))
 	if _, err := os.Stat(s.CAFile); err != nil {
 		if err := writeCertificate(s.CAFile, s.KeyFile, Domain); err != nil {
 			return nil, err
@@ -247,47 +274,84 @@ func start(ctx context.Context, dir string, cfg *config) (*Server, error) {
 		s.ProxyJID = "proxy." + Domain
 		s.ProxyAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(proxyPort))
 	}
-	if err := os.WriteFile(s.ConfigFile, []byte(renderConfig(s, cfg, c2s, proxyPort)), 0o600); err != nil {
+	componentPort := 0
+	if cfg.component != nil {
+		if componentPort, err = freePort(); err != nil {
+			return nil, err
+		}
+		s.ComponentJID = cfg.component.subdomain + "." + Domain
+		s.ComponentAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(componentPort))
+		s.ComponentSecret = cfg.component.secret
+	}
+	if err := os.WriteFile(s.ConfigFile, []byte(renderConfig(s, cfg, c2s, proxyPort, componentPort)), 0o600); err != nil {
 		return nil, fmt.Errorf("prosodytest: write config: %w", err)
 	}
-
-	out, err := os.Create(filepath.Join(dir, "prosody.out"))
-	if err != nil {
-		return nil, fmt.Errorf("prosodytest: %w", err)
-	}
-	cmd := exec.Command("prosody", "--config", s.ConfigFile, "-F")
-	cmd.Dir = dir
-	cmd.Stdout = out
-	cmd.Stderr = out
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		_ = out.Close()
-		return nil, fmt.Errorf("prosodytest: start prosody: %w", err)
-	}
-	s.cmd = cmd
-	go func() {
-		s.waitErr = cmd.Wait()
-		_ = out.Close()
-		close(s.exited)
-	}()
-	if err := s.waitReady(ctx, cfg.proxy65); err != nil {
-		_ = s.stop()
+	if err := s.launch(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-var activated = regexp.MustCompile(`Activated service '(c2s|proxy65)' on \[127\.0\.0\.1\]:(\d+)`)
+// launch runs Prosody on s's config and waits until it serves. The log is
+// appended to, so readiness is judged on what this run wrote.
+func (s *Server) launch(ctx context.Context) error {
+	var logStart int64
+	if fi, err := os.Stat(s.LogFile); err == nil {
+		logStart = fi.Size()
+	}
+	out, err := os.OpenFile(filepath.Join(s.Dir, "prosody.out"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("prosodytest: %w", err)
+	}
+	cmd := exec.Command("prosody", "--config", s.ConfigFile, "-F")
+	cmd.Dir = s.Dir
+	cmd.Stdout = out
+	cmd.Stderr = out
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		_ = out.Close()
+		return fmt.Errorf("prosodytest: start prosody: %w", err)
+	}
+	exited := make(chan struct{})
+	s.cmd, s.exited = cmd, exited
+	go func() {
+		s.waitErr = cmd.Wait()
+		_ = out.Close()
+		close(exited)
+	}()
+	if err := s.waitReady(ctx, logStart); err != nil {
+		_ = s.stop()
+		return err
+	}
+	return nil
+}
 
-// waitReady polls the log until c2s (and proxy65) listen and the host's
-// certificate is loaded, or Prosody reports a failure.
-func (s *Server) waitReady(ctx context.Context, proxy bool) error {
+// Restart stops Prosody (as Close does) and starts it again on the same
+// configuration, ports and data, for tests of reconnection after a server
+// restart. Connected clients and components see their streams end. It must
+// not run concurrently with Close.
+func (s *Server) Restart(ctx context.Context) error {
+	if err := s.stop(); err != nil {
+		return err
+	}
+	return s.launch(ctx)
+}
+
+var activated = regexp.MustCompile(`Activated service '(c2s|proxy65|component)' on \[127\.0\.0\.1\]:(\d+)`)
+
+// waitReady polls the log written from logStart on until c2s (and proxy65,
+// and the component port, if configured) listen and the host's certificate
+// is loaded, or Prosody reports a failure.
+func (s *Server) waitReady(ctx context.Context, logStart int64) error {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		log, _ := os.ReadFile(s.LogFile)
+		if int64(len(log)) >= logStart {
+			log = log[logStart:]
+		}
 		if bytes.Contains(log, []byte("Failed to open server port")) || bytes.Contains(log, []byte("Address already in use")) {
 			return fmt.Errorf("%w: %s", errPortTaken, s.tail())
 		}
@@ -296,7 +360,8 @@ func (s *Server) waitReady(ctx context.Context, proxy bool) error {
 			services[string(m[1])] = true
 		}
 		certs := bytes.Contains(log, []byte(Domain+":tls\tinfo\tCertificates loaded"))
-		if services["c2s"] && certs && (!proxy || services["proxy65"]) {
+		if services["c2s"] && certs && (!s.cfg.proxy65 || services["proxy65"]) &&
+			(s.cfg.component == nil || services["component"]) {
 			return nil
 		}
 		if bytes.Contains(log, []byte("Error loading certificate")) || bytes.Contains(log, []byte("\terror\t")) {
@@ -335,7 +400,7 @@ func (s *Server) Log() string {
 
 func luaString(s string) string { return strconv.Quote(s) }
 
-func renderConfig(s *Server, cfg *config, c2s, proxyPort int) string {
+func renderConfig(s *Server, cfg *config, c2s, proxyPort, componentPort int) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	p("-- generated by internal/prosodytest; throwaway")
@@ -393,6 +458,11 @@ func renderConfig(s *Server, cfg *config, c2s, proxyPort int) string {
 		p("proxy65_ports = { %d }", proxyPort)
 		p("proxy65_interfaces = { \"127.0.0.1\" }")
 	}
+	if cfg.component != nil {
+		// XEP-0114 is plain TCP: loopback only.
+		p("component_ports = { %d }", componentPort)
+		p("component_interfaces = { \"127.0.0.1\" }")
+	}
 	b.WriteString(cfg.extra)
 	p("VirtualHost %s", luaString(s.Domain))
 	p("ssl = { certificate = %s, key = %s }", luaString(s.CAFile), luaString(s.KeyFile))
@@ -400,6 +470,10 @@ func renderConfig(s *Server, cfg *config, c2s, proxyPort int) string {
 	if cfg.proxy65 {
 		p("Component %s \"proxy65\"", luaString(s.ProxyJID))
 		p("proxy65_address = \"127.0.0.1\"")
+	}
+	if cfg.component != nil {
+		p("Component %s", luaString(s.ComponentJID))
+		p("component_secret = %s", luaString(cfg.component.secret))
 	}
 	return b.String()
 }
