@@ -24,18 +24,23 @@ func newAnswer(g *globals) *cobra.Command {
 		Use:   "answer",
 		Short: "Wait for calls and answer them (echo, play a file, record)",
 		Long: `Logs in and answers incoming calls: --echo sends the caller's audio and
-video back, --audio/--video play files, --record PREFIX records the call
+video back (--echo-delay 1s plays it back a second later, as echo-test
+services do, so the caller's echo canceller keeps it), --audio/--video play files, --record PREFIX records the call
 to PREFIX.ogg / PREFIX.ivf (PREFIX-N.* for the Nth when answering several
 calls). Rings are answered through Jingle Message
 Initiation (XEP-0353) and plain session-initiate alike. Stops after
 --count calls (0: until Ctrl-C) and prints each call's statistics.`,
 		Example: `  JINGLE_PASSWORD=... jingle answer --jid bob@example.org --echo --count 1
+  jingle answer --jid echo@example.org --echo --echo-delay 1s
   jingle answer --jid bob@example.org --audio hold-music.ogg --record calls/call --from alice@example.org`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if !media.Echo && media.Audio == "" && media.Video == "" && media.Record == "" {
 				return exitf(ExitUsage, "say what to do with calls: --echo, --audio/--video FILE, or --record PREFIX")
+			}
+			if media.EchoDelay < 0 || media.EchoDelay > rtp.MaxEchoDelay {
+				return exitf(ExitUsage, "--echo-delay %v: want 0 to %v", media.EchoDelay, rtp.MaxEchoDelay)
 			}
 			allowed := allowFunc(from)
 			calls := make(chan *rtp.Call, 16)
@@ -44,8 +49,13 @@ Initiation (XEP-0353) and plain session-initiate alike. Stops after
 				return err
 			}
 			defer ep.close()
+			peerOpts := rtp.PeerOptions{ICEServers: servers, Loopback: ice.loopback, RelayOnly: ice.relay, Logger: g.logger()}
+			if err := peerOpts.CheckAddresses(); err != nil {
+				// Answering would accept calls that can only time out.
+				return noAddressError(err)
+			}
 			app := rtp.NewApplication(rtp.ApplicationOptions{
-				Peer: rtp.PeerOptions{ICEServers: servers, Loopback: ice.loopback, RelayOnly: ice.relay, Logger: g.logger()},
+				Peer: peerOpts,
 				OnIncoming: func(c *rtp.Call) {
 					select {
 					case calls <- c:
@@ -100,6 +110,7 @@ Initiation (XEP-0353) and plain session-initiate alike. Stops after
 	ice.register(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&media.Echo, "echo", false, "send the caller's audio and video back")
+	f.DurationVar(&media.EchoDelay, "echo-delay", 0, "with --echo: play the caller back this much later (e.g. 1s, so its echo canceller keeps it; 0: at once)")
 	f.StringVar(&media.Audio, "audio", "", "Ogg/Opus file to play to callers")
 	f.StringVar(&media.Video, "video", "", "IVF or .h264 file to play to callers")
 	f.StringVar(&media.Record, "record", "", "record each call to PREFIX[-N].ogg / .ivf")

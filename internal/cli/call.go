@@ -37,9 +37,11 @@ func newCall(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "call JID",
 		Short: "Place an audio/video call and send files as its media",
-		Long: `Calls JID. A bare JID is rung through Jingle Message Initiation
-(XEP-0353) on every device of the peer; a full JID gets a session-initiate
-directly (peers without JMI, such as StanzaJS). Media comes from files:
+		Long: `Calls JID. A bare JID rings, through Jingle Message Initiation
+(XEP-0353), every device of the peer that advertises it; when none does
+but one takes calls (StanzaJS), that device (the highest presence
+priority) gets the session-initiate directly, as does a full JID. Without
+the peer's presence, the ring goes out through JMI anyway. Media comes from files:
 --audio (Ogg/Opus) and --video (IVF VP8/VP9, or H.264 Annex-B); what the
 peer sends is recorded with --record PREFIX (PREFIX.ogg, PREFIX.ivf).
 The call ends after --duration, when the peer hangs up, or on Ctrl-C, and
@@ -57,14 +59,18 @@ prints its statistics.`,
 			}
 			defer ep.close()
 			peerOpts := rtp.PeerOptions{ICEServers: servers, Loopback: ice.loopback, RelayOnly: ice.relay, Logger: g.logger()}
+			if err := peerOpts.CheckAddresses(); err != nil {
+				// Before ringing anyone: the call could only time out.
+				return noAddressError(err)
+			}
 			app := rtp.NewApplication(rtp.ApplicationOptions{Peer: peerOpts})
-			ep.serve(app.Options()...)
+			ep.serve(jingle.WithApplication(dialOnly{app}), jingle.WithTransport(rtp.ICEUDP{}))
 			descs := []jingle.Element{jingle.MustElement(&rtpDescription{Media: "audio"})}
 			if media.Video != "" {
 				descs = append(descs, jingle.MustElement(&rtpDescription{Media: "video"}))
 			}
 			ringCtx, cancelRing := context.WithTimeout(ctx, ring)
-			full, sid, err := ep.resolvePeer(ringCtx, peer, descs, g.out)
+			full, sid, err := ep.resolvePeer(ringCtx, peer, rtp.NS, descs, g.out)
 			cancelRing()
 			if err != nil {
 				return err
@@ -99,6 +105,19 @@ prints its statistics.`,
 	return cmd
 }
 
+// dialOnly is the call application of a resource that places one call
+// and takes none: it advertises no RTP feature (a caller choosing a
+// device of our account must not pick this one) and ends an incoming
+// session-initiate, which can only come to this very resource, with
+// <unsupported-applications/>.
+type dialOnly struct{ *rtp.Application }
+
+func (dialOnly) Features() []string { return nil }
+
+func (dialOnly) HandleInitiate(context.Context, *jingle.Session, *jingle.Jingle) (jingle.SessionHandler, error) {
+	return nil, &jingle.TerminateError{Reason: jingle.NewReason(jingle.ReasonUnsupportedApplications, "this resource only places a call")}
+}
+
 // rtpDescription is the XEP-0353 <description/> of a proposed call.
 type rtpDescription struct {
 	XMLName struct{} `xml:"urn:xmpp:jingle:apps:rtp:1 description"`
@@ -106,6 +125,9 @@ type rtpDescription struct {
 }
 
 func dialError(peer string, err error) error {
+	if errors.Is(err, rtp.ErrNoAddress) {
+		return noAddressError(err)
+	}
 	var je *jingle.Error
 	if errors.As(err, &je) {
 		switch je.Condition {
@@ -132,6 +154,11 @@ func (g *globals) follow(ctx context.Context, call *rtp.Call, start time.Time, r
 				connected = ev.Time
 			}
 			g.out.Event(string(ev.Type), describeEvent(ev), map[string]any{"type": ev.Type, "content": ev.Content, "reason": ev.Reason, "text": ev.Text})
+			if ev.Type == rtp.EventConnected {
+				// What we offered, for scripts checking the addresses
+				// used (JSON only: no human line).
+				g.out.Event("local-candidates", "", map[string]any{"candidates": call.LocalCandidates()})
+			}
 		case <-call.Done():
 			// Drain the remaining events first.
 			for ev := range call.Events() {

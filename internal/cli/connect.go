@@ -134,23 +134,40 @@ func (e *endpoint) close() {
 }
 
 // resolvePeer turns what the user typed into a full JID to initiate to,
-// or a proposal. A full JID is used as is (peers without JMI, such as
-// StanzaJS, are called that way). A bare JID is rung through Jingle Message
-// Initiation (XEP-0353), which reaches every resource of the peer without
-// a presence subscription; the resource that proceeds gets the
-// session-initiate. descs are the JMI <description/> elements.
-func (e *endpoint) resolvePeer(ctx context.Context, peer string, descs []jingle.Element, out *output) (full, sid string, err error) {
+// or a proposal. A full JID is used as is. A bare JID is reached the way
+// a person expects (jingle.ChooseRoute on the presence we see): its
+// devices that advertise Jingle Message Initiation (XEP-0353) are rung
+// through a <propose/> to the bare JID, and the one that proceeds gets
+// the session-initiate; when none advertises JMI but one takes feature
+// (StanzaJS), the session-initiate goes straight to the best such
+// resource; with no presence at all (no subscription) the <propose/> goes
+// out anyway, as it reaches devices we cannot see. "Ringing" is reported
+// only for <ringing/> or the receipt of the <propose/> from a JMI device.
+// descs are the JMI <description/> elements.
+func (e *endpoint) resolvePeer(ctx context.Context, peer, feature string, descs []jingle.Element, out *output) (full, sid string, err error) {
 	if strings.Contains(peer, "/") {
 		return peer, "", nil
 	}
 	if !strings.Contains(peer, "@") {
 		return "", "", exitf(ExitUsage, "peer %q is not a JID", peer)
 	}
-	p, err := e.mgr.Propose(ctx, peer, descs)
+	waitPresence(ctx, e.client, peer, time.Second)
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	route := e.client.Route(rctx, peer, feature)
+	cancel()
+	switch route.Kind {
+	case jingle.RouteInitiate:
+		out.Event("resolved", fmt.Sprintf("No device of %s rings through JMI (XEP-0353); calling %s directly.", peer, route.To),
+			map[string]any{"peer": route.To, "route": route.Kind.String()})
+		return route.To, "", nil
+	case jingle.RouteNone:
+		return "", "", exitf(ExitNoAnswer, "no online device of %s takes calls (none advertises %s)", peer, feature)
+	}
+	p, err := e.mgr.Propose(ctx, peer, descs, jingle.RingingReceipts(e.client.RingsThroughJMI(route.Ringers)))
 	if err != nil {
 		return "", "", exitf(ExitFailure, "ringing %s: %v", peer, err)
 	}
-	out.Event("proposed", fmt.Sprintf("Ringing %s (session %s)…", peer, p.ID()), map[string]any{"peer": peer, "sid": p.ID()})
+	out.Event("proposed", fmt.Sprintf("Proposing the call to %s (session %s)…", peer, p.ID()), map[string]any{"peer": peer, "sid": p.ID(), "route": route.Kind.String(), "jmi_devices": route.Ringers})
 	go func() {
 		select {
 		case <-p.Ringing():
@@ -164,6 +181,9 @@ func (e *endpoint) resolvePeer(ctx context.Context, peer string, descs []jingle.
 			rctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			_ = p.Retract(rctx)
 			cancel()
+			if len(route.Ringers) == 0 {
+				return "", "", exitf(ExitNoAnswer, "no answer from %s (we see no presence of it: a client without JMI, such as StanzaJS, is reached only with its full JID or once it shares its presence)", peer)
+			}
 			return "", "", exitf(ExitNoAnswer, "no answer from %s", peer)
 		}
 		if r := p.Reason(); r != nil {
@@ -173,6 +193,26 @@ func (e *endpoint) resolvePeer(ctx context.Context, peer string, descs []jingle.
 	}
 	out.Event("proceed", "Answered by "+full+".", map[string]any{"peer": full, "sid": p.ID()})
 	return full, p.ID(), nil
+}
+
+// waitPresence gives the presence of a contact a moment to arrive after
+// login (the server sends it right after our initial presence): until
+// wait passes or a resource shows up, then briefly for its other
+// resources.
+func waitPresence(ctx context.Context, c *xmpp.Client, peer string, wait time.Duration) {
+	deadline := time.Now().Add(wait)
+	for len(c.Resources(peer)) == 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		sleepCtx(ctx, 50*time.Millisecond)
+	}
+	if len(c.Resources(peer)) > 0 {
+		sleepCtx(ctx, 200*time.Millisecond)
+	}
+}
+
+// noAddressError is the exit error when ICE could gather nothing: it
+// names what is missing and the flag that helps on a machine alone.
+func noAddressError(err error) error {
+	return exitf(ExitMedia, "%v; on a host with only loopback addresses, pass --loopback (both sides on this machine), else connect a network", err)
 }
 
 // reasonError maps how the peer ended a session to an exit code.

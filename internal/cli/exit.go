@@ -15,7 +15,7 @@ const (
 	ExitConnect     = 4 // the XMPP server could not be reached
 	ExitDeclined    = 5 // the peer declined, was busy or is not allowed
 	ExitNoAnswer    = 6 // nobody answered / timeout / peer unavailable
-	ExitMedia       = 7 // media or connectivity failed (ICE, DTLS, hash mismatch)
+	ExitMedia       = 7 // media or connectivity failed (ICE, DTLS, hash mismatch, no usable address)
 	ExitInterrupted = 130
 )
 
@@ -27,7 +27,8 @@ const exitCodesHelp = `Exit codes:
   4  XMPP server unreachable
   5  declined, busy, or not allowed by the peer
   6  no answer, timeout, or peer unavailable
-  7  media, connectivity or integrity failure (ICE, DTLS, hash mismatch)
+  7  media, connectivity or integrity failure (ICE, DTLS, hash mismatch),
+     or no usable network address for ICE (only loopback: pass --loopback)
   130 interrupted`
 
 // ExitError carries an exit code with the message printed to stderr.

@@ -132,13 +132,8 @@ func findResource(ctx context.Context, c *xmpp.Client, peer, feature string, wai
 	}
 	deadline := time.Now().Add(wait)
 	// Presence of contacts arrives right after login; give it a moment
-	// before asking for a subscription.
-	for len(c.Resources(peer)) == 0 && time.Now().Before(deadline) {
-		if time.Until(deadline) < wait-time.Second {
-			break
-		}
-		sleepCtx(ctx, 100*time.Millisecond)
-	}
+	// before asking for a subscription (as call does).
+	waitPresence(ctx, c, peer, min(wait, time.Second))
 	if len(c.Resources(peer)) == 0 {
 		if err := c.Subscribe(ctx, peer); err != nil {
 			return "", exitf(ExitFailure, "asking %s for its presence: %v", peer, err)

@@ -171,6 +171,11 @@ type Account struct {
 	Subscriptions string `toml:"subscriptions"`
 	// MaxDuration hangs up calls after this long. Default 10m.
 	MaxDuration duration `toml:"max_duration"`
+	// EchoDelay plays the caller back this much later (echo role only,
+	// 0 to 10s): an echo sent back at once is removed by the caller's
+	// echo canceller (Dino, browsers), so echo-test services delay it.
+	// Default 1s; "0s" echoes at once.
+	EchoDelay *duration `toml:"echo_delay"`
 	// Dir is where record writes recordings and filedrop stores files.
 	Dir string `toml:"dir"`
 	// ServeDir is where filedrop serves files from (XEP-0234 pull).
@@ -189,6 +194,21 @@ type Account struct {
 	// Announce sends join/leave chat messages in a conference room.
 	// Default true.
 	Announce *bool `toml:"announce"`
+}
+
+// The echo role's delay: DefaultEchoDelay when echo_delay is not set, at
+// most MaxEchoDelay (rtp.MaxEchoDelay; longer is no echo test).
+const (
+	DefaultEchoDelay = time.Second
+	MaxEchoDelay     = 10 * time.Second
+)
+
+// EchoDelayValue returns the echo delay (0 when unset, before Defaults).
+func (a *Account) EchoDelayValue() time.Duration {
+	if a.EchoDelay == nil {
+		return 0
+	}
+	return a.EchoDelay.Duration
 }
 
 // duration accepts TOML strings such as "90s" or "10m".
@@ -434,6 +454,14 @@ func (a *Account) validate(key string) error {
 	if a.MaxDuration.Duration < 0 {
 		return bad("max_duration", "must not be negative")
 	}
+	if a.EchoDelay != nil {
+		if a.Role != RoleEcho {
+			return bad("echo_delay", "only the echo role echoes (role is %q)", a.Role)
+		}
+		if d := a.EchoDelay.Duration; d < 0 || d > MaxEchoDelay {
+			return bad("echo_delay", "%v is not between 0s and %v", d, MaxEchoDelay)
+		}
+	}
 	switch a.Subscriptions {
 	case "", "allowed", "all", "none":
 	default:
@@ -494,6 +522,9 @@ func (a *Account) Defaults() {
 	}
 	if a.MaxDuration.Duration == 0 {
 		a.MaxDuration.Duration = 10 * time.Minute
+	}
+	if a.EchoDelay == nil && a.Role == RoleEcho {
+		a.EchoDelay = &duration{DefaultEchoDelay}
 	}
 	if a.MaxFileSize == 0 {
 		a.MaxFileSize = 100 << 20

@@ -170,3 +170,39 @@ func TestUDPLoopDefault(t *testing.T) {
 		})
 	}
 }
+
+// TestEchoDelay: echo_delay defaults to 1s on the echo role, "0s" keeps
+// the immediate echo, and out-of-range values or other roles are refused.
+func TestEchoDelay(t *testing.T) {
+	t.Setenv("TEST_ECHO_PW", "pw")
+	for _, c := range []struct {
+		name, extra, role string
+		want              string // "" means an error naming echo_delay
+	}{
+		{"default", "", "echo", "1s"},
+		{"zero keeps the immediate echo", `echo_delay = "0s"`, "echo", "0s"},
+		{"two seconds", `echo_delay = "2s"`, "echo", "2s"},
+		{"negative", `echo_delay = "-1s"`, "echo", ""},
+		{"too long", `echo_delay = "11s"`, "echo", ""},
+		{"not the echo role", `echo_delay = "1s"`, "record", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := strings.Replace(good, `role = "echo"`, "role = \""+c.role+"\"\ndir = \"/tmp\"\n"+c.extra, 1)
+			conf, err := Parse([]byte(cfg), t.TempDir(), nil, nil)
+			if c.want == "" {
+				if err == nil || !strings.Contains(err.Error(), "echo_delay") {
+					t.Fatalf("want an echo_delay error, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := conf.Accounts[0]
+			a.Defaults()
+			if got := a.EchoDelayValue().String(); got != c.want {
+				t.Fatalf("echo_delay %s, want %s", got, c.want)
+			}
+		})
+	}
+}

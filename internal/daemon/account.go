@@ -151,11 +151,20 @@ func (a *account) run() error {
 	}
 	servers := source()
 	peer := rtp.PeerOptions{ICEServerSource: source, RelayOnly: a.ice.Policy == "relay", Loopback: a.ice.LoopbackOnly, Logger: a.log}
+	if err := peer.CheckAddresses(); err != nil {
+		// Each call fails at once with this reason; say it once here too,
+		// with the setting that helps.
+		a.log.Error("calls cannot connect: no usable network address", "err", err,
+			"fix", "on a host with only loopback addresses set [ice] loopback_only = true, else connect a network")
+	}
 	role, err := a.newRole(peer, client)
 	if err != nil {
 		return err
 	}
-	opts := append(role.options(), jingle.WithLogger(a.log), jingle.WithProposalHandler(a.onProposal))
+	opts := append(role.options(), jingle.WithLogger(a.log))
+	if takesCalls(role) {
+		opts = append(opts, jingle.WithProposalHandler(a.onProposal))
+	}
 	mgr := jingle.NewManager(client.JID(), client, opts...)
 	client.Serve(mgr)
 	if s, ok := role.(interface{ served() }); ok {
@@ -275,6 +284,15 @@ func (a *account) newRole(peer rtp.PeerOptions, c *xmpp.Client) (roleHandler, er
 	return nil, fmt.Errorf("role %q", a.cfg.Role)
 }
 
+// takesCalls reports whether a role answers calls: only such a role
+// answers JMI proposals and so advertises JMI. The others (filedrop)
+// leave a call to the account's other devices instead of rejecting it,
+// which would decline it on all of them (XEP-0353).
+func takesCalls(r roleHandler) bool {
+	_, ok := r.(*callRole)
+	return ok
+}
+
 // callRole answers calls: echo, record or play.
 type callRole struct {
 	a   *account
@@ -317,6 +335,7 @@ func (r *callRole) incoming(c *rtp.Call) {
 		switch a.cfg.Role {
 		case config.RoleEcho:
 			m.Echo = true
+			m.EchoDelay = a.cfg.EchoDelayValue()
 		case config.RoleRecord:
 			m.Audio = a.cfg.Greeting
 			m.Record = recordingPrefix(a.cfg.Dir, c.Peer(), time.Now())
