@@ -138,13 +138,16 @@ func (j *jitterBuffer) ready() bool {
 	return j.playing
 }
 
-// trim drops the oldest packets while more than max samples are
-// buffered, so a sender whose clock runs fast, or a burst after a
-// stall, does not add latency for good. It returns how many packets
-// (or gaps) it dropped.
-func (j *jitterBuffer) trim(max int) int {
+// trim drops the oldest packets once more than high samples are
+// buffered, down to low, so a sender whose clock runs fast, or a burst
+// after a stall, does not add latency for good. It returns how many
+// packets (or gaps) it dropped.
+func (j *jitterBuffer) trim(high, low int) int {
+	if j.buffered <= high {
+		return 0
+	}
 	n := 0
-	for j.buffered > max && j.count > 0 {
+	for j.buffered > low && j.count > 0 {
 		j.pop()
 		n++
 	}

@@ -124,7 +124,10 @@ func TestJitterBufferPlayout(t *testing.T) {
 	for seq := uint16(3); seq < 20; seq++ {
 		j.push(seq, 1, 960, -1, nil)
 	}
-	if n := j.trim(1920); n != 16 || j.buffered != 1920 || j.head != 18 {
+	if n := j.trim(20*960, 1920); n != 0 {
+		t.Errorf("trim under the high mark dropped %d", n)
+	}
+	if n := j.trim(4*960, 1920); n != 16 || j.buffered != 1920 || j.head != 18 {
 		t.Errorf("trim dropped %d, left %d samples from %d; want 16, 1920 from 18", n, j.buffered, j.head)
 	}
 }

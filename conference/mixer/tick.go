@@ -10,7 +10,8 @@ const (
 	// packets come again. Concealing longer would loop stale audio.
 	maxUnderruns = 3
 	// trimFrames is how far past its delay a jitter buffer may grow
-	// (bursts, a fast sender clock) before the oldest audio is dropped.
+	// (bursts, a fast sender clock) before the oldest audio is dropped to
+	// bring it back to its delay.
 	trimFrames = 3
 	// plcQuantum is the granularity of Opus concealment, 2.5 ms.
 	plcQuantum = 120
@@ -77,7 +78,10 @@ func (m *Mixer) mixLocked() {
 	m.stats.speakers.Store(int64(speakers))
 
 	// Encode: one stream per speaker (all but itself), one per codec for
-	// the rest (all speakers), shared.
+	// the rest (all speakers), shared. A participant who becomes or stops
+	// being a speaker switches from one encoder's stream to another's;
+	// Opus decoders take that with a barely audible blip at the switch,
+	// and the selection hysteresis keeps switches rare.
 	m.deliveries = m.deliveries[:0]
 	var need [numCodecs]bool
 	for _, in := range ins {
@@ -144,7 +148,7 @@ func (m *Mixer) gather(in *Input) {
 
 	in.mu.Lock()
 	for need > 0 && in.jb.ready() {
-		if n := in.jb.trim(in.jb.delay + trimFrames*m.frameLen); n > 0 {
+		if n := in.jb.trim(in.jb.delay+trimFrames*m.frameLen, in.jb.delay); n > 0 {
 			in.stats.dropped.Add(uint64(n))
 		}
 		s, kind := in.jb.pop()
