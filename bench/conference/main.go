@@ -1,0 +1,510 @@
+// Command conference benchmarks jingled's conference rooms (`make
+// bench-conference`): the real jingled binary, in component mode against
+// a throwaway Prosody, serves rooms that a separate load process
+// (bench/conference/confload) fills with participants over real calls.
+// Each run starts a fresh jingled, lets confload join every participant,
+// then measures a window: loss both ways, the focus's CPU and the
+// mixer's (from jingled's metrics), memory per participant, and the
+// latency the mixer adds to tone bursts (sender to receiver, p50/p95).
+// It prints one table with the issue's targets and the reference
+// numbers beside it. See bench/conference/README.md.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jingled/jingled/bench/conference/internal/loadwire"
+	"github.com/jingled/jingled/internal/prosodytest"
+)
+
+func main() {
+	cfg := defaultConfig()
+	cfg.flags(flag.CommandLine)
+	flag.Parse()
+	if _, err := run(context.Background(), cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/conference:", err)
+		os.Exit(1)
+	}
+}
+
+// config is what to run.
+type config struct {
+	jingled, confload string // binaries; empty: go build
+	roomSize, talkers int
+	small             []int // participant counts in rooms of roomSize
+	big               int   // one room of this many; 0 skips
+	window, warmup    time.Duration
+	probes            int
+	pin               bool // jingled on CPU 0, confload on CPU 1
+	keepGoing         bool // run every size even past 1% loss
+	out               string
+}
+
+func defaultConfig() config {
+	return config{
+		roomSize: 10, talkers: 3, small: []int{50, 100, 200, 300, 400}, big: 100,
+		window: 10 * time.Second, warmup: 3 * time.Second, probes: 4,
+		pin: runtime.NumCPU() >= 2,
+	}
+}
+
+func (c *config) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.jingled, "jingled", "", "jingled binary (default: go build ./cmd/jingled)")
+	fs.StringVar(&c.confload, "confload", "", "confload binary (default: go build ./bench/conference/confload)")
+	fs.IntVar(&c.roomSize, "room-size", c.roomSize, "participants per room in the scaling runs")
+	fs.IntVar(&c.talkers, "talkers", c.talkers, "talkers per room (the others listen)")
+	fs.Func("participants", "comma-separated participant counts of the scaling runs (rooms of -room-size)", func(s string) error {
+		c.small = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				return fmt.Errorf("bad count %q", f)
+			}
+			c.small = append(c.small, n)
+		}
+		return nil
+	})
+	fs.IntVar(&c.big, "big", c.big, "participants of the one big room (0: none)")
+	fs.DurationVar(&c.window, "window", c.window, "measurement window per run")
+	fs.DurationVar(&c.warmup, "warmup", c.warmup, "time between the last join and the window")
+	fs.IntVar(&c.probes, "probes", c.probes, "receivers that decode the mix to time the bursts, per run")
+	fs.BoolVar(&c.pin, "pin", c.pin, "pin jingled to CPU 0 and confload to CPU 1 (taskset)")
+	fs.BoolVar(&c.keepGoing, "keep-going", false, "run every size even after one lost more than 1%")
+	fs.StringVar(&c.out, "o", "", "also write the table to this file")
+}
+
+// row is one run's measurements.
+type row struct {
+	name                string
+	rooms, asked        int
+	res                 loadwire.Result
+	upLoss, downLoss    float64
+	focusCores          float64 // jingled process CPU / window
+	mixerCores          float64 // mixer metric / window
+	prosodyCores        float64
+	rssIdle, rssLoaded  float64 // bytes
+	p50, p95            float64 // ms
+	participantsInRooms float64 // jingled_conference_participants
+	scaling             bool    // a run of rooms of -room-size
+}
+
+func (r row) held() bool {
+	return r.res.Joined == r.asked && r.upLoss < 0.01 && r.downLoss < 0.01 && r.res.Ended == 0
+}
+
+func run(ctx context.Context, cfg config, stdout io.Writer) ([]row, error) {
+	dir, err := os.MkdirTemp("", "bench-conference-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if cfg.jingled == "" || cfg.confload == "" {
+		if err := build(ctx, dir, &cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.pin {
+		if _, err := exec.LookPath("taskset"); err != nil {
+			return nil, errors.New("-pin needs taskset (util-linux)")
+		}
+	}
+	const secret = "bench-conference-secret"
+	srv, err := prosodytest.Start(ctx, filepath.Join(dir, "prosody"), prosodytest.WithComponent("call", secret))
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+	// A few accounts; each participant is a resource of one of them, with
+	// its own c2s connection.
+	const password = "bench-load"
+	var accounts []string
+	for i := range 8 {
+		a, err := srv.CreateAccount(ctx, fmt.Sprintf("load%d", i+1), password)
+		if err != nil {
+			return nil, err
+		}
+		accounts = append(accounts, a.JID)
+	}
+	fmt.Fprintf(stdout, "bench/conference: Prosody %s, component %s at %s; %d CPUs; pinned: %v; window %v\n",
+		srv.Addr, srv.ComponentJID, srv.ComponentAddr, runtime.NumCPU(), cfg.pin, cfg.window)
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Fprintf(stdout, "load average before: %s", la)
+	}
+
+	type spec struct {
+		name             string
+		rooms, size, tlk int
+		scaling          bool
+	}
+	var specs []spec
+	for _, n := range cfg.small {
+		rooms := max(1, (n+cfg.roomSize-1)/cfg.roomSize)
+		specs = append(specs, spec{name: fmt.Sprintf("%dx%d", rooms, cfg.roomSize), rooms: rooms, size: cfg.roomSize, tlk: cfg.talkers, scaling: true})
+	}
+	if cfg.big > 0 {
+		specs = append(specs, spec{name: fmt.Sprintf("1x%d", cfg.big), rooms: 1, size: cfg.big, tlk: cfg.talkers})
+	}
+	var rows []row
+	failed := false
+	for i, s := range specs {
+		if failed && s.scaling && !cfg.keepGoing {
+			continue
+		}
+		fmt.Fprintf(stdout, "run %s: %d rooms of %d, %d talking...\n", s.name, s.rooms, s.size, s.tlk)
+		r, err := runOne(ctx, cfg, dir, srv, accounts, password, fmt.Sprintf("run%d", i), s.rooms, s.size, s.tlk)
+		if err != nil {
+			return rows, fmt.Errorf("run %s: %w", s.name, err)
+		}
+		r.name, r.scaling = s.name, s.scaling
+		rows = append(rows, r)
+		fmt.Fprintf(stdout, "  %s\n", r.line())
+		if s.scaling && !r.held() {
+			failed = true
+		}
+	}
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Fprintf(stdout, "load average after: %s", la)
+	}
+	table := render(rows, cfg)
+	fmt.Fprint(stdout, table)
+	if cfg.out != "" {
+		if err := os.WriteFile(cfg.out, []byte(table), 0o644); err != nil {
+			return rows, err
+		}
+	}
+	return rows, nil
+}
+
+func build(ctx context.Context, dir string, cfg *config) error {
+	for _, b := range []struct {
+		dst *string
+		pkg string
+	}{{&cfg.jingled, "./cmd/jingled"}, {&cfg.confload, "./bench/conference/confload"}} {
+		if *b.dst != "" {
+			continue
+		}
+		out := filepath.Join(dir, filepath.Base(b.pkg))
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", out, b.pkg)
+		cmd.Dir = moduleRoot()
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build %s: %w\n%s", b.pkg, err, msg)
+		}
+		*b.dst = out
+	}
+	return nil
+}
+
+// moduleRoot is the repository root (where go.mod is), from the working
+// directory up.
+func moduleRoot() string {
+	d, _ := os.Getwd()
+	for p := d; ; p = filepath.Dir(p) {
+		if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil {
+			return p
+		}
+		if filepath.Dir(p) == p {
+			return d
+		}
+	}
+}
+
+func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server, accounts []string, password, prefix string, rooms, size, talkers int) (row, error) {
+	r := row{rooms: rooms, asked: rooms * size}
+	j, err := startJingled(ctx, cfg, dir, srv, max(size, 32))
+	if err != nil {
+		return r, err
+	}
+	defer j.stop()
+	time.Sleep(time.Second)
+	m, err := j.scrape()
+	if err != nil {
+		return r, err
+	}
+	r.rssIdle = m["process_resident_memory_bytes"]
+
+	args := []string{
+		"-addr", srv.Addr, "-ca", srv.CAFile, "-domain", srv.ComponentJID,
+		"-accounts", strings.Join(accounts, ","), "-password", password, "-prefix", prefix,
+		"-rooms", strconv.Itoa(rooms), "-size", strconv.Itoa(size), "-talkers", strconv.Itoa(talkers),
+		"-probes", strconv.Itoa(cfg.probes), "-warmup", cfg.warmup.String(),
+	}
+	cmd := command(cfg.pin, "1", cfg.confload, args...)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return r, err
+	}
+	outp, err := cmd.StdoutPipe()
+	if err != nil {
+		return r, err
+	}
+	if err := cmd.Start(); err != nil {
+		return r, err
+	}
+	exited := make(chan error, 1)
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(outp)
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		exited <- cmd.Wait()
+	}()
+	defer func() {
+		_ = in.Close()
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	}()
+	expect := func(want string, timeout time.Duration) (string, error) {
+		t := time.After(timeout)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					return "", fmt.Errorf("confload exited before %s", strings.TrimSpace(want))
+				}
+				if strings.HasPrefix(l, want) {
+					return l, nil
+				}
+				fmt.Fprintln(os.Stderr, "confload:", l)
+			case <-t:
+				return "", fmt.Errorf("no %s from confload within %v", strings.TrimSpace(want), timeout)
+			}
+		}
+	}
+	if _, err := expect(loadwire.Ready, 10*time.Minute); err != nil {
+		return r, err
+	}
+	prosody0 := prosodyCPU(srv)
+	m0, err := j.scrape()
+	if err != nil {
+		return r, err
+	}
+	fmt.Fprintln(in, loadwire.Start)
+	if _, err := expect(loadwire.Started, time.Minute); err != nil {
+		return r, err
+	}
+	t0 := time.Now()
+	time.Sleep(cfg.window)
+	m1, err := j.scrape()
+	if err != nil {
+		return r, err
+	}
+	wall := time.Since(t0).Seconds()
+	prosody1 := prosodyCPU(srv)
+	fmt.Fprintln(in, loadwire.Stop)
+	l, err := expect(loadwire.ResultPrefix, time.Minute)
+	if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(l, loadwire.ResultPrefix)), &r.res); err != nil {
+		return r, fmt.Errorf("confload result: %w", err)
+	}
+	d := func(k string) float64 { return m1[k] - m0[k] }
+	r.focusCores = d("process_cpu_seconds_total") / wall
+	r.mixerCores = d("jingled_conference_mixer_cpu_seconds_total") / wall
+	r.prosodyCores = (prosody1 - prosody0) / wall
+	r.rssLoaded = m1["process_resident_memory_bytes"]
+	r.participantsInRooms = m1["jingled_conference_participants"]
+	recv, lost := d(`jingled_conference_packets_total{outcome="received"}`), d(`jingled_conference_packets_total{outcome="lost"}`)
+	if recv+lost > 0 {
+		r.upLoss = lost / (recv + lost)
+	}
+	if r.res.ExpectedRate > 0 {
+		// The stricter of the two: packets missing from the sequence, or
+		// fewer packets than 50/s (a mixer that skips ticks sends no gap).
+		seq := 1 - float64(r.res.Received)/float64(max(r.res.ExpectedSeq, 1))
+		rate := 1 - float64(r.res.Received)/float64(r.res.ExpectedRate)
+		r.downLoss = max(0, seq, rate)
+	}
+	if len(r.res.LatencyMS) > 0 {
+		s := slices.Clone(r.res.LatencyMS)
+		slices.Sort(s)
+		r.p50, r.p95 = pct(s, 50), pct(s, 95)
+	}
+	return r, nil
+}
+
+func pct(s []float64, p int) float64 {
+	i := (len(s)*p + 99) / 100
+	return s[max(i, 1)-1]
+}
+
+// command runs name, pinned to cpu with taskset when pin is set.
+func command(pin bool, cpu, name string, args ...string) *exec.Cmd {
+	if pin {
+		return exec.Command("taskset", append([]string{"-c", cpu, name}, args...)...)
+	}
+	return exec.Command(name, args...)
+}
+
+// jingled is a running focus.
+type jingled struct {
+	cmd     *exec.Cmd
+	metrics string
+	logFile string
+	exited  chan struct{}
+}
+
+func startJingled(ctx context.Context, cfg config, dir string, srv *prosodytest.Server, maxParticipants int) (*jingled, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	conf := fmt.Sprintf(`# bench/conference: jingled as the focus, component mode
+[log]
+level = "warn"
+
+[http]
+listen = %q
+
+[ice]
+loopback_only = true
+discover = false
+
+[conference]
+enabled = true
+domain = %q
+secret = %q
+server = %q
+max_rooms = 1000
+max_participants = %d
+announce = false
+max_speakers = 3
+`, httpAddr, srv.ComponentJID, srv.ComponentSecret, srv.ComponentAddr, maxParticipants)
+	path := filepath.Join(dir, "jingled.toml")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		return nil, err
+	}
+	j := &jingled{metrics: "http://" + httpAddr, logFile: filepath.Join(dir, "jingled.log"), exited: make(chan struct{})}
+	logf, err := os.Create(j.logFile)
+	if err != nil {
+		return nil, err
+	}
+	j.cmd = command(cfg.pin, "0", cfg.jingled, "--config", path)
+	j.cmd.Stdout, j.cmd.Stderr = logf, logf
+	if err := j.cmd.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	go func() { _ = j.cmd.Wait(); logf.Close(); close(j.exited) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(j.metrics + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return j, nil
+			}
+		}
+		select {
+		case <-j.exited:
+			return nil, fmt.Errorf("jingled exited at start: %s", tail(j.logFile))
+		case <-ctx.Done():
+			j.stop()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			j.stop()
+			return nil, fmt.Errorf("jingled not healthy after 30s: %s", tail(j.logFile))
+		}
+	}
+}
+
+func (j *jingled) stop() {
+	_ = j.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-j.exited:
+	case <-time.After(15 * time.Second):
+		_ = j.cmd.Process.Kill()
+		<-j.exited
+	}
+}
+
+// scrape reads jingled's metrics: "name" or "name{labels}" -> value.
+func (j *jingled) scrape() (map[string]float64, error) {
+	resp, err := http.Get(j.metrics + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		l := sc.Text()
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(l, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(l[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		out[l[:i]] = v
+	}
+	return out, sc.Err()
+}
+
+// prosodyCPU is Prosody's CPU time so far, seconds (from its pid file).
+func prosodyCPU(srv *prosodytest.Server) float64 {
+	b, err := os.ReadFile(filepath.Join(srv.Dir, "prosody.pid"))
+	if err != nil {
+		return 0
+	}
+	st, err := os.ReadFile("/proc/" + strings.TrimSpace(string(b)) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(st)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	stt, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + stt) / 100 // USER_HZ
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 3000 {
+		b = b[len(b)-3000:]
+	}
+	return string(b)
+}

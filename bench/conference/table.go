@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The targets, on the reference machine (2 cores).
+const (
+	targetPerMixerCore = 300 // participants per core of the mixer
+	targetP95MS        = 60  // added latency p95
+	targetRSSMiB       = 2.0 // memory per participant
+	mib                = 1 << 20
+	lossLimit          = 0.01 // "held": under 1% loss both ways
+)
+
+func (r row) joined() float64 { return float64(max(r.res.Joined, 1)) }
+
+func (r row) perMixerCore() float64 {
+	if r.mixerCores <= 0 {
+		return 0
+	}
+	return float64(r.res.Joined) / r.mixerCores
+}
+
+func (r row) perFocusCore() float64 {
+	if r.focusCores <= 0 {
+		return 0
+	}
+	return float64(r.res.Joined) / r.focusCores
+}
+
+func (r row) rssPer() float64 { return (r.rssLoaded - r.rssIdle) / r.joined() / mib }
+
+// line is the one-line summary printed as each run ends.
+func (r row) line() string {
+	return fmt.Sprintf("joined %d/%d, loss up %.2f%% down %.2f%%, focus %.2f cores (%.0f participants/core), mixer %.3f cores (%.0f participants/core), RSS %.0f -> %.0f MiB (%.2f MiB/participant), latency p50 %.1f p95 %.1f ms (%d bursts, %d unmatched), load %.2f cores (%d/%d late ticks), Prosody %.2f cores, ended %d",
+		r.res.Joined, r.asked, 100*r.upLoss, 100*r.downLoss, r.focusCores, r.perFocusCore(), r.mixerCores, r.perMixerCore(),
+		r.rssIdle/mib, r.rssLoaded/mib, r.rssPer(), r.p50, r.p95, len(r.res.LatencyMS), r.res.Unmatched,
+		r.res.CPUSeconds/max(r.res.WindowSeconds, 1e-9), r.res.LateTicks, r.res.Ticks, r.prosodyCores, r.res.Ended)
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**not met**"
+}
+
+// render is the Markdown table of all runs, targets and references.
+func render(rows []row, cfg config) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	p("")
+	p("| run | participants joined | loss up / down | focus CPU, cores (participants per core) | mixer CPU per participant | participants per mixer core (target >= %d) | RSS per participant (target <= %.0f MiB) | added latency p50 / p95 (target p95 <= %d ms) | load CPU, cores | held under 1%% loss |",
+		targetPerMixerCore, targetRSSMiB, targetP95MS)
+	p("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	best := 0
+	for _, r := range rows {
+		held := "yes"
+		if !r.held() {
+			held = "**no**"
+		} else if r.scaling {
+			best = max(best, r.res.Joined)
+		}
+		lat := "n/a"
+		if len(r.res.LatencyMS) > 0 {
+			lat = fmt.Sprintf("%.1f / %.1f ms (%d bursts): %s", r.p50, r.p95, len(r.res.LatencyMS), verdict(r.p95 <= targetP95MS))
+		}
+		p("| %s (%d rooms of %d, %d talking) | %d / %d | %.2f%% / %.2f%% | %.2f (%.0f) | %.2f ms/s (%.3f%% of a core) | %.0f: %s | %.2f MiB: %s | %s | %.2f | %s |",
+			r.name, r.rooms, r.asked/max(r.rooms, 1), min(cfg.talkers, r.asked/max(r.rooms, 1)), r.res.Joined, r.asked,
+			100*r.upLoss, 100*r.downLoss, r.focusCores, r.perFocusCore(),
+			1000*r.mixerCores/r.joined(), 100*r.mixerCores/r.joined(),
+			r.perMixerCore(), verdict(r.perMixerCore() >= targetPerMixerCore),
+			r.rssPer(), verdict(r.rssPer() <= targetRSSMiB),
+			lat, r.res.CPUSeconds/max(r.res.WindowSeconds, 1e-9), held)
+	}
+	p("")
+	p("Participants held under 1%% loss in rooms of %d (%d talking): %d.", cfg.roomSize, cfg.talkers, best)
+	p("References: mediasoup forwards about 500 audio consumers per core without mixing; a pion SFU (LiveKit) about 100 video down-tracks per core.")
+	return b.String()
+}

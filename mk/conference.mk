@@ -1,0 +1,19 @@
+# Conference rooms (conference/, conference/mixer, bench/conference).
+#   make bench-conference   the real jingled in component mode against a
+#                           throwaway Prosody, filled by a separate load
+#                           process (bench/conference/confload): rooms of
+#                           10 with 3 talking, scaled up, then one room of
+#                           100. Prints participants held under 1% loss,
+#                           mixer CPU and memory per participant and the
+#                           added latency (p50/p95) beside the targets.
+#                           jingled runs on CPU 0, the load on CPU 1.
+#   CONF_BENCH_FLAGS        e.g. -participants 100,200 -big 0 -window 20s,
+#                           -o FILE to keep the table (see -h)
+GO               ?= go
+CONF_BENCH_FLAGS ?=
+
+.PHONY: bench-conference
+BENCH_TARGETS += bench-conference
+
+bench-conference:
+	./scripts/in-netns.sh $(GO) run ./bench/conference $(CONF_BENCH_FLAGS)
