@@ -52,9 +52,10 @@ var ErrTLS = errors.New("xmpp: TLS handshake failed")
 // stream is one authenticated, bound XMPP connection made by go-xmpp. The
 // read side is go-xmpp's own decoder, read by us (never by go-xmpp's Recv,
 // which drops the parts of stanzas we need); writes go through go-xmpp's
-// SendOrg under our lock.
+// SendOrg under our lock. A component stream (see dialComponent) has our
+// own decoder and no go-xmpp client.
 type stream struct {
-	cl   *goxmpp.Client
+	cl   *goxmpp.Client // nil on a component stream
 	dec  *xml.Decoder
 	conn net.Conn
 	jid  string
@@ -224,7 +225,13 @@ func (s *stream) write(b []byte) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	_, err := s.cl.SendOrg(string(b))
+	var err error
+	if s.cl != nil {
+		_, err = s.cl.SendOrg(string(b))
+	} else {
+		// A component stream (XEP-0114) has no go-xmpp client.
+		_, err = s.conn.Write(b)
+	}
 	_ = s.conn.SetWriteDeadline(time.Time{})
 	if err != nil {
 		return fmt.Errorf("xmpp: write: %w", err)

@@ -77,15 +77,25 @@ func (c *Client) presenceStanza() outPresence {
 	}
 }
 
-func (c *Client) routePresence(s *stream, st *rawStanza) {
+// decodePresence parses a presence stanza read by next. An unparsable
+// priority counts as 0 rather than losing the presence.
+func decodePresence(st *rawStanza) (Presence, error) {
 	var px presenceXML
 	if err := xml.Unmarshal(st.raw, &px); err != nil {
-		c.log.Warn("xmpp: undecodable presence dropped", "from", st.attrs["from"], "err", err)
-		return
+		return Presence{}, fmt.Errorf("xmpp: decode presence: %w", err)
 	}
 	p := Presence{From: px.From, To: px.To, Type: px.Type, Show: px.Show, Status: px.Status, Caps: px.Caps, Error: px.Error}
 	if n, err := strconv.Atoi(strings.TrimSpace(px.Priority)); err == nil {
 		p.Priority = n
+	}
+	return p, nil
+}
+
+func (c *Client) routePresence(s *stream, st *rawStanza) {
+	p, err := decodePresence(st)
+	if err != nil {
+		c.log.Warn("xmpp: undecodable presence dropped", "from", st.attrs["from"], "err", err)
+		return
 	}
 	// Update the table right away, so Resources reflects everything read
 	// so far by the time anyone waits on it.
