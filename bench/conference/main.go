@@ -59,7 +59,7 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		roomSize: 10, talkers: 3, small: []int{50, 100, 200, 300, 400}, big: 100,
+		roomSize: 10, talkers: 3, small: []int{50, 100, 150, 200, 300}, big: 100,
 		window: 10 * time.Second, warmup: 3 * time.Second, probes: 4,
 		pin: runtime.NumCPU() >= 2,
 	}
