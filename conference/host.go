@@ -125,7 +125,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Host{cfg: cfg, log: log.With("component", cfg.Domain), rooms: map[string]*hosted{}}
+	h := &Host{cfg: cfg, log: log, rooms: map[string]*hosted{}}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.wg.Add(1)
 	go h.reap()

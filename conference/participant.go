@@ -127,8 +127,15 @@ type mixSink struct{ in *mixer.Input }
 
 var _ rtp.HeaderExtensionSink = mixSink{}
 
-func (s mixSink) WriteRTP(p *pionrtp.Packet) error { return s.in.WriteRTP(p) }
-func (s mixSink) Close() error                     { return nil }
+// WriteRTP hands a packet to the mixer. A packet the mixer drops (empty
+// padding, which libwebrtc sends for bandwidth probing, a wrong payload
+// type, garbage) is counted in its statistics and is no reason to end the
+// call, so no error is returned for it.
+func (s mixSink) WriteRTP(p *pionrtp.Packet) error {
+	_ = s.in.WriteRTP(p)
+	return nil
+}
+func (s mixSink) Close() error { return nil }
 
 func (s mixSink) SetHeaderExtensions(exts []webrtc.RTPHeaderExtensionParameter) {
 	for _, e := range exts {

@@ -126,6 +126,7 @@ func (a *account) run() error {
 		AllowPlainLoopback: a.cfg.AllowPlain,
 		Identity:           xmpp.Identity{Category: "client", Type: "bot", Name: "jingled " + a.cfg.Role},
 		SubscriptionPolicy: a.approveSubscription,
+		OnPresence:         a.onPresence,
 		// Carbons let a call answered on another device of the same
 		// account stop ringing here (XEP-0353 with XEP-0280).
 		Carbons: true,
@@ -207,6 +208,19 @@ func (a *account) onEvent(e xmpp.Event) {
 	}
 }
 
+// onPresence tells the roles that follow presence (a conference room
+// ends the calls of a participant that went offline).
+func (a *account) onPresence(p xmpp.Presence) {
+	a.mu.Lock()
+	roles := a.roles
+	a.mu.Unlock()
+	for _, r := range roles {
+		if pr, ok := r.(interface{ presence(xmpp.Presence) }); ok {
+			pr.presence(p)
+		}
+	}
+}
+
 func (a *account) approveSubscription(from string) bool {
 	p := a.allow.Load()
 	switch p.subs {
@@ -225,10 +239,7 @@ func (a *account) approveSubscription(from string) bool {
 // runs longer). It waits briefly for the first answer so the first call
 // already has the relay.
 func (a *account) iceSource(c *xmpp.Client) (func() []webrtc.ICEServer, error) {
-	var static []webrtc.ICEServer
-	if len(a.ice.Servers) > 0 {
-		static = append(static, webrtc.ICEServer{URLs: a.ice.Servers, Username: a.ice.Username, Credential: a.ice.Password})
-	}
+	static := staticICE(a.ice)
 	if a.ice.Discover != nil && !*a.ice.Discover {
 		return func() []webrtc.ICEServer { return static }, nil
 	}
@@ -280,6 +291,8 @@ func (a *account) newRole(peer rtp.PeerOptions, c *xmpp.Client) (roleHandler, er
 		return newCallRole(a, peer)
 	case config.RoleFiledrop:
 		return newFiledropRole(a, peer, c)
+	case config.RoleConference:
+		return newConferenceRole(a, peer, c), nil
 	}
 	return nil, fmt.Errorf("role %q", a.cfg.Role)
 }

@@ -27,9 +27,10 @@ type Daemon struct {
 	turn *turnserver.Server
 	http *httpServer
 
-	mu       sync.Mutex
-	accounts []*account
-	metrics  *metrics
+	mu         sync.Mutex
+	accounts   []*account
+	conference *conferenceService
+	metrics    *metrics
 }
 
 // New prepares a daemon from a validated configuration; Start runs it.
@@ -52,6 +53,16 @@ func (d *Daemon) Start(ctx context.Context) error {
 		d.turn = srv
 		a := srv.Addrs()
 		d.log.Info("turn relay listening", "udp", a.UDP, "tcp", a.TCP, "tls", a.TLS)
+	}
+	if d.cfg.Conference.Enabled {
+		cs, err := startConference(ctx, d.cfg.Conference, d.cfg.ICE, d.log.With("role", "conference"), d.metrics)
+		if err != nil {
+			d.stopAll(ctx)
+			return fmt.Errorf("conference: %w", err)
+		}
+		d.mu.Lock()
+		d.conference = cs
+		d.mu.Unlock()
 	}
 	for i := range d.cfg.Accounts {
 		ac := d.cfg.Accounts[i]
@@ -97,6 +108,11 @@ func (d *Daemon) healthy() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var errs []error
+	if d.conference != nil {
+		if err := d.conference.Healthy(); err != nil {
+			errs = append(errs, fmt.Errorf("conference %s: %w", d.conference.cfg.Domain, err))
+		}
+	}
 	for _, a := range d.accounts {
 		if err := a.Healthy(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", a.cfg.JID, err))
@@ -151,7 +167,14 @@ func (d *Daemon) stopAll(ctx context.Context) error {
 	d.mu.Lock()
 	accounts := d.accounts
 	d.accounts = nil
+	cs := d.conference
+	d.conference = nil
 	d.mu.Unlock()
+	if cs != nil {
+		if err := cs.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("conference: %w", err))
+		}
+	}
 	var wg sync.WaitGroup
 	errc := make(chan error, len(accounts))
 	for _, a := range accounts {

@@ -19,6 +19,7 @@ type metrics struct {
 	fileBytes    *prometheus.CounterVec // by direction
 	connected    *prometheus.GaugeVec   // by role: XMPP connection up
 	sessionsDesc *prometheus.Desc
+	conference   *conferenceMetrics
 
 	mu       sync.Mutex
 	managers map[*jingle.Manager]string // manager -> role
@@ -48,6 +49,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		managers:     map[*jingle.Manager]string{},
 	}
 	reg.MustRegister(m.calls, m.callPackets, m.callBytes, m.transfers, m.fileBytes, m.connected, m)
+	m.conference = newConferenceMetrics(reg)
 	return m
 }
 

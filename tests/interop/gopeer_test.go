@@ -37,7 +37,12 @@ func testLogger() *slog.Logger {
 // end of the test.
 func loginGo(t *testing.T, srv *prosodytest.Server, prefix string, opts ...jingle.Option) *goPeer {
 	t.Helper()
-	acct := srv.NewAccount(t, prefix)
+	return loginAs(t, srv, srv.NewAccount(t, prefix), opts...)
+}
+
+// loginAs is loginGo for an existing account.
+func loginAs(t *testing.T, srv *prosodytest.Server, acct prosodytest.Account, opts ...jingle.Option) *goPeer {
+	t.Helper()
 	c, err := xmpp.New(xmpp.Config{
 		JID:      acct.JID,
 		Password: acct.Password,

@@ -18,7 +18,9 @@ func TestMain(m *testing.M) {
 	if !onlyLoopback() && os.Getenv(envInNetns) == "" && os.Geteuid() == 0 {
 		os.Exit(reexecInNetns())
 	}
-	os.Exit(prosodytest.Run(m))
+	code := prosodytest.Run(m, prosodytest.WithComponent(confSubdomain, confSecret))
+	removeBinaries()
+	os.Exit(code)
 }
 
 // onlyLoopback reports whether every interface that is up is a loopback

@@ -43,6 +43,8 @@ type event struct {
 	Stats  *peerStats `json:"stats"`
 	// Inbound and the rest are set on "stats" events (and inside "ended").
 	peerStats
+	// Epoch is the wall clock in ms (record-start).
+	Epoch   int64  `json:"epoch"`
 	Message string `json:"message"`
 	Dir     string `json:"dir"`
 	XML     string `json:"xml"`

@@ -33,6 +33,8 @@
 //   --relay              iceTransportPolicy "relay"
 //   --log-xml            emit every XML frame as an "xml" event
 //   --resource RES       resource to bind (default "stanzajs")
+//   --record FILE        write the received audio (first channel, 16-bit)
+//                        to FILE as WAV when the call ends
 //   --ca FILE            STARTTLS on a tcp:// server, trusting the PEM in FILE
 //   --tls-servername N   name to verify (default: the JID's domain)
 //
@@ -88,7 +90,8 @@ function parseArgs(argv) {
         logXML: false,
         resource: 'stanzajs',
         ca: '',
-        servername: ''
+        servername: '',
+        record: ''
     };
     const pos = [];
     for (let i = 0; i < argv.length; i++) {
@@ -158,6 +161,9 @@ function parseArgs(argv) {
                 break;
             case '--tls-servername':
                 opts.servername = val();
+                break;
+            case '--record':
+                opts.record = val();
                 break;
             default:
                 if (a.startsWith('--')) {
@@ -317,7 +323,37 @@ class ToneMeter {
         this.runLast = -1;
         this.runCount = 0;
         this.rate = SAMPLE_RATE;
+        // With --record, the first channel of everything received, as
+        // 16-bit PCM, written as a WAV file when the call ends.
+        this.pcm = opts.record ? [] : null;
         this.sink.ondata = data => this.onData(data);
+    }
+    save(file) {
+        if (!this.pcm) {
+            return;
+        }
+        const n = this.pcm.reduce((a, b) => a + b.length, 0);
+        const buf = Buffer.alloc(44 + 2 * n);
+        buf.write('RIFF', 0);
+        buf.writeUInt32LE(36 + 2 * n, 4);
+        buf.write('WAVEfmt ', 8);
+        buf.writeUInt32LE(16, 16);
+        buf.writeUInt16LE(1, 20);
+        buf.writeUInt16LE(1, 22);
+        buf.writeUInt32LE(this.rate, 24);
+        buf.writeUInt32LE(this.rate * 2, 28);
+        buf.writeUInt16LE(2, 32);
+        buf.writeUInt16LE(16, 34);
+        buf.write('data', 36);
+        buf.writeUInt32LE(2 * n, 40);
+        let off = 44;
+        for (const chunk of this.pcm) {
+            for (let i = 0; i < chunk.length; i++) {
+                buf.writeInt16LE(chunk[i], off);
+                off += 2;
+            }
+        }
+        fs.writeFileSync(file, buf);
     }
     closeRun() {
         if (this.runCount > 1) {
@@ -331,6 +367,18 @@ class ToneMeter {
     onData({ samples, sampleRate, channelCount, numberOfFrames }) {
         this.frames++;
         this.rate = sampleRate;
+        if (this.pcm) {
+            if (this.pcm.length === 0) {
+                // The wall clock of the recording's first sample, so a
+                // test can line it up with the other participants'.
+                emit('record-start', { epoch: Date.now() });
+            }
+            const mono = new Int16Array(numberOfFrames);
+            for (let i = 0; i < numberOfFrames; i++) {
+                mono[i] = samples[i * channelCount];
+            }
+            this.pcm.push(mono);
+        }
         const base = this.idx;
         this.idx += numberOfFrames;
         let sq = 0;
@@ -722,8 +770,11 @@ client.on('jingle:terminated', async (session, reason) => {
             clearInterval(t);
             clearTimeout(t);
         }
-        for (const m of st.meters) {
+        for (const [i, m] of st.meters.entries()) {
             m.stop();
+            if (opts.record) {
+                m.save(i === 0 ? opts.record : opts.record.replace(/(\.wav)?$/, `-${i}.wav`));
+            }
         }
         if (st.sine) {
             st.sine.stop();
