@@ -84,7 +84,7 @@ func BenchmarkMix100(b *testing.B) {
 // BenchmarkOpusEncode measures one 20 ms frame of the output encoder at
 // each complexity, behind the choice of encodeComplexity.
 func BenchmarkOpusEncode(b *testing.B) {
-	for _, complexity := range []int{0, 3, 5, 8, 10} {
+	for _, complexity := range []int{0, 1, 2, 3, 5, 8, 10} {
 		b.Run(fmt.Sprintf("complexity=%d", complexity), func(b *testing.B) {
 			e, err := newEncoder(Opus)
 			if err != nil {

@@ -14,12 +14,14 @@ const (
 	encodeBitrate = 32000
 	// encodeComplexity trades CPU for quality (0..10). Measured with
 	// BenchmarkOpusEncode (speech-like audio, 32 kbit/s, VoIP, 2-core dev
-	// VM): a 20 ms frame costs about 75 us at 0, 180 us at 5 and 440 us
-	// at 10. Encoding is most of a tick (MaxSpeakers+1 encodes; decodes
-	// are 3-4x cheaper), so 5 keeps a 100-participant room near 1 ms of
-	// CPU per 20 ms frame, and the quality lost against 10 is small for
-	// speech at this bitrate.
-	encodeComplexity = 5
+	// VM): a 20 ms frame costs about 70 us at 0, 78 at 1, 100 at 2,
+	// 150 at 5 and 500 at 10. Encoding is most of a tick (MaxSpeakers+1
+	// encodes; decodes are 3-4x cheaper), and a room of 10 pays the same
+	// four encodes as a room of 100, so the per-participant cost of small
+	// rooms is set here: 2 keeps SILK's voice quality at this bitrate
+	// (the big steps are above 5, in the analysis) at two thirds of 5's
+	// cost (make bench-conference).
+	encodeComplexity = 2
 	// encodeLossPerc is the loss the in-band FEC is sized for.
 	encodeLossPerc = 5
 	// maxOpusPayload is the largest Opus packet (RFC 6716 section 3.2.1).

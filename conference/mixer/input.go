@@ -120,7 +120,15 @@ func (in *Input) WriteRTP(p *rtp.Packet) error {
 			level = int(ext[0] & 0x7f) // RFC 6464 section 3: V bit, then level
 		}
 	}
-	switch in.jb.push(p.SequenceNumber, p.SSRC, n, level, p.Payload) {
+	scale := 1
+	if in.codec.isG711() {
+		scale = 6
+	}
+	res := in.jb.push(p.SequenceNumber, p.SSRC, n, level, p.Payload)
+	if res != pushReset {
+		in.jb.arrival(p.Timestamp, scale, time.Now())
+	}
+	switch res {
 	case pushLate:
 		in.stats.late.Add(1)
 		in.m.stats.late.Add(1)

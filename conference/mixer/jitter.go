@@ -1,5 +1,7 @@
 package mixer
 
+import "time"
+
 // jitterSlots is the jitter buffer's window in packets, a power of two.
 // 64 packets are 1.28 s of 20 ms audio, far beyond any playout delay we
 // run with, so a packet outside the window is a sequence jump (a new
@@ -36,6 +38,16 @@ type jitterBuffer struct {
 	ssrc     uint32
 	count    int // used slots
 	buffered int // samples in used slots
+
+	// Adaptive delay (adapt.go): the floor, the jitter estimate and the
+	// last arrival, and the buffer-level window.
+	minDelay    int
+	jitter      float64
+	arrivals    int
+	lastArrival time.Time
+	lastTS      uint32
+	windowMin   int
+	windowTicks int
 }
 
 // pushResult tells what push did with a packet.

@@ -75,15 +75,40 @@ func newMixer(opts Options) *Mixer {
 // run ticks once per frame until Close.
 func (m *Mixer) run() {
 	defer m.wg.Done()
-	t := time.NewTicker(m.opts.FrameDuration)
+	// A schedule rather than a time.Ticker: a ticker drops the ticks a
+	// busy mixer missed, and every dropped tick would leave one more frame
+	// in every input's buffer, i.e. latency for good. Late ticks run back
+	// to back instead; after a stall of more than maxCatchUp frames the
+	// schedule restarts from now.
+	const maxCatchUp = 5
+	frame := m.opts.FrameDuration
+	t := time.NewTimer(frame)
 	defer t.Stop()
+	next := time.Now().Add(frame)
 	for {
 		select {
 		case <-m.done:
 			return
 		case <-t.C:
-			m.tick()
 		}
+		for {
+			m.tick()
+			next = next.Add(frame)
+			late := time.Since(next)
+			if late > maxCatchUp*frame {
+				next = time.Now().Add(frame)
+				break
+			}
+			if late < 0 {
+				break
+			}
+			select {
+			case <-m.done:
+				return
+			default:
+			}
+		}
+		t.Reset(time.Until(next))
 	}
 }
 
@@ -116,6 +141,7 @@ func (m *Mixer) Add(codec Codec, out func(payload []byte, d time.Duration)) *Inp
 	}
 	in := &Input{m: m, codec: codec, out: out, pt: -1, dec: dec}
 	in.jb.delay = samples(m.opts.JitterDelay)
+	in.jb.minDelay = in.jb.delay
 	in.st.frame = make([]float32, m.frameLen)
 	in.st.mix = make([]float32, m.frameLen)
 	in.st.raw, in.st.level = silenceDB, silenceDB

@@ -13,9 +13,11 @@ const sampleRate = 48000
 const (
 	defaultMaxSpeakers   = 3
 	defaultFrameDuration = 20 * time.Millisecond
-	// 40 ms absorbs usual WebRTC jitter while keeping the added latency
-	// (jitter delay + one frame + codec delay) under the 60 ms p95 budget.
-	defaultJitterDelay = 40 * time.Millisecond
+	// 20 ms, one frame, is the floor of the adaptive playout delay
+	// (adapt.go): on a clean link the added latency stays under the
+	// 60 ms p95 budget (delay + up to one tick + the second Opus
+	// encode), and jitter raises the delay of the input that has it.
+	defaultJitterDelay = 20 * time.Millisecond
 )
 
 // Options configure a Mixer. Zero fields take the default stated on each.
@@ -26,9 +28,9 @@ type Options struct {
 	// payload. Default 20 ms; 10, 40 and 60 ms are accepted too, anything
 	// else falls back to 20 ms.
 	FrameDuration time.Duration
-	// JitterDelay is the playout delay of each input's jitter buffer: an
-	// input starts playing once it has this much audio buffered. Default
-	// 40 ms.
+	// JitterDelay is the floor of each input's adaptive playout delay:
+	// an input starts playing once it has this much audio buffered, plus
+	// three times its measured jitter. Default 20 ms.
 	JitterDelay time.Duration
 	// Logger receives the few things worth logging (decoder and encoder
 	// failures). Default: discard.

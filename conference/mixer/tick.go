@@ -147,6 +147,13 @@ func (m *Mixer) gather(in *Input) {
 	level, idle := -1, false
 
 	in.mu.Lock()
+	if in.jb.playing {
+		if n := in.jb.watchLevel(m.frameLen / 2); n > 0 {
+			if d := in.jb.dropOldest(n); d > 0 {
+				in.stats.dropped.Add(uint64(d))
+			}
+		}
+	}
 	for need > 0 && in.jb.ready() {
 		if n := in.jb.trim(in.jb.delay+trimFrames*m.frameLen, in.jb.delay); n > 0 {
 			in.stats.dropped.Add(uint64(n))
