@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	pionrtp "github.com/pion/rtp"
@@ -23,7 +24,11 @@ type participant struct {
 	codec  mixer.Codec
 	input  *mixer.Input
 	source *mixSource
-	joined time.Time // zero until ICE connected
+	// video is what the participant is shown (nil: it takes no VP8).
+	video *forwardSource
+	// lastVideo is when its last video packet came (UnixNano).
+	lastVideo atomic.Int64
+	joined    time.Time // zero until ICE connected
 }
 
 // Participant describes a participant for status pages and tests.
@@ -145,13 +150,16 @@ func (s mixSink) SetHeaderExtensions(exts []webrtc.RTPHeaderExtensionParameter) 
 	}
 }
 
-// sinks routes a participant's audio to the mixer; video is not mixed
-// (forwarding it is a separate concern) and is discarded.
-func (p *participant) sinks() rtp.SinkFactory {
+// sinks routes a participant's audio to the mixer and its VP8 video to
+// the video router; other video codecs are not forwarded.
+func (p *participant) sinks(v *videoRouter) rtp.SinkFactory {
 	return func(_ string, c webrtc.RTPCodecParameters) (rtp.Sink, error) {
-		if strings.HasPrefix(strings.ToLower(c.MimeType), "audio/") {
+		switch {
+		case strings.HasPrefix(strings.ToLower(c.MimeType), "audio/"):
 			p.input.SetPayloadType(uint8(c.PayloadType))
 			return mixSink{in: p.input}, nil
+		case strings.EqualFold(c.MimeType, webrtc.MimeTypeVP8):
+			return videoSink{v: v, p: p}, nil
 		}
 		return nil, nil
 	}

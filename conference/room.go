@@ -87,8 +87,9 @@ type Event struct {
 type Room struct {
 	cfg RoomConfig
 	log *slog.Logger
-	app *rtp.Application
-	mix *mixer.Mixer
+	app   *rtp.Application
+	mix   *mixer.Mixer
+	video *videoRouter
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -116,6 +117,9 @@ func NewRoom(cfg RoomConfig) *Room {
 	r := &Room{cfg: cfg, log: log, parts: map[*rtp.Call]*participant{}}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.mix = mixer.New(cfg.Mixer)
+	r.video = newVideoRouter()
+	r.wg.Add(1)
+	go r.runVideo(r.ctx)
 	peer := cfg.Peer
 	peer.AudioLevels = true
 	r.app = rtp.NewApplication(rtp.ApplicationOptions{
@@ -257,6 +261,14 @@ func (r *Room) incoming(c *rtp.Call) {
 		return
 	}
 	p := &participant{call: c, peer: c.Peer(), codec: codec, source: src}
+	if offersVP8(c) {
+		fs, err := newForwardSource(fmt.Sprint(r.seq.Load()), func() { r.video.keyFrameFor(p) })
+		if err != nil {
+			r.goEnd(c, jingle.NewReason(jingle.ReasonGeneralError, err.Error()))
+			return
+		}
+		p.video = fs
+	}
 	p.input = r.mix.Add(codec, src.write)
 	r.mu.Lock()
 	if r.closed {
@@ -267,6 +279,9 @@ func (r *Room) incoming(c *rtp.Call) {
 	}
 	r.parts[c] = p
 	r.mu.Unlock()
+	if p.video != nil {
+		r.video.add(&videoOut{recv: p, track: p.video.track})
+	}
 	r.wg.Add(1)
 	go r.serve(p)
 }
@@ -275,7 +290,11 @@ func (r *Room) incoming(c *rtp.Call) {
 func (r *Room) serve(p *participant) {
 	defer r.wg.Done()
 	c := p.call
-	if err := c.Answer(r.ctx, rtp.MediaOptions{AudioSource: p.source, Sinks: p.sinks()}); err != nil && !errors.Is(err, context.Canceled) {
+	m := rtp.MediaOptions{AudioSource: p.source, Sinks: p.sinks(r.video)}
+	if p.video != nil {
+		m.VideoSource = p.video
+	}
+	if err := c.Answer(r.ctx, m); err != nil && !errors.Is(err, context.Canceled) {
 		r.log.Warn("answer failed", "peer", p.peer, "err", err)
 	}
 	for e := range c.Events() {
@@ -290,7 +309,11 @@ func (r *Room) serve(p *participant) {
 	}
 	<-c.Done()
 	p.input.Remove()
+	r.video.remove(p)
 	_ = p.source.Close()
+	if p.video != nil {
+		_ = p.video.Close()
+	}
 	reason := ""
 	if rr := c.Reason(); rr != nil {
 		reason = string(rr.Condition)

@@ -568,6 +568,12 @@ func (c *Call) startSources(p *peer) {
 		}
 		// Read RTCP so the interceptors (reports, NACK) run.
 		echo := c.media.Echo
+		var kfr KeyFrameRequestHandler
+		for _, src := range c.sources {
+			if h, ok := src.(KeyFrameRequestHandler); ok && src.Track() == s.Track() {
+				kfr = h
+			}
+		}
 		c.workers.Add(1)
 		go func() {
 			defer c.workers.Done()
@@ -578,6 +584,9 @@ func (c *Call) startSources(p *peer) {
 				}
 				if echo {
 					c.forwardPLI(p, s, pkts)
+				}
+				if kfr != nil && wantsKeyFrame(pkts) {
+					kfr.OnKeyFrameRequest()
 				}
 			}
 		}()

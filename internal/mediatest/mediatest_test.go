@@ -122,3 +122,29 @@ func TestToneLevel(t *testing.T) {
 		t.Errorf("ToneOnsets = %v, want 5 silent windows then 10 with the tone", on)
 	}
 }
+
+func TestColourVP8(t *testing.T) {
+	if _, err := FFmpeg(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, c := range []string{"red", "green", "blue"} {
+		p := filepath.Join(t.TempDir(), c+".ivf")
+		if err := ColourVP8(ctx, p, c, 1, 15); err != nil {
+			t.Fatal(err)
+		}
+		cs, err := FrameColours(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) != 15 {
+			t.Errorf("%s: %d frames, want 15", c, len(cs))
+		}
+		for i, f := range cs {
+			if f.Name() != c {
+				t.Errorf("%s: frame %d is %+v (%q)", c, i, f, f.Name())
+				break
+			}
+		}
+	}
+}

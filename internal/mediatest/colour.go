@@ -1,0 +1,72 @@
+package mediatest
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+)
+
+// ColourVP8 writes a VP8 IVF of one solid colour (an ffmpeg colour name
+// such as "red") lasting d at fps, with a key frame every second: the
+// conference video tests tell whose video a receiver is shown by its
+// colour.
+func ColourVP8(ctx context.Context, path, colour string, seconds, fps int) error {
+	_, _, err := run(ctx,
+		"-f", "lavfi", "-i", fmt.Sprintf("color=c=%s:size=160x120:rate=%d", colour, fps),
+		"-t", strconv.Itoa(seconds), "-c:v", "libvpx", "-b:v", "100k",
+		"-g", strconv.Itoa(fps), "-deadline", "realtime", "-cpu-used", "8", "-auto-alt-ref", "0",
+		"-f", "ivf", path)
+	return err
+}
+
+// SineEnvelopeOpus writes an Ogg/Opus sine at freq whose amplitude
+// follows volume, an ffmpeg volume expression of t in seconds (e.g.
+// "if(lt(t,8),1,0.05)"): a participant who talks loudly, then softly.
+func SineEnvelopeOpus(ctx context.Context, path string, freq float64, seconds int, volume string) error {
+	_, _, err := run(ctx,
+		"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%g:sample_rate=48000:duration=%d", freq, seconds),
+		"-af", fmt.Sprintf("volume='%s':eval=frame", volume),
+		"-c:a", "libopus", "-b:a", "48k", "-f", "ogg", path)
+	return err
+}
+
+// RGB is a mean colour.
+type RGB struct{ R, G, B float64 }
+
+// Name is the primary colour that dominates c ("red", "green", "blue"),
+// or "" when none clearly does.
+func (c RGB) Name() string {
+	switch {
+	case c.R > 120 && c.G < 80 && c.B < 80:
+		return "red"
+	case c.G > 80 && c.R < 80 && c.B < 80:
+		return "green"
+	case c.B > 120 && c.R < 80 && c.G < 80:
+		return "blue"
+	}
+	return ""
+}
+
+// FrameColours decodes a video file and returns each frame's mean colour,
+// in order. Decoder complaints are errors, as in DecodeVideo.
+func FrameColours(ctx context.Context, path string) ([]RGB, error) {
+	out, errb, err := run(ctx, "-v", "error", "-i", path, "-vf", "scale=8:8", "-f", "rawvideo", "-pix_fmt", "rgb24", "-")
+	if err != nil {
+		return nil, err
+	}
+	if len(errb) > 0 {
+		return nil, fmt.Errorf("mediatest: ffmpeg reported errors decoding %s: %s", path, lastLines(string(errb), 5))
+	}
+	const px = 8 * 8
+	var cs []RGB
+	for i := 0; i+3*px <= len(out); i += 3 * px {
+		var c RGB
+		for j := 0; j < px; j++ {
+			c.R += float64(out[i+3*j])
+			c.G += float64(out[i+3*j+1])
+			c.B += float64(out[i+3*j+2])
+		}
+		cs = append(cs, RGB{c.R / px, c.G / px, c.B / px})
+	}
+	return cs, nil
+}
