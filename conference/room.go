@@ -85,8 +85,8 @@ type Event struct {
 // Room is one conference: every caller is answered with the mix of the
 // others. Register it with a jingle.Manager through Options.
 type Room struct {
-	cfg RoomConfig
-	log *slog.Logger
+	cfg   RoomConfig
+	log   *slog.Logger
 	app   *rtp.Application
 	mix   *mixer.Mixer
 	video *videoRouter

@@ -276,4 +276,3 @@ func (s videoSink) WriteRTP(p *pionrtp.Packet) error {
 }
 
 func (s videoSink) Close() error { return nil }
-
