@@ -98,6 +98,7 @@ type row struct {
 	upLoss, downLoss    float64
 	focusCores          float64 // jingled process CPU / window
 	mixerCores          float64 // mixer metric / window
+	sendCores           float64 // mixer send metric / window
 	prosodyCores        float64
 	rssIdle, rssLoaded  float64 // bytes
 	p50, p95            float64 // ms
@@ -325,6 +326,7 @@ func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server
 	d := func(k string) float64 { return m1[k] - m0[k] }
 	r.focusCores = d("process_cpu_seconds_total") / wall
 	r.mixerCores = d("jingled_conference_mixer_cpu_seconds_total") / wall
+	r.sendCores = d("jingled_conference_mixer_send_cpu_seconds_total") / wall
 	r.prosodyCores = (prosody1 - prosody0) / wall
 	r.rssLoaded = m1["process_resident_memory_bytes"]
 	r.participantsInRooms = m1["jingled_conference_participants"]

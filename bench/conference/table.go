@@ -16,10 +16,10 @@ const (
 
 func (r row) joined() float64 { return float64(max(r.res.Joined, 1)) }
 
-// mixerCPU is the mixer's CPU in cores: jingled's metric, which sums the
-// wall time of each tick, capped by the whole process's CPU time. On an
-// oversubscribed core a tick's wall time includes the time other
-// goroutines (pion) ran in between, so the metric alone overstates.
+// mixerCPU is the mixer's CPU in cores: jingled's metric, the mixer
+// threads' own CPU time spent mixing (decoding, mixing, encoding; sending
+// the mixes is counted apart, sendCores), capped by the whole process's
+// CPU time as a sanity bound.
 func (r row) mixerCPU() float64 {
 	if r.focusCores > 0 && r.mixerCores > r.focusCores {
 		return r.focusCores
@@ -50,8 +50,8 @@ func (r row) rssPer() float64 { return (r.rssLoaded - r.rssIdle) / r.joined() / 
 
 // line is the one-line summary printed as each run ends.
 func (r row) line() string {
-	return fmt.Sprintf("joined %d/%d, loss up %.2f%% down %.2f%%, focus %.2f cores (%.0f participants/core), mixer %.3f cores (metric %.3f; %.0f participants/core), RSS %.0f -> %.0f MiB (%.2f MiB/participant), latency p50 %.1f p95 %.1f ms (%d bursts, %d unmatched), load %.2f cores (%d/%d late ticks), Prosody %.2f cores, ended %d",
-		r.res.Joined, r.asked, 100*r.upLoss, 100*r.downLoss, r.focusCores, r.perFocusCore(), r.mixerCPU(), r.mixerCores, r.perMixerCore(),
+	return fmt.Sprintf("joined %d/%d, loss up %.2f%% down %.2f%%, focus %.2f cores (%.0f participants/core), mixer %.3f cores (metric %.3f; %.0f participants/core; sending %.3f cores), RSS %.0f -> %.0f MiB (%.2f MiB/participant), latency p50 %.1f p95 %.1f ms (%d bursts, %d unmatched), load %.2f cores (%d/%d late ticks), Prosody %.2f cores, ended %d",
+		r.res.Joined, r.asked, 100*r.upLoss, 100*r.downLoss, r.focusCores, r.perFocusCore(), r.mixerCPU(), r.mixerCores, r.perMixerCore(), r.sendCores,
 		r.rssIdle/mib, r.rssLoaded/mib, r.rssPer(), r.p50, r.p95, len(r.res.LatencyMS), r.res.Unmatched,
 		r.res.CPUSeconds/max(r.res.WindowSeconds, 1e-9), r.res.LateTicks, r.res.Ticks, r.prosodyCores, r.res.Ended)
 }
@@ -82,7 +82,7 @@ func render(rows []row, cfg config) string {
 		if r.loadBehind() {
 			held += fmt.Sprintf(" (load generator behind: %d of %d ticks late)", r.res.LateTicks, r.res.Ticks)
 		}
-		mix := fmt.Sprintf("%.2f ms/s (%.3f%% of a core)", 1000*r.mixerCPU()/r.joined(), 100*r.mixerCPU()/r.joined())
+		mix := fmt.Sprintf("%.2f ms/s (%.3f%% of a core); sending the mixes %.2f ms/s", 1000*r.mixerCPU()/r.joined(), 100*r.mixerCPU()/r.joined(), 1000*r.sendCores/r.joined())
 		if r.mixerCores > r.focusCores {
 			mix += fmt.Sprintf("; metric %.2f cores > process, capped", r.mixerCores)
 		}

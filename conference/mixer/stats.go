@@ -13,16 +13,21 @@ type Stats struct {
 	FramesMixed  uint64 // ticks run
 	Decodes      uint64 // decoder calls, concealment included
 	Encodes      uint64 // encoder calls, one per distinct output payload
-	// MixCPU is the time spent computing ticks, measured around each tick
-	// and summed. The tick never blocks (out must not), so this is its CPU
-	// time as long as the machine is not oversubscribed.
+	// MixCPU is the CPU time spent mixing: jitter buffers, decoding,
+	// mixing, encoding, summed over ticks. On Linux it is the mixer
+	// thread's own CPU time; elsewhere the wall time around the work,
+	// which a busy machine inflates.
 	MixCPU time.Duration
-	// LastMixCPU is the time the last tick took.
+	// LastMixCPU is what the last tick's mixing took.
 	LastMixCPU time.Duration
-	Received   uint64 // packets handed to WriteRTP
-	Late       uint64 // packets that came after their playout time
-	Lost       uint64 // packets never received by their playout time
-	Concealed  uint64 // stretches of audio made up for lost or late packets
+	// SendCPU is the CPU time spent in the outs: handing each payload to
+	// the participant's RTP track (pion packetizes, encrypts and sends on
+	// this thread). It grows with the participants, not the speakers.
+	SendCPU   time.Duration
+	Received  uint64 // packets handed to WriteRTP
+	Late      uint64 // packets that came after their playout time
+	Lost      uint64 // packets never received by their playout time
+	Concealed uint64 // stretches of audio made up for lost or late packets
 }
 
 // InputStats describe one Input.
@@ -44,6 +49,7 @@ type counters struct {
 	participants, speakers          atomic.Int64
 	frames, decodes, encodes        atomic.Uint64
 	mixNanos, lastMixNanos          atomic.Int64
+	sendNanos                       atomic.Int64
 	received, late, lost, concealed atomic.Uint64
 }
 

@@ -18,6 +18,7 @@ type conferenceMetrics struct {
 	rooms   *prometheus.Desc
 	parts   *prometheus.Desc
 	cpu     *prometheus.Desc
+	send    *prometheus.Desc
 	packets *prometheus.Desc
 
 	mu     sync.Mutex
@@ -28,7 +29,7 @@ type conferenceMetrics struct {
 }
 
 type roomTotals struct {
-	cpu            time.Duration
+	cpu, send      time.Duration
 	received, lost uint64
 }
 
@@ -45,7 +46,8 @@ func newConferenceMetrics(reg prometheus.Registerer) *conferenceMetrics {
 		}),
 		rooms:   prometheus.NewDesc("jingled_conference_rooms", "Conference rooms open.", nil, nil),
 		parts:   prometheus.NewDesc("jingled_conference_participants", "Participants in open rooms (connecting ones included).", nil, nil),
-		cpu:     prometheus.NewDesc("jingled_conference_mixer_cpu_seconds_total", "Time the audio mixers spent mixing, decoding and encoding.", nil, nil),
+		cpu:     prometheus.NewDesc("jingled_conference_mixer_cpu_seconds_total", "CPU time the audio mixers spent mixing, decoding and encoding (the mixer threads' own CPU time on Linux).", nil, nil),
+		send:    prometheus.NewDesc("jingled_conference_mixer_send_cpu_seconds_total", "CPU time the mixer threads spent handing the mixes to the participants' RTP tracks (packetizing, SRTP, sending).", nil, nil),
 		packets: prometheus.NewDesc("jingled_conference_packets_total", "Audio packets the mixers expected, by outcome (received, lost).", []string{"outcome"}, nil),
 		single:  map[*conference.Room]bool{},
 		seen:    map[*conference.Room]roomTotals{},
@@ -91,6 +93,7 @@ func (m *conferenceMetrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.rooms
 	ch <- m.parts
 	ch <- m.cpu
+	ch <- m.send
 	ch <- m.packets
 }
 
@@ -110,12 +113,13 @@ func (m *conferenceMetrics) Collect(ch chan<- prometheus.Metric) {
 	participants := 0
 	for _, r := range live {
 		st := r.Mixer()
-		now[r] = roomTotals{cpu: st.MixCPU, received: st.Received, lost: st.Lost}
+		now[r] = roomTotals{cpu: st.MixCPU, send: st.SendCPU, received: st.Received, lost: st.Lost}
 		participants += r.Len()
 	}
 	for r, t := range m.seen {
 		if _, ok := now[r]; !ok {
 			m.closed.cpu += t.cpu
+			m.closed.send += t.send
 			m.closed.received += t.received
 			m.closed.lost += t.lost
 		}
@@ -124,12 +128,14 @@ func (m *conferenceMetrics) Collect(ch chan<- prometheus.Metric) {
 	total := m.closed
 	for _, t := range now {
 		total.cpu += t.cpu
+		total.send += t.send
 		total.received += t.received
 		total.lost += t.lost
 	}
 	ch <- prometheus.MustNewConstMetric(m.rooms, prometheus.GaugeValue, float64(len(live)))
 	ch <- prometheus.MustNewConstMetric(m.parts, prometheus.GaugeValue, float64(participants))
 	ch <- prometheus.MustNewConstMetric(m.cpu, prometheus.CounterValue, total.cpu.Seconds())
+	ch <- prometheus.MustNewConstMetric(m.send, prometheus.CounterValue, total.send.Seconds())
 	ch <- prometheus.MustNewConstMetric(m.packets, prometheus.CounterValue, float64(total.received), "received")
 	ch <- prometheus.MustNewConstMetric(m.packets, prometheus.CounterValue, float64(total.lost), "lost")
 }
