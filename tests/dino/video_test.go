@@ -1,0 +1,132 @@
+package dino
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jingled/jingled/internal/mediatest"
+)
+
+// cliColour is the solid colour of the CLI's video, which Dino must show:
+// far from anything in Dino's own UI (Adwaita greys, blue accents).
+var cliColour = color.RGBA{R: 230, G: 120, B: 20, A: 255}
+
+// colourVP8 writes a VP8 IVF of frames w x h frames of a solid colour at
+// fps, with a key frame each second and no alt-ref frames (as
+// mediatest.TestsrcVP8 does).
+func colourVP8(ctx context.Context, path string, c color.RGBA, frames, fps, w, h int) error {
+	ff, err := mediatest.FFmpeg()
+	if err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, ff, "-nostdin", "-v", "error", "-y",
+		"-f", "lavfi", "-i", fmt.Sprintf("color=c=0x%02X%02X%02X:size=%dx%d:rate=%d", c.R, c.G, c.B, w, h, fps),
+		"-frames:v", strconv.Itoa(frames), "-c:v", "libvpx", "-b:v", "300k", "-g", strconv.Itoa(fps),
+		"-deadline", "realtime", "-cpu-used", "8", "-auto-alt-ref", "0", "-f", "ivf", path).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ffmpeg colour VP8: %v: %s", err, out)
+	}
+	return nil
+}
+
+// smpteBars are the top bars of videotestsrc's "smpte" pattern (white,
+// yellow, cyan, green, magenta, red, blue at full level in GStreamer 1.22),
+// left to right, each a seventh of the width: what Dino's test camera
+// sends.
+var smpteBars = []color.RGBA{
+	{255, 255, 255, 255}, {255, 255, 0, 255}, {0, 255, 255, 255}, {0, 255, 0, 255},
+	{255, 0, 255, 255}, {255, 0, 0, 255}, {0, 0, 255, 255},
+}
+
+// checkDinoVideo decodes what Dino's camera sent (recorded by the CLI):
+// every frame must decode, and a frame from the middle must show the
+// SMPTE bars in order.
+func checkDinoVideo(t *testing.T, ivf string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	n, err := mediatest.DecodeVideo(ctx, ivf)
+	if err != nil {
+		t.Fatalf("Dino's video: %v", err)
+	}
+	if n < 10 {
+		t.Fatalf("Dino's video: %d frames, want at least 10", n)
+	}
+	img, err := middleFrame(ctx, ivf, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	var got []string
+	bad := 0
+	for i, want := range smpteBars {
+		p := img.RGBAAt(w*(2*i+1)/14, h/3)
+		got = append(got, fmt.Sprintf("(%d,%d,%d)", p.R, p.G, p.B))
+		if !near(p, want, 48) {
+			bad++
+		}
+	}
+	t.Logf("Dino's video: %d frames decoded, %dx%d, bars %v", n, w, h, got)
+	if bad > 0 {
+		t.Errorf("Dino's video: %d of 7 bars off the SMPTE colours %v: %v", bad, smpteBars, got)
+	}
+}
+
+// middleFrame decodes frame n/2 of path to RGBA.
+func middleFrame(ctx context.Context, path string, n int) (*image.RGBA, error) {
+	ff, err := mediatest.FFmpeg()
+	if err != nil {
+		return nil, err
+	}
+	probe, err := exec.CommandContext(ctx, ff, "-nostdin", "-v", "error", "-i", path,
+		"-vf", fmt.Sprintf("select=eq(n\\,%d)", n/2), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgba", "-s", "320x240", "-").Output()
+	if err != nil {
+		return nil, fmt.Errorf("decoding frame %d of %s: %v", n/2, path, err)
+	}
+	if len(probe) != 320*240*4 {
+		return nil, fmt.Errorf("decoding frame %d of %s: %d bytes", n/2, path, len(probe))
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 320, 240))
+	copy(img.Pix, probe)
+	return img, nil
+}
+
+// checkDinoShows asserts that Dino's call window (704x528 at 0,0) shows
+// the CLI's colour over a good part of it: Dino decoded and rendered the
+// CLI's video.
+func (d *dinoProc) checkDinoShows(t *testing.T, c color.RGBA, callDone <-chan struct{}) {
+	t.Helper()
+	win := image.Rect(0, 0, 704, 528)
+	var frac float64
+	err := d.waitFor(context.Background(), 20*time.Second, "the CLI's video in Dino's call window", func() (bool, error) {
+		select {
+		case <-callDone:
+			return false, fmt.Errorf("the call ended before Dino's call window showed the CLI's colour (%.0f %% at best)", frac*100)
+		default:
+		}
+		img, err := d.screenshot()
+		if err != nil {
+			return false, err
+		}
+		n := 0
+		for y := win.Min.Y; y < win.Max.Y; y += 2 {
+			for x := win.Min.X; x < win.Max.X; x += 2 {
+				if near(img.RGBAAt(x, y), c, 24) {
+					n++
+				}
+			}
+		}
+		frac = max(frac, float64(n)/float64(win.Dx()*win.Dy()/4))
+		return frac > 0.25, nil
+	})
+	t.Logf("Dino's call window: %.0f %% of it in the CLI's colour (%d,%d,%d)", frac*100, c.R, c.G, c.B)
+	if err != nil {
+		t.Error(err)
+	}
+}
