@@ -446,7 +446,7 @@ func (d *dinoProc) waitFor(ctx context.Context, timeout time.Duration, what stri
 func (d *dinoProc) screenshot() (*image.RGBA, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-loglevel", "error", "-f", "x11grab",
+	cmd := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-loglevel", "error", "-f", "x11grab", "-draw_mouse", "0",
 		"-video_size", fmt.Sprintf("%dx%d", screenW, screenH), "-i", d.display,
 		"-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgba", "-")
 	cmd.Env = d.env
