@@ -133,6 +133,19 @@ func TestRoomShowsTheActiveSpeaker(t *testing.T) {
 				firstAfter = at
 			}
 		}
+		pts, err := mediatest.IVFTimes(p.ivf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i < len(pts); i++ {
+			// The receiver must see one continuous stream: presentation
+			// times move forward with the arrival times, across switches.
+			d, arr := pts[i]-pts[i-1], times[i].Sub(times[i-1])
+			if d <= 0 || d > arr+500*time.Millisecond {
+				t.Errorf("%s: frame %d: pts step %v for an arrival step %v", p.colour, i, d, arr)
+				break
+			}
+		}
 		var tl []string
 		for i := 0; i < len(cs); i += 15 {
 			tl = append(tl, fmt.Sprintf("%.1fs:%s", times[i].Sub(t0).Seconds(), cs[i].Name()))

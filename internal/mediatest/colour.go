@@ -2,8 +2,14 @@ package mediatest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strconv"
+	"time"
+
+	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 )
 
 // ColourVP8 writes a VP8 IVF of one solid colour (an ffmpeg colour name
@@ -69,4 +75,36 @@ func FrameColours(ctx context.Context, path string) ([]RGB, error) {
 		cs = append(cs, RGB{c.R / px, c.G / px, c.B / px})
 	}
 	return cs, nil
+}
+
+// IVFTimes returns the presentation time of each frame of an IVF file,
+// from its header's timebase (our recordings use the RTP clock, so these
+// are the sender's timestamps, relative to the first frame).
+func IVFTimes(path string) ([]time.Duration, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("mediatest: %w", err)
+	}
+	defer f.Close()
+	r, h, err := ivfreader.NewWith(f)
+	if err != nil {
+		return nil, fmt.Errorf("mediatest: reading IVF header of %s: %w", path, err)
+	}
+	if h.TimebaseDenominator == 0 {
+		return nil, fmt.Errorf("mediatest: %s: IVF timebase 0", path)
+	}
+	var out []time.Duration
+	for {
+		_, fh, err := r.ParseNextFrame()
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, fmt.Errorf("mediatest: %s frame %d: %w", path, len(out), err)
+		}
+		// pion's reader hands out pts*den/num ("timestamp"); the pts is
+		// in units of num/den seconds.
+		pts := float64(fh.Timestamp) * float64(h.TimebaseNumerator) / float64(h.TimebaseDenominator)
+		out = append(out, time.Duration(pts*float64(h.TimebaseNumerator)/float64(h.TimebaseDenominator)*float64(time.Second)))
+	}
 }

@@ -248,3 +248,17 @@ func writePassword(t *testing.T, path, pw string) {
 		t.Fatal(err)
 	}
 }
+
+// eventFor is event for one content ("media" of "video").
+func (r *cliRun) eventFor(typ, content string) time.Time {
+	for _, l := range r.lines {
+		if l["type"] == typ && l["content"] == content {
+			if s, ok := l["time"].(string); ok {
+				if tm, err := time.Parse(time.RFC3339Nano, s); err == nil {
+					return tm
+				}
+			}
+		}
+	}
+	return time.Time{}
+}

@@ -1,0 +1,162 @@
+package interop
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jingled/jingled/internal/mediatest"
+	"github.com/jingled/jingled/internal/prosodytest"
+)
+
+// videoTimeline is what one participant was shown: each frame's colour
+// and wall-clock time.
+type videoTimeline struct {
+	who    string
+	times  []time.Time
+	colour []string
+}
+
+// loadTimeline decodes a CLI recording (IVF on the RTP clock) and places
+// its frames in wall-clock time from the first video packet's arrival.
+func loadTimeline(t *testing.T, who, path string, first time.Time) *videoTimeline {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cs, err := mediatest.FrameColours(ctx, path)
+	if err != nil {
+		t.Fatalf("%s: %v", who, err)
+	}
+	pts, err := mediatest.IVFTimes(path)
+	if err != nil {
+		t.Fatalf("%s: %v", who, err)
+	}
+	if len(cs) == 0 || len(cs) != len(pts) {
+		t.Fatalf("%s: %d frames decoded, %d in the file", who, len(cs), len(pts))
+	}
+	tl := &videoTimeline{who: who}
+	for i := range cs {
+		tl.times = append(tl.times, first.Add(pts[i]))
+		tl.colour = append(tl.colour, cs[i].Name())
+	}
+	return tl
+}
+
+// share is the fraction of frames between a and b that are colour.
+func (v *videoTimeline) share(colour string, a, b time.Time) (float64, int) {
+	n, hit := 0, 0
+	for i, at := range v.times {
+		if at.After(a) && at.Before(b) {
+			n++
+			if v.colour[i] == colour {
+				hit++
+			}
+		}
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return float64(hit) / float64(n), n
+}
+
+// firstAt is the first frame of colour at or after from.
+func (v *videoTimeline) firstAt(colour string, from time.Time) time.Time {
+	for i, at := range v.times {
+		if !at.Before(from) && v.colour[i] == colour {
+			return at
+		}
+	}
+	return time.Time{}
+}
+
+func (v *videoTimeline) String() string {
+	var b strings.Builder
+	last := ""
+	for i, c := range v.colour {
+		if c != last {
+			fmt.Fprintf(&b, " %s@%s", c, v.times[i].Format("15:04:05.000"))
+			last = c
+		}
+	}
+	return v.who + ":" + b.String()
+}
+
+// TestConferenceActiveSpeakerVideo is the group-video acceptance through
+// Prosody with three `jingle call` participants sending red, green and
+// blue video and a tone each: red talks loudly first, then blue. The
+// others are shown the loud one; when the loud tone moves from red to
+// blue, green's and red's pictures turn blue within 2 s; every recording
+// decodes without an error (no broken frame at a switch).
+func TestConferenceActiveSpeakerVideo(t *testing.T) {
+	srv := sharedServer(t)
+	startJingled(t, componentConfig(srv, ""))
+	room := "video@" + confDomain
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	type part struct {
+		colour, volume string
+		freq           float64
+		acc            prosodytest.Account
+		run            *cliRun
+	}
+	parts := []*part{
+		{colour: "red", freq: 440, volume: "if(lt(t,10),1,0.03)"},
+		{colour: "green", freq: 660, volume: "0.2"},
+		{colour: "blue", freq: 880, volume: "if(lt(t,10),0.03,1)"},
+	}
+	var wg sync.WaitGroup
+	for _, p := range parts {
+		p.acc = srv.NewAccount(t, "vid-"+p.colour)
+		audio, video := filepath.Join(dir, p.colour+".ogg"), filepath.Join(dir, p.colour+".ivf")
+		if err := mediatest.SineEnvelopeOpus(ctx, audio, p.freq, 24, p.volume); err != nil {
+			t.Fatal(err)
+		}
+		if err := mediatest.ColourVP8(ctx, video, p.colour, 24, 15); err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.run = runCLI(t, ctx, srv, p.acc, "call", room, "--audio", audio, "--video", video, "--record", filepath.Join(dir, "seen-by-"+p.colour), "--duration", "20s")
+		}()
+	}
+	wg.Wait()
+	var t0 time.Time
+	for _, p := range parts {
+		if p.run.code != 0 || p.run.summary()["reason"] != "success" {
+			t.Fatalf("%s: %s", p.colour, p.run)
+		}
+		// The envelopes turn 10 s after each sender's media started.
+		if c := p.run.event("ice-connected"); c.After(t0) {
+			t0 = c
+		}
+	}
+	switchAt := t0.Add(10 * time.Second)
+	t.Logf("media started by %s; the loud tone moves at %s", t0.Format("15:04:05.000"), switchAt.Format("15:04:05.000"))
+	want := map[string][2]string{"red": {"green", "blue"}, "green": {"red", "blue"}, "blue": {"red", "green"}}
+	for _, p := range parts {
+		tl := loadTimeline(t, p.colour, filepath.Join(dir, "seen-by-"+p.colour+".ivf"), p.run.eventFor("media", "video"))
+		t.Log(tl)
+		before, after := want[p.colour][0], want[p.colour][1]
+		if share, n := tl.share(before, t0.Add(3*time.Second), switchAt.Add(-time.Second)); share < 0.8 || n < 30 {
+			t.Errorf("%s was shown %s in %.0f%% of %d frames before the switch, want 80%%+", p.colour, before, 100*share, n)
+		}
+		if share, n := tl.share(after, switchAt.Add(2*time.Second), t0.Add(19*time.Second)); share < 0.8 || n < 30 {
+			t.Errorf("%s was shown %s in %.0f%% of %d frames after the switch, want 80%%+", p.colour, after, 100*share, n)
+		}
+		if p.colour == "blue" {
+			continue // blue sees green take over, on the quieter side of the margin
+		}
+		at := tl.firstAt(after, switchAt.Add(-time.Second))
+		if at.IsZero() || at.Sub(switchAt) > 2*time.Second {
+			t.Errorf("%s was shown %s %v after the loud tone moved to it, want <= 2s", p.colour, after, at.Sub(switchAt))
+		} else {
+			t.Logf("%s shown %s %v after the loud tone moved", p.colour, after, at.Sub(switchAt).Round(10*time.Millisecond))
+		}
+	}
+}
