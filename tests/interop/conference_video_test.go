@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jingled/jingled/internal/mediatest"
-	"github.com/jingled/jingled/internal/prosodytest"
 )
 
 // videoTimeline is what one participant was shown: each frame's colour
@@ -85,12 +84,33 @@ func (v *videoTimeline) String() string {
 	return v.who + ":" + b.String()
 }
 
+// stanzaTimeline is the colours StanzaJS reported (one event per change)
+// as a timeline, ending at end.
+func stanzaTimeline(p *nodePeer, end time.Time) *videoTimeline {
+	tl := &videoTimeline{who: "StanzaJS"}
+	evs := p.all("video-colour")
+	for i, ev := range evs {
+		from := time.UnixMilli(ev.Epoch)
+		to := end
+		if i+1 < len(evs) {
+			to = time.UnixMilli(evs[i+1].Epoch)
+		}
+		// One sample per 1/15 s, as the frames came.
+		for at := from; at.Before(to); at = at.Add(time.Second / 15) {
+			tl.times = append(tl.times, at)
+			tl.colour = append(tl.colour, ev.Colour)
+		}
+	}
+	return tl
+}
+
 // TestConferenceActiveSpeakerVideo is the group-video acceptance through
-// Prosody with three `jingle call` participants sending red, green and
-// blue video and a tone each: red talks loudly first, then blue. The
-// others are shown the loud one; when the loud tone moves from red to
-// blue, green's and red's pictures turn blue within 2 s; every recording
-// decodes without an error (no broken frame at a switch).
+// Prosody: two `jingle call` participants send red and blue video, and
+// StanzaJS (libwebrtc) green, each with a tone; red talks loudly first,
+// then blue. Each is shown the loudest other; when the loud tone moves
+// from red to blue, green's (StanzaJS) and red's pictures turn blue
+// within 2 s; the CLI recordings decode without an error (no broken frame
+// at a switch).
 func TestConferenceActiveSpeakerVideo(t *testing.T) {
 	srv := sharedServer(t)
 	startJingled(t, componentConfig(srv, ""))
@@ -101,17 +121,16 @@ func TestConferenceActiveSpeakerVideo(t *testing.T) {
 	type part struct {
 		colour, volume string
 		freq           float64
-		acc            prosodytest.Account
 		run            *cliRun
 	}
+	// ffmpeg's sine is 1/8 of full scale; the quiet side is 30 dB down.
 	parts := []*part{
 		{colour: "red", freq: 440, volume: "if(lt(t,10),1,0.03)"},
-		{colour: "green", freq: 660, volume: "0.2"},
 		{colour: "blue", freq: 880, volume: "if(lt(t,10),0.03,1)"},
 	}
 	var wg sync.WaitGroup
 	for _, p := range parts {
-		p.acc = srv.NewAccount(t, "vid-"+p.colour)
+		acc := srv.NewAccount(t, "vid-"+p.colour)
 		audio, video := filepath.Join(dir, p.colour+".ogg"), filepath.Join(dir, p.colour+".ivf")
 		if err := mediatest.SineEnvelopeOpus(ctx, audio, p.freq, 24, p.volume); err != nil {
 			t.Fatal(err)
@@ -122,10 +141,16 @@ func TestConferenceActiveSpeakerVideo(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.run = runCLI(t, ctx, srv, p.acc, "call", room, "--audio", audio, "--video", video, "--record", filepath.Join(dir, "seen-by-"+p.colour), "--duration", "20s")
+			p.run = runCLI(t, ctx, srv, acc, "call", room, "--audio", audio, "--video", video, "--record", filepath.Join(dir, "seen-by-"+p.colour), "--duration", "20s")
 		}()
 	}
+	// Green is StanzaJS at a fifth of the CLIs' loud level (14 dB down).
+	sj := startPeer(t, srv, srv.NewAccount(t, "vid-green"), "call", room+"/focus", "--freq", "660", "--amplitude", "0.025", "--video", "green", "--hangup-after", "20")
 	wg.Wait()
+	if err := sj.wait(30 * time.Second); err != nil {
+		t.Errorf("StanzaJS exited with %v", err)
+	}
+	end := time.Now()
 	var t0 time.Time
 	for _, p := range parts {
 		if p.run.code != 0 || p.run.summary()["reason"] != "success" {
@@ -138,25 +163,29 @@ func TestConferenceActiveSpeakerVideo(t *testing.T) {
 	}
 	switchAt := t0.Add(10 * time.Second)
 	t.Logf("media started by %s; the loud tone moves at %s", t0.Format("15:04:05.000"), switchAt.Format("15:04:05.000"))
-	want := map[string][2]string{"red": {"green", "blue"}, "green": {"red", "blue"}, "blue": {"red", "green"}}
+	timelines := map[string]*videoTimeline{"green": stanzaTimeline(sj, end)}
 	for _, p := range parts {
-		tl := loadTimeline(t, p.colour, filepath.Join(dir, "seen-by-"+p.colour+".ivf"), p.run.eventFor("media", "video"))
+		timelines[p.colour] = loadTimeline(t, p.colour, filepath.Join(dir, "seen-by-"+p.colour+".ivf"), p.run.eventFor("media", "video"))
+	}
+	want := map[string][2]string{"red": {"green", "blue"}, "green": {"red", "blue"}, "blue": {"red", "green"}}
+	for _, colour := range []string{"red", "green", "blue"} {
+		tl := timelines[colour]
 		t.Log(tl)
-		before, after := want[p.colour][0], want[p.colour][1]
+		before, after := want[colour][0], want[colour][1]
 		if share, n := tl.share(before, t0.Add(3*time.Second), switchAt.Add(-time.Second)); share < 0.8 || n < 30 {
-			t.Errorf("%s was shown %s in %.0f%% of %d frames before the switch, want 80%%+", p.colour, before, 100*share, n)
+			t.Errorf("%s was shown %s in %.0f%% of %d frames before the switch, want 80%%+", tl.who, before, 100*share, n)
 		}
 		if share, n := tl.share(after, switchAt.Add(2*time.Second), t0.Add(19*time.Second)); share < 0.8 || n < 30 {
-			t.Errorf("%s was shown %s in %.0f%% of %d frames after the switch, want 80%%+", p.colour, after, 100*share, n)
+			t.Errorf("%s was shown %s in %.0f%% of %d frames after the switch, want 80%%+", tl.who, after, 100*share, n)
 		}
-		if p.colour == "blue" {
+		if colour == "blue" {
 			continue // blue sees green take over, on the quieter side of the margin
 		}
 		at := tl.firstAt(after, switchAt.Add(-time.Second))
 		if at.IsZero() || at.Sub(switchAt) > 2*time.Second {
-			t.Errorf("%s was shown %s %v after the loud tone moved to it, want <= 2s", p.colour, after, at.Sub(switchAt))
+			t.Errorf("%s was shown %s %v after the loud tone moved to it, want <= 2s", tl.who, after, at.Sub(switchAt))
 		} else {
-			t.Logf("%s shown %s %v after the loud tone moved", p.colour, after, at.Sub(switchAt).Round(10*time.Millisecond))
+			t.Logf("%s shown %s %v after the loud tone moved", tl.who, after, at.Sub(switchAt).Round(10*time.Millisecond))
 		}
 	}
 }

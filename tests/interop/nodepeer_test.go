@@ -43,8 +43,10 @@ type event struct {
 	Stats  *peerStats `json:"stats"`
 	// Inbound and the rest are set on "stats" events (and inside "ended").
 	peerStats
-	// Epoch is the wall clock in ms (record-start).
-	Epoch   int64  `json:"epoch"`
+	// Epoch is the wall clock in ms (record-start, video-colour).
+	Epoch int64 `json:"epoch"`
+	// Colour is the colour of the received video from Epoch on.
+	Colour  string `json:"colour"`
 	Message string `json:"message"`
 	Dir     string `json:"dir"`
 	XML     string `json:"xml"`

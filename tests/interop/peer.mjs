@@ -35,6 +35,11 @@
 //   --resource RES       resource to bind (default "stanzajs")
 //   --record FILE        write the received audio (first channel, 16-bit)
 //                        to FILE as WAV when the call ends
+//   --video COLOUR       call: also send video, one solid colour (red,
+//                        green, blue) at 15 fps; received video is measured
+//                        as "video-colour" events (a colour and when it
+//                        began)
+//   --amplitude A        the sine's amplitude, 0..1 (default 0.5)
 //   --ca FILE            STARTTLS on a tcp:// server, trusting the PEM in FILE
 //   --tls-servername N   name to verify (default: the JID's domain)
 //
@@ -73,6 +78,9 @@ function usage(msg) {
 // ---------------------------------------------------------------------
 // Command line
 
+// Solid colours of --video, RGB.
+const COLOURS = { red: [255, 0, 0], green: [0, 128, 0], blue: [0, 0, 255] };
+
 function parseArgs(argv) {
     const opts = {
         freq: 440,
@@ -91,7 +99,9 @@ function parseArgs(argv) {
         resource: 'stanzajs',
         ca: '',
         servername: '',
-        record: ''
+        record: '',
+        video: '',
+        amplitude: 0.5
     };
     const pos = [];
     for (let i = 0; i < argv.length; i++) {
@@ -164,6 +174,15 @@ function parseArgs(argv) {
                 break;
             case '--record':
                 opts.record = val();
+                break;
+            case '--video':
+                opts.video = val();
+                if (!COLOURS[opts.video]) {
+                    usage(`--video: ${opts.video} is not one of ${Object.keys(COLOURS).join(', ')}`);
+                }
+                break;
+            case '--amplitude':
+                opts.amplitude = num();
                 break;
             default:
                 if (a.startsWith('--')) {
@@ -279,7 +298,7 @@ class SineSource {
         for (; n > 0; n--) {
             const samples = new Int16Array(FRAME);
             for (let i = 0; i < FRAME; i++) {
-                samples[i] = Math.round(Math.sin(this.phase) * 0.5 * 32767);
+                samples[i] = Math.round(Math.sin(this.phase) * opts.amplitude * 32767);
                 this.phase += step;
             }
             this.phase %= 2 * Math.PI;
@@ -428,6 +447,85 @@ class ToneMeter {
 }
 
 // ---------------------------------------------------------------------
+// Video: a solid-colour source and a colour-measuring sink, so a test can
+// tell whose video a conference shows this peer.
+
+const VIDEO_W = 160;
+const VIDEO_H = 120;
+
+class ColourSource {
+    constructor(name) {
+        const [r, g, b] = COLOURS[name];
+        // BT.601, as libwebrtc's I420 expects.
+        const y = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+        const u = Math.round(-0.169 * r - 0.331 * g + 0.5 * b + 128);
+        const v = Math.round(0.5 * r - 0.419 * g - 0.081 * b + 128);
+        const n = VIDEO_W * VIDEO_H;
+        this.data = new Uint8ClampedArray(n * 1.5);
+        this.data.fill(y, 0, n);
+        this.data.fill(u, n, n + n / 4);
+        this.data.fill(v, n + n / 4);
+        this.source = new wrtc.nonstandard.RTCVideoSource();
+        this.track = this.source.createTrack();
+        this.timer = setInterval(() => this.source.onFrame({ width: VIDEO_W, height: VIDEO_H, data: this.data }), 1000 / 15);
+    }
+    stop() {
+        clearInterval(this.timer);
+        this.track.stop();
+    }
+}
+
+function colourName(r, g, b) {
+    if (r > 120 && g < 80 && b < 80) {
+        return 'red';
+    }
+    if (g > 80 && r < 80 && b < 80) {
+        return 'green';
+    }
+    if (b > 120 && r < 80 && g < 80) {
+        return 'blue';
+    }
+    return '';
+}
+
+class ColourMeter {
+    constructor(track) {
+        this.sink = new wrtc.nonstandard.RTCVideoSink(track);
+        this.last = null;
+        this.frames = {};
+        this.sink.onframe = ({ frame }) => this.onFrame(frame);
+    }
+    onFrame({ width, height, data }) {
+        const n = width * height;
+        let y = 0;
+        let u = 0;
+        let v = 0;
+        let k = 0;
+        for (let i = 0; i < n / 4; i += 7) {
+            y += data[i * 4];
+            u += data[n + i];
+            v += data[n + n / 4 + i];
+            k++;
+        }
+        y /= k;
+        u = u / k - 128;
+        v = v / k - 128;
+        const r = y + 1.402 * v;
+        const g = y - 0.344 * u - 0.714 * v;
+        const b = y + 1.772 * u;
+        const name = colourName(r, g, b);
+        this.frames[name] = (this.frames[name] || 0) + 1;
+        if (name !== this.last) {
+            this.last = name;
+            emit('video-colour', { colour: name, epoch: Date.now() });
+        }
+    }
+    stop() {
+        this.sink.stop();
+    }
+}
+
+// ---------------------------------------------------------------------
 // XMPP client
 
 const client = createClient({
@@ -441,7 +539,7 @@ const client = createClient({
     jingle: {
         hasRTCPeerConnection: true,
         advertiseAudio: true,
-        advertiseVideo: false,
+        advertiseVideo: !!opts.video,
         advertiseFileTransfer: true,
         iceServers: opts.iceServers,
         iceTransportPolicy: opts.relay ? 'relay' : 'all',
@@ -536,6 +634,10 @@ function watchPC(st) {
     pc.addEventListener('track', e => {
         if (e.track.kind === 'audio') {
             st.meters.push(new ToneMeter(e.track));
+            emit('track', { sid: session.sid, kind: e.track.kind });
+        } else if (e.track.kind === 'video') {
+            st.videoMeters = st.videoMeters || [];
+            st.videoMeters.push(new ColourMeter(e.track));
             emit('track', { sid: session.sid, kind: e.track.kind });
         }
     });
@@ -779,6 +881,12 @@ client.on('jingle:terminated', async (session, reason) => {
         if (st.sine) {
             st.sine.stop();
         }
+        if (st.camera) {
+            st.camera.stop();
+        }
+        for (const m of st.videoMeters || []) {
+            m.stop();
+        }
         tracked.delete(session.sid);
     }
     emit('ended', { sid: session.sid, reason: reason ? reason.condition : undefined, text: reason ? reason.text : undefined, stats });
@@ -793,9 +901,16 @@ client.on('jingle:terminated', async (session, reason) => {
 
 async function startCall() {
     const sine = new SineSource(opts.freq);
+    let camera = null;
+    if (opts.video) {
+        camera = new ColourSource(opts.video);
+        sine.stream.addTrack(camera.track);
+    }
     const session = client.jingle.createMediaSession(opts.peer, undefined, sine.stream);
-    track(session).sine = sine;
-    session.start({ offerToReceiveAudio: true, offerToReceiveVideo: false });
+    const st = track(session);
+    st.sine = sine;
+    st.camera = camera;
+    session.start({ offerToReceiveAudio: true, offerToReceiveVideo: !!opts.video });
 }
 
 async function startFile() {
