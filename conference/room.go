@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/jingled/jingled/conference/mixer"
 	"github.com/jingled/jingled/jingle"
 	"github.com/jingled/jingled/rtp"
@@ -290,7 +292,9 @@ func (r *Room) incoming(c *rtp.Call) {
 func (r *Room) serve(p *participant) {
 	defer r.wg.Done()
 	c := p.call
-	m := rtp.MediaOptions{AudioSource: p.source, Sinks: p.sinks(r.video)}
+	m := rtp.MediaOptions{AudioSource: p.source, Sinks: p.sinks(r.video), AddedSource: func(_ string, kind webrtc.RTPCodecType, codecs []webrtc.RTPCodecParameters) rtp.Source {
+		return r.addedVideo(p, kind, codecs)
+	}}
 	if p.video != nil {
 		m.VideoSource = p.video
 	}
@@ -311,8 +315,11 @@ func (r *Room) serve(p *participant) {
 	p.input.Remove()
 	r.video.remove(p)
 	_ = p.source.Close()
-	if p.video != nil {
-		_ = p.video.Close()
+	r.mu.Lock()
+	video := p.video
+	r.mu.Unlock()
+	if video != nil {
+		_ = video.Close()
 	}
 	reason := ""
 	if rr := c.Reason(); rr != nil {
@@ -331,6 +338,30 @@ func (r *Room) serve(p *participant) {
 	if left == 0 {
 		r.emit(Event{Kind: EventEmpty})
 	}
+}
+
+// addedVideo is what the room sends on a content a participant adds
+// mid-call: turning its camera on gets it the active speaker's video, as
+// if it had joined with video (its own video reaches the others through
+// its sinks either way).
+func (r *Room) addedVideo(p *participant, kind webrtc.RTPCodecType, codecs []webrtc.RTPCodecParameters) rtp.Source {
+	if kind != webrtc.RTPCodecTypeVideo || !hasVP8(codecs) {
+		return nil
+	}
+	fs, err := newForwardSource(fmt.Sprint(r.seq.Add(1)), func() { r.video.keyFrameFor(p) })
+	if err != nil {
+		r.log.Warn("video for an added content", "peer", p.peer, "err", err)
+		return nil
+	}
+	r.mu.Lock()
+	old := p.video
+	p.video = fs
+	r.mu.Unlock()
+	if old != nil {
+		_ = old.Close()
+	}
+	r.video.add(&videoOut{recv: p, track: fs.track})
+	return fs
 }
 
 // markJoined records that p's media path is up and returns the number of

@@ -252,13 +252,17 @@ func offersVP8(c *rtp.Call) bool {
 			continue
 		}
 		kind, codecs, err := rtp.PeerCodecs(&ct)
-		if err != nil || kind != webrtc.RTPCodecTypeVideo {
-			continue
+		if err == nil && kind == webrtc.RTPCodecTypeVideo && hasVP8(codecs) {
+			return true
 		}
-		for _, cp := range codecs {
-			if strings.EqualFold(cp.MimeType, webrtc.MimeTypeVP8) {
-				return true
-			}
+	}
+	return false
+}
+
+func hasVP8(codecs []webrtc.RTPCodecParameters) bool {
+	for _, cp := range codecs {
+		if strings.EqualFold(cp.MimeType, webrtc.MimeTypeVP8) {
+			return true
 		}
 	}
 	return false
@@ -275,4 +279,9 @@ func (s videoSink) WriteRTP(p *pionrtp.Packet) error {
 	return nil
 }
 
-func (s videoSink) Close() error { return nil }
+// Close: the participant's video ended (it removed the content, or the
+// call ended), so it is no longer shown to anyone from the next choice.
+func (s videoSink) Close() error {
+	s.p.lastVideo.Store(0)
+	return nil
+}

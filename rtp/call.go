@@ -39,6 +39,11 @@ type MediaOptions struct {
 	// connected (media can flow); 0 means until Hangup or the peer ends
 	// it.
 	Duration time.Duration
+	// AddedSource, when set, is asked what to send on a content the peer
+	// adds during the call (content-add, e.g. a participant turning its
+	// camera on): codecs are the peer's offered codecs we support; nil
+	// means receive only. A conference forwards video that way.
+	AddedSource func(content string, kind webrtc.RTPCodecType, codecs []webrtc.RTPCodecParameters) Source
 }
 
 // EventType names what happened to a call.

@@ -265,7 +265,8 @@ func (c *Call) onContentAdd(j *jingle.Jingle) {
 				p.remoteUfrag = remoteUfrag(&ct)
 			}
 			c.flushPending(p)
-			err = c.answerContent(p, &ct, nil, nil)
+			src := c.addedSource(&ct)
+			err = c.answerContent(p, &ct, src, src)
 		}
 		var ans webrtc.SessionDescription
 		if err == nil {
@@ -305,6 +306,23 @@ func (c *Call) onContentAdd(j *jingle.Jingle) {
 			c.startSources(p)
 		}
 	}
+}
+
+// addedSource asks MediaOptions.AddedSource what to send on a content
+// the peer added; the call owns (starts and closes) what it returns.
+func (c *Call) addedSource(ct *jingle.Content) Source {
+	if c.media.AddedSource == nil {
+		return nil
+	}
+	kind, d, err := contentKind(ct)
+	if err != nil {
+		return nil
+	}
+	src := c.media.AddedSource(ct.Name, kind, commonCodecs(kind, d))
+	if src != nil {
+		c.sources = append(c.sources, src)
+	}
+	return src
 }
 
 // onContentAccept applies the peer's answer to our content-add.
