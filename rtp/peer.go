@@ -35,6 +35,9 @@ type PeerOptions struct {
 	// interface) and includes loopback candidates, which pion otherwise
 	// skips. Tests use it so that no packet leaves the machine.
 	Loopback bool
+	// UDPPortMin and UDPPortMax restrict the local UDP ports ICE gathers
+	// on (both set, inclusive), for a firewall that opens a range.
+	UDPPortMin, UDPPortMax uint16
 	// AudioLevels accepts RFC 6464 audio levels (AudioLevelURI) on audio
 	// when the peer offers them, so sinks can read them (see
 	// HeaderExtensionSink). A conference focus wants them; a plain call
@@ -140,6 +143,11 @@ func newAPI(opts *PeerOptions, log *slog.Logger, ufrag, pwd string) (*webrtc.API
 	s.SetHandleUndeclaredSSRCWithoutAnswer(true)
 	if opts.Loopback {
 		LoopbackOnly(&s)
+	}
+	if opts.UDPPortMin > 0 && opts.UDPPortMax >= opts.UDPPortMin {
+		if err := s.SetEphemeralUDPPortRange(opts.UDPPortMin, opts.UDPPortMax); err != nil {
+			return nil, nil, fmt.Errorf("rtp: UDP port range: %w", err)
+		}
 	}
 	if opts.Configure != nil {
 		opts.Configure(&s)

@@ -49,7 +49,10 @@ Initiation (XEP-0353) and plain session-initiate alike. Stops after
 				return err
 			}
 			defer ep.close()
-			peerOpts := rtp.PeerOptions{ICEServers: servers, Loopback: ice.loopback, RelayOnly: ice.relay, Logger: g.logger()}
+			peerOpts, err := ice.peerOptions(servers, g.logger())
+			if err != nil {
+				return err
+			}
 			if err := peerOpts.CheckAddresses(); err != nil {
 				// Answering would accept calls that can only time out.
 				return noAddressError(err)

@@ -58,7 +58,10 @@ prints its statistics.`,
 				return err
 			}
 			defer ep.close()
-			peerOpts := rtp.PeerOptions{ICEServers: servers, Loopback: ice.loopback, RelayOnly: ice.relay, Logger: g.logger()}
+			peerOpts, err := ice.peerOptions(servers, g.logger())
+			if err != nil {
+				return err
+			}
 			if err := peerOpts.CheckAddresses(); err != nil {
 				// Before ringing anyone: the call could only time out.
 				return noAddressError(err)

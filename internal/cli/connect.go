@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
+	"github.com/jingled/jingled/rtp"
 )
 
 // iceFlags choose the STUN/TURN servers and ICE policy of calls and
@@ -28,6 +30,22 @@ type iceFlags struct {
 	relay        bool
 	loopback     bool
 	noDiscover   bool
+	ports        string // MIN-MAX, calls only
+}
+
+// peerOptions are the PeerConnection options of a call from the flags.
+func (f *iceFlags) peerOptions(servers []webrtc.ICEServer, log *slog.Logger) (rtp.PeerOptions, error) {
+	o := rtp.PeerOptions{ICEServers: servers, Loopback: f.loopback, RelayOnly: f.relay, Logger: log}
+	if f.ports != "" {
+		lo, hi, ok := strings.Cut(f.ports, "-")
+		a, err1 := strconv.ParseUint(lo, 10, 16)
+		b, err2 := strconv.ParseUint(hi, 10, 16)
+		if !ok || err1 != nil || err2 != nil || a == 0 || b < a {
+			return o, exitf(ExitUsage, "--ice-ports %q: want MIN-MAX, e.g. 50000-50100", f.ports)
+		}
+		o.UDPPortMin, o.UDPPortMax = uint16(a), uint16(b)
+	}
+	return o, nil
 }
 
 func (f *iceFlags) register(cmd *cobra.Command) {
@@ -38,6 +56,9 @@ func (f *iceFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.relay, "relay", false, "use only relayed (TURN) candidates")
 	fl.BoolVar(&f.loopback, "loopback", false, "gather ICE candidates on loopback only (tests, demo)")
 	fl.BoolVar(&f.noDiscover, "no-discover", false, "do not ask the XMPP server for STUN/TURN servers (XEP-0215)")
+	if cmd.Name() == "call" || cmd.Name() == "answer" {
+		fl.StringVar(&f.ports, "ice-ports", "", "local UDP ports for ICE, MIN-MAX (a firewall's open range)")
+	}
 }
 
 // endpoint is a logged-in account, with a Jingle manager once serve ran.
