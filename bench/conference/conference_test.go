@@ -44,3 +44,47 @@ func TestSmoke(t *testing.T) {
 		t.Errorf("the probe timed no burst (%d unmatched)", r.res.Unmatched)
 	}
 }
+
+// TestSmokeVideo is TestSmoke for the -video runs: one room of 3, one
+// talking, everyone sending VP8, no audio-only baseline. It checks that
+// every receiver gets one forwarded stream, that the packets are the load's
+// own (none of a receiver's own video) and that their latency is timed;
+// never how fast.
+func TestSmokeVideo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs Prosody and ffmpeg and builds jingled; skipped with -short")
+	}
+	cfg := defaultConfig()
+	cfg.video, cfg.baseline = true, false
+	cfg.roomSize, cfg.talkers, cfg.small, cfg.big = 3, 1, []int{3}, 0
+	cfg.window, cfg.warmup, cfg.probes, cfg.pin = 2*time.Second, 2*time.Second, 1, false
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	rows, err := run(ctx, cfg, &out)
+	t.Log(out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 {
+		t.Fatalf("%d rows, want 1", len(rows))
+	}
+	r := rows[0]
+	v := r.res.Video
+	switch {
+	case r.res.Joined != 3:
+		t.Errorf("%d of 3 participants joined", r.res.Joined)
+	case v == nil:
+		t.Error("no video result")
+	case v.Sent == 0 || v.Received == 0:
+		t.Errorf("no video in the window: sent %d, received %d", v.Sent, v.Received)
+	case v.Streams != 3:
+		t.Errorf("%d receivers got forwarded video, want 3", v.Streams)
+	case v.Self != 0 || v.Unknown != 0:
+		t.Errorf("misrouted video: %d packets of a receiver's own, %d without the trailer", v.Self, v.Unknown)
+	case v.Timed == 0:
+		t.Error("no forwarded packet timed")
+	case r.focusCores <= 0:
+		t.Errorf("metrics did not move: focus %v cores", r.focusCores)
+	}
+}

@@ -38,6 +38,18 @@ func main() {
 	cfg := defaultConfig()
 	cfg.flags(flag.CommandLine)
 	flag.Parse()
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if cfg.video {
+		// Video runs: one active speaker per room (whom every other
+		// participant is shown), no big room, unless asked otherwise.
+		if !set["talkers"] {
+			cfg.talkers = 1
+		}
+		if !set["big"] {
+			cfg.big = 0
+		}
+	}
 	if _, err := run(context.Background(), cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/conference:", err)
 		os.Exit(1)
@@ -55,13 +67,15 @@ type config struct {
 	pin               bool // jingled on CPU 0, confload on CPU 1
 	keepGoing         bool // run every size even past 1% loss
 	out               string
+	video             bool // participants also send and receive VP8
+	baseline          bool // -video: each size audio-only first, to subtract
 }
 
 func defaultConfig() config {
 	return config{
 		roomSize: 10, talkers: 3, small: []int{50, 100, 150, 200, 300}, big: 100,
 		window: 10 * time.Second, warmup: 3 * time.Second, probes: 4,
-		pin: runtime.NumCPU() >= 2,
+		pin: runtime.NumCPU() >= 2, baseline: true,
 	}
 }
 
@@ -88,6 +102,8 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.pin, "pin", c.pin, "pin jingled to CPU 0 and confload to CPU 1 (taskset)")
 	fs.BoolVar(&c.keepGoing, "keep-going", false, "run every size even after one lost more than 1%")
 	fs.StringVar(&c.out, "o", "", "also write the table to this file")
+	fs.BoolVar(&c.video, "video", false, "video runs: every participant also sends VP8 and receives the forwarded speaker's video (-talkers defaults to 1, -big to 0)")
+	fs.BoolVar(&c.baseline, "baseline", c.baseline, "with -video: run each size audio-only first, the same rooms, to tell the video's share of the focus CPU")
 }
 
 // row is one run's measurements.
@@ -104,10 +120,18 @@ type row struct {
 	p50, p95            float64 // ms
 	participantsInRooms float64 // jingled_conference_participants
 	scaling             bool    // a run of rooms of -room-size
+	video               bool    // a -video run
+	base                *row    // its audio-only baseline (same rooms)
+	talkers             int
 }
 
 func (r row) held() bool {
-	return r.res.Joined == r.asked && r.upLoss < 0.01 && r.downLoss < 0.01 && r.res.Ended == 0
+	ok := r.res.Joined == r.asked && r.upLoss < 0.01 && r.downLoss < 0.01 && r.res.Ended == 0
+	if r.video {
+		v := r.res.Video
+		ok = ok && v != nil && v.Streams == r.asked && r.videoLoss() < 0.01 && v.Self == 0 && v.Unknown == 0
+	}
+	return ok
 }
 
 func run(ctx context.Context, cfg config, stdout io.Writer) ([]row, error) {
@@ -153,29 +177,55 @@ func run(ctx context.Context, cfg config, stdout io.Writer) ([]row, error) {
 		name             string
 		rooms, size, tlk int
 		scaling          bool
+		video, baseline  bool
 	}
 	var specs []spec
 	for _, n := range cfg.small {
 		rooms := max(1, (n+cfg.roomSize-1)/cfg.roomSize)
-		specs = append(specs, spec{name: fmt.Sprintf("%dx%d", rooms, cfg.roomSize), rooms: rooms, size: cfg.roomSize, tlk: cfg.talkers, scaling: true})
+		name := fmt.Sprintf("%dx%d", rooms, cfg.roomSize)
+		if cfg.video && cfg.baseline {
+			specs = append(specs, spec{name: name + " audio", rooms: rooms, size: cfg.roomSize, tlk: cfg.talkers, scaling: true, baseline: true})
+		}
+		specs = append(specs, spec{name: name, rooms: rooms, size: cfg.roomSize, tlk: cfg.talkers, scaling: true, video: cfg.video})
 	}
 	if cfg.big > 0 {
-		specs = append(specs, spec{name: fmt.Sprintf("1x%d", cfg.big), rooms: 1, size: cfg.big, tlk: cfg.talkers})
+		name := fmt.Sprintf("1x%d", cfg.big)
+		if cfg.video && cfg.baseline {
+			specs = append(specs, spec{name: name + " audio", rooms: 1, size: cfg.big, tlk: cfg.talkers, baseline: true})
+		}
+		specs = append(specs, spec{name: name, rooms: 1, size: cfg.big, tlk: cfg.talkers, video: cfg.video})
 	}
 	var rows []row
+	var base *row
 	failed := false
 	for i, s := range specs {
 		if failed && s.scaling && !cfg.keepGoing {
 			continue
 		}
-		fmt.Fprintf(stdout, "run %s: %d rooms of %d, %d talking...\n", s.name, s.rooms, s.size, s.tlk)
-		r, err := runOne(ctx, cfg, dir, srv, accounts, password, fmt.Sprintf("run%d", i), s.rooms, s.size, s.tlk)
+		what := ""
+		if s.video {
+			what = ", all sending VP8"
+		}
+		fmt.Fprintf(stdout, "run %s: %d rooms of %d, %d talking%s...\n", s.name, s.rooms, s.size, s.tlk, what)
+		r, err := runOne(ctx, cfg, dir, srv, accounts, password, fmt.Sprintf("run%d", i), s.rooms, s.size, s.tlk, s.video)
 		if err != nil {
 			return rows, fmt.Errorf("run %s: %w", s.name, err)
 		}
-		r.name, r.scaling = s.name, s.scaling
+		r.name, r.scaling, r.video, r.talkers = s.name, s.scaling, s.video, s.tlk
+		if s.baseline {
+			b := r
+			base = &b
+			fmt.Fprintf(stdout, "  %s\n", r.line())
+			continue
+		}
+		if s.video {
+			r.base, base = base, nil
+		}
 		rows = append(rows, r)
 		fmt.Fprintf(stdout, "  %s\n", r.line())
+		if r.video {
+			fmt.Fprintf(stdout, "  %s\n", r.videoLine())
+		}
 		if s.scaling && !r.held() {
 			failed = true
 		}
@@ -184,6 +234,9 @@ func run(ctx context.Context, cfg config, stdout io.Writer) ([]row, error) {
 		fmt.Fprintf(stdout, "load average after: %s", la)
 	}
 	table := render(rows, cfg)
+	if cfg.video {
+		table = renderVideo(rows, cfg)
+	}
 	fmt.Fprint(stdout, table)
 	if cfg.out != "" {
 		if err := os.WriteFile(cfg.out, []byte(table), 0o644); err != nil {
@@ -226,7 +279,7 @@ func moduleRoot() string {
 	}
 }
 
-func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server, accounts []string, password, prefix string, rooms, size, talkers int) (row, error) {
+func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server, accounts []string, password, prefix string, rooms, size, talkers int, video bool) (row, error) {
 	r := row{rooms: rooms, asked: rooms * size}
 	j, err := startJingled(ctx, cfg, dir, srv, max(size, 32))
 	if err != nil {
@@ -245,6 +298,9 @@ func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server
 		"-accounts", strings.Join(accounts, ","), "-password", password, "-prefix", prefix,
 		"-rooms", strconv.Itoa(rooms), "-size", strconv.Itoa(size), "-talkers", strconv.Itoa(talkers),
 		"-probes", strconv.Itoa(cfg.probes), "-warmup", cfg.warmup.String(),
+	}
+	if video {
+		args = append(args, "-video")
 	}
 	cmd := command(cfg.pin, "1", cfg.confload, args...)
 	cmd.Stderr = os.Stderr

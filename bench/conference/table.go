@@ -103,3 +103,133 @@ func render(rows []row, cfg config) string {
 	p("References: mediasoup forwards about 500 audio consumers per core without mixing; a pion SFU (LiveKit) about 100 video down-tracks per core.")
 	return b.String()
 }
+
+// The video target and references (forwarded video streams per core).
+const (
+	targetStreamsPerCore = 500
+	refLiveKit           = 100 // LiveKit (pion): video down-tracks per core
+	refMediasoup         = 500 // mediasoup: consumers per core
+)
+
+// videoLoss is the forwarded video's loss down: the stricter of the gaps
+// in the receivers' (continuous, rewritten) sequence numbers and the
+// shortfall from what the senders they were shown sent in the window.
+func (r row) videoLoss() float64 {
+	v := r.res.Video
+	if v == nil || v.Received == 0 {
+		return 1
+	}
+	seq := 1 - float64(v.Received)/float64(max(v.ExpectedSeq, 1))
+	sent := 1 - float64(v.Received)/float64(max(v.ExpectedSent, 1))
+	return max(0, seq, sent)
+}
+
+func (r row) streams() float64 {
+	if r.res.Video == nil {
+		return 0
+	}
+	return float64(r.res.Video.Streams)
+}
+
+// streamsPerCore is the forwarded streams over the whole focus process's
+// CPU (audio mixing included).
+func (r row) streamsPerCore() float64 {
+	if r.focusCores <= 0 {
+		return 0
+	}
+	return r.streams() / r.focusCores
+}
+
+// videoCores is what the video added to the focus's CPU over the
+// audio-only run of the same rooms (0 without a baseline).
+func (r row) videoCores() float64 {
+	if r.base == nil {
+		return 0
+	}
+	return r.focusCores - r.base.focusCores
+}
+
+func (r row) streamsPerVideoCore() float64 {
+	if r.videoCores() <= 0 {
+		return 0
+	}
+	return r.streams() / r.videoCores()
+}
+
+func (r row) videoPPS() float64 {
+	if r.res.Video == nil {
+		return 0
+	}
+	return float64(r.res.Video.Received) / max(r.res.WindowSeconds, 1e-9)
+}
+
+func (r row) videoLine() string {
+	v := r.res.Video
+	if v == nil {
+		return "video: none"
+	}
+	base := "no baseline"
+	if r.base != nil {
+		base = fmt.Sprintf("audio-only baseline %.2f cores, video adds %.2f cores (%.0f streams/core)", r.base.focusCores, r.videoCores(), r.streamsPerVideoCore())
+	}
+	return fmt.Sprintf("video: %d streams forwarded, %.0f packets/s received (%.1f per stream; sent %d), loss %.2f%% (worst receiver %.2f%%), focus %.0f streams/core; %s; latency p50 %.2f p95 %.2f p99 %.2f max %.1f ms (%d packets), switches %d, self %d, unknown %d, clip %.0f kbit/s",
+		v.Streams, r.videoPPS(), r.videoPPS()/max(r.streams(), 1), v.Sent, 100*r.videoLoss(), 100*v.WorstLoss, r.streamsPerCore(), base,
+		v.LatencyP50, v.LatencyP95, v.LatencyP99, v.LatencyMax, v.Timed, v.Switches, v.Self, v.Unknown, v.ClipKbps)
+}
+
+// renderVideo is the Markdown table of the -video runs.
+func renderVideo(rows []row, cfg config) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	p("")
+	p("| run | participants joined, all sending VP8 | forwarded video streams | video packets/s forwarded (per stream) | loss video / audio up / audio down | focus CPU, cores (streams per core) | audio-only baseline, cores | video's share, cores (streams per core) | added latency p50 / p95 / p99 (max) | load CPU, cores | held under 1%% loss |")
+	p("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	var best *row
+	for i := range rows {
+		r := rows[i]
+		v := r.res.Video
+		if v == nil {
+			continue
+		}
+		held := "yes"
+		if !r.held() {
+			held = "**no**"
+		} else if r.scaling && (best == nil || r.streams() > best.streams()) {
+			best = &rows[i]
+		}
+		if r.loadBehind() {
+			held += fmt.Sprintf(" (load generator behind: %d of %d ticks late)", r.res.LateTicks, r.res.Ticks)
+		}
+		if v.Self > 0 || v.Unknown > 0 {
+			held += fmt.Sprintf(" (misrouted: %d own, %d unknown packets)", v.Self, v.Unknown)
+		}
+		baseCores, share := "n/a", "n/a"
+		if r.base != nil {
+			baseCores = fmt.Sprintf("%.2f", r.base.focusCores)
+			share = fmt.Sprintf("%.2f (%.0f)", r.videoCores(), r.streamsPerVideoCore())
+		}
+		p("| %s (%d rooms of %d, %d talking) | %d / %d | %d | %.0f (%.1f) | %.2f%% / %.2f%% / %.2f%% | %.2f (%.0f) | %s | %s | %.2f / %.2f / %.2f (%.1f) ms | %.2f | %s |",
+			r.name, r.rooms, r.asked/max(r.rooms, 1), r.talkers, r.res.Joined, r.asked, v.Streams,
+			r.videoPPS(), r.videoPPS()/max(r.streams(), 1),
+			100*r.videoLoss(), 100*r.upLoss, 100*r.downLoss,
+			r.focusCores, r.streamsPerCore(), baseCores, share,
+			v.LatencyP50, v.LatencyP95, v.LatencyP99, v.LatencyMax,
+			r.res.CPUSeconds/max(r.res.WindowSeconds, 1e-9), held)
+	}
+	p("")
+	if best == nil {
+		p("Forwarded video streams held under 1%% loss on the focus's core: none (rooms of %d, %d talking).", cfg.roomSize, cfg.talkers)
+		p("Target: at least %d forwarded video streams per core of the focus: **not met**.", targetStreamsPerCore)
+	} else {
+		share := "no audio-only baseline"
+		if best.base != nil && best.videoCores() > 0 {
+			share = fmt.Sprintf("the video's share alone %.0f per core", best.streamsPerVideoCore())
+		}
+		p("Forwarded video streams held under 1%% loss on the focus's core (rooms of %d, %d talking, everyone sending VP8): %.0f, at %.2f cores of the whole focus (%.0f streams per core; %s).",
+			cfg.roomSize, cfg.talkers, best.streams(), best.focusCores, best.streamsPerCore(), share)
+		p("Target: at least %d forwarded video streams per core of the focus: %s (%.0f held on one core).",
+			targetStreamsPerCore, verdict(best.streams() >= targetStreamsPerCore), best.streams())
+	}
+	p("References: LiveKit (pion) about %d video down-tracks per core; mediasoup about %d consumers per core.", refLiveKit, refMediasoup)
+	return b.String()
+}

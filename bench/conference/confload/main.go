@@ -53,6 +53,7 @@ type options struct {
 	rooms, size, talkers, probes       int
 	concurrency, shards                int
 	warmup                             time.Duration
+	video                              bool
 }
 
 // load is the whole generated load.
@@ -66,6 +67,12 @@ type load struct {
 
 	mu    sync.Mutex
 	parts []*participant
+
+	// -video: the clip, and every camera by its number (the number each
+	// packet's trailer names).
+	clip   *clip
+	vsrc   []atomic.Pointer[videoSource]
+	vsent0 []uint64 // their counts at the window's start
 }
 
 // participant is one caller.
@@ -78,6 +85,8 @@ type participant struct {
 	call   *rtp.Call
 	src    *source
 	sink   *sink
+	video  *videoSource // -video only
+	vsink  *videoSink
 }
 
 func run() error {
@@ -96,6 +105,7 @@ func run() error {
 	flag.IntVar(&o.concurrency, "concurrency", 16, "participants joining at once")
 	flag.IntVar(&o.shards, "shards", 4, "pacer goroutines")
 	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "time between the last join and Ready")
+	flag.BoolVar(&o.video, "video", false, "every participant also sends VP8 video and counts the forwarded video it receives")
 	flag.Parse()
 	o.accounts = strings.Split(accounts, ",")
 	if o.addr == "" || accounts == "" || o.password == "" {
@@ -109,6 +119,15 @@ func run() error {
 		return err
 	}
 	l := &load{opts: o, pk: pk}
+	if o.video {
+		c, err := encodeVideo(context.Background())
+		if err != nil {
+			return err
+		}
+		l.clip = c
+		l.vsrc = make([]atomic.Pointer[videoSource], o.rooms*o.size)
+		fmt.Fprintf(os.Stderr, "confload: video clip %d frames at %d fps, %.0f kbit/s\n", len(c.frames), videoFPS, c.kbps())
+	}
 	l.app = rtp.NewApplication(rtp.ApplicationOptions{Peer: rtp.PeerOptions{Loopback: true, AudioLevels: true, Logger: slog.New(slog.DiscardHandler)}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -143,11 +162,20 @@ func run() error {
 		return errors.New("no START on stdin")
 	}
 	counts0 := l.counts()
+	vcounts0 := l.videoCounts()
+	if o.video {
+		l.snapVideoSent()
+	}
 	ticks0, late0 := l.ticks()
 	cpu0 := cpuTime()
 	w0 := time.Now()
 	for _, r := range l.rooms {
 		r.take()
+	}
+	for _, p := range l.parts {
+		if p.vsink != nil {
+			p.vsink.takeLatency()
+		}
 	}
 	l.measuring.Store(true)
 	fmt.Println(loadwire.Started)
@@ -159,6 +187,7 @@ func run() error {
 	window := time.Since(w0)
 	cpu := cpuTime() - cpu0
 	counts1 := l.counts()
+	vcounts1 := l.videoCounts()
 	ticks1, late1 := l.ticks()
 
 	res := loadwire.Result{
@@ -195,6 +224,9 @@ func run() error {
 			res.LatencyMS = append(res.LatencyMS, float64(d.Microseconds())/1000)
 		}
 		res.Unmatched += un
+	}
+	if o.video {
+		l.videoResult(&res, vcounts0, vcounts1)
 	}
 	b, err := json.Marshal(res)
 	if err != nil {
@@ -281,6 +313,16 @@ func (l *load) joinOne(ctx context.Context, r, k, n int, isProbe bool) error {
 		return err
 	}
 	p.src = src
+	var vsrc rtp.Source
+	if o.video {
+		v, err := newVideoSource(n, l.clip, l.shards[r%len(l.shards)])
+		if err != nil {
+			return err
+		}
+		p.video, p.vsink = v, &videoSink{p: p}
+		l.vsrc[n].Store(v)
+		vsrc = v
+	}
 	l.mu.Lock()
 	l.parts = append(l.parts, p)
 	l.mu.Unlock()
@@ -299,7 +341,16 @@ func (l *load) joinOne(ctx context.Context, r, k, n int, isProbe bool) error {
 	c.Serve(p.mgr)
 	call, err := l.app.Dial(sctx, p.mgr, rm.jid+"/focus", rtp.CallOptions{MediaOptions: rtp.MediaOptions{
 		AudioSource: src,
-		Sinks:       func(string, webrtc.RTPCodecParameters) (rtp.Sink, error) { return p.sink, nil },
+		VideoSource: vsrc,
+		Sinks: func(_ string, c webrtc.RTPCodecParameters) (rtp.Sink, error) {
+			if strings.HasPrefix(strings.ToLower(c.MimeType), "video/") {
+				if p.vsink == nil {
+					return nil, nil
+				}
+				return p.vsink, nil
+			}
+			return p.sink, nil
+		},
 	}})
 	if err != nil {
 		return fmt.Errorf("%s calling %s: %w", c.JID(), rm.jid, err)

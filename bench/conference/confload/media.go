@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,6 +110,7 @@ type shard struct {
 
 	mu      sync.Mutex
 	sources []*source
+	videos  []*videoSource
 
 	late, ticks atomic.Int64
 }
@@ -135,11 +137,26 @@ func (sh *shard) remove(s *source) {
 	}
 }
 
+func (sh *shard) addVideo(s *videoSource) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.videos = append(sh.videos, s)
+}
+
+func (sh *shard) removeVideo(s *videoSource) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if i := slices.Index(sh.videos, s); i >= 0 {
+		sh.videos = slices.Delete(sh.videos, i, i+1)
+	}
+}
+
 func (sh *shard) run(ctx context.Context) {
 	f := int64(time.Since(sh.epoch)/frameDur) + 1
 	timer := time.NewTimer(0)
 	<-timer.C
 	var batch []*source
+	var vbatch []*videoSource
 	for {
 		at := sh.epoch.Add(time.Duration(f) * frameDur)
 		if wait := time.Until(at); wait > 0 {
@@ -158,9 +175,15 @@ func (sh *shard) run(ctx context.Context) {
 		sh.ticks.Add(1)
 		sh.mu.Lock()
 		batch = append(batch[:0], sh.sources...)
+		vbatch = append(vbatch[:0], sh.videos...)
 		sh.mu.Unlock()
 		for _, s := range batch {
 			s.write(f, sh.pk)
+		}
+		// Video after audio: the audio schedule (burst times) stays as in
+		// the audio runs; each camera sends on every second tick.
+		for _, s := range vbatch {
+			s.write(f)
 		}
 		f++
 	}

@@ -51,4 +51,39 @@ type Result struct {
 	CPUSeconds float64 `json:"cpu_seconds"`
 	LateTicks  int     `json:"late_ticks"`
 	Ticks      int     `json:"ticks"`
+
+	// Video, with -video only: Video is the forwarded video received.
+	Video *VideoResult `json:"video,omitempty"`
+}
+
+// VideoResult is the forwarded video over the window: every participant
+// sends one VP8 stream and receives one (the speaker it is shown).
+type VideoResult struct {
+	// ClipKbps is the bitrate of the clip every participant sends.
+	ClipKbps float64 `json:"clip_kbps"`
+	// Sent counts the video packets the participants wrote.
+	Sent uint64 `json:"sent"`
+	// Streams counts the receivers that got forwarded video in the
+	// window; Received their packets; ExpectedSeq what their (rewritten,
+	// continuous) sequence numbers span; ExpectedSent what the senders
+	// they were shown at the end of the window sent over it.
+	Streams      int    `json:"streams"`
+	Received     uint64 `json:"received"`
+	ExpectedSeq  uint64 `json:"expected_seq"`
+	ExpectedSent uint64 `json:"expected_sent"`
+	// WorstLoss is the highest loss of one receiver (by sequence).
+	WorstLoss float64 `json:"worst_loss"`
+	// Switches counts changes of the sender a receiver was shown, Self
+	// packets of a receiver's own video, Unknown packets without the
+	// load's trailer (both 0 unless the focus misroutes).
+	Switches int `json:"switches"`
+	Self     int `json:"self"`
+	Unknown  int `json:"unknown"`
+	// Latency of the forwarded packets, sender's write to pion to the
+	// receiver's sink, ms: percentiles over Timed packets.
+	Timed      int     `json:"timed"`
+	LatencyP50 float64 `json:"latency_p50"`
+	LatencyP95 float64 `json:"latency_p95"`
+	LatencyP99 float64 `json:"latency_p99"`
+	LatencyMax float64 `json:"latency_max"`
 }
