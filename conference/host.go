@@ -361,6 +361,7 @@ func (h *Host) open(room, caller string) (*hosted, *jingle.Reason) {
 	full := room + "/" + h.cfg.Resource
 	out := &roomSender{conn: h.cfg.Conn, from: full}
 	rc.Messages = out
+	rc.IQ = out
 	r := NewRoom(rc)
 	opts := append(append([]jingle.Option(nil), h.cfg.ManagerOptions...), r.Options()...)
 	if rc.Logger != nil {

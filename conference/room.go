@@ -32,6 +32,10 @@ type RoomConfig struct {
 	JID string
 	// Messages sends the join/leave notices; nil sends none.
 	Messages MessageSender
+	// IQ asks participants' disco#info whether they take every video
+	// as its own content (FeatureAllVideo); nil gives everyone the
+	// active-speaker view.
+	IQ jingle.Sender
 	// Announce sends a chat message to the participants when someone
 	// joins or leaves ("alice@example.org joined, 3 in the call").
 	Announce bool
@@ -304,6 +308,11 @@ func (r *Room) serve(p *participant) {
 	for e := range c.Events() {
 		if e.Type == rtp.EventConnected {
 			n := r.markJoined(p)
+			if n > 0 && p.video != nil && r.wantsAllVideo(r.ctx, p) {
+				r.log.Info("takes every video", "peer", p.peer)
+				r.wg.Add(1)
+				go r.runStreams(p)
+			}
 			if n > 0 {
 				r.log.Info("joined", "peer", p.peer, "participants", n)
 				r.emit(Event{Kind: EventJoined, Peer: p.peer, Count: n})

@@ -64,6 +64,9 @@ func newTestRoom(t *testing.T, cfg RoomConfig) (*jingletest.Router, *Room) {
 		cfg.Logger = testLogger()
 	}
 	r := jingletest.NewRouter()
+	if cfg.IQ == nil {
+		cfg.IQ = r.Endpoint(roomJID + "/focus")
+	}
 	room := NewRoom(cfg)
 	mgr := r.Manager(roomJID+"/focus", room.Options()...)
 	t.Cleanup(func() {

@@ -3,6 +3,7 @@ package conference
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +36,9 @@ const (
 type videoOut struct {
 	recv  *participant
 	track *webrtc.TrackLocalStaticRTP
+	// fixed, for a multi-stream content, is the one participant it
+	// carries; nil for the active-speaker view.
+	fixed *participant
 
 	mu      sync.Mutex
 	choice  speakerChoice
@@ -63,6 +67,20 @@ func (o *videoOut) offer(src *participant, p *pionrtp.Packet, d vp8Desc, now tim
 type videoRouter struct {
 	mu   sync.RWMutex
 	outs map[*participant]*videoOut
+	// streams are the multi-stream contents (streams.go).
+	streams []*videoOut
+}
+
+func (v *videoRouter) addStream(o *videoOut) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.streams = append(v.streams, o)
+}
+
+func (v *videoRouter) removeStream(o *videoOut) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.streams = slices.DeleteFunc(v.streams, func(x *videoOut) bool { return x == o })
 }
 
 func newVideoRouter() *videoRouter {
@@ -116,6 +134,11 @@ func (v *videoRouter) packet(src *participant, p *pionrtp.Packet) {
 	defer v.mu.RUnlock()
 	for _, o := range v.outs {
 		if o.recv != src {
+			o.offer(src, p, d, now)
+		}
+	}
+	for _, o := range v.streams {
+		if o.fixed == src {
 			o.offer(src, p, d, now)
 		}
 	}

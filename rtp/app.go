@@ -22,6 +22,13 @@ const (
 	// (XEP-0167 §11).
 	FeatureAudio = "urn:xmpp:jingle:apps:rtp:audio"
 	FeatureVideo = "urn:xmpp:jingle:apps:rtp:video"
+	// FeatureAllVideo is advertised by a party that takes several
+	// incoming video streams: a conference room (package conference)
+	// then sends it every other participant's video as a content of its
+	// own instead of the active speaker's alone. It lives here, not in
+	// package conference, so a client advertises it without linking the
+	// mixer.
+	FeatureAllVideo = "urn:jingled:conference:all-video:0"
 )
 
 // ApplicationOptions configure the call application.

@@ -33,6 +33,7 @@ func newCall(g *globals) *cobra.Command {
 		ring     time.Duration
 		noBundle bool
 		noAudio  bool
+		allVideo bool
 	)
 	cmd := &cobra.Command{
 		Use:   "call JID",
@@ -68,6 +69,11 @@ prints its statistics.`,
 			}
 			app := rtp.NewApplication(rtp.ApplicationOptions{Peer: peerOpts})
 			ep.serve(jingle.WithApplication(dialOnly{app}), jingle.WithTransport(rtp.ICEUDP{}))
+			if allVideo {
+				// A conference room asks our disco#info for it before
+				// sending every participant's video as its own content.
+				ep.client.AddFeatures(rtp.FeatureAllVideo)
+			}
 			descs := []jingle.Element{jingle.MustElement(&rtpDescription{Media: "audio"})}
 			if media.Video != "" {
 				descs = append(descs, jingle.MustElement(&rtpDescription{Media: "video"}))
@@ -105,6 +111,7 @@ prints its statistics.`,
 	f.DurationVar(&ring, "ring-timeout", 45*time.Second, "give up when nobody answers within this time")
 	f.BoolVar(&noBundle, "no-bundle", false, "one transport per content, no BUNDLE group (as Dino does)")
 	f.BoolVar(&noAudio, "no-audio", false, "video only")
+	f.BoolVar(&allVideo, "all-video", false, "in a conference room, receive every participant's video as a content of its own (recorded as PREFIX-CONTENT.ivf), not only the active speaker's")
 	return cmd
 }
 

@@ -29,6 +29,7 @@ func newConferenceRole(a *account, peer rtp.PeerOptions, c *xmpp.Client) *confer
 	room := conference.NewRoom(conference.RoomConfig{
 		JID:             a.cfg.JID,
 		Messages:        c,
+		IQ:              c,
 		Announce:        announce,
 		Peer:            peer,
 		MaxParticipants: a.cfg.MaxParticipants,

@@ -198,3 +198,67 @@ func TestConferenceActiveSpeakerVideo(t *testing.T) {
 		}
 	}
 }
+
+// TestConferenceEveryVideoToTheCLI: `jingle call --all-video` takes every
+// other participant's video as a content of its own; each recording
+// decodes to one participant's colour.
+func TestConferenceEveryVideoToTheCLI(t *testing.T) {
+	srv := sharedServer(t)
+	startJingled(t, componentConfig(srv, ""))
+	room := "everyone@" + confDomain
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	runs := map[string]*cliRun{}
+	var mu sync.Mutex
+	for i, colour := range []string{"red", "blue", "green"} {
+		acc := srv.NewAccount(t, "all-"+colour)
+		audio, video := filepath.Join(dir, colour+".ogg"), filepath.Join(dir, colour+".ivf")
+		if err := mediatest.SineEnvelopeOpus(ctx, audio, float64(440+220*i), 16, "0.5"); err != nil {
+			t.Fatal(err)
+		}
+		if err := mediatest.ColourVP8(ctx, video, colour, 16, 15); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"call", room, "--audio", audio, "--video", video, "--duration", "10s"}
+		if colour == "green" {
+			args = append(args, "--all-video", "--record", filepath.Join(dir, "seen-by-green"))
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := runCLI(t, ctx, srv, acc, args...)
+			mu.Lock()
+			runs[colour] = r
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for c, r := range runs {
+		if r.code != 0 || r.summary()["reason"] != "success" {
+			t.Fatalf("%s: %s", c, r)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "seen-by-green*.ivf"))
+	single := map[string]bool{}
+	for _, f := range files {
+		cs, err := mediatest.FrameColours(ctx, f)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		seen := map[string]int{}
+		for _, c := range cs {
+			seen[c.Name()]++
+		}
+		t.Logf("%s: %v", filepath.Base(f), seen)
+		for c, n := range seen {
+			if len(seen) == 1 && n >= 30 {
+				single[c] = true
+			}
+		}
+	}
+	if len(files) != 3 || !single["red"] || !single["blue"] {
+		t.Errorf("green recorded %d video tracks, single-colour ones %v; want 3 tracks with red and blue each on its own", len(files), single)
+	}
+}
