@@ -242,6 +242,7 @@ type videoSink struct {
 	self     int // packets of its own video (a focus bug if ever > 0)
 	unknown  int // packets without a valid trailer
 	lat      []float64
+	gotKey   bool
 }
 
 func (s *videoSink) WriteRTP(pk *pionrtp.Packet) error {
@@ -281,6 +282,11 @@ func (s *videoSink) WriteRTP(pk *pionrtp.Packet) error {
 		}
 	}
 	s.count++
+	// Our descriptor is 4 bytes (X, I, 15-bit picture ID): S set, PID 0
+	// and the VP8 frame tag's P bit clear start a key frame.
+	if p := pk.Payload; !s.gotKey && len(p) > videoDescLen && p[0]&0x17 == 0x10 && p[videoDescLen]&0x01 == 0 {
+		s.gotKey = true
+	}
 	switch {
 	case src == nil:
 		s.unknown++
@@ -299,6 +305,15 @@ func (s *videoSink) WriteRTP(pk *pionrtp.Packet) error {
 }
 
 func (s *videoSink) Close() error { return nil }
+
+// NeedKeyFrame tells the call's PLI loop whether to keep asking for a key
+// frame (every 2 s): only until the first one came, as a browser's
+// receiver asks only when it cannot decode.
+func (s *videoSink) NeedKeyFrame() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.gotKey
+}
 
 type videoCounts struct {
 	count, maxSeq           uint64
