@@ -5,9 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
-	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,13 +15,6 @@ import (
 
 	"github.com/jingled/jingled/jingle"
 )
-
-// IQHandler answers an IQ get or set. Returning nil sends no reply. The
-// shape matches jingletest.IQHandler, so code can register on either.
-type IQHandler func(ctx context.Context, iq *jingle.IQ) *jingle.IQ
-
-// MessageHandler handles a message and reports whether it consumed it.
-type MessageHandler func(ctx context.Context, m *jingle.Message) bool
 
 // closeGrace is how long Close waits for the server to close its side of
 // the stream before dropping the socket.
@@ -35,44 +26,24 @@ const closeGrace = time.Second
 //
 // Register handlers and features, then Start. Close ends everything.
 type Client struct {
-	cfg Config
-	log *slog.Logger
+	dispatcher // its mu guards the fields below it
 
-	ctx    context.Context // lifetime, cancelled by Close
-	cancel context.CancelFunc
+	cfg Config
+
+	cancel context.CancelFunc // ends dispatcher.ctx
 	wg     sync.WaitGroup
-	queue  chan func()
 	done   chan struct{}
 
 	started    atomic.Bool
 	supervised atomic.Bool
 	closeOnce  sync.Once
-	idPrefix   string
-	idSeq      atomic.Uint64
 
-	mu          sync.Mutex
-	closed      bool
-	cur         *stream // nil while disconnected
-	jid         string  // full JID of the current or last stream
-	resource    string  // resource to bind: configured, or the server's first pick
-	permErr     error   // why the supervisor stopped, if it did
-	pending     map[string]*pendingIQ
-	iqHandlers  map[xml.Name]IQHandler
-	msgHandlers []MessageHandler
-	features    []string // extra features, sorted
-	presence    map[string]map[string]Presence
-	capsCache   map[string]DiscoInfo // verified XEP-0115 ver -> disco#info
-}
-
-type pendingIQ struct {
-	to  string
-	ch  chan iqResult
-	str *stream
-}
-
-type iqResult struct {
-	iq  *jingle.IQ
-	err error
+	jid       string   // full JID of the current or last stream
+	resource  string   // resource to bind: configured, or the server's first pick
+	permErr   error    // why the supervisor stopped, if it did
+	features  []string // extra features, sorted
+	presence  map[string]map[string]Presence
+	capsCache map[string]DiscoInfo // verified XEP-0115 ver -> disco#info
 }
 
 var _ jingle.Sender = (*Client)(nil)
@@ -84,18 +55,16 @@ func New(cfg Config) (*Client, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Client{
-		cfg:        cfg,
-		log:        cfg.Logger.With("pkg", "xmpp", "account", cfg.JID),
-		ctx:        ctx,
-		cancel:     cancel,
-		queue:      make(chan func(), cfg.QueueSize),
-		done:       make(chan struct{}),
-		idPrefix:   strconv.FormatUint(rand.Uint64(), 36),
-		pending:    map[string]*pendingIQ{},
-		iqHandlers: map[xml.Name]IQHandler{},
-		presence:   map[string]map[string]Presence{},
-		resource:   cfg.Resource,
+		cfg:      cfg,
+		cancel:   cancel,
+		done:     make(chan struct{}),
+		presence: map[string]map[string]Presence{},
+		resource: cfg.Resource,
 	}
+	c.prepare(ctx, cfg.Logger.With("pkg", "xmpp", "account", cfg.JID), cfg.QueueSize)
+	c.write = (*stream).writeStanza
+	c.answerFrom = func(*jingle.IQ) string { return "" }
+	c.acceptReplyLocked = func(to, from string) bool { return replyFromOK(to, from, c.jid) }
 	c.features = normalizeFeatures(cfg.Features)
 	c.iqHandlers[xml.Name{Space: NSDiscoInfo, Local: "query"}] = c.handleDiscoInfo
 	c.iqHandlers[xml.Name{Space: NSPing, Local: "ping"}] = func(_ context.Context, iq *jingle.IQ) *jingle.IQ {
@@ -114,7 +83,10 @@ func (c *Client) Start(ctx context.Context) error {
 		return errors.New("xmpp: Start called twice")
 	}
 	c.wg.Add(1)
-	go c.dispatchLoop()
+	go func() {
+		defer c.wg.Done()
+		c.dispatchLoop()
+	}()
 	// The first connection obeys both the caller's ctx and Close.
 	cctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(c.ctx, cancel)
@@ -192,9 +164,7 @@ func (c *Client) Mechanism() string {
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
-		c.closed = true
-		s := c.cur
-		c.failPendingLocked(nil, ErrClosed)
+		s := c.closeLocked()
 		c.mu.Unlock()
 		c.cancel()
 		if s != nil {
@@ -343,10 +313,7 @@ func (c *Client) serve(s *stream) error {
 	err := c.readLoop(s)
 
 	c.mu.Lock()
-	if c.cur == s {
-		c.cur = nil
-	}
-	c.failPendingLocked(s, ErrDisconnected)
+	c.streamLostLocked(s)
 	// Presence learnt on a lost stream is stale.
 	c.presence = map[string]map[string]Presence{}
 	c.mu.Unlock()
@@ -382,104 +349,6 @@ func (c *Client) readLoop(s *stream) error {
 	}
 }
 
-func (c *Client) routeIQ(s *stream, st *rawStanza) {
-	typ := jingle.IQType(st.attrs["type"])
-	iq, err := decodeIQ(st)
-	if err != nil {
-		if typ == jingle.IQGet || typ == jingle.IQSet {
-			bad := &jingle.IQ{ID: st.attrs["id"], From: st.attrs["to"], To: st.attrs["from"], Type: typ}
-			c.reply(s, bad, bad.ErrorReply(jingle.ErrBadRequest))
-		}
-		return
-	}
-	switch iq.Type {
-	case jingle.IQResult, jingle.IQError:
-		c.deliverReply(s, iq)
-	case jingle.IQGet, jingle.IQSet:
-		c.enqueue(func() { c.dispatchIQ(s, iq) }, func() {
-			c.reply(s, iq, iq.ErrorReply(jingle.ErrResourceConstraint))
-		})
-	}
-}
-
-// enqueue hands f to the dispatch goroutine, or runs full if the queue is
-// full (the flood guard).
-func (c *Client) enqueue(f, full func()) {
-	select {
-	case c.queue <- f:
-	default:
-		full()
-	}
-}
-
-// dispatchLoop runs handlers one at a time, in arrival order, so a peer's
-// Jingle actions reach the manager in the order it sent them.
-func (c *Client) dispatchLoop() {
-	defer c.wg.Done()
-	for {
-		select {
-		case f := <-c.queue:
-			f()
-		case <-c.ctx.Done():
-			return
-		}
-	}
-}
-
-func (c *Client) dispatchIQ(s *stream, iq *jingle.IQ) {
-	c.mu.Lock()
-	h := c.iqHandlers[iq.PayloadName()]
-	c.mu.Unlock()
-	if h == nil {
-		c.reply(s, iq, iq.ErrorReply(jingle.ErrServiceUnavailable))
-		return
-	}
-	reply := c.runIQHandler(h, iq)
-	if reply != nil {
-		c.reply(s, iq, reply)
-	}
-}
-
-func (c *Client) runIQHandler(h IQHandler, iq *jingle.IQ) (reply *jingle.IQ) {
-	defer func() {
-		if r := recover(); r != nil {
-			c.log.Error("xmpp: panic in IQ handler", "from", iq.From, "payload", iq.PayloadName().Local, "panic", r, "stack", string(debug.Stack()))
-			reply = iq.ErrorReply(&jingle.Error{Type: jingle.ErrorTypeCancel, Condition: jingle.CondInternalServerError})
-		}
-	}()
-	return h(c.ctx, iq)
-}
-
-// reply sends reply as the answer to iq on the stream iq came from.
-func (c *Client) reply(s *stream, iq, reply *jingle.IQ) {
-	r := *reply
-	r.ID, r.To, r.From = iq.ID, iq.From, ""
-	if err := s.writeStanza(r); err != nil {
-		c.log.Debug("xmpp: reply not sent", "to", iq.From, "err", err)
-	}
-}
-
-func (c *Client) dispatchMessage(m *jingle.Message) {
-	c.mu.Lock()
-	hs := append([]MessageHandler(nil), c.msgHandlers...)
-	c.mu.Unlock()
-	for _, h := range hs {
-		if c.runMessageHandler(h, m) {
-			return
-		}
-	}
-}
-
-func (c *Client) runMessageHandler(h MessageHandler, m *jingle.Message) (consumed bool) {
-	defer func() {
-		if r := recover(); r != nil {
-			c.log.Error("xmpp: panic in message handler", "from", m.From, "panic", r, "stack", string(debug.Stack()))
-			consumed = true
-		}
-	}()
-	return h(c.ctx, m)
-}
-
 // HandleIQ registers h for IQ get/set whose payload is <local xmlns=space>,
 // replacing any earlier handler (the built-in disco#info, ping and roster
 // handlers included). IQ get/set without a handler are answered with
@@ -492,11 +361,7 @@ func (c *Client) HandleIQ(space, local string, h IQHandler) {
 
 // HandleMessage adds a message handler; handlers are tried in order until
 // one consumes the message.
-func (c *Client) HandleMessage(h MessageHandler) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.msgHandlers = append(c.msgHandlers, h)
-}
+func (c *Client) HandleMessage(h MessageHandler) { c.handleMessage(h) }
 
 // Serve wires a Jingle manager: its IQs, its messages and its features
 // (which change our caps), see ManagerFeatures.
@@ -514,89 +379,16 @@ func ManagerFeatures(m *jingle.Manager) []string {
 	return normalizeFeatures(append(m.Features(), jingle.NSReceipts))
 }
 
-func (c *Client) newID() string {
-	return c.idPrefix + "-" + strconv.FormatUint(c.idSeq.Add(1), 36)
-}
-
 // SendIQ implements jingle.Sender: it sends a get or set and waits for the
 // reply from the addressee. An error reply is returned together with its
 // *jingle.Error. Without a deadline on ctx, Config.IQTimeout applies.
 func (c *Client) SendIQ(ctx context.Context, iq *jingle.IQ) (*jingle.IQ, error) {
-	if iq.Type != jingle.IQGet && iq.Type != jingle.IQSet {
-		return nil, fmt.Errorf("xmpp: SendIQ needs type get or set, not %q", iq.Type)
+	if err := checkRequestType(iq); err != nil {
+		return nil, err
 	}
 	out := *iq
 	out.From = ""
-	if out.ID == "" {
-		out.ID = c.newID()
-	}
-	p := &pendingIQ{to: out.To, ch: make(chan iqResult, 1)}
-	c.mu.Lock()
-	switch {
-	case c.closed:
-		c.mu.Unlock()
-		return nil, ErrClosed
-	case c.cur == nil:
-		c.mu.Unlock()
-		return nil, ErrNotConnected
-	}
-	if _, dup := c.pending[out.ID]; dup {
-		c.mu.Unlock()
-		return nil, fmt.Errorf("xmpp: IQ id %q already in flight", out.ID)
-	}
-	p.str = c.cur
-	c.pending[out.ID] = p
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		if c.pending[out.ID] == p {
-			delete(c.pending, out.ID)
-		}
-		c.mu.Unlock()
-	}()
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.IQTimeout)
-		defer cancel()
-	}
-	if err := p.str.writeStanza(out); err != nil {
-		return nil, err
-	}
-	select {
-	case r := <-p.ch:
-		if r.err != nil {
-			return nil, r.err
-		}
-		if r.iq.Type == jingle.IQError {
-			if r.iq.Error == nil {
-				r.iq.Error = &jingle.Error{Type: jingle.ErrorTypeCancel, Condition: jingle.CondUndefined}
-			}
-			return r.iq, r.iq.Error
-		}
-		return r.iq, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("xmpp: IQ %s to %q: %w", out.ID, out.To, ctx.Err())
-	}
-}
-
-// deliverReply hands a result or error to the SendIQ waiting for it, if
-// the reply comes from where the request went (so another entity cannot
-// answer in its place by guessing ids).
-func (c *Client) deliverReply(s *stream, iq *jingle.IQ) {
-	c.mu.Lock()
-	p := c.pending[iq.ID]
-	ok := p != nil && p.str == s && replyFromOK(p.to, iq.From, c.jid)
-	if ok {
-		delete(c.pending, iq.ID)
-	}
-	c.mu.Unlock()
-	if !ok {
-		if p != nil {
-			c.log.Warn("xmpp: IQ reply from unexpected sender ignored", "id", iq.ID, "from", iq.From, "want", p.to)
-		}
-		return
-	}
-	p.ch <- iqResult{iq: iq}
+	return c.sendIQ(ctx, out, c.cfg.IQTimeout)
 }
 
 // replyFromOK checks a reply's from against the request's to. A request
@@ -618,46 +410,11 @@ func replyFromOK(to, from, own string) bool {
 	return to == "" && jidEqual(from, ownBare[strings.LastIndexByte(ownBare, '@')+1:])
 }
 
-// failPendingLocked fails the IQs in flight on s (all of them if s is nil).
-func (c *Client) failPendingLocked(s *stream, err error) {
-	for id, p := range c.pending {
-		if s == nil || p.str == s {
-			delete(c.pending, id)
-			p.ch <- iqResult{err: err}
-		}
-	}
-}
-
 // SendMessage implements jingle.Sender.
 func (c *Client) SendMessage(_ context.Context, m *jingle.Message) error {
-	c.mu.Lock()
-	s, closed := c.cur, c.closed
-	c.mu.Unlock()
-	switch {
-	case closed:
-		return ErrClosed
-	case s == nil:
-		return ErrNotConnected
-	}
 	out := *m
 	out.From = ""
-	if out.ID == "" {
-		out.ID = c.newID()
-	}
-	return s.writeStanza(out)
-}
-
-// current returns the current stream or an error.
-func (c *Client) current() (*stream, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch {
-	case c.closed:
-		return nil, ErrClosed
-	case c.cur == nil:
-		return nil, ErrNotConnected
-	}
-	return c.cur, nil
+	return c.sendMessage(out)
 }
 
 // normalizeFeatures sorts and deduplicates features.

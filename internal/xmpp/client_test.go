@@ -499,16 +499,7 @@ func TestReconnectAfterStreamLoss(t *testing.T) {
 		}
 		return iq.Result()
 	})
-	errc := make(chan error, 1)
-	go func() {
-		_, err := bob.SendIQ(ctx, echoIQ(alice.JID(), 1, "hang"))
-		errc <- err
-	}()
-	waitFor(ctx, t, "IQ in flight", func() bool {
-		bob.mu.Lock()
-		defer bob.mu.Unlock()
-		return len(bob.pending) == 1
-	})
+	errc := sendIQInFlight(ctx, t, bob, echoIQ(alice.JID(), 1, "hang"))
 	cut.cut()
 	if err := <-errc; !errors.Is(err, ErrDisconnected) {
 		t.Fatalf("in-flight IQ: err = %v, want ErrDisconnected", err)
@@ -536,16 +527,7 @@ func TestCloseFailsPendingIQ(t *testing.T) {
 	bob := newClient(t, srv, srv.NewAccount(t, "bob"), "phone", nil)
 	alice.HandleIQ(nsEcho, "echo", func(context.Context, *jingle.IQ) *jingle.IQ { return nil }) // never answers
 	ctx := testCtx(t)
-	errc := make(chan error, 1)
-	go func() {
-		_, err := bob.SendIQ(ctx, echoIQ(alice.JID(), 1, "x"))
-		errc <- err
-	}()
-	waitFor(ctx, t, "IQ in flight", func() bool {
-		bob.mu.Lock()
-		defer bob.mu.Unlock()
-		return len(bob.pending) == 1
-	})
+	errc := sendIQInFlight(ctx, t, bob, echoIQ(alice.JID(), 1, "x"))
 	if err := bob.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -585,26 +567,11 @@ func TestFloodIsBounded(t *testing.T) {
 	const queue = 4
 	alice := newClient(t, srv, srv.NewAccount(t, "alice"), "desk", func(c *Config) { c.QueueSize = queue })
 	bob := newClient(t, srv, srv.NewAccount(t, "bob"), "phone", nil)
-	release := make(chan struct{})
-	entered := make(chan struct{}, 1)
-	alice.HandleIQ(nsEcho, "echo", func(ctx context.Context, iq *jingle.IQ) *jingle.IQ {
-		select {
-		case entered <- struct{}{}:
-		default:
-		}
-		select {
-		case <-release:
-		case <-ctx.Done():
-		}
-		return iq.Result()
-	})
+	block, entered, release := blockingIQHandler()
+	alice.HandleIQ(nsEcho, "echo", block)
 	ctx := testCtx(t)
 	// The first request occupies the dispatcher.
-	first := make(chan error, 1)
-	go func() {
-		_, err := bob.SendIQ(ctx, echoIQ(alice.JID(), 0, "first"))
-		first <- err
-	}()
+	first := sendIQAsync(ctx, bob, echoIQ(alice.JID(), 0, "first"))
 	select {
 	case <-entered:
 	case <-ctx.Done():

@@ -5,10 +5,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,28 +27,19 @@ import (
 // order behind a bounded queue, reconnection with backoff. Register
 // handlers, then Start. Close ends everything.
 type Component struct {
-	cfg ComponentConfig
-	log *slog.Logger
+	dispatcher // its mu guards the fields below it
 
-	ctx    context.Context // lifetime, cancelled by Close
-	cancel context.CancelFunc
+	cfg ComponentConfig
+
+	cancel context.CancelFunc // ends dispatcher.ctx
 	wg     sync.WaitGroup
-	queue  chan func()
 	done   chan struct{}
 
 	started    atomic.Bool
 	supervised atomic.Bool
 	closeOnce  sync.Once
-	idPrefix   string
-	idSeq      atomic.Uint64
 
-	mu          sync.Mutex
-	closed      bool
-	cur         *stream // nil while disconnected
-	permErr     error   // why the supervisor stopped, if it did
-	pending     map[string]*pendingIQ
-	iqHandler   IQHandler
-	msgHandlers []MessageHandler
+	permErr     error // why the supervisor stopped, if it did
 	presHandler func(context.Context, Presence)
 }
 
@@ -71,16 +60,18 @@ func NewComponent(cfg ComponentConfig) (*Component, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Component{
-		cfg:      cfg,
-		log:      cfg.Logger.With("pkg", "xmpp", "component", cfg.Domain),
-		ctx:      ctx,
-		cancel:   cancel,
-		queue:    make(chan func(), cfg.QueueSize),
-		done:     make(chan struct{}),
-		idPrefix: strconv.FormatUint(rand.Uint64(), 36),
-		pending:  map[string]*pendingIQ{},
-	}, nil
+	c := &Component{cfg: cfg, cancel: cancel, done: make(chan struct{})}
+	c.prepare(ctx, cfg.Logger.With("pkg", "xmpp", "component", cfg.Domain), cfg.QueueSize)
+	c.write = writeComponentStanza
+	c.answerFrom = func(iq *jingle.IQ) string {
+		if iq.To == "" {
+			return c.cfg.Domain
+		}
+		return iq.To
+	}
+	c.acceptReplyLocked = jidEqual
+	c.logTo = true
+	return c, nil
 }
 
 // Start connects and authenticates (retrying transient failures with
@@ -93,7 +84,10 @@ func (c *Component) Start(ctx context.Context) error {
 		return errors.New("xmpp: Start called twice")
 	}
 	c.wg.Add(1)
-	go c.dispatchLoop()
+	go func() {
+		defer c.wg.Done()
+		c.dispatchLoop()
+	}()
 	// The first connection obeys both the caller's ctx and Close.
 	cctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(c.ctx, cancel)
@@ -143,9 +137,7 @@ func (c *Component) Err() error {
 func (c *Component) Close() error {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
-		c.closed = true
-		s := c.cur
-		c.failPendingLocked(nil, ErrClosed)
+		s := c.closeLocked()
 		c.mu.Unlock()
 		c.cancel()
 		if s != nil {
@@ -168,16 +160,12 @@ func (c *Component) Close() error {
 func (c *Component) HandleIQ(h IQHandler) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.iqHandler = h
+	c.iqFallback = h
 }
 
 // HandleMessage adds a message handler; handlers are tried in order until
 // one consumes the message.
-func (c *Component) HandleMessage(h MessageHandler) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.msgHandlers = append(c.msgHandlers, h)
-}
+func (c *Component) HandleMessage(h MessageHandler) { c.handleMessage(h) }
 
 // HandlePresence sets the handler of every presence addressed to the
 // domain or a JID under it (subscription requests included: a component
@@ -288,10 +276,7 @@ func (c *Component) serve(s *stream) error {
 	defer close(s.readDone)
 	err := c.readLoop(s)
 	c.mu.Lock()
-	if c.cur == s {
-		c.cur = nil
-	}
-	c.failPendingLocked(s, ErrDisconnected)
+	c.streamLostLocked(s)
 	c.mu.Unlock()
 	_ = s.conn.Close()
 	return err
@@ -352,107 +337,6 @@ func (c *Component) readLoop(s *stream) error {
 	}
 }
 
-func (c *Component) routeIQ(s *stream, st *rawStanza) {
-	typ := jingle.IQType(st.attrs["type"])
-	iq, err := decodeIQ(st)
-	if err != nil {
-		if typ == jingle.IQGet || typ == jingle.IQSet {
-			bad := &jingle.IQ{ID: st.attrs["id"], From: st.attrs["to"], To: st.attrs["from"], Type: typ}
-			c.reply(s, bad, bad.ErrorReply(jingle.ErrBadRequest))
-		}
-		return
-	}
-	switch iq.Type {
-	case jingle.IQResult, jingle.IQError:
-		c.deliverReply(s, iq)
-	case jingle.IQGet, jingle.IQSet:
-		c.enqueue(func() { c.dispatchIQ(s, iq) }, func() {
-			c.reply(s, iq, iq.ErrorReply(jingle.ErrResourceConstraint))
-		})
-	}
-}
-
-// enqueue hands f to the dispatch goroutine, or runs full if the queue is
-// full (the flood guard).
-func (c *Component) enqueue(f, full func()) {
-	select {
-	case c.queue <- f:
-	default:
-		full()
-	}
-}
-
-// dispatchLoop runs handlers one at a time, in arrival order, so that a
-// peer's Jingle actions reach a room in the order it sent them.
-func (c *Component) dispatchLoop() {
-	defer c.wg.Done()
-	for {
-		select {
-		case f := <-c.queue:
-			f()
-		case <-c.ctx.Done():
-			return
-		}
-	}
-}
-
-func (c *Component) dispatchIQ(s *stream, iq *jingle.IQ) {
-	c.mu.Lock()
-	h := c.iqHandler
-	c.mu.Unlock()
-	if h == nil {
-		c.reply(s, iq, iq.ErrorReply(jingle.ErrServiceUnavailable))
-		return
-	}
-	if reply := c.runIQHandler(h, iq); reply != nil {
-		c.reply(s, iq, reply)
-	}
-}
-
-func (c *Component) runIQHandler(h IQHandler, iq *jingle.IQ) (reply *jingle.IQ) {
-	defer func() {
-		if r := recover(); r != nil {
-			c.log.Error("xmpp: panic in IQ handler", "from", iq.From, "to", iq.To, "payload", iq.PayloadName().Local, "panic", r, "stack", string(debug.Stack()))
-			reply = iq.ErrorReply(&jingle.Error{Type: jingle.ErrorTypeCancel, Condition: jingle.CondInternalServerError})
-		}
-	}()
-	return h(c.ctx, iq)
-}
-
-// reply sends reply as the answer to iq, from the JID iq was addressed
-// to, on the stream iq came from.
-func (c *Component) reply(s *stream, iq, reply *jingle.IQ) {
-	r := *reply
-	r.ID, r.To, r.From = iq.ID, iq.From, iq.To
-	if r.From == "" {
-		r.From = c.cfg.Domain
-	}
-	if err := c.writeStanza(s, r); err != nil {
-		c.log.Debug("xmpp: reply not sent", "to", iq.From, "err", err)
-	}
-}
-
-func (c *Component) dispatchMessage(m *jingle.Message) {
-	c.mu.Lock()
-	hs := append([]MessageHandler(nil), c.msgHandlers...)
-	c.mu.Unlock()
-	for _, h := range hs {
-		if c.runMessageHandler(h, m) {
-			return
-		}
-	}
-}
-
-func (c *Component) runMessageHandler(h MessageHandler, m *jingle.Message) (consumed bool) {
-	defer func() {
-		if r := recover(); r != nil {
-			c.log.Error("xmpp: panic in message handler", "from", m.From, "to", m.To, "panic", r, "stack", string(debug.Stack()))
-			consumed = true
-		}
-	}()
-	return h(c.ctx, m)
-}
-
 func (c *Component) dispatchPresence(p Presence) {
 	c.mu.Lock()
 	h := c.presHandler
@@ -466,10 +350,6 @@ func (c *Component) dispatchPresence(p Presence) {
 		}
 	}()
 	h(c.ctx, p)
-}
-
-func (c *Component) newID() string {
-	return c.idPrefix + "-" + strconv.FormatUint(c.idSeq.Add(1), 36)
 }
 
 // checkAddrs vets a stanza's addresses before it goes out.
@@ -488,93 +368,13 @@ func (c *Component) checkAddrs(from, to string) error {
 // error reply is returned together with its *jingle.Error. Without a
 // deadline on ctx, ComponentConfig.IQTimeout applies.
 func (c *Component) SendIQ(ctx context.Context, iq *jingle.IQ) (*jingle.IQ, error) {
-	if iq.Type != jingle.IQGet && iq.Type != jingle.IQSet {
-		return nil, fmt.Errorf("xmpp: SendIQ needs type get or set, not %q", iq.Type)
+	if err := checkRequestType(iq); err != nil {
+		return nil, err
 	}
 	if err := c.checkAddrs(iq.From, iq.To); err != nil {
 		return nil, err
 	}
-	out := *iq
-	if out.ID == "" {
-		out.ID = c.newID()
-	}
-	p := &pendingIQ{to: out.To, ch: make(chan iqResult, 1)}
-	c.mu.Lock()
-	switch {
-	case c.closed:
-		c.mu.Unlock()
-		return nil, ErrClosed
-	case c.cur == nil:
-		c.mu.Unlock()
-		return nil, ErrNotConnected
-	}
-	if _, dup := c.pending[out.ID]; dup {
-		c.mu.Unlock()
-		return nil, fmt.Errorf("xmpp: IQ id %q already in flight", out.ID)
-	}
-	p.str = c.cur
-	c.pending[out.ID] = p
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		if c.pending[out.ID] == p {
-			delete(c.pending, out.ID)
-		}
-		c.mu.Unlock()
-	}()
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.IQTimeout)
-		defer cancel()
-	}
-	if err := c.writeStanza(p.str, out); err != nil {
-		return nil, err
-	}
-	select {
-	case r := <-p.ch:
-		if r.err != nil {
-			return nil, r.err
-		}
-		if r.iq.Type == jingle.IQError {
-			if r.iq.Error == nil {
-				r.iq.Error = &jingle.Error{Type: jingle.ErrorTypeCancel, Condition: jingle.CondUndefined}
-			}
-			return r.iq, r.iq.Error
-		}
-		return r.iq, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("xmpp: IQ %s to %q: %w", out.ID, out.To, ctx.Err())
-	}
-}
-
-// deliverReply hands a result or error to the SendIQ waiting for it, if
-// the reply comes from where the request went (so another entity cannot
-// answer in its place by guessing ids).
-func (c *Component) deliverReply(s *stream, iq *jingle.IQ) {
-	c.mu.Lock()
-	p := c.pending[iq.ID]
-	ok := p != nil && p.str == s && jidEqual(p.to, iq.From)
-	if ok {
-		delete(c.pending, iq.ID)
-	}
-	c.mu.Unlock()
-	if !ok {
-		if p != nil {
-			c.log.Warn("xmpp: IQ reply from unexpected sender ignored", "id", iq.ID, "from", iq.From, "want", p.to)
-		}
-		return
-	}
-	p.ch <- iqResult{iq: iq}
-}
-
-// failPendingLocked fails the IQs in flight on s (all of them if s is nil).
-func (c *Component) failPendingLocked(s *stream, err error) {
-	for id, p := range c.pending {
-		if s == nil || p.str == s {
-			delete(c.pending, id)
-			p.ch <- iqResult{err: err}
-		}
-	}
+	return c.sendIQ(ctx, *iq, c.cfg.IQTimeout)
 }
 
 // SendMessage implements jingle.Sender: it sends m from m.From, a JID of
@@ -583,15 +383,7 @@ func (c *Component) SendMessage(_ context.Context, m *jingle.Message) error {
 	if err := c.checkAddrs(m.From, m.To); err != nil {
 		return err
 	}
-	s, err := c.current()
-	if err != nil {
-		return err
-	}
-	out := *m
-	if out.ID == "" {
-		out.ID = c.newID()
-	}
-	return c.writeStanza(s, out)
+	return c.sendMessage(*m)
 }
 
 // OutgoingPresence is a presence a Component sends (RFC 6121 §4): From a
@@ -646,10 +438,10 @@ func (c *Component) SendPresence(_ context.Context, p OutgoingPresence) error {
 	return nil
 }
 
-// writeStanza marshals v (in jabber:client, as jingle.IQ and
-// jingle.Message marshal themselves) and writes it in the component
+// writeComponentStanza marshals v (in jabber:client, as jingle.IQ and
+// jingle.Message marshal themselves) and writes it on s in the component
 // namespace.
-func (c *Component) writeStanza(s *stream, v any) error {
+func writeComponentStanza(s *stream, v any) error {
 	b, err := xml.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("xmpp: encode stanza: %w", err)
@@ -658,19 +450,6 @@ func (c *Component) writeStanza(s *stream, v any) error {
 		return err
 	}
 	return s.write(b)
-}
-
-// current returns the current stream or an error.
-func (c *Component) current() (*stream, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch {
-	case c.closed:
-		return nil, ErrClosed
-	case c.cur == nil:
-		return nil, ErrNotConnected
-	}
-	return c.cur, nil
 }
 
 func (c *Component) emit(e Event) {

@@ -71,26 +71,6 @@ func (c *ComponentConfig) validate() error {
 	if !c.AllowRemote && !isLoopbackAddr(c.Addr) {
 		return fmt.Errorf("%w: %s", ErrRemoteComponent, c.Addr)
 	}
-	if c.DialTimeout <= 0 {
-		c.DialTimeout = 15 * time.Second
-	}
-	if c.MinBackoff <= 0 {
-		c.MinBackoff = 500 * time.Millisecond
-	}
-	if c.MaxBackoff <= 0 {
-		c.MaxBackoff = time.Minute
-	}
-	if c.MaxBackoff < c.MinBackoff {
-		c.MaxBackoff = c.MinBackoff
-	}
-	if c.IQTimeout <= 0 {
-		c.IQTimeout = 30 * time.Second
-	}
-	if c.QueueSize <= 0 {
-		c.QueueSize = 1024
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	setConnDefaults(&c.DialTimeout, &c.MinBackoff, &c.MaxBackoff, &c.IQTimeout, &c.QueueSize, &c.Logger)
 	return nil
 }

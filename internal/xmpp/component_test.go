@@ -352,16 +352,7 @@ func TestComponentReconnectsAfterStreamLoss(t *testing.T) {
 	alice.HandleIQ(nsEcho, "echo", func(context.Context, *jingle.IQ) *jingle.IQ { return nil }) // never answers
 	hang := echoIQ(alice.JID(), 1, "hang")
 	hang.From = room1Focus
-	errc := make(chan error, 1)
-	go func() {
-		_, err := comp.SendIQ(ctx, hang)
-		errc <- err
-	}()
-	waitFor(ctx, t, "IQ in flight", func() bool {
-		comp.mu.Lock()
-		defer comp.mu.Unlock()
-		return len(comp.pending) == 1
-	})
+	errc := sendIQInFlight(ctx, t, comp, hang)
 	cut.cut()
 	if err := <-errc; !errors.Is(err, ErrDisconnected) {
 		t.Fatalf("in-flight IQ: err = %v, want ErrDisconnected", err)
@@ -390,25 +381,10 @@ func TestComponentFloodIsBounded(t *testing.T) {
 	alice := newClient(t, srv, srv.NewAccount(t, "alice"), "desk", nil)
 	const queue = 2
 	comp := newComponent(t, srv, func(c *ComponentConfig) { c.QueueSize = queue })
-	release := make(chan struct{})
-	entered := make(chan struct{}, 1)
-	comp.HandleIQ(func(ctx context.Context, iq *jingle.IQ) *jingle.IQ {
-		select {
-		case entered <- struct{}{}:
-		default:
-		}
-		select {
-		case <-release:
-		case <-ctx.Done():
-		}
-		return iq.Result()
-	})
+	block, entered, release := blockingIQHandler()
+	comp.HandleIQ(block)
 	ctx := testCtx(t)
-	first := make(chan error, 1)
-	go func() {
-		_, err := alice.SendIQ(ctx, echoIQ(room1Focus, 0, "first"))
-		first <- err
-	}()
+	first := sendIQAsync(ctx, alice, echoIQ(room1Focus, 0, "first"))
 	select {
 	case <-entered:
 	case <-ctx.Done():
@@ -478,16 +454,7 @@ func TestComponentCloseStopsEverything(t *testing.T) {
 	<-entered
 	hang := echoIQ(alice.JID(), 1, "hang")
 	hang.From = room1Focus
-	errc := make(chan error, 1)
-	go func() {
-		_, err := comp.SendIQ(ctx, hang)
-		errc <- err
-	}()
-	waitFor(ctx, t, "IQ in flight", func() bool {
-		comp.mu.Lock()
-		defer comp.mu.Unlock()
-		return len(comp.pending) == 1
-	})
+	errc := sendIQInFlight(ctx, t, comp, hang)
 	if err := comp.Close(); err != nil {
 		t.Fatal(err)
 	}

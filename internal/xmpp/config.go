@@ -116,31 +116,37 @@ func (c *Config) validate() error {
 	if c.CapsNode == "" {
 		c.CapsNode = DefaultCapsNode
 	}
-	if c.DialTimeout <= 0 {
-		c.DialTimeout = 15 * time.Second
-	}
-	if c.MinBackoff <= 0 {
-		c.MinBackoff = 500 * time.Millisecond
-	}
-	if c.MaxBackoff <= 0 {
-		c.MaxBackoff = time.Minute
-	}
-	if c.MaxBackoff < c.MinBackoff {
-		c.MaxBackoff = c.MinBackoff
-	}
-	if c.IQTimeout <= 0 {
-		c.IQTimeout = 30 * time.Second
-	}
-	if c.QueueSize <= 0 {
-		c.QueueSize = 1024
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	setConnDefaults(&c.DialTimeout, &c.MinBackoff, &c.MaxBackoff, &c.IQTimeout, &c.QueueSize, &c.Logger)
 	if c.AllowPlainLoopback && !isLoopbackAddr(c.addr()) {
 		return fmt.Errorf("%w: %s", ErrPlainNotLoopback, c.addr())
 	}
 	return nil
+}
+
+// setConnDefaults fills in the connection settings Config and
+// ComponentConfig share, as their field comments document.
+func setConnDefaults(dialTimeout, minBackoff, maxBackoff, iqTimeout *time.Duration, queueSize *int, logger **slog.Logger) {
+	if *dialTimeout <= 0 {
+		*dialTimeout = 15 * time.Second
+	}
+	if *minBackoff <= 0 {
+		*minBackoff = 500 * time.Millisecond
+	}
+	if *maxBackoff <= 0 {
+		*maxBackoff = time.Minute
+	}
+	if *maxBackoff < *minBackoff {
+		*maxBackoff = *minBackoff
+	}
+	if *iqTimeout <= 0 {
+		*iqTimeout = 30 * time.Second
+	}
+	if *queueSize <= 0 {
+		*queueSize = 1024
+	}
+	if *logger == nil {
+		*logger = slog.New(slog.DiscardHandler)
+	}
 }
 
 // domain is the JID's domainpart.

@@ -1,0 +1,65 @@
+package xmpp
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jingled/jingled/jingle"
+)
+
+// Helpers for the dispatcher that Client and Component share: their tests
+// hold requests in flight and keep the dispatch goroutine busy the same
+// way.
+
+// inFlight counts the IQs waiting for their reply.
+func (d *dispatcher) inFlight() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.pending)
+}
+
+// iqSender is a *Client or a *Component.
+type iqSender interface {
+	SendIQ(ctx context.Context, iq *jingle.IQ) (*jingle.IQ, error)
+	inFlight() int
+}
+
+// sendIQAsync sends iq from s in the background; the channel yields
+// SendIQ's error.
+func sendIQAsync(ctx context.Context, s iqSender, iq *jingle.IQ) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := s.SendIQ(ctx, iq)
+		errc <- err
+	}()
+	return errc
+}
+
+// sendIQInFlight is sendIQAsync that returns once iq is s's only IQ in
+// flight.
+func sendIQInFlight(ctx context.Context, t *testing.T, s iqSender, iq *jingle.IQ) <-chan error {
+	t.Helper()
+	errc := sendIQAsync(ctx, s, iq)
+	waitFor(ctx, t, "IQ in flight", func() bool { return s.inFlight() == 1 })
+	return errc
+}
+
+// blockingIQHandler answers every request with a result once release is
+// closed (or its context ends), keeping the dispatch goroutine busy until
+// then. entered is signalled when a request reaches it.
+func blockingIQHandler() (h IQHandler, entered <-chan struct{}, release chan struct{}) {
+	in := make(chan struct{}, 1)
+	release = make(chan struct{})
+	h = func(ctx context.Context, iq *jingle.IQ) *jingle.IQ {
+		select {
+		case in <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return iq.Result()
+	}
+	return h, in, release
+}
