@@ -39,9 +39,16 @@ func (d *dinoProc) snap(t *testing.T, name string) {
 // online resources when the chat opens.
 func (d *dinoProc) openChat(t *testing.T, bare string) {
 	t.Helper()
+	// Another chat first, so that an already open one is opened again
+	// and looks at the peer's current resources.
+	d.openURI(t, "xmpp:"+switchJID+"?message")
+	time.Sleep(300 * time.Millisecond)
 	d.openURI(t, "xmpp:"+bare+"?message")
 	time.Sleep(700 * time.Millisecond)
 }
+
+// switchJID is a chat Dino opens in between (no such account).
+const switchJID = "nobody@localhost"
 
 // TestCallFromDino: Dino calls `jingle answer` from its chat window's call
 // button; each side hears the other's tone.

@@ -89,6 +89,10 @@ func startDino(ctx context.Context, dir string, acc prosodytest.Account, srv *pr
 		"GTK_A11Y=none",
 		"NO_AT_BRIDGE=1",
 		"GDK_BACKEND=x11",
+		// GTK 4's default GL renderer runs on llvmpipe here: its threads
+		// took both cores and starved Dino's main loop (XMPP included)
+		// for tens of seconds while a transfer's progress animated.
+		"GSK_RENDERER=cairo",
 		"LANG=C.UTF-8",
 		"LC_ALL=C.UTF-8",
 		"JINGLED_TEST_TONE="+strconv.Itoa(dinoTone),
