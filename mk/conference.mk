@@ -7,8 +7,16 @@
 #                           mixer CPU and memory per participant and the
 #                           added latency (p50/p95) beside the targets.
 #                           jingled runs on CPU 0, the load on CPU 1.
+#                           With CONF_BENCH_FLAGS=-video: every participant
+#                           also sends VP8 and receives the active speaker's
+#                           forwarded video; prints forwarded streams held
+#                           under 1% loss, streams per core of the focus
+#                           (whole, and video's share against an audio-only
+#                           run of the same rooms), forwarded packets/s and
+#                           per-packet added latency, beside LiveKit's and
+#                           mediasoup's figures and the 500-per-core target.
 #   CONF_BENCH_FLAGS        e.g. -participants 100,200 -big 0 -window 20s,
-#                           -o FILE to keep the table (see -h)
+#                           -video, -o FILE to keep the table (see -h)
 GO               ?= go
 CONF_BENCH_FLAGS ?=
 
