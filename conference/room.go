@@ -299,8 +299,8 @@ func (r *Room) serve(p *participant) {
 	m := rtp.MediaOptions{AudioSource: p.source, Sinks: p.sinks(r.video), AddedSource: func(_ string, kind webrtc.RTPCodecType, codecs []webrtc.RTPCodecParameters) rtp.Source {
 		return r.addedVideo(p, kind, codecs)
 	}}
-	if p.video != nil {
-		m.VideoSource = p.video
+	if v := r.videoOf(p); v != nil {
+		m.VideoSource = v
 	}
 	if err := c.Answer(r.ctx, m); err != nil && !errors.Is(err, context.Canceled) {
 		r.log.Warn("answer failed", "peer", p.peer, "err", err)
@@ -308,7 +308,7 @@ func (r *Room) serve(p *participant) {
 	for e := range c.Events() {
 		if e.Type == rtp.EventConnected {
 			n := r.markJoined(p)
-			if n > 0 && p.video != nil && r.wantsAllVideo(r.ctx, p) {
+			if n > 0 && r.videoOf(p) != nil && r.wantsAllVideo(r.ctx, p) {
 				r.log.Info("takes every video", "peer", p.peer)
 				r.wg.Add(1)
 				go r.runStreams(p)
@@ -324,11 +324,8 @@ func (r *Room) serve(p *participant) {
 	p.input.Remove()
 	r.video.remove(p)
 	_ = p.source.Close()
-	r.mu.Lock()
-	video := p.video
-	r.mu.Unlock()
-	if video != nil {
-		_ = video.Close()
+	if v := r.videoOf(p); v != nil {
+		_ = v.Close()
 	}
 	reason := ""
 	if rr := c.Reason(); rr != nil {
@@ -347,6 +344,14 @@ func (r *Room) serve(p *participant) {
 	if left == 0 {
 		r.emit(Event{Kind: EventEmpty})
 	}
+}
+
+// videoOf is the video p is sent (nil: none); p.video changes when p
+// adds video mid-call, on the call's goroutine.
+func (r *Room) videoOf(p *participant) *forwardSource {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return p.video
 }
 
 // addedVideo is what the room sends on a content a participant adds

@@ -2,7 +2,6 @@ package conference
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -36,10 +35,11 @@ func (s *timedSink) WriteRTP(p *pionrtp.Packet) error {
 }
 
 // TestRoomShowsTheActiveSpeaker: red, green and blue participants each
-// send video and a tone; red talks loudly for 8 s, then blue does. Green
-// is shown red, then blue within 2 s of blue taking over; red is shown
-// green (blue is quieter), then blue. Every recording decodes without an
-// error.
+// send video and a tone; red talks loudly, then at a moment T the loud
+// tone moves to blue. Green is shown red, then blue within 2 s of T; red
+// is shown green (blue is quieter), then blue; blue is shown red, then
+// green. Every recording decodes without an error and its presentation
+// times run on across the switches.
 func TestRoomShowsTheActiveSpeaker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real calls with ffmpeg-made media")
@@ -47,26 +47,22 @@ func TestRoomShowsTheActiveSpeaker(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	r, _ := newTestRoom(t, RoomConfig{})
+	r, room := newTestRoom(t, RoomConfig{})
 	type part struct {
-		colour, volume string
-		freq           float64
-		call           *rtp.Call
-		sink           *timedSink
-		ivf            string
+		colour string
+		tone   *switchTone
+		call   *rtp.Call
+		sink   *timedSink
+		ivf    string
 	}
 	parts := []*part{
-		{colour: "red", freq: 440, volume: "if(lt(t,8),1,0.03)"},
-		{colour: "green", freq: 660, volume: "0.2"},
-		{colour: "blue", freq: 880, volume: "if(lt(t,8),0.03,1)"},
+		{colour: "red", tone: newSwitchTone(t, 440, 0.5, 0.02, true)},
+		{colour: "green", tone: newSwitchTone(t, 660, 0.1, 0.1, true)},
+		{colour: "blue", tone: newSwitchTone(t, 880, 0.5, 0.02, false)},
 	}
 	for _, p := range parts {
-		audio := filepath.Join(dir, p.colour+".ogg")
 		video := filepath.Join(dir, p.colour+".ivf")
-		if err := mediatest.SineEnvelopeOpus(ctx, audio, p.freq, 20, p.volume); err != nil {
-			t.Fatal(err)
-		}
-		if err := mediatest.ColourVP8(ctx, video, p.colour, 20, 15); err != nil {
+		if err := mediatest.ColourVP8(ctx, video, p.colour, 40, 15); err != nil {
 			t.Fatal(err)
 		}
 		p.ivf = filepath.Join(dir, "seen-by-"+p.colour+".ivf")
@@ -86,7 +82,7 @@ func TestRoomShowsTheActiveSpeaker(t *testing.T) {
 			_ = mgr.Close(ctx)
 		})
 		c, err := rtp.Dial(ctx, mgr, roomJID+"/focus", rtp.CallOptions{
-			MediaOptions: rtp.MediaOptions{Audio: audio, Video: video, Sinks: sinks, Duration: 16 * time.Second},
+			MediaOptions: rtp.MediaOptions{AudioSource: p.tone, Video: video, Sinks: sinks},
 			Peer:         rtp.PeerOptions{Loopback: true, Logger: testLogger()},
 		})
 		if err != nil {
@@ -94,28 +90,20 @@ func TestRoomShowsTheActiveSpeaker(t *testing.T) {
 		}
 		p.call = c
 	}
+	waitJoined(t, room, 3)
+	time.Sleep(5 * time.Second)
+	switchAt := time.Now()
+	parts[0].tone.SetLoud(false)
+	parts[2].tone.SetLoud(true)
+	time.Sleep(6 * time.Second)
 	for _, p := range parts {
-		if rr := wait(t, p.call); rr == nil || rr.Condition != jingle.ReasonSuccess {
+		if err := p.call.Hangup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if rr := p.call.Reason(); rr == nil || rr.Condition != jingle.ReasonSuccess {
 			t.Errorf("%s ended with %v", p.colour, rr)
 		}
 	}
-	// Each envelope turns 8 s after its own source started, about when
-	// its call's first media arrived: red goes quiet at redQuiet, blue
-	// loud at blueLoud, and the picture may change between the two.
-	t0 := parts[0].call.FirstMedia()
-	for _, p := range parts[1:] {
-		if p.call.FirstMedia().After(t0) {
-			t0 = p.call.FirstMedia()
-		}
-	}
-	redQuiet, blueLoud := parts[0].call.FirstMedia().Add(8*time.Second), parts[2].call.FirstMedia().Add(8*time.Second)
-	first, last := redQuiet, blueLoud
-	if last.Before(first) {
-		first, last = last, first
-	}
-	// The moment each receiver's picture should change: blue taking over
-	// from green (red's view), red giving way (blue's view), both (green's).
-	switchFor := map[string]time.Time{"red": blueLoud, "green": last, "blue": redQuiet}
 	expect := map[string][2]string{"red": {"green", "blue"}, "green": {"red", "blue"}, "blue": {"red", "green"}}
 	for _, p := range parts {
 		cs, err := mediatest.FrameColours(ctx, p.ivf)
@@ -137,38 +125,27 @@ func TestRoomShowsTheActiveSpeaker(t *testing.T) {
 				break
 			}
 		}
-		times := make([]time.Time, len(pts))
-		for i, d := range pts {
-			times[i] = p.sink.first.Add(d)
-		}
 		before, after := expect[p.colour][0], expect[p.colour][1]
-		switchAt := switchFor[p.colour]
 		seen := map[string]int{}
 		var firstAfter time.Time
 		for i, c := range cs {
-			at := times[i]
+			at := p.sink.first.Add(pts[i])
 			name := c.Name()
 			switch {
-			case at.After(t0.Add(3*time.Second)) && at.Before(first.Add(-500*time.Millisecond)):
+			case at.After(switchAt.Add(-4*time.Second)) && at.Before(switchAt):
 				seen["before:"+name]++
-			case at.After(last.Add(2*time.Second)) && at.Before(t0.Add(15*time.Second)):
+			case at.After(switchAt.Add(2*time.Second)) && at.Before(switchAt.Add(6*time.Second)):
 				seen["after:"+name]++
 			}
-			if name == after && at.After(first.Add(-time.Second)) && firstAfter.IsZero() {
+			if name == after && at.After(switchAt) && firstAfter.IsZero() {
 				firstAfter = at
 			}
 		}
-		var tl []string
-		for i := 0; i < len(cs); i += 15 {
-			tl = append(tl, fmt.Sprintf("%.1fs:%s", times[i].Sub(t0).Seconds(), cs[i].Name()))
-		}
-		t.Logf("%s timeline: %s", p.colour, strings.Join(tl, " "))
 		t.Logf("%s was shown %v; %s from %v after the switch", p.colour, seen, after, firstAfter.Sub(switchAt).Round(10*time.Millisecond))
-		// At 15 frames/s the windows hold about 75 frames each. A machine
-		// starved of CPU (this test runs beside the whole suite, under
-		// -race) may stall a sender's video for seconds, which rightly
-		// moves the picture to someone else for a moment, so the windows
-		// ask for the expected colour in 80% of the frames.
+		// A machine starved of CPU (this test runs beside the whole suite,
+		// under -race) may stall a sender's video for a moment, which
+		// rightly moves the picture; the windows ask for the expected
+		// colour in 80% of the frames.
 		for _, w := range []struct{ when, want string }{{"before", before}, {"after", after}} {
 			total := 0
 			for k, n := range seen {
@@ -176,15 +153,19 @@ func TestRoomShowsTheActiveSpeaker(t *testing.T) {
 					total += n
 				}
 			}
-			if got := seen[w.when+":"+w.want]; got < 10 || got*5 < total*4 {
+			if got := seen[w.when+":"+w.want]; got < 20 || got*5 < total*4 {
 				t.Errorf("%s: %s the switch, %s in %d of %d frames: %v", p.colour, w.when, w.want, got, total, seen)
 			}
 		}
-		// The 2 s of the acceptance is held through Prosody
-		// (tests/interop); in memory beside the whole suite under -race,
-		// the bound only catches a switch that does not happen.
-		if firstAfter.IsZero() || firstAfter.Sub(switchAt) > 4*time.Second {
-			t.Errorf("%s: shown %s %v after the loud tone moved, want within 2s", p.colour, after, firstAfter.Sub(switchAt))
+		// Red and green are shown the new loud speaker within 2 s (the
+		// acceptance); blue sees red fade, which takes the level's
+		// release on top: 4 s.
+		limit := 2 * time.Second
+		if p.colour == "blue" {
+			limit = 4 * time.Second
+		}
+		if firstAfter.IsZero() || firstAfter.Sub(switchAt) > limit {
+			t.Errorf("%s: shown %s %v after the loud tone moved, want within %v", p.colour, after, firstAfter.Sub(switchAt), limit)
 		}
 	}
 }

@@ -54,9 +54,12 @@ func (c RGB) Name() string {
 }
 
 // FrameColours decodes a video file and returns each frame's mean colour,
-// in order. Decoder complaints are errors, as in DecodeVideo.
+// in order, one per frame of the file (no frame dropped or repeated to
+// fill a frame rate: pts are renumbered, so two frames close together
+// after a switch do not collide). Decoder complaints are errors, as in
+// DecodeVideo.
 func FrameColours(ctx context.Context, path string) ([]RGB, error) {
-	out, errb, err := run(ctx, "-v", "error", "-i", path, "-vf", "scale=8:8", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-")
+	out, errb, err := run(ctx, "-v", "error", "-i", path, "-vf", "scale=8:8,setpts=N", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-")
 	if err != nil {
 		return nil, err
 	}
