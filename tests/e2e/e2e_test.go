@@ -20,7 +20,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,6 +29,7 @@ import (
 	"github.com/pion/turn/v5"
 
 	"github.com/jingled/jingled/internal/mediatest"
+	"github.com/jingled/jingled/internal/proctest"
 	"github.com/jingled/jingled/internal/prosodytest"
 	"github.com/jingled/jingled/turnserver"
 )
@@ -70,41 +70,6 @@ func needBinaries(t *testing.T) {
 	}
 }
 
-// daemon is a running jingled.
-type daemon struct {
-	cmd     *exec.Cmd
-	log     *syncBuffer
-	metrics string
-	done    chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func writeFile(t *testing.T, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
@@ -115,86 +80,9 @@ func writeFile(t *testing.T, dir, name, content string) string {
 }
 
 // startDaemon runs jingled with config and waits until /healthz is 200.
-func startDaemon(t *testing.T, dir, config string, httpPort int) *daemon {
+func startDaemon(t *testing.T, dir, config string, httpPort int) *proctest.Jingled {
 	t.Helper()
-	cfg := writeFile(t, dir, "jingled.toml", config)
-	d := &daemon{log: &syncBuffer{}, done: make(chan error, 1), metrics: fmt.Sprintf("http://127.0.0.1:%d", httpPort)}
-	d.cmd = exec.Command(bin("jingled"), "--config", cfg)
-	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { d.done <- d.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = d.cmd.Process.Kill()
-		<-d.done
-		if t.Failed() {
-			t.Logf("jingled log:\n%s", d.log.String())
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(d.metrics + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return d
-			}
-		}
-		select {
-		case err := <-d.done:
-			t.Fatalf("jingled exited: %v\n%s", err, d.log.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("jingled not healthy after 30s:\n%s", d.log.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func (d *daemon) scrape(t *testing.T) string {
-	t.Helper()
-	s, err := d.fetchMetrics()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// fetchMetrics is scrape for goroutines other than the test's, which
-// must not call t.Fatal.
-func (d *daemon) fetchMetrics() (string, error) {
-	resp, err := http.Get(d.metrics + "/metrics")
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return string(b), err
-}
-
-// metricValue sums the samples of name whose labels contain every of want.
-func metricValue(text, name string, want ...string) float64 {
-	var sum float64
-	re := regexp.MustCompile(`^` + regexp.QuoteMeta(name) + `(\{[^}]*\})? ([0-9.e+-]+)$`)
-	for _, line := range strings.Split(text, "\n") {
-		m := re.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		ok := true
-		for _, w := range want {
-			if !strings.Contains(m[1], w) {
-				ok = false
-			}
-		}
-		if ok {
-			v, _ := strconv.ParseFloat(m[2], 64)
-			sum += v
-		}
-	}
-	return sum
+	return proctest.StartJingled(t, bin("jingled"), writeFile(t, dir, "jingled.toml", config), httpPort)
 }
 
 // env holds one Prosody account set and the daemon config around it.
@@ -236,32 +124,11 @@ func (e *env) cli(args ...string) []string {
 // jingle runs the CLI and returns stdout's JSON lines and the exit code.
 func jingle(t *testing.T, ctx context.Context, args ...string) (lines []map[string]any, stderr string, code int) {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, bin("jingle"), args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code = cmd.ProcessState.ExitCode()
+	out, stderr, code, err := proctest.RunCLI(ctx, bin("jingle"), args...)
 	if err != nil && code < 0 {
 		t.Fatalf("jingle %v: %v", args, err)
 	}
-	sc := bufio.NewScanner(&out)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) == nil {
-			lines = append(lines, m)
-		} else {
-			lines = append(lines, map[string]any{"text": sc.Text()})
-		}
-	}
-	return lines, errb.String(), code
-}
-
-func last(lines []map[string]any) map[string]any {
-	if len(lines) == 0 {
-		return map[string]any{}
-	}
-	return lines[len(lines)-1]
+	return proctest.JSONLines(out, true), stderr, code
 }
 
 // TestEchoCallThroughBinaries: jingled's echo account sends back the tone
@@ -270,10 +137,10 @@ func last(lines []map[string]any) map[string]any {
 func TestEchoCallThroughBinaries(t *testing.T) {
 	e := newEnv(t)
 	echo, acct := e.account(t, "echo", `max_duration = "60s"`)
-	httpPort := freePort(t)
+	httpPort := proctest.FreePort(t)
 	d := startDaemon(t, e.dir, fmt.Sprintf("[http]\nlisten = \"127.0.0.1:%d\"\n[ice]\nloopback_only = true\ndiscover = false\n%s", httpPort, acct), httpPort)
-	before := d.scrape(t)
-	if v := metricValue(before, "jingled_xmpp_connected", `role="echo"`); v != 1 {
+	before := d.Scrape(t)
+	if v := proctest.MetricValue(before, "jingled_xmpp_connected", `role="echo"`); v != 1 {
 		t.Fatalf("jingled_xmpp_connected{role=echo} = %v before the call", v)
 	}
 
@@ -297,12 +164,12 @@ func TestEchoCallThroughBinaries(t *testing.T) {
 		deadline := time.Now().Add(20 * time.Second)
 		first := 0.0
 		for time.Now().Before(deadline) {
-			s, err := d.fetchMetrics()
+			s, err := d.Metrics()
 			if err != nil {
 				scrapeErr = err
 				return
 			}
-			if metricValue(s, "jingled_sessions", `state="active"`) < 1 {
+			if proctest.MetricValue(s, "jingled_sessions", `state="active"`) < 1 {
 				if during != "" {
 					return // the call is over
 				}
@@ -310,7 +177,7 @@ func TestEchoCallThroughBinaries(t *testing.T) {
 				continue
 			}
 			during = s
-			in := metricValue(s, "jingled_call_rtp_packets_total", `direction="in"`)
+			in := proctest.MetricValue(s, "jingled_call_rtp_packets_total", `direction="in"`)
 			if first <= 0 {
 				first = in // the baseline: the first scrape that saw packets
 			} else if in > first {
@@ -325,7 +192,7 @@ func TestEchoCallThroughBinaries(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("jingle call exit %d: %s\n%v", code, stderr, lines)
 	}
-	sum := last(lines)
+	sum := proctest.Last(lines)
 	if sum["reason"] != "success" {
 		t.Fatalf("call ended with %v", sum["reason"])
 	}
@@ -351,16 +218,16 @@ func TestEchoCallThroughBinaries(t *testing.T) {
 	// Counters are updated when the call ends on the daemon's side.
 	var after string
 	for i := 0; i < 50; i++ {
-		after = d.scrape(t)
-		if metricValue(after, "jingled_calls_total", `role="echo"`, `outcome="success"`) >= 1 {
+		after = d.Scrape(t)
+		if proctest.MetricValue(after, "jingled_calls_total", `role="echo"`, `outcome="success"`) >= 1 {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if got := metricValue(after, "jingled_calls_total", `role="echo"`, `outcome="success"`); got < 1 {
+	if got := proctest.MetricValue(after, "jingled_calls_total", `role="echo"`, `outcome="success"`); got < 1 {
 		t.Fatalf("jingled_calls_total{role=echo,outcome=success} = %v after the call", got)
 	}
-	if in := metricValue(after, "jingled_call_rtp_packets_total", `direction="in"`); in <= metricValue(before, "jingled_call_rtp_packets_total", `direction="in"`) {
+	if in := proctest.MetricValue(after, "jingled_call_rtp_packets_total", `direction="in"`); in <= proctest.MetricValue(before, "jingled_call_rtp_packets_total", `direction="in"`) {
 		t.Fatalf("jingled_call_rtp_packets_total{direction=in} did not move: %v", in)
 	}
 	if strings.Contains(after, e.alice.JID) {
@@ -373,7 +240,7 @@ func TestEchoCallThroughBinaries(t *testing.T) {
 func TestProbeListsFeatures(t *testing.T) {
 	e := newEnv(t)
 	echo, acct := e.account(t, "echo", "")
-	httpPort := freePort(t)
+	httpPort := proctest.FreePort(t)
 	startDaemon(t, e.dir, fmt.Sprintf("[http]\nlisten = \"127.0.0.1:%d\"\n[ice]\nloopback_only = true\ndiscover = false\n%s", httpPort, acct), httpPort)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -381,7 +248,7 @@ func TestProbeListsFeatures(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("probe exit %d: %s", code, stderr)
 	}
-	r := last(lines)
+	r := proctest.Last(lines)
 	features := fmt.Sprint(r["features"])
 	for _, f := range []string{"urn:xmpp:jingle:1", "urn:xmpp:jingle-message:0", "urn:xmpp:jingle:apps:rtp:1", "urn:xmpp:jingle:apps:rtp:audio", "urn:xmpp:jingle:transports:ice-udp:1", "urn:xmpp:jingle:apps:dtls:0"} {
 		if !strings.Contains(features, f) {
@@ -405,7 +272,7 @@ func TestProbeListsFeatures(t *testing.T) {
 func TestSIGTERMEndsSessions(t *testing.T) {
 	e := newEnv(t)
 	echo, acct := e.account(t, "echo", "")
-	httpPort := freePort(t)
+	httpPort := proctest.FreePort(t)
 	d := startDaemon(t, e.dir, fmt.Sprintf("[http]\nlisten = \"127.0.0.1:%d\"\n[ice]\nloopback_only = true\ndiscover = false\n%s", httpPort, acct), httpPort)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -436,7 +303,7 @@ func TestSIGTERMEndsSessions(t *testing.T) {
 	if !media {
 		t.Fatalf("no media before SIGTERM: %v %s", seen, stderr.String())
 	}
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := d.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	for sc.Scan() {
@@ -451,10 +318,10 @@ func TestSIGTERMEndsSessions(t *testing.T) {
 		t.Fatalf("the caller saw the call end with %v, want success from the daemon's session-terminate (lines %v)", sum["reason"], seen)
 	}
 	select {
-	case err := <-d.done:
-		d.done <- err // for the cleanup
+	case err := <-d.Done:
+		d.Done <- err // for the cleanup
 		if err != nil {
-			t.Fatalf("jingled exited with %v after SIGTERM:\n%s", err, d.log.String())
+			t.Fatalf("jingled exited with %v after SIGTERM:\n%s", err, d.Log.String())
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("jingled did not exit after SIGTERM")
@@ -503,13 +370,13 @@ func TestWrongPasswordAndUnreachable(t *testing.T) {
 	if code != 3 || !strings.Contains(stderr, "refused the credentials") {
 		t.Fatalf("wrong password: code %d, %q", code, stderr)
 	}
-	dead := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	dead := fmt.Sprintf("127.0.0.1:%d", proctest.FreePort(t))
 	_, stderr, code = jingle(t, ctx, "probe", e.alice.JID, "--jid", e.alice.JID, "--password-file", e.pw, "--server", dead)
 	if code != 4 || !strings.Contains(stderr, "cannot reach") {
 		t.Fatalf("unreachable: code %d, %q", code, stderr)
 	}
 
-	httpPort := freePort(t)
+	httpPort := proctest.FreePort(t)
 	cfg := writeFile(t, e.dir, "unreach.toml", fmt.Sprintf(`
 [http]
 listen = "127.0.0.1:%d"
@@ -519,7 +386,7 @@ password_file = %q
 server = %q
 role = "echo"
 `, httpPort, e.alice.JID, e.pw, dead))
-	log := &syncBuffer{}
+	log := &proctest.SyncBuffer{}
 	cmd := exec.Command(bin("jingled"), "--config", cfg)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
@@ -554,7 +421,7 @@ server = %q
 ca_file = %q
 role = "echo"
 `, e.alice.JID, bad, e.srv.Addr, e.srv.CAFile))
-	log2 := &syncBuffer{}
+	log2 := &proctest.SyncBuffer{}
 	cmd2 := exec.Command(bin("jingled"), "--config", cfg2)
 	cmd2.Stdout, cmd2.Stderr = log2, log2
 	if err := cmd2.Start(); err != nil {
@@ -601,7 +468,7 @@ func TestRecordAndPlayRoles(t *testing.T) {
 	recDir := filepath.Join(e.dir, "recordings")
 	rec, recAcct := e.account(t, "record", fmt.Sprintf("dir = %q\ngreeting = %q\nmax_duration = \"60s\"", recDir, greeting))
 	play, playAcct := e.account(t, "play", fmt.Sprintf("file = %q", music))
-	httpPort := freePort(t)
+	httpPort := proctest.FreePort(t)
 	startDaemon(t, e.dir, fmt.Sprintf("[http]\nlisten = \"127.0.0.1:%d\"\n[ice]\nloopback_only = true\ndiscover = false\n%s%s", httpPort, recAcct, playAcct), httpPort)
 
 	heard := filepath.Join(e.dir, "heard-greeting")
@@ -645,7 +512,7 @@ func TestRecordAndPlayRoles(t *testing.T) {
 func TestSIGHUPReloadsAllowList(t *testing.T) {
 	e := newEnv(t)
 	echo, acct := e.account(t, "echo", "")
-	httpPort := freePort(t)
+	httpPort := proctest.FreePort(t)
 	config := fmt.Sprintf("[http]\nlisten = \"127.0.0.1:%d\"\n[ice]\nloopback_only = true\ndiscover = false\n%s", httpPort, acct)
 	d := startDaemon(t, e.dir, config, httpPort)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -660,15 +527,15 @@ func TestSIGHUPReloadsAllowList(t *testing.T) {
 	}
 	narrowed := strings.Replace(config, `allow = ["*"]`, `allow = ["someone-else@example.org"]`, 1)
 	writeFile(t, e.dir, "jingled.toml", narrowed)
-	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := d.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(d.log.String(), "reloaded") && time.Now().Before(deadline) {
+	for !strings.Contains(d.Log.String(), "reloaded") && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if !strings.Contains(d.log.String(), "reloaded") {
-		t.Fatalf("jingled did not log a reload after SIGHUP:\n%s", d.log.String())
+	if !strings.Contains(d.Log.String(), "reloaded") {
+		t.Fatalf("jingled did not log a reload after SIGHUP:\n%s", d.Log.String())
 	}
 	_, stderr, code := jingle(t, ctx, call...)
 	if code != 5 || !strings.Contains(stderr, "decline") {
@@ -698,7 +565,7 @@ func TestSendToFiledrop(t *testing.T) {
 	dropDir := filepath.Join(e.dir, "drop")
 	drop, acct := e.account(t, "filedrop", fmt.Sprintf("dir = %q", dropDir))
 	acct = strings.Replace(acct, `allow = ["*"]`, fmt.Sprintf(`allow = [%q]`, e.alice.JID), 1)
-	httpPort := freePort(t)
+	httpPort := proctest.FreePort(t)
 	d := startDaemon(t, e.dir, fmt.Sprintf("[http]\nlisten = \"127.0.0.1:%d\"\n[ice]\nloopback_only = true\ndiscover = false\n%s", httpPort, acct), httpPort)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
@@ -708,7 +575,7 @@ func TestSendToFiledrop(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("send: exit %d: %s %v", code, stderr, lines)
 	}
-	s := last(lines)
+	s := proctest.Last(lines)
 	if s["sha256"] != sum || s["transport"] == "" || s["size"] != float64(8<<20) {
 		t.Fatalf("summary %v, want sha256 %s", s, sum)
 	}
@@ -721,13 +588,13 @@ func TestSendToFiledrop(t *testing.T) {
 	}
 	var m string
 	for i := 0; i < 50; i++ {
-		m = d.scrape(t)
-		if metricValue(m, "jingled_file_bytes_total", `direction="in"`) >= 8<<20 {
+		m = d.Scrape(t)
+		if proctest.MetricValue(m, "jingled_file_bytes_total", `direction="in"`) >= 8<<20 {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if v := metricValue(m, "jingled_file_bytes_total", `direction="in"`); v < 8<<20 {
+	if v := proctest.MetricValue(m, "jingled_file_bytes_total", `direction="in"`); v < 8<<20 {
 		t.Fatalf("jingled_file_bytes_total{direction=in} = %v", v)
 	}
 
@@ -736,8 +603,8 @@ func TestSendToFiledrop(t *testing.T) {
 		p := filepath.Join(e.dir, "via-"+tr+".bin")
 		want := randomFile(t, p, 256<<10)
 		lines, stderr, code := jingle(t, ctx, e.cli("send", drop.JID, p, "--transport", tr, "--loopback", "--no-discover", "--json")...)
-		if code != 0 || last(lines)["sha256"] != want || last(lines)["transport"] != tr {
-			t.Fatalf("send over %s: exit %d %s %v", tr, code, stderr, last(lines))
+		if code != 0 || proctest.Last(lines)["sha256"] != want || proctest.Last(lines)["transport"] != tr {
+			t.Fatalf("send over %s: exit %d %s %v", tr, code, stderr, proctest.Last(lines))
 		}
 	}
 
@@ -859,13 +726,13 @@ func TestAnswerCLI(t *testing.T) {
 // describes, end to end with the binaries.
 func TestRelayCallThroughJingledTURN(t *testing.T) {
 	needBinaries(t)
-	turnPort := freePort(t)
+	turnPort := proctest.FreePort(t)
 	const secret = "e2e-turn-secret"
 	srv := prosodytest.New(t, prosodytest.WithTURNExternal(prosodytest.TURNExternal{Secret: secret, Host: "127.0.0.1", Port: turnPort}))
 	e := &env{srv: srv, dir: t.TempDir(), alice: srv.NewAccount(t, "alice")}
 	e.pw = writeFile(t, e.dir, "alice.pw", e.alice.Password)
 	echo, acct := e.account(t, "echo", "")
-	httpPort := freePort(t)
+	httpPort := proctest.FreePort(t)
 	startDaemon(t, e.dir, fmt.Sprintf(`
 [http]
 listen = "127.0.0.1:%d"
@@ -893,7 +760,7 @@ policy = "relay"
 	if code != 0 {
 		t.Fatalf("relay call: exit %d: %s %v", code, stderr, lines)
 	}
-	stats, _ := last(lines)["stats"].(map[string]any)
+	stats, _ := proctest.Last(lines)["stats"].(map[string]any)
 	pair, _ := stats["candidate_pair"].(map[string]any)
 	if pair["local_type"] != "relay" || pair["remote_type"] != "relay" {
 		t.Fatalf("selected pair %v, want relay on both sides", pair)
@@ -934,8 +801,8 @@ func turnAllocate(t *testing.T, addr, user, pass string) error {
 func TestSIGHUPRotatesTURNSecret(t *testing.T) {
 	needBinaries(t)
 	dir := t.TempDir()
-	turnPort := freePort(t)
-	httpPort := freePort(t)
+	turnPort := proctest.FreePort(t)
+	httpPort := proctest.FreePort(t)
 	config := func(secrets string) string {
 		return fmt.Sprintf(`
 [http]
@@ -967,15 +834,15 @@ secrets = [%s]
 		}
 	}
 	writeFile(t, dir, "jingled.toml", config(`"new-secret"`))
-	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := d.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(d.log.String(), "relay credentials reloaded") && time.Now().Before(deadline) {
+	for !strings.Contains(d.Log.String(), "relay credentials reloaded") && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if !strings.Contains(d.log.String(), "relay credentials reloaded") {
-		t.Fatalf("no credential reload logged:\n%s", d.log.String())
+	if !strings.Contains(d.Log.String(), "relay credentials reloaded") {
+		t.Fatalf("no credential reload logged:\n%s", d.Log.String())
 	}
 	u, p := creds("old-secret")
 	if err := turnAllocate(t, addr, u, p); err == nil {
@@ -985,7 +852,7 @@ secrets = [%s]
 	if err := turnAllocate(t, addr, u, p); err != nil {
 		t.Fatalf("allocate with the new secret after SIGHUP: %v", err)
 	}
-	if strings.Contains(d.log.String(), "old-secret") || strings.Contains(d.log.String(), "new-secret") {
+	if strings.Contains(d.Log.String(), "old-secret") || strings.Contains(d.Log.String(), "new-secret") {
 		t.Fatal("a secret appears in jingled's log")
 	}
 }
@@ -995,9 +862,9 @@ secrets = [%s]
 // camera or GStreamer pipeline would).
 func TestPlayRTPInput(t *testing.T) {
 	e := newEnv(t)
-	rtpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	rtpAddr := fmt.Sprintf("127.0.0.1:%d", proctest.FreePort(t))
 	play, acct := e.account(t, "play", fmt.Sprintf("rtp_listen = %q", rtpAddr))
-	httpPort := freePort(t)
+	httpPort := proctest.FreePort(t)
 	startDaemon(t, e.dir, fmt.Sprintf("[http]\nlisten = \"127.0.0.1:%d\"\n[ice]\nloopback_only = true\ndiscover = false\n%s", httpPort, acct), httpPort)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jingled/jingled/internal/mediatest"
+	"github.com/jingled/jingled/internal/proctest"
 )
 
 // envOwnNetns names the test a re-executed test binary runs inside its
@@ -76,7 +77,7 @@ func jsonLines(b []byte) []map[string]any {
 
 // startCLI starts a long-running jingle subcommand (answer, receive) as
 // account acc with password file pw and waits for its ready event.
-func (e *env) startCLI(t *testing.T, ctx context.Context, jid, pw string, extraEnv []string, args ...string) (*exec.Cmd, *bufio.Scanner, *syncBuffer) {
+func (e *env) startCLI(t *testing.T, ctx context.Context, jid, pw string, extraEnv []string, args ...string) (*exec.Cmd, *bufio.Scanner, *proctest.SyncBuffer) {
 	t.Helper()
 	args = append(args, "--jid", jid, "--password-file", pw, "--server", e.srv.Addr, "--ca", e.srv.CAFile, "--json")
 	cmd := exec.CommandContext(ctx, bin("jingle"), args...)
@@ -85,7 +86,7 @@ func (e *env) startCLI(t *testing.T, ctx context.Context, jid, pw string, extraE
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := &syncBuffer{}
+	stderr := &proctest.SyncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

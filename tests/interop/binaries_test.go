@@ -1,23 +1,19 @@
 package interop
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jingled/jingled/internal/proctest"
 	"github.com/jingled/jingled/internal/prosodytest"
 )
 
@@ -59,122 +55,17 @@ func removeBinaries() {
 	}
 }
 
-// syncBuffer collects a process's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// jingledProc is a running jingled.
-type jingledProc struct {
-	cmd  *exec.Cmd
-	log  *syncBuffer
-	http string
-	done chan error
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startJingled runs jingled with config (an [http] listener is added) and
 // waits until /healthz says every part is up.
-func startJingled(t *testing.T, config string) *jingledProc {
+func startJingled(t *testing.T, config string) *proctest.Jingled {
 	t.Helper()
-	port := freePort(t)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "jingled.toml")
+	port := proctest.FreePort(t)
+	path := filepath.Join(t.TempDir(), "jingled.toml")
 	config = fmt.Sprintf("[http]\nlisten = \"127.0.0.1:%d\"\n%s", port, config)
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d := &jingledProc{log: &syncBuffer{}, done: make(chan error, 1), http: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	d.cmd = exec.Command(bin(t, "jingled"), "--config", path)
-	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { d.done <- d.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = d.cmd.Process.Kill()
-		<-d.done
-		if t.Failed() {
-			t.Logf("jingled log:\n%s", d.log.String())
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(d.http + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return d
-			}
-		}
-		select {
-		case err := <-d.done:
-			t.Fatalf("jingled exited: %v\n%s", err, d.log.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("jingled not healthy after 30s:\n%s", d.log.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// metrics scrapes jingled's /metrics.
-func (d *jingledProc) metrics(t *testing.T) string {
-	t.Helper()
-	resp, err := http.Get(d.http + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	_, _ = b.ReadFrom(resp.Body)
-	return b.String()
-}
-
-// metricValue sums the samples of name whose labels contain every of want.
-func metricValue(text, name string, want ...string) float64 {
-	var sum float64
-	re := regexp.MustCompile(`^` + regexp.QuoteMeta(name) + `(\{[^}]*\})? ([0-9.e+-]+)$`)
-	for _, line := range strings.Split(text, "\n") {
-		m := re.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		ok := true
-		for _, w := range want {
-			if !strings.Contains(m[1], w) {
-				ok = false
-			}
-		}
-		if ok {
-			v, _ := strconv.ParseFloat(m[2], 64)
-			sum += v
-		}
-	}
-	return sum
+	return proctest.StartJingled(t, bin(t, "jingled"), path, port)
 }
 
 // cliRun is a finished `jingle` command: its JSON lines and exit code.
@@ -199,12 +90,7 @@ func (r *cliRun) event(typ string) time.Time {
 }
 
 // summary is the final JSON object.
-func (r *cliRun) summary() map[string]any {
-	if len(r.lines) == 0 {
-		return map[string]any{}
-	}
-	return r.lines[len(r.lines)-1]
-}
+func (r *cliRun) summary() map[string]any { return proctest.Last(r.lines) }
 
 func (r *cliRun) String() string {
 	var b strings.Builder
@@ -226,20 +112,8 @@ func runCLI(t *testing.T, ctx context.Context, srv *prosodytest.Server, acc pros
 		return &cliRun{code: -1, stderr: err.Error()}
 	}
 	args = append(args, "--jid", acc.JID, "--password-file", pw, "--server", srv.Addr, "--ca", srv.CAFile, "--loopback", "--no-discover", "--json")
-	cmd := exec.CommandContext(ctx, bin(t, "jingle"), args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	_ = cmd.Run()
-	r := &cliRun{stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
-	sc := bufio.NewScanner(&out)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) == nil {
-			r.lines = append(r.lines, m)
-		}
-	}
-	return r
+	out, stderr, code, _ := proctest.RunCLI(ctx, bin(t, "jingle"), args...)
+	return &cliRun{lines: proctest.JSONLines(out, false), stderr: stderr, code: code}
 }
 
 func writePassword(t *testing.T, path, pw string) {

@@ -14,6 +14,7 @@ import (
 	pionrtp "github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/jingled/jingled/internal/proctest"
 	"github.com/jingled/jingled/internal/prosodytest"
 	"github.com/jingled/jingled/rtp"
 )
@@ -79,7 +80,7 @@ func TestConferenceLimitsAndHostileParticipants(t *testing.T) {
 	g, n, busy, stranger := srv.NewAccount(t, "lim-g"), srv.NewAccount(t, "lim-n"), srv.NewAccount(t, "lim-busy"), srv.NewAccount(t, "lim-stranger")
 	list := fmt.Sprintf("[%q, %q, %q, %q, %q]", a.JID, b.JID, g.JID, n.JID, busy.JID)
 	d := startJingled(t, componentConfig(srv, fmt.Sprintf("max_participants = 4\ncreate = %s\njoin = %s\n", list, list)))
-	baseline := metricValue(d.metrics(t), "go_goroutines")
+	baseline := proctest.MetricValue(d.Scrape(t), "go_goroutines")
 	room := "limits@" + confDomain
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -162,19 +163,19 @@ func TestConferenceLimitsAndHostileParticipants(t *testing.T) {
 	deadline := time.Now().Add(40 * time.Second)
 	var m string
 	for time.Now().Before(deadline) {
-		m = d.metrics(t)
-		if metricValue(m, "jingled_conference_rooms") == 0 && metricValue(m, "go_goroutines") <= baseline+2 {
+		m = d.Scrape(t)
+		if proctest.MetricValue(m, "jingled_conference_rooms") == 0 && proctest.MetricValue(m, "go_goroutines") <= baseline+2 {
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	if v := metricValue(m, "jingled_conference_rooms"); v != 0 {
+	if v := proctest.MetricValue(m, "jingled_conference_rooms"); v != 0 {
 		t.Errorf("jingled_conference_rooms = %v, want 0", v)
 	}
-	if v := metricValue(m, "go_goroutines"); v > baseline+2 {
+	if v := proctest.MetricValue(m, "go_goroutines"); v > baseline+2 {
 		t.Errorf("jingled has %v goroutines after the room was reclaimed, %v before the calls", v, baseline)
 	}
-	if v := metricValue(m, "jingled_conference_participants_total", `event="refused"`); v != 2 {
+	if v := proctest.MetricValue(m, "jingled_conference_participants_total", `event="refused"`); v != 2 {
 		t.Errorf("refusals counted: %v, want 2", v)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jingled/jingled/internal/mediatest"
+	"github.com/jingled/jingled/internal/proctest"
 	"github.com/jingled/jingled/internal/prosodytest"
 )
 
@@ -248,19 +249,19 @@ func TestConferenceThreeStacks(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	var m string
 	for time.Now().Before(deadline) {
-		m = d.metrics(t)
-		if metricValue(m, "jingled_conference_rooms") == 0 {
+		m = d.Scrape(t)
+		if proctest.MetricValue(m, "jingled_conference_rooms") == 0 {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if v := metricValue(m, "jingled_conference_rooms"); v != 0 {
+	if v := proctest.MetricValue(m, "jingled_conference_rooms"); v != 0 {
 		t.Errorf("jingled_conference_rooms = %v after everybody left, want 0 (reclaimed)", v)
 	}
-	if v := metricValue(m, "jingled_conference_participants_total", `event="joined"`); v != 4 {
+	if v := proctest.MetricValue(m, "jingled_conference_participants_total", `event="joined"`); v != 4 {
 		t.Errorf("jingled_conference_participants_total{event=joined} = %v, want 4", v)
 	}
-	if v := metricValue(m, "jingled_conference_mixer_cpu_seconds_total"); v <= 0 {
+	if v := proctest.MetricValue(m, "jingled_conference_mixer_cpu_seconds_total"); v <= 0 {
 		t.Errorf("jingled_conference_mixer_cpu_seconds_total = %v", v)
 	}
 	for _, acc := range []prosodytest.Account{a, b, c, late} {

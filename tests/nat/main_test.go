@@ -2,18 +2,17 @@ package nat
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jingled/jingled/internal/netnstest"
+	"github.com/jingled/jingled/internal/proctest"
 )
 
 // The test binary doubles as the programs that run inside the
@@ -74,8 +73,8 @@ type proc struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	lines  chan []byte
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *proctest.SyncBuffer
+	stderr *proctest.SyncBuffer
 	done   chan struct{}
 	err    error
 }
@@ -103,7 +102,7 @@ func startProgram(t *testing.T, topo *netnstest.Topology, ns, name string, argv,
 	t.Helper()
 	cmd := topo.Command(context.Background(), ns, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
-	p := &proc{name: name + "@" + ns, cmd: cmd, lines: make(chan []byte, 1024), stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{name: name + "@" + ns, cmd: cmd, lines: make(chan []byte, 1024), stderr: &proctest.SyncBuffer{}, stdout: &proctest.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
@@ -216,21 +215,4 @@ func (p *proc) wait(t *testing.T, timeout time.Duration) error {
 		t.Fatalf("%s still running after %v:\n%s", p.name, timeout, p.stderr.String())
 		return nil
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
