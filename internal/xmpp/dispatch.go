@@ -120,7 +120,9 @@ func (d *dispatcher) routeIQ(s *stream, st *rawStanza) {
 	iq, err := decodeIQ(st)
 	if err != nil {
 		if typ == jingle.IQGet || typ == jingle.IQSet {
-			bad := &jingle.IQ{ID: st.attrs["id"], From: st.attrs["to"], To: st.attrs["from"], Type: typ}
+			// The request as it came (reply swaps the addresses), so the
+			// error goes back to its sender.
+			bad := &jingle.IQ{ID: st.attrs["id"], From: st.attrs["from"], To: st.attrs["to"], Type: typ}
 			d.reply(s, bad, bad.ErrorReply(jingle.ErrBadRequest))
 		}
 		return

@@ -2,6 +2,9 @@ package xmpp
 
 import (
 	"context"
+	"encoding/xml"
+	"errors"
+	"log/slog"
 	"testing"
 
 	"github.com/jingled/jingled/jingle"
@@ -62,4 +65,29 @@ func blockingIQHandler() (h IQHandler, entered <-chan struct{}, release chan str
 		return iq.Result()
 	}
 	return h, in, release
+}
+
+// TestUndecodableIQGetsBadRequest: a get whose content cannot be decoded
+// is answered bad-request, addressed back to its sender from the address
+// it was sent to.
+func TestUndecodableIQGetsBadRequest(t *testing.T) {
+	var got []jingle.IQ
+	d := &dispatcher{
+		log:        slog.New(slog.DiscardHandler),
+		write:      func(_ *stream, v any) error { got = append(got, v.(jingle.IQ)); return nil },
+		answerFrom: func(iq *jingle.IQ) string { return iq.To },
+	}
+	st := &rawStanza{
+		name:  xml.Name{Space: nsClient, Local: "iq"},
+		attrs: map[string]string{"type": "get", "id": "x1", "from": "juliet@example.org/balcony", "to": "room@call.example.org/focus"},
+		raw:   []byte(`<iq type="get"`),
+	}
+	d.routeIQ(nil, st)
+	if len(got) != 1 {
+		t.Fatalf("%d replies, want 1", len(got))
+	}
+	r := got[0]
+	if r.Type != jingle.IQError || r.ID != "x1" || r.To != "juliet@example.org/balcony" || r.From != "room@call.example.org/focus" || !errors.Is(r.Error, jingle.ErrBadRequest) {
+		t.Errorf("reply %+v", r)
+	}
 }
