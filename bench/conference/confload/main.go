@@ -70,9 +70,8 @@ type load struct {
 
 	// -video: the clip, and every camera by its number (the number each
 	// packet's trailer names).
-	clip   *clip
-	vsrc   []atomic.Pointer[videoSource]
-	vsent0 []uint64 // their counts at the window's start
+	clip *clip
+	vsrc []atomic.Pointer[videoSource]
 }
 
 // participant is one caller.
@@ -161,11 +160,15 @@ func run() error {
 		l.hangup()
 		return errors.New("no START on stdin")
 	}
+	// Senders before receivers, at both ends of the window: a receiver's
+	// window then holds what was sent in the senders' (the few ms of the
+	// way through the focus apart), so packets in flight are not loss.
+	var vsent0, vsent1 []uint64
+	if o.video {
+		vsent0 = l.videoSent()
+	}
 	counts0 := l.counts()
 	vcounts0 := l.videoCounts()
-	if o.video {
-		l.snapVideoSent()
-	}
 	ticks0, late0 := l.ticks()
 	cpu0 := cpuTime()
 	w0 := time.Now()
@@ -186,6 +189,9 @@ func run() error {
 	l.measuring.Store(false)
 	window := time.Since(w0)
 	cpu := cpuTime() - cpu0
+	if o.video {
+		vsent1 = l.videoSent()
+	}
 	counts1 := l.counts()
 	vcounts1 := l.videoCounts()
 	ticks1, late1 := l.ticks()
@@ -226,7 +232,7 @@ func run() error {
 		res.Unmatched += un
 	}
 	if o.video {
-		l.videoResult(&res, vcounts0, vcounts1)
+		l.videoResult(&res, vsent0, vsent1, vcounts0, vcounts1)
 	}
 	b, err := json.Marshal(res)
 	if err != nil {

@@ -348,21 +348,10 @@ func (l *load) videoCounts() []videoCounts {
 	return out
 }
 
-// videoResult fills res.Video from the counts at the window's ends.
-func (l *load) videoResult(res *loadwire.Result, c0, c1 []videoCounts) {
+// videoResult fills res.Video from the counts at the window's ends:
+// every camera's packets sent (sent0, sent1) and the receivers' (c0, c1).
+func (l *load) videoResult(res *loadwire.Result, sent0, sent1 []uint64, c0, c1 []videoCounts) {
 	v := &loadwire.VideoResult{ClipKbps: l.clip.kbps()}
-	sent := func() []uint64 {
-		out := make([]uint64, len(l.vsrc))
-		for i := range l.vsrc {
-			if s := l.vsrc[i].Load(); s != nil {
-				out[i] = atomic.LoadUint64(&s.sent)
-			}
-		}
-		return out
-	}
-	// The senders' counts at the end of the window, and at its start as
-	// recorded in sent0 (taken with the window's first snapshot).
-	sent1 := sent()
 	var lat []float64
 	for i, p := range l.parts {
 		if p.call == nil || p.vsink == nil {
@@ -370,7 +359,7 @@ func (l *load) videoResult(res *loadwire.Result, c0, c1 []videoCounts) {
 		}
 		a, b := c0[i], c1[i]
 		if p.video != nil {
-			v.Sent += sent1[p.video.id] - l.vsent0[p.video.id]
+			v.Sent += sent1[p.video.id] - sent0[p.video.id]
 		}
 		lat = append(lat, p.vsink.takeLatency()...)
 		got := b.count - a.count
@@ -387,7 +376,7 @@ func (l *load) videoResult(res *loadwire.Result, c0, c1 []videoCounts) {
 			}
 		}
 		if b.hasShown && int(b.shown) < len(sent1) {
-			v.ExpectedSent += sent1[b.shown] - l.vsent0[b.shown]
+			v.ExpectedSent += sent1[b.shown] - sent0[b.shown]
 		}
 		v.Switches += b.switches - a.switches
 		v.Self += b.self - a.self
@@ -401,12 +390,13 @@ func (l *load) videoResult(res *loadwire.Result, c0, c1 []videoCounts) {
 	res.Video = v
 }
 
-// snapVideoSent records every camera's count at the window's start.
-func (l *load) snapVideoSent() {
-	l.vsent0 = make([]uint64, len(l.vsrc))
+// videoSent is every camera's count of packets sent, by number.
+func (l *load) videoSent() []uint64 {
+	out := make([]uint64, len(l.vsrc))
 	for i := range l.vsrc {
 		if s := l.vsrc[i].Load(); s != nil {
-			l.vsent0[i] = atomic.LoadUint64(&s.sent)
+			out[i] = atomic.LoadUint64(&s.sent)
 		}
 	}
+	return out
 }
