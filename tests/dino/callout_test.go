@@ -72,12 +72,8 @@ func TestCallFromDino(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
-			c := l.startCLI(t, ctx, "bob", args...)
-			if !c.waitEvent(t, "ready", 20*time.Second) {
-				t.Fatalf("jingle answer not ready: %s", c.wait(t, 5*time.Second))
-			}
+			c := l.startPeerFor(t, ctx, "bob", func() bool { return d.openCallMenu(t, l.accounts["bob"].JID) }, args...)
 			off := d.speakerOffset()
-			d.openCallMenu(t, l.accounts["bob"].JID)
 			item := audioCallItem
 			if video {
 				item = videoCallItem
@@ -105,7 +101,7 @@ func TestCallFromDino(t *testing.T) {
 // openCallMenu opens the chat with bare and the call button's menu,
 // checking that the menu ("Audio call", "Video call") shows; the button
 // is live only once Dino has the peer's presence and caps, so it retries.
-func (d *dinoProc) openCallMenu(t *testing.T, bare string) {
+func (d *dinoProc) openCallMenu(t *testing.T, bare string) bool {
 	t.Helper()
 	for try := 1; ; try++ {
 		d.openChat(t, bare)
@@ -118,10 +114,11 @@ func (d *dinoProc) openCallMenu(t *testing.T, bare string) {
 		}
 		// The menu's two lines of text, where the chat is blank.
 		if n := countDark(img, image.Rect(940, 70, 1016, 120)); n >= 30 {
-			return
+			return true
 		}
-		if try == 4 {
-			t.Fatalf("Dino's call menu did not open (is %s online with RTP in its caps?)", bare)
+		if try == 2 {
+			t.Logf("Dino's call menu did not open (is %s online with RTP in its caps?)", bare)
+			return false
 		}
 		d.xdo(t, "key", "Escape")
 		time.Sleep(time.Second)
@@ -129,12 +126,15 @@ func (d *dinoProc) openCallMenu(t *testing.T, bare string) {
 }
 
 // countDark counts the pixels of r darker than mid-grey.
-func countDark(img *image.RGBA, r image.Rectangle) int {
+func countDark(img *image.RGBA, r image.Rectangle) int { return countBelow(img, r, 110) }
+
+// countBelow counts the pixels of r whose mean level is under level.
+func countBelow(img *image.RGBA, r image.Rectangle, level int) int {
 	n := 0
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
 			p := img.RGBAAt(x, y)
-			if int(p.R)+int(p.G)+int(p.B) < 3*110 {
+			if int(p.R)+int(p.G)+int(p.B) < 3*level {
 				n++
 			}
 		}

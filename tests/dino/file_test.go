@@ -171,10 +171,8 @@ func TestFileFromDino(t *testing.T) {
 			dir := t.TempDir()
 			ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 			defer cancel()
-			c := l.startCLI(t, ctx, "carol", "receive", "--dir", dir, "--count", "1", "--timeout", "100s")
-			if !c.waitEvent(t, "ready", 20*time.Second) {
-				t.Fatalf("jingle receive not ready: %s", c.wait(t, 5*time.Second))
-			}
+			c := l.startPeerFor(t, ctx, "carol", func() bool { return d.attachVisible(t, l.accounts["carol"].JID) },
+				"receive", "--dir", dir, "--count", "1", "--timeout", "100s")
 			off := len(d.log())
 			start := time.Now()
 			d.sendFile(t, l.accounts["carol"].JID, path)
@@ -217,6 +215,27 @@ func TestFileFromDino(t *testing.T) {
 			}
 		})
 	}
+}
+
+// attachVisible opens the chat with bare and reports whether its attach
+// button shows (a dark paperclip on the white message entry).
+func (d *dinoProc) attachVisible(t *testing.T, bare string) bool {
+	t.Helper()
+	for try := 1; try <= 2; try++ {
+		d.openChat(t, bare)
+		d.snap(t, fmt.Sprintf("attach-visible-%d", try))
+		img, err := d.screenshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The paperclip spans about 331..344 x 655..670; without it the
+		// entry's text cursor sits at x=328, with it at x=363.
+		if countBelow(img, image.Rect(attachButton.X-6, attachButton.Y-8, attachButton.X+8, attachButton.Y+9), 160) >= 15 {
+			return true
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return false
 }
 
 // sendFile sends path to bare from Dino's chat: the attach button, the

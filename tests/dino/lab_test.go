@@ -437,3 +437,30 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// startPeerFor starts `jingle` as who with args, waits for its "ready"
+// event, and checks with seen (Dino's chat with who shows a button that
+// needs the peer's features) that Dino took the new resource's features.
+// The CLI sends its first presence before its Jingle features are
+// registered; Dino asks that resource for disco#info at once and keeps an
+// answer made too early, so it then offers no call or file to it. Such a
+// resource is replaced by a new one (up to three tries).
+func (l *lab) startPeerFor(t *testing.T, ctx context.Context, who string, seen func() bool, args ...string) *cli {
+	t.Helper()
+	for try := 1; ; try++ {
+		c := l.startCLI(t, ctx, who, args...)
+		if !c.waitEvent(t, "ready", 20*time.Second) {
+			t.Fatalf("jingle %s not ready: %s", args[0], c.wait(t, 5*time.Second))
+		}
+		if seen() {
+			return c
+		}
+		if try == 3 {
+			t.Fatalf("Dino never offered the action for %s's resource (three resources tried)", who)
+		}
+		t.Logf("Dino shows no button for %s's new resource (it kept a disco#info answered before the CLI registered its features); starting another", who)
+		_ = c.cmd.Process.Kill()
+		<-c.done
+		time.Sleep(500 * time.Millisecond)
+	}
+}
