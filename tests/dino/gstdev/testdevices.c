@@ -153,5 +153,5 @@ plugin_init (GstPlugin * plugin)
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, testdevices,
-    "Test devices for running Dino headless", plugin_init, "1.0", "LGPL",
+    "Test devices for running Dino headless", plugin_init, "1.0", "unknown",
     PACKAGE, "https://github.com/jingled/jingled")
