@@ -82,6 +82,8 @@ func TestSmokeVideo(t *testing.T) {
 		t.Errorf("%d receivers got forwarded video, want 3", v.Streams)
 	case v.Self != 0 || v.Unknown != 0:
 		t.Errorf("misrouted video: %d packets of a receiver's own, %d without the trailer", v.Self, v.Unknown)
+	case v.ExpectedSent == 0 || v.ReceivedSent == 0:
+		t.Errorf("window's packets not counted: %d of %d arrived", v.ReceivedSent, v.ExpectedSent)
 	case v.Timed == 0:
 		t.Error("no forwarded packet timed")
 	case r.focusCores <= 0:

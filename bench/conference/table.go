@@ -113,14 +113,15 @@ const (
 
 // videoLoss is the forwarded video's loss down: the stricter of the gaps
 // in the receivers' (continuous, rewritten) sequence numbers and the
-// shortfall from what the senders they were shown sent in the window.
+// share of the packets their senders sent in the window that never
+// arrived (or over a second late).
 func (r row) videoLoss() float64 {
 	v := r.res.Video
 	if v == nil || v.Received == 0 {
 		return 1
 	}
 	seq := 1 - float64(v.Received)/float64(max(v.ExpectedSeq, 1))
-	sent := 1 - float64(v.Received)/float64(max(v.ExpectedSent, 1))
+	sent := 1 - float64(v.ReceivedSent)/float64(max(v.ExpectedSent, 1))
 	return max(0, seq, sent)
 }
 
@@ -172,8 +173,8 @@ func (r row) videoLine() string {
 	if r.base != nil {
 		base = fmt.Sprintf("audio-only baseline %.2f cores, video adds %.2f cores (%.0f streams/core)", r.base.focusCores, r.videoCores(), r.streamsPerVideoCore())
 	}
-	return fmt.Sprintf("video: %d streams forwarded, %.0f packets/s received (%.1f per stream; sent %d), loss %.2f%% (worst receiver %.2f%%), focus %.0f streams/core; %s; latency p50 %.2f p95 %.2f p99 %.2f max %.1f ms (%d packets), switches %d, self %d, unknown %d, clip %.0f kbit/s",
-		v.Streams, r.videoPPS(), r.videoPPS()/max(r.streams(), 1), v.Sent, 100*r.videoLoss(), 100*v.WorstLoss, r.streamsPerCore(), base,
+	return fmt.Sprintf("video: %d streams forwarded, %.0f packets/s received (%.1f per stream; sent %d), loss %.2f%% (worst receiver %.2f%% by sequence; %d of the %d packets their senders sent in the window arrived), focus %.0f streams/core; %s; latency p50 %.2f p95 %.2f p99 %.2f max %.1f ms (%d packets), switches %d, self %d, unknown %d, clip %.0f kbit/s",
+		v.Streams, r.videoPPS(), r.videoPPS()/max(r.streams(), 1), v.Sent, 100*r.videoLoss(), 100*v.WorstLoss, v.ReceivedSent, v.ExpectedSent, r.streamsPerCore(), base,
 		v.LatencyP50, v.LatencyP95, v.LatencyP99, v.LatencyMax, v.Timed, v.Switches, v.Self, v.Unknown, v.ClipKbps)
 }
 

@@ -179,6 +179,9 @@ func run() error {
 		if p.vsink != nil {
 			p.vsink.takeLatency()
 		}
+		if p.video != nil {
+			p.video.openWindow()
+		}
 	}
 	l.measuring.Store(true)
 	fmt.Println(loadwire.Started)
@@ -191,6 +194,11 @@ func run() error {
 	cpu := cpuTime() - cpu0
 	if o.video {
 		vsent1 = l.videoSent()
+		for _, p := range l.parts {
+			if p.video != nil {
+				p.video.closeWindow()
+			}
+		}
 	}
 	counts1 := l.counts()
 	vcounts1 := l.videoCounts()
@@ -232,6 +240,10 @@ func run() error {
 		res.Unmatched += un
 	}
 	if o.video {
+		// The packets sent in the window that are still on their way
+		// get videoGrace to arrive; later than that they count as lost
+		// (a video packet a second late is of no use to a receiver).
+		time.Sleep(videoGrace)
 		l.videoResult(&res, vsent0, vsent1, vcounts0, vcounts1)
 	}
 	b, err := json.Marshal(res)

@@ -47,6 +47,7 @@ const (
 	videoDescLen = 4 // X, I, 15-bit picture ID
 	trailerLen   = 8
 	sendRingSize = 4096 // per sender: 80 s of packets at 50/s
+	videoGrace   = time.Second
 )
 
 // clip is the pre-encoded video, packetized: frames[i] is the VP8 data
@@ -137,6 +138,12 @@ type videoSource struct {
 
 	keyWanted atomic.Bool
 	sent      uint64 // packets, read atomically
+	// next is the number of the next packet (pktNo, readable outside the
+	// shard); [winLo, winHi) the packet numbers sent in the window, once
+	// winOn (winHi is the largest number until the window ends).
+	next         atomic.Uint32
+	winLo, winHi atomic.Uint32
+	winOn        atomic.Bool
 	// ring of send times by packet number (UnixNano), with the number it
 	// holds, so a late lookup never takes another packet's time.
 	ringNo [sendRingSize]atomic.Uint32
@@ -206,6 +213,7 @@ func (s *videoSource) write(f int64) {
 		s.ringAt[k].Store(time.Now().UnixNano())
 		s.ringNo[k].Store(s.pktNo)
 		s.pktNo++
+		s.next.Store(s.pktNo)
 		if err := s.track.WriteRTP(p); err == nil {
 			atomic.AddUint64(&s.sent, 1)
 		}
@@ -215,6 +223,20 @@ func (s *videoSource) write(f int64) {
 	}
 	s.pic = (s.pic + 1) & 0x7fff
 	s.ts += videoTSStep
+}
+
+// openWindow and closeWindow mark the packets sent in the window.
+func (s *videoSource) openWindow() {
+	s.winHi.Store(^uint32(0))
+	s.winLo.Store(s.next.Load())
+	s.winOn.Store(true)
+}
+
+func (s *videoSource) closeWindow() { s.winHi.Store(s.next.Load()) }
+
+// inWindow reports whether packet no was sent in the window.
+func (s *videoSource) inWindow(no uint32) bool {
+	return s.winOn.Load() && no >= s.winLo.Load() && no < s.winHi.Load()
 }
 
 // sentAt is when packet no of this source was handed to pion.
@@ -243,6 +265,9 @@ type videoSink struct {
 	unknown  int // packets without a valid trailer
 	lat      []float64
 	gotKey   bool
+	// inWin counts, by sender, the packets received that were sent in
+	// the window, whenever they arrive.
+	inWin map[uint32]uint64
 }
 
 func (s *videoSink) WriteRTP(pk *pionrtp.Packet) error {
@@ -261,6 +286,7 @@ func (s *videoSink) WriteRTP(pk *pionrtp.Packet) error {
 	if valid {
 		src = l.vsrc[sender].Load()
 	}
+	inWin := src != nil && src.inWindow(no)
 	var d float64
 	timed := false
 	if src != nil && measuring {
@@ -297,6 +323,12 @@ func (s *videoSink) WriteRTP(pk *pionrtp.Packet) error {
 			s.switches++
 		}
 		s.shown, s.hasShown = sender, true
+		if inWin {
+			if s.inWin == nil {
+				s.inWin = map[uint32]uint64{}
+			}
+			s.inWin[sender]++
+		}
 		if timed {
 			s.lat = append(s.lat, d)
 		}
@@ -328,6 +360,13 @@ func (s *videoSink) snapshot() videoCounts {
 	return videoCounts{count: s.count, maxSeq: s.maxSeq, switches: s.switches, self: s.self, unknown: s.unknown, shown: s.shown, hasShown: s.hasShown}
 }
 
+// inWindow is how many packets of sender sent in the window arrived.
+func (s *videoSink) inWindow(sender uint32) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inWin[sender]
+}
+
 func (s *videoSink) takeLatency() []float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -349,7 +388,8 @@ func (l *load) videoCounts() []videoCounts {
 }
 
 // videoResult fills res.Video from the counts at the window's ends:
-// every camera's packets sent (sent0, sent1) and the receivers' (c0, c1).
+// every camera's packets sent (sent0, sent1) and the receivers' (c0, c1),
+// and, after the grace time, the packets sent in the window that arrived.
 func (l *load) videoResult(res *loadwire.Result, sent0, sent1 []uint64, c0, c1 []videoCounts) {
 	v := &loadwire.VideoResult{ClipKbps: l.clip.kbps()}
 	var lat []float64
@@ -375,8 +415,11 @@ func (l *load) videoResult(res *loadwire.Result, sent0, sent1 []uint64, c0, c1 [
 				v.WorstLoss = loss
 			}
 		}
-		if b.hasShown && int(b.shown) < len(sent1) {
-			v.ExpectedSent += sent1[b.shown] - sent0[b.shown]
+		if b.hasShown {
+			if s := l.vsrc[b.shown].Load(); s != nil && s.winOn.Load() {
+				v.ExpectedSent += uint64(s.winHi.Load() - s.winLo.Load())
+				v.ReceivedSent += p.vsink.inWindow(b.shown)
+			}
 		}
 		v.Switches += b.switches - a.switches
 		v.Self += b.self - a.self

@@ -65,12 +65,15 @@ type VideoResult struct {
 	Sent uint64 `json:"sent"`
 	// Streams counts the receivers that got forwarded video in the
 	// window; Received their packets; ExpectedSeq what their (rewritten,
-	// continuous) sequence numbers span; ExpectedSent what the senders
-	// they were shown at the end of the window sent over it.
+	// continuous) sequence numbers span. ExpectedSent is what the
+	// senders they were shown at the end of the window sent in it (by
+	// the packet numbers of the load's trailer), ReceivedSent how many
+	// of those packets arrived, in the window or within a second after.
 	Streams      int    `json:"streams"`
 	Received     uint64 `json:"received"`
 	ExpectedSeq  uint64 `json:"expected_seq"`
 	ExpectedSent uint64 `json:"expected_sent"`
+	ReceivedSent uint64 `json:"received_sent"`
 	// WorstLoss is the highest loss of one receiver (by sequence).
 	WorstLoss float64 `json:"worst_loss"`
 	// Switches counts changes of the sender a receiver was shown, Self
