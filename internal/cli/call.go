@@ -34,6 +34,8 @@ func newCall(g *globals) *cobra.Command {
 		noBundle bool
 		noAudio  bool
 		allVideo bool
+		// receiveVideo offers video without sending any.
+		receiveVideo bool
 	)
 	cmd := &cobra.Command{
 		Use:   "call JID",
@@ -74,8 +76,12 @@ prints its statistics.`,
 				// sending every participant's video as its own content.
 				ep.client.AddFeatures(rtp.FeatureAllVideo)
 			}
+			// The ring (JMI) proposes exactly the media the
+			// session-initiate will offer: Dino declines a session that
+			// adds a content the proposal did not announce.
+			wantVideo := media.Video != "" || receiveVideo
 			descs := []jingle.Element{jingle.MustElement(&rtpDescription{Media: "audio"})}
-			if media.Video != "" {
+			if wantVideo {
 				descs = append(descs, jingle.MustElement(&rtpDescription{Media: "video"}))
 			}
 			ringCtx, cancelRing := context.WithTimeout(ctx, ring)
@@ -88,7 +94,7 @@ prints its statistics.`,
 				MediaOptions: media,
 				Peer:         peerOpts,
 				NoAudio:      noAudio,
-				ReceiveVideo: media.Video != "" || media.Record != "",
+				ReceiveVideo: wantVideo,
 				NoBundle:     noBundle,
 				SID:          sid,
 			}
@@ -111,6 +117,7 @@ prints its statistics.`,
 	f.DurationVar(&ring, "ring-timeout", 45*time.Second, "give up when nobody answers within this time")
 	f.BoolVar(&noBundle, "no-bundle", false, "one transport per content, no BUNDLE group (as Dino does)")
 	f.BoolVar(&noAudio, "no-audio", false, "video only")
+	f.BoolVar(&receiveVideo, "receive-video", false, "offer video without sending any, to see (and with --record, record) the peer's")
 	f.BoolVar(&allVideo, "all-video", false, "in a conference room, receive every participant's video as a content of its own (recorded as PREFIX-CONTENT.ivf), not only the active speaker's")
 	return cmd
 }
