@@ -302,6 +302,12 @@ func (s videoSink) WriteRTP(p *pionrtp.Packet) error {
 	return nil
 }
 
+// NeedKeyFrame tells the call not to ask the sender for key frames on a
+// timer (rtp's PLI loop for recordings): the room asks for one exactly
+// when a receiver needs it (a switch, a receiver's PLI), and a real
+// encoder answers each request with a large frame.
+func (s videoSink) NeedKeyFrame() bool { return false }
+
 // Close: the participant's video ended (it removed the content, or the
 // call ended), so it is no longer shown to anyone from the next choice.
 func (s videoSink) Close() error {

@@ -104,9 +104,7 @@ func (g *globals) login(ctx context.Context, acct *accountFlags) (*endpoint, err
 		Identity:           xmpp.Identity{Category: "client", Type: "pc", Name: "jingle"},
 		MaxAttempts:        3,
 		Carbons:            true,
-		// The first presence waits for the Jingle features (serve).
-		DeferPresence: true,
-		Logger:        log,
+		Logger:             log,
 	})
 	if err != nil {
 		return nil, exitf(ExitUsage, "%v", err)
@@ -122,16 +120,6 @@ func (g *globals) login(ctx context.Context, acct *accountFlags) (*endpoint, err
 func (e *endpoint) serve(opts ...jingle.Option) {
 	e.mgr = jingle.NewManager(e.client.JID(), e.client, append([]jingle.Option{jingle.WithLogger(e.log)}, opts...)...)
 	e.client.Serve(e.mgr)
-	e.announce()
-}
-
-// announce sends our first presence, now that the features it advertises
-// (caps) are complete: login holds it back (xmpp.Config.DeferPresence),
-// since a client such as Dino asks for them once, at the first presence.
-func (e *endpoint) announce() {
-	if err := e.client.Announce(); err != nil {
-		e.log.Debug("presence not sent", "err", err)
-	}
 }
 
 // connectError turns a login failure into a message and exit code a

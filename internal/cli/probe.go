@@ -82,9 +82,6 @@ it also lists the STUN/TURN servers the account's XMPP server hands out
 				return err
 			}
 			defer ep.close()
-			// No Jingle of our own to register: available at once, so
-			// the server probes our contacts' presence for us.
-			ep.announce()
 			target := args[0]
 			targets := []string{target}
 			if !strings.Contains(target, "/") && strings.Contains(target, "@") {

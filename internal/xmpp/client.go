@@ -36,7 +36,6 @@ type Client struct {
 
 	started    atomic.Bool
 	supervised atomic.Bool
-	announced  atomic.Bool // Announce was called (Config.DeferPresence)
 	closeOnce  sync.Once
 
 	jid       string   // full JID of the current or last stream
@@ -303,9 +302,7 @@ func (c *Client) install(s *stream) error {
 		// which only means no copies.
 		_ = s.write([]byte("<iq type='set' id='" + c.newID() + "'><enable xmlns='urn:xmpp:carbons:2'/></iq>"))
 	}
-	if !c.cfg.DeferPresence || c.announced.Load() {
-		_ = s.writeStanza(c.presenceStanza())
-	}
+	_ = s.writeStanza(c.presenceStanza())
 	c.emit(Event{Kind: EventConnected, JID: s.jid, Attempt: s.attempt})
 	return nil
 }

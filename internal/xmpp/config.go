@@ -53,12 +53,6 @@ type Config struct {
 	CapsNode string
 	// Priority is our presence priority (RFC 6121 §4.7.2.3); default 0.
 	Priority int
-	// DeferPresence holds our first available presence back until
-	// Announce: a program that registers its Jingle features after
-	// connecting (it needs the connection for XEP-0215 first) then
-	// announces them complete. Dino asks for a contact's disco#info once,
-	// at its first presence, and keeps what it got.
-	DeferPresence bool
 	// Carbons enables XEP-0280 message carbons on each stream, so that the
 	// Jingle manager sees the JMI answers our other devices send (and
 	// stops ringing here when one of them picks up).

@@ -115,7 +115,7 @@ func (c *Client) updateFeatures(fs []string) {
 	c.features = fs
 	s := c.cur
 	c.mu.Unlock()
-	if changed && s != nil && (!c.cfg.DeferPresence || c.announced.Load()) {
+	if changed && s != nil {
 		if err := s.writeStanza(c.presenceStanza()); err != nil {
 			c.log.Debug("xmpp: presence update not sent", "err", err)
 		}

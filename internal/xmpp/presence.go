@@ -162,20 +162,6 @@ func (c *Client) Subscribe(_ context.Context, bare string) error {
 	return nil
 }
 
-// Announce sends our available presence, with the caps of the features
-// registered by now, when Config.DeferPresence held it back; reconnections
-// send it as usual from then on. Without DeferPresence it does nothing.
-func (c *Client) Announce() error {
-	if !c.cfg.DeferPresence || c.announced.Swap(true) {
-		return nil
-	}
-	s, err := c.current()
-	if err != nil {
-		return err
-	}
-	return s.writeStanza(c.presenceStanza())
-}
-
 // SendPresenceTo sends our presence (with caps) directly to a JID without a
 // subscription (directed presence, RFC 6121 §4.6).
 func (c *Client) SendPresenceTo(_ context.Context, to string) error {
