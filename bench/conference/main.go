@@ -69,6 +69,7 @@ type config struct {
 	out               string
 	video             bool // participants also send and receive VP8
 	baseline          bool // -video: each size audio-only first, to subtract
+	cpuprofile        string // directory for a CPU profile of jingled per window
 }
 
 func defaultConfig() config {
@@ -103,6 +104,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.keepGoing, "keep-going", false, "run every size even after one lost more than 1%")
 	fs.StringVar(&c.out, "o", "", "also write the table to this file")
 	fs.BoolVar(&c.video, "video", false, "video runs: every participant also sends VP8 and receives the forwarded speaker's video (-talkers defaults to 1, -big to 0)")
+	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "save a CPU profile of jingled over each window into this directory (jingled's http.pprof), for go tool pprof")
 	fs.BoolVar(&c.baseline, "baseline", c.baseline, "with -video: run each size audio-only first, the same rooms, to tell the video's share of the focus CPU")
 }
 
@@ -368,6 +370,9 @@ func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server
 		return r, err
 	}
 	t0 := time.Now()
+	if cfg.cpuprofile != "" {
+		go saveProfile(j.metrics, filepath.Join(cfg.cpuprofile, fmt.Sprintf("%s%dx%d.pprof", prefix, rooms, size)), cfg.window)
+	}
 	time.Sleep(cfg.window)
 	m1, err := j.scrape()
 	if err != nil {
@@ -442,6 +447,7 @@ level = "warn"
 
 [http]
 listen = %q
+pprof = true
 
 [ice]
 loopback_only = true
@@ -569,4 +575,24 @@ func tail(path string) string {
 		b = b[len(b)-3000:]
 	}
 	return string(b)
+}
+
+// saveProfile fetches a CPU profile of jingled lasting d into path (best
+// effort: a failure is printed, the run goes on).
+func saveProfile(base, path string, d time.Duration) {
+	resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(d.Seconds())))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cpuprofile:", err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cpuprofile:", err)
+		return
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		fmt.Fprintln(os.Stderr, "cpuprofile:", err)
+	}
 }

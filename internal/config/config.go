@@ -108,6 +108,10 @@ type Log struct {
 type HTTP struct {
 	// Listen is host:port; empty disables the endpoint. Default empty.
 	Listen string `toml:"listen"`
+	// Pprof serves Go's profiles under /debug/pprof/ on the same
+	// listener, for finding where a busy jingled spends its CPU. Default
+	// false: keep the listener on loopback when it is on.
+	Pprof bool `toml:"pprof"`
 }
 
 // TURN is the bundled relay: the [turn] table holds turnserver.Config's

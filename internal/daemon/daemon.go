@@ -82,7 +82,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 		if d.turn != nil {
 			gs = append(gs, d.turn.Gatherer())
 		}
-		h, err := startHTTP(d.cfg.HTTP.Listen, gs, d.healthy)
+		h, err := startHTTP(d.cfg.HTTP.Listen, gs, d.healthy, d.cfg.HTTP.Pprof)
 		if err != nil {
 			d.stopAll(ctx)
 			return err

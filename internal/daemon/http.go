@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,7 +23,7 @@ type httpServer struct {
 // health reports nil while every part of the daemon is up.
 type health func() error
 
-func startHTTP(addr string, g prometheus.Gatherer, ok health) (*httpServer, error) {
+func startHTTP(addr string, g prometheus.Gatherer, ok health, profiles bool) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("http.listen %s: %w", addr, err)
@@ -36,6 +37,13 @@ func startHTTP(addr string, g prometheus.Gatherer, ok health) (*httpServer, erro
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	if profiles {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	}
 	h := &httpServer{
 		srv:  &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second},
 		ln:   ln,
