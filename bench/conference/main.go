@@ -67,8 +67,8 @@ type config struct {
 	pin               bool // jingled on CPU 0, confload on CPU 1
 	keepGoing         bool // run every size even past 1% loss
 	out               string
-	video             bool // participants also send and receive VP8
-	baseline          bool // -video: each size audio-only first, to subtract
+	video             bool   // participants also send and receive VP8
+	baseline          bool   // -video: each size audio-only first, to subtract
 	cpuprofile        string // directory for a CPU profile of jingled per window
 }
 
