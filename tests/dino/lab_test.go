@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jingled/jingled/internal/proctest"
 	"github.com/jingled/jingled/internal/prosodytest"
 )
 
@@ -53,6 +54,7 @@ type lab struct {
 	accounts map[string]prosodytest.Account
 	proxy    net.Listener
 	binDir   string
+	jingled  *proctest.Jingled // the conference component (TestConferenceWithDino)
 	dino     *dinoProc
 }
 
@@ -95,6 +97,7 @@ func (l *lab) close() {
 	if l.dino != nil {
 		l.dino.close()
 	}
+	l.stopJingled()
 	if l.proxy != nil {
 		l.proxy.Close()
 	}
@@ -161,6 +164,10 @@ func startLab() (_ *lab, err error) {
 		return nil, err
 	}
 	if err := l.buildBinaries(); err != nil {
+		return nil, err
+	}
+	// Before Dino: its first presence makes Prosody probe the room.
+	if err := l.startJingled(ctx); err != nil {
 		return nil, err
 	}
 	l.dino, err = startDino(ctx, filepath.Join(l.dir, "dino"), l.accounts["dino"], l.srv)
