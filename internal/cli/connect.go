@@ -104,7 +104,9 @@ func (g *globals) login(ctx context.Context, acct *accountFlags) (*endpoint, err
 		Identity:           xmpp.Identity{Category: "client", Type: "pc", Name: "jingle"},
 		MaxAttempts:        3,
 		Carbons:            true,
-		Logger:             log,
+		// disco#info waits for the Jingle features (serve).
+		HoldDisco: true,
+		Logger:    log,
 	})
 	if err != nil {
 		return nil, exitf(ExitUsage, "%v", err)
@@ -120,6 +122,7 @@ func (g *globals) login(ctx context.Context, acct *accountFlags) (*endpoint, err
 func (e *endpoint) serve(opts ...jingle.Option) {
 	e.mgr = jingle.NewManager(e.client.JID(), e.client, append([]jingle.Option{jingle.WithLogger(e.log)}, opts...)...)
 	e.client.Serve(e.mgr)
+	e.client.FeaturesReady()
 }
 
 // connectError turns a login failure into a message and exit code a

@@ -82,6 +82,8 @@ it also lists the STUN/TURN servers the account's XMPP server hands out
 				return err
 			}
 			defer ep.close()
+			// No Jingle of our own: answer disco#info at once.
+			ep.client.FeaturesReady()
 			target := args[0]
 			targets := []string{target}
 			if !strings.Contains(target, "/") && strings.Contains(target, "@") {

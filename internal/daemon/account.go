@@ -127,6 +127,8 @@ func (a *account) run() error {
 		Identity:           xmpp.Identity{Category: "client", Type: "bot", Name: "jingled " + a.cfg.Role},
 		SubscriptionPolicy: a.approveSubscription,
 		OnPresence:         a.onPresence,
+		// disco#info waits until the role's features are registered.
+		HoldDisco: true,
 		// Carbons let a call answered on another device of the same
 		// account stop ringing here (XEP-0353 with XEP-0280).
 		Carbons: true,
@@ -168,6 +170,7 @@ func (a *account) run() error {
 	}
 	mgr := jingle.NewManager(client.JID(), client, opts...)
 	client.Serve(mgr)
+	client.FeaturesReady()
 	if s, ok := role.(interface{ served() }); ok {
 		s.served()
 	}

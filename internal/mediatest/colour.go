@@ -13,14 +13,15 @@ import (
 )
 
 // ColourVP8 writes a VP8 IVF of one solid colour (an ffmpeg colour name
-// such as "red") lasting d at fps, with a key frame every second: the
-// conference video tests tell whose video a receiver is shown by its
-// colour.
+// such as "red") lasting d at fps, with a key frame every third of a
+// second: the conference video tests tell whose video a receiver is shown
+// by its colour, and a file, unlike an encoder, cannot answer the room's
+// key-frame request at a switch, so key frames come often.
 func ColourVP8(ctx context.Context, path, colour string, seconds, fps int) error {
 	_, _, err := run(ctx,
 		"-f", "lavfi", "-i", fmt.Sprintf("color=c=%s:size=160x120:rate=%d", colour, fps),
 		"-t", strconv.Itoa(seconds), "-c:v", "libvpx", "-b:v", "100k",
-		"-g", strconv.Itoa(fps), "-deadline", "realtime", "-cpu-used", "8", "-auto-alt-ref", "0",
+		"-g", strconv.Itoa(max(fps/3, 1)), "-deadline", "realtime", "-cpu-used", "8", "-auto-alt-ref", "0",
 		"-f", "ivf", path)
 	return err
 }

@@ -36,7 +36,10 @@ type Client struct {
 
 	started    atomic.Bool
 	supervised atomic.Bool
-	closeOnce  sync.Once
+	// ready is closed by FeaturesReady (Config.HoldDisco).
+	ready     chan struct{}
+	readyOnce sync.Once
+	closeOnce sync.Once
 
 	jid       string   // full JID of the current or last stream
 	resource  string   // resource to bind: configured, or the server's first pick
@@ -60,6 +63,7 @@ func New(cfg Config) (*Client, error) {
 		done:     make(chan struct{}),
 		presence: map[string]map[string]Presence{},
 		resource: cfg.Resource,
+		ready:    make(chan struct{}),
 	}
 	c.prepare(ctx, cfg.Logger.With("pkg", "xmpp", "account", cfg.JID), cfg.QueueSize)
 	c.write = (*stream).writeStanza

@@ -916,3 +916,47 @@ func TestProxy65Component(t *testing.T) {
 		t.Fatalf("streamhosts %+v, want %s at %s", q.Hosts, srv.ProxyJID, srv.ProxyAddr)
 	}
 }
+
+// TestHoldDisco: with HoldDisco, a disco#info query that comes before
+// FeaturesReady is answered after it, with the features registered in
+// between (go-xmpp's first presence carries no caps, and Dino asks at
+// once and keeps what it got).
+func TestHoldDisco(t *testing.T) {
+	srv := prosodytest.Shared(t)
+	a, b := srv.NewAccount(t, "hold-a"), srv.NewAccount(t, "hold-b")
+	held := newClient(t, srv, a, "held", func(c *Config) { c.HoldDisco = true })
+	asker := newClient(t, srv, b, "asker", nil)
+	got := make(chan DiscoInfo, 1)
+	errc := make(chan error, 1)
+	go func() {
+		info, err := asker.DiscoInfo(testCtx(t), held.JID())
+		if err != nil {
+			errc <- err
+			return
+		}
+		got <- info
+	}()
+	select {
+	case info := <-got:
+		t.Fatalf("disco#info answered before FeaturesReady: %v", info.Features)
+	case err := <-errc:
+		t.Fatal(err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	held.AddFeatures("urn:example:late-feature")
+	held.FeaturesReady()
+	select {
+	case info := <-got:
+		if !slices.Contains(info.Features, "urn:example:late-feature") {
+			t.Errorf("the held answer lacks the feature registered before FeaturesReady: %v", info.Features)
+		}
+	case err := <-errc:
+		t.Fatal(err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer after FeaturesReady")
+	}
+	// Later queries are answered at once.
+	if _, err := asker.DiscoInfo(testCtx(t), held.JID()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -53,6 +53,14 @@ type Config struct {
 	CapsNode string
 	// Priority is our presence priority (RFC 6121 §4.7.2.3); default 0.
 	Priority int
+	// HoldDisco answers the disco#info queries that arrive before
+	// FeaturesReady only once it is called (at most 10 s later): go-xmpp
+	// sends a caps-less presence right after binding, and a client such
+	// as Dino asks for our features at once and keeps the answer, so a
+	// program that registers its Jingle features after connecting (it
+	// needs the connection for XEP-0215 first) would be remembered
+	// without them.
+	HoldDisco bool
 	// Carbons enables XEP-0280 message carbons on each stream, so that the
 	// Jingle manager sees the JMI answers our other devices send (and
 	// stops ringing here when one of them picks up).

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jingled/jingled/jingle"
 )
@@ -137,7 +138,47 @@ func equalStrings(a, b []string) bool {
 // handleDiscoInfo answers disco#info (XEP-0030 §3.1) for no node or our
 // caps node#ver (XEP-0115 §6.2); other nodes are item-not-found.
 func (c *Client) handleDiscoInfo(_ context.Context, iq *jingle.IQ) *jingle.IQ {
+	if c.cfg.HoldDisco {
+		select {
+		case <-c.ready:
+		default:
+			c.holdDisco(iq)
+			return nil
+		}
+	}
 	return AnswerDiscoInfo(iq, c.DiscoInfoSelf(), c.cfg.CapsNode)
+}
+
+// discoHoldLimit bounds how long a disco#info query waits for
+// FeaturesReady.
+const discoHoldLimit = 10 * time.Second
+
+// holdDisco answers iq once the features are registered (FeaturesReady),
+// on a goroutine of the client, so the dispatch goes on meanwhile.
+func (c *Client) holdDisco(iq *jingle.IQ) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		t := time.NewTimer(discoHoldLimit)
+		defer t.Stop()
+		select {
+		case <-c.ready:
+		case <-t.C:
+		case <-c.ctx.Done():
+			return
+		}
+		s, err := c.current()
+		if err != nil {
+			return
+		}
+		c.reply(s, iq, AnswerDiscoInfo(iq, c.DiscoInfoSelf(), c.cfg.CapsNode))
+	}()
+}
+
+// FeaturesReady says every feature is registered: disco#info queries held
+// back (Config.HoldDisco) are answered now, and later ones at once.
+func (c *Client) FeaturesReady() {
+	c.readyOnce.Do(func() { close(c.ready) })
 }
 
 // AnswerDiscoInfo answers a disco#info get with info: for no node, or for
