@@ -94,21 +94,7 @@ func TestRoomMixesG711WithOpus(t *testing.T) {
 	var calls []*rtp.Call
 	for i, p := range parts {
 		p.record = filepath.Join(dir, fmt.Sprintf("rec%d", i))
-		mgr := r.Manager(p.jid, rtp.NewApplication(rtp.ApplicationOptions{}).Options()...)
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = mgr.Close(ctx)
-		})
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		c, err := rtp.Dial(ctx, mgr, roomJID+"/focus", rtp.CallOptions{
-			MediaOptions: rtp.MediaOptions{Audio: p.audio, AudioSource: p.src, Record: p.record, Duration: 7 * time.Second},
-			Peer:         rtp.PeerOptions{Loopback: true, Logger: testLogger()},
-		})
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := mustDial(t, r, p.jid, rtp.MediaOptions{Audio: p.audio, AudioSource: p.src, Record: p.record, Duration: 7 * time.Second})
 		calls = append(calls, c)
 	}
 	// Wait until all three are in before reading the codecs.

@@ -96,6 +96,13 @@ func tone(t *testing.T, dir string, freq float64, d time.Duration) string {
 // dial calls the room from jid, sending audio and recording to prefix.
 func dial(t *testing.T, r *jingletest.Router, jid, audio, record string, d time.Duration) (*rtp.Call, error) {
 	t.Helper()
+	return dialMedia(t, r, jid, rtp.MediaOptions{Audio: audio, Record: record, Duration: d})
+}
+
+// dialMedia calls the room from a manager at jid on r with media m; the
+// manager is closed at the end of the test.
+func dialMedia(t *testing.T, r *jingletest.Router, jid string, m rtp.MediaOptions) (*rtp.Call, error) {
+	t.Helper()
 	mgr := r.Manager(jid, rtp.NewApplication(rtp.ApplicationOptions{}).Options()...)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -104,10 +111,17 @@ func dial(t *testing.T, r *jingletest.Router, jid, audio, record string, d time.
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return rtp.Dial(ctx, mgr, roomJID+"/focus", rtp.CallOptions{
-		MediaOptions: rtp.MediaOptions{Audio: audio, Record: record, Duration: d},
-		Peer:         rtp.PeerOptions{Loopback: true, Logger: testLogger()},
-	})
+	return rtp.Dial(ctx, mgr, roomJID+"/focus", rtp.CallOptions{MediaOptions: m, Peer: rtp.PeerOptions{Loopback: true, Logger: testLogger()}})
+}
+
+// mustDial is dialMedia failing the test on error.
+func mustDial(t *testing.T, r *jingletest.Router, jid string, m rtp.MediaOptions) *rtp.Call {
+	t.Helper()
+	c, err := dialMedia(t, r, jid, m)
+	if err != nil {
+		t.Fatalf("%s calling the room: %v", jid, err)
+	}
+	return c
 }
 
 func wait(t *testing.T, c *rtp.Call) *jingle.Reason {

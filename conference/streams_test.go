@@ -48,31 +48,17 @@ func TestRoomSendsEveryVideoToWhoAsks(t *testing.T) {
 		}
 		return a, v
 	}
-	dialAs := func(jid string, m rtp.MediaOptions, allVideo bool) *rtp.Call {
-		mgr := r.Manager(jid, rtp.NewApplication(rtp.ApplicationOptions{}).Options()...)
-		if allVideo {
-			info := xmpp.DiscoInfo{Identities: []xmpp.Identity{{Category: "client", Type: "pc"}}, Features: []string{FeatureAllVideo, rtp.NS}}
-			r.Endpoint(jid).HandleIQ(xmpp.NSDiscoInfo, "query", func(_ context.Context, iq *jingle.IQ) *jingle.IQ {
-				return xmpp.AnswerDiscoInfo(iq, info, "")
-			})
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = mgr.Close(ctx)
-		})
-		c, err := rtp.Dial(ctx, mgr, roomJID+"/focus", rtp.CallOptions{MediaOptions: m, Peer: rtp.PeerOptions{Loopback: true, Logger: testLogger()}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	// Green advertises FeatureAllVideo in its disco#info.
+	info := xmpp.DiscoInfo{Identities: []xmpp.Identity{{Category: "client", Type: "pc"}}, Features: []string{FeatureAllVideo, rtp.NS}}
+	r.Endpoint("green@localhost/t").HandleIQ(xmpp.NSDiscoInfo, "query", func(_ context.Context, iq *jingle.IQ) *jingle.IQ {
+		return xmpp.AnswerDiscoInfo(iq, info, "")
+	})
 	ra, rv := media("red", 440)
 	ba, bv := media("blue", 880)
 	ga, gv := media("green", 660)
-	red := dialAs("red@localhost/t", rtp.MediaOptions{Audio: ra, Video: rv}, false)
-	blue := dialAs("blue@localhost/t", rtp.MediaOptions{Audio: ba, Video: bv}, false)
-	green := dialAs("green@localhost/t", rtp.MediaOptions{Audio: ga, Video: gv, Record: filepath.Join(dir, "seen-by-green")}, true)
+	red := mustDial(t, r, "red@localhost/t", rtp.MediaOptions{Audio: ra, Video: rv})
+	blue := mustDial(t, r, "blue@localhost/t", rtp.MediaOptions{Audio: ba, Video: bv})
+	green := mustDial(t, r, "green@localhost/t", rtp.MediaOptions{Audio: ga, Video: gv, Record: filepath.Join(dir, "seen-by-green")})
 	waitJoined(t, room, 3)
 	time.Sleep(6 * time.Second)
 	if err := blue.Hangup(ctx); err != nil {

@@ -37,21 +37,8 @@ func TestRoomFollowsAddedAndDroppedVideo(t *testing.T) {
 	}
 	redA, redV := media("red", 440)
 	blueA, blueV := media("blue", 880)
-	dialAs := func(jid string, m rtp.MediaOptions) *rtp.Call {
-		mgr := r.Manager(jid, rtp.NewApplication(rtp.ApplicationOptions{}).Options()...)
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = mgr.Close(ctx)
-		})
-		c, err := rtp.Dial(ctx, mgr, roomJID+"/focus", rtp.CallOptions{MediaOptions: m, Peer: rtp.PeerOptions{Loopback: true, Logger: testLogger()}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	red := dialAs("red@localhost/t", rtp.MediaOptions{Audio: redA, Video: redV, Record: filepath.Join(dir, "seen-by-red")})
-	blue := dialAs("blue@localhost/t", rtp.MediaOptions{Audio: blueA, Record: filepath.Join(dir, "seen-by-blue")})
+	red := mustDial(t, r, "red@localhost/t", rtp.MediaOptions{Audio: redA, Video: redV, Record: filepath.Join(dir, "seen-by-red")})
+	blue := mustDial(t, r, "blue@localhost/t", rtp.MediaOptions{Audio: blueA, Record: filepath.Join(dir, "seen-by-blue")})
 	waitJoined(t, room, 2)
 
 	time.Sleep(2 * time.Second)

@@ -75,19 +75,7 @@ func TestRoomShowsTheActiveSpeaker(t *testing.T) {
 			p.sink.Sink = s
 			return p.sink, err
 		}
-		mgr := r.Manager(p.colour+"@localhost/t", rtp.NewApplication(rtp.ApplicationOptions{}).Options()...)
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = mgr.Close(ctx)
-		})
-		c, err := rtp.Dial(ctx, mgr, roomJID+"/focus", rtp.CallOptions{
-			MediaOptions: rtp.MediaOptions{AudioSource: p.tone, Video: video, Sinks: sinks},
-			Peer:         rtp.PeerOptions{Loopback: true, Logger: testLogger()},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := mustDial(t, r, p.colour+"@localhost/t", rtp.MediaOptions{AudioSource: p.tone, Video: video, Sinks: sinks})
 		p.call = c
 	}
 	waitJoined(t, room, 3)

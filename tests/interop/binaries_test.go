@@ -136,3 +136,38 @@ func (r *cliRun) eventFor(typ, content string) time.Time {
 	}
 	return time.Time{}
 }
+
+// cliGroup runs `jingle` commands side by side, as the participants of a
+// conference test, and collects their runs by name.
+type cliGroup struct {
+	t    *testing.T
+	ctx  context.Context
+	srv  *prosodytest.Server
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	runs map[string]*cliRun
+}
+
+func newCLIGroup(t *testing.T, ctx context.Context, srv *prosodytest.Server) *cliGroup {
+	return &cliGroup{t: t, ctx: ctx, srv: srv, runs: map[string]*cliRun{}}
+}
+
+// start runs `jingle args...` as acc in the background, under name.
+func (g *cliGroup) start(name string, acc prosodytest.Account, args ...string) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		r := runCLI(g.t, g.ctx, g.srv, acc, args...)
+		g.mu.Lock()
+		g.runs[name] = r
+		g.mu.Unlock()
+	}()
+}
+
+// wait waits for every command and returns the runs by name.
+func (g *cliGroup) wait() map[string]*cliRun {
+	g.wg.Wait()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.runs
+}

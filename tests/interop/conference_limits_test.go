@@ -87,19 +87,8 @@ func TestConferenceLimitsAndHostileParticipants(t *testing.T) {
 	defer cancel()
 
 	const talk = 14 * time.Second
-	var wg sync.WaitGroup
-	runs := map[string]*cliRun{}
-	var mu sync.Mutex
-	call := func(name string, acc prosodytest.Account, args ...string) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := runCLI(t, ctx, srv, acc, args...)
-			mu.Lock()
-			runs[name] = r
-			mu.Unlock()
-		}()
-	}
+	group := newCLIGroup(t, ctx, srv)
+	call := group.start
 	call("a", a, "call", room, "--audio", sineFile(t, 440, talk+4*time.Second), "--record", filepath.Join(dir, "a"), "--duration", talk.String())
 	call("b", b, "call", room, "--audio", sineFile(t, 660, talk+4*time.Second), "--record", filepath.Join(dir, "b"), "--duration", talk.String())
 	time.Sleep(2 * time.Second)
@@ -139,7 +128,7 @@ func TestConferenceLimitsAndHostileParticipants(t *testing.T) {
 			t.Errorf("%s: want exit 5 with %q, got %s", r.name, r.want, run)
 		}
 	}
-	wg.Wait()
+	runs := group.wait()
 	for _, name := range []string{"a", "b"} {
 		if r := runs[name]; r.code != 0 || r.summary()["reason"] != "success" {
 			t.Fatalf("participant %s: %s", name, r)

@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/jingled/jingled/internal/prosodytest"
 	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
 	"github.com/jingled/jingled/rtp"
@@ -90,25 +88,14 @@ allow = ["*"]
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const talk = 12 * time.Second
-	var wg sync.WaitGroup
-	runs := map[string]*cliRun{}
-	var mu sync.Mutex
-	call := func(name string, acc prosodytest.Account, args ...string) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := runCLI(t, ctx, srv, acc, args...)
-			mu.Lock()
-			runs[name] = r
-			mu.Unlock()
-		}()
-	}
+	group := newCLIGroup(t, ctx, srv)
+	call := group.start
 	call("a", a, "call", acct.JID, "--audio", sineFile(t, 440, talk+4*time.Second), "--record", filepath.Join(dir, "a"), "--duration", talk.String())
 	call("b", b, "call", acct.JID+"/room", "--audio", sineFile(t, 660, talk+4*time.Second), "--record", filepath.Join(dir, "b"), "--duration", talk.String())
 	recC := filepath.Join(dir, "c.wav")
 	sj := startPeer(t, srv, c, "call", acct.JID+"/room", "--freq", "880", "--hangup-after", fmt.Sprint(int(talk.Seconds())), "--record", recC)
 	sj.waitFor(30*time.Second, "ice-connected", nil)
-	wg.Wait()
+	runs := group.wait()
 	if err := sj.wait(30 * time.Second); err != nil {
 		t.Errorf("StanzaJS exited with %v", err)
 	}

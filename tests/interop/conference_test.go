@@ -6,7 +6,6 @@ import (
 	"math"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -146,19 +145,8 @@ func TestConferenceThreeStacks(t *testing.T) {
 	const talk = 16 * time.Second
 	toneA, toneB, toneD := sineFile(t, 440, talk+4*time.Second), sineFile(t, 660, talk+4*time.Second), sineFile(t, 1100, 10*time.Second)
 
-	var wg sync.WaitGroup
-	runs := map[string]*cliRun{}
-	var mu sync.Mutex
-	call := func(name string, acc prosodytest.Account, args ...string) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := runCLI(t, ctx, srv, acc, args...)
-			mu.Lock()
-			runs[name] = r
-			mu.Unlock()
-		}()
-	}
+	group := newCLIGroup(t, ctx, srv)
+	call := group.start
 	call("a", a, "call", room, "--audio", toneA, "--record", filepath.Join(dir, "a"), "--duration", talk.String())
 	call("b", b, "call", room, "--audio", toneB, "--record", filepath.Join(dir, "b"), "--duration", talk.String())
 	recC := filepath.Join(dir, "c.wav")
@@ -168,7 +156,7 @@ func TestConferenceThreeStacks(t *testing.T) {
 	// The latecomer joins once the three are in, and leaves before them.
 	time.Sleep(5 * time.Second)
 	call("d", late, "call", room, "--audio", toneD, "--record", filepath.Join(dir, "d"), "--duration", "5s")
-	wg.Wait()
+	runs := group.wait()
 	if err := sj.wait(30 * time.Second); err != nil {
 		t.Errorf("StanzaJS exited with %v", err)
 	}
