@@ -82,15 +82,37 @@ func pickCodec(call *rtp.Call) (mixer.Codec, webrtc.RTPCodecCapability, error) {
 	return 0, webrtc.RTPCodecCapability{}, ErrNoMixableCodec
 }
 
-// mixSource is the rtp.Source of what a participant hears: the mixer
-// writes one encoded frame per tick into its track. Run only waits, since
-// the mixer, not the source, sets the pace.
-type mixSource struct {
-	codec webrtc.RTPCodecCapability
-	track *webrtc.TrackLocalStaticSample
-
+// pushed is the lifetime of a Source whose media is pushed into its
+// track by someone else (the mixer, the video router): Run only waits
+// until the call ends or Close.
+type pushed struct {
 	once sync.Once
 	done chan struct{}
+}
+
+func newPushed() pushed { return pushed{done: make(chan struct{})} }
+
+// Run waits until the call ends or the source is closed.
+func (p *pushed) Run(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+	case <-p.done:
+	}
+	return nil
+}
+
+// Close ends Run.
+func (p *pushed) Close() error {
+	p.once.Do(func() { close(p.done) })
+	return nil
+}
+
+// mixSource is the rtp.Source of what a participant hears: the mixer
+// writes one encoded frame per tick into its track.
+type mixSource struct {
+	pushed
+	codec webrtc.RTPCodecCapability
+	track *webrtc.TrackLocalStaticSample
 }
 
 func newMixSource(c webrtc.RTPCodecCapability, id string) (*mixSource, error) {
@@ -98,27 +120,12 @@ func newMixSource(c webrtc.RTPCodecCapability, id string) (*mixSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("conference: mix track: %w", err)
 	}
-	return &mixSource{codec: c, track: t, done: make(chan struct{})}, nil
+	return &mixSource{pushed: newPushed(), codec: c, track: t}, nil
 }
 
 func (s *mixSource) Codec() webrtc.RTPCodecCapability { return s.codec }
 func (s *mixSource) Kind() webrtc.RTPCodecType        { return webrtc.RTPCodecTypeAudio }
 func (s *mixSource) Track() webrtc.TrackLocal         { return s.track }
-
-// Run waits until the call ends or the source is closed.
-func (s *mixSource) Run(ctx context.Context) error {
-	select {
-	case <-ctx.Done():
-	case <-s.done:
-	}
-	return nil
-}
-
-// Close ends Run.
-func (s *mixSource) Close() error {
-	s.once.Do(func() { close(s.done) })
-	return nil
-}
 
 // write is the mixer's output callback. A track not yet bound (ICE still
 // connecting) drops the frame, which is what a live mix should do.

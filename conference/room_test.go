@@ -93,6 +93,20 @@ func tone(t *testing.T, dir string, freq float64, d time.Duration) string {
 	return p
 }
 
+// colourMedia writes a participant's 30 s of media: a tone at freq and
+// amplitude volume (an ffmpeg volume expression) and solid-colour video.
+func colourMedia(t *testing.T, ctx context.Context, dir, colour string, freq float64, volume string) (audio, video string) {
+	t.Helper()
+	audio, video = filepath.Join(dir, colour+".ogg"), filepath.Join(dir, colour+".ivf")
+	if err := mediatest.SineEnvelopeOpus(ctx, audio, freq, 30, volume); err != nil {
+		t.Fatal(err)
+	}
+	if err := mediatest.ColourVP8(ctx, video, colour, 30, 15); err != nil {
+		t.Fatal(err)
+	}
+	return audio, video
+}
+
 // dial calls the room from jid, sending audio and recording to prefix.
 func dial(t *testing.T, r *jingletest.Router, jid, audio, record string, d time.Duration) (*rtp.Call, error) {
 	t.Helper()

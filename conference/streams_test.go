@@ -39,14 +39,7 @@ func TestRoomSendsEveryVideoToWhoAsks(t *testing.T) {
 		return jingletest.Verdict{}
 	})
 	media := func(colour string, freq float64) (string, string) {
-		a, v := filepath.Join(dir, colour+".ogg"), filepath.Join(dir, colour+".ivf")
-		if err := mediatest.SineEnvelopeOpus(ctx, a, freq, 30, "0.5"); err != nil {
-			t.Fatal(err)
-		}
-		if err := mediatest.ColourVP8(ctx, v, colour, 30, 15); err != nil {
-			t.Fatal(err)
-		}
-		return a, v
+		return colourMedia(t, ctx, dir, colour, freq, "0.5")
 	}
 	// Green advertises FeatureAllVideo in its disco#info.
 	info := xmpp.DiscoInfo{Identities: []xmpp.Identity{{Category: "client", Type: "pc"}}, Features: []string{FeatureAllVideo, rtp.NS}}

@@ -229,11 +229,9 @@ func (r *Room) runVideo(ctx context.Context) {
 
 // forwardSource is the rtp.Source of the video a participant is shown.
 type forwardSource struct {
+	pushed
 	track *webrtc.TrackLocalStaticRTP
 	onKFR func()
-
-	once sync.Once
-	done chan struct{}
 }
 
 var _ rtp.KeyFrameRequestHandler = (*forwardSource)(nil)
@@ -243,26 +241,13 @@ func newForwardSource(id string, onKFR func()) (*forwardSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("conference: video track: %w", err)
 	}
-	return &forwardSource{track: t, onKFR: onKFR, done: make(chan struct{})}, nil
+	return &forwardSource{pushed: newPushed(), track: t, onKFR: onKFR}, nil
 }
 
 func (s *forwardSource) Codec() webrtc.RTPCodecCapability { return rtp.CodecVP8 }
 func (s *forwardSource) Kind() webrtc.RTPCodecType        { return webrtc.RTPCodecTypeVideo }
 func (s *forwardSource) Track() webrtc.TrackLocal         { return s.track }
 func (s *forwardSource) OnKeyFrameRequest()               { s.onKFR() }
-
-func (s *forwardSource) Run(ctx context.Context) error {
-	select {
-	case <-ctx.Done():
-	case <-s.done:
-	}
-	return nil
-}
-
-func (s *forwardSource) Close() error {
-	s.once.Do(func() { close(s.done) })
-	return nil
-}
 
 // offersVP8 reports whether the caller offered a video content with VP8.
 func offersVP8(c *rtp.Call) bool {

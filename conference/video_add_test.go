@@ -26,14 +26,7 @@ func TestRoomFollowsAddedAndDroppedVideo(t *testing.T) {
 	defer cancel()
 	r, room := newTestRoom(t, RoomConfig{})
 	media := func(colour string, freq float64) (string, string) {
-		a, v := filepath.Join(dir, colour+".ogg"), filepath.Join(dir, colour+".ivf")
-		if err := mediatest.SineEnvelopeOpus(ctx, a, freq, 30, "1"); err != nil {
-			t.Fatal(err)
-		}
-		if err := mediatest.ColourVP8(ctx, v, colour, 30, 15); err != nil {
-			t.Fatal(err)
-		}
-		return a, v
+		return colourMedia(t, ctx, dir, colour, freq, "1")
 	}
 	redA, redV := media("red", 440)
 	blueA, blueV := media("blue", 880)
