@@ -17,7 +17,12 @@ import (
 // How long each call carries media, and the tolerance on a tone.
 const (
 	callMedia = 6 * time.Second
-	toneTol   = 5.0 // Hz
+	// videoCallMedia is the length of a video call: Dino's call window
+	// (GTK under Xvfb, on two busy cores) can take several seconds to show
+	// the first picture, and the check ends with the call. The media files
+	// last callMedia+10s.
+	videoCallMedia = 14 * time.Second
+	toneTol        = 5.0 // Hz
 )
 
 // callFiles writes the CLI's media: a tone of freq for the call and, with
@@ -198,7 +203,11 @@ func callToDino(t *testing.T, l *lab, video, record bool) (*cliRun, string, int6
 	d.dumpOnFailure(t)
 	audio, ivf := callFiles(t, cliTone, video)
 	rec := filepath.Join(t.TempDir(), "rec")
-	args := []string{"call", l.accounts["dino"].JID, "--audio", audio, "--duration", callMedia.String(), "--ring-timeout", "30s"}
+	length := callMedia
+	if video {
+		length = videoCallMedia
+	}
+	args := []string{"call", l.accounts["dino"].JID, "--audio", audio, "--duration", length.String(), "--ring-timeout", "30s"}
 	if record {
 		args = append(args, "--record", rec)
 	}

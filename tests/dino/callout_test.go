@@ -66,7 +66,11 @@ func TestCallFromDino(t *testing.T) {
 			const bobTone = 880.0
 			audio, ivf := callFiles(t, bobTone, video)
 			rec := filepath.Join(t.TempDir(), "rec")
-			args := []string{"answer", "--audio", audio, "--record", rec, "--count", "1", "--timeout", "60s", "--duration", callMedia.String()}
+			length := callMedia
+			if video {
+				length = videoCallMedia
+			}
+			args := []string{"answer", "--audio", audio, "--record", rec, "--count", "1", "--timeout", "60s", "--duration", length.String()}
 			if video {
 				args = append(args, "--video", ivf)
 			}
