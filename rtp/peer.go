@@ -10,10 +10,10 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/jingled/jingled/internal/pionlog"
 	pionice "github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/stats"
-	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -132,7 +132,7 @@ func newAPI(opts *PeerOptions, log *slog.Logger, ufrag, pwd string) (*webrtc.API
 	}
 	sf.OnNewPeerConnection(func(_ string, g stats.Getter) { holder.set(g) })
 	ir.Add(sf)
-	s := webrtc.SettingEngine{LoggerFactory: &pionLogger{log: log}}
+	s := webrtc.SettingEngine{LoggerFactory: pionlog.Factory{Log: log, Args: pionArgs}}
 	// The call decides when a PeerConnection closes (after reading its
 	// final stats); pion would otherwise close it from a goroutine of its
 	// own on DTLS close_notify.
@@ -192,27 +192,18 @@ func (o *PeerOptions) configuration() webrtc.Configuration {
 	return c
 }
 
-// pionLogger routes pion's leveled logs into slog, scoped by pion's
-// subsystem name. pion's info level is chatty (every state change of
-// every candidate pair), so it goes to debug.
-type pionLogger struct{ log *slog.Logger }
-
-func (f *pionLogger) NewLogger(scope string) logging.LeveledLogger {
-	return &pionScope{log: f.log.With("pion", scope)}
+// pionArgs describes pion's remote tracks by their locking accessors
+// before pion's own "%+v" would read their fields unlocked (a data race
+// with pion's receiver set-up, seen under -race when content-add arrives
+// while a track starts).
+func pionArgs(args []any) []any {
+	for i, a := range args {
+		if t, ok := a.(*webrtc.TrackRemote); ok && t != nil {
+			args[i] = fmt.Sprintf("track{id:%s kind:%s ssrc:%d rid:%s}", t.ID(), t.Kind(), t.SSRC(), t.RID())
+		}
+	}
+	return args
 }
-
-type pionScope struct{ log *slog.Logger }
-
-func (p *pionScope) Trace(msg string)                  {}
-func (p *pionScope) Tracef(format string, args ...any) {}
-func (p *pionScope) Debug(msg string)                  { p.log.Debug(msg) }
-func (p *pionScope) Debugf(format string, args ...any) { p.log.Debug(fmt.Sprintf(format, args...)) }
-func (p *pionScope) Info(msg string)                   { p.log.Debug(msg) }
-func (p *pionScope) Infof(format string, args ...any)  { p.log.Debug(fmt.Sprintf(format, args...)) }
-func (p *pionScope) Warn(msg string)                   { p.log.Warn(msg) }
-func (p *pionScope) Warnf(format string, args ...any)  { p.log.Warn(fmt.Sprintf(format, args...)) }
-func (p *pionScope) Error(msg string)                  { p.log.Error(msg) }
-func (p *pionScope) Errorf(format string, args ...any) { p.log.Error(fmt.Sprintf(format, args...)) }
 
 // codecKind returns the media kind of a MIME type.
 func codecKind(mime string) webrtc.RTPCodecType {

@@ -164,7 +164,7 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 
 	sc := turn.ServerConfig{
 		Realm:         cfg.Realm,
-		LoggerFactory: slogFactory{s.log},
+		LoggerFactory: pionLogs(s.log),
 		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
 			return s.gate.authHandler(ra.Username, ra.Realm)
 		},

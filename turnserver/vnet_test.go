@@ -11,7 +11,7 @@ import (
 // on the WAN between NATed peers: a client allocates and relays to a peer,
 // all in memory.
 func TestRelayOnVNet(t *testing.T) {
-	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "1.2.3.0/24", LoggerFactory: slogFactory{testLogger(t)}})
+	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "1.2.3.0/24", LoggerFactory: pionLogs(testLogger(t))})
 	if err != nil {
 		t.Fatal(err)
 	}
