@@ -1,23 +1,29 @@
-// Command calls measures jingled's calls through a real Prosody on
-// loopback (issue 3's `make bench`):
+// Command calls measures how many calls jingled answers (issue 14's
+// `make bench-calls`): the real jingled binary with one echo account, in
+// its own process (pinned to CPU 0 with -pin), called through a throwaway
+// Prosody by this process, the load (on CPU 1), from many accounts as
+// real users would (jingle's per-peer session limit is 32).
 //
-//   - call set-up time, from sending session-initiate to the first RTP
-//     packet received by the caller, p50 and p95 over -setup calls;
-//   - CPU and memory per active audio echo call at each -concurrency
-//     level: callers send Opus, callees echo it back.
+//   - call set-up time, from Dial (offer + session-initiate) to the first
+//     echoed RTP packet, p50 and p95 over -setup calls one after another;
+//   - at each -concurrency level, with every call up and sending 50 Opus
+//     packets/s: jingled's CPU (cores, and per call), its RSS and Go
+//     goroutines per call (against jingled idle), and the echo loss (1 -
+//     echoed/sent over the window). The load's and Prosody's CPU are
+//     printed apart, so the answering side is never charged for them.
 //
-// Both ends of every call run in this process (two XMPP accounts), so a
-// "call" costs two PeerConnections here; the per-call figures say so.
-// Run it through `make bench-calls` (inside a network namespace with only
-// lo) or directly: go run ./bench/calls.
+// The load sends a pre-encoded tone from one pacer goroutine per shard
+// rather than one timer per call, so that a thousand callers fit the
+// load's core and the answering side is what saturates.
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -28,6 +34,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jingled/jingled/bench/internal/benchproc"
 	"github.com/jingled/jingled/internal/mediatest"
 	"github.com/jingled/jingled/internal/prosodytest"
 	"github.com/jingled/jingled/internal/xmpp"
@@ -36,145 +43,324 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	cfg := defaultConfig()
+	cfg.flags(flag.CommandLine)
+	flag.Parse()
+	if cfg.pin {
+		if err := benchproc.CheckPin(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench/calls:", err)
+			os.Exit(2)
+		}
+		pinSelf()
+	}
+	if _, err := run(context.Background(), cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/calls:", err)
 		os.Exit(1)
 	}
 }
 
-type peer struct {
+// pinnedEnv marks the load process once it runs under taskset.
+const pinnedEnv = "JINGLED_BENCH_CALLS_PINNED"
+
+// pinSelf re-executes the load on CPU 1 (taskset sets the mask of every
+// thread; Go offers no way to pin a running process's threads).
+func pinSelf() {
+	if os.Getenv(pinnedEnv) != "" {
+		return
+	}
+	exe, err := os.Executable()
+	if err == nil {
+		var ts string
+		ts, err = execLookPath("taskset")
+		if err == nil {
+			env := append(os.Environ(), pinnedEnv+"=1")
+			err = syscall.Exec(ts, append([]string{"taskset", "-c", "1", exe}, os.Args[1:]...), env)
+		}
+	}
+	fmt.Fprintln(os.Stderr, "bench/calls: cannot pin the load:", err)
+	os.Exit(2)
+}
+
+type config struct {
+	jingled    string
+	setup      int
+	levels     []int
+	window     time.Duration
+	perAccount int
+	batch      int
+	shards     int
+	pin        bool
+	cpuprofile string
+	out        string
+}
+
+func defaultConfig() config {
+	return config{
+		setup: 20, levels: []int{100, 500, 1000}, window: 10 * time.Second,
+		perAccount: 25, batch: 10, shards: 4, pin: runtime.NumCPU() >= 2,
+	}
+}
+
+func (c *config) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.jingled, "jingled", "", "jingled binary (default: go build ./cmd/jingled)")
+	fs.IntVar(&c.setup, "setup", c.setup, "calls for the set-up time measurement, one after another")
+	fs.Func("concurrency", "comma-separated concurrent echo call counts (default 100,500,1000)", func(s string) error {
+		c.levels = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				return fmt.Errorf("bad count %q", f)
+			}
+			c.levels = append(c.levels, n)
+		}
+		return nil
+	})
+	fs.DurationVar(&c.window, "window", c.window, "measurement window per level")
+	fs.IntVar(&c.perAccount, "per-account", c.perAccount, "calls per caller account (jingle allows 32 sessions per peer)")
+	fs.IntVar(&c.batch, "batch", c.batch, "calls dialled at once while a level fills")
+	fs.IntVar(&c.shards, "shards", c.shards, "pacer goroutines of the load")
+	fs.BoolVar(&c.pin, "pin", c.pin, "pin jingled to CPU 0 and the load to CPU 1 (taskset)")
+	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "save a CPU profile of jingled over each window into this directory")
+	fs.StringVar(&c.out, "o", "", "also write the table to this file")
+}
+
+// row is one concurrency level's result.
+type row struct {
+	n, held            int
+	jingledCores       float64
+	loadCores          float64
+	prosodyCores       float64
+	rssPerCall         float64 // bytes
+	heapPerCall        float64 // bytes
+	goroutinesPerCall  float64
+	sentPerCall        float64 // packets/s
+	loss               float64
+	setupFailed        int
+	rssIdle, rssLoaded float64
+}
+
+// result is a whole run: the set-up times and the levels.
+type result struct {
+	setups []time.Duration
+	rows   []row
+}
+
+func run(ctx context.Context, cfg config, stdout io.Writer) (*result, error) {
+	dir, err := os.MkdirTemp("", "bench-calls-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if cfg.jingled == "" {
+		if cfg.jingled, err = benchproc.Build(ctx, dir, "./cmd/jingled"); err != nil {
+			return nil, err
+		}
+	}
+	srv, err := prosodytest.Start(ctx, filepath.Join(dir, "prosody"))
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+	tone := filepath.Join(dir, "tone.ogg")
+	if err := mediatest.SineOpus(ctx, tone, 440, 2*time.Second); err != nil {
+		return nil, err
+	}
+	fr, err := frames(tone)
+	if err != nil {
+		return nil, err
+	}
+	echo, err := srv.CreateAccount(ctx, "echo", "bench-echo")
+	if err != nil {
+		return nil, err
+	}
+	j, err := startJingled(ctx, cfg, dir, srv, echo)
+	if err != nil {
+		return nil, err
+	}
+	defer j.Stop()
+	callee := echo.JID + "/jingled"
+
+	most := slices.Max(append([]int{1}, cfg.levels...))
+	nacc := (most + cfg.perAccount - 1) / cfg.perAccount
+	callers, err := loginCallers(ctx, srv, nacc)
+	defer func() {
+		for _, c := range callers {
+			c.close()
+		}
+	}()
+	if err != nil {
+		return nil, err
+	}
+	p := newPacer(fr, cfg.shards)
+	defer p.close()
+	app := rtp.NewApplication(rtp.ApplicationOptions{Peer: rtp.PeerOptions{Loopback: true, Logger: slog.New(slog.DiscardHandler)}})
+
+	fmt.Fprintf(stdout, "bench/calls: jingled (echo role, pid %d) against Prosody %s; %d CPUs; pinned: %v (jingled CPU 0, load CPU 1); %d caller accounts; window %v\n",
+		j.Pid(), srv.Addr, runtime.NumCPU(), cfg.pin, nacc, cfg.window)
+	fmt.Fprintf(stdout, "load average before: %s\n", benchproc.LoadAverage())
+
+	res := &result{}
+	for i := range cfg.setup {
+		d, err := setupOnce(ctx, app, p, callers[0], callee, i)
+		if err != nil {
+			return res, fmt.Errorf("set-up call %d: %w", i+1, err)
+		}
+		res.setups = append(res.setups, d)
+	}
+	slices.Sort(res.setups)
+	if len(res.setups) > 0 {
+		fmt.Fprintf(stdout, "call set-up (Dial -> first echoed RTP), %d calls: p50 %v  p95 %v  max %v\n",
+			len(res.setups), pctD(res.setups, 50), pctD(res.setups, 95), res.setups[len(res.setups)-1].Round(100*time.Microsecond))
+	}
+	for _, n := range cfg.levels {
+		r, err := level(ctx, cfg, j, srv, app, p, callers, callee, n)
+		if err != nil {
+			return res, fmt.Errorf("%d concurrent calls: %w", n, err)
+		}
+		res.rows = append(res.rows, r)
+		fmt.Fprintf(stdout, "  %s\n", r.line())
+	}
+	fmt.Fprintf(stdout, "load average after: %s\n", benchproc.LoadAverage())
+	table := render(res, cfg)
+	fmt.Fprint(stdout, table)
+	if cfg.out != "" {
+		if err := os.WriteFile(cfg.out, []byte(table), 0o644); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func startJingled(ctx context.Context, cfg config, dir string, srv *prosodytest.Server, echo prosodytest.Account) (*benchproc.Jingled, error) {
+	port, err := benchproc.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	conf := fmt.Sprintf(`# bench/calls: jingled answering echo calls
+[log]
+level = "warn"
+
+[http]
+listen = %q
+pprof = true
+
+[ice]
+loopback_only = true
+discover = false
+
+[[account]]
+jid = %q
+password = %q
+server = %q
+ca_file = %q
+role = "echo"
+echo_delay = "0s"
+max_duration = "1h"
+allow = ["*"]
+`, httpAddr, echo.JID, echo.Password, srv.Addr, srv.CAFile)
+	j, err := benchproc.StartJingled(ctx, cfg.jingled, dir, httpAddr, conf, cfg.pin)
+	if err != nil {
+		return nil, err
+	}
+	// /healthz answers once the account is online and its features are
+	// announced; a first call can go straight in.
+	return j, nil
+}
+
+// caller is one caller account: its own XMPP connection and Jingle
+// manager.
+type caller struct {
 	client *xmpp.Client
 	mgr    *jingle.Manager
 }
 
-func run() error {
-	setupN := flag.Int("setup", 20, "calls for the set-up time measurement")
-	levels := flag.String("concurrency", "1,10,100", "concurrent echo call counts")
-	window := flag.Duration("window", 5*time.Second, "measurement window per concurrency level")
-	flag.Parse()
-	var counts []int
-	for _, f := range strings.Split(*levels, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 0 {
-			return fmt.Errorf("bad -concurrency %q", *levels)
-		}
-		counts = append(counts, n)
-	}
-	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "bench-calls-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	srv, err := prosodytest.Start(ctx, dir)
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-
-	// A tone long enough for the longest window.
-	tone := filepath.Join(dir, "tone.ogg")
-	if err := mediatest.SineOpus(ctx, tone, 440, *window+20*time.Second); err != nil {
-		return err
-	}
-	peerOpts := rtp.PeerOptions{Loopback: true, Logger: slog.New(slog.DiscardHandler)}
-	callee := rtp.NewApplication(rtp.ApplicationOptions{Peer: peerOpts, AutoAnswer: &rtp.MediaOptions{Echo: true}, NoRinging: true})
-	// The callee accepts as many pending sessions as we open at once.
-	bob, err := login(ctx, srv, "bob", append(callee.Options(), jingle.WithPendingLimits(1000, 1000))...)
-	if err != nil {
-		return err
-	}
-	defer bob.close()
-	alice, err := login(ctx, srv, "alice", jingle.WithTransport(rtp.ICEUDP{}))
-	if err != nil {
-		return err
-	}
-	defer alice.close()
-	caller := rtp.NewApplication(rtp.ApplicationOptions{Peer: peerOpts})
-
-	fmt.Printf("calls: Prosody %s, %d cores, GOMAXPROCS %d\n", srv.Addr, runtime.NumCPU(), runtime.GOMAXPROCS(0))
-	var setups []time.Duration
-	for i := 0; i < *setupN; i++ {
-		d, err := setupOnce(ctx, caller, alice, bob.client.JID(), tone)
+func loginCallers(ctx context.Context, srv *prosodytest.Server, n int) ([]*caller, error) {
+	var out []*caller
+	for i := range n {
+		acct, err := srv.CreateAccount(ctx, fmt.Sprintf("caller%d", i+1), "bench-caller")
 		if err != nil {
-			return fmt.Errorf("set-up call %d: %w", i+1, err)
+			return out, err
 		}
-		setups = append(setups, d)
-	}
-	slices.Sort(setups)
-	fmt.Printf("call set-up (Dial: offer + session-initiate -> first RTP received), %d calls: p50 %v  p95 %v  min %v  max %v\n",
-		len(setups), pct(setups, 50), pct(setups, 95), setups[0].Round(100*time.Microsecond), setups[len(setups)-1].Round(100*time.Microsecond))
-
-	for _, n := range counts {
-		if err := concurrent(ctx, caller, alice, bob.client.JID(), tone, n, *window); err != nil {
-			return fmt.Errorf("%d concurrent calls: %w", n, err)
+		c, err := xmpp.New(xmpp.Config{JID: acct.JID, Password: acct.Password, Resource: "load", Addr: srv.Addr, CAFile: srv.CAFile})
+		if err != nil {
+			return out, err
 		}
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err = c.Start(sctx)
+		cancel()
+		if err != nil {
+			return out, err
+		}
+		m := jingle.NewManager(c.JID(), c, jingle.WithTransport(rtp.ICEUDP{}))
+		c.Serve(m)
+		out = append(out, &caller{client: c, mgr: m})
 	}
-	return nil
+	return out, nil
 }
 
-func login(ctx context.Context, srv *prosodytest.Server, name string, opts ...jingle.Option) (*peer, error) {
-	acct, err := srv.CreateAccount(ctx, name, "bench-"+name)
-	if err != nil {
-		return nil, err
-	}
-	c, err := xmpp.New(xmpp.Config{JID: acct.JID, Password: acct.Password, Resource: name, Addr: srv.Addr, CAFile: srv.CAFile})
-	if err != nil {
-		return nil, err
-	}
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := c.Start(sctx); err != nil {
-		return nil, err
-	}
-	m := jingle.NewManager(c.JID(), c, opts...)
-	c.Serve(m)
-	return &peer{client: c, mgr: m}, nil
-}
-
-func (p *peer) close() {
+func (c *caller) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_ = p.mgr.Close(ctx)
-	_ = p.client.Close()
+	_ = c.mgr.Close(ctx)
+	_ = c.client.Close()
 }
 
-func pct(s []time.Duration, p int) time.Duration {
-	i := (len(s)*p + 99) / 100
-	if i < 1 {
-		i = 1
+// dial places one echo call sending the looped tone and waits for the
+// first echoed packet.
+func dial(ctx context.Context, app *rtp.Application, p *pacer, from *caller, to string, n int) (*rtp.Call, error) {
+	src, err := p.source(n)
+	if err != nil {
+		return nil, err
 	}
-	return s[i-1].Round(100 * time.Microsecond)
+	c, err := app.Dial(ctx, from.mgr, to, rtp.CallOptions{MediaOptions: rtp.MediaOptions{AudioSource: src}})
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	for {
+		select {
+		case e, ok := <-c.Events():
+			if !ok || e.Type == rtp.EventEnded {
+				return c, fmt.Errorf("call ended before media: %s", c.Reason())
+			}
+			if e.Type == rtp.EventMedia {
+				return c, nil
+			}
+		case <-ctx.Done():
+			return c, ctx.Err()
+		}
+	}
 }
 
-// setupOnce places one call and times session-initiate -> first RTP.
-func setupOnce(ctx context.Context, app *rtp.Application, from *peer, to, tone string) (time.Duration, error) {
+// setupOnce times one call from Dial to the first echoed packet.
+func setupOnce(ctx context.Context, app *rtp.Application, p *pacer, from *caller, to string, n int) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	c, err := app.Dial(ctx, from.mgr, to, rtp.CallOptions{MediaOptions: rtp.MediaOptions{Audio: tone}})
+	c, err := dial(ctx, app, p, from, to, n)
+	if c != nil {
+		defer c.Hangup(context.Background())
+	}
 	if err != nil {
 		return 0, err
 	}
-	defer c.Hangup(context.Background())
-	for e := range c.Events() {
-		switch e.Type {
-		case rtp.EventMedia:
-			return c.FirstMedia().Sub(start), nil
-		case rtp.EventEnded:
-			return 0, fmt.Errorf("call ended before media: %s %s", e.Reason, e.Text)
-		}
-	}
-	return 0, errors.New("call ended before media")
+	return c.FirstMedia().Sub(start), nil
 }
 
-// concurrent keeps n echo calls up and measures CPU time and memory.
-func concurrent(ctx context.Context, app *rtp.Application, from *peer, to, tone string, n int, window time.Duration) error {
-	runtime.GC()
-	rssBefore := rss()
-	var ms0 runtime.MemStats
-	runtime.ReadMemStats(&ms0)
+// level fills jingled with n echo calls, measures a window, hangs up.
+func level(ctx context.Context, cfg config, j *benchproc.Jingled, srv *prosodytest.Server, app *rtp.Application, p *pacer, callers []*caller, callee string, n int) (row, error) {
+	r := row{n: n}
+	m, err := j.Scrape()
+	if err != nil {
+		return r, err
+	}
+	r.rssIdle = m["process_resident_memory_bytes"]
+	heap0, gor0 := m["go_memstats_heap_inuse_bytes"], m["go_goroutines"]
+
+	var mu sync.Mutex
 	var calls []*rtp.Call
+	var errs []error
 	defer func() {
 		var wg sync.WaitGroup
 		for _, c := range calls {
@@ -182,23 +368,17 @@ func concurrent(ctx context.Context, app *rtp.Application, from *peer, to, tone 
 			go func() { defer wg.Done(); _ = c.Hangup(context.Background()) }()
 		}
 		wg.Wait()
+		waitIdle(j)
 	}()
-	// Dial in batches so set-up does not overlap the measurement.
-	const batch = 10
-	for i := 0; i < n; i += batch {
-		var mu sync.Mutex
+	for i := 0; i < n; i += cfg.batch {
 		var wg sync.WaitGroup
-		var errs []error
-		for j := i; j < min(n, i+batch); j++ {
+		for k := i; k < min(n, i+cfg.batch); k++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 				defer cancel()
-				c, err := app.Dial(dctx, from.mgr, to, rtp.CallOptions{MediaOptions: rtp.MediaOptions{Audio: tone}})
-				if err == nil {
-					err = waitMedia(dctx, c)
-				}
+				c, err := dial(dctx, app, p, callers[k/cfg.perAccount], callee, k)
 				mu.Lock()
 				defer mu.Unlock()
 				if c != nil {
@@ -210,71 +390,74 @@ func concurrent(ctx context.Context, app *rtp.Application, from *peer, to, tone 
 			}()
 		}
 		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			return err
-		}
 	}
-	cpu0, t0 := cpuTime(), time.Now()
-	var before uint64
-	for _, c := range calls {
-		before += c.Stats().PacketsReceived
+	r.setupFailed = len(errs)
+	if len(errs) > n/100 {
+		return r, fmt.Errorf("%d of %d calls failed to set up, first: %w", len(errs), n, errs[0])
 	}
-	time.Sleep(window)
-	cpu := cpuTime() - cpu0
-	wall := time.Since(t0)
-	var after uint64
-	for _, c := range calls {
-		after += c.Stats().PacketsReceived
+	r.held = n - len(errs)
+	time.Sleep(2 * time.Second) // every call past its first second
+
+	sent0, recv0 := counts(calls)
+	cpu0, load0, pros0 := benchproc.ProcCPU(strconv.Itoa(j.Pid())), selfCPU(), benchproc.ProsodyCPU(srv)
+	t0 := time.Now()
+	if cfg.cpuprofile != "" {
+		go j.SaveProfile(filepath.Join(cfg.cpuprofile, fmt.Sprintf("calls%d.pprof", n)), cfg.window)
 	}
-	runtime.GC()
-	rssAfter := rss()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	drss := int64(rssAfter) - int64(rssBefore)
-	dheap := int64(ms.HeapInuse) - int64(ms0.HeapInuse)
-	fmt.Printf("%3d concurrent echo calls: CPU %5.1f%% of one core (%.2f%% per call); RSS %+.1f MiB (%.0f KiB per call); Go heap %+.1f MiB (%.0f KiB per call); %d goroutines; echo %.0f packets/s per call\n",
-		n, 100*cpu.Seconds()/wall.Seconds(), 100*cpu.Seconds()/wall.Seconds()/float64(n),
-		float64(drss)/(1<<20), float64(drss)/1024/float64(n),
-		float64(dheap)/(1<<20), float64(dheap)/1024/float64(n),
-		runtime.NumGoroutine(), float64(after-before)/wall.Seconds()/float64(n))
-	return nil
+	time.Sleep(cfg.window)
+	wall := time.Since(t0).Seconds()
+	cpu1, load1, pros1 := benchproc.ProcCPU(strconv.Itoa(j.Pid())), selfCPU(), benchproc.ProsodyCPU(srv)
+	sent1, recv1 := counts(calls)
+	m1, err := j.Scrape()
+	if err != nil {
+		return r, err
+	}
+	r.jingledCores = (cpu1 - cpu0) / wall
+	r.loadCores = (load1 - load0) / wall
+	r.prosodyCores = (pros1 - pros0) / wall
+	r.rssLoaded = m1["process_resident_memory_bytes"]
+	r.rssPerCall = (r.rssLoaded - r.rssIdle) / float64(r.held)
+	r.heapPerCall = (m1["go_memstats_heap_inuse_bytes"] - heap0) / float64(r.held)
+	r.goroutinesPerCall = (m1["go_goroutines"] - gor0) / float64(r.held)
+	ds, dr := float64(sent1-sent0), float64(recv1-recv0)
+	r.sentPerCall = ds / wall / float64(r.held)
+	if ds > 0 {
+		r.loss = max(0, 1-dr/ds)
+	}
+	return r, nil
 }
 
-func waitMedia(ctx context.Context, c *rtp.Call) error {
-	for {
-		select {
-		case e, ok := <-c.Events():
-			if !ok || e.Type == rtp.EventEnded {
-				return fmt.Errorf("call ended before media: %s", c.Reason())
-			}
-			if e.Type == rtp.EventMedia {
-				return nil
-			}
-		case <-ctx.Done():
-			return ctx.Err()
+func counts(calls []*rtp.Call) (sent, recv uint64) {
+	for _, c := range calls {
+		s := c.Stats()
+		sent += s.PacketsSent
+		recv += s.PacketsReceived
+	}
+	return sent, recv
+}
+
+// waitIdle waits (up to a minute) until jingled has no session left, so
+// the next level starts from idle.
+func waitIdle(j *benchproc.Jingled) {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		m, err := j.Scrape()
+		if err == nil && m[`jingled_sessions{role="echo",state="active"}`] == 0 && m[`jingled_sessions{role="echo",state="pending"}`] == 0 {
+			return
 		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
-func cpuTime() time.Duration {
+func selfCPU() float64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
-// rss reads the resident set size from /proc/self/status.
-func rss() uint64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseUint(f[1], 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
+func pctD(s []time.Duration, p int) time.Duration {
+	i := (len(s)*p + 99) / 100
+	return s[max(i, 1)-1].Round(100 * time.Microsecond)
 }

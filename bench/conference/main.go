@@ -14,23 +14,20 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jingled/jingled/bench/conference/internal/loadwire"
+	"github.com/jingled/jingled/bench/internal/benchproc"
 	"github.com/jingled/jingled/internal/prosodytest"
 )
 
@@ -152,8 +149,8 @@ func run(ctx context.Context, cfg config, stdout io.Writer) ([]row, error) {
 		}
 	}
 	if cfg.pin {
-		if _, err := exec.LookPath("taskset"); err != nil {
-			return nil, errors.New("-pin needs taskset (util-linux)")
+		if err := benchproc.CheckPin(); err != nil {
+			return nil, err
 		}
 	}
 	const secret = "bench-conference-secret"
@@ -260,29 +257,13 @@ func build(ctx context.Context, dir string, cfg *config) error {
 		if *b.dst != "" {
 			continue
 		}
-		out := filepath.Join(dir, filepath.Base(b.pkg))
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", out, b.pkg)
-		cmd.Dir = moduleRoot()
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build %s: %w\n%s", b.pkg, err, msg)
+		out, err := benchproc.Build(ctx, dir, b.pkg)
+		if err != nil {
+			return err
 		}
 		*b.dst = out
 	}
 	return nil
-}
-
-// moduleRoot is the repository root (where go.mod is), from the working
-// directory up.
-func moduleRoot() string {
-	d, _ := os.Getwd()
-	for p := d; ; p = filepath.Dir(p) {
-		if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil {
-			return p
-		}
-		if filepath.Dir(p) == p {
-			return d
-		}
-	}
 }
 
 func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server, accounts []string, password, prefix string, rooms, size, talkers int, video bool) (row, error) {
@@ -291,9 +272,9 @@ func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server
 	if err != nil {
 		return r, err
 	}
-	defer j.stop()
+	defer j.Stop()
 	time.Sleep(time.Second)
-	m, err := j.scrape()
+	m, err := j.Scrape()
 	if err != nil {
 		return r, err
 	}
@@ -308,7 +289,7 @@ func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server
 	if video {
 		args = append(args, "-video")
 	}
-	cmd := command(cfg.pin, "1", cfg.confload, args...)
+	cmd := benchproc.Command(cfg.pin, "1", cfg.confload, args...)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -360,8 +341,8 @@ func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server
 	if _, err := expect(loadwire.Ready, 10*time.Minute); err != nil {
 		return r, err
 	}
-	prosody0 := prosodyCPU(srv)
-	m0, err := j.scrape()
+	prosody0 := benchproc.ProsodyCPU(srv)
+	m0, err := j.Scrape()
 	if err != nil {
 		return r, err
 	}
@@ -371,15 +352,15 @@ func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server
 	}
 	t0 := time.Now()
 	if cfg.cpuprofile != "" {
-		go saveProfile(j.metrics, filepath.Join(cfg.cpuprofile, fmt.Sprintf("%s%dx%d.pprof", prefix, rooms, size)), cfg.window)
+		go j.SaveProfile(filepath.Join(cfg.cpuprofile, fmt.Sprintf("%s%dx%d.pprof", prefix, rooms, size)), cfg.window)
 	}
 	time.Sleep(cfg.window)
-	m1, err := j.scrape()
+	m1, err := j.Scrape()
 	if err != nil {
 		return r, err
 	}
 	wall := time.Since(t0).Seconds()
-	prosody1 := prosodyCPU(srv)
+	prosody1 := benchproc.ProsodyCPU(srv)
 	fmt.Fprintln(in, loadwire.Stop)
 	l, err := expect(loadwire.ResultPrefix, time.Minute)
 	if err != nil {
@@ -419,24 +400,10 @@ func pct(s []float64, p int) float64 {
 	return s[max(i, 1)-1]
 }
 
-// command runs name, pinned to cpu with taskset when pin is set.
-func command(pin bool, cpu, name string, args ...string) *exec.Cmd {
-	if pin {
-		return exec.Command("taskset", append([]string{"-c", cpu, name}, args...)...)
-	}
-	return exec.Command(name, args...)
-}
-
-// jingled is a running focus.
-type jingled struct {
-	cmd     *exec.Cmd
-	metrics string
-	logFile string
-	exited  chan struct{}
-}
-
-func startJingled(ctx context.Context, cfg config, dir string, srv *prosodytest.Server, maxParticipants int) (*jingled, error) {
-	port, err := freePort()
+// startJingled starts the focus: jingled in component mode, pinned to
+// CPU 0 with -pin.
+func startJingled(ctx context.Context, cfg config, dir string, srv *prosodytest.Server, maxParticipants int) (*benchproc.Jingled, error) {
+	port, err := benchproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -463,136 +430,5 @@ max_participants = %d
 announce = false
 max_speakers = 3
 `, httpAddr, srv.ComponentJID, srv.ComponentSecret, srv.ComponentAddr, maxParticipants)
-	path := filepath.Join(dir, "jingled.toml")
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		return nil, err
-	}
-	j := &jingled{metrics: "http://" + httpAddr, logFile: filepath.Join(dir, "jingled.log"), exited: make(chan struct{})}
-	logf, err := os.Create(j.logFile)
-	if err != nil {
-		return nil, err
-	}
-	j.cmd = command(cfg.pin, "0", cfg.jingled, "--config", path)
-	j.cmd.Stdout, j.cmd.Stderr = logf, logf
-	if err := j.cmd.Start(); err != nil {
-		logf.Close()
-		return nil, err
-	}
-	go func() { _ = j.cmd.Wait(); logf.Close(); close(j.exited) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(j.metrics + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return j, nil
-			}
-		}
-		select {
-		case <-j.exited:
-			return nil, fmt.Errorf("jingled exited at start: %s", tail(j.logFile))
-		case <-ctx.Done():
-			j.stop()
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			j.stop()
-			return nil, fmt.Errorf("jingled not healthy after 30s: %s", tail(j.logFile))
-		}
-	}
-}
-
-func (j *jingled) stop() {
-	_ = j.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-j.exited:
-	case <-time.After(15 * time.Second):
-		_ = j.cmd.Process.Kill()
-		<-j.exited
-	}
-}
-
-// scrape reads jingled's metrics: "name" or "name{labels}" -> value.
-func (j *jingled) scrape() (map[string]float64, error) {
-	resp, err := http.Get(j.metrics + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		l := sc.Text()
-		if l == "" || l[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(l, ' ')
-		if i < 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(l[i+1:], 64)
-		if err != nil {
-			continue
-		}
-		out[l[:i]] = v
-	}
-	return out, sc.Err()
-}
-
-// prosodyCPU is Prosody's CPU time so far, seconds (from its pid file).
-func prosodyCPU(srv *prosodytest.Server) float64 {
-	b, err := os.ReadFile(filepath.Join(srv.Dir, "prosody.pid"))
-	if err != nil {
-		return 0
-	}
-	st, err := os.ReadFile("/proc/" + strings.TrimSpace(string(b)) + "/stat")
-	if err != nil {
-		return 0
-	}
-	s := string(st)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	stt, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + stt) / 100 // USER_HZ
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func tail(path string) string {
-	b, _ := os.ReadFile(path)
-	if len(b) > 3000 {
-		b = b[len(b)-3000:]
-	}
-	return string(b)
-}
-
-// saveProfile fetches a CPU profile of jingled lasting d into path (best
-// effort: a failure is printed, the run goes on).
-func saveProfile(base, path string, d time.Duration) {
-	resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(d.Seconds())))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cpuprofile:", err)
-		return
-	}
-	defer resp.Body.Close()
-	f, err := os.Create(path)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cpuprofile:", err)
-		return
-	}
-	defer f.Close()
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		fmt.Fprintln(os.Stderr, "cpuprofile:", err)
-	}
+	return benchproc.StartJingled(ctx, cfg.jingled, dir, httpAddr, conf, cfg.pin)
 }

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+var execLookPath = exec.LookPath
+
+// Targets of issue 14 for the answering side.
+const (
+	targetCalls    = 1000
+	targetLoss     = 0.01
+	targetCores    = 1.0
+	targetRSS      = 1 << 20 // bytes per call
+	targetSetupP50 = 40 * time.Millisecond
+	targetSetupP95 = 80 * time.Millisecond
+)
+
+func (r row) line() string {
+	return fmt.Sprintf("%4d calls: held %d, jingled %.2f cores (%.2f ms CPU/s per call), RSS %.0f KiB/call, heap %.0f KiB/call, %.1f goroutines/call, echo loss %.2f%%, load sent %.1f pkt/s per call, load %.2f cores, Prosody %.2f cores",
+		r.n, r.held, r.jingledCores, 1000*r.jingledCores/float64(max(r.held, 1)), r.rssPerCall/1024, r.heapPerCall/1024,
+		r.goroutinesPerCall, 100*r.loss, r.sentPerCall, r.loadCores, r.prosodyCores)
+}
+
+func yes(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "**no**"
+}
+
+// render prints the result beside issue 14's targets, as a Markdown table
+// for docs/BENCHMARKS.md.
+func render(res *result, cfg config) string {
+	var b strings.Builder
+	if len(res.setups) > 0 {
+		p50, p95 := pctD(res.setups, 50), pctD(res.setups, 95)
+		fmt.Fprintf(&b, "\nCall set-up, Dial -> first echoed RTP, %d calls one after another: p50 %v (target <= %v: %s), p95 %v (target <= %v: %s)\n",
+			len(res.setups), p50, targetSetupP50, yes(p50 <= targetSetupP50), p95, targetSetupP95, yes(p95 <= targetSetupP95))
+	}
+	fmt.Fprintf(&b, "\n| concurrent echo calls | held | echo loss | jingled cores | ms CPU/s per call | RSS per call | heap per call | goroutines per call | load sent pkt/s per call | load cores | Prosody cores | target met (< 1%% loss, <= %.0f core, <= 1 MiB/call) |\n", targetCores)
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range res.rows {
+		ok := r.loss < targetLoss && r.jingledCores <= targetCores && r.rssPerCall <= targetRSS && r.held == r.n
+		fmt.Fprintf(&b, "| %d | %d | %.2f%% | %.2f | %.2f | %.0f KiB | %.0f KiB | %.1f | %.1f | %.2f | %.2f | %s |\n",
+			r.n, r.held, 100*r.loss, r.jingledCores, 1000*r.jingledCores/float64(max(r.held, 1)), r.rssPerCall/1024, r.heapPerCall/1024,
+			r.goroutinesPerCall, r.sentPerCall, r.loadCores, r.prosodyCores, yes(ok))
+	}
+	fmt.Fprintf(&b, "\nTarget (issue 14): %d concurrent echo calls held with < 1%% loss, the answering process at most one core and 1 MiB per call. jingled pinned: %v.\n", targetCalls, cfg.pin)
+	return b.String()
+}
