@@ -370,6 +370,9 @@ func level(ctx context.Context, cfg config, j *benchproc.Jingled, srv *prosodyte
 		wg.Wait()
 		waitIdle(j)
 	}()
+	// A batch spreads over the accounts: jingle lets one peer have only
+	// a few sessions pending at once (8).
+	nacc := (n + cfg.perAccount - 1) / cfg.perAccount
 	for i := 0; i < n; i += cfg.batch {
 		var wg sync.WaitGroup
 		for k := i; k < min(n, i+cfg.batch); k++ {
@@ -378,7 +381,7 @@ func level(ctx context.Context, cfg config, j *benchproc.Jingled, srv *prosodyte
 				defer wg.Done()
 				dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 				defer cancel()
-				c, err := dial(dctx, app, p, callers[k/cfg.perAccount], callee, k)
+				c, err := dial(dctx, app, p, callers[k%nacc], callee, k)
 				mu.Lock()
 				defer mu.Unlock()
 				if c != nil {
