@@ -331,11 +331,21 @@ func (s *Server) launch(ctx context.Context) error {
 // restart. Connected clients and components see their streams end. It must
 // not run concurrently with Close.
 func (s *Server) Restart(ctx context.Context) error {
-	if err := s.stop(); err != nil {
+	if err := s.Stop(); err != nil {
 		return err
 	}
-	return s.launch(ctx)
+	return s.Resume(ctx)
 }
+
+// Stop stops Prosody (as Close does) but keeps its configuration, ports
+// and data, for tests of what clients do while their server is down:
+// connections to its ports are refused until Resume. It must not run
+// concurrently with Close or Resume.
+func (s *Server) Stop() error { return s.stop() }
+
+// Resume starts Prosody again after Stop, on the same configuration,
+// ports and data, and waits until it serves.
+func (s *Server) Resume(ctx context.Context) error { return s.launch(ctx) }
 
 var activated = regexp.MustCompile(`Activated service '(c2s|proxy65|component)' on \[127\.0\.0\.1\]:(\d+)`)
 
