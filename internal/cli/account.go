@@ -1,6 +1,10 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+)
 
 // accountFlags are the flags of the subcommands that log in to XMPP.
 type accountFlags struct {
@@ -10,6 +14,11 @@ type accountFlags struct {
 	caFile       string
 	plain        bool
 	resource     string
+	// reconnectFor bounds reconnection after a loss (--reconnect-for
+	// where registerReconnect added it); reportReconnect prints its
+	// progress as events.
+	reconnectFor    time.Duration
+	reportReconnect bool
 }
 
 func (a *accountFlags) register(cmd *cobra.Command) {
@@ -20,6 +29,7 @@ func (a *accountFlags) register(cmd *cobra.Command) {
 	f.StringVar(&a.caFile, "ca", "", "PEM file of a CA to trust (a local test server's certificate)")
 	f.BoolVar(&a.plain, "plain", false, "allow an unencrypted connection (loopback servers only)")
 	f.StringVar(&a.resource, "resource", "", "resource to bind (default: jingle-<random>)")
+	a.reconnectFor = defaultReconnectFor
 }
 
 // addAccountCommands adds the subcommands that need an XMPP account.

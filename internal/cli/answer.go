@@ -84,6 +84,8 @@ Initiation (XEP-0353) and plain session-initiate alike. Stops after
 				case call = <-calls:
 				case <-deadline:
 					return exitf(ExitNoAnswer, "no call within %v", timeout)
+				case <-ep.lost():
+					return ep.lostError(&acct)
 				case <-ctx.Done():
 					return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("interrupted")}
 				}
@@ -110,6 +112,7 @@ Initiation (XEP-0353) and plain session-initiate alike. Stops after
 		},
 	}
 	acct.register(cmd)
+	registerReconnect(cmd, &acct)
 	ice.register(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&media.Echo, "echo", false, "send the caller's audio and video back")

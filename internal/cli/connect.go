@@ -83,6 +83,9 @@ func (g *globals) login(ctx context.Context, acct *accountFlags) (*endpoint, err
 	if strings.Contains(jid, "/") || !strings.Contains(jid, "@") {
 		return nil, exitf(ExitUsage, "--jid %q: want a bare JID, user@domain", jid)
 	}
+	if acct.reconnectFor < 0 {
+		return nil, exitf(ExitUsage, "--reconnect-for %v: want 0 (never give up) or more", acct.reconnectFor)
+	}
 	password, err := readSecret(acct.passwordFile, "JINGLE_PASSWORD", "password")
 	if err != nil {
 		return nil, err
@@ -102,10 +105,14 @@ func (g *globals) login(ctx context.Context, acct *accountFlags) (*endpoint, err
 		CAFile:             acct.caFile,
 		AllowPlainLoopback: acct.plain,
 		Identity:           xmpp.Identity{Category: "client", Type: "pc", Name: "jingle"},
-		MaxAttempts:        3,
-		Carbons:            true,
+		// A wrong address fails the start quickly; a connection lost
+		// later is retried for --reconnect-for.
+		MaxAttempts:  3,
+		ReconnectFor: acct.reconnectFor,
+		Carbons:      true,
 		// disco#info waits for the Jingle features (serve).
 		HoldDisco: true,
+		OnEvent:   g.onReconnect(acct),
 		Logger:    log,
 	})
 	if err != nil {

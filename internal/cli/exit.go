@@ -24,7 +24,8 @@ const exitCodesHelp = `Exit codes:
   1  failure not listed below
   2  usage error (flags, arguments)
   3  authentication refused by the XMPP server
-  4  XMPP server unreachable
+  4  XMPP server unreachable (answer, receive: lost for longer than
+     --reconnect-for)
   5  declined, busy, or not allowed by the peer
   6  no answer, timeout, or peer unavailable
   7  media, connectivity or integrity failure (ICE, DTLS, hash mismatch),

@@ -99,6 +99,8 @@ media-error. Stops after --count files (0: until Ctrl-C).`,
 					lastErr = g.transferDone(r, nil)
 				case <-deadline:
 					return exitf(ExitNoAnswer, "no file within %v", timeout)
+				case <-ep.lost():
+					return ep.lostError(&acct)
 				case <-ctx.Done():
 					return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("interrupted")}
 				}
@@ -107,6 +109,7 @@ media-error. Stops after --count files (0: until Ctrl-C).`,
 		},
 	}
 	acct.register(cmd)
+	registerReconnect(cmd, &acct)
 	ice.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", ".", "directory to save files in")

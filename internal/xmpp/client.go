@@ -94,7 +94,7 @@ func (c *Client) Start(ctx context.Context) error {
 	// The first connection obeys both the caller's ctx and Close.
 	cctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(c.ctx, cancel)
-	s, err := c.connect(cctx)
+	s, err := c.connect(cctx, c.cfg.MaxAttempts, time.Time{})
 	stop()
 	cancel()
 	if err != nil {
@@ -184,13 +184,29 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// connect dials until a stream is up or a permanent error.
-func (c *Client) connect(ctx context.Context) (*stream, error) {
+// connect dials until a stream is up or a permanent error. maxAttempts
+// (0: no limit) bounds the first connection (Config.MaxAttempts); a
+// reconnection passes the time its stream was lost, and gives up once
+// Config.ReconnectFor has passed since then (if set) with a
+// *GaveUpError.
+func (c *Client) connect(ctx context.Context, maxAttempts int, lost time.Time) (*stream, error) {
+	var deadline time.Time
+	if !lost.IsZero() && c.cfg.ReconnectFor > 0 {
+		deadline = lost.Add(c.cfg.ReconnectFor)
+	}
+	var prev error
 	for attempt := 1; ; attempt++ {
 		c.mu.Lock()
 		resource := c.resource
 		c.mu.Unlock()
-		s, err := dial(ctx, &c.cfg, resource)
+		dctx, cancel := ctx, context.CancelFunc(func() {})
+		if !deadline.IsZero() {
+			// A dial that hangs must not outlive the bound either.
+			dctx, cancel = context.WithDeadline(ctx, deadline)
+		}
+		s, err := dial(dctx, &c.cfg, resource)
+		cutShort := dctx.Err() != nil
+		cancel()
 		if err == nil {
 			s.attempt = attempt
 			return s, nil
@@ -201,18 +217,29 @@ func (c *Client) connect(ctx context.Context) (*stream, error) {
 			}
 			return nil, fmt.Errorf("xmpp: connecting: %w", ctx.Err())
 		}
+		if cutShort && prev != nil {
+			// The bound ended this attempt; the one before says why
+			// the server cannot be reached.
+			err = prev
+		}
+		prev = err
 		permanent := isPermanent(err)
 		c.emit(Event{Kind: EventConnectFailed, Err: err, Attempt: attempt, Permanent: permanent})
 		if permanent {
 			return nil, err
 		}
-		if c.cfg.MaxAttempts > 0 && attempt >= c.cfg.MaxAttempts {
+		if maxAttempts > 0 && attempt >= maxAttempts {
 			err = fmt.Errorf("%w after %d attempts: %w", ErrGaveUp, attempt, err)
 			c.emit(Event{Kind: EventGaveUp, Err: err, Attempt: attempt, Permanent: true})
 			return nil, err
 		}
-		base := backoff(c.cfg.MinBackoff, c.cfg.MaxBackoff, attempt)
-		delay := base + time.Duration(rand.Int64N(int64(base)/5+1))
+		base, delay := retryDelay(c.cfg.MinBackoff, c.cfg.MaxBackoff, attempt, rand.Float64())
+		delay, ok := retryWait(delay, time.Now(), deadline)
+		if !ok {
+			gaveUp := &GaveUpError{Lost: lost, For: c.cfg.ReconnectFor, Attempts: attempt, Err: err}
+			c.emit(Event{Kind: EventGaveUp, Err: gaveUp, Attempt: attempt, Permanent: true})
+			return nil, gaveUp
+		}
 		c.emit(Event{Kind: EventRetry, Err: err, Attempt: attempt, Backoff: base, Delay: delay})
 		t := time.NewTimer(delay)
 		select {
@@ -231,15 +258,6 @@ func (c *Client) connect(ctx context.Context) (*stream, error) {
 func isPermanent(err error) bool {
 	return errors.Is(err, ErrAuth) || errors.Is(err, ErrTLS) ||
 		errors.Is(err, ErrPlainNotLoopback) || errors.Is(err, errUnexpectedProxy)
-}
-
-// backoff is min·2^(attempt-1), capped at max.
-func backoff(lo, hi time.Duration, attempt int) time.Duration {
-	d := lo
-	for i := 1; i < attempt && d < hi; i++ {
-		d *= 2
-	}
-	return min(d, hi)
 }
 
 // supervise owns the stream: it reads it until it breaks, then reconnects.
@@ -262,7 +280,7 @@ func (c *Client) supervise(s *stream) {
 			c.log.Error("xmpp: resource taken over by another session, not reconnecting", "err", err)
 			return
 		}
-		s, err = c.connect(c.ctx)
+		s, err = c.connect(c.ctx, 0, time.Now())
 		if err == nil {
 			err = c.install(s)
 		}

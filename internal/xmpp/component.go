@@ -201,8 +201,7 @@ func (c *Component) connect(ctx context.Context) (*stream, error) {
 			c.emit(Event{Kind: EventGaveUp, Err: err, Attempt: attempt, Permanent: true})
 			return nil, err
 		}
-		base := backoff(c.cfg.MinBackoff, c.cfg.MaxBackoff, attempt)
-		delay := base + time.Duration(rand.Int64N(int64(base)/5+1))
+		base, delay := retryDelay(c.cfg.MinBackoff, c.cfg.MaxBackoff, attempt, rand.Float64())
 		c.emit(Event{Kind: EventRetry, Err: err, Attempt: attempt, Backoff: base, Delay: delay})
 		t := time.NewTimer(delay)
 		select {

@@ -85,9 +85,18 @@ type Config struct {
 	// random jitter added so that many clients do not reconnect in step.
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
-	// MaxAttempts stops reconnecting after that many consecutive failed
-	// attempts (ErrGaveUp); default 0, retry until Close.
+	// MaxAttempts makes Start give up (ErrGaveUp) after that many failed
+	// attempts at the first connection; default 0, retry until Start's
+	// context ends. Reconnection after a loss is bounded by ReconnectFor
+	// instead: a server restart takes longer than a few attempts.
 	MaxAttempts int
+	// ReconnectFor bounds the reconnection after an established stream
+	// is lost: once this long has passed since the loss without a new
+	// stream, the client stops, Done is closed and Err is a
+	// *GaveUpError (errors.Is ErrGaveUp). Default 0: reconnect until
+	// Close, which a daemon wants; a program that can do nothing
+	// without its connection sets a bound and watches Done.
+	ReconnectFor time.Duration
 	// IQTimeout bounds SendIQ when the caller's context has no deadline;
 	// default 30 s.
 	IQTimeout time.Duration
