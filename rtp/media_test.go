@@ -234,17 +234,8 @@ func TestUDPSink(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	buf := make([]byte, 1500)
 	for i := range 5 {
-		_ = ln.SetReadDeadline(time.Now().Add(5 * time.Second))
-		n, _, err := ln.ReadFrom(buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var p pionrtp.Packet
-		if err := p.Unmarshal(buf[:n]); err != nil {
-			t.Fatal(err)
-		}
+		p := readRTP(t, ln)
 		if p.SequenceNumber != uint16(100+i) || p.SSRC != 42 || p.Payload[1] != byte(i) {
 			t.Errorf("packet %d: %+v", i, p.Header)
 		}

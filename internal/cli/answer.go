@@ -19,6 +19,7 @@ func newAnswer(g *globals) *cobra.Command {
 		count   int
 		timeout time.Duration
 		from    []string
+		rio     rtpFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "answer",
@@ -27,7 +28,8 @@ func newAnswer(g *globals) *cobra.Command {
 video back (--echo-delay 1s plays it back a second later, as echo-test
 services do, so the caller's echo canceller keeps it), --audio/--video play files, --record PREFIX records the call
 to PREFIX.ogg / PREFIX.ivf (PREFIX-N.* for the Nth when answering several
-calls). Rings are answered through Jingle Message
+calls); --rtp-out/--rtp-in HOST:PORT connect each call to local RTP tools
+(see jingle call --help). Rings are answered through Jingle Message
 Initiation (XEP-0353) and plain session-initiate alike. Stops after
 --count calls (0: until Ctrl-C) and prints each call's statistics.`,
 		Example: `  JINGLE_PASSWORD=... jingle answer --jid bob@example.org --echo --count 1
@@ -36,8 +38,11 @@ Initiation (XEP-0353) and plain session-initiate alike. Stops after
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if !media.Echo && media.Audio == "" && media.Video == "" && media.Record == "" {
-				return exitf(ExitUsage, "say what to do with calls: --echo, --audio/--video FILE, or --record PREFIX")
+			if !media.Echo && media.Audio == "" && media.Video == "" && media.Record == "" && rio.out == "" && rio.in == "" {
+				return exitf(ExitUsage, "say what to do with calls: --echo, --audio/--video FILE, --record PREFIX, or --rtp-out/--rtp-in HOST:PORT")
+			}
+			if err := rio.check(media.Audio); err != nil {
+				return err
 			}
 			if media.EchoDelay < 0 || media.EchoDelay > rtp.MaxEchoDelay {
 				return exitf(ExitUsage, "--echo-delay %v: want 0 to %v", media.EchoDelay, rtp.MaxEchoDelay)
@@ -101,6 +106,10 @@ Initiation (XEP-0353) and plain session-initiate alike. Stops after
 				}
 				g.out.Event("incoming", "Answering "+call.Peer()+"…", map[string]any{"peer": call.Peer()})
 				start := time.Now()
+				if err := rio.apply(&m, g.out); err != nil {
+					_ = call.End(ctx, jingle.NewReason(jingle.ReasonMediaError, "no media input"))
+					return err
+				}
 				if err := call.Answer(ctx, m); err != nil {
 					g.out.Event("error", "Answering failed: "+err.Error(), map[string]any{"error": err.Error()})
 					lastErr = exitf(ExitMedia, "answering %s: %v", call.Peer(), err)
@@ -114,6 +123,7 @@ Initiation (XEP-0353) and plain session-initiate alike. Stops after
 	acct.register(cmd)
 	registerReconnect(cmd, &acct)
 	ice.register(cmd)
+	rio.register(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&media.Echo, "echo", false, "send the caller's audio and video back")
 	f.DurationVar(&media.EchoDelay, "echo-delay", 0, "with --echo: play the caller back this much later (e.g. 1s, so its echo canceller keeps it; 0: at once)")

@@ -36,6 +36,7 @@ func newCall(g *globals) *cobra.Command {
 		allVideo bool
 		// receiveVideo offers video without sending any.
 		receiveVideo bool
+		rio          rtpFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "call JID",
@@ -47,15 +48,23 @@ priority) gets the session-initiate directly, as does a full JID. Without
 the peer's presence, the ring goes out through JMI anyway. Media comes from files:
 --audio (Ogg/Opus) and --video (IVF VP8/VP9, or H.264 Annex-B); what the
 peer sends is recorded with --record PREFIX (PREFIX.ogg, PREFIX.ivf).
+--rtp-out HOST:PORT forwards what the peer sends as RTP to local tools
+(ffmpeg, GStreamer) with an SDP file describing it, --rtp-in HOST:PORT
+sends the Opus RTP a tool streams there (see docs/CALLS.md).
 The call ends after --duration, when the peer hangs up, or on Ctrl-C, and
 prints its statistics.`,
 		Example: `  JINGLE_PASSWORD=... jingle call --jid alice@example.org echo@example.org \
       --audio tone.ogg --record back --duration 10s
-  jingle call --jid alice@example.org bob@example.org/phone --video cam.ivf --json`,
+  jingle call --jid alice@example.org bob@example.org/phone --video cam.ivf --json
+  jingle call --jid alice@example.org bob@example.org --rtp-out 127.0.0.1:5004 --rtp-sdp call.sdp
+      (then: ffmpeg -protocol_whitelist file,udp,rtp -i call.sdp call.wav)`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			peer := args[0]
+			if err := rio.check(media.Audio); err != nil {
+				return err
+			}
 			ep, servers, err := g.loginICE(ctx, &acct, &ice)
 			if err != nil {
 				return err
@@ -90,6 +99,9 @@ prints its statistics.`,
 			if err != nil {
 				return err
 			}
+			if err := rio.apply(&media, g.out); err != nil {
+				return err
+			}
 			opts := rtp.CallOptions{
 				MediaOptions: media,
 				Peer:         peerOpts,
@@ -109,6 +121,7 @@ prints its statistics.`,
 	}
 	acct.register(cmd)
 	ice.register(cmd)
+	rio.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&media.Audio, "audio", "", "Ogg/Opus file to send as audio")
 	f.StringVar(&media.Video, "video", "", "IVF (VP8/VP9) or .h264 file to send as video")

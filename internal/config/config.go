@@ -193,6 +193,15 @@ type Account struct {
 	Greeting  string `toml:"greeting"`
 	File      string `toml:"file"`
 	RTPListen string `toml:"rtp_listen"`
+	// RTPSend forwards what each caller sends, as RTP, to HOST:PORT (audio
+	// on PORT, video on PORT+2) for ffmpeg or GStreamer, described in the
+	// SDP file RTPSDP (default for record: beside the recording,
+	// PREFIX.sdp; the other roles need rtp_sdp). Echo, record and play
+	// only; the account then takes one call at a time. Loopback only
+	// unless RTPAllowRemote: plain RTP is unencrypted.
+	RTPSend        string `toml:"rtp_send"`
+	RTPSDP         string `toml:"rtp_sdp"`
+	RTPAllowRemote bool   `toml:"rtp_allow_remote"`
 	// MaxParticipants bounds a conference room. Default 32.
 	MaxParticipants int `toml:"max_participants"`
 	// Announce sends join/leave chat messages in a conference room.
@@ -465,6 +474,9 @@ func (a *Account) validate(key string) error {
 		if d := a.EchoDelay.Duration; d < 0 || d > MaxEchoDelay {
 			return bad("echo_delay", "%v is not between 0s and %v", d, MaxEchoDelay)
 		}
+	}
+	if err := a.validateRTPSend(bad); err != nil {
+		return err
 	}
 	switch a.Subscriptions {
 	case "", "allowed", "all", "none":

@@ -323,8 +323,9 @@ func newCallRole(a *account, peer rtp.PeerOptions) (*callRole, error) {
 	}
 	r := &callRole{a: a}
 	maxCalls := 64
-	if a.cfg.Role == config.RolePlay && a.cfg.RTPListen != "" {
-		// One RTP input feeds one call: a second caller gets <busy/>.
+	if (a.cfg.Role == config.RolePlay && a.cfg.RTPListen != "") || a.cfg.RTPSend != "" {
+		// One RTP input feeds one call, and one RTP output port carries
+		// one call: a second caller gets <busy/>.
 		maxCalls = 1
 	}
 	r.app = rtp.NewApplication(rtp.ApplicationOptions{Peer: peer, OnIncoming: r.incoming, MaxCalls: maxCalls})
@@ -369,6 +370,11 @@ func (r *callRole) incoming(c *rtp.Call) {
 			} else {
 				m.Video = a.cfg.File
 			}
+		}
+		if err := a.rtpSend(&m, c.Peer()); err != nil {
+			a.log.Error("cannot forward the call's media", "err", err)
+			_ = c.End(a.ctx, jingle.NewReason(jingle.ReasonMediaError, "no media output"))
+			return
 		}
 		a.log.Info("answering", "peer", c.Peer(), "record", m.Record)
 		if err := c.Answer(a.ctx, m); err != nil {
