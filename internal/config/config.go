@@ -104,7 +104,8 @@ type Log struct {
 	Format string `toml:"format"`
 }
 
-// HTTP is the health and Prometheus metrics endpoint.
+// HTTP is the health and Prometheus metrics endpoint and the status
+// page.
 type HTTP struct {
 	// Listen is host:port; empty disables the endpoint. Default empty.
 	Listen string `toml:"listen"`
@@ -112,6 +113,10 @@ type HTTP struct {
 	// listener, for finding where a busy jingled spends its CPU. Default
 	// false: keep the listener on loopback when it is on.
 	Pprof bool `toml:"pprof"`
+	// StatusJIDs shows peers' JIDs and room names on the status page (/)
+	// and in /status.json. Default false: the page shows counts by kind
+	// and the service's own accounts only, since peers are end users.
+	StatusJIDs bool `toml:"status_jids"`
 }
 
 // TURN is the bundled relay: the [turn] table holds turnserver.Config's

@@ -339,6 +339,7 @@ func (r *callRole) close(ctx context.Context) { _ = r.app.Close(ctx) }
 // incoming runs on the call's goroutine: decide quickly, answer on ours.
 func (r *callRole) incoming(c *rtp.Call) {
 	a := r.a
+	start := time.Now() // the session-initiate: set-up time counts from here
 	if !a.allowed(c.Peer()) {
 		a.log.Info("declined a call", "peer", c.Peer(), "why", "not allowed")
 		go func() { _ = c.End(context.Background(), jingle.NewReason(jingle.ReasonDecline, "not allowed")) }()
@@ -403,6 +404,12 @@ func (r *callRole) incoming(c *rtp.Call) {
 			reason, why = string(rr.Condition), rr.Text
 		}
 		a.m.calls.WithLabelValues(a.cfg.Role, reason).Inc()
+		q := newCallQuality(start, c.FirstMedia(), time.Now(), st)
+		q.Account, q.Role, q.Peer, q.Outcome = a.cfg.JID, a.cfg.Role, c.Peer(), reason
+		if s := c.Session(); s != nil {
+			q.Kind = sessionKind(s.Contents())
+		}
+		a.m.callEnded(q)
 		a.log.Info("call ended", "peer", c.Peer(), "reason", reason, "why", why, "packets_in", st.PacketsReceived, "packets_out", st.PacketsSent, "pair", st.Pair.LocalType+"/"+st.Pair.RemoteType)
 	}()
 }

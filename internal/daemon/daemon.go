@@ -26,6 +26,8 @@ type Daemon struct {
 	reg  *prometheus.Registry
 	turn *turnserver.Server
 	http *httpServer
+	// started is when Start ran, for the status page.
+	started time.Time
 
 	mu         sync.Mutex
 	accounts   []*account
@@ -36,8 +38,15 @@ type Daemon struct {
 // New prepares a daemon from a validated configuration; Start runs it.
 func New(cfg *config.Config, log *slog.Logger) *Daemon {
 	reg := prometheus.NewRegistry()
+	return &Daemon{cfg: cfg, log: log, reg: reg, metrics: registerMetrics(reg)}
+}
+
+// registerMetrics registers everything the daemon's own registry serves
+// (the relay has its own): Go's and the process's collectors and the
+// Jingle-side metrics. The dashboard test describes the same set.
+func registerMetrics(reg prometheus.Registerer) *metrics {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return &Daemon{cfg: cfg, log: log, reg: reg, metrics: newMetrics(reg)}
+	return newMetrics(reg)
 }
 
 // Start brings up the relay, the HTTP endpoint and every account. Accounts
@@ -45,6 +54,7 @@ func New(cfg *config.Config, log *slog.Logger) *Daemon {
 // is retried and reported, not fatal; a refused password is fatal for that
 // account and reported as such.
 func (d *Daemon) Start(ctx context.Context) error {
+	d.started = time.Now()
 	if d.cfg.TURN.Enabled {
 		srv, err := turnserver.New(d.cfg.TURN.Config, turnserver.WithLogger(d.log.With("component", "turn")))
 		if err != nil {
@@ -78,11 +88,8 @@ func (d *Daemon) Start(ctx context.Context) error {
 		a.Start(ctx)
 	}
 	if d.cfg.HTTP.Listen != "" {
-		gs := prometheus.Gatherers{d.reg}
-		if d.turn != nil {
-			gs = append(gs, d.turn.Gatherer())
-		}
-		h, err := startHTTP(d.cfg.HTTP.Listen, gs, d.healthy, d.cfg.HTTP.Pprof)
+		g := d.gatherer()
+		h, err := startHTTP(d.cfg.HTTP.Listen, g, d.healthy, newStatusPage(d.statusInput, g, d.started), d.cfg.HTTP.Pprof)
 		if err != nil {
 			d.stopAll(ctx)
 			return err

@@ -13,7 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// httpServer serves /healthz and /metrics.
+// httpServer serves /healthz, /metrics and the status page (/ and
+// /status.json).
 type httpServer struct {
 	srv  *http.Server
 	ln   net.Listener
@@ -23,7 +24,7 @@ type httpServer struct {
 // health reports nil while every part of the daemon is up.
 type health func() error
 
-func startHTTP(addr string, g prometheus.Gatherer, ok health, profiles bool) (*httpServer, error) {
+func startHTTP(addr string, g prometheus.Gatherer, ok health, status *statusPage, profiles bool) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("http.listen %s: %w", addr, err)
@@ -37,6 +38,11 @@ func startHTTP(addr string, g prometheus.Gatherer, ok health, profiles bool) (*h
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	if status != nil {
+		// "/{$}" is the root only: any other path stays a 404.
+		mux.HandleFunc("GET /{$}", status.serveHTML)
+		mux.HandleFunc("GET /status.json", status.serveJSON)
+	}
 	if profiles {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

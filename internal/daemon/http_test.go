@@ -13,7 +13,7 @@ import (
 // not without (profiles tell a lot about a process; they are opt-in).
 func TestPprofOnlyWhenAsked(t *testing.T) {
 	for _, on := range []bool{false, true} {
-		h, err := startHTTP("127.0.0.1:0", prometheus.NewRegistry(), func() error { return nil }, on)
+		h, err := startHTTP("127.0.0.1:0", prometheus.NewRegistry(), func() error { return nil }, nil, on)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,7 +21,7 @@ type stringList []string
 func (s *stringList) String() string     { return fmt.Sprint(*s) }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-const usage = `Usage: jingled --config FILE [--set key=value ...] [--check]
+const usage = `Usage: jingled --config FILE [--set key=value ...] [--check] | --version
 
 jingled runs a TURN/STUN relay and Jingle services on XMPP accounts (echo
 test calls, recording, playing, file drop), from one TOML file: see
@@ -41,6 +41,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	var (
 		path  = fs.String("config", os.Getenv("JINGLED_CONFIG"), "configuration file (TOML); also $JINGLED_CONFIG")
 		check = fs.Bool("check", false, "validate the configuration and exit")
+		vers  = fs.Bool("version", false, "print the version and exit")
 		grace = fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for sessions and relay allocations to end")
 		sets  stringList
 	)
@@ -51,6 +52,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		return 2
+	}
+	if *vers {
+		fmt.Fprintln(stdout, "jingled", Version())
+		return 0
 	}
 	if *path == "" {
 		fmt.Fprintln(stderr, "jingled: no configuration: pass --config FILE (see docs/jingled.example.toml)")

@@ -18,8 +18,14 @@ type metrics struct {
 	transfers    *prometheus.CounterVec // by direction, outcome
 	fileBytes    *prometheus.CounterVec // by direction
 	connected    *prometheus.GaugeVec   // by role: XMPP connection up
+	setup        prometheus.Histogram   // calls' set-up time
+	loss         prometheus.Histogram   // calls' receive loss
+	pairs        *prometheus.CounterVec // calls by candidate types, local, remote
 	sessionsDesc *prometheus.Desc
 	conference   *conferenceMetrics
+	// recent keeps the last calls' quality for the status page; the
+	// histograms above see the same values.
+	recent *qualityRing
 
 	mu       sync.Mutex
 	managers map[*jingle.Manager]string // manager -> role
@@ -45,10 +51,25 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		connected: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "jingled_xmpp_connected", Help: "Accounts connected to their XMPP server, by role.",
 		}, []string{"role"}),
+		setup: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "jingled_call_setup_seconds",
+			Help:    "Time from a call's session-initiate to its first RTP packet, for calls that got media.",
+			Buckets: []float64{0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20},
+		}),
+		loss: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "jingled_call_loss_ratio",
+			Help:    "Share of the peer's RTP packets a call lost, observed when it ends.",
+			Buckets: []float64{0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2},
+		}),
+		pairs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jingled_call_candidate_pairs_total",
+			Help: "Calls ended, by the ICE candidate types of their selected pair (host, srflx, prflx, relay; none without a pair).",
+		}, []string{"local", "remote"}),
+		recent:       newQualityRing(recentCalls),
 		sessionsDesc: prometheus.NewDesc("jingled_sessions", "Jingle sessions by state and role.", []string{"state", "role"}, nil),
 		managers:     map[*jingle.Manager]string{},
 	}
-	reg.MustRegister(m.calls, m.callPackets, m.callBytes, m.transfers, m.fileBytes, m.connected, m)
+	reg.MustRegister(m.calls, m.callPackets, m.callBytes, m.transfers, m.fileBytes, m.connected, m.setup, m.loss, m.pairs, m)
 	m.conference = newConferenceMetrics(reg)
 	return m
 }
@@ -100,6 +121,32 @@ func (m *metrics) addCallStats(prev, cur rtp.Stats) rtp.Stats {
 	m.callBytes.WithLabelValues("in").Add(delta(cur.BytesReceived, prev.BytesReceived))
 	m.callBytes.WithLabelValues("out").Add(delta(cur.BytesSent, prev.BytesSent))
 	return cur
+}
+
+// recentCalls is how many ended calls the status page shows.
+const recentCalls = 20
+
+// callEnded records an ended call's quality: histograms for Prometheus,
+// the ring for the status page.
+func (m *metrics) callEnded(q callQuality) {
+	if q.Media {
+		m.setup.Observe(q.Setup.Seconds())
+		m.loss.Observe(q.LossIn)
+	}
+	m.pairs.WithLabelValues(candidateLabel(q.LocalType), candidateLabel(q.RemoteType)).Inc()
+	m.recent.add(q)
+}
+
+// candidateLabel keeps the pair labels to ICE's candidate types, whatever
+// a stats report says.
+func candidateLabel(typ string) string {
+	switch typ {
+	case "host", "srflx", "prflx", "relay":
+		return typ
+	case "":
+		return "none"
+	}
+	return "other"
 }
 
 func (m *metrics) addManager(mgr *jingle.Manager, role string) {

@@ -102,13 +102,7 @@ func (m *conferenceMetrics) Describe(ch chan<- *prometheus.Desc) {
 func (m *conferenceMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var live []*conference.Room
-	for _, h := range m.hosts {
-		live = append(live, h.OpenRooms()...)
-	}
-	for r := range m.single {
-		live = append(live, r)
-	}
+	live := m.liveLocked()
 	now := map[*conference.Room]roomTotals{}
 	participants := 0
 	for _, r := range live {
@@ -138,4 +132,29 @@ func (m *conferenceMetrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.send, prometheus.CounterValue, total.send.Seconds())
 	ch <- prometheus.MustNewConstMetric(m.packets, prometheus.CounterValue, float64(total.received), "received")
 	ch <- prometheus.MustNewConstMetric(m.packets, prometheus.CounterValue, float64(total.lost), "lost")
+}
+
+// roomStatus is the open rooms. status: the component's and the account
+// rooms.
+func (m *conferenceMetrics) roomStatus() []conference.RoomStatus {
+	m.mu.Lock()
+	live := m.liveLocked()
+	m.mu.Unlock()
+	out := make([]conference.RoomStatus, 0, len(live))
+	for _, r := range live {
+		out = append(out, r.Status())
+	}
+	return out
+}
+
+// liveLocked lists the open rooms; m.mu is held.
+func (m *conferenceMetrics) liveLocked() []*conference.Room {
+	var live []*conference.Room
+	for _, h := range m.hosts {
+		live = append(live, h.OpenRooms()...)
+	}
+	for r := range m.single {
+		live = append(live, r)
+	}
+	return live
 }
