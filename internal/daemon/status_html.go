@@ -35,6 +35,7 @@ var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap
 	"secs":    func(s float64) string { return fmt.Sprintf("%.1f s", s) },
 	"pair":    humanPair,
 	"refresh": func() int { return int(statusRefresh / time.Second) },
+	"plural":  plural,
 }).Parse(statusHTML))
 
 const statusHTML = `<!doctype html>
@@ -56,12 +57,14 @@ h2{font-size:1.1rem;margin:1.2rem 0 .4rem;border-bottom:1px solid var(--line);pa
 .badge{display:inline-block;padding:.1rem .6rem;border-radius:1rem;color:#fff;font-weight:600}
 .badge.ok{background:var(--ok)}.badge.bad{background:var(--bad)}
 .tiles{display:flex;flex-wrap:wrap;gap:.5rem}
-.tile{flex:1 1 8rem;background:var(--card);border-radius:.5rem;padding:.5rem .7rem}
+.tile{flex:1 1 6rem;background:var(--card);border-radius:.5rem;padding:.5rem .7rem}
 .tile b{display:block;font-size:1.6rem;line-height:1.2}
 ul.kinds{list-style:none;padding:0;margin:.5rem 0;display:flex;flex-wrap:wrap;gap:.4rem 1rem}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.92rem}
-th,td{text-align:left;padding:.3rem .4rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
+th,td{text-align:left;padding:.3rem .35rem;border-bottom:1px solid var(--line);vertical-align:top}
+.jid{overflow-wrap:anywhere}
+.nowrap td,.nowrap th{white-space:nowrap}
 th{font-weight:600;color:var(--muted)}
 .online{color:var(--ok);font-weight:600}.offline{color:var(--bad);font-weight:600}.connecting{color:var(--muted);font-weight:600}
 .relayed td:nth-child(5){font-weight:600}
@@ -89,9 +92,9 @@ version <span id="version">{{.Version}}</span></p>
 {{if .Live.Sessions}}<div class="scroll"><table id="sessions">
 <thead><tr><th>kind</th><th>state</th><th>account</th>{{if .JIDsShown}}<th>peer</th>{{end}}</tr></thead>
 <tbody>{{range .Live.Sessions}}
-<tr class="session" data-kind="{{.Kind}}" data-state="{{.State}}"><td>{{.Kind}}</td><td>{{.State}}</td><td>{{.Account}} ({{.Role}})</td>{{if $.JIDsShown}}<td class="peer">{{.Peer}}</td>{{end}}</tr>{{end}}
+<tr class="session" data-kind="{{.Kind}}" data-state="{{.State}}"><td>{{.Kind}}</td><td>{{.State}}</td><td class="jid">{{.Account}} ({{.Role}})</td>{{if $.JIDsShown}}<td class="jid peer">{{.Peer}}</td>{{end}}</tr>{{end}}
 </tbody></table></div>{{end}}
-<p class="muted">since start: {{.Totals.CallsEnded}} calls and {{.Totals.TransfersEnded}} transfers ended, {{bytes .Totals.FileBytes}} of files{{if not .JIDsShown}} · peers are hidden (<code>[http] status_jids</code>){{end}}</p>
+<p class="muted">since start: {{plural .Totals.CallsEnded "call"}} and {{plural .Totals.TransfersEnded "transfer"}} ended, {{bytes .Totals.FileBytes}} of files{{if not .JIDsShown}} · peers are hidden (<code>[http] status_jids</code>){{end}}</p>
 </section>
 
 {{with .Relay}}<section id="relay">
@@ -109,17 +112,17 @@ version <span id="version">{{.Version}}</span></p>
 {{if .Accounts}}<div class="scroll"><table>
 <thead><tr><th>account</th><th>role</th><th>XMPP</th></tr></thead>
 <tbody>{{range .Accounts}}
-<tr class="account" data-jid="{{.JID}}" data-state="{{.State}}"><td>{{.JID}}</td><td>{{.Role}}</td><td class="state {{.State}}">{{.State}}{{with .Detail}}<br><small>{{.}}</small>{{end}}</td></tr>{{end}}
+<tr class="account" data-jid="{{.JID}}" data-state="{{.State}}"><td class="jid">{{.JID}}</td><td>{{.Role}}</td><td class="state {{.State}}">{{.State}}{{with .Detail}}<br><small>{{.}}</small>{{end}}</td></tr>{{end}}
 </tbody></table></div>{{else}}<p class="muted">no [[account]] configured</p>{{end}}
 </section>
 
 <section id="recent">
 <h2>Recent calls</h2>
 {{with .Recent.Calls}}<p><b id="recent-relayed">{{$.Recent.Relayed}}</b> of <b id="recent-count">{{len .}}</b> needed the relay</p>
-<div class="scroll"><table>
-<thead><tr><th>ended</th><th>kind</th><th>set-up</th><th>loss in / out</th><th>pair</th><th>outcome</th></tr></thead>
+<div class="scroll"><table class="nowrap">
+<thead><tr><th>ended</th><th>kind</th><th>set-up</th><th>loss</th><th>pair</th><th>outcome</th></tr></thead>
 <tbody>{{range .}}
-<tr class="call{{if .Relayed}} relayed{{end}}" data-kind="{{.Kind}}"><td>{{clock .Ended}}</td><td>{{.Kind}}</td><td>{{if .Media}}{{ms .Setup}}{{else}}no media{{end}}</td><td>{{pct .LossIn}} / {{pct .LossOut}}</td><td>{{pair .LocalType .RemoteType}}</td><td>{{.Outcome}}{{if $.JIDsShown}}<br><small class="peer">{{.Peer}}</small>{{end}}</td></tr>{{end}}
+<tr class="call{{if .Relayed}} relayed{{end}}" data-kind="{{.Kind}}"><td>{{clock .Ended}}</td><td>{{.Kind}}</td><td>{{if .Media}}{{ms .Setup}}{{else}}no media{{end}}</td><td>{{pct .LossIn}}{{if .LossOut}}<br><small>{{pct .LossOut}} out</small>{{end}}</td><td>{{pair .LocalType .RemoteType}}</td><td>{{.Outcome}}{{if $.JIDsShown}} <small class="peer">{{.Peer}}</small>{{end}}</td></tr>{{end}}
 </tbody></table></div>{{else}}<p class="muted">no call has ended since start</p>{{end}}
 </section>
 
@@ -127,13 +130,13 @@ version <span id="version">{{.Version}}</span></p>
 <h2>Conference</h2>
 {{with .Component}}<p>component {{.JID}}: <span class="state {{.State}}">{{.State}}</span>{{with .Detail}} <small>{{.}}</small>{{end}}</p>{{end}}
 <div class="tiles">
-<div class="tile"><b id="conference-rooms">{{len .Rooms}}</b>rooms</div>
-<div class="tile"><b id="conference-participants">{{.Participants}}</b>participants</div>
+<div class="tile"><b id="conference-rooms">{{len .Rooms}}</b>{{if eq (len .Rooms) 1}}room{{else}}rooms{{end}}</div>
+<div class="tile"><b id="conference-participants">{{.Participants}}</b>{{if eq .Participants 1}}participant{{else}}participants{{end}}</div>
 </div>
 {{if .Rooms}}<div class="scroll"><table>
 <thead><tr><th>room</th><th>people</th><th>speaking</th><th>mixer CPU</th><th>loss</th></tr></thead>
 <tbody>{{range .Rooms}}
-<tr class="room"><td>{{or .Name "(name hidden)"}}{{range .People}}<br><small class="peer">{{.}}</small>{{end}}</td><td>{{.Participants}}</td><td>{{.Speakers}}</td><td>{{secs .MixCPU}}</td><td>{{pct .Loss}}</td></tr>{{end}}
+<tr class="room"><td class="jid">{{or .Name "(name hidden)"}}{{range .People}}<br><small class="peer">{{.}}</small>{{end}}</td><td>{{.Participants}}</td><td>{{.Speakers}}</td><td>{{secs .MixCPU}}</td><td>{{pct .Loss}}</td></tr>{{end}}
 </tbody></table></div>{{end}}
 </section>{{end}}
 
@@ -170,9 +173,9 @@ func humanBitrate(bps float64) string {
 	return fmt.Sprintf("%.2f Gbit/s", bps/1e9)
 }
 
-// humanMillis is a short duration in milliseconds: 240 ms, 1.3 s.
+// humanMillis is a short duration: 240 ms, 1.3 s.
 func humanMillis(d time.Duration) string {
-	if d < 10*time.Second {
+	if d < time.Second {
 		return fmt.Sprintf("%d ms", d.Milliseconds())
 	}
 	return fmt.Sprintf("%.1f s", d.Seconds())
@@ -202,6 +205,14 @@ func humanDuration(d time.Duration) string {
 		return fmt.Sprintf("%dh%dm", int(d.Hours()), int(d.Minutes())%60)
 	}
 	return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+}
+
+// plural is "1 call", "2 calls", "0 calls".
+func plural(n uint64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // humanPair is the selected candidate pair's types, local/remote, or a

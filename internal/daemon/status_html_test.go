@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/html"
+	"github.com/jingled/jingled/internal/proctest"
 )
 
 func render(t *testing.T, in statusInput) string {
@@ -19,57 +19,14 @@ func render(t *testing.T, in statusInput) string {
 	return b.String()
 }
 
-// walk calls f on every element of the parsed page.
-func walk(t *testing.T, page string, f func(n *html.Node)) {
+// elements parses the rendered page.
+func elements(t *testing.T, page string) []proctest.Element {
 	t.Helper()
-	doc, err := html.Parse(strings.NewReader(page))
+	els, err := proctest.Elements(page)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec func(*html.Node)
-	rec = func(n *html.Node) {
-		if n.Type == html.ElementNode {
-			f(n)
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			rec(c)
-		}
-	}
-	rec(doc)
-}
-
-func attr(n *html.Node, key string) (string, bool) {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val, true
-		}
-	}
-	return "", false
-}
-
-// byID is the text of the element with id, or "" and false.
-func byID(t *testing.T, page, id string) (string, bool) {
-	t.Helper()
-	var text string
-	var found bool
-	walk(t, page, func(n *html.Node) {
-		if v, ok := attr(n, "id"); ok && v == id {
-			found = true
-			var b strings.Builder
-			var rec func(*html.Node)
-			rec = func(n *html.Node) {
-				if n.Type == html.TextNode {
-					b.WriteString(n.Data)
-				}
-				for c := n.FirstChild; c != nil; c = c.NextSibling {
-					rec(c)
-				}
-			}
-			rec(n)
-			text = strings.TrimSpace(b.String())
-		}
-	})
-	return text, found
+	return els
 }
 
 func TestStatusPageJIDs(t *testing.T) {
@@ -112,17 +69,17 @@ func TestStatusPageEscapes(t *testing.T) {
 	in.Accounts[0].State = stateOffline
 	in.Health = errorString(`"><script>alert(4)</script>`)
 	page := render(t, in)
-	walk(t, page, func(n *html.Node) {
-		switch n.Data {
+	for _, e := range elements(t, page) {
+		switch e.Tag {
 		case "script", "img", "iframe", "svg", "u":
-			t.Errorf("a peer's text became a <%s> element", n.Data)
+			t.Errorf("a peer's text became a <%s> element", e.Tag)
 		}
-		for _, a := range n.Attr {
-			if strings.HasPrefix(a.Key, "on") {
-				t.Errorf("a peer's text became an event handler: %s=%q on <%s>", a.Key, a.Val, n.Data)
+		for k, v := range e.Attr {
+			if strings.HasPrefix(k, "on") {
+				t.Errorf("a peer's text became an event handler: %s=%q on <%s>", k, v, e.Tag)
 			}
 		}
-	})
+	}
 	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;iframe src=//evil.example&gt;", "&lt;svg onload=alert(3)&gt;", "&lt;u&gt;under&lt;/u&gt;"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks the escaped text %s", want)
@@ -138,29 +95,21 @@ func (e errorString) Error() string { return string(e) }
 // style only, and no asset or link that leaves this server.
 func TestStatusPageSelfContained(t *testing.T) {
 	page := render(t, peopleInput(false))
-	var viewport, refresh, style bool
-	walk(t, page, func(n *html.Node) {
-		switch n.Data {
-		case "meta":
-			if v, _ := attr(n, "name"); v == "viewport" {
-				c, _ := attr(n, "content")
-				viewport = strings.Contains(c, "width=device-width")
-			}
-			if v, _ := attr(n, "http-equiv"); v == "refresh" {
-				c, _ := attr(n, "content")
-				refresh = c == "5"
-			}
-		case "style":
-			style = true
+	els := elements(t, page)
+	viewport := len(proctest.Find(els, "meta", "name=viewport", "content=width=device-width, initial-scale=1")) == 1
+	refresh := len(proctest.Find(els, "meta", "http-equiv=refresh", "content=5")) == 1
+	style := len(proctest.Find(els, "style")) == 1
+	for _, e := range els {
+		switch e.Tag {
 		case "link", "script", "img", "iframe", "object", "embed", "video", "audio", "source":
-			t.Errorf("page has a <%s>", n.Data)
+			t.Errorf("page has a <%s>", e.Tag)
 		}
 		for _, key := range []string{"href", "src", "action", "srcset"} {
-			if v, ok := attr(n, key); ok && !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") {
-				t.Errorf("<%s %s=%q> may leave this server", n.Data, key, v)
+			if v, ok := e.Attr[key]; ok && (!strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//")) {
+				t.Errorf("<%s %s=%q> may leave this server", e.Tag, key, v)
 			}
 		}
-	})
+	}
 	if !viewport || !refresh || !style {
 		t.Errorf("viewport %v, refresh %v, inline style %v", viewport, refresh, style)
 	}
@@ -172,7 +121,7 @@ func TestStatusPageSections(t *testing.T) {
 	in := peopleInput(false)
 	in.Health = errorString("echo@example.org: disconnected, reconnecting")
 	in.Relay = true
-	page := render(t, in)
+	els := elements(t, render(t, in))
 	for id, want := range map[string]string{
 		"health":                  "degraded",
 		"version":                 "v1",
@@ -185,17 +134,17 @@ func TestStatusPageSections(t *testing.T) {
 		"conference-participants": "2",
 		"problems":                "echo@example.org: disconnected, reconnecting",
 	} {
-		if got, ok := byID(t, page, id); !ok || got != want {
+		if got, ok := proctest.ByID(els, id); !ok || got != want {
 			t.Errorf("#%s = %q (found %v), want %q", id, got, ok, want)
 		}
 	}
-	idle := render(t, statusInput{Now: t0, Version: "v2"})
+	idle := elements(t, render(t, statusInput{Now: t0, Version: "v2"}))
 	for _, id := range []string{"relay", "conference", "sessions", "recent-count", "problems"} {
-		if _, ok := byID(t, idle, id); ok {
+		if _, ok := proctest.ByID(idle, id); ok {
 			t.Errorf("#%s shown for a daemon without it", id)
 		}
 	}
-	if got, _ := byID(t, idle, "health"); got != "ok" {
+	if got, _ := proctest.ByID(idle, "health"); got != "ok" {
 		t.Errorf("#health = %q on a healthy daemon", got)
 	}
 }
@@ -211,7 +160,7 @@ func TestHumanFormats(t *testing.T) {
 		{humanBitrate(1.25e6), "1.2 Mbit/s"},
 		{humanBitrate(2.5e9), "2.50 Gbit/s"},
 		{humanMillis(240 * time.Millisecond), "240 ms"},
-		{humanMillis(12 * time.Second), "12.0 s"},
+		{humanMillis(2300 * time.Millisecond), "2.3 s"},
 		{humanPercent(0), "0%"},
 		{humanPercent(0.0012), "0.12%"},
 		{humanPercent(0.045), "4.5%"},
@@ -223,6 +172,9 @@ func TestHumanFormats(t *testing.T) {
 		{humanPair("host", "relay"), "host/relay"},
 		{humanPair("", ""), "—"},
 		{humanPair("host", ""), "host/?"},
+		{plural(0, "call"), "0 calls"},
+		{plural(1, "call"), "1 call"},
+		{plural(2, "transfer"), "2 transfers"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
