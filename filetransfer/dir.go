@@ -197,7 +197,9 @@ func (d *Dir) openResumable(s *sink, f *File, sender string) (*os.File, error) {
 		d.release(name)
 		return nil, fmt.Errorf("filetransfer: opening partial file: %w", err)
 	}
-	if !lockPartial(fl) {
+	if !lockPartial(fl) || !d.stillNamed(fl, name) {
+		// Someone else's, or removed as stale (CleanPartials in
+		// another process) between our open and our lock.
 		_ = fl.Close()
 		d.release(name)
 		return nil, nil
@@ -222,6 +224,9 @@ func (d *Dir) createFresh(s *sink, f *File) error {
 		if err != nil {
 			return fmt.Errorf("filetransfer: creating partial file: %w", err)
 		}
+		// Locked like a resumable one, so that CleanPartials in another
+		// process sees it is in use.
+		lockPartial(fl)
 		s.f = fl
 		return nil
 	}

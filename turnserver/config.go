@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"strings"
 	"time"
 )
 
@@ -41,13 +42,32 @@ type Config struct {
 	DisableUDPLoop bool `toml:"disable_udp_loop"`
 
 	// TLSPort is the TURN-over-TLS port (RFC 8656 section 3.1). Default
-	// 5349. TLS is on only when TLSCert and TLSKey are set.
+	// 5349. TLS is on only when TLSCert and TLSKey are set. The port also
+	// accepts plain TURN over TCP (the first byte tells them apart, see
+	// sniff.go) unless DisableTCP is set, so tls_port = 443 serves both
+	// turns:HOST:443 and turn:HOST:443?transport=tcp to networks that let
+	// only 443 out. It may equal Port: one TCP listener then serves both.
 	TLSPort int `toml:"tls_port"`
 	// TLSCert and TLSKey are PEM files. They are re-read when they change on
 	// disk and when Server.ReloadCertificate is called (jingled calls it on
 	// SIGHUP), so certificate renewal needs no restart.
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
+
+	// PublicHost is the name clients connect to: the host the XMPP
+	// server announces (XEP-0215) and the name the TLS certificate must
+	// carry, since clients verify it. Default: ExternalIP, else Address
+	// when it is a specific IP.
+	PublicHost string `toml:"public_host"`
+	// Advertise lists the services the XMPP server should announce to its
+	// users, each "TRANSPORT:PORT": udp (STUN and TURN over UDP), tcp
+	// (TURN over TCP) or tls (TURN over TLS). PORT is what clients
+	// connect to, which differs from the listener's behind a port
+	// forward. jingled --xmpp-config prints the Prosody or ejabberd
+	// configuration announcing exactly these. Default: udp:Port and
+	// tcp:Port for the enabled listeners and tls:TLSPort with a
+	// certificate.
+	Advertise []string `toml:"advertise"`
 
 	// ExternalIP is the public address of a host behind 1:1 NAT (cloud VMs):
 	// it is advertised in XOR-RELAYED-ADDRESS while relay sockets bind
@@ -238,6 +258,12 @@ func (c Config) Validate() error {
 	}
 	if c.AllocationLifetime < time.Minute || c.AllocationLifetime > time.Hour {
 		return bad("allocation_lifetime: must be between 1m and 1h (RFC 8656 section 7.2)")
+	}
+	if strings.ContainsAny(c.PublicHost, " /?@#\t") {
+		return bad("public_host: %q is not a host name or address", c.PublicHost)
+	}
+	if _, err := c.Advertised(); err != nil {
+		return err
 	}
 	allow, err := parsePrefixes(c.AllowPeers)
 	if err != nil {

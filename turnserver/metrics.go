@@ -19,6 +19,7 @@ type metrics struct {
 	quota      *prometheus.CounterVec
 	dropped    *prometheus.CounterVec
 	duration   prometheus.Histogram
+	streams    *prometheus.CounterVec
 
 	toPeerBytes, fromPeerBytes     prometheus.Counter
 	toPeerPackets, fromPeerPackets prometheus.Counter
@@ -64,9 +65,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Lifetime of allocations that ended.",
 			Buckets: []float64{1, 10, 30, 60, 300, 900, 1800, 3600, 7200, 14400},
 		}),
+		streams: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "stream_connections_total",
+			Help: "TCP connections accepted by the TURN listeners, by what they carried: tcp (plain TURN), tls (TURN over TLS), tls_failed (the TLS handshake failed).",
+		}, []string{"transport"}),
 	}
 	for _, c := range []prometheus.Collector{
-		m.allocOpen, m.allocTotal, m.bytes, m.packets, m.auth, m.denied, m.quota, m.dropped, m.duration,
+		m.allocOpen, m.allocTotal, m.bytes, m.packets, m.auth, m.denied, m.quota, m.dropped, m.duration, m.streams,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("turnserver: registering metrics: %w", err)
@@ -79,4 +84,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.fromPeerPackets = m.packets.WithLabelValues("from_peer")
 
 	return m, nil
+}
+
+// Values of the stream_connections_total transport label.
+const (
+	transportTCP       = "tcp"
+	transportTLS       = "tls"
+	transportTLSFailed = "tls_failed"
+)
+
+// streamConnection counts a TCP connection by what it turned out to carry,
+// so an operator sees how many clients need TURN over TLS (on 443).
+func (m *metrics) streamConnection(transport string) {
+	m.streams.WithLabelValues(transport).Inc()
 }

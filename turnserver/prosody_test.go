@@ -1,7 +1,6 @@
 package turnserver_test
 
 import (
-	"context"
 	"net"
 	"strconv"
 	"testing"
@@ -10,8 +9,6 @@ import (
 	"github.com/pion/turn/v5"
 
 	"github.com/jingled/jingled/internal/prosodytest"
-	"github.com/jingled/jingled/internal/xmpp"
-	"github.com/jingled/jingled/internal/xmpp/extdisco"
 	"github.com/jingled/jingled/turnserver"
 )
 
@@ -40,25 +37,9 @@ func TestProsodyTurnExternal(t *testing.T) {
 	t.Cleanup(func() { _ = relay.Close() })
 	port := relay.Addrs().UDP.(*net.UDPAddr).Port //nolint:forcetypeassert // UDP.
 
-	srv := prosodytest.New(t, prosodytest.WithTURNExternal(prosodytest.TURNExternal{
+	res := turnserver.ProsodyServices(t, prosodytest.WithTURNExternal(prosodytest.TURNExternal{
 		Secret: secret, Host: "127.0.0.1", Port: port, TTL: time.Hour, TCP: true,
 	}))
-	acct := srv.NewAccount(t, "juliet")
-	c, err := xmpp.New(xmpp.Config{JID: acct.JID, Password: acct.Password, Addr: srv.Addr, CAFile: srv.CAFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := c.Start(ctx); err != nil {
-		t.Fatalf("login: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-
-	res, err := extdisco.Discover(ctx, c, srv.Domain, nil)
-	if err != nil {
-		t.Fatalf("XEP-0215: %v", err)
-	}
 	peer := echoPeer(t)
 	seen := map[string]bool{}
 	for _, s := range res.Servers {

@@ -190,6 +190,9 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 	perm := func(_ net.Addr, ip net.IP) bool { return policy.CheckIP(ip) == DenyNone }
 
 	port, tlsPort := cfg.Port, cfg.TLSPort
+	// One TCP port for plain TURN and TLS: the TLS listener serves both
+	// (sniff.go), so no plain TCP listener is opened beside it.
+	sharedTCP := cfg.TLSCert != "" && !customNet && tlsPort == port
 	if o.ephemeral {
 		port, tlsPort = 0, 0
 	}
@@ -249,7 +252,10 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 			})
 		}
 	}
-	if !cfg.DisableTCP {
+	if sharedTCP {
+		tlsPort = port // the UDP port when ephemeral
+	}
+	if !cfg.DisableTCP && !sharedTCP {
 		ln, err := lc.Listen(ctx, "tcp"+network, net.JoinHostPort(cfg.Address, strconv.Itoa(port)))
 		if err != nil {
 			return fmt.Errorf("turnserver: TCP listener: %w", err)
@@ -268,9 +274,12 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 			return fmt.Errorf("turnserver: TLS listener: %w", err)
 		}
 		s.tls = ln
+		if sharedTCP && !cfg.DisableTCP {
+			s.tcp = ln
+		}
 		tc := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certs.getCertificate}
 		sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{
-			Listener: &gatedListener{Listener: ln, gate: s.gate, tls: tc}, RelayAddressGenerator: gen, PermissionHandler: perm,
+			Listener: &gatedListener{Listener: ln, gate: s.gate, tls: tc, noPlain: cfg.DisableTCP}, RelayAddressGenerator: gen, PermissionHandler: perm,
 		})
 	}
 	for _, l := range s.loops {

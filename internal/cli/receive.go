@@ -21,6 +21,7 @@ func newReceive(g *globals) *cobra.Command {
 		maxSize int64
 		count   int
 		timeout time.Duration
+		partAge time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "receive",
@@ -44,6 +45,10 @@ media-error. Stops after --count files (0: until Ctrl-C).`,
 				return exitf(ExitUsage, "--dir: %v", err)
 			}
 			defer d.Close()
+			reportCleaned, err := cleanPartials(d, partAge)
+			if err != nil {
+				return err
+			}
 			ep, servers, err := g.loginICE(ctx, &acct, &ice)
 			if err != nil {
 				return err
@@ -81,6 +86,7 @@ media-error. Stops after --count files (0: until Ctrl-C).`,
 			ep.serve(ft.Options...)
 			ft.Serve()
 			g.out.Event("ready", fmt.Sprintf("Waiting for files as %s, saving to %s…", ep.client.JID(), dir), map[string]any{"jid": ep.client.JID(), "dir": dir})
+			reportCleaned(g.out)
 			var deadline <-chan time.Time
 			if timeout > 0 {
 				t := time.NewTimer(timeout)
@@ -110,6 +116,7 @@ media-error. Stops after --count files (0: until Ctrl-C).`,
 	}
 	acct.register(cmd)
 	registerReconnect(cmd, &acct)
+	registerPartialMaxAge(cmd, &partAge)
 	ice.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", ".", "directory to save files in")

@@ -191,6 +191,12 @@ type Account struct {
 	ServeDir string `toml:"serve_dir"`
 	// MaxFileSize is the largest file filedrop accepts. Default 100 MiB.
 	MaxFileSize int64 `toml:"max_file_size"`
+	// PartialMaxAge is how long filedrop keeps a partial file (an
+	// interrupted transfer waiting for its sender to resume, or what a
+	// crash left) before the clean-up at start removes it; one that a
+	// running process holds is never removed. Default 24h
+	// (filetransfer.DefaultPartialMaxAge); "0s" keeps them all.
+	PartialMaxAge *duration `toml:"partial_max_age"`
 	// Greeting is an Ogg/Opus file record plays first; File is what play
 	// plays (Ogg/Opus, IVF); RTPListen is an RTP/UDP input address for play
 	// (Opus RTP, as `ffmpeg -f rtp rtp://ADDR` sends it). Recordings are
@@ -220,6 +226,14 @@ const (
 	DefaultEchoDelay = time.Second
 	MaxEchoDelay     = 10 * time.Second
 )
+
+// PartialMaxAgeValue returns partial_max_age, or def when it is unset.
+func (a *Account) PartialMaxAgeValue(def time.Duration) time.Duration {
+	if a.PartialMaxAge == nil {
+		return def
+	}
+	return a.PartialMaxAge.Duration
+}
 
 // EchoDelayValue returns the echo delay (0 when unset, before Defaults).
 func (a *Account) EchoDelayValue() time.Duration {
@@ -482,6 +496,14 @@ func (a *Account) validate(key string) error {
 	}
 	if err := a.validateRTPSend(bad); err != nil {
 		return err
+	}
+	if a.PartialMaxAge != nil {
+		if a.Role != RoleFiledrop {
+			return bad("partial_max_age", "only filedrop keeps partial files (role is %q)", a.Role)
+		}
+		if a.PartialMaxAge.Duration < 0 {
+			return bad("partial_max_age", "must not be negative")
+		}
 	}
 	switch a.Subscriptions {
 	case "", "allowed", "all", "none":

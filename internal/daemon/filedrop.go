@@ -31,6 +31,17 @@ func newFiledropRole(a *account, peer rtp.PeerOptions, c *xmpp.Client) (roleHand
 			return nil, fmt.Errorf("filedrop dir: %w", err)
 		}
 		r.dir = d
+		// What a crash or a kill left: old partial files go, younger
+		// ones wait for their senders to resume, held ones are never
+		// touched.
+		maxAge := a.cfg.PartialMaxAgeValue(filetransfer.DefaultPartialMaxAge)
+		removed, err := d.CleanPartials(maxAge)
+		if err != nil {
+			a.log.Warn("filedrop: cleaning partial files", "dir", a.cfg.Dir, "err", err)
+		}
+		if len(removed) > 0 {
+			a.log.Info("filedrop: removed stale partial files", "dir", a.cfg.Dir, "count", len(removed), "max_age", maxAge)
+		}
 		appOpts = append(appOpts, filetransfer.WithReceiveDir(d),
 			// Who may send is decided by the guard (allow-list with
 			// domains and "*"); here only the size matters.

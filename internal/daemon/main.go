@@ -21,7 +21,7 @@ type stringList []string
 func (s *stringList) String() string     { return fmt.Sprint(*s) }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-const usage = `Usage: jingled --config FILE [--set key=value ...] [--check] | --version
+const usage = `Usage: jingled --config FILE [--set key=value ...] [--check | --xmpp-config prosody|ejabberd] | --version
 
 jingled runs a TURN/STUN relay and Jingle services on XMPP accounts (echo
 test calls, recording, playing, file drop), from one TOML file: see
@@ -42,6 +42,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		path  = fs.String("config", os.Getenv("JINGLED_CONFIG"), "configuration file (TOML); also $JINGLED_CONFIG")
 		check = fs.Bool("check", false, "validate the configuration and exit")
 		vers  = fs.Bool("version", false, "print the version and exit")
+		xmppc = fs.String("xmpp-config", "", "print the prosody or ejabberd configuration that announces the relay (turn.advertise) and exit")
 		grace = fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for sessions and relay allocations to end")
 		sets  stringList
 	)
@@ -65,6 +66,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "jingled: %v\n", err)
 		return 2
+	}
+	if *xmppc != "" {
+		if err := printXMPPConfig(stdout, cfg, *xmppc); err != nil {
+			fmt.Fprintf(stderr, "jingled: %v\n", err)
+			return 2
+		}
+		return 0
 	}
 	if *check {
 		fmt.Fprintf(stdout, "jingled: %s is valid: turn %v, %d account(s)\n", *path, cfg.TURN.Enabled, len(cfg.Accounts))

@@ -1,0 +1,104 @@
+package proctest
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Proc is a long-running jingle subcommand (answer, receive) started
+// with --json, whose events the test follows as they come.
+type Proc struct {
+	Cmd *exec.Cmd
+	// Stderr collects its standard error (the exit message).
+	Stderr *SyncBuffer
+	// Lines are all stdout lines read so far, JSON or not.
+	Lines *SyncBuffer
+
+	events chan map[string]any
+	exited chan struct{}
+	err    error // Cmd.Wait's, once exited is closed
+}
+
+// StartCLI starts bin with args (which should include --json). At
+// cleanup the process is killed if it still runs, and its output is
+// logged if t failed.
+func StartCLI(t testing.TB, bin string, args ...string) *Proc {
+	t.Helper()
+	p := &Proc{Stderr: &SyncBuffer{}, Lines: &SyncBuffer{}, events: make(chan map[string]any, 4096), exited: make(chan struct{})}
+	p.Cmd = exec.Command(bin, args...)
+	p.Cmd.Stderr = p.Stderr
+	stdout, err := p.Cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			_, _ = p.Lines.Write(append(sc.Bytes(), '\n'))
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				select {
+				case p.events <- m:
+				default: // nobody follows this many events; Lines has them
+				}
+			}
+		}
+		close(p.events)
+		p.err = p.Cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		_ = p.Cmd.Process.Kill()
+		<-p.exited
+		if t.Failed() {
+			t.Logf("%s %v\nstdout:\n%s\nstderr:\n%s", bin, args, p.Lines.String(), p.Stderr.String())
+		}
+	})
+	return p
+}
+
+// Event waits for the next event named name, skipping others; it fails
+// t if the process ends or ctx expires first.
+func (p *Proc) Event(ctx context.Context, t testing.TB, name string) map[string]any {
+	t.Helper()
+	for {
+		select {
+		case m, ok := <-p.events:
+			if !ok {
+				t.Fatalf("%s ended before the %q event", p.Cmd.Args[0], name)
+				return nil
+			}
+			if m["event"] == name {
+				return m
+			}
+		case <-ctx.Done():
+			t.Fatalf("no %q event: %v", name, ctx.Err())
+			return nil
+		}
+	}
+}
+
+// Wait waits for the process to exit and returns its exit code; it
+// fails t if that takes longer than timeout (a generous bound, not a
+// measurement).
+func (p *Proc) Wait(t testing.TB, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(timeout):
+		t.Fatalf("%s still runs after %v", p.Cmd.Args[0], timeout)
+	}
+	return p.Cmd.ProcessState.ExitCode()
+}
+
+// Signal sends sig to the process (SIGKILL: a crash).
+func (p *Proc) Signal(sig syscall.Signal) error { return p.Cmd.Process.Signal(sig) }

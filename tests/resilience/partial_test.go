@@ -1,0 +1,119 @@
+package resilience
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jingled/jingled/internal/proctest"
+)
+
+// resumablePartial is the name of a partial file kept for a resume.
+var resumablePartial = regexp.MustCompile(`^\.jingle-[0-9a-f]{24}\.part$`)
+
+// entries lists dir's names.
+func entries(t *testing.T, dir string) []string {
+	t.Helper()
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, de := range des {
+		out = append(out, de.Name())
+	}
+	return out
+}
+
+// TestKilledSenderLeavesOnlyPartial (issue 17 acceptance): a sender
+// SIGKILLed in the middle of a file leaves no file under its name in the
+// receiver's directory, only the resumable partial. A second receive
+// started on the same directory does not touch it, however old, while
+// the first still holds it; once that one has crashed too (SIGKILL),
+// a start with a --partial-max-age longer than the partial's age keeps it
+// for a resume, and one shorter removes it.
+func TestKilledSenderLeavesOnlyPartial(t *testing.T) {
+	l := newLab(t)
+	ctx := testCtx(t, 3*time.Minute)
+	alice, bob := l.user(t, "alice"), l.user(t, "bob")
+	inbox := filepath.Join(l.dir, "inbox")
+	first := l.start(ctx, t, bob, "receive", "--resource", "first", "--dir", inbox)
+
+	// IBB (base64 through Prosody) is slow enough to be caught midway.
+	src := filepath.Join(l.dir, "big.bin")
+	randomFile(t, src, 48<<20)
+	sender := exec.Command(bin("jingle"), l.args(alice, "send", bob.JID+"/first", src, "--transport", "ibb")...)
+	senderOut := &proctest.SyncBuffer{}
+	sender.Stdout, sender.Stderr = senderOut, senderOut
+	if err := sender.Start(); err != nil {
+		t.Fatal(err)
+	}
+	senderDone := make(chan struct{})
+	go func() { _ = sender.Wait(); close(senderDone) }()
+	t.Cleanup(func() { _ = sender.Process.Kill(); <-senderDone })
+	partial := waitPartial(ctx, t, inbox, 256<<10, senderDone, senderOut)
+	_ = sender.Process.Kill() // the sender crashes mid-transfer
+	<-senderDone
+
+	if got := entries(t, inbox); !slices.Equal(got, []string{partial}) || !resumablePartial.MatchString(partial) {
+		t.Fatalf("after the sender died the inbox holds %v, want only a resumable partial", got)
+	}
+	// Make it look old: only a holder's lock may save it now.
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(filepath.Join(inbox, partial), old, old); err != nil {
+		t.Fatal(err)
+	}
+
+	second := l.start(ctx, t, bob, "receive", "--resource", "second", "--dir", inbox, "--partial-max-age", "1m")
+	if got := entries(t, inbox); !slices.Equal(got, []string{partial}) {
+		t.Fatalf("a second receive removed the partial the first still holds: %v", got)
+	}
+	_ = second.Signal(syscall.SIGTERM)
+	second.Wait(t, time.Minute)
+
+	_ = first.Signal(syscall.SIGKILL) // the receiver crashes too
+	first.Wait(t, time.Minute)
+
+	keep := l.start(ctx, t, bob, "receive", "--resource", "third", "--dir", inbox, "--partial-max-age", "2h")
+	if got := entries(t, inbox); !slices.Equal(got, []string{partial}) {
+		t.Fatalf("a partial younger than --partial-max-age was removed: %v", got)
+	}
+	_ = keep.Signal(syscall.SIGTERM)
+	keep.Wait(t, time.Minute)
+
+	clean := l.start(ctx, t, bob, "receive", "--resource", "fourth", "--dir", inbox, "--partial-max-age", "30m")
+	ev := clean.Event(ctx, t, "partials-removed")
+	if removed, _ := ev["removed"].([]any); len(removed) != 1 || removed[0] != partial {
+		t.Fatalf("partials-removed event %v, want [%s]", ev, partial)
+	}
+	if got := entries(t, inbox); len(got) != 0 {
+		t.Fatalf("after the clean-up the inbox holds %v", got)
+	}
+}
+
+// waitPartial waits until dir holds a partial file of at least n bytes
+// and returns its name; it fails t if the sender exits first.
+func waitPartial(ctx context.Context, t *testing.T, dir string, n int64, senderDone <-chan struct{}, out *proctest.SyncBuffer) string {
+	t.Helper()
+	for {
+		des, _ := os.ReadDir(dir)
+		for _, de := range des {
+			if fi, err := de.Info(); err == nil && filepath.Ext(de.Name()) == ".part" && fi.Size() >= n {
+				return de.Name()
+			}
+		}
+		select {
+		case <-senderDone:
+			t.Fatalf("the sender ended before %d bytes were in a partial file: %s", n, out.String())
+		case <-ctx.Done():
+			t.Fatalf("no partial file of %d bytes: %v", n, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

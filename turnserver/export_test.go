@@ -1,0 +1,4 @@
+package turnserver
+
+// Test helpers the external test package (turnserver_test) shares.
+var ProsodyServices = prosodyServices
