@@ -84,37 +84,18 @@ it also lists the STUN/TURN servers the account's XMPP server hands out
 			defer ep.close()
 			// No Jingle of our own: answer disco#info at once.
 			ep.client.FeaturesReady()
-			target := args[0]
-			targets := []string{target}
-			if !strings.Contains(target, "/") && strings.Contains(target, "@") {
-				// Give presence a moment to arrive after login.
-				time.Sleep(500 * time.Millisecond)
-				if rs := ep.client.Resources(target); len(rs) > 0 {
-					targets = rs
-				}
+			results, err := probeJID(ctx, ep, args[0])
+			if err != nil {
+				return err
 			}
-			var results []probeResult
-			for _, t := range targets {
-				qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-				info, err := ep.client.DiscoInfo(qctx, t)
-				cancel()
+			if extDisco {
+				res, err := extdisco.Discover(ctx, ep.client, ep.client.Domain(), nil)
 				if err != nil {
-					var je *jingle.Error
-					if errors.As(err, &je) {
-						return exitf(ExitNoAnswer, "%s did not answer disco#info: %v", t, je)
-					}
-					return exitf(ExitNoAnswer, "probing %s: %v", t, err)
+					return exitf(ExitFailure, "XEP-0215 query: %v", err)
 				}
-				r := probeResult{JID: t, Identities: info.Identities, Features: info.Features}
-				r.Jingle, r.Transports = classify(info.Features)
-				if extDisco {
-					res, err := extdisco.Discover(ctx, ep.client, ep.client.Domain(), nil)
-					if err != nil {
-						return exitf(ExitFailure, "XEP-0215 query: %v", err)
-					}
-					r.ICEServers = res.Servers
+				for i := range results {
+					results[i].ICEServers = res.Servers
 				}
-				results = append(results, r)
 			}
 			var human strings.Builder
 			for _, r := range results {
@@ -137,6 +118,37 @@ it also lists the STUN/TURN servers the account's XMPP server hands out
 	acct.register(cmd)
 	cmd.Flags().BoolVar(&extDisco, "extdisco", false, "also list the STUN/TURN servers of the account's server (XEP-0215)")
 	return cmd
+}
+
+// probeJID asks target for its features: a full JID, or every online
+// resource of a bare JID the account can see (the bare JID itself when
+// none is visible).
+func probeJID(ctx context.Context, ep *endpoint, target string) ([]probeResult, error) {
+	targets := []string{target}
+	if !strings.Contains(target, "/") && strings.Contains(target, "@") {
+		// Give presence a moment to arrive after login.
+		time.Sleep(500 * time.Millisecond)
+		if rs := ep.client.Resources(target); len(rs) > 0 {
+			targets = rs
+		}
+	}
+	var results []probeResult
+	for _, t := range targets {
+		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		info, err := ep.client.DiscoInfo(qctx, t)
+		cancel()
+		if err != nil {
+			var je *jingle.Error
+			if errors.As(err, &je) {
+				return nil, exitf(ExitNoAnswer, "%s did not answer disco#info: %v", t, je)
+			}
+			return nil, exitf(ExitNoAnswer, "probing %s: %v", t, err)
+		}
+		r := probeResult{JID: t, Identities: info.Identities, Features: info.Features}
+		r.Jingle, r.Transports = classify(info.Features)
+		results = append(results, r)
+	}
+	return results, nil
 }
 
 func classify(features []string) (jingleFeatures, transports []string) {

@@ -71,6 +71,7 @@ The account comes from --jid; its password from $JINGLE_PASSWORD or
 	root.AddCommand(
 		newTurnCredentials(g),
 		newSDP(g),
+		newDoctor(g),
 	)
 	addAccountCommands(root, g)
 	return root

@@ -84,6 +84,7 @@ type config struct {
 	modules   []string
 	extra     string
 	extraHost string
+	certName  string
 }
 
 // Option configures a Server.
@@ -121,6 +122,13 @@ func WithComponent(subdomain, secret string) Option {
 // connections; TLS is still offered.
 func WithPlainC2S() Option {
 	return func(c *config) { c.plain = true }
+}
+
+// WithCertificateFor issues the server's self-signed certificate for
+// name instead of Domain: a server whose certificate is for another name,
+// which clients must refuse (tests of that refusal).
+func WithCertificateFor(name string) Option {
+	return func(c *config) { c.certName = name }
 }
 
 // WithModules enables additional Prosody modules.
@@ -257,7 +265,11 @@ func start(ctx context.Context, dir string, cfg *config) (*Server, error) {
 	_ = os.Remove(s.LogFile)
 	_ = os.Remove(filepath.Join(dir, "prosody.out"))
 	if _, err := os.Stat(s.CAFile); err != nil {
-		if err := writeCertificate(s.CAFile, s.KeyFile, Domain); err != nil {
+		name := Domain
+		if cfg.certName != "" {
+			name = cfg.certName
+		}
+		if err := writeCertificate(s.CAFile, s.KeyFile, name); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,264 @@
+package doctor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jingled/jingled/internal/proctest"
+	"github.com/jingled/jingled/internal/prosodytest"
+)
+
+// The shared secret both sides use when the setup is right.
+const secret = "doctor-test-secret"
+
+// setup is one deployment: its Prosody, its relay and the account the
+// doctor logs in with.
+type setup struct {
+	// prosodySecret is Prosody's turn_external_secret; default secret.
+	prosodySecret string
+	// relayExtra is raw TOML added to the relay's [turn] table.
+	relayExtra string
+	// prosody are extra Prosody options.
+	prosody []prosodytest.Option
+	// blockUDP drops UDP to the relay's port (iptables, in the test's
+	// namespace).
+	blockUDP bool
+}
+
+// report is the doctor's --json summary.
+type report struct {
+	JID      string    `json:"jid"`
+	Findings []finding `json:"findings"`
+}
+
+type finding struct {
+	ID       string `json:"id"`
+	Severity string `json:"severity"`
+	Subject  string `json:"subject"`
+	What     string `json:"what"`
+	Fix      string `json:"fix"`
+	Docs     string `json:"docs"`
+}
+
+// run is one doctor run's outcome.
+type run struct {
+	report report
+	code   int
+	out    []string
+	stderr string
+}
+
+// find returns the findings with id.
+func (r *run) find(id string) []finding {
+	var out []finding
+	for _, f := range r.report.Findings {
+		if f.ID == id {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (r *run) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, strings.Join(r.out, "\n"), r.stderr)
+}
+
+// start brings the deployment up and runs `jingle doctor --json` with
+// args against it.
+func (s setup) start(t *testing.T, args ...string) *run {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("tests/doctor runs Prosody and the relay; not in -short")
+	}
+	if setupErr != nil {
+		t.Fatal(setupErr)
+	}
+	turnPort := proctest.FreePort(t)
+	ps := s.prosodySecret
+	if ps == "" {
+		ps = secret
+	}
+	opts := append([]prosodytest.Option{prosodytest.WithTURNExternal(prosodytest.TURNExternal{
+		Secret: ps, Host: relayIP, Port: turnPort, TCP: true,
+	}), prosodytest.WithModules("version")}, s.prosody...)
+	srv := prosodytest.New(t, opts...)
+	acct := srv.NewAccount(t, "doctor")
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "password")
+	if err := os.WriteFile(pw, []byte(acct.Password), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	httpPort := proctest.FreePort(t)
+	conf := fmt.Sprintf(`[http]
+listen = "127.0.0.1:%d"
+[turn]
+enabled = true
+realm = "doctor.test"
+address = %q
+port = %d
+udp_sockets = 1
+secrets = [%q]
+%s
+`, httpPort, relayIP, turnPort, secret, s.relayExtra)
+	confPath := filepath.Join(dir, "jingled.toml")
+	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	proctest.StartJingled(t, filepath.Join(binDir, "jingled"), confPath, httpPort)
+	if s.blockUDP {
+		rule := []string{"INPUT", "-p", "udp", "-d", relayIP, "--dport", strconv.Itoa(turnPort), "-j", "DROP"}
+		if out, err := exec.Command("iptables", append([]string{"-w", "-I"}, rule...)...).CombinedOutput(); err != nil {
+			t.Fatalf("iptables: %v: %s", err, out)
+		}
+		t.Cleanup(func() { _ = exec.Command("iptables", append([]string{"-w", "-D"}, rule...)...).Run() })
+	}
+	return doctor(t, append([]string{"--jid", acct.JID, "--password-file", pw, "--server", srv.Addr, "--ca", srv.CAFile}, args...)...)
+}
+
+// doctor runs the jingle binary's doctor with --json.
+func doctor(t *testing.T, args ...string) *run {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	argv := append([]string{"doctor", "--json", "--step-timeout", "2s"}, args...)
+	out, stderr, code, err := proctest.RunCLI(ctx, filepath.Join(binDir, "jingle"), argv...)
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		t.Fatalf("jingle %v: %v", argv, err)
+	}
+	r := &run{code: code, out: out, stderr: stderr}
+	if len(out) == 0 || json.Unmarshal([]byte(out[len(out)-1]), &r.report) != nil {
+		t.Fatalf("no JSON report:\n%s", r)
+	}
+	t.Logf("jingle %s\n%s", strings.Join(argv, " "), r)
+	return r
+}
+
+// expectFault asserts that the doctor exited 1 and named the fault with
+// id as an error (with a fix and its docs section) whose text says says.
+func expectFault(t *testing.T, r *run, id, says string) finding {
+	t.Helper()
+	if r.code != 1 {
+		t.Errorf("exit code %d, want 1", r.code)
+	}
+	for _, f := range r.find(id) {
+		if f.Severity == "error" && strings.Contains(f.What, says) {
+			if f.Fix == "" || f.Docs != "docs/DEPLOY.md#"+id {
+				t.Errorf("%s without fix or docs section: %+v", id, f)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no error finding %s saying %q in the report", id, says)
+	return finding{}
+}
+
+// TestCleanSetupExitsZero: Prosody announcing jingled's relay with the
+// right secret, the relay on a public address with its default peer
+// policy. Every check passes and the doctor exits 0.
+func TestCleanSetupExitsZero(t *testing.T) {
+	r := setup{}.start(t)
+	if r.code != 0 {
+		t.Errorf("exit code %d, want 0", r.code)
+	}
+	for _, f := range r.report.Findings {
+		if f.Severity == "warning" || f.Severity == "error" {
+			t.Errorf("problem on a correct setup: %+v", f)
+		}
+	}
+	for _, want := range []struct{ id, says string }{
+		{"xmpp-login", "over TLS (certificate verified) with SCRAM"},
+		{"server-software", "Prosody"},
+		{"extdisco", "urn:xmpp:extdisco:2 answered with 3 usable service(s)"},
+		{"stun-binding", "seen as " + relayIP},
+		{"turn-allocation", "relayed address " + relayIP},
+		{"turn-roundtrip", "and back"},
+		{"relay-peer-policy", "refuses to relay to loopback, private"},
+	} {
+		found := false
+		for _, f := range r.find(want.id) {
+			found = found || (f.Severity == "ok" || f.Severity == "info") && strings.Contains(f.What, want.says)
+		}
+		if !found {
+			t.Errorf("no %s finding saying %q", want.id, want.says)
+		}
+	}
+	// Each transport announced (UDP and TCP) was reached.
+	for _, tr := range []string{"(UDP ", "(TCP "} {
+		found := false
+		for _, f := range r.find("turn-allocation") {
+			found = found || strings.Contains(f.Subject, tr)
+		}
+		if !found {
+			t.Errorf("no allocation over %s", tr)
+		}
+	}
+}
+
+// TestWrongSecret: Prosody's turn_external_secret is not the relay's.
+func TestWrongSecret(t *testing.T) {
+	r := setup{prosodySecret: "not-the-relay-secret"}.start(t)
+	expectFault(t, r, "turn-auth-secret", "do not share the same secret")
+	if len(r.find("turn-allocation")) != 0 {
+		t.Error("an allocation succeeded with the wrong secret")
+	}
+}
+
+// TestExpiredCredentials: the XMPP server hands out credentials whose
+// expiry is already past (a negative TTL stands for a clock an hour
+// behind): discovery and the relay both say so.
+func TestExpiredCredentials(t *testing.T) {
+	r := setup{prosody: []prosodytest.Option{prosodytest.WithGlobalConfig("turn_external_ttl = -3600")}}.start(t)
+	expectFault(t, r, "turn-auth-expired", "already dead")
+	expectFault(t, r, "turn-auth-expired", "401")
+	if len(r.find("turn-auth-secret")) != 0 {
+		t.Error("an expired credential was blamed on the secret")
+	}
+}
+
+// TestRelayAdvertisesPrivateAddress: external_ip is a private address,
+// so the relayed address clients get is unreachable from the internet.
+func TestRelayAdvertisesPrivateAddress(t *testing.T) {
+	r := setup{relayExtra: `external_ip = "10.0.0.5"`}.start(t)
+	expectFault(t, r, "turn-relayed-not-public", "private relayed address (10.0.0.5)")
+	expectFault(t, r, "turn-roundtrip-failed", "10.0.0.5")
+}
+
+// TestCertificateForAnotherName: Prosody's certificate is for another
+// domain; the doctor stops at the login and says why.
+func TestCertificateForAnotherName(t *testing.T) {
+	r := setup{prosody: []prosodytest.Option{prosodytest.WithCertificateFor("other.example")}}.start(t)
+	expectFault(t, r, "xmpp-tls-name", "other.example")
+}
+
+// TestBlockedUDPPort: a firewall drops UDP to the relay's port; TCP still
+// works, so the doctor names the UDP transport and still checks over TCP.
+func TestBlockedUDPPort(t *testing.T) {
+	r := setup{blockUDP: true}.start(t)
+	f := expectFault(t, r, "turn-unreachable", "no answer over UDP")
+	if !strings.Contains(f.Subject, "(UDP ") {
+		t.Errorf("unreachable service %q is not the UDP one", f.Subject)
+	}
+	tcpOK := false
+	for _, f := range r.find("turn-allocation") {
+		tcpOK = tcpOK || strings.Contains(f.Subject, "(TCP ")
+	}
+	if !tcpOK {
+		t.Error("no allocation over TCP while only UDP was blocked")
+	}
+}
+
+// TestRelayAllowsLoopbackPeers: allow_peers lets the relay reach
+// loopback, the CVE-2020-26262 class of hole; the doctor's datagram to
+// its own loopback socket arrives, and it says so.
+func TestRelayAllowsLoopbackPeers(t *testing.T) {
+	r := setup{relayExtra: `allow_peers = ["127.0.0.0/8"]`}.start(t)
+	expectFault(t, r, "relay-open-loopback", "relayed a datagram to 127.0.0.1:")
+}
