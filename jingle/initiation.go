@@ -580,6 +580,7 @@ func (m *Manager) handleJMI(ctx context.Context, msg *Message, e *Element, recei
 		}
 		p := m.outgoing(id, from)
 		if p == nil {
+			m.nIgnoredJMI.Add(1)
 			return
 		}
 		if e.XMLName.Local == "proceed" {
@@ -597,6 +598,8 @@ func (m *Manager) handleJMI(ctx context.Context, msg *Message, e *Element, recei
 	case "ringing":
 		if p := m.outgoing(id, from); p != nil {
 			p.markRinging()
+		} else {
+			m.nIgnoredJMI.Add(1)
 		}
 	case "retract":
 		m.mu.Lock()
@@ -606,11 +609,13 @@ func (m *Manager) handleJMI(ctx context.Context, msg *Message, e *Element, recei
 			p = m.props.proceeded[sessionKey{from, id}]
 		}
 		m.mu.Unlock()
-		if p != nil && p.peer == from {
-			r, _ := jmiReason(e)
-			if !p.finish(ErrProposalRetracted, r) {
-				p.withdraw(ErrProposalRetracted, r)
-			}
+		if p == nil || p.peer != from {
+			m.nIgnoredJMI.Add(1)
+			return
+		}
+		r, _ := jmiReason(e)
+		if !p.finish(ErrProposalRetracted, r) {
+			p.withdraw(ErrProposalRetracted, r)
 		}
 	case "finish":
 		// The Jingle session-terminate is what ends a session; a
@@ -623,9 +628,12 @@ func (m *Manager) handleJMI(ctx context.Context, msg *Message, e *Element, recei
 			p = m.props.out[id]
 		}
 		m.mu.Unlock()
-		if p != nil && bareJID(p.peer) == bareJID(from) {
-			p.finish(ErrProposalRetracted, r)
+		if p == nil || bareJID(p.peer) != bareJID(from) {
+			// Not counted in IgnoredJMI: XEP-0353 §3.4 sends <finish/>
+			// when a session ends, long after its proposal.
+			return
 		}
+		p.finish(ErrProposalRetracted, r)
 	}
 }
 

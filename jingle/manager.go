@@ -86,7 +86,7 @@ type Manager struct {
 	wg sync.WaitGroup
 
 	// Counters for Stats.
-	nRefused, nUnknown, nBadRequest atomic.Uint64
+	nRefused, nUnknown, nBadRequest, nIgnoredJMI atomic.Uint64
 
 	mu        sync.Mutex
 	closed    bool
@@ -231,6 +231,11 @@ type Stats struct {
 	// limits (resource-constraint), UnknownSession the IQs for sids that
 	// are not the sender's, BadRequest the malformed Jingle IQs.
 	Refused, UnknownSession, BadRequest uint64
+	// IgnoredJMI counts the JMI messages (proceed, reject, ringing,
+	// retract) that match no proposal of their sender: XEP-0353
+	// has no error for them, so they are dropped, and only this count
+	// shows a peer that sends them.
+	IgnoredJMI uint64
 }
 
 // Stats returns the current counts.
@@ -244,6 +249,7 @@ func (m *Manager) Stats() Stats {
 		Refused:        m.nRefused.Load(),
 		UnknownSession: m.nUnknown.Load(),
 		BadRequest:     m.nBadRequest.Load(),
+		IgnoredJMI:     m.nIgnoredJMI.Load(),
 	}
 }
 

@@ -170,6 +170,8 @@ func (a *account) run() error {
 	}
 	mgr := jingle.NewManager(client.JID(), client, opts...)
 	client.Serve(mgr)
+	// The same handler, counting what it refuses.
+	client.HandleIQ(jingle.NS, "jingle", a.m.refused.countIQ(a.cfg.Role, mgr.HandleIQ))
 	client.FeaturesReady()
 	if s, ok := role.(interface{ served() }); ok {
 		s.served()

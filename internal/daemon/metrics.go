@@ -23,6 +23,7 @@ type metrics struct {
 	pairs        *prometheus.CounterVec // calls by candidate types, local, remote
 	sessionsDesc *prometheus.Desc
 	conference   *conferenceMetrics
+	refused      *refusedMetrics
 	// recent keeps the last calls' quality for the status page; the
 	// histograms above see the same values.
 	recent *qualityRing
@@ -71,6 +72,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	reg.MustRegister(m.calls, m.callPackets, m.callBytes, m.transfers, m.fileBytes, m.connected, m.setup, m.loss, m.pairs, m)
 	m.conference = newConferenceMetrics(reg)
+	m.refused = newRefusedMetrics(reg, m)
 	return m
 }
 
