@@ -161,16 +161,10 @@ func selectedPair(it *webrtc.ICETransport) CandidatePair {
 		return CandidatePair{}
 	}
 	p, err := it.GetSelectedCandidatePair()
-	if err != nil || p == nil || p.Local == nil || p.Remote == nil {
+	if err != nil {
 		return CandidatePair{}
 	}
-	return CandidatePair{
-		LocalType:  p.Local.Typ.String(),
-		RemoteType: p.Remote.Typ.String(),
-		Local:      fmt.Sprintf("%s:%d", p.Local.Address, p.Local.Port),
-		Remote:     fmt.Sprintf("%s:%d", p.Remote.Address, p.Remote.Port),
-		Protocol:   p.Local.Protocol.String(),
-	}
+	return ice.PairOf(p)
 }
 
 // iceTransport returns the PeerConnection's ICE transport.

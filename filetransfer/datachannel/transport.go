@@ -291,16 +291,10 @@ func (h *handle) selectedPair() ice.Pair {
 		return ice.Pair{}
 	}
 	p, err := pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
-	if err != nil || p == nil || p.Local == nil || p.Remote == nil {
+	if err != nil {
 		return ice.Pair{}
 	}
-	return ice.Pair{
-		LocalType:  p.Local.Typ.String(),
-		RemoteType: p.Remote.Typ.String(),
-		Local:      fmt.Sprintf("%s:%d", p.Local.Address, p.Local.Port),
-		Remote:     fmt.Sprintf("%s:%d", p.Remote.Address, p.Remote.Port),
-		Protocol:   p.Local.Protocol.String(),
-	}
+	return ice.PairOf(p)
 }
 
 // Local implements jingle.TransportHandle: it creates the offer (as

@@ -74,6 +74,11 @@ type ICEServer struct {
 	// Expires is when the credentials stop being valid; zero if never
 	// announced.
 	Expires time.Time
+	// Borrowed: the server announced this TURN service without
+	// credentials and it took those of another TURN service of the same
+	// host (see Convert). Clients other than ours may not do that, so a
+	// diagnosis should name the server's configuration.
+	Borrowed bool
 }
 
 // Skipped reports a <service/> left out of the ICE servers and why.
@@ -203,11 +208,19 @@ func ParseServices(payload []byte) ([]Service, error) {
 // host, no or invalid port, a transport other than udp/tcp, TURN without
 // username and password, credentials already expired at now, and pushes
 // that delete a service.
+//
+// A TURN service of a host that came without credentials takes those of
+// another TURN service of the same host: Prosody 0.12's mod_turn_external
+// announces its turn_external_tls_port service (turns, the one that
+// crosses networks letting only 443 out) without any, while the relay
+// checks the same shared secret on every transport.
 func Convert(services []Service, now time.Time) Result {
 	var res Result
 	seen := map[string]bool{}
-	for _, sv := range services {
+	shared, borrowed := shareCredentials(services)
+	for i, sv := range shared {
 		srv, reason := convert(sv, now)
+		srv.Borrowed = borrowed[i]
 		if reason != "" {
 			res.Skipped = append(res.Skipped, Skipped{Service: sv, Reason: reason})
 			continue
@@ -274,6 +287,27 @@ func convert(sv Service, now time.Time) (ICEServer, string) {
 		srv.URL += "?transport=" + transport
 	}
 	return srv, ""
+}
+
+// shareCredentials fills TURN services without credentials from the first
+// TURN service of the same host that has them (see Convert), and reports
+// which it filled.
+func shareCredentials(services []Service) ([]Service, []bool) {
+	out := append([]Service(nil), services...)
+	borrowed := make([]bool, len(out))
+	for i, sv := range out {
+		if !isTURN(sv.Type) || sv.Username != "" || sv.Password != "" {
+			continue
+		}
+		for _, o := range services {
+			if isTURN(o.Type) && o.Host == sv.Host && o.Username != "" && o.Password != "" {
+				out[i].Username, out[i].Password, out[i].Expires = o.Username, o.Password, o.Expires
+				borrowed[i] = true
+				break
+			}
+		}
+	}
+	return out, borrowed
 }
 
 func isTURN(typ string) bool {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/jingled/jingled/jingle"
@@ -151,11 +152,22 @@ func TestConvertSkips(t *testing.T) {
 	ok := Convert([]Service{
 		{Type: "turn", Host: "::1", Port: "3478", Transport: "tcp", Username: "u", Password: "p"},
 		{Type: "turns", Host: "turn.example", Port: "5349", Transport: "tcp", Username: "u", Password: "p"},
+		{Type: "turns", Host: "turn.example", Port: "443", Transport: "tcp", Username: "u", Password: "p"},
+		{Type: "turns", Host: "turn.example", Port: "443", Username: "u2", Password: "p"},
 		{Type: "stun", Host: "h", Port: "3478"},
 	}, now)
-	want := []string{"turn:[::1]:3478?transport=tcp", "turns:turn.example:5349?transport=tcp", "stun:h:3478"}
+	want := []string{"turn:[::1]:3478?transport=tcp", "turns:turn.example:5349?transport=tcp",
+		"turns:turn.example:443?transport=tcp", "turns:turn.example:443", "stun:h:3478"}
 	if got := urls(ok.Servers); !reflect.DeepEqual(got, want) {
 		t.Fatalf("usable: %v, want %v", got, want)
+	}
+	// A turns service on 443 is TURN over TLS to pion's ICE agent, with or
+	// without the transport parameter.
+	for _, sv := range ok.Servers[2:4] {
+		u, err := stun.ParseURI(sv.URL)
+		if err != nil || u.Scheme != stun.SchemeTypeTURNS || u.Proto != stun.ProtoTypeTCP || u.Port != 443 {
+			t.Errorf("pion reads %s as %+v (%v), want TURN over TLS on 443", sv.URL, u, err)
+		}
 	}
 	// pion accepts every URL we produce.
 	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{ICEServers: ToWebRTC(ok.Servers)})
@@ -351,5 +363,41 @@ func TestPushTriggersRequery(t *testing.T) {
 	_, err = r.Endpoint("mallory@localhost/y").SendIQ(ctx, &jingle.IQ{To: "alice@localhost/x", Type: jingle.IQSet, Payload: push})
 	if !errors.Is(err, jingle.ErrServiceUnavailable) {
 		t.Fatalf("push from a stranger: err = %v", err)
+	}
+}
+
+// TestConvertSharesCredentials: Prosody 0.12's mod_turn_external with
+// turn_external_tls_port announces the turns service without credentials
+// (its Lua gives the secret to type "turn" only); it takes those of the
+// same host's turn service, so TURN over TLS on 443 is usable. A host
+// without any credentials stays skipped.
+func TestConvertSharesCredentials(t *testing.T) {
+	exp := captureTime.Add(time.Hour).Format(time.RFC3339)
+	services := []Service{
+		{Type: "stun", Transport: "udp", Host: "turn.example.org", Port: "3478"},
+		{Type: "turn", Transport: "udp", Host: "turn.example.org", Port: "3478", Username: "1700000000", Password: "pw", Expires: exp, Restricted: "1"},
+		{Type: "turns", Transport: "tcp", Host: "turn.example.org", Port: "443"},
+		{Type: "turns", Transport: "tcp", Host: "other.example.org", Port: "443"},
+	}
+	res := Convert(services, captureTime)
+	var turns *ICEServer
+	for i, s := range res.Servers {
+		if s.URL == "turns:turn.example.org:443?transport=tcp" {
+			turns = &res.Servers[i]
+		}
+	}
+	if turns == nil || turns.Username != "1700000000" || turns.Credential != "pw" || turns.Expires.Format(time.RFC3339) != exp || !turns.Borrowed {
+		t.Fatalf("turns on 443: %+v (servers %+v)", turns, res.Servers)
+	}
+	for _, s := range res.Servers {
+		if s.Borrowed && s.Type != "turns" {
+			t.Errorf("%s marked borrowed", s.URL)
+		}
+	}
+	if len(res.Skipped) != 1 || res.Skipped[0].Service.Host != "other.example.org" {
+		t.Errorf("skipped %+v, want only other.example.org's turns", res.Skipped)
+	}
+	if services[2].Username != "" {
+		t.Error("Convert changed its input")
 	}
 }
