@@ -674,8 +674,12 @@ func (c *Call) onTrack(p *peer, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 			defer stopPLI()
 		}
 		first := true
+		buf := make([]byte, readMTU)
 		for {
-			pkt, _, err := t.ReadRTP()
+			pkt, err := readPacket(t, buf)
+			if errors.Is(err, errBadPacket) {
+				continue
+			}
 			if err != nil {
 				return
 			}

@@ -172,13 +172,24 @@ const (
 // in-memory link: a 440 Hz tone one way, an 880 Hz tone the other way,
 // at the same time, both recorded and checked by ffmpeg.
 func TestCallAudioBothWays(t *testing.T) {
-	testAudioBothWays(t, bundled)
+	testAudioBothWays(t, bundled, false)
+}
+
+// TestCallThroughUDPMux is each of the calls above with the callee on a
+// UDP mux (one port for every call, as jingled's [ice] udp_port): the
+// same checks, media both ways. In the bundled call the caller is on a
+// mux of its own too; a non-BUNDLE call cannot have two muxed ends (see
+// UDPMux), and the non-BUNDLE clients (Dino) give each transport a port.
+func TestCallThroughUDPMux(t *testing.T) {
+	for name, mode := range map[string]bundleMode{"bundled": bundled, "no-bundle offer": noBundleOffer, "no-bundle answer": noBundleAnswer} {
+		t.Run(name, func(t *testing.T) { testAudioBothWays(t, mode, true) })
+	}
 }
 
 // TestCallNoBundle is the same call with a peer that does not bundle
 // (Dino): one transport and PeerConnection per content, audio and video.
 func TestCallNoBundleAudioVideo(t *testing.T) {
-	testAudioBothWays(t, noBundleOffer)
+	testAudioBothWays(t, noBundleOffer, false)
 }
 
 // TestCallToNoBundlePeer is the other way round: our bundled offer is
@@ -186,7 +197,7 @@ func TestCallNoBundleAudioVideo(t *testing.T) {
 // (its real session-accept to StanzaJS has two ufrags and no group); the
 // caller must move each content to a PeerConnection of its own.
 func TestCallToNoBundlePeer(t *testing.T) {
-	testAudioBothWays(t, noBundleAnswer)
+	testAudioBothWays(t, noBundleAnswer, false)
 }
 
 type bundleMode int
@@ -197,11 +208,26 @@ const (
 	noBundleAnswer
 )
 
-func testAudioBothWays(t *testing.T, mode bundleMode) {
+func testAudioBothWays(t *testing.T, mode bundleMode, mux bool) {
 	noBundle := mode != bundled
 	// Registered first, so it runs last: after the managers closed.
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+	alicePeer, bobPeer := loopback(t), loopback(t)
+	if mux {
+		muxed := []*PeerOptions{&bobPeer}
+		if mode == bundled {
+			muxed = append(muxed, &alicePeer)
+		}
+		for _, p := range muxed {
+			m, err := ListenUDPMux(0, true, testLogger(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { m.Close() })
+			p.UDPMux = m
+		}
+	}
 	const d = 3 * time.Second
 	dir := t.TempDir()
 	a440, a880 := sine(t, 440, d), sine(t, 880, d)
@@ -215,7 +241,7 @@ func testAudioBothWays(t *testing.T, mode bundleMode) {
 		cancel()
 	}
 	l := newLink()
-	bobOpts := ApplicationOptions{Peer: loopback(t), AutoAnswer: &MediaOptions{Audio: a880, Video: video, Record: filepath.Join(dir, "bob")},
+	bobOpts := ApplicationOptions{Peer: bobPeer, AutoAnswer: &MediaOptions{Audio: a880, Video: video, Record: filepath.Join(dir, "bob")},
 		NoBundle: mode == noBundleAnswer}
 	in := incomingCalls(&bobOpts)
 	bobApp := NewApplication(bobOpts)
@@ -226,7 +252,7 @@ func testAudioBothWays(t *testing.T, mode bundleMode) {
 	defer cancel()
 	call, err := Dial(ctx, aliceMgr, bob, CallOptions{
 		MediaOptions: MediaOptions{Audio: a440, Video: video, Record: filepath.Join(dir, "alice"), Duration: d + 1500*time.Millisecond},
-		Peer:         loopback(t),
+		Peer:         alicePeer,
 		NoBundle:     mode == noBundleOffer,
 		ReceiveVideo: noBundle,
 	})

@@ -19,6 +19,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -92,12 +93,17 @@ type config struct {
 	pin        bool
 	cpuprofile string
 	out        string
+	// mux puts jingled's calls on one UDP port ([ice] udp_port).
+	mux bool
 }
 
 func defaultConfig() config {
 	return config{
 		setup: 20, levels: []int{100, 500, 1000}, window: 10 * time.Second,
-		perAccount: 25, batch: 10, shards: 4, pin: runtime.NumCPU() >= 2,
+		perAccount: 25, batch: 10, shards: 4, mux: true,
+		// Once re-executed under taskset (pinSelf), this process sees one
+		// CPU; it is still a pinned run.
+		pin: runtime.NumCPU() >= 2 || os.Getenv(pinnedEnv) != "",
 	}
 }
 
@@ -122,6 +128,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.pin, "pin", c.pin, "pin jingled to CPU 0 and the load to CPU 1 (taskset)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "save a CPU profile of jingled over each window into this directory")
 	fs.StringVar(&c.out, "o", "", "also write the table to this file")
+	fs.BoolVar(&c.mux, "mux", c.mux, "one UDP port for all of jingled's calls ([ice] udp_port)")
 }
 
 // row is one concurrency level's result.
@@ -151,6 +158,11 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*result, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
+	if cfg.cpuprofile != "" {
+		if err := os.MkdirAll(cfg.cpuprofile, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.jingled == "" {
 		if cfg.jingled, err = benchproc.Build(ctx, dir, "./cmd/jingled"); err != nil {
 			return nil, err
@@ -193,10 +205,16 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*result, error) {
 	}
 	p := newPacer(fr, cfg.shards)
 	defer p.close()
+	// The load keeps a socket per call: pion tells a mux's calls apart by
+	// the peer's address, and real callers each have their own.
 	app := rtp.NewApplication(rtp.ApplicationOptions{Peer: rtp.PeerOptions{Loopback: true, Logger: slog.New(slog.DiscardHandler)}})
 
-	fmt.Fprintf(stdout, "bench/calls: jingled (echo role, pid %d) against Prosody %s; %d CPUs; pinned: %v (jingled CPU 0, load CPU 1); %d caller accounts; window %v\n",
-		j.Pid(), srv.Addr, runtime.NumCPU(), cfg.pin, nacc, cfg.window)
+	pinned := "no"
+	if cfg.pin {
+		pinned = "jingled on CPU 0, the load on CPU 1, Prosody anywhere"
+	}
+	fmt.Fprintf(stdout, "bench/calls: jingled (echo role, pid %d) against Prosody %s; pinned: %s; jingled's calls on one UDP port: %v; %d caller accounts; window %v\n",
+		j.Pid(), srv.Addr, pinned, cfg.mux, nacc, cfg.window)
 	fmt.Fprintf(stdout, "load average before: %s\n", benchproc.LoadAverage())
 
 	res := &result{}
@@ -237,6 +255,12 @@ func startJingled(ctx context.Context, cfg config, dir string, srv *prosodytest.
 		return nil, err
 	}
 	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	udpPort := 0
+	if cfg.mux {
+		if udpPort, err = freeUDPPort(); err != nil {
+			return nil, err
+		}
+	}
 	conf := fmt.Sprintf(`# bench/calls: jingled answering echo calls
 [log]
 level = "warn"
@@ -248,6 +272,7 @@ pprof = true
 [ice]
 loopback_only = true
 discover = false
+udp_port = %d
 
 [[account]]
 jid = %q
@@ -256,9 +281,10 @@ server = %q
 ca_file = %q
 role = "echo"
 echo_delay = "0s"
+max_calls = %d
 max_duration = "1h"
 allow = ["*"]
-`, httpAddr, echo.JID, echo.Password, srv.Addr, srv.CAFile)
+`, httpAddr, udpPort, echo.JID, echo.Password, srv.Addr, srv.CAFile, max(64, slices.Max(cfg.levels)))
 	j, err := benchproc.StartJingled(ctx, cfg.jingled, dir, httpAddr, conf, cfg.pin)
 	if err != nil {
 		return nil, err
@@ -406,6 +432,7 @@ func level(ctx context.Context, cfg config, j *benchproc.Jingled, srv *prosodyte
 	t0 := time.Now()
 	if cfg.cpuprofile != "" {
 		go j.SaveProfile(filepath.Join(cfg.cpuprofile, fmt.Sprintf("calls%d.pprof", n)), cfg.window)
+		go j.SaveAllocs(filepath.Join(cfg.cpuprofile, fmt.Sprintf("calls%d.allocs.pprof", n)), cfg.window)
 	}
 	time.Sleep(cfg.window)
 	wall := time.Since(t0).Seconds()
@@ -450,6 +477,25 @@ func waitIdle(j *benchproc.Jingled) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// freeUDPPort is a UDP port free on 127.0.0.1 and ::1 at the time of
+// the call.
+func freeUDPPort() (int, error) {
+	for range 20 {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			return 0, err
+		}
+		p := c.LocalAddr().(*net.UDPAddr).Port
+		c6, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback, Port: p})
+		c.Close()
+		if err == nil {
+			c6.Close()
+			return p, nil
+		}
+	}
+	return 0, errors.New("no UDP port free on both loopback addresses")
 }
 
 func selfCPU() float64 {

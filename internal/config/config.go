@@ -141,6 +141,11 @@ type ICE struct {
 	Policy string `toml:"policy"`
 	// LoopbackOnly restricts gathering to loopback addresses (tests, demo).
 	LoopbackOnly bool `toml:"loopback_only"`
+	// UDPPort, when set, carries every call's host candidates on this one
+	// UDP port (per local address), read and written in batches: the one
+	// port a firewall must open, and less CPU per packet for many calls.
+	// 0 (default): a port per call.
+	UDPPort int `toml:"udp_port"`
 }
 
 // Roles of an account.
@@ -180,6 +185,10 @@ type Account struct {
 	Subscriptions string `toml:"subscriptions"`
 	// MaxDuration hangs up calls after this long. Default 10m.
 	MaxDuration duration `toml:"max_duration"`
+	// MaxCalls bounds the calls an echo, record or play account holds at
+	// once; a caller beyond it hears <busy/>. Default 64 (a play role
+	// with rtp_listen takes one: one input feeds one call).
+	MaxCalls int `toml:"max_calls"`
 	// EchoDelay plays the caller back this much later (echo role only,
 	// 0 to 10s): an echo sent back at once is removed by the caller's
 	// echo canceller (Dino, browsers), so echo-test services delay it.
@@ -234,6 +243,14 @@ func (a *Account) PartialMaxAgeValue(def time.Duration) time.Duration {
 	}
 	return a.PartialMaxAge.Duration
 }
+
+// Calls an account holds at once (max_calls): DefaultMaxCalls unless set,
+// at most MaxCallsLimit (a bound on what one account's process takes from
+// a flood of allowed callers, above what bench/calls measures).
+const (
+	DefaultMaxCalls = 64
+	MaxCallsLimit   = 5000
+)
 
 // EchoDelayValue returns the echo delay (0 when unset, before Defaults).
 func (a *Account) EchoDelayValue() time.Duration {
@@ -417,6 +434,9 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	if c.ICE.UDPPort < 0 || c.ICE.UDPPort > 65535 {
+		return bad("ice.udp_port", "%d is not a port (1-65535, or 0 for a port per call)", c.ICE.UDPPort)
+	}
 	switch c.ICE.Policy {
 	case "", "all", "relay":
 	default:
@@ -485,6 +505,9 @@ func (a *Account) validate(key string) error {
 	}
 	if a.MaxDuration.Duration < 0 {
 		return bad("max_duration", "must not be negative")
+	}
+	if a.MaxCalls < 0 || a.MaxCalls > MaxCallsLimit {
+		return bad("max_calls", "%d is not between 1 and %d", a.MaxCalls, MaxCallsLimit)
 	}
 	if a.EchoDelay != nil {
 		if a.Role != RoleEcho {
@@ -565,6 +588,9 @@ func (a *Account) Defaults() {
 	}
 	if a.MaxDuration.Duration == 0 {
 		a.MaxDuration.Duration = 10 * time.Minute
+	}
+	if a.MaxCalls == 0 {
+		a.MaxCalls = DefaultMaxCalls
 	}
 	if a.EchoDelay == nil && a.Role == RoleEcho {
 		a.EchoDelay = &duration{DefaultEchoDelay}

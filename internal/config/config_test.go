@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -202,6 +203,40 @@ func TestEchoDelay(t *testing.T) {
 			a.Defaults()
 			if got := a.EchoDelayValue().String(); got != c.want {
 				t.Fatalf("echo_delay %s, want %s", got, c.want)
+			}
+		})
+	}
+}
+
+// TestMaxCalls: max_calls defaults to 64, takes values up to the limit,
+// and refuses negative or larger ones, naming the key.
+func TestMaxCalls(t *testing.T) {
+	t.Setenv("TEST_ECHO_PW", "pw")
+	for _, c := range []struct {
+		name, extra string
+		want        int // 0 means an error naming max_calls
+	}{
+		{"default", "", DefaultMaxCalls},
+		{"a thousand", "max_calls = 1000", 1000},
+		{"negative", "max_calls = -1", 0},
+		{"above the limit", fmt.Sprintf("max_calls = %d", MaxCallsLimit+1), 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := strings.Replace(good, `role = "echo"`, "role = \"echo\"\n"+c.extra, 1)
+			conf, err := Parse([]byte(cfg), t.TempDir(), nil, nil)
+			if c.want == 0 {
+				if err == nil || !strings.Contains(err.Error(), "max_calls") {
+					t.Fatalf("want a max_calls error, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := conf.Accounts[0]
+			a.Defaults()
+			if a.MaxCalls != c.want {
+				t.Fatalf("max_calls %d, want %d", a.MaxCalls, c.want)
 			}
 		})
 	}

@@ -27,8 +27,10 @@ import (
 type account struct {
 	cfg config.Account
 	ice config.ICE
-	log *slog.Logger
-	m   *metrics
+	// udpMux is the daemon's shared call port ([ice] udp_port), or nil.
+	udpMux *rtp.UDPMux
+	log    *slog.Logger
+	m      *metrics
 
 	allow atomic.Pointer[allowPolicy]
 
@@ -63,8 +65,8 @@ func (p *allowPolicy) allowed(peer string) bool {
 
 var errConnecting = errors.New("connecting")
 
-func newAccount(cfg config.Account, ice config.ICE, log *slog.Logger, m *metrics) (*account, error) {
-	a := &account{cfg: cfg, ice: ice, log: log, m: m, status: errConnecting}
+func newAccount(cfg config.Account, ice config.ICE, mux *rtp.UDPMux, log *slog.Logger, m *metrics) (*account, error) {
+	a := &account{cfg: cfg, ice: ice, udpMux: mux, log: log, m: m, status: errConnecting}
 	a.SetAllow(cfg.Allow, cfg.Subscriptions)
 	if _, err := cfg.Secret(); err != nil {
 		return nil, err
@@ -153,7 +155,7 @@ func (a *account) run() error {
 		return err
 	}
 	servers := source()
-	peer := rtp.PeerOptions{ICEServerSource: source, RelayOnly: a.ice.Policy == "relay", Loopback: a.ice.LoopbackOnly, Logger: a.log}
+	peer := rtp.PeerOptions{ICEServerSource: source, RelayOnly: a.ice.Policy == "relay", Loopback: a.ice.LoopbackOnly, UDPMux: a.udpMux, Logger: a.log}
 	if err := peer.CheckAddresses(); err != nil {
 		// Each call fails at once with this reason; say it once here too,
 		// with the setting that helps.
@@ -324,7 +326,7 @@ func newCallRole(a *account, peer rtp.PeerOptions) (*callRole, error) {
 		}
 	}
 	r := &callRole{a: a}
-	maxCalls := 64
+	maxCalls := a.cfg.MaxCalls
 	if (a.cfg.Role == config.RolePlay && a.cfg.RTPListen != "") || a.cfg.RTPSend != "" {
 		// One RTP input feeds one call, and one RTP output port carries
 		// one call: a second caller gets <busy/>.
@@ -334,7 +336,15 @@ func newCallRole(a *account, peer rtp.PeerOptions) (*callRole, error) {
 	return r, nil
 }
 
-func (r *callRole) options() []jingle.Option { return r.app.Options() }
+// options are the Jingle manager's: the application's, and room for
+// max_calls sessions when it is above jingle's default total.
+func (r *callRole) options() []jingle.Option {
+	opts := r.app.Options()
+	if n := r.a.cfg.MaxCalls; n > jingle.DefaultSessionsTotal {
+		opts = append(opts, jingle.WithSessionLimits(0, n))
+	}
+	return opts
+}
 
 func (r *callRole) close(ctx context.Context) { _ = r.app.Close(ctx) }
 
@@ -384,21 +394,11 @@ func (r *callRole) incoming(c *rtp.Call) {
 			a.log.Warn("answer failed", "peer", c.Peer(), "err", err)
 		}
 		// The RTP counters move while the call runs, not only at its end,
-		// so a dashboard sees live traffic.
-		var counted rtp.Stats
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-	wait:
-		for {
-			select {
-			case <-c.Done():
-				break wait
-			case <-tick.C:
-				counted = a.m.addCallStats(counted, c.Stats())
-			}
-		}
+		// so a dashboard sees live traffic (read at each scrape).
+		a.m.callRTP.started(c)
+		<-c.Done()
 		st := c.Stats()
-		a.m.addCallStats(counted, st)
+		a.m.callRTP.ended(c, st)
 		reason, why := "unknown", ""
 		if rr := c.Reason(); rr != nil {
 			// The text carries the ICE diagnosis on connectivity-error

@@ -69,7 +69,7 @@ type conferenceService struct {
 	status error
 }
 
-func startConference(ctx context.Context, cfg config.Conference, ice config.ICE, log *slog.Logger, m *metrics) (*conferenceService, error) {
+func startConference(ctx context.Context, cfg config.Conference, ice config.ICE, mux *rtp.UDPMux, log *slog.Logger, m *metrics) (*conferenceService, error) {
 	cfg.Defaults()
 	secret, err := cfg.SecretValue()
 	if err != nil {
@@ -89,7 +89,7 @@ func startConference(ctx context.Context, cfg config.Conference, ice config.ICE,
 	s.comp = comp
 	// A component has no account to ask for STUN/TURN (XEP-0215): it
 	// uses the [ice] servers.
-	peer := rtp.PeerOptions{ICEServers: staticICE(ice), RelayOnly: ice.Policy == "relay", Loopback: ice.LoopbackOnly, Logger: log}
+	peer := rtp.PeerOptions{ICEServers: staticICE(ice), RelayOnly: ice.Policy == "relay", Loopback: ice.LoopbackOnly, UDPMux: mux, Logger: log}
 	host, err := conference.NewHost(conference.HostConfig{
 		Domain:    cfg.Domain,
 		Conn:      componentConn{comp},

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/jingled/jingled/internal/config"
+	"github.com/jingled/jingled/rtp"
 	"github.com/jingled/jingled/turnserver"
 )
 
@@ -33,6 +34,8 @@ type Daemon struct {
 	accounts   []*account
 	conference *conferenceService
 	metrics    *metrics
+	// udpMux is [ice] udp_port's one port for every call, or nil.
+	udpMux *rtp.UDPMux
 }
 
 // New prepares a daemon from a validated configuration; Start runs it.
@@ -64,8 +67,17 @@ func (d *Daemon) Start(ctx context.Context) error {
 		a := srv.Addrs()
 		d.log.Info("turn relay listening", "udp", a.UDP, "tcp", a.TCP, "tls", a.TLS)
 	}
+	if p := d.cfg.ICE.UDPPort; p != 0 {
+		m, err := rtp.ListenUDPMux(p, d.cfg.ICE.LoopbackOnly, d.log.With("component", "ice"))
+		if err != nil {
+			d.stopAll(ctx)
+			return fmt.Errorf("ice.udp_port: %w", err)
+		}
+		d.udpMux = m
+		d.log.Info("calls share one UDP port", "port", m.Port())
+	}
 	if d.cfg.Conference.Enabled {
-		cs, err := startConference(ctx, d.cfg.Conference, d.cfg.ICE, d.log.With("role", "conference"), d.metrics)
+		cs, err := startConference(ctx, d.cfg.Conference, d.cfg.ICE, d.udpMux, d.log.With("role", "conference"), d.metrics)
 		if err != nil {
 			d.stopAll(ctx)
 			return fmt.Errorf("conference: %w", err)
@@ -77,7 +89,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 	for i := range d.cfg.Accounts {
 		ac := d.cfg.Accounts[i]
 		ac.Defaults()
-		a, err := newAccount(ac, d.cfg.ICE, d.log.With("account", ac.JID, "role", ac.Role), d.metrics)
+		a, err := newAccount(ac, d.cfg.ICE, d.udpMux, d.log.With("account", ac.JID, "role", ac.Role), d.metrics)
 		if err != nil {
 			d.stopAll(ctx)
 			return fmt.Errorf("account[%d] %s: %w", i, ac.JID, err)
@@ -197,6 +209,12 @@ func (d *Daemon) stopAll(ctx context.Context) error {
 	close(errc)
 	for err := range errc {
 		errs = append(errs, err)
+	}
+	if d.udpMux != nil {
+		if err := d.udpMux.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("ice.udp_port: %w", err))
+		}
+		d.udpMux = nil
 	}
 	if d.turn != nil {
 		if err := d.turn.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

@@ -6,15 +6,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jingled/jingled/jingle"
-	"github.com/jingled/jingled/rtp"
 )
 
 // metrics are the Jingle-side Prometheus metrics. Labels carry roles,
 // states and outcomes, never JIDs: peers are end users.
 type metrics struct {
 	calls        *prometheus.CounterVec // by role, outcome
-	callPackets  *prometheus.CounterVec // by direction
-	callBytes    *prometheus.CounterVec // by direction
+	callRTP      *callCounters
 	transfers    *prometheus.CounterVec // by direction, outcome
 	fileBytes    *prometheus.CounterVec // by direction
 	connected    *prometheus.GaugeVec   // by role: XMPP connection up
@@ -37,12 +35,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "jingled_calls_total", Help: "Calls ended, by account role and outcome (the Jingle reason).",
 		}, []string{"role", "outcome"}),
-		callPackets: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "jingled_call_rtp_packets_total", Help: "RTP packets of ended and running calls, by direction.",
-		}, []string{"direction"}),
-		callBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "jingled_call_rtp_bytes_total", Help: "RTP payload bytes of calls, by direction.",
-		}, []string{"direction"}),
+		callRTP: newCallCounters(),
 		transfers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "jingled_file_transfers_total", Help: "File transfers ended, by direction and outcome.",
 		}, []string{"direction", "outcome"}),
@@ -70,7 +63,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		sessionsDesc: prometheus.NewDesc("jingled_sessions", "Jingle sessions by state and role.", []string{"state", "role"}, nil),
 		managers:     map[*jingle.Manager]string{},
 	}
-	reg.MustRegister(m.calls, m.callPackets, m.callBytes, m.transfers, m.fileBytes, m.connected, m.setup, m.loss, m.pairs, m)
+	reg.MustRegister(m.calls, m.callRTP, m.transfers, m.fileBytes, m.connected, m.setup, m.loss, m.pairs, m)
 	m.conference = newConferenceMetrics(reg)
 	m.refused = newRefusedMetrics(reg, m)
 	return m
@@ -107,22 +100,6 @@ func (m *metrics) roles() []string {
 		}
 	}
 	return out
-}
-
-// addCallStats adds what a call's counters grew by since prev and returns
-// cur, the new baseline.
-func (m *metrics) addCallStats(prev, cur rtp.Stats) rtp.Stats {
-	delta := func(c, p uint64) float64 {
-		if c < p {
-			return 0
-		}
-		return float64(c - p)
-	}
-	m.callPackets.WithLabelValues("in").Add(delta(cur.PacketsReceived, prev.PacketsReceived))
-	m.callPackets.WithLabelValues("out").Add(delta(cur.PacketsSent, prev.PacketsSent))
-	m.callBytes.WithLabelValues("in").Add(delta(cur.BytesReceived, prev.BytesReceived))
-	m.callBytes.WithLabelValues("out").Add(delta(cur.BytesSent, prev.BytesSent))
-	return cur
 }
 
 // recentCalls is how many ended calls the status page shows.

@@ -177,7 +177,17 @@ func (j *Jingled) Scrape() (map[string]float64, error) {
 // effort: a failure is printed, the run goes on). jingled needs
 // [http] pprof = true.
 func (j *Jingled) SaveProfile(path string, d time.Duration) {
-	resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", j.URL, int(d.Seconds())))
+	j.saveProfile("profile", path, d)
+}
+
+// SaveAllocs is SaveProfile for the allocations made during d (go tool
+// pprof -sample_index=alloc_space).
+func (j *Jingled) SaveAllocs(path string, d time.Duration) {
+	j.saveProfile("allocs", path, d)
+}
+
+func (j *Jingled) saveProfile(kind, path string, d time.Duration) {
+	resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/%s?seconds=%d", j.URL, kind, int(d.Seconds())))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cpuprofile:", err)
 		return
