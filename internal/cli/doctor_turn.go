@@ -22,10 +22,10 @@ type selfAddress struct {
 // checkServices checks every announced service: DNS, reach and a STUN
 // binding per transport and address, then for TURN an allocation with
 // the announced credentials; the round trip and the peer policy once per
-// relay address.
+// relay host (its UDP, TCP and TLS ports lead to the same relay).
 func (d *doctorRun) checkServices(ctx context.Context, servers []extdisco.ICEServer) {
-	reached := map[string]bool{}   // "transport addr" -> binding answered
-	relayDone := map[string]bool{} // addr -> round trip and policy checked
+	reached := map[string]bool{}       // "transport addr" -> binding answered
+	relayDone := map[netip.Addr]bool{} // relay address -> round trip and policy checked
 	for _, s := range servers {
 		if ctx.Err() != nil {
 			return
@@ -46,8 +46,8 @@ func (d *doctorRun) checkServices(ctx context.Context, servers []extdisco.ICESer
 		if a == nil {
 			continue
 		}
-		if !relayDone[addr.String()] {
-			relayDone[addr.String()] = true
+		if !relayDone[addr.Addr()] {
+			relayDone[addr.Addr()] = true
 			d.checkRoundTrip(ctx, s, tr, addr, a)
 			d.checkPeerPolicy(ctx, s, a)
 		}
@@ -99,7 +99,8 @@ func (d *doctorRun) checkBinding(ctx context.Context, s extdisco.ICEServer, tr s
 	if tr == "udp" && !d.self.known {
 		d.self = selfAddress{local: localAddrTo(addr), reflexive: mapped.Addr(), known: true}
 	}
-	if class := doctor.Classify(mapped.Addr()); class != doctor.Public {
+	// Once is enough: every transport reaches the same network.
+	if class := doctor.Classify(mapped.Addr()); class != doctor.Public && !d.report.Has(doctor.IDSTUNNotPublic) {
 		d.report.Add(doctor.New(doctor.IDSTUNNotPublic, d.lanSeverity(doctor.Warning), subject, fmt.Sprintf(
 			"the relay sees this machine at a %s address (%s): it is on the same private network, so this run cannot tell what clients on the internet get",
 			class, mapped.Addr())))

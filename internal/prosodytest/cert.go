@@ -16,9 +16,10 @@ import (
 )
 
 // writeCertificate writes a self-signed certificate for domain and its
-// subdomains (and the loopback addresses). It is its own trust anchor, so
-// clients verify the chain for real instead of skipping verification.
-func writeCertificate(certFile, keyFile, domain string) error {
+// subdomains (and the loopback addresses, and ips). It is its own trust
+// anchor, so clients verify the chain for real instead of skipping
+// verification.
+func writeCertificate(certFile, keyFile, domain string, ips ...net.IP) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return fmt.Errorf("prosodytest: generate key: %w", err)
@@ -38,7 +39,7 @@ func writeCertificate(certFile, keyFile, domain string) error {
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 		DNSNames:              []string{domain, "*." + domain},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		IPAddresses:           append([]net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, ips...),
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

@@ -85,6 +85,7 @@ type config struct {
 	extra     string
 	extraHost string
 	certName  string
+	certIPs   []net.IP
 }
 
 // Option configures a Server.
@@ -129,6 +130,18 @@ func WithPlainC2S() Option {
 // which clients must refuse (tests of that refusal).
 func WithCertificateFor(name string) Option {
 	return func(c *config) { c.certName = name }
+}
+
+// WithCertificateIPs adds IP addresses to the certificate's names (it
+// always holds 127.0.0.1 and ::1), so a service on another address of the
+// test, such as a TURN relay's TLS listener, can present the same
+// certificate and be verified with CAFile.
+func WithCertificateIPs(ips ...string) Option {
+	return func(c *config) {
+		for _, ip := range ips {
+			c.certIPs = append(c.certIPs, net.ParseIP(ip))
+		}
+	}
 }
 
 // WithModules enables additional Prosody modules.
@@ -269,7 +282,7 @@ func start(ctx context.Context, dir string, cfg *config) (*Server, error) {
 		if cfg.certName != "" {
 			name = cfg.certName
 		}
-		if err := writeCertificate(s.CAFile, s.KeyFile, name); err != nil {
+		if err := writeCertificate(s.CAFile, s.KeyFile, name, cfg.certIPs...); err != nil {
 			return nil, err
 		}
 	}

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -31,6 +32,8 @@ type setup struct {
 	// blockUDP drops UDP to the relay's port (iptables, in the test's
 	// namespace).
 	blockUDP bool
+	// relayAddr is where the relay listens and relays; default relayIP.
+	relayAddr string
 }
 
 // report is the doctor's --json summary.
@@ -71,9 +74,23 @@ func (r *run) String() string {
 	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, strings.Join(r.out, "\n"), r.stderr)
 }
 
+// deployment is a running setup.
+type deployment struct {
+	srv  *prosodytest.Server
+	acct prosodytest.Account
+	pw   string // the account's password file
+	dir  string
+}
+
 // start brings the deployment up and runs `jingle doctor --json` with
 // args against it.
 func (s setup) start(t *testing.T, args ...string) *run {
+	t.Helper()
+	return s.up(t).doctor(t, args...)
+}
+
+// up brings the deployment up: Prosody, the doctor's account, the relay.
+func (s setup) up(t *testing.T) *deployment {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("tests/doctor runs Prosody and the relay; not in -short")
@@ -81,14 +98,26 @@ func (s setup) start(t *testing.T, args ...string) *run {
 	if setupErr != nil {
 		t.Fatal(setupErr)
 	}
-	turnPort := proctest.FreePort(t)
+	ip := s.relayAddr
+	if ip == "" {
+		ip = relayIP
+	}
+	turnPort, tlsPort := proctest.FreePort(t), proctest.FreePort(t)
 	ps := s.prosodySecret
 	if ps == "" {
 		ps = secret
 	}
+	// Prosody announces the relay over UDP, TCP and TLS; the relay's TLS
+	// listener presents Prosody's certificate (issued for its address too),
+	// which the doctor trusts through --ca. TURN over TLS is announced
+	// through external_services: Prosody 0.12's turn_external_tls_port
+	// gives it no credentials.
+	turns := fmt.Sprintf(`external_services = { { type = "turns", transport = "tcp", host = %q, port = %d, secret = %q, algorithm = "turn" } }`,
+		ip, tlsPort, ps)
 	opts := append([]prosodytest.Option{prosodytest.WithTURNExternal(prosodytest.TURNExternal{
-		Secret: ps, Host: relayIP, Port: turnPort, TCP: true,
-	}), prosodytest.WithModules("version")}, s.prosody...)
+		Secret: ps, Host: ip, Port: turnPort, TCP: true,
+	}), prosodytest.WithGlobalConfig(turns),
+		prosodytest.WithCertificateIPs(ip), prosodytest.WithModules("version")}, s.prosody...)
 	srv := prosodytest.New(t, opts...)
 	acct := srv.NewAccount(t, "doctor")
 	dir := t.TempDir()
@@ -104,23 +133,32 @@ enabled = true
 realm = "doctor.test"
 address = %q
 port = %d
+tls_port = %d
+tls_cert = %q
+tls_key = %q
 udp_sockets = 1
 secrets = [%q]
 %s
-`, httpPort, relayIP, turnPort, secret, s.relayExtra)
+`, httpPort, ip, turnPort, tlsPort, srv.CAFile, srv.KeyFile, secret, s.relayExtra)
 	confPath := filepath.Join(dir, "jingled.toml")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	proctest.StartJingled(t, filepath.Join(binDir, "jingled"), confPath, httpPort)
 	if s.blockUDP {
-		rule := []string{"INPUT", "-p", "udp", "-d", relayIP, "--dport", strconv.Itoa(turnPort), "-j", "DROP"}
+		rule := []string{"INPUT", "-p", "udp", "-d", ip, "--dport", strconv.Itoa(turnPort), "-j", "DROP"}
 		if out, err := exec.Command("iptables", append([]string{"-w", "-I"}, rule...)...).CombinedOutput(); err != nil {
 			t.Fatalf("iptables: %v: %s", err, out)
 		}
 		t.Cleanup(func() { _ = exec.Command("iptables", append([]string{"-w", "-D"}, rule...)...).Run() })
 	}
-	return doctor(t, append([]string{"--jid", acct.JID, "--password-file", pw, "--server", srv.Addr, "--ca", srv.CAFile}, args...)...)
+	return &deployment{srv: srv, acct: acct, pw: pw, dir: dir}
+}
+
+// doctor runs `jingle doctor` as the deployment's account.
+func (d *deployment) doctor(t *testing.T, args ...string) *run {
+	t.Helper()
+	return doctor(t, append([]string{"--jid", d.acct.JID, "--password-file", d.pw, "--server", d.srv.Addr, "--ca", d.srv.CAFile}, args...)...)
 }
 
 // doctor runs the jingle binary's doctor with --json.
@@ -176,7 +214,7 @@ func TestCleanSetupExitsZero(t *testing.T) {
 	for _, want := range []struct{ id, says string }{
 		{"xmpp-login", "over TLS (certificate verified) with SCRAM"},
 		{"server-software", "Prosody"},
-		{"extdisco", "urn:xmpp:extdisco:2 answered with 3 usable service(s)"},
+		{"extdisco", "urn:xmpp:extdisco:2 answered with 4 usable service(s)"},
 		{"stun-binding", "seen as " + relayIP},
 		{"turn-allocation", "relayed address " + relayIP},
 		{"turn-roundtrip", "and back"},
@@ -190,8 +228,8 @@ func TestCleanSetupExitsZero(t *testing.T) {
 			t.Errorf("no %s finding saying %q", want.id, want.says)
 		}
 	}
-	// Each transport announced (UDP and TCP) was reached.
-	for _, tr := range []string{"(UDP ", "(TCP "} {
+	// Each transport announced (UDP, TCP and TLS) was reached.
+	for _, tr := range []string{"(UDP ", "(TCP ", "(TLS "} {
 		found := false
 		for _, f := range r.find("turn-allocation") {
 			found = found || strings.Contains(f.Subject, tr)
@@ -215,7 +253,7 @@ func TestWrongSecret(t *testing.T) {
 // expiry is already past (a negative TTL stands for a clock an hour
 // behind): discovery and the relay both say so.
 func TestExpiredCredentials(t *testing.T) {
-	r := setup{prosody: []prosodytest.Option{prosodytest.WithGlobalConfig("turn_external_ttl = -3600")}}.start(t)
+	r := setup{prosody: []prosodytest.Option{prosodytest.WithGlobalConfig("turn_external_ttl = -3600\nexternal_service_ttl = -3600")}}.start(t)
 	expectFault(t, r, "turn-auth-expired", "already dead")
 	expectFault(t, r, "turn-auth-expired", "401")
 	if len(r.find("turn-auth-secret")) != 0 {
@@ -261,4 +299,104 @@ func TestBlockedUDPPort(t *testing.T) {
 func TestRelayAllowsLoopbackPeers(t *testing.T) {
 	r := setup{relayExtra: `allow_peers = ["127.0.0.0/8"]`}.start(t)
 	expectFault(t, r, "relay-open-loopback", "relayed a datagram to 127.0.0.1:")
+}
+
+// TestLANRelay: a relay on a private address serves a LAN. Without
+// --lan-ok the doctor says internet clients cannot use it; with --lan-ok
+// the same setup is clean.
+func TestLANRelay(t *testing.T) {
+	d := setup{relayAddr: lanIP}.up(t)
+	r := d.doctor(t)
+	expectFault(t, r, "turn-relayed-not-public", "private relayed address ("+lanIP+")")
+	lan := d.doctor(t, "--lan-ok")
+	if lan.code != 0 {
+		t.Errorf("--lan-ok: exit code %d, want 0", lan.code)
+	}
+	for _, f := range lan.report.Findings {
+		if f.Severity == "warning" || f.Severity == "error" {
+			t.Errorf("--lan-ok: problem on a LAN relay: %+v", f)
+		}
+	}
+	if len(lan.find("turn-roundtrip")) == 0 || len(lan.find("turn-relayed-not-public")) == 0 {
+		t.Error("--lan-ok: no round trip, or the private relayed address went unmentioned")
+	}
+}
+
+// TestPeer: --peer reports a contact's Jingle features and the call
+// path; a contact with no device online is a warning.
+func TestPeer(t *testing.T) {
+	d := setup{}.up(t)
+	bob := d.srv.NewAccount(t, "bob")
+	carol := d.srv.NewAccount(t, "carol")
+	for _, c := range []prosodytest.Account{bob, carol} {
+		if err := d.srv.Befriend(d.acct, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answer(t, d, bob)
+	r := d.doctor(t, "--peer", bob.JID)
+	if r.code != 0 {
+		t.Errorf("exit code %d, want 0", r.code)
+	}
+	features := r.find("peer-features")
+	if len(features) != 1 || !strings.HasPrefix(features[0].Subject, bob.JID+"/") ||
+		!strings.Contains(features[0].What, "RTP sessions (XEP-0167)") || !strings.Contains(features[0].What, "ICE-UDP (XEP-0176)") {
+		t.Errorf("peer-features: %+v", features)
+	}
+	if path := r.find("call-path"); len(path) != 1 || path[0].Severity != "info" || !strings.Contains(path[0].What, "not behind NAT") {
+		t.Errorf("call-path: %+v", path)
+	}
+	off := d.doctor(t, "--peer", carol.JID)
+	if off.code != 1 {
+		t.Errorf("offline peer: exit code %d, want 1", off.code)
+	}
+	if f := off.find("peer-offline"); len(f) != 1 || f[0].Severity != "warning" {
+		t.Errorf("offline peer: %+v", f)
+	}
+}
+
+// answer runs `jingle answer` as acct until the test ends, once it is
+// online.
+func answer(t *testing.T, d *deployment, acct prosodytest.Account) {
+	t.Helper()
+	pw := filepath.Join(d.dir, acct.Local+".pw")
+	if err := os.WriteFile(pw, []byte(acct.Password), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(binDir, "jingle"), "answer", "--json", "--jid", acct.JID, "--password-file", pw,
+		"--server", d.srv.Addr, "--ca", d.srv.CAFile, "--no-discover", "--echo")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr proctest.SyncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), `"event":"ready"`) {
+				ready <- true
+			}
+		}
+		close(ready)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("jingle answer stderr:\n%s", stderr.String())
+		}
+	})
+	select {
+	case ok := <-ready:
+		if !ok {
+			t.Fatalf("jingle answer ended before it was ready:\n%s", stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("jingle answer not ready after 30s:\n%s", stderr.String())
+	}
 }

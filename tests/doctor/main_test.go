@@ -26,8 +26,12 @@ import (
 // nsEnv names the namespace the re-executed test binary runs in.
 const nsEnv = "JINGLED_DOCTOR_NETNS"
 
-// relayIP is the relay's "public" address inside the namespace.
-const relayIP = "203.0.113.10"
+// Addresses of the namespace's veth: relayIP plays a public address,
+// lanIP a LAN one (for --lan-ok).
+const (
+	relayIP = "203.0.113.10"
+	lanIP   = "192.168.77.10"
+)
 
 // binDir holds the built jingled and jingle.
 var binDir string
@@ -104,6 +108,7 @@ func inNamespace() int {
 		// relay's address and leads nowhere.
 		{"-n", ns, "link", "add", "pub0", "type", "veth", "peer", "name", "pub1"},
 		{"-n", ns, "addr", "add", relayIP + "/24", "dev", "pub0"},
+		{"-n", ns, "addr", "add", lanIP + "/24", "dev", "pub0"},
 		{"-n", ns, "link", "set", "pub0", "up"},
 		{"-n", ns, "link", "set", "pub1", "up"},
 	} {
