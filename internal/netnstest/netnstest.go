@@ -63,16 +63,22 @@ const (
 	// server-reflexive address open the way for the other's (hole
 	// punching works because the mapping does not change per destination).
 	Cone Variant = "cone"
-	// UDPBlocked: router A is port-preserving as in Cone; router B
-	// forwards no UDP at all from its LAN (rejected with ICMP, as strict
-	// corporate firewalls do), only TCP. Peer B can only reach the relay
-	// over TURN-over-TCP or TURN-over-TLS (RFC 6062 is not needed: the
-	// relayed leg stays UDP on the server side).
+	// UDPBlocked: router A is port-preserving as in Cone; router B lets
+	// only TCP to port OpenPort (443, HTTPS) out of its LAN, as the
+	// strictest corporate and hotel firewalls do: UDP is rejected with
+	// ICMP, other TCP with a reset. Peer B reaches the XMPP server and the
+	// relay on 443 only, so its media goes over TURN-over-TLS (or plain
+	// TURN-over-TCP) on 443 (RFC 6062 is not needed: the relayed leg
+	// stays UDP on the server side).
 	UDPBlocked Variant = "udp-blocked"
 )
 
 // Variants lists every Variant, for table tests.
 var Variants = []Variant{Symmetric, Cone, UDPBlocked}
+
+// OpenPort is the one TCP destination port router B of UDPBlocked
+// forwards.
+const OpenPort = 443
 
 // ConePorts is the UDP port range the Cone routers forward to their peer
 // (the range a peer binds to be behind a full cone).
@@ -118,7 +124,8 @@ type Side struct {
 	LANNet   netip.Prefix
 	RouterIP netip.Addr
 	PeerIP   netip.Addr
-	// UDPBlocked: the router forwards no UDP from the LAN.
+	// UDPBlocked: the router forwards no UDP from the LAN, and TCP only
+	// to OpenPort.
 	UDPBlocked bool
 }
 
@@ -283,10 +290,16 @@ func (t *Topology) rules(s Side) [][]string {
 		{"-A", "FORWARD", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"},
 	}
 	if s.UDPBlocked {
-		r = append(r, []string{"-A", "FORWARD", "-i", "lan0", "-p", "udp", "-j", "REJECT", "--reject-with", "icmp-port-unreachable"})
+		r = append(r,
+			[]string{"-A", "FORWARD", "-i", "lan0", "-o", "wan0", "-p", "tcp", "--dport", strconv.Itoa(OpenPort), "-j", "ACCEPT"},
+			[]string{"-A", "FORWARD", "-i", "lan0", "-p", "udp", "-j", "REJECT", "--reject-with", "icmp-port-unreachable"},
+			[]string{"-A", "FORWARD", "-i", "lan0", "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"},
+			[]string{"-A", "FORWARD", "-i", "lan0", "-j", "REJECT", "--reject-with", "icmp-admin-prohibited"},
+		)
+	} else {
+		r = append(r, []string{"-A", "FORWARD", "-i", "lan0", "-o", "wan0", "-j", "ACCEPT"})
 	}
 	r = append(r,
-		[]string{"-A", "FORWARD", "-i", "lan0", "-o", "wan0", "-j", "ACCEPT"},
 		[]string{"-A", "INPUT", "-i", "wan0", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"},
 		[]string{"-A", "INPUT", "-i", "wan0", "-j", "DROP"},
 	)

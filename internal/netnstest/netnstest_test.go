@@ -25,7 +25,8 @@ func TestRules(t *testing.T) {
 		{Symmetric, 0, []string{"MASQUERADE --random-fully", "-P FORWARD DROP", "-A INPUT -i wan0 -j DROP"}, []string{"DNAT", "REJECT"}},
 		{Cone, 1, []string{"-j MASQUERADE", "DNAT --to-destination 192.168.22.2", "--dport 40000:40999", "--ctstate DNAT -j ACCEPT"}, []string{"--random-fully", "REJECT"}},
 		{UDPBlocked, 0, []string{"-j MASQUERADE"}, []string{"--random-fully", "REJECT", "DNAT"}},
-		{UDPBlocked, 1, []string{"-i lan0 -p udp -j REJECT"}, []string{"--random-fully", "DNAT"}},
+		{UDPBlocked, 1, []string{"-i lan0 -o wan0 -p tcp --dport 443 -j ACCEPT", "-i lan0 -p udp -j REJECT", "-i lan0 -p tcp -j REJECT --reject-with tcp-reset", "-i lan0 -j REJECT"},
+			[]string{"--random-fully", "DNAT", "-i lan0 -o wan0 -j ACCEPT"}},
 	}
 	for _, c := range cases {
 		t.Run(string(c.v), func(t *testing.T) {
@@ -42,12 +43,13 @@ func TestRules(t *testing.T) {
 					t.Errorf("side %d: unexpected %q in %q", c.side, d, rules)
 				}
 			}
-			// The REJECT must come before the LAN's blanket ACCEPT.
+			// Only 443 is accepted before everything else from the LAN
+			// is rejected.
 			if s.UDPBlocked {
 				for _, r := range rules {
 					j := strings.Join(r, " ")
-					if strings.Contains(j, "-i lan0 -o wan0 -j ACCEPT") {
-						t.Error("LAN accepted before UDP is rejected")
+					if strings.Contains(j, "-i lan0") && strings.Contains(j, "ACCEPT") && !strings.Contains(j, "--dport 443") {
+						t.Errorf("LAN accepted by %q before the rejects", j)
 						break
 					}
 					if strings.Contains(j, "REJECT") {

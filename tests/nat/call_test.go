@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/internal/mediatest"
 	"github.com/jingled/jingled/internal/netnstest"
 )
@@ -21,31 +22,67 @@ type callCase struct {
 	name    string
 	variant netnstest.Variant
 	kinds   [2][]string
-	// stream is the TURN stream transport side B must use ("tcp", "tls"),
-	// counted on router B.
+	// discover: the side asks Prosody for the relay (XEP-0215) instead
+	// of using kinds.
+	discover [2]bool
+	// flags are more CLI flags per side.
+	flags [2][]string
+	// stream is how side B must reach its relay ("tcp", "tls"): the
+	// relay protocol of its selected pair, the relay's stream connection
+	// counter, and router B's count of its traffic with the relay's port
+	// 443 all say it.
 	stream string
 }
 
 var callCases = []callCase{
 	{name: "symmetric", variant: netnstest.Symmetric, kinds: [2][]string{{"stun", "udp"}, {"stun", "udp"}}},
 	{name: "cone", variant: netnstest.Cone, kinds: [2][]string{{"stun", "udp"}, {"stun", "udp"}}},
+	// Only 443 gets out of LAN B. Told the relay's URLs, forced to relay
+	// (--relay), B reaches it with plain TURN over TCP on the TLS port.
 	{name: "udp-blocked-tcp", variant: netnstest.UDPBlocked, stream: "tcp",
-		kinds: [2][]string{{"stun", "udp"}, {"stun", "udp", "tcp"}}},
+		kinds: [2][]string{{"stun", "udp"}, {"stun", "udp", "tcp", "tcp443"}}, flags: [2][]string{nil, {"--relay"}}},
+	// Issue 15's acceptance: B asks Prosody, which announces the relay as
+	// jingled --xmpp-config printed it (UDP and TCP on 3478, TLS on 443);
+	// ICE alone finds that only TURN over TLS on 443 gets through.
 	{name: "udp-blocked-tls", variant: netnstest.UDPBlocked, stream: "tls",
-		kinds: [2][]string{{"stun", "udp"}, {"stun", "udp", "tls"}}},
+		kinds: [2][]string{{"stun", "udp"}, nil}, discover: [2]bool{false, true}},
 }
 
-// accountTURNStreams counts router B's traffic with the relay's TCP and
-// TLS ports ("turn-tcp", "turn-tls").
+// accountTURNStreams counts router B's traffic with the relay's TCP ports:
+// 443 ("turn-443", TLS and plain TCP) and turnPort ("turn-3478", which
+// the router rejects).
 func accountTURNStreams(ctx context.Context, t *testing.T, topo *netnstest.Topology) {
 	t.Helper()
-	for _, a := range []struct {
-		name string
-		port int
-	}{{"tcp", turnPort}, {"tls", turnTLSPort}} {
-		if err := topo.Account(ctx, 1, "turn-"+a.name, "tcp", a.port); err != nil {
+	for _, port := range []int{turnTLSPort, turnPort} {
+		if err := topo.Account(ctx, 1, fmt.Sprintf("turn-%d", port), "tcp", port); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// checkStream asserts that side B's relay path of a call or transfer
+// whose selected pair is b went over TURN-c.stream on 443, carrying at
+// least atLeast bytes: the pair's relay protocol, the relay's count of
+// stream connections by what they carried, and router B's counters.
+func checkStream(ctx context.Context, t *testing.T, topo *netnstest.Topology, pub *publicHost, c callCase, b ice.Pair, atLeast uint64) {
+	t.Helper()
+	if b.RelayProtocol != c.stream {
+		t.Errorf("side B's selected pair %+v reaches its relay over %q, want %q", b, b.RelayProtocol, c.stream)
+	}
+	m := pub.metrics(t)
+	streams := m[fmt.Sprintf(`jingled_turn_stream_connections_total{transport=%q}`, c.stream)]
+	t.Logf("the relay accepted %.0f TURN-%s connections", streams, c.stream)
+	if streams < 1 {
+		t.Errorf("the relay accepted no TURN-%s connection", c.stream)
+	}
+	_, n, err := topo.Counter(ctx, 1, fmt.Sprintf("turn-%d", turnTLSPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, blocked, _ := topo.Counter(ctx, 1, fmt.Sprintf("turn-%d", turnPort))
+	t.Logf("router B exchanged %d bytes with the relay's port %d (%d with port %d, rejected)", n, turnTLSPort, blocked, turnPort)
+	if n < atLeast {
+		t.Errorf("only %d bytes crossed router B to and from the relay's port %d, want at least %d", n, turnTLSPort, atLeast)
 	}
 }
 
@@ -101,17 +138,9 @@ func checkPath(ctx context.Context, t *testing.T, topo *netnstest.Topology, pub 
 		if b.LocalType != "relay" || a.RemoteType != "relay" {
 			t.Errorf("udp-blocked: callee pair %s/%s, caller %s/%s: want the callee on its relay", b.LocalType, b.RemoteType, a.LocalType, a.RemoteType)
 		}
-		// Media both ways went through router B inside the TURN stream:
-		// at least the recorded tone's worth of bytes.
-		_, n, err := topo.Counter(ctx, 1, "turn-"+c.stream)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, other, _ := topo.Counter(ctx, 1, map[string]string{"tcp": "turn-tls", "tls": "turn-tcp"}[c.stream])
-		t.Logf("router B forwarded %d bytes to the relay over TURN-%s (%d over the other stream)", n, c.stream, other)
-		if n < 20_000 {
-			t.Errorf("only %d bytes went to the relay over TURN-%s", n, c.stream)
-		}
+		// Media both ways went through router B inside the TURN stream
+		// on 443: at least the recorded tone's worth of bytes.
+		checkStream(ctx, t, topo, pub, c, b, 20_000)
 		if relayed == 0 {
 			t.Error("udp-blocked: the relay carried nothing")
 		}

@@ -55,7 +55,8 @@ func condition(reason string) string {
 }
 
 // iceURLs returns the relay's URLs of the given kinds: "stun" (STUN over
-// UDP), "udp", "tcp" (TURN), "tls" (TURN over TLS).
+// UDP), "udp", "tcp" (TURN), "tcp443" (TURN over TCP on the TLS port),
+// "tls" (TURN over TLS, on 443).
 func iceURLs(pub string, kinds ...string) []string {
 	var s []string
 	for _, k := range kinds {
@@ -64,6 +65,8 @@ func iceURLs(pub string, kinds ...string) []string {
 			s = append(s, fmt.Sprintf("stun:%s:%d", pub, turnPort))
 		case "udp", "tcp":
 			s = append(s, fmt.Sprintf("turn:%s:%d?transport=%s", pub, turnPort, k))
+		case "tcp443":
+			s = append(s, fmt.Sprintf("turn:%s:%d?transport=tcp", pub, turnTLSPort))
 		case "tls":
 			s = append(s, fmt.Sprintf("turns:%s:%d?transport=tcp", pub, turnTLSPort))
 		}
@@ -73,7 +76,10 @@ func iceURLs(pub string, kinds ...string) []string {
 
 // cli starts `jingle SUBCOMMAND` as user on side of case c, with the
 // account and ICE flags every subcommand shares. The relay's
-// certificate is trusted through SSL_CERT_FILE, as a system CA would be.
+// certificate is trusted through SSL_CERT_FILE, as a system CA would be
+// (Go and so pion/ice verify TURN over TLS against the system pool). A
+// side behind a "443 only" router reaches XMPP on 443; a side that
+// discovers asks Prosody for the relay (XEP-0215) instead of being told.
 func cli(t *testing.T, topo *netnstest.Topology, pub *publicHost, c callCase, side int, user string, sub string, args ...string) *proc {
 	t.Helper()
 	return cliWith(t, topo, pub, c, side, user, turnUsers[user], sub, args...)
@@ -82,13 +88,20 @@ func cli(t *testing.T, topo *netnstest.Topology, pub *publicHost, c callCase, si
 // cliWith is cli with the TURN password given.
 func cliWith(t *testing.T, topo *netnstest.Topology, pub *publicHost, c callCase, side int, user, turnPassword string, sub string, args ...string) *proc {
 	t.Helper()
+	server := pub.info.XMPPAddr
+	if topo.Sides[side].UDPBlocked {
+		server = pub.info.XMPP443Addr
+	}
 	argv := []string{binary(t, "jingle"), sub, "--json",
 		"--jid", user + "@" + pub.info.Domain, "--resource", "nat-" + user,
-		"--server", pub.info.XMPPAddr, "--ca", pub.info.CAFile, "--no-discover",
-		"--ice-username", user}
-	for _, u := range iceURLs(topo.PublicIP.String(), c.kinds[side]...) {
-		argv = append(argv, "--ice-server", u)
+		"--server", server, "--ca", pub.info.CAFile}
+	if !c.discover[side] {
+		argv = append(argv, "--no-discover", "--ice-username", user)
+		for _, u := range iceURLs(topo.PublicIP.String(), c.kinds[side]...) {
+			argv = append(argv, "--ice-server", u)
+		}
 	}
+	argv = append(argv, c.flags[side]...)
 	env := []string{
 		"JINGLE_PASSWORD=" + pub.info.Accounts[user],
 		"JINGLE_ICE_PASSWORD=" + turnPassword,

@@ -31,7 +31,8 @@ func init() {
 // datagram "where" to reflectPort or reflectPort2 is answered with the
 // source address it came from; "poke" makes the reflector send "poked"
 // from pokePort (an address the sender never talked to) to that source;
-// a TCP connection to reflectPort gets its source address and is closed.
+// a TCP connection to reflectPort or netnstest.OpenPort (443) gets its
+// source address and is closed.
 func roleReflector(ctx context.Context, in []byte, _ <-chan string, out *json.Encoder) error {
 	var ip string
 	if err := json.Unmarshal(in, &ip); err != nil {
@@ -67,21 +68,23 @@ func roleReflector(ctx context.Context, in []byte, _ <-chan string, out *json.En
 			}
 		}()
 	}
-	ln, err := net.Listen("tcp4", net.JoinHostPort(ip, strconv.Itoa(reflectPort)))
-	if err != nil {
-		return err
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = c.Write([]byte(c.RemoteAddr().String()))
-			_ = c.Close()
+	for _, port := range []int{reflectPort, netnstest.OpenPort} {
+		ln, err := net.Listen("tcp4", net.JoinHostPort(ip, strconv.Itoa(port)))
+		if err != nil {
+			return err
 		}
-	}()
+		defer ln.Close()
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				_, _ = c.Write([]byte(c.RemoteAddr().String()))
+				_ = c.Close()
+			}
+		}()
+	}
 	if err := out.Encode("ready"); err != nil {
 		return err
 	}
@@ -107,9 +110,12 @@ type probeResult struct {
 	UDPErr     string `json:"udp_err,omitempty"`
 	// Poked: an unsolicited datagram from a third public port arrived.
 	Poked bool `json:"poked"`
-	// TCPMapped is the source address of a TCP connection ("" on error).
-	TCPMapped string `json:"tcp_mapped"`
-	TCPErr    string `json:"tcp_err,omitempty"`
+	// TCPMapped is the source address of a TCP connection to
+	// reflectPort ("" on error), TCPOpenMapped of one to port 443.
+	TCPMapped     string `json:"tcp_mapped"`
+	TCPErr        string `json:"tcp_err,omitempty"`
+	TCPOpenMapped string `json:"tcp_open_mapped"`
+	TCPOpenErr    string `json:"tcp_open_err,omitempty"`
 	// UnroutableReached: a TCP connection to the other LAN succeeded or
 	// was refused (anything but a timeout or unreachable error).
 	UnroutableErr string `json:"unroutable_err"`
@@ -158,18 +164,8 @@ func roleProbe(ctx context.Context, in []byte, _ <-chan string, out *json.Encode
 		r.Poked = true
 	}
 	d := net.Dialer{Timeout: 3 * time.Second}
-	if tc, err := d.DialContext(ctx, "tcp4", p.Reflector); err != nil {
-		r.TCPErr = err.Error()
-	} else {
-		buf := make([]byte, 100)
-		_ = tc.SetReadDeadline(time.Now().Add(3 * time.Second))
-		n, err := tc.Read(buf)
-		if err != nil {
-			r.TCPErr = err.Error()
-		}
-		r.TCPMapped = string(buf[:n])
-		_ = tc.Close()
-	}
+	r.TCPMapped, r.TCPErr = tcpSource(ctx, &d, p.Reflector)
+	r.TCPOpenMapped, r.TCPOpenErr = tcpSource(ctx, &d, net.JoinHostPort(host, strconv.Itoa(netnstest.OpenPort)))
 	d.Timeout = 700 * time.Millisecond
 	if uc, err := d.DialContext(ctx, "tcp4", p.Unroutable); err != nil {
 		r.UnroutableErr = err.Error()
@@ -179,11 +175,29 @@ func roleProbe(ctx context.Context, in []byte, _ <-chan string, out *json.Encode
 	return out.Encode(r)
 }
 
+// tcpSource connects to the reflector at addr and returns the source
+// address it saw, or the error.
+func tcpSource(ctx context.Context, d *net.Dialer, addr string) (mapped, errText string) {
+	tc, err := d.DialContext(ctx, "tcp4", addr)
+	if err != nil {
+		return "", err.Error()
+	}
+	defer tc.Close()
+	buf := make([]byte, 100)
+	_ = tc.SetReadDeadline(time.Now().Add(3 * time.Second))
+	n, err := tc.Read(buf)
+	if err != nil {
+		errText = err.Error()
+	}
+	return string(buf[:n]), errText
+}
+
 // TestTopologyConnectivity checks that each variant's routers really
 // behave as the variant says, with plain sockets: mapping (port
 // preserving or random per destination), filtering (unsolicited packets
-// dropped or let in), UDP blocked where it must be, TCP always through,
-// and no route between the two LANs.
+// dropped or let in), UDP and every TCP port but 443 blocked where they
+// must be, TCP through everywhere else, and no route between the two
+// LANs.
 func TestTopologyConnectivity(t *testing.T) {
 	for _, v := range netnstest.Variants {
 		t.Run(string(v), func(t *testing.T) {
@@ -211,7 +225,14 @@ func TestTopologyConnectivity(t *testing.T) {
 func checkProbe(t *testing.T, v netnstest.Variant, side netnstest.Side, port int, r probeResult) {
 	t.Helper()
 	wan := side.WANIP.String()
-	if host, _, _ := net.SplitHostPort(r.TCPMapped); host != wan {
+	if host, _, _ := net.SplitHostPort(r.TCPOpenMapped); host != wan {
+		t.Errorf("TCP to %d: source seen %q (%s), want the router's %s", netnstest.OpenPort, r.TCPOpenMapped, r.TCPOpenErr, wan)
+	}
+	if side.UDPBlocked {
+		if r.TCPMapped != "" || !strings.Contains(r.TCPErr, "refused") {
+			t.Errorf("TCP to %d got through (%q, %q) a router that lets only %d out", reflectPort, r.TCPMapped, r.TCPErr, netnstest.OpenPort)
+		}
+	} else if host, _, _ := net.SplitHostPort(r.TCPMapped); host != wan {
 		t.Errorf("TCP source seen %q (%s), want the router's %s", r.TCPMapped, r.TCPErr, wan)
 	}
 	if r.UnroutableErr == "" || !(strings.Contains(r.UnroutableErr, "unreachable") || strings.Contains(r.UnroutableErr, "timeout")) {

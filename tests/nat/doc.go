@@ -14,9 +14,14 @@
 //     media and the whole file;
 //   - cone: endpoint-independent mapping; the pairs are direct, the relay
 //     carries (almost) nothing;
-//   - udp-blocked: LAN B reaches the public segment over TCP only; its
-//     pair is a relay candidate, reached over TURN-over-TCP or TLS, whose
-//     stream router B's counters show carrying the call and the file.
+//   - udp-blocked: LAN B reaches the public segment over TCP to port
+//     443 only (issue 15: "TURN where only 443 gets out"); B logs in to
+//     XMPP on 443 and its pair is a relay candidate reached over TURN on
+//     443: plain TCP when told the URL and forced to relay (--relay), TLS
+//     when it learns the relay from Prosody, configured with what
+//     `jingled --xmpp-config prosody` prints. The pair's relay protocol,
+//     the relay's count of TLS/TCP connections and router B's counters of
+//     its traffic with port 443 show the call and the file taking it.
 //
 // A negative test stops the relay in the symmetric topology: the call
 // must end with connectivity-error and its reason must name the

@@ -87,14 +87,7 @@ func TestFileAcrossNAT(t *testing.T) {
 				}
 			}
 			if c.stream != "" {
-				_, n, err := topo.Counter(ctx, 1, "turn-"+c.stream)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Logf("router B exchanged %d bytes with the relay over TURN-%s", n, c.stream)
-				if n < fileSize {
-					t.Errorf("only %d bytes crossed router B in its TURN-%s stream, want the whole file", n, c.stream)
-				}
+				checkStream(ctx, t, topo, pub, c, b, fileSize)
 			}
 		})
 	}

@@ -30,13 +30,23 @@ import (
 	"github.com/jingled/jingled/internal/prosodytest"
 )
 
-// Ports of the services on the public host.
+// Ports of the services on the public host. The relay's TLS port is 443
+// (netnstest.OpenPort), the one port the udp-blocked variant's router B
+// lets out; it serves plain TURN over TCP too.
 const (
 	xmppPort    = 5222
 	turnPort    = 3478
-	turnTLSPort = 5349
+	turnTLSPort = netnstest.OpenPort
 	metricsAddr = "127.0.0.1:9477"
+	// turnSecret is shared by the relay and Prosody, which hands out
+	// time-limited credentials made from it (XEP-0215).
+	turnSecret = "nat-shared-secret"
 )
+
+// xmpp443IP is the public host's second address, where XMPP is served on
+// 443 (netnstest.OpenPort) for clients behind a "443 only" firewall: the
+// relay holds 443 on the first, as a separate XMPP and TURN host would.
+var xmpp443IP = netip.MustParseAddr("203.0.113.11")
 
 func init() {
 	roles["server"] = roleServer
@@ -55,25 +65,40 @@ type serverInput struct {
 
 // serverInfo is what the public host tells the test once it is ready.
 type serverInfo struct {
-	XMPPAddr string            `json:"xmpp_addr"`
-	CAFile   string            `json:"ca_file"`
-	Accounts map[string]string `json:"accounts"` // local -> password
-	Domain   string            `json:"domain"`
+	XMPPAddr string `json:"xmpp_addr"`
+	// XMPP443Addr reaches the same Prosody on port 443.
+	XMPP443Addr string            `json:"xmpp443_addr"`
+	CAFile      string            `json:"ca_file"`
+	Accounts    map[string]string `json:"accounts"` // local -> password
+	Domain      string            `json:"domain"`
 }
 
 // roleServer runs Prosody (listening on the public address as well as
-// loopback) and the real jingled binary as a TURN-only relay, both inside
-// the public namespace. Commands: "metrics" prints jingled's Prometheus
-// text; "stop-turn" ends jingled.
+// loopback, and on xmpp443IP:443) and the real jingled binary as a
+// TURN-only relay, both inside the public namespace. Prosody announces
+// the relay (XEP-0215) with exactly what `jingled --xmpp-config prosody`
+// prints for the relay's configuration. Commands: "metrics" prints
+// jingled's Prometheus text; "stop-turn" ends jingled.
 func roleServer(ctx context.Context, in []byte, cmds <-chan string, out *json.Encoder) error {
 	var si serverInput
 	if err := json.Unmarshal(in, &si); err != nil {
 		return err
 	}
-	var turn *exec.Cmd
+	var (
+		turn  *exec.Cmd
+		popts []prosodytest.Option
+	)
 	if !si.NoTURN {
-		var err error
-		if turn, err = startJingled(ctx, si); err != nil {
+		path, err := writeJingledConfig(si)
+		if err != nil {
+			return err
+		}
+		lua, err := exec.CommandContext(ctx, si.Jingled, "--config", path, "--xmpp-config", "prosody").Output()
+		if err != nil {
+			return fmt.Errorf("jingled --xmpp-config prosody: %w", err)
+		}
+		popts = append(popts, prosodytest.WithModules("external_services"), prosodytest.WithGlobalConfig(string(lua)))
+		if turn, err = startJingled(ctx, si, path); err != nil {
 			return err
 		}
 		defer func() {
@@ -88,7 +113,7 @@ func roleServer(ctx context.Context, in []byte, cmds <-chan string, out *json.En
 			}
 		}()
 	}
-	srv, err := prosodytest.Start(ctx, filepath.Join(si.Dir, "prosody"))
+	srv, err := prosodytest.Start(ctx, filepath.Join(si.Dir, "prosody"), popts...)
 	if err != nil {
 		return err
 	}
@@ -101,6 +126,13 @@ func roleServer(ctx context.Context, in []byte, cmds <-chan string, out *json.En
 		return err
 	}
 	info.XMPPAddr = net.JoinHostPort(si.IP, strconv.Itoa(xmppPort))
+	if out, err := exec.CommandContext(ctx, "ip", "addr", "add", netip.PrefixFrom(xmpp443IP, netnstest.PublicPrefix.Bits()).String(), "dev", "br0").CombinedOutput(); err != nil {
+		return fmt.Errorf("adding %s: %w: %s", xmpp443IP, err, out)
+	}
+	if err := exposeLoopback(ctx, xmpp443IP.String(), netnstest.OpenPort, srv.Addr); err != nil {
+		return err
+	}
+	info.XMPP443Addr = net.JoinHostPort(xmpp443IP.String(), strconv.Itoa(netnstest.OpenPort))
 	for _, name := range si.Accounts {
 		pw := name + "-secret"
 		if _, err := srv.CreateAccount(ctx, name, pw); err != nil {
@@ -151,9 +183,10 @@ func exposeLoopback(ctx context.Context, ip string, port int, to string) error {
 	return nil
 }
 
-// startJingled writes a TURN-only configuration and starts jingled with
-// it, then waits until the relay answers on TCP.
-func startJingled(ctx context.Context, si serverInput) (*exec.Cmd, error) {
+// writeJingledConfig writes a TURN-only configuration: UDP and TCP on
+// turnPort, TLS (and plain TCP) on 443, static users for the tests that
+// pass credentials and a secret for Prosody's, all three advertised.
+func writeJingledConfig(si serverInput) (string, error) {
 	users := make([]string, 0, len(si.TURNUsers))
 	for u, p := range si.TURNUsers {
 		users = append(users, fmt.Sprintf("%s = %q", u, p))
@@ -172,15 +205,21 @@ tls_cert = %q
 tls_key = %q
 udp_sockets = 1
 allow_peers = [%q]
+public_host = %q
+advertise = ["udp:%d", "tcp:%d", "tls:%d"]
+secrets = [%q]
 [turn.users]
 %s
 `, metricsAddr, si.IP, turnPort, turnTLSPort,
 		filepath.Join(si.Dir, "turn-cert.pem"), filepath.Join(si.Dir, "turn-key.pem"),
-		netnstest.PublicPrefix.String(), strings.Join(users, "\n"))
+		netnstest.PublicPrefix.String(), si.IP, turnPort, turnPort, turnTLSPort, turnSecret, strings.Join(users, "\n"))
 	path := filepath.Join(si.Dir, "jingled.toml")
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		return nil, err
-	}
+	return path, os.WriteFile(path, []byte(conf), 0o600)
+}
+
+// startJingled starts jingled with the configuration at path, then waits
+// until the relay answers on TCP.
+func startJingled(ctx context.Context, si serverInput, path string) (*exec.Cmd, error) {
 	cmd := exec.Command(si.Jingled, "--config", path)
 	logf, err := os.Create(filepath.Join(si.Dir, "jingled.log"))
 	if err != nil {
