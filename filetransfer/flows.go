@@ -88,7 +88,11 @@ type RequestOptions struct {
 // the App's directory. f names the file (name, and size and hashes when
 // known, e.g. from an interrupted offer): if an earlier transfer of the
 // same file left bytes behind, the request carries <range offset=”/> and
-// only the rest crosses the wire (§8).
+// only the rest crosses the wire (§8). A request by name alone (size -1,
+// no hash: `jingle fetch`) resumes what an earlier request by the same
+// name to the same peer left; the digest in the responder's
+// session-accept then checks the whole file, earlier bytes included, and
+// a file that changed in between fails the check and is deleted.
 func (a *App) Request(ctx context.Context, m *jingle.Manager, peer string, f File, o RequestOptions) (*Result, error) {
 	if a.dir == nil {
 		return nil, fmt.Errorf("%w: no receive directory", ErrDeclined)
@@ -98,8 +102,10 @@ func (a *App) Request(ctx context.Context, m *jingle.Manager, peer string, f Fil
 		return nil, err
 	}
 	// Earlier bytes are only worth asking the rest for when a digest
-	// will check the whole file.
-	sk, err := a.dir.create(&f, peer, len(f.Hashes) > 0)
+	// will check the whole file: the one we name, or for a request by
+	// name alone the responder's (run drops earlier bytes it cannot
+	// check).
+	sk, err := a.dir.create(&f, peer, len(f.Hashes) > 0 || f.Size < 0)
 	if err != nil {
 		return nil, err
 	}
@@ -205,11 +211,24 @@ func (tr *transfer) run(started time.Time) {
 	ad := tr.acceptDesc
 	tr.mu.Unlock()
 	if ad != nil && tr.desc.File.Size < 0 && ad.File.Size >= 0 {
+		// A request by name learns the size from the accept.
 		tr.sk.size = ad.File.Size
+		tr.desc.File.Size = ad.File.Size
 	}
 	if ad != nil {
 		tr.desc.File.Hashes = append(tr.desc.File.Hashes, ad.File.Hashes...)
 		tr.desc.File.HashUsed = append(tr.desc.File.HashUsed, ad.File.HashUsed...)
+	}
+	if sk := tr.sk; sk.offset > 0 && (len(tr.desc.File.Hashes) == 0 || (sk.size >= 0 && sk.offset > sk.size)) {
+		// Earlier bytes of a request by name that nothing can vouch
+		// for: the responder named no digest, or the file is now
+		// shorter than what we have. They go, and the next request
+		// starts afresh.
+		err := fmt.Errorf("%w: %d earlier bytes of %s cannot be checked against the peer's file", ErrNoChecksum, sk.offset, tr.desc.File.Name)
+		sk.abort(false)
+		tr.fail(err)
+		tr.finishErr(started, err)
+		return
 	}
 	tr.receiveData(started)
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jingled/jingled/jingle"
@@ -49,6 +50,7 @@ type Stream struct {
 	blockSize  int
 	opened     chan struct{}
 	openOnce   sync.Once
+	opening    atomic.Bool // our <open/> was sent, its result may be on its way
 	ctx        context.Context
 	cancel     context.CancelFunc
 	closeOnce  sync.Once
@@ -91,6 +93,7 @@ func (s *Stream) open(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, iqTimeout)
 	defer cancel()
+	s.opening.Store(true)
 	res, err := s.t.out.SendIQ(ctx, s.iq(b))
 	if err == nil && res != nil && res.Type == jingle.IQError && res.Error != nil {
 		err = res.Error
@@ -118,7 +121,15 @@ func (s *Stream) remoteData(ctx context.Context, seq uint16, b64 string) error {
 	select {
 	case <-s.opened:
 	default:
-		return &jingle.Error{Type: jingle.ErrorTypeCancel, Condition: jingle.CondUnexpectedRequest, Text: "ibb: data before open"}
+		if !s.opening.Load() {
+			return &jingle.Error{Type: jingle.ErrorTypeCancel, Condition: jingle.CondUnexpectedRequest, Text: "ibb: data before open"}
+		}
+		// Our <open/> is in flight and the peer sends data only once it
+		// accepted it: its first block overtook the open's result (a
+		// pull's responder writes at once). Waiting here for the result
+		// would hold the connection's one dispatch goroutine, which
+		// delivers it.
+		s.openOnce.Do(func() { close(s.opened) })
 	}
 	data, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil || len(data) > s.blockSize {

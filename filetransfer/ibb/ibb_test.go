@@ -22,6 +22,9 @@ import (
 type wire struct {
 	mu    sync.Mutex
 	peers map[string]*Transport
+	// delivered, when set, runs after an IQ was handled and before its
+	// result goes back to the sender (what can overtake a result).
+	delivered func(iq *jingle.IQ)
 }
 
 type endpoint struct {
@@ -46,6 +49,9 @@ func (e *endpoint) SendIQ(ctx context.Context, iq *jingle.IQ) (*jingle.IQ, error
 		return nil, jingle.ErrServiceUnavailable
 	}
 	res := t.HandleIQ(ctx, &in)
+	if e.w.delivered != nil {
+		e.w.delivered(&in)
+	}
 	if res.Type == jingle.IQError {
 		return res, res.Error
 	}
@@ -70,7 +76,13 @@ const (
 
 func setup(t *testing.T, optsA, optsB []Option) (*Transport, *handle, *handle) {
 	t.Helper()
-	w := &wire{peers: map[string]*Transport{}}
+	return setupOn(t, &wire{}, optsA, optsB)
+}
+
+// setupOn is setup over w.
+func setupOn(t *testing.T, w *wire, optsA, optsB []Option) (*Transport, *handle, *handle) {
+	t.Helper()
+	w.peers = map[string]*Transport{}
 	ta := New(&endpoint{w, romeo}, optsA...)
 	tb := New(&endpoint{w, juliet}, optsB...)
 	w.peers[romeo], w.peers[juliet] = ta, tb
@@ -180,6 +192,40 @@ func TestHostileIBB(t *testing.T) {
 	}
 	if _, err := cb.Read(make([]byte, 10)); err == nil {
 		t.Fatal("stream still readable after a bad block")
+	}
+}
+
+// TestDataOvertakesOpenResult: the responder sends data as soon as it
+// accepted the initiator's <open/> (a pull's sender does), so the first
+// block can reach the initiator before the open's result does; it is
+// taken, not refused as "data before open".
+func TestDataOvertakesOpenResult(t *testing.T) {
+	var dataErr error
+	var once sync.Once
+	w := &wire{}
+	w.delivered = func(iq *jingle.IQ) {
+		var o openIQ
+		if iq.To != juliet || xml.Unmarshal(iq.Payload, &o) != nil || o.SID == "" {
+			return
+		}
+		once.Do(func() {
+			b, _ := xml.Marshal(dataIQ{SID: o.SID, Seq: 0, Data: b64([]byte("first"))})
+			w.mu.Lock()
+			ta := w.peers[romeo]
+			w.mu.Unlock()
+			if r := ta.HandleIQ(context.Background(), &jingle.IQ{ID: "d0", From: juliet, To: romeo, Type: jingle.IQSet, Payload: b}); r.Type == jingle.IQError {
+				dataErr = r.Error
+			}
+		})
+	}
+	_, a, b := setupOn(t, w, nil, nil)
+	ca, _ := conns(t, a, b)
+	if dataErr != nil {
+		t.Fatalf("data ahead of the open's result refused: %v", dataErr)
+	}
+	got := make([]byte, 5)
+	if _, err := io.ReadFull(ca, got); err != nil || string(got) != "first" {
+		t.Fatalf("read %q, %v", got, err)
 	}
 }
 

@@ -34,5 +34,5 @@ func (a *accountFlags) register(cmd *cobra.Command) {
 
 // addAccountCommands adds the subcommands that need an XMPP account.
 func addAccountCommands(root *cobra.Command, g *globals) {
-	root.AddCommand(newCall(g), newAnswer(g), newSend(g), newReceive(g), newProbe(g))
+	root.AddCommand(newCall(g), newAnswer(g), newSend(g), newReceive(g), newFetch(g), newProbe(g))
 }

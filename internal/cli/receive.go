@@ -2,14 +2,12 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/jingled/jingled/filetransfer"
-	"github.com/jingled/jingled/internal/wiring"
 )
 
 func newReceive(g *globals) *cobra.Command {
@@ -37,12 +35,9 @@ media-error. Stops after --count files (0: until Ctrl-C).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return exitf(ExitUsage, "--dir: %v", err)
-			}
-			d, err := filetransfer.OpenDir(dir)
+			d, err := openReceiveDir("--dir", dir)
 			if err != nil {
-				return exitf(ExitUsage, "--dir: %v", err)
+				return err
 			}
 			defer d.Close()
 			reportCleaned, err := cleanPartials(d, partAge)
@@ -57,34 +52,29 @@ media-error. Stops after --count files (0: until Ctrl-C).`,
 			results := make(chan *filetransfer.Result, 16)
 			var mu sync.Mutex
 			bars := map[string]*bar{}
-			ft, err := wiring.NewFileTransfer(ctx, ep.client, wiring.FileTransferConfig{
-				ICEServers: servers, RelayOnly: ice.relay, Loopback: ice.loopback, Logger: g.logger(),
-				App: []filetransfer.Option{
-					filetransfer.WithReceiveDir(d),
-					filetransfer.WithAutoAccept(filetransfer.AcceptPolicy{MaxSize: maxSize, Senders: from}),
-					filetransfer.WithResults(func(r *filetransfer.Result) {
-						if !r.Sent {
-							results <- r
-						}
-					}),
-					filetransfer.WithProgress(func(sid string, done, total int64) {
-						mu.Lock()
-						b, ok := bars[sid]
-						if !ok {
-							b = g.progress(total, "receiving")
-							bars[sid] = b
-						}
-						mu.Unlock()
-						b.set(done)
-					}),
-				},
-			})
+			ft, err := g.serveFiles(ctx, ep, &ice, servers,
+				filetransfer.WithReceiveDir(d),
+				filetransfer.WithAutoAccept(filetransfer.AcceptPolicy{MaxSize: maxSize, Senders: from}),
+				filetransfer.WithResults(func(r *filetransfer.Result) {
+					if !r.Sent {
+						results <- r
+					}
+				}),
+				filetransfer.WithProgress(func(sid string, done, total int64) {
+					mu.Lock()
+					b, ok := bars[sid]
+					if !ok {
+						b = g.progress(total, "receiving")
+						bars[sid] = b
+					}
+					mu.Unlock()
+					b.set(done)
+				}),
+			)
 			if err != nil {
-				return exitf(ExitFailure, "%v", err)
+				return err
 			}
 			defer ft.Close()
-			ep.serve(ft.Options...)
-			ft.Serve()
 			g.out.Event("ready", fmt.Sprintf("Waiting for files as %s, saving to %s…", ep.client.JID(), dir), map[string]any{"jid": ep.client.JID(), "dir": dir})
 			reportCleaned(g.out)
 			var deadline <-chan time.Time

@@ -16,7 +16,6 @@ import (
 
 	"github.com/jingled/jingled/filetransfer"
 	"github.com/jingled/jingled/ice"
-	"github.com/jingled/jingled/internal/wiring"
 	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
 )
@@ -47,12 +46,11 @@ var transportFamilies = map[string]bool{"auto": true, "datachannel": true, "s5b"
 
 func newSend(g *globals) *cobra.Command {
 	var (
-		acct      accountFlags
-		ice       iceFlags
-		transport string
-		name      string
-		desc      string
-		presence  time.Duration
+		acct accountFlags
+		ice  iceFlags
+		pf   peerFlags
+		name string
+		desc string
 	)
 	cmd := &cobra.Command{
 		Use:   "send JID FILE",
@@ -69,8 +67,9 @@ it has none and picks the resource that accepts files.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			peer, path := args[0], args[1]
-			if !transportFamilies[transport] {
-				return exitf(ExitUsage, "--transport %q: want auto, datachannel, s5b or ibb", transport)
+			transport, err := pf.only()
+			if err != nil {
+				return err
 			}
 			fi, err := os.Stat(path)
 			if err != nil {
@@ -84,24 +83,17 @@ it has none and picks the resource that accepts files.`,
 				return err
 			}
 			defer ep.close()
-			ft, err := wiring.NewFileTransfer(ctx, ep.client, wiring.FileTransferConfig{
-				ICEServers: servers, RelayOnly: ice.relay, Loopback: ice.loopback, Logger: g.logger(),
-			})
+			ft, err := g.serveFiles(ctx, ep, &ice, servers)
 			if err != nil {
-				return exitf(ExitFailure, "%v", err)
+				return err
 			}
 			defer ft.Close()
-			ep.serve(ft.Options...)
-			ft.Serve()
-			full, err := findResource(ctx, ep.client, peer, filetransfer.NS, presence)
+			full, err := findResource(ctx, ep.client, peer, filetransfer.NS, pf.presence)
 			if err != nil {
 				return err
 			}
 			bar := g.progress(fi.Size(), "sending "+fi.Name())
 			g.out.Event("offer", fmt.Sprintf("Offering %s (%d bytes) to %s…", fi.Name(), fi.Size(), full), map[string]any{"peer": full, "name": fi.Name(), "size": fi.Size()})
-			if transport == "auto" {
-				transport = ""
-			}
 			res, err := ft.App.Send(ctx, ep.mgr, full, path, filetransfer.SendOptions{
 				Transport: transport, Name: name, Desc: desc,
 				Progress: func(done, _ int64) { bar.set(done) },
@@ -113,10 +105,9 @@ it has none and picks the resource that accepts files.`,
 	acct.register(cmd)
 	ice.register(cmd)
 	f := cmd.Flags()
-	f.StringVar(&transport, "transport", "auto", "auto, datachannel, s5b or ibb")
 	f.StringVar(&name, "name", "", "file name to offer (default: FILE's base name)")
 	f.StringVar(&desc, "desc", "", "description sent with the file")
-	f.DurationVar(&presence, "presence-timeout", 10*time.Second, "how long to wait for the peer's presence when given a bare JID")
+	pf.register(cmd)
 	return cmd
 }
 

@@ -237,3 +237,45 @@ func TestRTPInFromGStreamer(t *testing.T) {
 	}
 	checkTone(t, ctx, files[0], 550, "the callee's recording of the GStreamer feed")
 }
+
+// TestRTPOutToGStreamer: the GStreamer receive line of docs/CALLS.md
+// (udpsrc with the SDP's payload type ! rtpjitterbuffer ! rtpopusdepay !
+// opusdec ! wavenc) records the forwarded 660 Hz tone of a live call.
+func TestRTPOutToGStreamer(t *testing.T) {
+	e := newEnv(t)
+	gst, err := exec.LookPath("gst-launch-1.0")
+	if err != nil {
+		t.Fatalf("gst-launch-1.0 (Debian gstreamer1.0-tools, scripts/deps.txt): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	music := filepath.Join(e.dir, "music.ogg")
+	if err := mediatest.SineOpus(ctx, music, 660, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	play, acct := e.account(t, "play", fmt.Sprintf("file = %q", music))
+	e.loopbackDaemon(t, acct)
+
+	port := proctest.FreePort(t)
+	lines, wait := e.startCall(t, ctx, play.JID, "--rtp-out", fmt.Sprintf("127.0.0.1:%d", port), "--duration", "10s", "--loopback", "--no-discover", "--json")
+	ev := waitEvent(t, lines, "rtp-out", wait)
+	out := filepath.Join(e.dir, "gst.wav")
+	caps := fmt.Sprintf("application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,payload=%d", int(ev["payload_type"].(float64)))
+	rec := exec.CommandContext(ctx, gst, "-q", "-e", "udpsrc", fmt.Sprintf("port=%d", port), "caps="+caps, "!",
+		"rtpjitterbuffer", "!", "rtpopusdepay", "!", "opusdec", "!", "audioconvert", "!", "wavenc", "!", "filesink", "location="+out)
+	gout := &proctest.SyncBuffer{}
+	rec.Stdout, rec.Stderr = gout, gout
+	if err := rec.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rec.Process.Kill(); _ = rec.Wait() }()
+	if code, stderr := wait(); code != 0 {
+		t.Fatalf("jingle call --rtp-out: exit %d: %s", code, stderr)
+	}
+	// -e: Ctrl-C sends end-of-stream, so wavenc completes the file.
+	_ = rec.Process.Signal(os.Interrupt)
+	if err := rec.Wait(); err != nil {
+		t.Fatalf("gst-launch-1.0: %v: %s", err, gout.String())
+	}
+	checkTone(t, ctx, out, 660, "GStreamer's recording of the call")
+}
