@@ -2,23 +2,10 @@ package doctor
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
-)
 
-// CredentialExpiry reads the expiry a shared-secret TURN username carries
-// (EXPIRY[:USER], the scheme of Prosody's mod_turn_external, ejabberd and
-// coturn's use-auth-secret): the relay refuses the credential after it, by
-// its own clock. ok is false for other usernames (static users).
-func CredentialExpiry(username string) (expiry time.Time, ok bool) {
-	head, _, _ := strings.Cut(username, ":")
-	secs, err := strconv.ParseInt(head, 10, 64)
-	if err != nil || secs <= 0 {
-		return time.Time{}, false
-	}
-	return time.Unix(secs, 0), true
-}
+	"github.com/jingled/jingled/turnserver"
+)
 
 // TURNRefusal turns a TURN error response to our Allocate (RFC 8656
 // section 7.2, RFC 8489 section 14.8) into a finding: what it means and
@@ -30,7 +17,10 @@ func TURNRefusal(subject string, code int, reason, username string, now time.Tim
 	}
 	switch code {
 	case 401:
-		if exp, ok := CredentialExpiry(username); ok {
+		// A shared-secret username is EXPIRY[:USER] (mod_turn_external,
+		// ejabberd, coturn's use-auth-secret): the relay refuses it after
+		// EXPIRY by its own clock.
+		if exp, _, err := turnserver.ParseRESTUsername(username); err == nil {
 			if !exp.After(now) {
 				return mk(IDTURNAuthExpired, fmt.Sprintf(
 					"the credential expired at %s, %s before this check: the XMPP server hands out credentials that are already dead (turn_external_ttl too small, or its clock is behind)",
