@@ -1,5 +1,5 @@
 // Package cli implements the jingle command: call, answer, send, receive,
-// probe, sdp and turn-credentials. cmd/jingle only calls Main.
+// fetch, probe, sdp, turn-credentials and doctor. cmd/jingle only calls Main.
 package cli
 
 import (
@@ -55,7 +55,8 @@ func newRoot(g *globals) *cobra.Command {
 		Use:   "jingle",
 		Short: "Jingle calls and file transfer from the command line",
 		Long: `jingle places and answers XMPP Jingle calls (XEP-0166/0167, ICE, DTLS-SRTP)
-and sends and receives files (XEP-0234 over datachannel, SOCKS5 or IBB).
+and sends, receives and fetches files (XEP-0234 over datachannel, SOCKS5 or
+IBB).
 
 The account comes from --jid; its password from $JINGLE_PASSWORD or
 --password-file, never from the command line.
