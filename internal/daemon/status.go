@@ -114,8 +114,9 @@ type roomRow struct {
 	Loss         float64  `json:"loss"`
 }
 
-// statusInput is everything buildSnapshot reads, gathered by the daemon
-// (statusSource) so that building stays a pure function.
+// statusInput is everything buildSnapshot reads, gathered from the
+// running daemon (Daemon.statusInput, statusPage.snapshot) so that
+// building stays a pure function.
 type statusInput struct {
 	Now, Started time.Time
 	Version      string
