@@ -5,7 +5,9 @@
 // real users would (jingle's per-peer session limit is 32).
 //
 //   - call set-up time, from Dial (offer + session-initiate) to the first
-//     echoed RTP packet, p50 and p95 over -setup calls one after another;
+//     echoed RTP packet, p50 and p95 over -setup calls one after another,
+//     against Prosody as shipped and with its c2s Nagle off (each with a
+//     jingled of its own);
 //   - at each -concurrency level, with every call up and sending 50 Opus
 //     packets/s: jingled's CPU (cores, and per call), its RSS and Go
 //     goroutines per call (against jingled idle), and the echo loss (1 -
@@ -128,6 +130,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.pin, "pin", c.pin, "pin jingled to CPU 0 and the load to CPU 1 (taskset)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "save a CPU profile of jingled over each window into this directory")
 	fs.StringVar(&c.out, "o", "", "also write the table to this file")
+	fs.BoolVar(&printSteps, "steps", false, "print each call's events (ringing, accepted, ICE connected, media) with their times, to stderr")
 	fs.BoolVar(&c.mux, "mux", c.mux, "one UDP port for all of jingled's calls ([ice] udp_port)")
 }
 
@@ -148,8 +151,10 @@ type row struct {
 
 // result is a whole run: the set-up times and the levels.
 type result struct {
-	setups []time.Duration
-	rows   []row
+	// setups are against Prosody with Nagle off, setupsShipped as
+	// Prosody ships.
+	setups, setupsShipped []time.Duration
+	rows                  []row
 }
 
 func run(ctx context.Context, cfg config, stdout io.Writer) (*result, error) {
@@ -168,38 +173,11 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*result, error) {
 			return nil, err
 		}
 	}
-	srv, err := prosodytest.Start(ctx, filepath.Join(dir, "prosody"))
-	if err != nil {
-		return nil, err
-	}
-	defer srv.Close()
 	tone := filepath.Join(dir, "tone.ogg")
 	if err := mediatest.SineOpus(ctx, tone, 440, 2*time.Second); err != nil {
 		return nil, err
 	}
 	fr, err := frames(tone)
-	if err != nil {
-		return nil, err
-	}
-	echo, err := srv.CreateAccount(ctx, "echo", "bench-echo")
-	if err != nil {
-		return nil, err
-	}
-	j, err := startJingled(ctx, cfg, dir, srv, echo)
-	if err != nil {
-		return nil, err
-	}
-	defer j.Stop()
-	callee := echo.JID + "/jingled"
-
-	most := slices.Max(append([]int{1}, cfg.levels...))
-	nacc := (most + cfg.perAccount - 1) / cfg.perAccount
-	callers, err := loginCallers(ctx, srv, nacc)
-	defer func() {
-		for _, c := range callers {
-			c.close()
-		}
-	}()
 	if err != nil {
 		return nil, err
 	}
@@ -209,27 +187,45 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*result, error) {
 	// the peer's address, and real callers each have their own.
 	app := rtp.NewApplication(rtp.ApplicationOptions{Peer: rtp.PeerOptions{Loopback: true, Logger: slog.New(slog.DiscardHandler)}})
 
+	res := &result{}
+	// Set-up time against Prosody as shipped and with Nagle off: Prosody
+	// leaves Nagle's algorithm on for c2s (server_epoll's nagle = true),
+	// which holds a stanza that follows another until the first is
+	// acknowledged, and the client delays that acknowledgement by up to
+	// 40 ms.
+	for _, v := range []struct {
+		name, lua string
+		into      *[]time.Duration
+	}{{"as shipped", "", &res.setupsShipped}, {nagleOff, prosodyNagleOff, &res.setups}} {
+		if cfg.setup == 0 {
+			break
+		}
+		d, err := setupTimes(ctx, cfg, filepath.Join(dir, "setup-"+strings.ReplaceAll(v.name, " ", "-")), v.lua, app, p)
+		if err != nil {
+			return res, fmt.Errorf("set-up, Prosody %s: %w", v.name, err)
+		}
+		*v.into = d
+		fmt.Fprintf(stdout, "call set-up (Dial -> first echoed RTP), Prosody %s, %d calls: p50 %v  p95 %v  max %v\n",
+			v.name, len(d), pctD(d, 50), pctD(d, 95), d[len(d)-1].Round(100*time.Microsecond))
+	}
+
+	most := slices.Max(append([]int{1}, cfg.levels...))
+	nacc := (most + cfg.perAccount - 1) / cfg.perAccount
+	st, err := startSite(ctx, cfg, dir, prosodyNagleOff, nacc)
+	if err != nil {
+		return res, err
+	}
+	defer st.close()
+	srv, j, callers, callee := st.srv, st.j, st.callers, st.callee
+
 	pinned := "no"
 	if cfg.pin {
 		pinned = "jingled on CPU 0, the load on CPU 1, Prosody anywhere"
 	}
-	fmt.Fprintf(stdout, "bench/calls: jingled (echo role, pid %d) against Prosody %s; pinned: %s; jingled's calls on one UDP port: %v; %d caller accounts; window %v\n",
+	fmt.Fprintf(stdout, "bench/calls: jingled (echo role, pid %d) against Prosody %s (nagle = false); pinned: %s; jingled's calls on one UDP port: %v; %d caller accounts; window %v\n",
 		j.Pid(), srv.Addr, pinned, cfg.mux, nacc, cfg.window)
 	fmt.Fprintf(stdout, "load average before: %s\n", benchproc.LoadAverage())
 
-	res := &result{}
-	for i := range cfg.setup {
-		d, err := setupOnce(ctx, app, p, callers[0], callee, i)
-		if err != nil {
-			return res, fmt.Errorf("set-up call %d: %w", i+1, err)
-		}
-		res.setups = append(res.setups, d)
-	}
-	slices.Sort(res.setups)
-	if len(res.setups) > 0 {
-		fmt.Fprintf(stdout, "call set-up (Dial -> first echoed RTP), %d calls: p50 %v  p95 %v  max %v\n",
-			len(res.setups), pctD(res.setups, 50), pctD(res.setups, 95), res.setups[len(res.setups)-1].Round(100*time.Microsecond))
-	}
 	for _, n := range cfg.levels {
 		r, err := level(ctx, cfg, j, srv, app, p, callers, callee, n)
 		if err != nil {
@@ -294,6 +290,75 @@ allow = ["*"]
 	return j, nil
 }
 
+// Prosody's c2s without Nagle's algorithm (docs/DEPLOY.md).
+const (
+	nagleOff        = "with nagle = false"
+	prosodyNagleOff = "network_settings = { nagle = false }"
+)
+
+// setupTimes starts a Prosody with the global lua, a jingled echo account
+// on it and one caller, and times cfg.setup calls one after another.
+func setupTimes(ctx context.Context, cfg config, dir, lua string, app *rtp.Application, p *pacer) ([]time.Duration, error) {
+	st, err := startSite(ctx, cfg, dir, lua, 1)
+	if err != nil {
+		return nil, err
+	}
+	defer st.close()
+	var out []time.Duration
+	for i := range cfg.setup {
+		d, err := setupOnce(ctx, app, p, st.callers[0], st.callee, i)
+		if err != nil {
+			return out, fmt.Errorf("call %d: %w", i+1, err)
+		}
+		out = append(out, d)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// site is one Prosody (with the global lua) and a jingled echo account
+// on it, and the caller accounts logged in.
+type site struct {
+	srv     *prosodytest.Server
+	j       *benchproc.Jingled
+	callee  string
+	callers []*caller
+}
+
+func startSite(ctx context.Context, cfg config, dir, lua string, ncallers int) (*site, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	srv, err := prosodytest.Start(ctx, filepath.Join(dir, "prosody"), prosodytest.WithGlobalConfig(lua))
+	if err != nil {
+		return nil, err
+	}
+	st := &site{srv: srv}
+	echo, err := srv.CreateAccount(ctx, "echo", "bench-echo")
+	if err == nil {
+		st.j, err = startJingled(ctx, cfg, dir, srv, echo)
+	}
+	if err == nil {
+		st.callee = echo.JID + "/jingled"
+		st.callers, err = loginCallers(ctx, srv, ncallers)
+	}
+	if err != nil {
+		st.close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func (st *site) close() {
+	for _, c := range st.callers {
+		c.close()
+	}
+	if st.j != nil {
+		st.j.Stop()
+	}
+	st.srv.Close()
+}
+
 // caller is one caller account: its own XMPP connection and Jingle
 // manager.
 type caller struct {
@@ -332,6 +397,9 @@ func (c *caller) close() {
 	_ = c.client.Close()
 }
 
+// printSteps (-steps) prints each call's events with their times.
+var printSteps bool
+
 // dial places one echo call sending the looped tone and waits for the
 // first echoed packet.
 func dial(ctx context.Context, app *rtp.Application, p *pacer, from *caller, to string, n int) (*rtp.Call, error) {
@@ -344,13 +412,19 @@ func dial(ctx context.Context, app *rtp.Application, p *pacer, from *caller, to 
 		src.Close()
 		return nil, err
 	}
+	start := time.Now()
+	var steps []string
 	for {
 		select {
 		case e, ok := <-c.Events():
 			if !ok || e.Type == rtp.EventEnded {
 				return c, fmt.Errorf("call ended before media: %s", c.Reason())
 			}
+			steps = append(steps, fmt.Sprintf("%s +%v", e.Type, e.Time.Sub(start).Round(100*time.Microsecond)))
 			if e.Type == rtp.EventMedia {
+				if printSteps {
+					fmt.Fprintln(os.Stderr, strings.Join(steps, ", "))
+				}
 				return c, nil
 			}
 		case <-ctx.Done():
