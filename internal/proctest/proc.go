@@ -100,5 +100,8 @@ func (p *Proc) Wait(t testing.TB, timeout time.Duration) int {
 	return p.Cmd.ProcessState.ExitCode()
 }
 
+// Exited is closed once the process has exited.
+func (p *Proc) Exited() <-chan struct{} { return p.exited }
+
 // Signal sends sig to the process (SIGKILL: a crash).
 func (p *Proc) Signal(sig syscall.Signal) error { return p.Cmd.Process.Signal(sig) }

@@ -10,8 +10,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -21,26 +19,9 @@ import (
 	"github.com/jingled/jingled/internal/prosodytest"
 )
 
-var binDir string
+func TestMain(m *testing.M) { os.Exit(proctest.MainWithBinaries(m)) }
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		// make test-unit: no Prosody; the tests skip.
-		os.Exit(m.Run())
-	}
-	dir, err := proctest.Build()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-func bin(name string) string { return filepath.Join(binDir, name) }
+func bin(t *testing.T, name string) string { return proctest.Bin(t, name) }
 
 // lab is one test's own Prosody and scratch directory.
 type lab struct {
@@ -80,7 +61,7 @@ func (l *lab) args(u user, args ...string) []string {
 // start runs a long-running jingle subcommand as u and waits for ready.
 func (l *lab) start(ctx context.Context, t *testing.T, u user, args ...string) *proctest.Proc {
 	t.Helper()
-	p := proctest.StartCLI(t, bin("jingle"), l.args(u, args...)...)
+	p := proctest.StartCLI(t, bin(t, "jingle"), l.args(u, args...)...)
 	p.Event(ctx, t, "ready")
 	return p
 }

@@ -57,22 +57,11 @@ func TestReceiveSurvivesServerRestart(t *testing.T) {
 	alice, bob, echo := l.user(t, "alice"), l.user(t, "bob"), l.user(t, "echo")
 	httpPort := proctest.FreePort(t)
 	cfg := filepath.Join(l.dir, "jingled.toml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`[http]
-listen = "127.0.0.1:%d"
-[ice]
-loopback_only = true
-discover = false
-[[account]]
-jid = %q
-password_file = %q
-server = %q
-ca_file = %q
-role = "echo"
-allow = ["*"]
-`, httpPort, echo.JID, echo.pwFile, l.srv.Addr, l.srv.CAFile)), 0o600); err != nil {
+	config := proctest.JingledConfig(httpPort, false, proctest.Account(echo.JID, echo.pwFile, l.srv.Addr, l.srv.CAFile, "echo"))
+	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d := proctest.StartJingled(t, bin("jingled"), cfg, httpPort)
+	d := proctest.StartJingled(t, bin(t, "jingled"), cfg, httpPort)
 	connected := func() float64 {
 		m, err := d.Metrics()
 		if err != nil {
@@ -99,7 +88,7 @@ allow = ["*"]
 
 	src := filepath.Join(l.dir, "after-restart.bin")
 	sum := randomFile(t, src, 1<<20)
-	out, stderr, code, err := proctest.RunCLI(ctx, bin("jingle"), l.args(alice, "send", bob.JID+"/rx", src)...)
+	out, stderr, code, err := proctest.RunCLI(ctx, bin(t, "jingle"), l.args(alice, "send", bob.JID+"/rx", src)...)
 	if code != 0 {
 		t.Fatalf("send after the restart: exit %d (%v): %s %v", code, err, stderr, out)
 	}
