@@ -103,3 +103,31 @@ func (c Config) publicHost() string {
 
 	return ""
 }
+
+// advertiseWarnings names advertised services nothing here serves: the
+// XMPP server would send clients to them, and calls would fail where
+// only they get through. They are legitimate behind a proxy or port
+// forward, so New logs them instead of refusing to start.
+func (c Config) advertiseWarnings() []string {
+	c = c.withDefaults()
+	if c.Advertise == nil {
+		return nil
+	}
+	services, err := c.Advertised()
+	if err != nil {
+		return nil
+	}
+	var w []string
+	for _, s := range services {
+		switch {
+		case s.Type == "turns" && c.TLSCert == "":
+			w = append(w, fmt.Sprintf("advertise: %s, but no tls_cert is set: only a TLS proxy in front of the relay can serve it", s.URL()))
+		case s.Type == "turn" && s.Transport == "udp" && c.DisableUDP:
+			w = append(w, fmt.Sprintf("advertise: %s, but disable_udp is set", s.URL()))
+		case s.Type == "turn" && s.Transport == "tcp" && c.DisableTCP:
+			w = append(w, fmt.Sprintf("advertise: %s, but disable_tcp is set", s.URL()))
+		}
+	}
+
+	return w
+}

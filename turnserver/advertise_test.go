@@ -109,3 +109,32 @@ func TestXMPPConfigs(t *testing.T) {
 		t.Errorf("luaString = %s", got)
 	}
 }
+
+func TestAdvertiseWarnings(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  Config
+		want []string
+	}{
+		{"default list: nothing to warn", Config{}, nil},
+		{"tls without a certificate", Config{PublicHost: "h", Advertise: []string{"udp:3478", "tls:443"}},
+			[]string{"advertise: turns:h:443?transport=tcp, but no tls_cert is set"}},
+		{"disabled listeners", Config{PublicHost: "h", DisableUDP: true, DisableTCP: true, TLSCert: "c", TLSKey: "k",
+			Advertise: []string{"udp:3478", "tcp:3478", "tls:5349"}},
+			[]string{"advertise: turn:h:3478?transport=udp, but disable_udp", "advertise: turn:h:3478?transport=tcp, but disable_tcp"}},
+		{"served", Config{PublicHost: "h", TLSCert: "c", TLSKey: "k", Advertise: []string{"udp:3478", "tcp:443", "tls:443"}}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := c.cfg.advertiseWarnings()
+			if len(got) != len(c.want) {
+				t.Fatalf("warnings %q, want %d like %q", got, len(c.want), c.want)
+			}
+			for i, w := range c.want {
+				if !strings.HasPrefix(got[i], w) {
+					t.Errorf("warning %q, want it to start with %q", got[i], w)
+				}
+			}
+		})
+	}
+}

@@ -294,6 +294,9 @@ func (s *Server) build(cfg Config, o options, customNet bool) error {
 		s.wg.Add(1)
 		go s.watchCertificate(wctx)
 	}
+	for _, w := range cfg.advertiseWarnings() {
+		s.log.Warn("turn: " + w)
+	}
 	s.log.Info("turn relay listening", "udp", s.Addrs().UDP, "tcp", s.Addrs().TCP, "tls", s.Addrs().TLS,
 		"udp_sockets", len(s.udp), "udp_loops", len(s.loops), "relay", net.JoinHostPort(advertised.String(),
 			fmt.Sprintf("%d-%d", cfg.RelayPortMin, cfg.RelayPortMax)))
