@@ -92,6 +92,12 @@ func (d *doctorRun) discover(ctx context.Context) []extdisco.ICEServer {
 	d.report.Add(doctor.New(doctor.IDExtdisco, doctor.OK, domain, fmt.Sprintf(
 		"%s answered with %d usable service(s)%s", res.Namespace, len(res.Servers), skippedNote(len(res.Skipped)))))
 	servers := res.Servers
+	for _, s := range servers {
+		if s.Borrowed {
+			d.report.Add(doctor.New(doctor.IDExtdiscoNoCreds, doctor.Warning, s.URL,
+				"announced without credentials: jingle lends it those of the same host's TURN service, other clients may not and then cannot use it"))
+		}
+	}
 	for _, sk := range res.Skipped {
 		sv := sk.Service
 		name := fmt.Sprintf("%s:%s:%s (%s)", sv.Type, sv.Host, sv.Port, orDefault(sv.Transport, "udp"))

@@ -19,6 +19,7 @@ const (
 	IDExtdiscoMissing = "extdisco-missing"
 	IDExtdiscoNoTURN  = "extdisco-no-turn"
 	IDExtdiscoSkipped = "extdisco-skipped"
+	IDExtdiscoNoCreds = "extdisco-turn-without-credentials"
 
 	// Each STUN/TURN service.
 	IDTURNDNS             = "turn-dns"
@@ -57,6 +58,7 @@ var fixes = map[string]string{
 	IDXMPPAuth:            "check the JID and password (Prosody: `prosodyctl passwd USER@DOMAIN`)",
 	IDExtdiscoMissing:     "enable XEP-0215 on the XMPP server: Prosody modules_enabled = { \"turn_external\" } with turn_external_secret; ejabberd mod_stun_disco",
 	IDExtdiscoNoTURN:      "announce the relay as TURN, not only STUN: Prosody turn_external_secret must be set (= [turn] secrets in jingled)",
+	IDExtdiscoNoCreds:     "announce every TURN service with the secret: Prosody 0.12 through external_services (`jingled --xmpp-config prosody` prints it) instead of turn_external_tls_port",
 	IDExtdiscoSkipped:     "correct the announced service (host, port, transport) in the XMPP server's config (turn_external_host/_port/_tcp/_tls_port)",
 	IDTURNDNS:             "publish an A/AAAA record for the relay's name, or set turn_external_host to a name that resolves",
 	IDTURNUnreachable:     "open the relay's port for this transport in the firewall (3478 udp+tcp, 5349 tcp for TLS) or stop announcing the transport",

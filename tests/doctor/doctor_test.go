@@ -34,6 +34,9 @@ type setup struct {
 	blockUDP bool
 	// relayAddr is where the relay listens and relays; default relayIP.
 	relayAddr string
+	// bareTURNS announces TURN over TLS the Prosody 0.12 way,
+	// turn_external_tls_port, which gives it no credentials.
+	bareTURNS bool
 }
 
 // report is the doctor's --json summary.
@@ -114,6 +117,9 @@ func (s setup) up(t *testing.T) *deployment {
 	// gives it no credentials.
 	turns := fmt.Sprintf(`external_services = { { type = "turns", transport = "tcp", host = %q, port = %d, secret = %q, algorithm = "turn" } }`,
 		ip, tlsPort, ps)
+	if s.bareTURNS {
+		turns = fmt.Sprintf("turn_external_tls_port = %d", tlsPort)
+	}
 	opts := append([]prosodytest.Option{prosodytest.WithTURNExternal(prosodytest.TURNExternal{
 		Secret: ps, Host: ip, Port: turnPort, TCP: true,
 	}), prosodytest.WithGlobalConfig(turns),
@@ -398,5 +404,28 @@ func answer(t *testing.T, d *deployment, acct prosodytest.Account) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("jingle answer not ready after 30s:\n%s", stderr.String())
+	}
+}
+
+// TestTURNSWithoutCredentials: Prosody 0.12's turn_external_tls_port
+// announces TURN over TLS without credentials. jingle borrows those of
+// the TURN service (the allocation over TLS works), but other clients may
+// not: the doctor warns and names the configuration.
+func TestTURNSWithoutCredentials(t *testing.T) {
+	r := setup{bareTURNS: true}.start(t)
+	if r.code != 1 {
+		t.Errorf("exit code %d, want 1", r.code)
+	}
+	f := r.find("extdisco-turn-without-credentials")
+	if len(f) != 1 || f[0].Severity != "warning" || !strings.HasPrefix(f[0].Subject, "turns:") ||
+		f[0].Docs != "docs/DEPLOY.md#extdisco-turn-without-credentials" {
+		t.Errorf("extdisco-turn-without-credentials: %+v", f)
+	}
+	tls := false
+	for _, f := range r.find("turn-allocation") {
+		tls = tls || strings.Contains(f.Subject, "(TLS ")
+	}
+	if !tls {
+		t.Error("no allocation over TLS with the borrowed credentials")
 	}
 }
