@@ -67,6 +67,9 @@ private peers. Relaying to loopback is a problem either way.`,
   jingle doctor --jid alice@example.org --peer bob@example.org --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if timeout <= 0 {
+				return exitf(ExitUsage, "--step-timeout must be positive")
+			}
 			d := &doctorRun{g: g, lanOK: lanOK, caFile: acct.caFile, timeout: timeout,
 				report: &doctor.Report{JID: acct.jid}}
 			if d.report.JID == "" {

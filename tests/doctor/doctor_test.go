@@ -208,7 +208,8 @@ func expectFault(t *testing.T, r *run, id, says string) finding {
 // right secret, the relay on a public address with its default peer
 // policy. Every check passes and the doctor exits 0.
 func TestCleanSetupExitsZero(t *testing.T) {
-	r := setup{}.start(t)
+	d := setup{}.up(t)
+	r := d.doctor(t)
 	if r.code != 0 {
 		t.Errorf("exit code %d, want 0", r.code)
 	}
@@ -233,6 +234,14 @@ func TestCleanSetupExitsZero(t *testing.T) {
 		if !found {
 			t.Errorf("no %s finding saying %q", want.id, want.says)
 		}
+	}
+	// The report for people ends with the verdict.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, stderr, code, _ := proctest.RunCLI(ctx, filepath.Join(binDir, "jingle"), "doctor", "--jid", d.acct.JID,
+		"--password-file", d.pw, "--server", d.srv.Addr, "--ca", d.srv.CAFile)
+	if code != 0 || len(out) < 3 || out[0] != "jingle doctor for "+d.acct.JID || out[len(out)-1] != "No problems found." {
+		t.Errorf("text report (exit %d):\n%s\n%s", code, strings.Join(out, "\n"), stderr)
 	}
 	// Each transport announced (UDP, TCP and TLS) was reached.
 	for _, tr := range []string{"(UDP ", "(TCP ", "(TLS "} {
