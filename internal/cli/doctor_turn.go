@@ -49,7 +49,14 @@ func (d *doctorRun) checkServices(ctx context.Context, servers []extdisco.ICESer
 		if !relayDone[addr.Addr()] {
 			relayDone[addr.Addr()] = true
 			d.checkRoundTrip(ctx, s, tr, addr, a)
-			d.checkPeerPolicy(ctx, s, a)
+			if addr.Addr().Is4() {
+				d.checkPeerPolicy(ctx, s, a)
+			} else {
+				// An IPv6 allocation refuses IPv4 peers for their family
+				// (443), which would pass for a refusal by policy.
+				d.report.Add(doctor.New(doctor.IDRelayPeerPolicy, doctor.Info, s.URL,
+					"the peer policy is checked on IPv4 allocations only; this relay address is IPv6"))
+			}
 		}
 		a.close()
 	}
