@@ -62,7 +62,8 @@ one warning or error; 2: usage.
 --lan-ok accepts loopback and private addresses for a relay that serves a
 LAN (or a test machine): reflexive and relayed addresses that are not
 public are then information, not problems, and so is a relay that reaches
-private peers. Relaying to loopback is a problem either way.`,
+private peers. Relaying to loopback is a problem either way. --ca is also
+trusted for TURN over TLS.`,
 		Example: `  JINGLE_PASSWORD=... jingle doctor --jid alice@example.org
   jingle doctor --jid alice@example.org --peer bob@example.org --json`,
 		Args: cobra.NoArgs,
