@@ -89,7 +89,7 @@ func handshake(conn net.Conn, cfg *ComponentConfig) (*stream, error) {
 	if _, err := io.WriteString(conn, header); err != nil {
 		return nil, fmt.Errorf("xmpp: component stream to %s: %w", cfg.Addr, err)
 	}
-	s := &stream{dec: xml.NewDecoder(conn), conn: conn, jid: cfg.Domain}
+	s := &stream{dec: xml.NewDecoder(conn), conn: conn, jid: cfg.Domain, ack: newQuickAcker(conn)}
 	id, err := readStreamHeader(s.dec)
 	if err != nil {
 		return nil, fmt.Errorf("xmpp: component stream from %s: %w", cfg.Addr, err)

@@ -59,6 +59,8 @@ type stream struct {
 	dec  *xml.Decoder
 	conn net.Conn
 	jid  string
+	// ack acknowledges each stanza read at once (see quickAcker).
+	ack *quickAcker
 	// readDone is closed when the reader stops reading this stream.
 	readDone chan struct{}
 	// attempt is the connection attempt that made the stream.
@@ -167,7 +169,7 @@ func classifyDialError(addr string, err error) error {
 	var uerr x509.UnknownAuthorityError
 	var herr x509.HostnameError
 	if errors.As(err, &cerr) || errors.As(err, &uerr) || errors.As(err, &herr) ||
-		strings.HasPrefix(msg, "starttls handshake") {
+		(strings.HasPrefix(msg, "starttls handshake") && !transientHandshake(msg)) {
 		return fmt.Errorf("xmpp: %s: %w: %s", addr, ErrTLS, msg)
 	}
 	return fmt.Errorf("xmpp: connecting to %s: %w", addr, err)
@@ -189,7 +191,7 @@ func wrap(cl *goxmpp.Client) (*stream, error) {
 	if dec == nil || conn == nil {
 		return nil, errors.New("xmpp: go-xmpp client has no stream")
 	}
-	return &stream{cl: cl, dec: dec, conn: conn, jid: cl.JID()}, nil
+	return &stream{cl: cl, dec: dec, conn: conn, jid: cl.JID(), ack: newQuickAcker(conn)}, nil
 }
 
 // checkProxyEnv refuses what go-xmpp would otherwise do silently: send the
@@ -296,6 +298,7 @@ func (s *stream) next() (*rawStanza, error) {
 			if t.Name.Space == nsStream && t.Name.Local == "error" {
 				return nil, parseStreamError(raw)
 			}
+			_ = s.ack.quickAck() // best effort: a delayed ACK costs time, not data
 			attrs := make(map[string]string, len(t.Attr))
 			for _, a := range t.Attr {
 				if a.Name.Space == "" {
