@@ -71,13 +71,17 @@ const (
 	// TURN-over-TCP) on 443 (RFC 6062 is not needed: the relayed leg
 	// stays UDP on the server side).
 	UDPBlocked Variant = "udp-blocked"
+	// Only443: both routers are router B of UDPBlocked: each peer reaches
+	// only TCP port OpenPort, so the media goes from relay to relay, each
+	// side's allocation reached over TURN on 443.
+	Only443 Variant = "only-443"
 )
 
 // Variants lists every Variant, for table tests.
-var Variants = []Variant{Symmetric, Cone, UDPBlocked}
+var Variants = []Variant{Symmetric, Cone, UDPBlocked, Only443}
 
-// OpenPort is the one TCP destination port router B of UDPBlocked
-// forwards.
+// OpenPort is the one TCP destination port router B of UDPBlocked (and
+// both routers of Only443) forward.
 const OpenPort = 443
 
 // ConePorts is the UDP port range the Cone routers forward to their peer
@@ -152,7 +156,7 @@ var counter atomic.Int32
 // rules of variant v. On error everything created so far is removed.
 func Build(ctx context.Context, v Variant) (_ *Topology, err error) {
 	switch v {
-	case Symmetric, Cone, UDPBlocked:
+	case Symmetric, Cone, UDPBlocked, Only443:
 	default:
 		return nil, fmt.Errorf("netnstest: unknown variant %q", v)
 	}
@@ -165,7 +169,7 @@ func Build(ctx context.Context, v Variant) (_ *Topology, err error) {
 		t.Sides[i] = Side{
 			Router: prefix + "-nat" + name, LAN: prefix + "-lan" + name,
 			WANIP: wanIPs[i], LANNet: lanNets[i], RouterIP: routerLAN[i], PeerIP: peerLANIPs[i],
-			UDPBlocked: v == UDPBlocked && i == 1,
+			UDPBlocked: v == Only443 || (v == UDPBlocked && i == 1),
 		}
 	}
 	defer func() {

@@ -27,11 +27,13 @@ func TestRules(t *testing.T) {
 		{UDPBlocked, 0, []string{"-j MASQUERADE"}, []string{"--random-fully", "REJECT", "DNAT"}},
 		{UDPBlocked, 1, []string{"-i lan0 -o wan0 -p tcp --dport 443 -j ACCEPT", "-i lan0 -p udp -j REJECT", "-i lan0 -p tcp -j REJECT --reject-with tcp-reset", "-i lan0 -j REJECT"},
 			[]string{"--random-fully", "DNAT", "-i lan0 -o wan0 -j ACCEPT"}},
+		{Only443, 0, []string{"-i lan0 -o wan0 -p tcp --dport 443 -j ACCEPT", "-i lan0 -p udp -j REJECT", "-i lan0 -p tcp -j REJECT --reject-with tcp-reset"},
+			[]string{"--random-fully", "DNAT", "-i lan0 -o wan0 -j ACCEPT"}},
 	}
 	for _, c := range cases {
 		t.Run(string(c.v), func(t *testing.T) {
 			topo := &Topology{Variant: c.v, PublicIP: PublicIP}
-			s := Side{PeerIP: peerLANIPs[c.side], UDPBlocked: c.v == UDPBlocked && c.side == 1}
+			s := Side{PeerIP: peerLANIPs[c.side], UDPBlocked: c.v == Only443 || (c.v == UDPBlocked && c.side == 1)}
 			rules := topo.rules(s)
 			for _, w := range c.want {
 				if !has(rules, w) {

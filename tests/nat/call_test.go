@@ -46,28 +46,54 @@ var callCases = []callCase{
 	// ICE alone finds that only TURN over TLS on 443 gets through.
 	{name: "udp-blocked-tls", variant: netnstest.UDPBlocked, stream: "tls",
 		kinds: [2][]string{{"stun", "udp"}, nil}, discover: [2]bool{false, true}},
+	// Both LANs let only 443 out: both discover, and the media goes from
+	// one TLS-reached allocation to the other.
+	{name: "only-443-tls", variant: netnstest.Only443, stream: "tls", discover: [2]bool{true, true}},
 }
 
-// accountTURNStreams counts router B's traffic with the relay's TCP ports:
-// 443 ("turn-443", TLS and plain TCP) and turnPort ("turn-3478", which
-// the router rejects).
+// accountTURNStreams counts, on the router of every side that lets only
+// 443 out, its traffic with the relay's TCP ports: 443 ("turn-443", TLS
+// and plain TCP) and turnPort ("turn-3478", which the router rejects).
 func accountTURNStreams(ctx context.Context, t *testing.T, topo *netnstest.Topology) {
 	t.Helper()
-	for _, port := range []int{turnTLSPort, turnPort} {
-		if err := topo.Account(ctx, 1, fmt.Sprintf("turn-%d", port), "tcp", port); err != nil {
-			t.Fatal(err)
+	for i, side := range topo.Sides {
+		if !side.UDPBlocked {
+			continue
+		}
+		for _, port := range []int{turnTLSPort, turnPort} {
+			if err := topo.Account(ctx, i, fmt.Sprintf("turn-%d", port), "tcp", port); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }
 
-// checkStream asserts that side B's relay path of a call or transfer
-// whose selected pair is b went over TURN-c.stream on 443, carrying at
-// least atLeast bytes: the pair's relay protocol, the relay's count of
-// stream connections by what they carried, and router B's counters.
-func checkStream(ctx context.Context, t *testing.T, topo *netnstest.Topology, pub *publicHost, c callCase, b ice.Pair, atLeast uint64) {
+// checkBlocked asserts, for every side that lets only 443 out, that its
+// selected pair (pairs[side]) is on its own relay reached over
+// TURN-c.stream on 443, carrying at least atLeast bytes (checkStream).
+func checkBlocked(ctx context.Context, t *testing.T, topo *netnstest.Topology, pub *publicHost, c callCase, pairs [2]ice.Pair, atLeast uint64) {
 	t.Helper()
-	if b.RelayProtocol != c.stream {
-		t.Errorf("side B's selected pair %+v reaches its relay over %q, want %q", b, b.RelayProtocol, c.stream)
+	for i, side := range topo.Sides {
+		if !side.UDPBlocked {
+			continue
+		}
+		if pairs[i].LocalType != "relay" || pairs[1-i].RemoteType != "relay" {
+			t.Errorf("side %c: pair %s/%s (other side %s/%s): want it on its relay", 'A'+i,
+				pairs[i].LocalType, pairs[i].RemoteType, pairs[1-i].LocalType, pairs[1-i].RemoteType)
+		}
+		checkStream(ctx, t, topo, pub, c, i, pairs[i], atLeast)
+	}
+}
+
+// checkStream asserts that side's relay path of a call or transfer
+// whose selected pair is p went over TURN-c.stream on 443, carrying at
+// least atLeast bytes: the pair's relay protocol, the relay's count of
+// stream connections by what they carried, and the side's router's
+// counters.
+func checkStream(ctx context.Context, t *testing.T, topo *netnstest.Topology, pub *publicHost, c callCase, side int, p ice.Pair, atLeast uint64) {
+	t.Helper()
+	if p.RelayProtocol != c.stream {
+		t.Errorf("side %c's selected pair %+v reaches its relay over %q, want %q", 'A'+side, p, p.RelayProtocol, c.stream)
 	}
 	m := pub.metrics(t)
 	streams := m[fmt.Sprintf(`jingled_turn_stream_connections_total{transport=%q}`, c.stream)]
@@ -75,14 +101,14 @@ func checkStream(ctx context.Context, t *testing.T, topo *netnstest.Topology, pu
 	if streams < 1 {
 		t.Errorf("the relay accepted no TURN-%s connection", c.stream)
 	}
-	_, n, err := topo.Counter(ctx, 1, fmt.Sprintf("turn-%d", turnTLSPort))
+	_, n, err := topo.Counter(ctx, side, fmt.Sprintf("turn-%d", turnTLSPort))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, blocked, _ := topo.Counter(ctx, 1, fmt.Sprintf("turn-%d", turnPort))
-	t.Logf("router B exchanged %d bytes with the relay's port %d (%d with port %d, rejected)", n, turnTLSPort, blocked, turnPort)
+	_, blocked, _ := topo.Counter(ctx, side, fmt.Sprintf("turn-%d", turnPort))
+	t.Logf("router %c exchanged %d bytes with the relay's port %d (%d with port %d, rejected)", 'A'+side, n, turnTLSPort, blocked, turnPort)
 	if n < atLeast {
-		t.Errorf("only %d bytes crossed router B to and from the relay's port %d, want at least %d", n, turnTLSPort, atLeast)
+		t.Errorf("only %d bytes crossed router %c to and from the relay's port %d, want at least %d", n, 'A'+side, turnTLSPort, atLeast)
 	}
 }
 
@@ -134,15 +160,12 @@ func checkPath(ctx context.Context, t *testing.T, topo *netnstest.Topology, pub 
 		if a.LocalType == "" || a.Relayed() || b.Relayed() {
 			t.Errorf("cone: pairs %s/%s and %s/%s, want no relay", a.LocalType, a.RemoteType, b.LocalType, b.RemoteType)
 		}
-	case netnstest.UDPBlocked:
-		if b.LocalType != "relay" || a.RemoteType != "relay" {
-			t.Errorf("udp-blocked: callee pair %s/%s, caller %s/%s: want the callee on its relay", b.LocalType, b.RemoteType, a.LocalType, a.RemoteType)
-		}
-		// Media both ways went through router B inside the TURN stream
-		// on 443: at least the recorded tone's worth of bytes.
-		checkStream(ctx, t, topo, pub, c, b, 20_000)
+	case netnstest.UDPBlocked, netnstest.Only443:
+		// Media both ways went through each blocked side's router inside
+		// the TURN stream on 443: at least the recorded tone's worth.
+		checkBlocked(ctx, t, topo, pub, c, [2]ice.Pair{a, b}, 20_000)
 		if relayed == 0 {
-			t.Error("udp-blocked: the relay carried nothing")
+			t.Errorf("%s: the relay carried nothing", c.variant)
 		}
 	}
 }

@@ -22,6 +22,9 @@
 //     `jingled --xmpp-config prosody` prints. The pair's relay protocol,
 //     the relay's count of TLS/TCP connections and router B's counters of
 //     its traffic with port 443 show the call and the file taking it.
+//   - only-443: both LANs let only TCP 443 out; both discover the relay
+//     and the media goes from one allocation to the other, each reached
+//     over TURN over TLS on 443, shown the same way on both routers.
 //
 // A negative test stops the relay in the symmetric topology: the call
 // must end with connectivity-error and its reason must name the
