@@ -169,7 +169,7 @@ func classifyDialError(addr string, err error) error {
 	var uerr x509.UnknownAuthorityError
 	var herr x509.HostnameError
 	if errors.As(err, &cerr) || errors.As(err, &uerr) || errors.As(err, &herr) ||
-		strings.HasPrefix(msg, "starttls handshake") {
+		(strings.HasPrefix(msg, "starttls handshake") && !transientHandshake(msg)) {
 		return fmt.Errorf("xmpp: %s: %w: %s", addr, ErrTLS, msg)
 	}
 	return fmt.Errorf("xmpp: connecting to %s: %w", addr, err)

@@ -109,3 +109,25 @@ func TestReconnectForGivesUp(t *testing.T) {
 		t.Fatalf("events %v: want gave-up last", kinds)
 	}
 }
+
+// TestHandshakeFailureClass: a STARTTLS handshake cut by the connection
+// going away is retried; one the certificate fails is not.
+func TestHandshakeFailureClass(t *testing.T) {
+	for _, tc := range []struct {
+		msg       string
+		permanent bool
+	}{
+		{"starttls handshake: EOF", false},
+		{"starttls handshake: read tcp 127.0.0.1:40000->127.0.0.1:5222: read: connection reset by peer", false},
+		{"starttls handshake: write tcp 127.0.0.1:40000->127.0.0.1:5222: write: broken pipe", false},
+		{"starttls handshake: read tcp 127.0.0.1:40000->127.0.0.1:5222: i/o timeout", false},
+		{"starttls handshake: tls: failed to verify certificate: x509: certificate signed by unknown authority", true},
+		{"starttls handshake: tls: failed to verify certificate: x509: certificate is valid for other.example, not localhost", true},
+		{"starttls handshake: remote error: tls: protocol version not supported", true},
+	} {
+		err := classifyDialError("127.0.0.1:5222", errors.New(tc.msg))
+		if got := isPermanent(err); got != tc.permanent {
+			t.Errorf("%q: permanent %v, want %v (%v)", tc.msg, got, tc.permanent, err)
+		}
+	}
+}
