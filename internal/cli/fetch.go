@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,10 +14,11 @@ import (
 
 func newFetch(g *globals) *cobra.Command {
 	var (
-		acct accountFlags
-		ice  iceFlags
-		dir  string
-		pf   peerFlags
+		acct    accountFlags
+		ice     iceFlags
+		dir     string
+		pf      peerFlags
+		partAge time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "fetch JID NAME",
@@ -31,7 +33,8 @@ announced verified, and a mismatch deletes it (exit 7).
 A fetch that was cut (Ctrl-C, a lost connection, a killed process) leaves
 its partial file; fetching the same NAME from the same account again
 asks only for the rest (the summary's "offset" says from where) and
-checks the whole file. The transport is chosen as for send (datachannel,
+checks the whole file (partial files not written for --partial-max-age
+are removed at start, as receive does). The transport is chosen as for send (datachannel,
 SOCKS5, IBB, with fallback); --transport forces one. A bare JID is
 resolved through presence, as send does.`,
 		Example: `  JINGLE_PASSWORD=... jingle fetch --jid alice@example.org drop@example.org report.pdf --out ~/Downloads
@@ -52,6 +55,10 @@ resolved through presence, as send does.`,
 				return err
 			}
 			defer d.Close()
+			reportCleaned, err := cleanPartials(d, partAge)
+			if err != nil {
+				return err
+			}
 			ep, servers, err := g.loginICE(ctx, &acct, &ice)
 			if err != nil {
 				return err
@@ -67,6 +74,7 @@ resolved through presence, as send does.`,
 				return err
 			}
 			g.out.Event("request", fmt.Sprintf("Requesting %s from %s…", name, full), map[string]any{"peer": full, "name": name, "dir": dir})
+			reportCleaned(g.out)
 			// The size is known once the peer accepted: the bar starts
 			// with the first bytes.
 			var (
@@ -96,5 +104,6 @@ resolved through presence, as send does.`,
 	f := cmd.Flags()
 	f.StringVar(&dir, "out", ".", "directory to save the file in")
 	pf.register(cmd)
+	registerPartialMaxAge(cmd, &partAge)
 	return cmd
 }
