@@ -279,3 +279,46 @@ func TestRTPOutToGStreamer(t *testing.T) {
 	}
 	checkTone(t, ctx, out, 660, "GStreamer's recording of the call")
 }
+
+// TestAnswerRTPOut: `jingle answer --rtp-out --record PREFIX` forwards
+// the caller's 523 Hz tone and records it; the SDP file defaults to
+// PREFIX.sdp beside the recording, and ffmpeg records from it.
+func TestAnswerRTPOut(t *testing.T) {
+	e := newEnv(t)
+	bob := e.srv.NewAccount(t, "bob")
+	bpw := writeFile(t, e.dir, "bob.pw", bob.Password)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	tone := filepath.Join(e.dir, "tone.ogg")
+	if err := mediatest.SineOpus(ctx, tone, 523, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", proctest.FreePort(t))
+	rec := filepath.Join(e.dir, "answered")
+	ans, sc, aerr := e.startCLI(t, ctx, bob.JID, bpw, nil, "answer", "--rtp-out", addr, "--record", rec, "--count", "1", "--loopback", "--no-discover")
+	lines, wait := e.startCall(t, ctx, bob.JID, "--audio", tone, "--duration", "12s", "--loopback", "--no-discover", "--json")
+	var ev map[string]any
+	for ev == nil && sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil && m["event"] == "rtp-out" {
+			ev = m
+		}
+	}
+	if ev == nil || ev["sdp"] != rec+".sdp" || ev["addr"] != addr {
+		t.Fatalf("answer's rtp-out event %v, want %s described in %s.sdp: %s", ev, addr, rec, aerr.String())
+	}
+	out := filepath.Join(e.dir, "ffmpeg.wav")
+	ffmpegRecord(t, ctx, rec+".sdp", out)
+	for range lines {
+	}
+	if code, stderr := wait(); code != 0 {
+		t.Fatalf("jingle call: exit %d: %s", code, stderr)
+	}
+	for sc.Scan() {
+	}
+	if err := ans.Wait(); err != nil {
+		t.Fatalf("jingle answer: %v: %s", err, aerr.String())
+	}
+	checkTone(t, ctx, out, 523, "ffmpeg's recording of what jingle answer forwarded")
+	checkTone(t, ctx, rec+".ogg", 523, "jingle answer's own recording")
+}
