@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -115,5 +116,47 @@ func waitPartial(ctx context.Context, t *testing.T, dir string, n int64, senderD
 			t.Fatalf("no partial file of %d bytes: %v", n, ctx.Err())
 		case <-time.After(20 * time.Millisecond):
 		}
+	}
+}
+
+// TestFiledropCleansPartialsAtStart: jingled's filedrop cleans its
+// directory at start as receive does: a partial file older than
+// partial_max_age goes, a younger one stays for its sender's resume,
+// and received files are not touched.
+func TestFiledropCleansPartialsAtStart(t *testing.T) {
+	l := newLab(t)
+	drop := l.user(t, "drop")
+	dir := filepath.Join(l.dir, "drop")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	for _, f := range []struct {
+		name  string
+		mtime time.Time
+	}{
+		{".jingle-00000000000000000000000a.part", old},
+		{".jingle-tmp-00000000000000000000000b.part", old},
+		{".jingle-00000000000000000000000c.part", time.Now()},
+		{"report.pdf", old},
+	} {
+		p := filepath.Join(dir, f.name)
+		if err := os.WriteFile(p, []byte("bytes"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, f.mtime, f.mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	httpPort := proctest.FreePort(t)
+	cfg := filepath.Join(l.dir, "jingled.toml")
+	config := proctest.JingledConfig(httpPort, false,
+		proctest.Account(drop.JID, drop.pwFile, l.srv.Addr, l.srv.CAFile, "filedrop", "dir = "+strconv.Quote(dir), `partial_max_age = "1h"`))
+	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	proctest.StartJingled(t, bin(t, "jingled"), cfg, httpPort) // healthy: the role is set up
+	if got, want := entries(t, dir), []string{".jingle-00000000000000000000000c.part", "report.pdf"}; !slices.Equal(got, want) {
+		t.Fatalf("after jingled started the drop directory holds %v, want %v", got, want)
 	}
 }
