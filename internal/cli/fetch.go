@@ -33,10 +33,10 @@ announced verified, and a mismatch deletes it (exit 7).
 A fetch that was cut (Ctrl-C, a lost connection, a killed process) leaves
 its partial file; fetching the same NAME from the same account again
 asks only for the rest (the summary's "offset" says from where) and
-checks the whole file (partial files not written for --partial-max-age
-are removed at start, as receive does). The transport is chosen as for send (datachannel,
-SOCKS5, IBB, with fallback); --transport forces one. A bare JID is
-resolved through presence, as send does.`,
+checks the whole file. Partial files not written for --partial-max-age
+are removed at start, as receive does. The transport is chosen as for
+send (datachannel, SOCKS5, IBB, with fallback); --transport forces one.
+A bare JID is resolved through presence, as send does.`,
 		Example: `  JINGLE_PASSWORD=... jingle fetch --jid alice@example.org drop@example.org report.pdf --out ~/Downloads
   jingle fetch --jid alice@example.org drop@example.org/jingled movie.mkv --transport s5b --json`,
 		Args: cobra.ExactArgs(2),

@@ -24,7 +24,7 @@ type rtpFlags struct {
 func (f *rtpFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.out, "rtp-out", "", "forward the peer's media as RTP to HOST:PORT (audio on PORT, video on PORT+2), described in --rtp-sdp")
-	fl.StringVar(&f.sdp, "rtp-sdp", "", "SDP file describing the --rtp-out streams, for `ffmpeg -i FILE` (default: PREFIX.sdp with --record, else jingle-rtp-PORT.sdp)")
+	fl.StringVar(&f.sdp, "rtp-sdp", "", "SDP file describing the --rtp-out streams, for ffmpeg -i FILE (default: PREFIX.sdp with --record, else jingle-rtp-PORT.sdp)")
 	fl.StringVar(&f.in, "rtp-in", "", "send the Opus RTP a tool streams to HOST:PORT as our audio (ffmpeg -f rtp, GStreamer rtpopuspay ! udpsink)")
 	fl.BoolVar(&f.allowRemote, "rtp-allow-remote", false, "let --rtp-out/--rtp-in use an address that is not loopback (plain RTP: unencrypted, unauthenticated)")
 }
