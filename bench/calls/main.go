@@ -21,7 +21,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -253,7 +252,7 @@ func startJingled(ctx context.Context, cfg config, dir string, srv *prosodytest.
 	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	udpPort := 0
 	if cfg.mux {
-		if udpPort, err = freeUDPPort(); err != nil {
+		if udpPort, err = benchproc.FreeUDPPort(); err != nil {
 			return nil, err
 		}
 	}
@@ -551,25 +550,6 @@ func waitIdle(j *benchproc.Jingled) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-// freeUDPPort is a UDP port free on 127.0.0.1 and ::1 at the time of
-// the call.
-func freeUDPPort() (int, error) {
-	for range 20 {
-		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			return 0, err
-		}
-		p := c.LocalAddr().(*net.UDPAddr).Port
-		c6, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback, Port: p})
-		c.Close()
-		if err == nil {
-			c6.Close()
-			return p, nil
-		}
-	}
-	return 0, errors.New("no UDP port free on both loopback addresses")
 }
 
 func selfCPU() float64 {

@@ -67,6 +67,7 @@ type config struct {
 	video             bool   // participants also send and receive VP8
 	baseline          bool   // -video: each size audio-only first, to subtract
 	cpuprofile        string // directory for a CPU profile of jingled per window
+	mux               bool   // jingled's calls on one UDP port ([ice] udp_port)
 }
 
 func defaultConfig() config {
@@ -98,6 +99,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.warmup, "warmup", c.warmup, "time between the last join and the window")
 	fs.IntVar(&c.probes, "probes", c.probes, "receivers that decode the mix to time the bursts, per run")
 	fs.BoolVar(&c.pin, "pin", c.pin, "pin jingled to CPU 0 and confload to CPU 1 (taskset)")
+	fs.BoolVar(&c.mux, "mux", c.mux, "put every participant's call on one UDP port of jingled's ([ice] udp_port)")
 	fs.BoolVar(&c.keepGoing, "keep-going", false, "run every size even after one lost more than 1%")
 	fs.StringVar(&c.out, "o", "", "also write the table to this file")
 	fs.BoolVar(&c.video, "video", false, "video runs: every participant also sends VP8 and receives the forwarded speaker's video (-talkers defaults to 1, -big to 0)")
@@ -408,6 +410,12 @@ func startJingled(ctx context.Context, cfg config, dir string, srv *prosodytest.
 		return nil, err
 	}
 	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	udpPort := 0
+	if cfg.mux {
+		if udpPort, err = benchproc.FreeUDPPort(); err != nil {
+			return nil, err
+		}
+	}
 	conf := fmt.Sprintf(`# bench/conference: jingled as the focus, component mode
 [log]
 level = "warn"
@@ -419,6 +427,7 @@ pprof = true
 [ice]
 loopback_only = true
 discover = false
+udp_port = %d
 
 [conference]
 enabled = true
@@ -429,6 +438,6 @@ max_rooms = 1000
 max_participants = %d
 announce = false
 max_speakers = 3
-`, httpAddr, srv.ComponentJID, srv.ComponentSecret, srv.ComponentAddr, maxParticipants)
+`, httpAddr, udpPort, srv.ComponentJID, srv.ComponentSecret, srv.ComponentAddr, maxParticipants)
 	return benchproc.StartJingled(ctx, cfg.jingled, dir, httpAddr, conf, cfg.pin)
 }

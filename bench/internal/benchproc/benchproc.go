@@ -240,6 +240,25 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// FreeUDPPort is a UDP port free on 127.0.0.1 and ::1 at the time of
+// the call.
+func FreeUDPPort() (int, error) {
+	for range 20 {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			return 0, err
+		}
+		p := c.LocalAddr().(*net.UDPAddr).Port
+		c6, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback, Port: p})
+		c.Close()
+		if err == nil {
+			c6.Close()
+			return p, nil
+		}
+	}
+	return 0, errors.New("no UDP port free on both loopback addresses")
+}
+
 // LoadAverage is /proc/loadavg, for the header of a run.
 func LoadAverage() string {
 	b, _ := os.ReadFile("/proc/loadavg")
