@@ -472,9 +472,10 @@ func level(ctx context.Context, cfg config, j *benchproc.Jingled, srv *prosodyte
 	// A batch spreads over the accounts: jingle lets one peer have only
 	// a few sessions pending at once (8).
 	nacc := (n + cfg.perAccount - 1) / cfg.perAccount
-	for i := 0; i < n; i += cfg.batch {
+	batch := min(cfg.batch, jingle.DefaultPendingPerPeer*nacc)
+	for i := 0; i < n; i += batch {
 		var wg sync.WaitGroup
-		for k := i; k < min(n, i+cfg.batch); k++ {
+		for k := i; k < min(n, i+batch); k++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
