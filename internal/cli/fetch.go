@@ -50,15 +50,11 @@ A bare JID is resolved through presence, as send does.`,
 			if strings.TrimSpace(name) == "" {
 				return exitf(ExitUsage, "NAME is empty: say which file to fetch")
 			}
-			d, err := openReceiveDir("--out", dir)
+			d, reportCleaned, err := openReceiveDir("--out", dir, partAge)
 			if err != nil {
 				return err
 			}
 			defer d.Close()
-			reportCleaned, err := cleanPartials(d, partAge)
-			if err != nil {
-				return err
-			}
 			ep, servers, err := g.loginICE(ctx, &acct, &ice)
 			if err != nil {
 				return err

@@ -51,14 +51,21 @@ func (f *peerFlags) only() (string, error) {
 }
 
 // openReceiveDir opens the directory receive and fetch save files in
-// (created if missing); flag names it in errors.
-func openReceiveDir(flag, dir string) (*filetransfer.Dir, error) {
+// (created if missing; flag names it in errors) and removes its stale
+// partial files (cleanPartials); report says what went, once the
+// command's first event is out.
+func openReceiveDir(flag, dir string, partialMaxAge time.Duration) (d *filetransfer.Dir, report func(*output), err error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, exitf(ExitUsage, "%s: %v", flag, err)
+		return nil, nil, exitf(ExitUsage, "%s: %v", flag, err)
 	}
-	d, err := filetransfer.OpenDir(dir)
+	d, err = filetransfer.OpenDir(dir)
 	if err != nil {
-		return nil, exitf(ExitUsage, "%s: %v", flag, err)
+		return nil, nil, exitf(ExitUsage, "%s: %v", flag, err)
 	}
-	return d, nil
+	report, err = cleanPartials(d, partialMaxAge)
+	if err != nil {
+		_ = d.Close()
+		return nil, nil, err
+	}
+	return d, report, nil
 }

@@ -35,15 +35,11 @@ media-error. Stops after --count files (0: until Ctrl-C).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			d, err := openReceiveDir("--dir", dir)
+			d, reportCleaned, err := openReceiveDir("--dir", dir, partAge)
 			if err != nil {
 				return err
 			}
 			defer d.Close()
-			reportCleaned, err := cleanPartials(d, partAge)
-			if err != nil {
-				return err
-			}
 			ep, servers, err := g.loginICE(ctx, &acct, &ice)
 			if err != nil {
 				return err

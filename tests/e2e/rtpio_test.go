@@ -93,6 +93,16 @@ func ffmpegRecord(t *testing.T, ctx context.Context, sdp, out string) {
 	}
 }
 
+// gstLaunch is GStreamer's gst-launch-1.0.
+func gstLaunch(t *testing.T) string {
+	t.Helper()
+	gst, err := exec.LookPath("gst-launch-1.0")
+	if err != nil {
+		t.Fatalf("gst-launch-1.0 (Debian gstreamer1.0-tools, scripts/deps.txt): %v", err)
+	}
+	return gst
+}
+
 func checkTone(t *testing.T, ctx context.Context, path string, hz float64, what string) {
 	t.Helper()
 	a, err := mediatest.AnalyzeAudio(ctx, path)
@@ -197,10 +207,7 @@ func TestRTPSendRole(t *testing.T) {
 // record account, the callee, records its 550 Hz tone.
 func TestRTPInFromGStreamer(t *testing.T) {
 	e := newEnv(t)
-	gst, err := exec.LookPath("gst-launch-1.0")
-	if err != nil {
-		t.Fatalf("gst-launch-1.0 (Debian gstreamer1.0-tools, scripts/deps.txt): %v", err)
-	}
+	gst := gstLaunch(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	recDir := filepath.Join(e.dir, "recordings")
@@ -243,10 +250,7 @@ func TestRTPInFromGStreamer(t *testing.T) {
 // opusdec ! wavenc) records the forwarded 660 Hz tone of a live call.
 func TestRTPOutToGStreamer(t *testing.T) {
 	e := newEnv(t)
-	gst, err := exec.LookPath("gst-launch-1.0")
-	if err != nil {
-		t.Fatalf("gst-launch-1.0 (Debian gstreamer1.0-tools, scripts/deps.txt): %v", err)
-	}
+	gst := gstLaunch(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	music := filepath.Join(e.dir, "music.ogg")
@@ -257,7 +261,8 @@ func TestRTPOutToGStreamer(t *testing.T) {
 	e.loopbackDaemon(t, acct)
 
 	port := proctest.FreePort(t)
-	lines, wait := e.startCall(t, ctx, play.JID, "--rtp-out", fmt.Sprintf("127.0.0.1:%d", port), "--duration", "10s", "--loopback", "--no-discover", "--json")
+	lines, wait := e.startCall(t, ctx, play.JID, "--rtp-out", fmt.Sprintf("127.0.0.1:%d", port), "--rtp-sdp", filepath.Join(e.dir, "call.sdp"),
+		"--duration", "10s", "--loopback", "--no-discover", "--json")
 	ev := waitEvent(t, lines, "rtp-out", wait)
 	out := filepath.Join(e.dir, "gst.wav")
 	caps := fmt.Sprintf("application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,payload=%d", int(ev["payload_type"].(float64)))
