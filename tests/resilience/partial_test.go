@@ -48,7 +48,7 @@ func TestKilledSenderLeavesOnlyPartial(t *testing.T) {
 
 	// IBB (base64 through Prosody) is slow enough to be caught midway.
 	src := filepath.Join(l.dir, "big.bin")
-	randomFile(t, src, 48<<20)
+	proctest.RandomFile(t, src, 48<<20)
 	sender := exec.Command(bin(t, "jingle"), l.args(alice, "send", bob.JID+"/first", src, "--transport", "ibb")...)
 	senderOut := &proctest.SyncBuffer{}
 	sender.Stdout, sender.Stderr = senderOut, senderOut

@@ -90,7 +90,7 @@ func TestReceiveSurvivesServerRestart(t *testing.T) {
 	recv.Event(ctx, t, "reconnected")
 
 	src := filepath.Join(l.dir, "after-restart.bin")
-	sum := randomFile(t, src, 1<<20)
+	sum := proctest.RandomFile(t, src, 1<<20)
 	out, stderr, code, err := proctest.RunCLI(ctx, bin(t, "jingle"), l.args(alice, "send", bob.JID+"/rx", src)...)
 	if code != 0 {
 		t.Fatalf("send after the restart: exit %d (%v): %s %v", code, err, stderr, out)
@@ -98,7 +98,7 @@ func TestReceiveSurvivesServerRestart(t *testing.T) {
 	if code := recv.Wait(t, time.Minute); code != 0 {
 		t.Fatalf("receive exited %d: %s", code, recv.Stderr.String())
 	}
-	if got := fileSum(t, filepath.Join(inbox, "after-restart.bin")); got != sum {
+	if got := proctest.FileSHA256(t, filepath.Join(inbox, "after-restart.bin")); got != sum {
 		t.Fatalf("received sha-256 %s, sent %s", got, sum)
 	}
 	waitUntil(ctx, t, "jingled's account to reconnect", func() bool { return connected() == 1 })
