@@ -46,14 +46,16 @@ func newDoctor(g *globals) *cobra.Command {
 		Long: `Logs in as --jid and checks, step by step, what a call across NAT needs:
 the XMPP server's TLS certificate and SCRAM login (and its software,
 XEP-0092, when offered); STUN/TURN discovery (XEP-0215, urn:xmpp:extdisco:2
-then :1); for every announced service its DNS name, reach over each
-announced transport (UDP, TCP, TLS), a STUN binding (is the reflexive
-address public?), a TURN allocation with the announced credentials (a
-refusal explained: secret mismatch, expired credential or clock skew,
-quota), whether the relayed address is public and a round trip through
-two allocations; that the relay refuses to relay to loopback and private
-addresses; the Jingle features of the server and, with --peer, of a
-contact's online resources, and whether a call to it depends on the relay.
+then :1) and whether it announces TURN over TLS on port 443 (the way
+through networks that let only 443 out); for every announced service its
+DNS name, reach over each announced transport (UDP, TCP, TLS), a STUN
+binding (is the reflexive address public?), a TURN allocation with the
+announced credentials (a refusal explained: secret mismatch, expired
+credential or clock skew, quota), whether the relayed address is public
+and a round trip through two allocations; that the relay refuses to
+relay to loopback and private addresses; the Jingle features of the
+server and, with --peer, of a contact's online resources, and whether a
+call to it depends on the relay.
 
 Each finding has an id, a one-line fix and the docs/DEPLOY.md section that
 explains it ("When calls fail"). Exit code 0: no problem found; 1: at least

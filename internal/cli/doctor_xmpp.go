@@ -114,6 +114,9 @@ func (d *doctorRun) discover(ctx context.Context) []extdisco.ICEServer {
 		d.report.Add(doctor.New(doctor.IDExtdiscoNoTURN, doctor.Error, domain,
 			"no usable TURN service is announced: calls between two NATs that need a relay fail"))
 	}
+	if f, ok := doctor.TURNS443(domain, servers); ok {
+		d.report.Add(f)
+	}
 	return servers
 }
 

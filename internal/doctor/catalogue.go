@@ -20,6 +20,10 @@ const (
 	IDExtdiscoNoTURN  = "extdisco-no-turn"
 	IDExtdiscoSkipped = "extdisco-skipped"
 	IDExtdiscoNoCreds = "extdisco-turn-without-credentials"
+	// TURN over TLS on 443, the way through networks that let only 443
+	// out (TURNS443).
+	IDExtdiscoTURNS443   = "extdisco-turns-443"
+	IDExtdiscoNoTURNS443 = "extdisco-no-turns-443"
 
 	// Each STUN/TURN service.
 	IDTURNDNS             = "turn-dns"
@@ -59,9 +63,10 @@ var fixes = map[string]string{
 	IDExtdiscoMissing:     "enable XEP-0215 on the XMPP server: Prosody modules_enabled = { \"turn_external\" } with turn_external_secret; ejabberd mod_stun_disco",
 	IDExtdiscoNoTURN:      "announce the relay as TURN, not only STUN: Prosody turn_external_secret must be set (= [turn] secrets in jingled)",
 	IDExtdiscoNoCreds:     "announce every TURN service with the secret: Prosody 0.12 through external_services (`jingled --xmpp-config prosody` prints it) instead of turn_external_tls_port",
+	IDExtdiscoNoTURNS443:  "in jingled's [turn] set tls_port = 443 and add \"tls:443\" to advertise (advertise = [\"udp:3478\", \"tcp:3478\", \"tls:443\"], with tls_cert, tls_key and public_host), then announce it: `jingled --xmpp-config prosody` (or ejabberd) prints the XMPP server's config",
 	IDExtdiscoSkipped:     "correct the announced service (host, port, transport) in the XMPP server's config (turn_external_host/_port/_tcp/_tls_port)",
 	IDTURNDNS:             "publish an A/AAAA record for the relay's name, or set turn_external_host to a name that resolves",
-	IDTURNUnreachable:     "open the relay's port for this transport in the firewall (3478 udp+tcp, 5349 tcp for TLS) or stop announcing the transport",
+	IDTURNUnreachable:     "open the relay's port for this transport in the firewall ([turn] port, 3478, for udp and tcp; tls_port for TLS, 443 recommended) or stop announcing the transport",
 	IDSTUNNotPublic:       "run the doctor from outside the relay's network too; a relay on a private network needs a public address (external_ip) to serve the internet",
 	IDTURNAuthSecret:      "make Prosody's turn_external_secret equal to one of jingled's [turn] secrets (then reload both)",
 	IDTURNAuthExpired:     "set the clocks right (NTP on the XMPP server and the relay) and turn_external_ttl to a positive lifetime such as 86400",
@@ -81,6 +86,13 @@ var fixes = map[string]string{
 // Docs is where the explanations live.
 const Docs = "docs/DEPLOY.md"
 
+// sections send a finding to a docs/DEPLOY.md section that explains it
+// better than its own heading under "When calls fail" (which stays, says
+// it in short and points there too). The value is the section's anchor.
+var sections = map[string]string{
+	IDExtdiscoNoTURNS443: "networks-that-let-only-443-out",
+}
+
 // New makes a finding; problems get their catalogue fix and docs anchor.
 func New(id string, sev Severity, subject, what string) Finding {
 	f := Finding{ID: id, Severity: sev, Subject: subject, What: what}
@@ -91,8 +103,14 @@ func New(id string, sev Severity, subject, what string) Finding {
 	return f
 }
 
-// DocsAnchor is the docs/DEPLOY.md section explaining id.
-func DocsAnchor(id string) string { return Docs + "#" + id }
+// DocsAnchor is the docs/DEPLOY.md section explaining id: the heading
+// named id under "When calls fail", or the section sections names.
+func DocsAnchor(id string) string {
+	if s, ok := sections[id]; ok {
+		return Docs + "#" + s
+	}
+	return Docs + "#" + id
+}
 
 // ProblemIDs lists every ID that has a fix, for the docs test.
 func ProblemIDs() []string {

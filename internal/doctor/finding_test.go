@@ -4,7 +4,9 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestReportExitCode(t *testing.T) {
@@ -57,12 +59,17 @@ func TestNewFillsFixAndDocsForProblems(t *testing.T) {
 	}
 }
 
-// TestEveryProblemIsDocumented: each finding's docs link lands on a
-// heading of docs/DEPLOY.md's "When calls fail" section.
+// TestEveryProblemIsDocumented: each finding has a heading of its own in
+// docs/DEPLOY.md's "When calls fail" section, and its docs link lands on
+// a heading (its own, or the section that explains it better).
 func TestEveryProblemIsDocumented(t *testing.T) {
 	b, err := os.ReadFile("../../docs/DEPLOY.md")
 	if err != nil {
 		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^#+ (.+)$").FindAllSubmatch(b, -1) {
+		anchors[slug(string(m[1]))] = true
 	}
 	ids := ProblemIDs()
 	sort.Strings(ids)
@@ -70,6 +77,37 @@ func TestEveryProblemIsDocumented(t *testing.T) {
 		re := regexp.MustCompile("(?m)^#### `" + regexp.QuoteMeta(id) + "`$")
 		if !re.Match(b) {
 			t.Errorf("docs/DEPLOY.md has no heading #### `%s`", id)
+		}
+		if a := strings.TrimPrefix(DocsAnchor(id), Docs+"#"); !anchors[a] {
+			t.Errorf("%s links to %s, which no heading of docs/DEPLOY.md has", id, DocsAnchor(id))
+		}
+	}
+}
+
+// slug is the anchor GitHub gives a Markdown heading: lower case, spaces
+// to hyphens, other punctuation dropped.
+func slug(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func TestSlug(t *testing.T) {
+	for heading, want := range map[string]string{
+		"`turn-dns`":                                   "turn-dns",
+		"Networks that let only 443 out":               "networks-that-let-only-443-out",
+		"Behind 1:1 NAT (cloud VMs)":                   "behind-11-nat-cloud-vms",
+		"The relay beside Prosody (mod_turn_external)": "the-relay-beside-prosody-mod_turn_external",
+	} {
+		if got := slug(heading); got != want {
+			t.Errorf("slug(%q) = %q, want %q", heading, got, want)
 		}
 	}
 }

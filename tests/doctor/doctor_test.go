@@ -37,6 +37,10 @@ type setup struct {
 	// bareTURNS announces TURN over TLS the Prosody 0.12 way,
 	// turn_external_tls_port, which gives it no credentials.
 	bareTURNS bool
+	// tlsPort is where the relay serves TURN over TLS and Prosody
+	// announces it; default 443, the recommended setup (the test runs as
+	// root in a namespace of its own, so it can bind 443).
+	tlsPort int
 }
 
 // report is the doctor's --json summary.
@@ -105,13 +109,17 @@ func (s setup) up(t *testing.T) *deployment {
 	if ip == "" {
 		ip = relayIP
 	}
-	turnPort, tlsPort := proctest.FreePort(t), proctest.FreePort(t)
+	turnPort, tlsPort := proctest.FreePort(t), s.tlsPort
+	if tlsPort == 0 {
+		tlsPort = 443
+	}
 	ps := s.prosodySecret
 	if ps == "" {
 		ps = secret
 	}
-	// Prosody announces the relay over UDP, TCP and TLS; the relay's TLS
-	// listener presents Prosody's certificate (issued for its address too),
+	// Prosody announces the relay over UDP, TCP and TLS (on 443, as
+	// docs/DEPLOY.md recommends); the relay's TLS listener presents
+	// Prosody's certificate (issued for its address too),
 	// which the doctor trusts through --ca. TURN over TLS is announced
 	// through external_services: Prosody 0.12's turn_external_tls_port
 	// gives it no credentials.
@@ -205,8 +213,8 @@ func expectFault(t *testing.T, r *run, id, says string) finding {
 }
 
 // TestCleanSetupExitsZero: Prosody announcing jingled's relay with the
-// right secret, the relay on a public address with its default peer
-// policy. Every check passes and the doctor exits 0.
+// right secret, TURN over TLS on 443, the relay on a public address with
+// its default peer policy. Every check passes and the doctor exits 0.
 func TestCleanSetupExitsZero(t *testing.T) {
 	d := setup{}.up(t)
 	r := d.doctor(t)
@@ -222,6 +230,7 @@ func TestCleanSetupExitsZero(t *testing.T) {
 		{"xmpp-login", "over TLS (certificate verified) with SCRAM"},
 		{"server-software", "Prosody"},
 		{"extdisco", "urn:xmpp:extdisco:2 answered with 4 usable service(s)"},
+		{"extdisco-turns-443", "turns:" + relayIP + ":443?transport=tcp"},
 		{"stun-binding", "seen as " + relayIP},
 		{"turn-allocation", "relayed address " + relayIP},
 		{"turn-roundtrip", "and back"},
@@ -252,6 +261,42 @@ func TestCleanSetupExitsZero(t *testing.T) {
 		if !found {
 			t.Errorf("no allocation over %s", tr)
 		}
+	}
+}
+
+// TestNoTURNSOn443: the relay serves TURN over TLS, and Prosody
+// announces it, on another port than 443 (5349 was the custom): every
+// service works, but users behind networks that let only 443 out cannot
+// call, and the doctor warns and says what to set.
+func TestNoTURNSOn443(t *testing.T) {
+	port := proctest.FreePort(t)
+	r := setup{tlsPort: port}.start(t)
+	if r.code != 1 {
+		t.Errorf("exit code %d, want 1", r.code)
+	}
+	f := r.find("extdisco-no-turns-443")
+	if len(f) != 1 || f[0].Severity != "warning" ||
+		!strings.Contains(f[0].What, fmt.Sprintf("only on port %d: users behind networks that let only 443 out cannot call", port)) ||
+		!strings.Contains(f[0].Fix, "tls_port = 443") || !strings.Contains(f[0].Fix, `"tls:443"`) ||
+		!strings.Contains(f[0].Fix, "jingled --xmpp-config prosody") ||
+		f[0].Docs != "docs/DEPLOY.md#networks-that-let-only-443-out" {
+		t.Errorf("extdisco-no-turns-443: %+v", f)
+	}
+	if len(r.find("extdisco-turns-443")) != 0 {
+		t.Error("TURN over TLS on 443 reported as announced")
+	}
+	// It is the only problem: the service on the other port works.
+	for _, f := range r.report.Findings {
+		if (f.Severity == "warning" || f.Severity == "error") && f.ID != "extdisco-no-turns-443" {
+			t.Errorf("another problem: %+v", f)
+		}
+	}
+	tls := false
+	for _, f := range r.find("turn-allocation") {
+		tls = tls || strings.Contains(f.Subject, fmt.Sprintf("(TLS %s:%d)", relayIP, port))
+	}
+	if !tls {
+		t.Errorf("no allocation over TLS on port %d", port)
 	}
 }
 
@@ -436,5 +481,9 @@ func TestTURNSWithoutCredentials(t *testing.T) {
 	}
 	if !tls {
 		t.Error("no allocation over TLS with the borrowed credentials")
+	}
+	// It is on 443: the missing credentials are the one problem.
+	if f := r.find("extdisco-turns-443"); len(f) != 1 || f[0].Severity != "info" || len(r.find("extdisco-no-turns-443")) != 0 {
+		t.Errorf("extdisco-turns-443: %+v", f)
 	}
 }
