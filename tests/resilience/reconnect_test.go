@@ -49,15 +49,16 @@ func TestListenersExitWhenServerGone(t *testing.T) {
 	}
 }
 
-// TestReceiveSurvivesServerRestart (issue 17 acceptance): Prosody stopped
+// TestListenersSurviveServerRestart (issue 17 acceptance): Prosody stopped
 // for 10 s and started again: `jingle receive` reconnects by itself (its
-// resource kept) and the next `jingle send` file arrives whole. jingled's
-// account, beside it, is back too: a daemon never gives up (10 s down is
+// resource kept) and the next `jingle send` file arrives whole; `jingle
+// answer` reconnects too and answers the next call. jingled's account,
+// beside them, is back as well: a daemon never gives up (10 s down is
 // more attempts than the CLI's login allows).
-func TestReceiveSurvivesServerRestart(t *testing.T) {
+func TestListenersSurviveServerRestart(t *testing.T) {
 	l := newLab(t)
 	ctx := testCtx(t, 3*time.Minute)
-	alice, bob, echo := l.user(t, "alice"), l.user(t, "bob"), l.user(t, "echo")
+	alice, bob, carol, echo := l.user(t, "alice"), l.user(t, "bob"), l.user(t, "carol"), l.user(t, "echo")
 	httpPort := proctest.FreePort(t)
 	cfg := filepath.Join(l.dir, "jingled.toml")
 	config := proctest.JingledConfig(httpPort, false, proctest.Account(echo.JID, echo.pwFile, l.srv.Addr, l.srv.CAFile, "echo"))
@@ -78,16 +79,19 @@ func TestReceiveSurvivesServerRestart(t *testing.T) {
 
 	inbox := filepath.Join(l.dir, "inbox")
 	recv := l.start(ctx, t, bob, "receive", "--resource", "rx", "--dir", inbox, "--count", "1", "--reconnect-for", "2m")
+	ans := l.start(ctx, t, carol, "answer", "--echo", "--resource", "ans", "--count", "1", "--reconnect-for", "2m")
 	if err := l.srv.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	recv.Event(ctx, t, "disconnected")
+	ans.Event(ctx, t, "disconnected")
 	waitUntil(ctx, t, "jingled to see the loss", func() bool { return connected() == 0 })
 	time.Sleep(10 * time.Second) // the server is down for 10 s
 	if err := l.srv.Resume(ctx); err != nil {
 		t.Fatal(err)
 	}
 	recv.Event(ctx, t, "reconnected")
+	ans.Event(ctx, t, "reconnected")
 
 	src := filepath.Join(l.dir, "after-restart.bin")
 	sum := proctest.RandomFile(t, src, 1<<20)
@@ -100,6 +104,14 @@ func TestReceiveSurvivesServerRestart(t *testing.T) {
 	}
 	if got := proctest.FileSHA256(t, filepath.Join(inbox, "after-restart.bin")); got != sum {
 		t.Fatalf("received sha-256 %s, sent %s", got, sum)
+	}
+
+	out, stderr, code, err = proctest.RunCLI(ctx, bin(t, "jingle"), l.args(alice, "call", carol.JID+"/ans", "--duration", "2s")...)
+	if sum := proctest.Last(proctest.JSONLines(out, false)); code != 0 || sum["reason"] != "success" {
+		t.Fatalf("call after the restart: exit %d (%v): %s %v", code, err, stderr, sum)
+	}
+	if code := ans.Wait(t, time.Minute); code != 0 {
+		t.Fatalf("answer exited %d: %s", code, ans.Stderr.String())
 	}
 	waitUntil(ctx, t, "jingled's account to reconnect", func() bool { return connected() == 1 })
 }
