@@ -327,3 +327,56 @@ func TestAnswerRTPOut(t *testing.T) {
 	checkTone(t, ctx, out, 523, "ffmpeg's recording of what jingle answer forwarded")
 	checkTone(t, ctx, rec+".ogg", 523, "jingle answer's own recording")
 }
+
+// TestRTPOutVideo: a video content is forwarded to PORT+2 with its VP8
+// payload type, the SDP file says so, and ffmpeg decodes the play
+// account's red picture from it.
+func TestRTPOutVideo(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	red := filepath.Join(e.dir, "red.ivf")
+	if err := mediatest.ColourVP8(ctx, red, "red", 20, 15); err != nil {
+		t.Fatal(err)
+	}
+	play, acct := e.account(t, "play", fmt.Sprintf("file = %q", red))
+	e.loopbackDaemon(t, acct)
+
+	port := proctest.FreePort(t)
+	sdp := filepath.Join(e.dir, "call.sdp")
+	lines, wait := e.startCall(t, ctx, play.JID, "--receive-video", "--rtp-out", fmt.Sprintf("127.0.0.1:%d", port), "--rtp-sdp", sdp,
+		"--duration", "12s", "--loopback", "--no-discover", "--json")
+	ev := waitEvent(t, lines, "rtp-out", wait)
+	pt := int(ev["payload_type"].(float64))
+	if ev["media"] != "video" || ev["codec"] != "VP8" || ev["addr"] != fmt.Sprintf("127.0.0.1:%d", port+2) {
+		t.Fatalf("rtp-out event %v, want VP8 video on port %d", ev, port+2)
+	}
+	b, err := os.ReadFile(sdp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{fmt.Sprintf("m=video %d RTP/AVP %d\r\n", port+2, pt), fmt.Sprintf("a=rtpmap:%d VP8/90000\r\n", pt)} {
+		if !strings.Contains(string(b), l) {
+			t.Fatalf("SDP file lacks %q:\n%s", l, b)
+		}
+	}
+	out := filepath.Join(e.dir, "ffmpeg.ivf")
+	ffmpegRecord(t, ctx, sdp, out)
+	if code, stderr := wait(); code != 0 {
+		t.Fatalf("jingle call --rtp-out: exit %d: %s", code, stderr)
+	}
+	cs, err := mediatest.FrameColours(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reds := 0
+	for _, c := range cs {
+		if c.Name() == "red" {
+			reds++
+		}
+	}
+	if len(cs) < 20 || reds < len(cs)*9/10 {
+		t.Fatalf("ffmpeg decoded %d frames, %d of them red", len(cs), reds)
+	}
+	t.Logf("%d frames, %d red", len(cs), reds)
+}
