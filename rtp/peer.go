@@ -14,7 +14,7 @@ import (
 	pionice "github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/stats"
-	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -122,7 +122,7 @@ func newAPI(opts *PeerOptions, log *slog.Logger, ufrag, pwd string) (*webrtc.API
 	// reports no outbound streams, so we keep our own stats getter per
 	// PeerConnection and read every counter from it.
 	ir := &interceptor.Registry{}
-	if err := webrtc.ConfigureNack(m, ir); err != nil {
+	if err := configureNack(m, ir); err != nil {
 		return nil, nil, fmt.Errorf("rtp: registering NACK: %w", err)
 	}
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
@@ -179,11 +179,29 @@ func configureTWCC(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
 	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, webrtc.RTPCodecTypeVideo); err != nil {
 		return err
 	}
-	g, err := twcc.NewSenderInterceptor()
+	g, err := lazyTWCCSender()
 	if err != nil {
 		return err
 	}
 	ir.Add(g)
+	return nil
+}
+
+// configureNack is webrtc.ConfigureNack with the generator started by
+// the first stream that negotiated NACK (see lazyFactory).
+func configureNack(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
+	responder, err := nack.NewResponderInterceptor()
+	if err != nil {
+		return err
+	}
+	generator, err := lazyNackGenerator()
+	if err != nil {
+		return err
+	}
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	ir.Add(responder)
+	ir.Add(generator)
 	return nil
 }
 
