@@ -387,15 +387,6 @@ func (tr *transfer) fail(err error) {
 	tr.terminate(errReason(err))
 }
 
-func (tr *transfer) ended() bool {
-	select {
-	case <-tr.done:
-		return true
-	default:
-		return false
-	}
-}
-
 // connect returns a working stream, replacing failed transports when we
 // are the initiator (XEP-0260 §2.6: only the initiator replaces) and
 // following the initiator's replacements otherwise.

@@ -3,22 +3,11 @@ package ice
 import (
 	"encoding/xml"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/jingled/jingled/jingle"
 )
-
-func readFile(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // strictExtras are the attributes strict writing adds to a candidate read
 // from a tolerant input (StanzaJS omits generation, network and id, and

@@ -88,16 +88,6 @@ func localInterfaces() ([]hostInterface, error) {
 	return out, nil
 }
 
-// HostAddresses returns the addresses ICE gathers host candidates on, in
-// normal mode or (loopback) in PeerOptions.Loopback mode.
-func HostAddresses(loopback bool) ([]netip.Addr, error) {
-	ifs, err := localInterfaces()
-	if err != nil {
-		return nil, err
-	}
-	return gatherable(ifs, loopback), nil
-}
-
 // CheckAddresses reports, before a call is placed or answered, whether
 // ICE can gather any candidate: ErrNoAddress (wrapped, with what the host
 // has) when no interface has a usable address and no TURN server is

@@ -2,22 +2,11 @@ package rtp
 
 import (
 	"encoding/xml"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/jingled/jingled/jingle"
 )
-
-func readFile(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // TestDescriptionGolden decodes every RTP description of the XEP examples
 // and of StanzaJS's and Dino's stanzas, encodes it again and compares the

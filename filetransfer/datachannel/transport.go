@@ -67,7 +67,6 @@ type config struct {
 	loopbackOnly  bool
 	configure     func(*webrtc.SettingEngine)
 	log           *slog.Logger
-	priority      int
 	gatherTimeout time.Duration
 }
 
@@ -110,9 +109,6 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithPriority overrides DefaultPriority.
-func WithPriority(p int) Option { return func(c *config) { c.priority = p } }
-
 // WithGatherTimeout overrides DefaultGatherTimeout.
 func WithGatherTimeout(d time.Duration) Option {
 	return func(c *config) {
@@ -133,7 +129,7 @@ type Transport struct {
 
 // New returns the transport for urn:xmpp:jingle:transports:webrtc-datachannel:1.
 func New(opts ...Option) *Transport {
-	c := &config{log: slog.New(slog.DiscardHandler), priority: DefaultPriority, gatherTimeout: DefaultGatherTimeout}
+	c := &config{log: slog.New(slog.DiscardHandler), gatherTimeout: DefaultGatherTimeout}
 	for _, o := range opts {
 		o(c)
 	}
@@ -174,7 +170,7 @@ func (t *Transport) Features() []string {
 func (t *Transport) Kind() jingle.TransportKind { return jingle.Stream }
 
 // Priority implements jingle.Transport.
-func (t *Transport) Priority() int { return t.cfg.priority }
+func (t *Transport) Priority() int { return DefaultPriority }
 
 // NewHandle implements jingle.StreamTransport.
 func (t *Transport) NewHandle(_ context.Context, s *jingle.Session, content string) (jingle.TransportHandle, error) {

@@ -21,7 +21,6 @@ const DefaultPriority = 10
 type Transport struct {
 	out       jingle.Sender
 	blockSize uint16
-	priority  int
 	log       *slog.Logger
 
 	mu      sync.Mutex
@@ -43,9 +42,6 @@ func WithBlockSize(n uint16) Option {
 	}
 }
 
-// WithPriority overrides DefaultPriority.
-func WithPriority(p int) Option { return func(t *Transport) { t.priority = p } }
-
 // WithLogger sets the logger; the default discards.
 func WithLogger(l *slog.Logger) Option {
 	return func(t *Transport) {
@@ -57,7 +53,7 @@ func WithLogger(l *slog.Logger) Option {
 
 // New returns the transport; out sends the IBB IQs.
 func New(out jingle.Sender, opts ...Option) *Transport {
-	t := &Transport{out: out, blockSize: DefaultBlockSize, priority: DefaultPriority,
+	t := &Transport{out: out, blockSize: DefaultBlockSize,
 		log: slog.New(slog.DiscardHandler), streams: map[streamKey]*Stream{}}
 	for _, o := range opts {
 		o(t)
@@ -75,7 +71,7 @@ func (t *Transport) Features() []string { return []string{NS, NSIBB} }
 func (t *Transport) Kind() jingle.TransportKind { return jingle.Stream }
 
 // Priority implements jingle.Transport.
-func (t *Transport) Priority() int { return t.priority }
+func (t *Transport) Priority() int { return DefaultPriority }
 
 // Payloads are the (namespace, local name) pairs to register HandleIQ for.
 func (t *Transport) Payloads() [][2]string {

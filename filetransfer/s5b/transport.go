@@ -29,7 +29,6 @@ type Transport struct {
 	hosts       []string
 	proxies     []StreamHost
 	log         *slog.Logger
-	priority    int
 	dialTimeout time.Duration
 	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -60,9 +59,6 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithPriority overrides DefaultPriority.
-func WithPriority(p int) Option { return func(t *Transport) { t.priority = p } }
-
 // WithDialTimeout overrides DefaultDialTimeout.
 func WithDialTimeout(d time.Duration) Option {
 	return func(t *Transport) {
@@ -81,7 +77,7 @@ func WithDialContext(f func(ctx context.Context, network, addr string) (net.Conn
 // New returns the transport. out carries the proxy activation IQ; it is
 // the same Sender the jingle.Manager uses.
 func New(out jingle.Sender, opts ...Option) *Transport {
-	t := &Transport{out: out, log: slog.New(slog.DiscardHandler), priority: DefaultPriority, dialTimeout: DefaultDialTimeout}
+	t := &Transport{out: out, log: slog.New(slog.DiscardHandler), dialTimeout: DefaultDialTimeout}
 	t.hosts = nil
 	hostsSet := false
 	for _, o := range opts {
@@ -135,7 +131,7 @@ func (t *Transport) Features() []string { return []string{NS} }
 func (t *Transport) Kind() jingle.TransportKind { return jingle.Stream }
 
 // Priority implements jingle.Transport.
-func (t *Transport) Priority() int { return t.priority }
+func (t *Transport) Priority() int { return DefaultPriority }
 
 // NewHandle implements jingle.StreamTransport.
 func (t *Transport) NewHandle(_ context.Context, s *jingle.Session, content string) (jingle.TransportHandle, error) {

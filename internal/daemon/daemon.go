@@ -112,17 +112,6 @@ func (d *Daemon) Start(ctx context.Context) error {
 	return nil
 }
 
-// HTTPAddr is the bound metrics address, or "".
-func (d *Daemon) HTTPAddr() string {
-	if d.http == nil {
-		return ""
-	}
-	return d.http.Addr()
-}
-
-// TURN returns the relay, or nil when disabled.
-func (d *Daemon) TURN() *turnserver.Server { return d.turn }
-
 func (d *Daemon) healthy() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -59,20 +58,6 @@ func inOwnNetns(t *testing.T, setup string) bool {
 		t.Fatal("the test did not pass in its namespace")
 	}
 	return false
-}
-
-// lines parses --json output.
-func jsonLines(b []byte) []map[string]any {
-	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) == nil {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 // startCLI starts a long-running jingle subcommand (answer, receive) as

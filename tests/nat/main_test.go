@@ -204,15 +204,3 @@ func (p *proc) stop() {
 	_ = p.cmd.Process.Kill()
 	<-p.done
 }
-
-// wait waits for the role to exit by itself.
-func (p *proc) wait(t *testing.T, timeout time.Duration) error {
-	t.Helper()
-	select {
-	case <-p.done:
-		return p.err
-	case <-time.After(timeout):
-		t.Fatalf("%s still running after %v:\n%s", p.name, timeout, p.stderr.String())
-		return nil
-	}
-}
