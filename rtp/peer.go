@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 
 	"github.com/jingled/jingled/internal/pionlog"
 	pionice "github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -248,14 +247,6 @@ func pionArgs(args []any) []any {
 		}
 	}
 	return args
-}
-
-// codecKind returns the media kind of a MIME type.
-func codecKind(mime string) webrtc.RTPCodecType {
-	if strings.HasPrefix(strings.ToLower(mime), "video/") {
-		return webrtc.RTPCodecTypeVideo
-	}
-	return webrtc.RTPCodecTypeAudio
 }
 
 // statsHolder keeps the stats getter the interceptor hands over when the
