@@ -6,17 +6,22 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jingled/jingled/internal/xmltree"
 	"github.com/jingled/jingled/jingle"
 )
+
+// goldenOpts compare a transport written back with the one read: siblings
+// of different names in any order, and the attributes strict writing adds.
+var goldenOpts = []xmltree.Option{xmltree.SiblingOrderByName(), xmltree.ExtraAttr(strictExtras)}
 
 // strictExtras are the attributes strict writing adds to a candidate read
 // from a tolerant input (StanzaJS omits generation, network and id, and
 // rel-port on relays).
-func strictExtras(el xml.Name, attr string) bool {
-	if el.Local != "candidate" {
+func strictExtras(el, attr xml.Name) bool {
+	if el.Local != "candidate" || attr.Space != "" {
 		return false
 	}
-	switch attr {
+	switch attr.Local {
 	case "generation", "network", "id", "rel-port":
 		return true
 	}
@@ -34,7 +39,7 @@ func TestTransportGolden(t *testing.T) {
 		"xep-0176 #6 Initiator sends a subsequent candidate": "out of range",
 	}
 	n := 0
-	for _, c := range loadCases(t, "xeps.xml", "stanzajs.xml", "dino.xml", "conversations.xml") {
+	for _, c := range xmltree.LoadCases(t, "xeps.xml", "stanzajs.xml", "dino.xml", "conversations.xml") {
 		for i, tr := range c.Root.Find(NS, "transport") {
 			n++
 			in := tr.XMLBytes()
@@ -55,11 +60,11 @@ func TestTransportGolden(t *testing.T) {
 				t.Errorf("%s: transport %d: marshal: %v", c.Name, i, err)
 				continue
 			}
-			gt, err := parseTree(out)
+			gt, err := xmltree.Parse(out)
 			if err != nil {
 				t.Fatalf("%s: reparse: %v\n%s", c.Name, err, out)
 			}
-			diffTree(t, c.Name, tr, gt, strictExtras)
+			xmltree.Report(t, c.Name, tr, gt, goldenOpts...)
 			// A second round trip is a fixed point.
 			var again Transport
 			if err := xml.Unmarshal(out, &again); err != nil {
@@ -79,7 +84,7 @@ func TestTransportGolden(t *testing.T) {
 // TestTransportThroughJingleElement checks that the transport survives the
 // core's raw Element, including StanzaJS's prefixed children.
 func TestTransportThroughJingleElement(t *testing.T) {
-	for _, c := range loadCases(t, "stanzajs.xml", "dino.xml", "conversations.xml") {
+	for _, c := range xmltree.LoadCases(t, "stanzajs.xml", "dino.xml", "conversations.xml") {
 		if c.Root.Name.Local != "iq" {
 			continue
 		}
@@ -202,12 +207,12 @@ func TestDataChannelDialects(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want, _ := parseTree([]byte(tc.in))
-				got, err := parseTree(out)
+				want, _ := xmltree.Parse([]byte(tc.in))
+				got, err := xmltree.Parse(out)
 				if err != nil {
 					t.Fatal(err)
 				}
-				diffTree(t, tc.name, want, got, strictExtras)
+				xmltree.Report(t, tc.name, want, got, goldenOpts...)
 			}
 		})
 	}

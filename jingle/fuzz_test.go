@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jingled/jingled/jingle/internal/xmltree"
+	"github.com/jingled/jingled/internal/xmltree"
 )
 
 // The fuzz targets check two things on any input: decoding never panics

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jingled/jingled/jingle/internal/xmltree"
+	"github.com/jingled/jingled/internal/xmltree"
 )
 
 // The golden files in testdata/golden are the stanza examples of XEP-0166,

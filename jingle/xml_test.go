@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jingled/jingled/jingle/internal/xmltree"
+	"github.com/jingled/jingled/internal/xmltree"
 )
 
 // content is a minimal valid content for session-initiate.

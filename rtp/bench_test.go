@@ -7,6 +7,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/jingled/jingled/internal/xmltree"
 	"github.com/jingled/jingled/jingle"
 )
 
@@ -18,12 +19,12 @@ func benchJingle(b *testing.B) *jingle.Jingle {
 	if err != nil {
 		b.Fatal(err)
 	}
-	root, err := parseTree(raw)
+	root, err := xmltree.Parse(raw)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, c := range root.Children {
-		if c.Attr["name"] != "dino-0.4.2 line 103 session-initiate" {
+		if c.AttrValue("name") != "dino-0.4.2 line 103 session-initiate" {
 			continue
 		}
 		j, err := jingle.Parse(c.Children[0].Find(jingle.NS, "jingle")[0].XMLBytes())

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jingled/jingled/internal/xmltree"
 	"github.com/jingled/jingled/jingle"
 )
 
@@ -14,7 +15,7 @@ import (
 // ignored by design (DTLS-SRTP only).
 func TestDescriptionGolden(t *testing.T) {
 	n, sdes := 0, 0
-	for _, c := range loadCases(t, "xeps.xml", "stanzajs.xml", "dino.xml", "conversations.xml") {
+	for _, c := range xmltree.LoadCases(t, "xeps.xml", "stanzajs.xml", "dino.xml", "conversations.xml") {
 		for i, d := range c.Root.Find(NS, "description") {
 			n++
 			var got Description
@@ -30,14 +31,14 @@ func TestDescriptionGolden(t *testing.T) {
 			if strings.Contains(string(out), "crypto") || strings.Contains(string(out), "encryption") {
 				t.Errorf("%s: SDES written: %s", c.Name, out)
 			}
-			gt, err := parseTree(out)
+			gt, err := xmltree.Parse(out)
 			if err != nil {
 				t.Fatalf("%s: %v", c.Name, err)
 			}
 			if len(d.Find(NS, "encryption")) > 0 {
 				sdes++
 			}
-			diffTree(t, c.Name, d.Without("encryption"), gt, nil)
+			xmltree.Report(t, c.Name, d.Without("encryption"), gt, xmltree.SiblingOrderByName())
 		}
 	}
 	if n < 60 || sdes == 0 {
@@ -48,7 +49,7 @@ func TestDescriptionGolden(t *testing.T) {
 // TestGroupGolden round-trips every XEP-0338 group.
 func TestGroupGolden(t *testing.T) {
 	n := 0
-	for _, c := range loadCases(t, "xeps.xml", "stanzajs.xml", "dino.xml", "conversations.xml") {
+	for _, c := range xmltree.LoadCases(t, "xeps.xml", "stanzajs.xml", "dino.xml", "conversations.xml") {
 		for _, g := range c.Root.Find(NSGrouping, "group") {
 			n++
 			var got Group
@@ -60,11 +61,11 @@ func TestGroupGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			gt, err := parseTree(out)
+			gt, err := xmltree.Parse(out)
 			if err != nil {
 				t.Fatal(err)
 			}
-			diffTree(t, c.Name, g, gt, nil)
+			xmltree.Report(t, c.Name, g, gt, xmltree.SiblingOrderByName())
 		}
 	}
 	if n < 20 {
@@ -76,7 +77,7 @@ func TestGroupGolden(t *testing.T) {
 // raw Element, whose Decode must resolve StanzaJS's rtcpf:/rtph: prefixes.
 func TestDescriptionThroughJingle(t *testing.T) {
 	var seen bool
-	for _, c := range loadCases(t, "stanzajs.xml") {
+	for _, c := range xmltree.LoadCases(t, "stanzajs.xml") {
 		js := c.Root.Find(jingle.NS, "jingle")
 		if len(js) != 1 || !strings.Contains(string(js[0].XMLBytes()), "rtcp-fb") {
 			continue

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/jingled/jingled/internal/xmltree"
 	"github.com/jingled/jingled/jingle"
 )
 
@@ -79,7 +80,7 @@ func FuzzSDPToJingle(f *testing.F) {
 //	go test -run XXX -fuzz FuzzJingleToSDP ./rtp/
 func FuzzJingleToSDP(f *testing.F) {
 	for _, name := range []string{"stanzajs.xml", "dino.xml"} {
-		root, err := parseTree(mustRead(f, name))
+		root, err := xmltree.Parse(mustRead(f, name))
 		if err != nil {
 			f.Fatal(err)
 		}

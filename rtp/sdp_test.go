@@ -17,6 +17,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/jingled/jingled/ice"
+	"github.com/jingled/jingled/internal/xmltree"
 	"github.com/jingled/jingled/jingle"
 )
 
@@ -27,7 +28,7 @@ var update = flag.Bool("update", false, "rewrite testdata/sdp/*.sdp from the cur
 func interopJingles(t *testing.T) map[string]*jingle.Jingle {
 	t.Helper()
 	out := map[string]*jingle.Jingle{}
-	for _, c := range loadCases(t, "stanzajs.xml", "dino.xml", "conversations.xml") {
+	for _, c := range xmltree.LoadCases(t, "stanzajs.xml", "dino.xml", "conversations.xml") {
 		js := c.Root.Find(jingle.NS, "jingle")
 		if len(js) != 1 {
 			continue
@@ -449,12 +450,12 @@ a=extmap-allow-mixed`
 	if err != nil {
 		t.Fatal(err)
 	}
-	wt, _ := parseTree([]byte(x))
-	gt, err := parseTree(out)
+	wt, _ := xmltree.Parse([]byte(x))
+	gt, err := xmltree.Parse(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	diffTree(t, "xep-0294", wt, gt, nil)
+	xmltree.Report(t, "xep-0294", wt, gt, xmltree.SiblingOrderByName())
 	j := &jingle.Jingle{SID: "x", Contents: cs}
 	s, err := JingleToSDP(j, opts)
 	if err != nil {

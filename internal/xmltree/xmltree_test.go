@@ -1,6 +1,7 @@
 package xmltree
 
 import (
+	"encoding/xml"
 	"strings"
 	"testing"
 )
@@ -176,5 +177,50 @@ func TestInStream(t *testing.T) {
 	want := `<{jabber:client}iq type="get"><{urn:q}query><{urn:q}item></></><{jabber:client}error></></>`
 	if got := n.String(); got != want {
 		t.Fatalf("got %s\nwant %s", got, want)
+	}
+}
+
+func TestExtraAttr(t *testing.T) {
+	want, _ := Parse([]byte("<t xmlns='x'><candidate port='1'/></t>"))
+	got, _ := Parse([]byte("<t xmlns='x'><candidate port='1' generation='0'/></t>"))
+	if d := Diff(want, got); len(d) != 1 || !strings.Contains(d[0], `unexpected attribute generation="0"`) {
+		t.Fatalf("without ExtraAttr: %q", d)
+	}
+	ok := func(el, attr xml.Name) bool { return el.Local == "candidate" && attr == xml.Name{Local: "generation"} }
+	if d := Diff(want, got, ExtraAttr(ok)); len(d) != 0 {
+		t.Fatalf("with ExtraAttr: %q", d)
+	}
+	// A missing attribute is still one.
+	if d := Diff(got, want, ExtraAttr(ok)); len(d) != 1 {
+		t.Fatalf("missing attribute with ExtraAttr: %q", d)
+	}
+}
+
+func TestXMLBytes(t *testing.T) {
+	in := base + "<!-- after -->"
+	in = strings.Replace(in, "type='set'", "type='set' xml:lang='en' xmlns:o='urn:o' o:x='a&lt;b'", 1)
+	n, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := n.Find("urn:xmpp:jingle:1", "jingle")
+	if len(j) != 1 {
+		t.Fatalf("Find: %d jingle elements", len(j))
+	}
+	for _, tree := range []*Node{n, j[0]} {
+		back, err := Parse(tree.XMLBytes())
+		if err != nil {
+			t.Fatalf("%s: %v", tree.XMLBytes(), err)
+		}
+		if d := Diff(tree, back); len(d) > 0 {
+			t.Fatalf("%s: %q", tree.XMLBytes(), d)
+		}
+	}
+	if got := n.AttrValue("type"); got != "set" {
+		t.Fatalf("AttrValue(type) = %q", got)
+	}
+	w := n.Without("text")
+	if len(w.Find("urn:xmpp:jingle:1", "text")) != 0 || len(n.Find("urn:xmpp:jingle:1", "text")) != 1 {
+		t.Fatal("Without removed nothing or changed its receiver")
 	}
 }
