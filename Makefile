@@ -6,7 +6,7 @@ BIN      ?= bin
 TESTTIME ?= 18m
 PKGS     ?= ./...
 
-.PHONY: all build deps vet fmt-check test test-unit demo bench clean
+.PHONY: all build deps vet fmt-check test test-unit bench-smoke demo bench clean
 
 all: build
 
@@ -31,6 +31,18 @@ fmt-check:
 test: deps fmt-check vet
 	./scripts/in-netns.sh $(GO) test -race -count=1 -timeout $(TESTTIME) $$($(GO) list $(PKGS) | grep -v '/tests/dino$$')
 	./scripts/in-netns.sh $(GO) test -race -count=1 -timeout 10m ./tests/dino
+	$(MAKE) --no-print-directory bench-smoke
+
+# Every benchmark once, tiny, so that none can rot: a change that breaks
+# one fails `make test`. Numbers from these runs mean nothing; the real
+# runs are `make bench` (docs/BENCHMARKS.md). bench/calls and
+# bench/conference run their smoke tests in the suite above.
+bench-smoke:
+	./scripts/in-netns.sh $(GO) test -run '^$$' -bench . -benchtime 1x $$($(GO) list $(PKGS) | grep -v -e '/tests/' -e '/bench/' -e '/filetransfer/integration$$')
+	./scripts/in-netns.sh $(GO) test -run '^$$' -bench . -benchtime 1x ./filetransfer/integration -ft.benchsize=1048576 -ft.benchibbsize=262144
+	./scripts/in-netns.sh ./bench/turn/run.sh -q -s "coturn jingled" -l voice -o $$(mktemp)
+	./scripts/in-netns.sh ./bench/turn/toprate.sh -s jingled -r 2000 -c 2 -o $$(mktemp)
+	./scripts/in-netns.sh ./bench/ftref/run.sh -s 1048576 -r 1 -b 0
 
 # Fast tests only (in-memory router, vnet): no root, no Prosody.
 test-unit:
