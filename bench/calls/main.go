@@ -145,6 +145,7 @@ type row struct {
 	sentPerCall        float64 // packets/s
 	loss               float64
 	setupFailed        int
+	firstErr           string // of the calls that failed to come up
 	rssIdle, rssLoaded float64
 }
 
@@ -494,11 +495,17 @@ func level(ctx context.Context, cfg config, j *benchproc.Jingled, srv *prosodyte
 		}
 		wg.Wait()
 	}
+	// Calls that did not come up are counted, not fatal: the level is
+	// measured with the calls that did, and the table says it was not
+	// held.
 	r.setupFailed = len(errs)
-	if len(errs) > n/100 {
-		return r, fmt.Errorf("%d of %d calls failed to set up, first: %w", len(errs), n, errs[0])
+	if len(errs) > 0 {
+		r.firstErr = errs[0].Error()
 	}
 	r.held = n - len(errs)
+	if r.held == 0 {
+		return r, fmt.Errorf("no call of %d came up, first: %w", n, errs[0])
+	}
 	time.Sleep(2 * time.Second) // every call past its first second
 
 	sent0, recv0 := counts(calls)
