@@ -367,7 +367,11 @@ func (c *Call) sessionInfo(j *jingle.Jingle) error {
 			return jingle.ErrUnsupportedInfo
 		}
 		e := Event{Type: t, Content: p.Attribute("name")}
-		c.q.post(func() { c.emit(e) })
+		c.q.post(func() {
+			c.sendState.info(e.Type, e.Content, false)
+			c.applySending()
+			c.emit(e)
+		})
 	}
 	return nil
 }

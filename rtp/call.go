@@ -131,6 +131,8 @@ type Call struct {
 	mediaSeen map[string]bool
 	connected int
 	timer     *time.Timer
+	// sendState: why we do not send on a content (hold, mute).
+	sendState sendState
 }
 
 // peer is one PeerConnection and the contents it carries.
@@ -297,43 +299,11 @@ func (c *Call) Info(ctx context.Context, what EventType, content string) error {
 	if err := s.Info(ctx, e); err != nil {
 		return fmt.Errorf("rtp: session-info %s: %w", what, err)
 	}
-	switch what {
-	case EventHold:
-		c.q.post(func() { c.setSending("", false) })
-	case EventUnhold, EventActive:
-		c.q.post(func() { c.setSending("", true) })
-	case EventMute:
-		c.q.post(func() { c.setSending(content, false) })
-	case EventUnmute:
-		c.q.post(func() { c.setSending(content, true) })
-	}
+	c.q.post(func() {
+		c.sendState.info(what, content, true)
+		c.applySending()
+	})
 	return nil
-}
-
-// setSending pauses or resumes what we send on a content ("" = all):
-// sources that implement Pauser and echo tracks. The transceivers stay
-// as they are, so no renegotiation is needed (XEP-0167 §7: hold and
-// mute are informational; the media simply stops).
-func (c *Call) setSending(content string, on bool) {
-	for _, p := range c.peers {
-		for _, tr := range p.pc.GetTransceivers() {
-			if content != "" && tr.Mid() != content {
-				continue
-			}
-			if f := p.echoPaused[tr.Mid()]; f != nil {
-				f.Store(!on)
-			}
-			s := tr.Sender()
-			if s == nil || s.Track() == nil {
-				continue
-			}
-			for _, src := range c.sources {
-				if ps, ok := src.(Pauser); ok && src.Track() == s.Track() {
-					ps.SetPaused(!on)
-				}
-			}
-		}
-	}
 }
 
 // RestartICE starts an ICE restart (XEP-0176 §2.4): new local ICE
@@ -650,6 +620,7 @@ func (c *Call) onTrack(p *peer, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 	paused := p.echoPaused[content]
 	if echo != nil && paused == nil {
 		paused = &atomic.Bool{}
+		paused.Store(!c.sendState.sending(content))
 		p.echoPaused[content] = paused
 	}
 	video := t.Kind() == webrtc.RTPCodecTypeVideo

@@ -249,25 +249,15 @@ func TestMuteStopsMedia(t *testing.T) {
 	}
 	be.wait(t, EventMute, "audio")
 	// Eventually nothing more arrives: two reads 500 ms apart agree.
-	stopped := false
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !stopped; {
-		a := received()
-		time.Sleep(500 * time.Millisecond)
-		stopped = received() == a
-	}
+	muted, stopped := settle(received)
 	if !stopped {
 		t.Fatal("media kept flowing after mute")
 	}
-	muted := received()
 	if err := call.Info(ctx, EventUnmute, "audio"); err != nil {
 		t.Fatal(err)
 	}
 	be.wait(t, EventUnmute, "audio")
-	resumed := false
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !resumed; time.Sleep(100 * time.Millisecond) {
-		resumed = received() > muted
-	}
-	if !resumed {
+	if !eventually(func() bool { return received() > muted }) {
 		t.Fatal("media did not resume after unmute")
 	}
 	if err := call.Hangup(ctx); err != nil {

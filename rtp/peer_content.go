@@ -122,6 +122,8 @@ func (c *Call) addContent(name string, kind webrtc.RTPCodecType, src Source) err
 	if err := c.send(&jingle.Jingle{Action: jingle.ActionContentAdd, Contents: add}); err != nil {
 		return fmt.Errorf("rtp: content-add %q: %w", name, err)
 	}
+	// A source added while on hold or muted starts paused.
+	c.applySending()
 	if p.connected {
 		c.startSources(p)
 	}
@@ -144,7 +146,7 @@ func (c *Call) RemoveContent(ctx context.Context, name string) error {
 		}
 		j := &jingle.Jingle{Action: jingle.ActionContentRemove, Contents: []jingle.Content{{Creator: c.creatorOf(name), Name: name}}}
 		err := c.send(j)
-		c.removeContent(name)
+		c.removeContent(name, "")
 		errc <- err
 	}) {
 		return fmt.Errorf("rtp: content-remove: %w", ErrCallState)
@@ -161,12 +163,13 @@ func (c *Call) RemoveContent(ctx context.Context, name string) error {
 // session, its whole PeerConnection otherwise. When nothing is left the
 // session ends with <success/> (XEP-0166 §6.6.2: removing the last
 // content ends the session).
-func (c *Call) removeContent(name string) {
+func (c *Call) removeContent(name, why string) {
 	p := c.byContent[name]
 	if p == nil {
 		return
 	}
 	delete(c.byContent, name)
+	c.emit(Event{Type: EventContentRemove, Content: name, Text: why})
 	if len(p.contents) == 1 {
 		if err := p.pc.Close(); err != nil {
 			c.log.Debug("rtp: closing PeerConnection", "err", err)
@@ -214,7 +217,11 @@ func (c *Call) onContentRemove(j *jingle.Jingle) {
 				}
 			}
 		}
-		c.removeContent(ct.Name)
+		why := ""
+		if j.Action == jingle.ActionContentReject {
+			why = "rejected"
+		}
+		c.removeContent(ct.Name, why)
 	}
 }
 
@@ -301,6 +308,10 @@ func (c *Call) onContentAdd(j *jingle.Jingle) {
 	if err := c.send(&jingle.Jingle{Action: jingle.ActionContentAccept, Contents: accept}); err != nil {
 		c.log.Debug("rtp: content-accept", "err", err)
 	}
+	for _, ct := range accept {
+		c.emit(Event{Type: EventContentAdd, Content: ct.Name})
+	}
+	c.applySending()
 	for _, p := range c.peers {
 		if p.connected {
 			c.startSources(p)
@@ -344,7 +355,7 @@ func (c *Call) onContentAccept(j *jingle.Jingle) {
 		}
 		if err != nil {
 			c.log.Warn("rtp: content-accept", "content", ct.Name, "err", err)
-			c.removeContent(ct.Name)
+			c.removeContent(ct.Name, "failed")
 			continue
 		}
 		p.remoteSet = true
@@ -352,6 +363,7 @@ func (c *Call) onContentAccept(j *jingle.Jingle) {
 			p.remoteUfrag = remoteUfrag(&ct)
 		}
 		c.flushPending(p)
+		c.emit(Event{Type: EventContentAdd, Content: ct.Name})
 	}
 }
 
@@ -365,11 +377,7 @@ func (c *Call) onContentModify(j *jingle.Jingle) {
 			rc.Senders = ct.Senders
 			c.remote[ct.Name] = rc
 		}
-		switch ct.Senders.Normalize() {
-		case jingle.SendersBoth, jingle.Senders(c.ourCreator()):
-			c.setSending(ct.Name, true)
-		default:
-			c.setSending(ct.Name, false)
-		}
+		c.sendState.setSender(ct.Name, ct.Senders, c.ourCreator())
 	}
+	c.applySending()
 }

@@ -1,0 +1,102 @@
+package rtp
+
+import "github.com/jingled/jingled/jingle"
+
+// Call events for contents added and removed during the call (either
+// side's content-add and content-remove, XEP-0166 §6.3, §6.6).
+const (
+	// EventContentAdd: a content was added and accepted (ours by the
+	// peer's content-accept, the peer's by ours); Content names it.
+	EventContentAdd EventType = "content-add"
+	// EventContentRemove: a content was removed (by either side, or our
+	// content-add was rejected: Text says "rejected"); Content names it.
+	EventContentRemove EventType = "content-remove"
+)
+
+// sendState says why we do not send on a content. Several reasons can
+// hold at once and each is lifted on its own: unmuting while the peer
+// still holds the call sends nothing. Loop-owned.
+type sendState struct {
+	// held: we put the call on hold (Call.Info hold).
+	held bool
+	// heldByPeer: the peer put the call on hold. XEP-0167 §7.2: its
+	// principal "is temporarily not listening for media", so we stop
+	// sending too, and hold stops the media both ways.
+	heldByPeer bool
+	// muted contents ("" = all) by Call.Info mute.
+	muted map[string]bool
+	// notSender: contents whose senders a peer's content-modify left us
+	// out of.
+	notSender map[string]bool
+}
+
+// sending reports whether we send on content.
+func (s *sendState) sending(content string) bool {
+	return !s.held && !s.heldByPeer && !s.muted[""] && !s.muted[content] && !s.notSender[content]
+}
+
+// info updates s for one of our (local) or the peer's session-infos.
+func (s *sendState) info(what EventType, content string, local bool) {
+	if s.muted == nil {
+		s.muted = map[string]bool{}
+	}
+	switch what {
+	case EventHold, EventUnhold, EventActive:
+		on := what == EventHold
+		if local {
+			s.held = on
+		} else {
+			s.heldByPeer = on
+		}
+	case EventMute:
+		if local {
+			s.muted[content] = true
+		}
+	case EventUnmute:
+		if !local {
+			return
+		}
+		if content == "" {
+			clear(s.muted)
+		} else {
+			delete(s.muted, content)
+		}
+	}
+}
+
+// setSender records a peer's content-modify of content's senders.
+func (s *sendState) setSender(content string, senders jingle.Senders, us jingle.Creator) {
+	if s.notSender == nil {
+		s.notSender = map[string]bool{}
+	}
+	switch senders.Normalize() {
+	case jingle.SendersBoth, jingle.Senders(us):
+		delete(s.notSender, content)
+	default:
+		s.notSender[content] = true
+	}
+}
+
+// applySending pauses or resumes what we send on every content as
+// c.sendState says: sources that implement Pauser and echo tracks. The
+// transceivers stay as they are, so no renegotiation is needed (XEP-0167
+// §7: hold and mute are informational; the media simply stops).
+func (c *Call) applySending() {
+	for _, p := range c.peers {
+		for _, tr := range p.pc.GetTransceivers() {
+			on := c.sendState.sending(tr.Mid())
+			if f := p.echoPaused[tr.Mid()]; f != nil {
+				f.Store(!on)
+			}
+			s := tr.Sender()
+			if s == nil || s.Track() == nil {
+				continue
+			}
+			for _, src := range c.sources {
+				if ps, ok := src.(Pauser); ok && src.Track() == s.Track() {
+					ps.SetPaused(!on)
+				}
+			}
+		}
+	}
+}
