@@ -30,8 +30,10 @@ services do, so the caller's echo canceller keeps it), --audio/--video play file
 to PREFIX.ogg / PREFIX.ivf (PREFIX-N.* for the Nth when answering several
 calls); --rtp-out/--rtp-in HOST:PORT connect each call to local RTP tools
 (see jingle call --help). Rings are answered through Jingle Message
-Initiation (XEP-0353) and plain session-initiate alike. Stops after
---count calls (0: until Ctrl-C) and prints each call's statistics.`,
+Initiation (XEP-0353) and plain session-initiate alike. During a call,
+lines on standard input control it as for jingle call (hold, video on
+FILE, stats, hangup, help…). Stops after --count calls (0: until
+Ctrl-C) and prints each call's statistics.`,
 		Example: `  JINGLE_PASSWORD=... jingle answer --jid bob@example.org --echo --count 1
   jingle answer --jid echo@example.org --echo --echo-delay 1s
   jingle answer --jid bob@example.org --audio hold-music.ogg --record calls/call --from alice@example.org`,
@@ -82,17 +84,28 @@ Initiation (XEP-0353) and plain session-initiate alike. Stops after
 				defer t.Stop()
 				deadline = t.C
 			}
+			// Commands typed during a call (commands.go); between calls
+			// they are told there is none.
+			lines := readLines(cmd.InOrStdin())
 			var lastErr error
 			for n := 1; count == 0 || n <= count; n++ {
 				var call *rtp.Call
-				select {
-				case call = <-calls:
-				case <-deadline:
-					return exitf(ExitNoAnswer, "no call within %v", timeout)
-				case <-ep.lost():
-					return ep.lostError(&acct)
-				case <-ctx.Done():
-					return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("interrupted")}
+				for call == nil {
+					select {
+					case call = <-calls:
+					case line, ok := <-lines:
+						if !ok {
+							lines = nil
+							continue
+						}
+						g.noCallCommand(line)
+					case <-deadline:
+						return exitf(ExitNoAnswer, "no call within %v", timeout)
+					case <-ep.lost():
+						return ep.lostError(&acct)
+					case <-ctx.Done():
+						return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("interrupted")}
+					}
 				}
 				if !allowed(call.Peer()) {
 					_ = call.End(ctx, jingle.NewReason(jingle.ReasonDecline, "not allowed"))
@@ -115,7 +128,7 @@ Initiation (XEP-0353) and plain session-initiate alike. Stops after
 					lastErr = exitf(ExitMedia, "answering %s: %v", call.Peer(), err)
 					continue
 				}
-				lastErr = g.follow(ctx, call, start, m.Record)
+				lastErr = g.follow(ctx, call, start, m.Record, lines)
 			}
 			return lastErr
 		},

@@ -51,8 +51,10 @@ peer sends is recorded with --record PREFIX (PREFIX.ogg, PREFIX.ivf).
 --rtp-out HOST:PORT forwards what the peer sends as RTP to local tools
 (ffmpeg, GStreamer) with an SDP file describing it, --rtp-in HOST:PORT
 sends the Opus RTP a tool streams there (see docs/CALLS.md).
-The call ends after --duration, when the peer hangs up, or on Ctrl-C, and
-prints its statistics.`,
+While it runs, lines on standard input control it: video on [FILE],
+video off, hold, unhold, mute, unmute, stats, hangup, help (see
+docs/CALLS.md). The call ends after --duration, when the peer hangs up,
+on hangup or on Ctrl-C, and prints its statistics.`,
 		Example: `  JINGLE_PASSWORD=... jingle call --jid alice@example.org echo@example.org \
       --audio tone.ogg --record back --duration 10s
   jingle call --jid alice@example.org bob@example.org/phone --video cam.ivf --json
@@ -116,7 +118,7 @@ prints its statistics.`,
 				return dialError(full, err)
 			}
 			g.out.Event("initiated", fmt.Sprintf("Calling %s (session %s)…", full, call.Session().SID()), map[string]any{"peer": full, "sid": call.Session().SID()})
-			return g.follow(ctx, call, start, media.Record)
+			return g.follow(ctx, call, start, media.Record, readLines(cmd.InOrStdin()))
 		},
 	}
 	acct.register(cmd)
@@ -172,13 +174,20 @@ func dialError(peer string, err error) error {
 
 // follow prints a call's events until it ends, hangs up on Ctrl-C, and
 // prints the summary. It returns the exit error for how it ended.
-func (g *globals) follow(ctx context.Context, call *rtp.Call, start time.Time, record string) error {
+// Meanwhile it runs the commands that arrive on lines (standard input:
+// hold, video on…, see commands.go); nil or closed lines change nothing.
+func (g *globals) follow(ctx context.Context, call *rtp.Call, start time.Time, record string, lines <-chan string) error {
 	var connected time.Time
+	ctl := make(chan struct{})
+	go func() {
+		defer close(ctl)
+		(&callControl{g: g, call: call}).run(lines)
+	}()
 	for {
 		select {
 		case ev, ok := <-call.Events():
 			if !ok {
-				return g.callEnded(call, start, connected, record)
+				return g.callEnded(call, start, connected, record, ctl)
 			}
 			if ev.Type == rtp.EventConnected && connected.IsZero() {
 				connected = ev.Time
@@ -194,18 +203,24 @@ func (g *globals) follow(ctx context.Context, call *rtp.Call, start time.Time, r
 			for ev := range call.Events() {
 				g.out.Event(string(ev.Type), describeEvent(ev), map[string]any{"type": ev.Type, "content": ev.Content, "reason": ev.Reason, "text": ev.Text})
 			}
-			return g.callEnded(call, start, connected, record)
+			return g.callEnded(call, start, connected, record, ctl)
 		case <-ctx.Done():
 			hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_ = call.Hangup(hctx)
 			cancel()
-			_ = g.callEnded(call, start, connected, record)
+			_ = g.callEnded(call, start, connected, record, ctl)
 			return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("interrupted: hung up")}
 		}
 	}
 }
 
-func (g *globals) callEnded(call *rtp.Call, start, connected time.Time, record string) error {
+func (g *globals) callEnded(call *rtp.Call, start, connected time.Time, record string, ctl <-chan struct{}) error {
+	// The outcome of a command that ended the call (hangup, video off of
+	// the last content) comes before the summary.
+	select {
+	case <-ctl:
+	case <-time.After(5 * time.Second):
+	}
 	st := call.Stats()
 	r := call.Reason()
 	sum := callSummary{Event: "summary", Peer: call.Peer(), Reason: r.String(), Stats: st, Record: record}
@@ -251,6 +266,17 @@ func describeEvent(ev rtp.Event) string {
 		return "Connected (ICE and DTLS up)."
 	case rtp.EventMedia:
 		return "Media flowing (" + ev.Content + ")."
+	case rtp.EventHold:
+		return "The peer put the call on hold (media stopped both ways)."
+	case rtp.EventUnhold:
+		return "The peer resumed the call."
+	case rtp.EventContentAdd:
+		return "Content " + ev.Content + " added."
+	case rtp.EventContentRemove:
+		if ev.Text != "" {
+			return "Content " + ev.Content + " removed (" + ev.Text + ")."
+		}
+		return "Content " + ev.Content + " removed."
 	case rtp.EventEnded:
 		s := "Ended: " + ev.Reason
 		if ev.Text != "" {

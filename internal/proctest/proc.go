@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"os/exec"
 	"syscall"
 	"testing"
@@ -18,6 +19,9 @@ type Proc struct {
 	Stderr *SyncBuffer
 	// Lines are all stdout lines read so far, JSON or not.
 	Lines *SyncBuffer
+	// Stdin is the process's standard input (StartCLIInput only; else
+	// it reads /dev/null).
+	Stdin io.WriteCloser
 
 	events chan map[string]any
 	exited chan struct{}
@@ -29,9 +33,28 @@ type Proc struct {
 // logged if t failed.
 func StartCLI(t testing.TB, bin string, args ...string) *Proc {
 	t.Helper()
+	return startCLI(t, false, bin, args...)
+}
+
+// StartCLIInput is StartCLI with a pipe as standard input (Proc.Stdin),
+// for commands typed to a running call.
+func StartCLIInput(t testing.TB, bin string, args ...string) *Proc {
+	t.Helper()
+	return startCLI(t, true, bin, args...)
+}
+
+func startCLI(t testing.TB, input bool, bin string, args ...string) *Proc {
+	t.Helper()
 	p := &Proc{Stderr: &SyncBuffer{}, Lines: &SyncBuffer{}, events: make(chan map[string]any, 4096), exited: make(chan struct{})}
 	p.Cmd = exec.Command(bin, args...)
 	p.Cmd.Stderr = p.Stderr
+	if input {
+		w, err := p.Cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Stdin = w
+	}
 	stdout, err := p.Cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +93,13 @@ func StartCLI(t testing.TB, bin string, args ...string) *Proc {
 // t if the process ends or ctx expires first.
 func (p *Proc) Event(ctx context.Context, t testing.TB, name string) map[string]any {
 	t.Helper()
+	return p.EventWhere(ctx, t, name, nil)
+}
+
+// EventWhere waits for the next event named name ("": any) for which
+// match (nil: any) holds, skipping others, as Event does.
+func (p *Proc) EventWhere(ctx context.Context, t testing.TB, name string, match func(map[string]any) bool) map[string]any {
+	t.Helper()
 	for {
 		select {
 		case m, ok := <-p.events:
@@ -77,7 +107,7 @@ func (p *Proc) Event(ctx context.Context, t testing.TB, name string) map[string]
 				t.Fatalf("%s ended before the %q event", p.Cmd.Args[0], name)
 				return nil
 			}
-			if m["event"] == name {
+			if (name == "" || m["event"] == name) && (match == nil || match(m)) {
 				return m
 			}
 		case <-ctx.Done():
