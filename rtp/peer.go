@@ -6,11 +6,10 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 
+	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/internal/pionlog"
-	pionice "github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/stats"
@@ -204,17 +203,9 @@ func configureNack(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
 	return nil
 }
 
-// LoopbackOnly restricts a SettingEngine to loopback: only loopback IPs
-// gather candidates, on whichever interface they are (127.0.0.2 on a
-// dummy or veth interface counts, not only lo's 127.0.0.1), loopback
-// candidates are kept (pion drops them by default), and mDNS is off, so
-// no multicast leaves the machine either.
-func LoopbackOnly(s *webrtc.SettingEngine) {
-	s.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	s.SetIncludeLoopbackCandidate(true)
-	s.SetICEMulticastDNSMode(pionice.MulticastDNSModeDisabled)
-	s.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
-}
+// LoopbackOnly is ice.LoopbackOnly, the setting PeerOptions.Loopback
+// applies: only loopback addresses, on any interface, gather candidates.
+func LoopbackOnly(s *webrtc.SettingEngine) { ice.LoopbackOnly(s) }
 
 // iceServers returns the servers for a new PeerConnection.
 func (o *PeerOptions) iceServers() []webrtc.ICEServer {

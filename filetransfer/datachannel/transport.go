@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"sync"
 	"time"
 
@@ -90,8 +89,9 @@ func WithICEServerSource(f func() []webrtc.ICEServer) Option {
 // so the peer never learns our addresses.
 func WithRelayOnly(on bool) Option { return func(c *config) { c.relayOnly = on } }
 
-// WithLoopbackOnly restricts gathering to the loopback interface, for
-// tests and demos that must not touch the network.
+// WithLoopbackOnly restricts gathering to loopback addresses, for tests
+// and demos that must not touch the network (ice.LoopbackOnly, as calls
+// do with rtp.PeerOptions.Loopback).
 func WithLoopbackOnly() Option { return func(c *config) { c.loopbackOnly = true } }
 
 // WithSettingEngine lets the caller adjust pion's SettingEngine (vnet,
@@ -139,10 +139,7 @@ func New(opts ...Option) *Transport {
 	// the host: off.
 	se.SetICEMulticastDNSMode(pionice.MulticastDNSModeDisabled)
 	if c.loopbackOnly {
-		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+		ice.LoopbackOnly(&se)
 	}
 	if c.configure != nil {
 		c.configure(&se)
