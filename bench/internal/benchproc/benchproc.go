@@ -134,9 +134,6 @@ func (j *Jingled) Stop() {
 	}
 }
 
-// Exited is closed when jingled has exited.
-func (j *Jingled) Exited() <-chan struct{} { return j.exited }
-
 // LogTail is the end of jingled's log, for error messages.
 func (j *Jingled) LogTail() string {
 	b, _ := os.ReadFile(j.logFile)
