@@ -95,17 +95,29 @@ func parseCommand(line string) (callCommand, error) {
 	return callCommand{}, fmt.Errorf("unknown command %q: the commands are %s", f[0], commandNames)
 }
 
+// backgroundRetry is how long readLines waits before reading again when
+// it runs in the background of a shell.
+var backgroundRetry = time.Second
+
 // readLines sends the lines of r until it ends (EOF, or standard input
 // closed: </dev/null ends it at once, which changes nothing else). The
 // goroutine blocks in Read until then; a CLI exits without waiting for
-// it.
+// it. In the background of an interactive shell it waits until brought
+// to the foreground (stdin_unix.go).
 func readLines(r io.Reader) <-chan string {
+	ignoreBackgroundRead()
 	ch := make(chan string)
 	go func() {
 		defer close(ch)
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			ch <- sc.Text()
+		for {
+			sc := bufio.NewScanner(r)
+			for sc.Scan() {
+				ch <- sc.Text()
+			}
+			if !isBackgroundRead(sc.Err()) {
+				return
+			}
+			time.Sleep(backgroundRetry)
 		}
 	}()
 	return ch
