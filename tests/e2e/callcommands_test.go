@@ -36,6 +36,31 @@ func cmdField(k string, v any) func(map[string]any) bool {
 	return func(m map[string]any) bool { return m[k] == v }
 }
 
+// cmdEvent matches an event named name whose key k is v.
+func cmdEvent(name, k string, v any) func(map[string]any) bool {
+	return func(m map[string]any) bool { return m["event"] == name && m[k] == v }
+}
+
+// cmdAll waits until p printed an event matching each of wants, in any
+// order (the events of one command may come either way round), and
+// returns them in the order of wants.
+func cmdAll(t *testing.T, ctx context.Context, p *proctest.Proc, wants ...func(map[string]any) bool) []map[string]any {
+	t.Helper()
+	got := make([]map[string]any, len(wants))
+	for left := len(wants); left > 0; {
+		p.EventWhere(ctx, t, "", func(m map[string]any) bool {
+			for i, w := range wants {
+				if got[i] == nil && w(m) {
+					got[i], left = m, left-1
+					return true
+				}
+			}
+			return false
+		})
+	}
+	return got
+}
+
 // cmdSend writes a command line to p's standard input.
 func cmdSend(t *testing.T, p *proctest.Proc, line string) {
 	t.Helper()
@@ -129,8 +154,7 @@ func TestCallCommandVideoOnOff(t *testing.T) {
 	if content == "" {
 		t.Fatalf("video on names no content: %v", m)
 	}
-	callee.EventWhere(ctx, t, "content-add", cmdField("content", content))
-	callee.EventWhere(ctx, t, "media", cmdField("content", content))
+	cmdAll(t, ctx, callee, cmdEvent("content-add", "content", content), cmdEvent("media", "content", content))
 	// Let some frames through (a count, not a time).
 	for i := 0; cmdVideoReceived(t, ctx, callee, content) < 60; i++ {
 		if i == 100 {
@@ -138,8 +162,11 @@ func TestCallCommandVideoOnOff(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	cmdRun(t, ctx, caller, "video off", "video-off")
-	caller.EventWhere(ctx, t, "content-remove", cmdField("content", content))
+	cmdSend(t, caller, "video off")
+	off := cmdAll(t, ctx, caller, cmdEvent("command", "command", "video-off"), cmdEvent("content-remove", "content", content))
+	if off[0]["ok"] != true {
+		t.Fatalf("video off: %v", off[0])
+	}
 	callee.EventWhere(ctx, t, "content-remove", cmdField("content", content))
 	// The call goes on with audio after the video is gone.
 	before := cmdReceived(t, ctx, callee)
@@ -161,10 +188,11 @@ func TestCallCommandVideoOnOff(t *testing.T) {
 	}
 }
 
-// TestCallCommandHold: `hold` typed to the caller stops the media both
-// ways (both sides' received packet counters stop growing), the callee
-// prints hold; `unhold` makes both grow again and the callee prints
-// unhold. Counts are compared, no duration is measured.
+// TestCallCommandHold: `hold` typed to one side stops the media both
+// ways (both sides' received packet counters stop growing) and the other
+// side prints hold; `unhold` makes both grow again and the other side
+// prints unhold. First the caller holds, then the callee. Counts are
+// compared, no duration is measured.
 func TestCallCommandHold(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
@@ -181,33 +209,39 @@ func TestCallCommandHold(t *testing.T) {
 	caller.EventWhere(ctx, t, "media", cmdField("content", "audio"))
 	both := func() [2]uint64 { return [2]uint64{cmdReceived(t, ctx, caller), cmdReceived(t, ctx, callee)} }
 
-	cmdRun(t, ctx, caller, "hold", "hold")
-	callee.Event(ctx, t, "hold")
-	// Eventually nothing arrives either way: two readings a second apart
-	// agree on both sides (packets in flight at the hold may still land).
-	var held [2]uint64
-	for i := 0; ; i++ {
-		a := both()
-		time.Sleep(time.Second)
-		held = both()
-		if held == a {
-			break
+	for _, side := range []struct {
+		name         string
+		holder, peer *proctest.Proc
+	}{{"caller", caller, callee}, {"callee", callee, caller}} {
+		cmdRun(t, ctx, side.holder, "hold", "hold")
+		side.peer.Event(ctx, t, "hold")
+		// Eventually nothing arrives either way: two readings a second
+		// apart agree on both sides (packets in flight at the hold may
+		// still land).
+		var held [2]uint64
+		for i := 0; ; i++ {
+			a := both()
+			time.Sleep(time.Second)
+			held = both()
+			if held == a {
+				break
+			}
+			if i == 15 {
+				t.Fatalf("the %s's hold: media kept flowing: received (caller, callee) %v then %v", side.name, a, held)
+			}
 		}
-		if i == 15 {
-			t.Fatalf("media kept flowing on hold: received (caller, callee) %v then %v", a, held)
+		cmdRun(t, ctx, side.holder, "unhold", "unhold")
+		side.peer.Event(ctx, t, "unhold")
+		for i := 0; ; i++ {
+			now := both()
+			if now[0] > held[0] && now[1] > held[1] {
+				break
+			}
+			if i == 100 {
+				t.Fatalf("the %s's unhold: media did not resume both ways: received (caller, callee) %v on hold, %v now", side.name, held, now)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-	}
-	cmdRun(t, ctx, caller, "unhold", "unhold")
-	callee.Event(ctx, t, "unhold")
-	for i := 0; ; i++ {
-		now := both()
-		if now[0] > held[0] && now[1] > held[1] {
-			break
-		}
-		if i == 100 {
-			t.Fatalf("media did not resume both ways after unhold: received (caller, callee) %v on hold, %v now", held, now)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	cmdHangUp(t, ctx, caller, callee)
 }
