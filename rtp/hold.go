@@ -23,8 +23,12 @@ type sendState struct {
 	// principal "is temporarily not listening for media", so we stop
 	// sending too, and hold stops the media both ways.
 	heldByPeer bool
-	// muted contents ("" = all) by Call.Info mute.
-	muted map[string]bool
+	// mutedAll: Call.Info mute of every content; unmuted are the
+	// contents unmuted one by one since. muted: contents muted one by
+	// one.
+	mutedAll bool
+	muted    map[string]bool
+	unmuted  map[string]bool
 	// notSender: contents whose senders a peer's content-modify left us
 	// out of.
 	notSender map[string]bool
@@ -32,13 +36,14 @@ type sendState struct {
 
 // sending reports whether we send on content.
 func (s *sendState) sending(content string) bool {
-	return !s.held && !s.heldByPeer && !s.muted[""] && !s.muted[content] && !s.notSender[content]
+	muted := s.muted[content] || (s.mutedAll && !s.unmuted[content])
+	return !s.held && !s.heldByPeer && !muted && !s.notSender[content]
 }
 
 // info updates s for one of our (local) or the peer's session-infos.
 func (s *sendState) info(what EventType, content string, local bool) {
 	if s.muted == nil {
-		s.muted = map[string]bool{}
+		s.muted, s.unmuted = map[string]bool{}, map[string]bool{}
 	}
 	switch what {
 	case EventHold, EventUnhold, EventActive:
@@ -48,18 +53,25 @@ func (s *sendState) info(what EventType, content string, local bool) {
 		} else {
 			s.heldByPeer = on
 		}
-	case EventMute:
-		if local {
-			s.muted[content] = true
-		}
-	case EventUnmute:
+	case EventMute, EventUnmute:
 		if !local {
+			return // the peer's mute says what it sends, not what we do
+		}
+		mute := what == EventMute
+		if content == "" {
+			s.mutedAll = mute
+			clear(s.muted)
+			clear(s.unmuted)
 			return
 		}
-		if content == "" {
-			clear(s.muted)
+		if mute {
+			s.muted[content] = true
+			delete(s.unmuted, content)
 		} else {
 			delete(s.muted, content)
+			if s.mutedAll {
+				s.unmuted[content] = true
+			}
 		}
 	}
 }

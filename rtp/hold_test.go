@@ -35,6 +35,10 @@ func TestSendState(t *testing.T) {
 		{"mute one content", []step{{EventMute, "audio", true}}, false, true},
 		{"mute all", []step{{EventMute, "", true}}, false, false},
 		{"unmute all", []step{{EventMute, "audio", true}, {EventMute, "", true}, {EventUnmute, "", true}}, true, true},
+		{"unmute one of all", []step{{EventMute, "", true}, {EventUnmute, "audio", true}}, true, false},
+		{"mute all again", []step{{EventMute, "", true}, {EventUnmute, "audio", true}, {EventMute, "", true}}, false, false},
+		{"mute one again after all", []step{{EventMute, "", true}, {EventUnmute, "audio", true}, {EventMute, "audio", true}}, false, false},
+		{"unmute all after one", []step{{EventMute, "video", true}, {EventUnmute, "", true}}, true, true},
 		{"unmute while held", []step{{EventHold, "", false}, {EventMute, "", true}, {EventUnmute, "", true}}, false, false},
 		{"the peer's mute is not ours", []step{{EventMute, "audio", false}}, true, true},
 	} {
