@@ -68,7 +68,7 @@ func TestBatchConnMovesEveryDatagram(t *testing.T) {
 	wg.Wait()
 }
 
-// Writing after Close fails; Close sends what was queued first.
+// Writing after Close fails; what was written before it was sent.
 func TestBatchConnClose(t *testing.T) {
 	a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
