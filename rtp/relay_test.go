@@ -1,7 +1,6 @@
 package rtp
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -13,6 +12,7 @@ import (
 	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/jingled/jingled/internal/proctest"
 	"github.com/jingled/jingled/jingle"
 	"github.com/jingled/jingled/turnserver"
 )
@@ -114,13 +114,16 @@ func startCoturn(t *testing.T) []webrtc.ICEServer {
 	l.Close()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-n", "--no-cli", "--no-tls", "--no-dtls",
+	// UDP only (--no-tcp): the port was free for UDP, and a TCP listener
+	// on the same number found it taken once in CI.
+	cmd := exec.CommandContext(ctx, bin, "-n", "--no-cli", "--no-tls", "--no-dtls", "--no-tcp",
 		"--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", fmt.Sprintf("--listening-port=%d", port),
 		"--min-port=50000", "--max-port=50999", "--allow-loopback-peers",
 		"--lt-cred-mech", "--user=caller:relay-pass", "--realm=jingled.test",
 		"--pidfile="+filepath.Join(dir, "pid"), "--log-file=stdout", "--simple-log")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	// Written by exec's copier while the readiness loop may read it.
+	out := &proctest.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		cancel()
 		t.Fatal(err)
