@@ -129,7 +129,8 @@ func newAPI(opts *PeerOptions, log *slog.Logger, ufrag, pwd string) (*webrtc.API
 	if err := configureTWCC(m, ir); err != nil {
 		return nil, nil, fmt.Errorf("rtp: registering TWCC: %w", err)
 	}
-	holder := &statsHolder{}
+	holder := &statsHolder{jitter: newJitterMeter()}
+	ir.Add(holder.jitter)
 	sf, err := stats.NewInterceptor()
 	if err != nil {
 		return nil, nil, fmt.Errorf("rtp: stats interceptor: %w", err)
@@ -245,6 +246,8 @@ func pionArgs(args []any) []any {
 type statsHolder struct {
 	mu sync.Mutex
 	g  stats.Getter
+	// jitter is the receive jitter as RFC 3550 defines it (jitter.go).
+	jitter *jitterMeter
 }
 
 func (h *statsHolder) set(g stats.Getter) {

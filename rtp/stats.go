@@ -129,7 +129,7 @@ func peerStats(pc *webrtc.PeerConnection, h *statsHolder, contents []string) []S
 				st.PacketsReceived += x.InboundRTPStreamStats.PacketsReceived
 				st.BytesReceived += x.InboundRTPStreamStats.BytesReceived
 				st.PacketsLost += x.InboundRTPStreamStats.PacketsLost
-				st.Jitter = max(st.Jitter, x.InboundRTPStreamStats.Jitter)
+				st.Jitter = max(st.Jitter, h.jitter.jitter(uint32(tr.SSRC())))
 			}
 		}
 	}
