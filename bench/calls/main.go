@@ -112,15 +112,9 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.jingled, "jingled", "", "jingled binary (default: go build ./cmd/jingled)")
 	fs.IntVar(&c.setup, "setup", c.setup, "calls for the set-up time measurement, one after another")
 	fs.Func("concurrency", "comma-separated concurrent echo call counts (default 100,500,1000)", func(s string) error {
-		c.levels = nil
-		for _, f := range strings.Split(s, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n <= 0 {
-				return fmt.Errorf("bad count %q", f)
-			}
-			c.levels = append(c.levels, n)
-		}
-		return nil
+		var err error
+		c.levels, err = benchproc.ParseCounts(s)
+		return err
 	})
 	fs.DurationVar(&c.window, "window", c.window, "measurement window per level")
 	fs.IntVar(&c.perAccount, "per-account", c.perAccount, "calls per caller account (jingle allows 32 sessions per peer)")

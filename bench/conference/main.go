@@ -84,15 +84,9 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.roomSize, "room-size", c.roomSize, "participants per room in the scaling runs")
 	fs.IntVar(&c.talkers, "talkers", c.talkers, "talkers per room (the others listen)")
 	fs.Func("participants", "comma-separated participant counts of the scaling runs (rooms of -room-size)", func(s string) error {
-		c.small = nil
-		for _, f := range strings.Split(s, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n <= 0 {
-				return fmt.Errorf("bad count %q", f)
-			}
-			c.small = append(c.small, n)
-		}
-		return nil
+		var err error
+		c.small, err = benchproc.ParseCounts(s)
+		return err
 	})
 	fs.IntVar(&c.big, "big", c.big, "participants of the one big room (0: none)")
 	fs.DurationVar(&c.window, "window", c.window, "measurement window per run")

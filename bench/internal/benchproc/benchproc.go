@@ -256,6 +256,20 @@ func FreeUDPPort() (int, error) {
 	return 0, errors.New("no UDP port free on both loopback addresses")
 }
 
+// ParseCounts reads a comma-separated list of positive counts, the
+// benchmarks' sizes flags (-concurrency, -participants).
+func ParseCounts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("bad count %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
 // LoadAverage is /proc/loadavg, for the header of a run.
 func LoadAverage() string {
 	b, _ := os.ReadFile("/proc/loadavg")
