@@ -3,9 +3,9 @@ package conference
 import (
 	"slices"
 
-	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
 	"github.com/jingled/jingled/rtp"
+	"github.com/jingled/jingled/xmpp"
 )
 
 // roomFeatures is what every room advertises: Jingle RTP audio and video,

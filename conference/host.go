@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/jingled/jingled/conference/mixer"
-	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
+	"github.com/jingled/jingled/xmpp"
 )
 
 // Conn is the XMPP side of a Host: an XEP-0114 component connection (or

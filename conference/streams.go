@@ -8,9 +8,9 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
 	"github.com/jingled/jingled/rtp"
+	"github.com/jingled/jingled/xmpp"
 )
 
 // FeatureAllVideo is advertised (XEP-0030) by a participant that can take

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/jingled/jingled/internal/mediatest"
-	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
 	"github.com/jingled/jingled/jingle/jingletest"
 	"github.com/jingled/jingled/rtp"
+	"github.com/jingled/jingled/xmpp"
 )
 
 // TestRoomSendsEveryVideoToWhoAsks: a participant advertising

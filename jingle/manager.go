@@ -18,7 +18,7 @@
 //
 // The manager depends on no XMPP library: it talks through Sender and is
 // fed by HandleIQ and HandleMessage. Package jingletest links managers
-// in memory for tests; internal/xmpp wires them to a real server.
+// in memory for tests; xmpp wires them to a real server.
 //
 // Calling: Propose rings every device of an account (XEP-0353); Wait
 // returns the device that proceeded; Initiate with the proposal's ID

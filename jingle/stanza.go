@@ -196,7 +196,7 @@ func (m *Message) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
 }
 
 // Sender is what the manager needs from an XMPP connection. The go-xmpp
-// adapter (internal/xmpp) and the in-memory router (jingletest) implement
+// adapter (xmpp) and the in-memory router (jingletest) implement
 // it; the manager never sees an XMPP library.
 type Sender interface {
 	// SendIQ sends a get or set and waits for the reply. An error reply is

@@ -3,7 +3,7 @@
 # fuzzes one target per run). Crashers land in the package's
 # testdata/fuzz/<Target>/ and then run as regression cases in `make test`.
 FUZZTIME        ?= 2m
-FUZZ_PKGS       ?= ./jingle ./ice ./rtp ./filetransfer ./internal/xmpp
+FUZZ_PKGS       ?= ./jingle ./ice ./rtp ./filetransfer ./xmpp
 # Workers per target; empty means GOMAXPROCS. Use 1 on a shared machine.
 FUZZ_PARALLEL   ?=
 # Shrinking a new interesting input may take this long per input.

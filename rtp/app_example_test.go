@@ -15,10 +15,10 @@ import (
 // Answering: an application that records every incoming call and plays a
 // file back, registered with the Jingle manager of an XMPP connection.
 func ExampleNewApplication() {
-	var conn jingle.Sender // an XMPP connection (internal/xmpp.Client)
+	var conn jingle.Sender // an XMPP connection (xmpp.Client)
 	app := rtp.NewApplication(rtp.ApplicationOptions{
 		Peer: rtp.PeerOptions{
-			// From XEP-0215 discovery (internal/xmpp/extdisco) or static.
+			// From XEP-0215 discovery (xmpp/extdisco) or static.
 			ICEServers: []webrtc.ICEServer{{URLs: []string{"turn:turn.example.org:3478"}, Username: "u", Credential: "p"}},
 			Logger:     slog.Default(),
 		},

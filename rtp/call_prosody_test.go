@@ -9,10 +9,10 @@ import (
 
 	"github.com/jingled/jingled/internal/mediatest"
 	"github.com/jingled/jingled/internal/prosodytest"
-	"github.com/jingled/jingled/internal/xmpp"
-	"github.com/jingled/jingled/internal/xmpp/extdisco"
 	"github.com/jingled/jingled/jingle"
 	"github.com/jingled/jingled/turnserver"
+	"github.com/jingled/jingled/xmpp"
+	"github.com/jingled/jingled/xmpp/extdisco"
 )
 
 // xmppPeer is one account logged into Prosody with a Jingle manager.

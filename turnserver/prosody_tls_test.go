@@ -11,8 +11,8 @@ import (
 	"github.com/pion/turn/v5"
 
 	"github.com/jingled/jingled/internal/prosodytest"
-	"github.com/jingled/jingled/internal/xmpp"
-	"github.com/jingled/jingled/internal/xmpp/extdisco"
+	"github.com/jingled/jingled/xmpp"
+	"github.com/jingled/jingled/xmpp/extdisco"
 )
 
 // TestProsodyAnnouncesTLS is the "443 only" deployment end to end on

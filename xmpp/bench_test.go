@@ -11,7 +11,7 @@ import (
 // BenchmarkIQRoundTrip measures one IQ get/result between two clients
 // through Prosody over STARTTLS (loopback):
 //
-//	go test -run '^$' -bench IQRoundTrip -benchtime 2s ./internal/xmpp/
+//	go test -run '^$' -bench IQRoundTrip -benchtime 2s ./xmpp/
 func BenchmarkIQRoundTrip(b *testing.B) {
 	srv := prosodytest.Shared(b)
 	alice := benchClient(b, srv, srv.NewAccount(b, "alice"))

@@ -10,7 +10,7 @@ import (
 // stanza reader and the stanza decoders: they must return errors, never
 // panic or loop. Run longer with
 //
-//	go test -run '^$' -fuzz FuzzStreamReader -fuzztime 2m ./internal/xmpp/
+//	go test -run '^$' -fuzz FuzzStreamReader -fuzztime 2m ./xmpp/
 func FuzzStreamReader(f *testing.F) {
 	for _, seed := range []string{
 		`<iq type="set" id="1" from="a@b/c"><jingle xmlns="urn:xmpp:jingle:1" action="session-initiate" sid="x"/></iq>`,

@@ -39,9 +39,9 @@ import (
 	"github.com/jingled/jingled/bench/internal/benchproc"
 	"github.com/jingled/jingled/internal/mediatest"
 	"github.com/jingled/jingled/internal/prosodytest"
-	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
 	"github.com/jingled/jingled/rtp"
+	"github.com/jingled/jingled/xmpp"
 )
 
 func main() {

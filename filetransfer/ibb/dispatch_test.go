@@ -24,7 +24,7 @@ func (s *Stream) buffered() int {
 }
 
 // TestStalledReaderKeepsDispatchFree: HandleIQ runs on the connection's
-// one dispatch goroutine (internal/xmpp, like the router's endpoints,
+// one dispatch goroutine (xmpp, like the router's endpoints,
 // handles an account's IQs and messages one at a time). A transfer whose
 // reader has stopped must not hold it: once the receive buffer is full,
 // an unrelated IQ to the same client is still answered, the sender is

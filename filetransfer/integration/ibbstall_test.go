@@ -12,14 +12,14 @@ import (
 
 	"github.com/jingled/jingled/filetransfer/ibb"
 	"github.com/jingled/jingled/internal/prosodytest"
-	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
+	"github.com/jingled/jingled/xmpp"
 )
 
 // ibbBuffer is what an IBB receiver buffers for a reader that is behind.
 const ibbBuffer = 1 << 20
 
-// TestIBBStallThroughProsody: internal/xmpp runs every incoming IQ and
+// TestIBBStallThroughProsody: xmpp runs every incoming IQ and
 // message of the account on one goroutine. An IBB stream whose reader has
 // stopped must not hold it: with the receive buffer full, a ping to the
 // receiver is still answered, and once the reader resumes every byte

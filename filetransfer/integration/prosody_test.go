@@ -24,9 +24,9 @@ import (
 	"github.com/jingled/jingled/filetransfer/s5b"
 	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/internal/prosodytest"
-	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
 	"github.com/jingled/jingled/turnserver"
+	"github.com/jingled/jingled/xmpp"
 )
 
 type side struct {

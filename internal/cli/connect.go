@@ -16,9 +16,9 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/spf13/cobra"
 
-	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
 	"github.com/jingled/jingled/rtp"
+	"github.com/jingled/jingled/xmpp"
 )
 
 // iceFlags choose the STUN/TURN servers and ICE policy of calls and

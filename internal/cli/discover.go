@@ -7,8 +7,8 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"github.com/jingled/jingled/internal/xmpp"
-	"github.com/jingled/jingled/internal/xmpp/extdisco"
+	"github.com/jingled/jingled/xmpp"
+	"github.com/jingled/jingled/xmpp/extdisco"
 )
 
 // discoverICE asks the account's server for STUN/TURN servers (XEP-0215).

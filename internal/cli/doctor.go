@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jingled/jingled/internal/doctor"
-	"github.com/jingled/jingled/internal/xmpp"
+	"github.com/jingled/jingled/xmpp"
 )
 
 // doctorRun is one `jingle doctor`: its options and the report it fills.

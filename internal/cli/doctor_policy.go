@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/jingled/jingled/internal/doctor"
-	"github.com/jingled/jingled/internal/xmpp/extdisco"
+	"github.com/jingled/jingled/xmpp/extdisco"
 )
 
 // forbiddenPeers are internal addresses a public relay must not reach,

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/jingled/jingled/internal/doctor"
-	"github.com/jingled/jingled/internal/xmpp"
-	"github.com/jingled/jingled/internal/xmpp/extdisco"
+	"github.com/jingled/jingled/xmpp"
+	"github.com/jingled/jingled/xmpp/extdisco"
 )
 
 func TestLoginFinding(t *testing.T) {

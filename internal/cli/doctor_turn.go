@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/jingled/jingled/internal/doctor"
-	"github.com/jingled/jingled/internal/xmpp/extdisco"
+	"github.com/jingled/jingled/xmpp/extdisco"
 )
 
 // selfAddress is what the STUN binding taught about this machine: the

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/jingled/jingled/internal/doctor"
-	"github.com/jingled/jingled/internal/xmpp/extdisco"
 	"github.com/jingled/jingled/turnserver"
+	"github.com/jingled/jingled/xmpp/extdisco"
 )
 
 // TestDoctorRelayChecks runs the doctor's STUN/TURN checks against our

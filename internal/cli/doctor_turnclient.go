@@ -18,7 +18,7 @@ import (
 	"github.com/pion/turn/v5"
 
 	"github.com/jingled/jingled/internal/pionlog"
-	"github.com/jingled/jingled/internal/xmpp/extdisco"
+	"github.com/jingled/jingled/xmpp/extdisco"
 )
 
 // turnProbe is one pion/turn client on its own socket to one STUN/TURN

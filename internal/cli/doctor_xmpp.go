@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/jingled/jingled/internal/doctor"
-	"github.com/jingled/jingled/internal/xmpp/extdisco"
 	"github.com/jingled/jingled/jingle"
+	"github.com/jingled/jingled/xmpp/extdisco"
 )
 
 // nsVersion is XEP-0092 Software Version.

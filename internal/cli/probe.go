@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/jingled/jingled/internal/xmpp"
-	"github.com/jingled/jingled/internal/xmpp/extdisco"
 	"github.com/jingled/jingled/jingle"
+	"github.com/jingled/jingled/xmpp"
+	"github.com/jingled/jingled/xmpp/extdisco"
 )
 
 // Feature groups that probe reports, by what a person wants to know.

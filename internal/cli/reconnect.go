@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/jingled/jingled/internal/xmpp"
+	"github.com/jingled/jingled/xmpp"
 )
 
 // defaultReconnectFor is how long a lost connection is retried: long

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jingled/jingled/internal/xmpp"
+	"github.com/jingled/jingled/xmpp"
 )
 
 func TestLostConnection(t *testing.T) {

@@ -16,8 +16,8 @@ import (
 
 	"github.com/jingled/jingled/filetransfer"
 	"github.com/jingled/jingled/ice"
-	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
+	"github.com/jingled/jingled/xmpp"
 )
 
 // transferSummary is the final JSON object of send and receive.

@@ -16,10 +16,10 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/jingled/jingled/internal/config"
-	"github.com/jingled/jingled/internal/xmpp"
-	"github.com/jingled/jingled/internal/xmpp/extdisco"
 	"github.com/jingled/jingled/jingle"
 	"github.com/jingled/jingled/rtp"
+	"github.com/jingled/jingled/xmpp"
+	"github.com/jingled/jingled/xmpp/extdisco"
 )
 
 // account is one XMPP account with its role. It owns its client, manager

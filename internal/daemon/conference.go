@@ -12,9 +12,9 @@ import (
 	"github.com/jingled/jingled/conference"
 	"github.com/jingled/jingled/conference/mixer"
 	"github.com/jingled/jingled/internal/config"
-	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
 	"github.com/jingled/jingled/rtp"
+	"github.com/jingled/jingled/xmpp"
 )
 
 // conferenceRole makes an account one conference room (account mode,

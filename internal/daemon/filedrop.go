@@ -6,9 +6,9 @@ import (
 
 	"github.com/jingled/jingled/filetransfer"
 	"github.com/jingled/jingled/internal/wiring"
-	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
 	"github.com/jingled/jingled/rtp"
+	"github.com/jingled/jingled/xmpp"
 )
 
 // filedropRole accepts files from allowed JIDs into Dir and serves

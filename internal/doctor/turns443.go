@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jingled/jingled/internal/xmpp/extdisco"
+	"github.com/jingled/jingled/xmpp/extdisco"
 )
 
 // TURNS443 judges whether the services the XMPP server announces

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jingled/jingled/internal/xmpp/extdisco"
+	"github.com/jingled/jingled/xmpp/extdisco"
 )
 
 func TestTURNS443(t *testing.T) {

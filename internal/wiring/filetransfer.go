@@ -14,8 +14,8 @@ import (
 	"github.com/jingled/jingled/filetransfer/ibb"
 	"github.com/jingled/jingled/filetransfer/s5b"
 	"github.com/jingled/jingled/ice"
-	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
+	"github.com/jingled/jingled/xmpp"
 )
 
 // FileTransferConfig says how to build the XEP-0234 stack of an account.

@@ -20,8 +20,8 @@ import (
 	"github.com/jingled/jingled/internal/mediatest"
 	"github.com/jingled/jingled/internal/proctest"
 	"github.com/jingled/jingled/internal/prosodytest"
-	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
+	"github.com/jingled/jingled/xmpp"
 )
 
 // Bounds of the test, each with its reason.

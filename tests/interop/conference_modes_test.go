@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
 	"github.com/jingled/jingled/rtp"
+	"github.com/jingled/jingled/xmpp"
 )
 
 // TestConferenceRoomIsACallableContact: what a client needs to show a

@@ -11,12 +11,12 @@ import (
 
 	"github.com/jingled/jingled/internal/mediatest"
 	"github.com/jingled/jingled/internal/prosodytest"
-	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
+	"github.com/jingled/jingled/xmpp"
 )
 
 // goPeer is our side: one account logged into Prosody through
-// internal/xmpp with a Jingle manager serving its IQs.
+// xmpp with a Jingle manager serving its IQs.
 type goPeer struct {
 	acct   prosodytest.Account
 	client *xmpp.Client

@@ -5,7 +5,7 @@
 //
 // It speaks urn:xmpp:extdisco:2 and falls back to urn:xmpp:extdisco:1 for
 // servers that only know the older namespace. It talks through a
-// jingle.Sender, so it runs over internal/xmpp.Client or the in-memory
+// jingle.Sender, so it runs over xmpp.Client or the in-memory
 // jingletest router alike.
 package extdisco
 

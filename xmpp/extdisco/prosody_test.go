@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/jingled/jingled/internal/prosodytest"
-	"github.com/jingled/jingled/internal/xmpp"
+	"github.com/jingled/jingled/xmpp"
 )
 
 // turnRESTPassword is the TURN REST API credential

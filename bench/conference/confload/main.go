@@ -1,7 +1,7 @@
 // Command confload is the load of the conference benchmark
 // (bench/conference): participants that call conference rooms, each with
 // its own XMPP connection (a resource of one of a few accounts) and its
-// own call, placed with the project's library (internal/xmpp, jingle,
+// own call, placed with the project's library (xmpp, jingle,
 // rtp) to ROOM@DOMAIN/focus.
 //
 // What they send is encoded once at start (pre-encoded Opus, so the load
@@ -35,9 +35,9 @@ import (
 	"gopkg.in/hraban/opus.v2"
 
 	"github.com/jingled/jingled/bench/conference/internal/loadwire"
-	"github.com/jingled/jingled/internal/xmpp"
 	"github.com/jingled/jingled/jingle"
 	"github.com/jingled/jingled/rtp"
+	"github.com/jingled/jingled/xmpp"
 )
 
 func main() {
