@@ -97,36 +97,63 @@ func middleFrame(ctx context.Context, path string, n int) (*image.RGBA, error) {
 	return img, nil
 }
 
-// checkDinoShows asserts that Dino's call window (704x528 at 0,0) shows
-// the CLI's colour over a good part of it: Dino decoded and rendered the
-// CLI's video.
+// checkDinoShows asserts that Dino's call window shows the CLI's colour
+// over a good part of it: Dino decoded and rendered the CLI's video. The
+// window is found by its size and raised first (see callWindow); a failure
+// says which windows were up and what the call window showed instead.
 func (d *dinoProc) checkDinoShows(t *testing.T, c color.RGBA, callDone <-chan struct{}) {
 	t.Helper()
-	win := image.Rect(0, 0, 704, 528)
-	var frac float64
+	var (
+		frac     float64
+		win      xwindow
+		found    bool
+		last     *image.RGBA
+		lastWins []xwindow
+	)
 	err := d.waitFor(context.Background(), 20*time.Second, "the CLI's video in Dino's call window", func() (bool, error) {
 		select {
 		case <-callDone:
 			return false, fmt.Errorf("the call ended before Dino's call window showed the CLI's colour (%.0f %% at best)", frac*100)
 		default:
 		}
+		w, ok, err := d.callWindow()
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			lastWins, _ = d.windows()
+			return false, nil
+		}
+		win, found = w, true
 		img, err := d.screenshot()
 		if err != nil {
 			return false, err
 		}
-		n := 0
-		for y := win.Min.Y; y < win.Max.Y; y += 2 {
-			for x := win.Min.X; x < win.Max.X; x += 2 {
+		last = img
+		r := win.frame.Intersect(img.Bounds())
+		n, all := 0, 0
+		for y := r.Min.Y; y < r.Max.Y; y += 2 {
+			for x := r.Min.X; x < r.Max.X; x += 2 {
+				all++
 				if near(img.RGBAAt(x, y), c, 24) {
 					n++
 				}
 			}
 		}
-		frac = max(frac, float64(n)/float64(win.Dx()*win.Dy()/4))
+		if all > 0 {
+			frac = max(frac, float64(n)/float64(all))
+		}
 		return frac > 0.25, nil
 	})
 	t.Logf("Dino's call window: %.0f %% of it in the CLI's colour (%d,%d,%d)", frac*100, c.R, c.G, c.B)
 	if err != nil {
-		t.Error(err)
+		switch {
+		case !found:
+			t.Errorf("%v; no call window among Dino's visible windows %v", err, lastWins)
+		case last != nil:
+			t.Errorf("%v; call window %v showed %s", err, win, describe(last, win.frame))
+		default:
+			t.Error(err)
+		}
 	}
 }
