@@ -85,6 +85,7 @@ func TestCallThroughProsody(t *testing.T) {
 	}
 	t.Logf("caller: %s", call.Stats())
 	t.Logf("callee: %s", bobCall.Stats())
+	checkDelivered(t, call.Stats(), bobCall.Stats())
 	checkTone(t, filepath.Join(dir, "bob.ogg"), 440, d)
 	checkTone(t, filepath.Join(dir, "alice.ogg"), 880, d)
 	checkVideo(t, filepath.Join(dir, "bob.ivf"), 45)
