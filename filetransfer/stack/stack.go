@@ -1,6 +1,21 @@
-// Package wiring assembles the protocol packages into what the programs
-// run, so cmd/jingle and jingled build the same stacks the same way.
-package wiring
+// Package stack builds a complete XEP-0234 file-transfer stack on an XMPP
+// connection: the filetransfer application with its three transports,
+// WebRTC datachannel (XEP-0343 and its two other dialects), SOCKS5
+// Bytestreams (XEP-0260, direct and through the server's XEP-0065 proxy)
+// and In-Band Bytestreams (XEP-0261), in that order of preference with
+// transport-replace fallback. The jingle and jingled programs build their
+// file transfers with it, so an embedder gets the same stack:
+//
+//	ft, err := stack.New(ctx, client, stack.Config{
+//		App: []filetransfer.Option{filetransfer.WithReceiveDir(dir)},
+//	})
+//	mgr := jingle.NewManager(client.JID(), client, ft.Options...)
+//	client.Serve(mgr)
+//	ft.Serve()
+//	res, err := ft.App.Send(ctx, mgr, "juliet@example.org/balcony", "notes.txt", filetransfer.SendOptions{})
+//
+// examples/filebot is a complete program.
+package stack
 
 import (
 	"context"
@@ -18,8 +33,10 @@ import (
 	"github.com/jingled/jingled/xmpp"
 )
 
-// FileTransferConfig says how to build the XEP-0234 stack of an account.
-type FileTransferConfig struct {
+// Config says how to build the stack. The zero value is a usable
+// default: host candidates only, the server's SOCKS5 proxy if it has
+// one, offers declined unless an App option accepts them.
+type Config struct {
 	// ICEServers and RelayOnly configure the datachannel's ICE;
 	// ICEServerSource, when set, adds fresh servers to each new
 	// PeerConnection (refreshed XEP-0215 credentials).
@@ -41,20 +58,23 @@ type FileTransferConfig struct {
 	Allowed func(peer string) bool
 }
 
-// FileTransfer is an account's file-transfer application with its three
+// Stack is an account's file-transfer application with its three
 // transports: WebRTC datachannel (every dialect), SOCKS5 (direct and via
 // the server's proxy) and IBB.
-type FileTransfer struct {
+type Stack struct {
+	// App sends (App.Send), requests (App.Request) and receives files.
 	App *filetransfer.App
-	// Options register the application and transports on a Manager.
+	// Options register the application and transports on the Manager
+	// the connection serves (jingle.NewManager).
 	Options []jingle.Option
 	ibb     *ibb.Transport
 	client  *xmpp.Client
 }
 
-// NewFileTransfer builds the stack on c, which must be connected (proxy
-// discovery asks the server). Call Serve after the Manager is served.
-func NewFileTransfer(ctx context.Context, c *xmpp.Client, cfg FileTransferConfig) (*FileTransfer, error) {
+// New builds the stack on c, which must be connected: SOCKS5 proxy
+// discovery asks the server (ctx bounds it). Register Options on a
+// Manager, serve it on c, then call Serve.
+func New(ctx context.Context, c *xmpp.Client, cfg Config) (*Stack, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -112,18 +132,20 @@ func NewFileTransfer(ctx context.Context, c *xmpp.Client, cfg FileTransferConfig
 	for _, t := range []jingle.Transport{dc, dc0, dcICE, st, it} {
 		opts = append(opts, jingle.WithTransport(t))
 	}
-	return &FileTransfer{App: app, Options: opts, ibb: it, client: c}, nil
+	return &Stack{App: app, Options: opts, ibb: it, client: c}, nil
 }
 
-// Serve registers the IBB data handlers (XEP-0047 IQs are not Jingle).
-func (f *FileTransfer) Serve() {
+// Serve registers the IBB data handlers on the connection: XEP-0047's
+// <open/>, <data/> and <close/> IQs are not Jingle, so the Manager does
+// not see them.
+func (f *Stack) Serve() {
 	for _, p := range f.ibb.Payloads() {
 		f.client.HandleIQ(p[0], p[1], f.ibb.HandleIQ)
 	}
 }
 
 // Close stops the application's transfers.
-func (f *FileTransfer) Close() error { return f.App.Close() }
+func (f *Stack) Close() error { return f.App.Close() }
 
 // guarded declines sessions from peers a policy does not allow.
 type guarded struct {

@@ -9,14 +9,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jingled/jingled/filetransfer"
-	"github.com/jingled/jingled/internal/wiring"
+	"github.com/jingled/jingled/filetransfer/stack"
 )
 
-// serveFiles builds the account's XEP-0234 stack (internal/wiring, as
+// serveFiles builds the account's XEP-0234 stack (filetransfer/stack, as
 // jingled builds it) with app's options and serves Jingle with it, for
 // send, receive and fetch; the caller closes it.
-func (g *globals) serveFiles(ctx context.Context, ep *endpoint, f *iceFlags, servers []webrtc.ICEServer, app ...filetransfer.Option) (*wiring.FileTransfer, error) {
-	ft, err := wiring.NewFileTransfer(ctx, ep.client, wiring.FileTransferConfig{
+func (g *globals) serveFiles(ctx context.Context, ep *endpoint, f *iceFlags, servers []webrtc.ICEServer, app ...filetransfer.Option) (*stack.Stack, error) {
+	ft, err := stack.New(ctx, ep.client, stack.Config{
 		ICEServers: servers, RelayOnly: f.relay, Loopback: f.loopback, Logger: g.logger(), App: app,
 	})
 	if err != nil {

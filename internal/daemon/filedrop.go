@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/jingled/jingled/filetransfer"
-	"github.com/jingled/jingled/internal/wiring"
+	"github.com/jingled/jingled/filetransfer/stack"
 	"github.com/jingled/jingled/jingle"
 	"github.com/jingled/jingled/rtp"
 	"github.com/jingled/jingled/xmpp"
@@ -15,7 +15,7 @@ import (
 // ServeDir on request (XEP-0234 pull).
 type filedropRole struct {
 	a   *account
-	ft  *wiring.FileTransfer
+	ft  *stack.Stack
 	dir *filetransfer.Dir
 }
 
@@ -51,7 +51,7 @@ func newFiledropRole(a *account, peer rtp.PeerOptions, c *xmpp.Client) (roleHand
 		appOpts = append(appOpts, filetransfer.WithServeDir(a.cfg.ServeDir))
 	}
 	appOpts = append(appOpts, filetransfer.WithResults(r.result))
-	ft, err := wiring.NewFileTransfer(a.ctx, c, wiring.FileTransferConfig{
+	ft, err := stack.New(a.ctx, c, stack.Config{
 		ICEServerSource: peer.ICEServerSource, RelayOnly: peer.RelayOnly, Loopback: peer.Loopback,
 		Logger: a.log, App: appOpts, Allowed: a.allowed,
 	})
