@@ -1,18 +1,11 @@
 package rtp
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"strings"
 )
-
-// ErrNoAddress means ICE would gather no candidate at all: no interface
-// has an address pion uses, and no TURN server could lend one. A call
-// would otherwise send an empty transport-info and time out 30 s later
-// with a bare "timeout", which names nothing a person can fix.
-var ErrNoAddress = errors.New("rtp: no usable network address for ICE candidates")
 
 // hostInterface is one network interface as gathering sees it.
 type hostInterface struct {

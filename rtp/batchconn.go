@@ -104,8 +104,6 @@ func (b *batchConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	return n, net.UDPAddrFromAddrPort(from), nil
 }
 
-var errBatchConnClosed = errors.New("rtp: UDP socket closed")
-
 // WriteToAddrPort sends p, or queues a copy for the writer that is
 // sending. Like a UDP send it reports success once the datagram is handed
 // over; a datagram the kernel refuses is lost, as on the wire.

@@ -2,7 +2,6 @@ package rtp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -14,10 +13,6 @@ import (
 
 	"github.com/pion/webrtc/v4"
 )
-
-// ErrICEFailed is the error a call ends with when ICE found no working
-// candidate pair (RFC 8445 section 8.1.2); it wraps the diagnostics.
-var ErrICEFailed = errors.New("ICE failed")
 
 // ICEDiagnostics explain an ICE outcome for an operator: which candidate
 // types each side had, which pairs were checked and how they fared, and

@@ -15,12 +15,6 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// ErrNotLoopback is an RTP forward or input address outside this
-// machine: plain RTP has no encryption and no authentication, so the
-// call's media would cross the network in the clear, or anyone on it
-// could inject media into the call.
-var ErrNotLoopback = errors.New("rtp: not a loopback address")
-
 // LoopbackAddr resolves hostport ("127.0.0.1:5004", "localhost:5004",
 // "[::1]:5004") and returns it, or an error wrapping ErrNotLoopback when
 // it is not on this machine's loopback.

@@ -21,9 +21,6 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 )
 
-// ErrUnknownMediaFile is a media file whose format or codec we do not read.
-var ErrUnknownMediaFile = errors.New("rtp: unsupported media file")
-
 // Source feeds one local track of a call: a file read at its own pace, or
 // RTP arriving on a local UDP port from ffmpeg or GStreamer.
 type Source interface {

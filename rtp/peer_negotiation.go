@@ -2,9 +2,7 @@ package rtp
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -12,18 +10,6 @@ import (
 
 	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/jingle"
-)
-
-// errClosedPipe is what pion's tracks return once their sender stopped.
-var errClosedPipe = io.ErrClosedPipe
-
-// Errors of calls.
-var (
-	// ErrCallState is an API call that does not fit the call's state
-	// (answering twice, session-info before the session exists).
-	ErrCallState = errors.New("rtp: not possible in the call's state")
-	// ErrNoCommonCodec: the peer offered no payload type we support.
-	ErrNoCommonCodec = errors.New("rtp: no payload type in common")
 )
 
 // contentKind returns the pion kind of a content's RTP description.

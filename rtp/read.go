@@ -1,7 +1,6 @@
 package rtp
 
 import (
-	"errors"
 	"fmt"
 
 	pionrtp "github.com/pion/rtp"
@@ -11,10 +10,6 @@ import (
 // readMTU is the largest RTP packet a track reader takes (pion's default
 // receive MTU).
 const readMTU = 1460
-
-// errBadPacket: a packet that does not parse as RTP. The reader skips it;
-// one malformed packet must not end a call's media.
-var errBadPacket = errors.New("rtp: malformed RTP packet")
 
 // readPacket reads the next packet of t through buf and returns it in
 // memory of its own size. pion's TrackRemote.ReadRTP allocates a whole

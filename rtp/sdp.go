@@ -15,27 +15,6 @@ import (
 	"github.com/jingled/jingled/jingle"
 )
 
-// Errors callers can branch on.
-var (
-	// ErrInvalidSDP is SDP that does not parse or lacks what a Jingle
-	// content needs.
-	ErrInvalidSDP = errors.New("rtp: invalid SDP")
-	// ErrInvalidDescription is an RTP description that cannot be
-	// translated (no media type, no payload type, ...).
-	ErrInvalidDescription = errors.New("rtp: invalid RTP description")
-	// ErrWrongNamespace is an element that is not the expected one.
-	ErrWrongNamespace = errors.New("rtp: unexpected namespace")
-	// ErrUnsupportedContent is a content that is neither RTP nor a data
-	// channel over ICE-UDP, so it has no SDP form.
-	ErrUnsupportedContent = errors.New("rtp: content has no SDP form")
-	// ErrNoICECredentials is an ICE-UDP transport without ufrag or pwd
-	// where a full description is needed.
-	ErrNoICECredentials = errors.New("rtp: transport without ICE ufrag/pwd")
-	// ErrNoFingerprint is a transport without DTLS fingerprint: without
-	// one there is no DTLS-SRTP, and Conversations refuses the session.
-	ErrNoFingerprint = errors.New("rtp: transport without DTLS fingerprint")
-)
-
 // DataChannelDialect selects how SDPToJingle writes a data channel
 // transport; the three dialects in use are described in package ice.
 type DataChannelDialect int
