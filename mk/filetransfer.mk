@@ -21,3 +21,15 @@ ft-50m:
 	  -ft.size=52428800 -ft.ibbsize=52428800
 
 BENCH_TARGETS += bench-ft
+
+# One big file with the CLI, `jingle send` to `jingle receive`, each its own
+# process, through Prosody: time, rate, both processes' peak RSS (issue 14:
+# 1 GiB over the datachannel with the receiver under 100 MiB throughout).
+#   FTBIG_FLAGS  e.g. -size 256MiB -transport s5b (see go run ./bench/ftbig -h)
+FTBIG_FLAGS ?= -size 1GiB -transport datachannel
+
+.PHONY: bench-ft-big
+BENCH_TARGETS += bench-ft-big
+
+bench-ft-big:
+	./scripts/in-netns.sh $(GO) run ./bench/ftbig $(FTBIG_FLAGS)
