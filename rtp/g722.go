@@ -190,6 +190,20 @@ func (b *g722Band) highStep(ih int) {
 	b.adapt(d)
 }
 
+// qmf shifts the samples a and b into the history x of a QMF (either
+// direction's: they share the taps) and returns its two filter sums,
+// over the even-indexed history with the taps in order and over the
+// odd-indexed with the taps reversed.
+func qmf(x *[24]int, a, b int) (evenTaps, oddTaps int) {
+	copy(x[:], x[2:])
+	x[22], x[23] = a, b
+	for i := 0; i < 12; i++ {
+		evenTaps += x[2*i] * g722QMF[i]
+		oddTaps += x[2*i+1] * g722QMF[11-i]
+	}
+	return evenTaps, oddTaps
+}
+
 // G722Encoder encodes 16 kHz 16-bit PCM to G.722 at 64 kbit/s. Its
 // state carries over between calls of Encode, so a stream is encoded in
 // pieces of any even length.
@@ -211,13 +225,7 @@ func (e *G722Encoder) Encode(dst []byte, pcm []int16) []byte {
 	for j := 0; j+1 < len(pcm); j += 2 {
 		// Transmit QMF: two input samples make one sample of each
 		// band.
-		copy(e.x[:], e.x[2:])
-		e.x[22], e.x[23] = int(pcm[j]), int(pcm[j+1])
-		var even, odd int
-		for i := 0; i < 12; i++ {
-			odd += e.x[2*i] * g722QMF[i]
-			even += e.x[2*i+1] * g722QMF[11-i]
-		}
+		odd, even := qmf(&e.x, int(pcm[j]), int(pcm[j+1]))
 		xlow, xhigh := (even+odd)>>14, (even-odd)>>14
 
 		// Low band: SUBTRA, QUANTL.
@@ -286,13 +294,7 @@ func (d *G722Decoder) Decode(dst []int16, g722 []byte) []int16 {
 
 		// Receive QMF: one sample of each band makes two output
 		// samples.
-		copy(d.x[:], d.x[2:])
-		d.x[22], d.x[23] = rlow+rhigh, rlow-rhigh
-		var out1, out2 int
-		for i := 0; i < 12; i++ {
-			out2 += d.x[2*i] * g722QMF[i]
-			out1 += d.x[2*i+1] * g722QMF[11-i]
-		}
+		out2, out1 := qmf(&d.x, rlow+rhigh, rlow-rhigh)
 		dst = append(dst, int16(sat16(out1>>11)), int16(sat16(out2>>11)))
 	}
 	return dst

@@ -27,25 +27,26 @@ func TestG722MatchesFFmpeg(t *testing.T) {
 				t.Fatal(err)
 			}
 			decoded := readS16(t, filepath.Join("testdata", "g722", name+".dec.s16"))
-			// In pieces of 320 samples (20 ms), as a call encodes.
-			enc := NewG722Encoder()
-			var got []byte
-			for c := range slices.Chunk(pcm, 320) {
-				got = enc.Encode(got, c)
-			}
+			// In pieces of 20 ms, as a call codes.
+			got := inPieces(pcm, 320, NewG722Encoder().Encode)
 			if i := firstDiff(got, coded); i >= 0 {
 				t.Errorf("encoding differs from ffmpeg's at byte %d of %d (len %d)", i, len(coded), len(got))
 			}
-			dec := NewG722Decoder()
-			var out []int16
-			for c := range slices.Chunk(coded, 160) {
-				out = dec.Decode(out, c)
-			}
+			out := inPieces(coded, 160, NewG722Decoder().Decode)
 			if i := firstDiff(out, decoded); i >= 0 {
 				t.Errorf("decoding differs from ffmpeg's at sample %d of %d (len %d)", i, len(decoded), len(out))
 			}
 		})
 	}
+}
+
+// inPieces runs code over in, n items at a time, appending its output.
+func inPieces[In, Out any](in []In, n int, code func([]Out, []In) []Out) []Out {
+	var out []Out
+	for c := range slices.Chunk(in, n) {
+		out = code(out, c)
+	}
+	return out
 }
 
 func readS16(t *testing.T, path string) []int16 {
