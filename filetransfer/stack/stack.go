@@ -48,6 +48,12 @@ type Config struct {
 	Loopback bool
 	// NoProxies skips discovering the server's XEP-0065 proxy.
 	NoProxies bool
+	// Calls says the same Manager also carries calls (rtp.Application's
+	// Options register the ICE-UDP transport). The datachannel dialect
+	// that StanzaJS and Jitsi put inside an ICE-UDP transport is then
+	// left out, as one namespace has one transport: transfers with them
+	// use XEP-0343's namespace, SOCKS5 or IBB instead.
+	Calls bool
 	// App are further filetransfer options: receive dir, accept policy,
 	// results, progress.
 	App    []filetransfer.Option
@@ -97,16 +103,20 @@ func New(ctx context.Context, c *xmpp.Client, cfg Config) (*Stack, error) {
 		}
 	}
 	dc := datachannel.New(dcOpts...)
-	// StanzaJS and Jitsi put their sctpmap inside an ICE-UDP transport:
-	// that dialect is registered under ice-udp's namespace, which is ours
-	// to take because this manager carries no calls.
-	dcICE := dc.Dialect(ice.NS)
 	// XEP-0343's own namespace, as the spec's examples write it.
 	dc0 := dc.Dialect(ice.NSDataChannel0)
 	st := s5b.New(c, s5bOpts...)
 	it := ibb.New(c, ibb.WithLogger(log))
+	transports := []filetransfer.StandaloneTransport{dc, dc0, st, it}
+	if !cfg.Calls {
+		// StanzaJS and Jitsi put their sctpmap inside an ICE-UDP
+		// transport: that dialect is registered under ice-udp's
+		// namespace, which is ours to take when the manager carries no
+		// calls.
+		transports = append(transports, dc.Dialect(ice.NS))
+	}
 	app := filetransfer.New(append([]filetransfer.Option{
-		filetransfer.WithTransports(dc, dc0, dcICE, st, it),
+		filetransfer.WithTransports(transports...),
 		filetransfer.WithLogger(log),
 		filetransfer.WithPeerFeatures(func(ctx context.Context, jid string) ([]string, error) {
 			info, err := c.DiscoInfo(ctx, jid)
@@ -129,7 +139,7 @@ func New(ctx context.Context, c *xmpp.Client, cfg Config) (*Stack, error) {
 		}
 		opts = append(opts, jingle.WithApplication(a))
 	}
-	for _, t := range []jingle.Transport{dc, dc0, dcICE, st, it} {
+	for _, t := range transports {
 		opts = append(opts, jingle.WithTransport(t))
 	}
 	return &Stack{App: app, Options: opts, ibb: it, client: c}, nil
