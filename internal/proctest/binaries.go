@@ -17,21 +17,26 @@ var binDir string
 // skips the test.
 //
 //	func TestMain(m *testing.M) { os.Exit(proctest.MainWithBinaries(m)) }
-func MainWithBinaries(m *testing.M) int {
+func MainWithBinaries(m *testing.M) int { return MainWith(m, (*testing.M).Run) }
+
+// MainWith is MainWithBinaries that runs the tests with run (for
+// instance prosodytest.Run, for a Prosody the tests share) and also
+// builds the main packages extra (import paths, e.g. the examples).
+func MainWith(m *testing.M, run func(*testing.M) int, extra ...string) int {
 	if !flag.Parsed() {
 		flag.Parse()
 	}
 	if testing.Short() {
-		return m.Run()
+		return run(m)
 	}
-	dir, err := Build()
+	dir, err := Build(extra...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	binDir = dir
 	defer os.RemoveAll(dir)
-	return m.Run()
+	return run(m)
 }
 
 // Bin is the path of the built binary name ("jingle", "jingled"); it
