@@ -2,17 +2,6 @@ package rtp
 
 import "github.com/jingled/jingled/jingle"
 
-// Call events for contents added and removed during the call (either
-// side's content-add and content-remove, XEP-0166 §6.3, §6.6).
-const (
-	// EventContentAdd: a content was added and accepted (ours by the
-	// peer's content-accept, the peer's by ours); Content names it.
-	EventContentAdd EventType = "content-add"
-	// EventContentRemove: a content was removed (by either side, or our
-	// content-add was rejected: Text says "rejected"); Content names it.
-	EventContentRemove EventType = "content-remove"
-)
-
 // sendState says why we do not send on a content. Several reasons can
 // hold at once and each is lifted on its own: unmuting while the peer
 // still holds the call sends nothing. Loop-owned.

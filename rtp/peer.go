@@ -6,10 +6,13 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/internal/pionlog"
+	"github.com/jingled/jingled/jingle"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/stats"
@@ -278,4 +281,141 @@ func newCertificate() (*webrtc.Certificate, error) {
 		return nil, fmt.Errorf("rtp: DTLS certificate: %w", err)
 	}
 	return cert, nil
+}
+
+// peer is one PeerConnection and the contents it carries.
+type peer struct {
+	pc       *webrtc.PeerConnection
+	stats    *statsHolder
+	contents []string
+	// remoteSet: the remote description is applied; until then trickled
+	// candidates wait in pending.
+	remoteSet bool
+	pending   []webrtc.ICECandidateInit
+	// Local ICE credentials and generation, for transport-info.
+	ufrag, pwd string
+	fps        []ice.Fingerprint
+	generation uint32
+	// remoteUfrag detects a peer's ICE restart; pastUfrags are the
+	// generations before, whose late candidates are dropped.
+	remoteUfrag string
+	pastUfrags  map[string]bool
+	iceDone     bool
+	connected   bool
+	// watch keeps stats snapshots while ICE checks, for the diagnostics
+	// of a failure.
+	watch      *iceWatch
+	echo       map[string]*webrtc.TrackLocalStaticRTP // content -> echo track
+	echoPaused map[string]*atomic.Bool
+	// restarting: we sent an ICE restart offer and wait for the answer;
+	// answering: we answer the peer's restart once gathering is done.
+	restarting bool
+	answering  *restartAnswer
+	remoteSDP  string
+}
+
+// newPeer creates a PeerConnection for contents with our callbacks.
+func (c *Call) newPeer(contents []string) (*peer, error) {
+	return c.newPeerCreds(contents, "", "")
+}
+
+// newPeerCreds is newPeer with fixed local ICE credentials. Every
+// PeerConnection of a call uses the call's one DTLS certificate, so the
+// fingerprint the peer got stays valid whichever PeerConnection a content
+// ends up on.
+func (c *Call) newPeerCreds(contents []string, ufrag, pwd string) (*peer, error) {
+	if c.cert == nil {
+		cert, err := newCertificate()
+		if err != nil {
+			return nil, err
+		}
+		c.cert = cert
+	}
+	api, holder, err := newAPI(c.peerOpts, c.log, ufrag, pwd)
+	if err != nil {
+		return nil, err
+	}
+	cfg := c.peerOpts.configuration()
+	cfg.Certificates = []webrtc.Certificate{*c.cert}
+	pc, err := api.NewPeerConnection(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("rtp: new PeerConnection: %w", err)
+	}
+	p := &peer{pc: pc, stats: holder, contents: contents, echo: map[string]*webrtc.TrackLocalStaticRTP{}, pastUfrags: map[string]bool{},
+		echoPaused: map[string]*atomic.Bool{}}
+	c.peers = append(c.peers, p)
+	for _, n := range contents {
+		c.byContent[n] = p
+	}
+	p.watch = c.watchICE(p)
+	pc.OnICECandidate(func(ic *webrtc.ICECandidate) {
+		c.q.post(func() { c.sendCandidate(p, ic) })
+	})
+	pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) {
+		c.q.post(func() { c.iceState(p, st) })
+	})
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		c.q.post(func() { c.pcState(p, st) })
+	})
+	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		c.q.post(func() { c.onTrack(p, t, r) })
+	})
+	return p, nil
+}
+
+// iceState ends the call with connectivity-error when ICE fails.
+func (c *Call) iceState(p *peer, st webrtc.ICEConnectionState) {
+	c.log.Debug("rtp: ICE state", "contents", p.contents, "state", st)
+	if !c.current(p) {
+		return
+	}
+	if st == webrtc.ICEConnectionStateFailed {
+		// The reason text names the likely cause (firewall, TURN
+		// unreachable or refusing), from the last stats before pion
+		// dropped its candidates (see diagnostics.go).
+		c.fail(jingle.ReasonConnectivityError, c.iceFailure(p, p.watch))
+	}
+	if st == webrtc.ICEConnectionStateConnected || st == webrtc.ICEConnectionStateCompleted {
+		p.iceDone = true
+	}
+}
+
+// pcState tracks DTLS on top of ICE: a PeerConnection that fails while
+// ICE worked failed its DTLS handshake (wrong fingerprint, bad role):
+// security-error.
+func (c *Call) pcState(p *peer, st webrtc.PeerConnectionState) {
+	c.log.Debug("rtp: PeerConnection state", "contents", p.contents, "state", st)
+	if !c.current(p) {
+		return
+	}
+	switch st {
+	case webrtc.PeerConnectionStateConnected:
+		if p.connected {
+			return
+		}
+		p.connected = true
+		c.connected++
+		if c.connected == len(c.peers) {
+			c.emit(Event{Type: EventConnected})
+		}
+		c.startTimer()
+		c.startSources(p)
+	case webrtc.PeerConnectionStateFailed:
+		if p.iceDone && p.pc.ICEConnectionState() != webrtc.ICEConnectionStateFailed {
+			c.fail(jingle.ReasonSecurityError, fmt.Errorf("DTLS failed for %s", strings.Join(p.contents, ",")))
+			return
+		}
+		c.fail(jingle.ReasonConnectivityError, fmt.Errorf("connection failed for %s", strings.Join(p.contents, ",")))
+	}
+}
+
+// current reports whether p is still one of the call's PeerConnections
+// (not one replaced by unbundle or removed with its content).
+func (c *Call) current(p *peer) bool {
+	for _, q := range c.peers {
+		if q == p {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,207 @@
+// A call's media: sources started once their PeerConnection connects, remote
+// tracks read into sinks and echo tracks, key frame requests (PLI) both
+// ways, and the first-RTP event.
+
+package rtp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/jingled/jingled/jingle"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// startSources starts the sources whose track is on p.
+func (c *Call) startSources(p *peer) {
+	for _, t := range p.pc.GetTransceivers() {
+		s := t.Sender()
+		if s == nil || s.Track() == nil || c.started[s] {
+			continue
+		}
+		c.started[s] = true
+		for _, src := range c.sources {
+			if src.Track() != s.Track() {
+				continue
+			}
+			c.workers.Add(1)
+			go func() {
+				defer c.workers.Done()
+				if err := src.Run(c.ctx); err != nil {
+					c.q.post(func() { c.fail(jingle.ReasonMediaError, err) })
+				}
+			}()
+		}
+		// Read RTCP so the interceptors (reports, NACK) run.
+		echo := c.media.Echo
+		var kfr KeyFrameRequestHandler
+		for _, src := range c.sources {
+			if h, ok := src.(KeyFrameRequestHandler); ok && src.Track() == s.Track() {
+				kfr = h
+			}
+		}
+		c.workers.Add(1)
+		go func() {
+			defer c.workers.Done()
+			for {
+				pkts, _, err := s.ReadRTCP()
+				if err != nil {
+					return
+				}
+				if echo {
+					c.forwardPLI(p, s, pkts)
+				}
+				if kfr != nil && wantsKeyFrame(pkts) {
+					kfr.OnKeyFrameRequest()
+				}
+			}
+		}()
+	}
+}
+
+// forwardPLI asks the original sender for a key frame when the peer asks
+// our echo track for one.
+func (c *Call) forwardPLI(p *peer, s *webrtc.RTPSender, pkts []rtcp.Packet) {
+	for _, pk := range pkts {
+		switch pk.(type) {
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			for _, t := range p.pc.GetTransceivers() {
+				if t.Sender() == s && t.Receiver() != nil {
+					for _, tr := range t.Receiver().Tracks() {
+						_ = p.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
+					}
+				}
+			}
+		}
+	}
+}
+
+// onTrack starts reading a remote track into its sink and/or echo track.
+func (c *Call) onTrack(p *peer, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+	content := ""
+	for _, tr := range p.pc.GetTransceivers() {
+		if tr.Receiver() == r {
+			content = tr.Mid()
+		}
+	}
+	if content == "" && len(p.contents) == 1 {
+		// An undeclared SSRC gets a transceiver of its own, without mid.
+		content = p.contents[0]
+	}
+	codec := t.Codec()
+	c.log.Debug("rtp: remote track", "content", content, "codec", codec.MimeType)
+	var sink Sink
+	factory := c.media.Sinks
+	if factory == nil && c.media.Record != "" {
+		factory = Recorder(c.media.Record)
+		c.media.Sinks = factory
+	}
+	if factory != nil {
+		s, err := factory(content, codec)
+		if err != nil {
+			c.fail(jingle.ReasonMediaError, err)
+			return
+		}
+		sink = s
+		if hs, ok := s.(HeaderExtensionSink); ok {
+			hs.SetHeaderExtensions(r.GetParameters().HeaderExtensions)
+		}
+	}
+	echo := p.echo[content]
+	paused := p.echoPaused[content]
+	if echo != nil && paused == nil {
+		paused = &atomic.Bool{}
+		paused.Store(!c.sendState.sending(content))
+		p.echoPaused[content] = paused
+	}
+	video := t.Kind() == webrtc.RTPCodecTypeVideo
+	echoSend, echoStop := c.echoSender(echo, c.media.EchoDelay)
+	c.workers.Add(1)
+	go func() {
+		defer c.workers.Done()
+		defer echoStop()
+		defer func() {
+			if sink != nil {
+				if err := sink.Close(); err != nil {
+					c.log.Warn("rtp: closing recording", "err", err)
+				}
+			}
+		}()
+		var stopPLI func() bool
+		if video {
+			// Ask for a key frame at once and then every 2 s until the
+			// recording has one: a receiver that missed the first key
+			// frame would otherwise wait for the sender's next one.
+			stopPLI = c.pliLoop(p, t, sink)
+			defer stopPLI()
+		}
+		first := true
+		buf := make([]byte, readMTU)
+		for {
+			pkt, err := readPacket(t, buf)
+			if errors.Is(err, errBadPacket) {
+				continue
+			}
+			if err != nil {
+				return
+			}
+			if first {
+				first = false
+				c.q.post(func() { c.onFirstRTP(content) })
+			}
+			if sink != nil {
+				if err := sink.WriteRTP(pkt); err != nil {
+					c.q.post(func() { c.fail(jingle.ReasonMediaError, fmt.Errorf("recording %s: %w", content, err)) })
+					return
+				}
+			}
+			if echo != nil && !paused.Load() {
+				if err := echoSend(pkt); err != nil && !errors.Is(err, errClosedPipe) {
+					c.log.Debug("rtp: echo write", "err", err)
+				}
+			}
+		}
+	}()
+}
+
+func (c *Call) pliLoop(p *peer, t *webrtc.TrackRemote, sink Sink) func() bool {
+	need := func() bool {
+		k, ok := sink.(interface{ NeedKeyFrame() bool })
+		return !ok || k.NeedKeyFrame()
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	c.workers.Add(1)
+	go func() {
+		defer c.workers.Done()
+		tick := time.NewTicker(2 * time.Second)
+		defer tick.Stop()
+		for {
+			if sink == nil || need() {
+				_ = p.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.SSRC())}})
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() bool { cancel(); return true }
+}
+
+func (c *Call) onFirstRTP(content string) {
+	if c.mediaSeen[content] {
+		return
+	}
+	c.mediaSeen[content] = true
+	c.mu.Lock()
+	if c.firstRTP.IsZero() {
+		c.firstRTP = time.Now()
+	}
+	c.mu.Unlock()
+	c.emit(Event{Type: EventMedia, Content: content})
+}
