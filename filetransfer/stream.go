@@ -1,0 +1,234 @@
+// The data phase of a transfer: the file's bytes sent over the transport's
+// stream, or received into a partial file, then the tail checked and the
+// hash verified.
+
+package filetransfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/jingled/jingled/jingle"
+)
+
+// sendData streams the file (or its range), sends the checksum and waits
+// for the receiver to end the session.
+func (tr *transfer) sendData(started time.Time) {
+	file := tr.desc.File
+	var offset, length int64 = 0, file.Size
+	if r := file.Range; r != nil {
+		offset = r.Offset
+		if offset > file.Size {
+			offset = file.Size
+		}
+		length = file.Size - offset
+		if r.Length > 0 && r.Length < length {
+			length = r.Length
+		}
+	}
+	res := Result{Name: file.Name, Size: file.Size, Offset: offset, Started: started}
+	if len(file.Hashes) > 0 {
+		res.Hash = file.Hashes[0]
+	}
+	conn, err := tr.connect()
+	if err != nil {
+		tr.fail(err)
+		res.Err = err
+		tr.finishResult(res)
+		return
+	}
+	if _, err := tr.src.Seek(offset, io.SeekStart); err != nil {
+		tr.fail(err)
+		res.Err = err
+		tr.finishResult(res)
+		return
+	}
+	pw := &progressWriter{w: conn, done: offset, total: file.Size, f: tr.progress}
+	n, err := io.CopyN(pw, tr.src, length)
+	res.Transferred = n
+	if err != nil {
+		err = fmt.Errorf("filetransfer: sending: %w", err)
+		if tr.ctx.Err() == nil {
+			tr.fail(err)
+		}
+		res.Err = err
+		tr.finishResult(res)
+		return
+	}
+	// End of data: SOCKS5 half-closes (Prosody's mod_proxy65 holds the
+	// tail of a relayed stream until the sender's side ends) and IBB
+	// sends <close/>. A data channel stays open until the session ends:
+	// StanzaJS treats a closed channel as a failed transfer.
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+		if err := cw.CloseWrite(); err != nil {
+			tr.log.Debug("filetransfer: closing the write side", "err", err)
+		}
+	}
+	// The checksum after the data: StanzaJS never finishes without it.
+	ck := Checksum{Creator: tr.creator, Name: tr.content, File: File{Hashes: file.Hashes}}
+	if el, err := ck.Element(); err == nil {
+		if err := tr.s.Info(tr.ctx, el); err != nil {
+			tr.log.Debug("filetransfer: checksum", "err", err)
+		}
+	}
+	// The receiver verifies and ends the session; an ack without the end
+	// (or a silent peer) is ended by us.
+	select {
+	case <-tr.done:
+	case <-tr.receivedCh:
+		tr.terminate(jingle.NewReason(jingle.ReasonSuccess, ""))
+	case <-time.After(tr.app.checksumTimeout + 30*time.Second):
+		tr.terminate(jingle.NewReason(jingle.ReasonSuccess, "no answer after the data"))
+	}
+	tr.mu.Lock()
+	r := tr.reason
+	tr.mu.Unlock()
+	if r != nil && r.Condition != jingle.ReasonSuccess {
+		res.Err = fmt.Errorf("%w: %s", errEndedEarly, r)
+	}
+	tr.finishResult(res)
+}
+
+func (tr *transfer) finishResult(res Result) {
+	tr.finish(res)
+	if tr.app.onResult != nil && !tr.initiator {
+		tr.mu.Lock()
+		r := tr.result
+		tr.mu.Unlock()
+		tr.app.onResult(&r)
+	}
+}
+
+// receiveData reads the declared bytes into the sink, verifies them and
+// publishes the file; any failure deletes bad data and ends the session
+// with the reason.
+func (tr *transfer) receiveData(started time.Time) {
+	sk := tr.sk
+	file := tr.desc.File
+	res := Result{Name: file.Name, Size: file.Size, Offset: sk.offset, Started: started}
+	conn, err := tr.connect()
+	if err != nil {
+		sk.abort(true)
+		tr.fail(err)
+		res.Err = err
+		tr.finishResult(res)
+		return
+	}
+	progress := func(done, total int64) {
+		if tr.progress != nil {
+			tr.progress(done, total)
+		}
+		if tr.app.onProgress != nil && tr.session() != nil {
+			tr.app.onProgress(tr.s.SID(), done, total)
+		}
+	}
+	buf := make([]byte, 64<<10)
+	for sk.remaining() != 0 {
+		n, rerr := conn.Read(buf)
+		if n > 0 {
+			if _, werr := sk.Write(buf[:n]); werr != nil {
+				err = werr
+				break
+			}
+			progress(sk.written, sk.size)
+		}
+		if rerr != nil {
+			if errors.Is(rerr, io.EOF) && sk.size < 0 {
+				break
+			}
+			if errors.Is(rerr, io.EOF) {
+				err = fmt.Errorf("%w: %d of %d bytes", ErrShortFile, sk.written, sk.size)
+			} else {
+				err = fmt.Errorf("filetransfer: receiving: %w", rerr)
+			}
+			break
+		}
+	}
+	res.Transferred = sk.written - sk.offset
+	if err == nil {
+		err = tr.checkTail(conn)
+	}
+	if err == nil {
+		err = tr.verify(sk)
+	}
+	if err != nil {
+		// Bad data goes; a stream that merely broke keeps its bytes for
+		// a resumed transfer.
+		keep := !errors.Is(err, ErrSizeExceeded) && !errors.Is(err, ErrHashMismatch) && !errors.Is(err, ErrUnsupportedHash) && !errors.Is(err, ErrNoChecksum)
+		sk.abort(keep)
+		if tr.ctx.Err() == nil {
+			tr.fail(err)
+		}
+		res.Err = err
+		tr.finishResult(res)
+		return
+	}
+	name, err := sk.publish()
+	if err != nil {
+		sk.abort(false)
+		tr.fail(err)
+		res.Err = err
+		tr.finishResult(res)
+		return
+	}
+	res.Path = filepath.Join(tr.app.dir.Path(), name)
+	res.Hash = Hash{Algo: DefaultHashAlgo, Value: sk.sum(DefaultHashAlgo)}
+	if tr.app.receivedAck {
+		rcv := Received{Creator: tr.creator, Name: tr.content}
+		if el, err := rcv.Element(); err == nil {
+			ctx, cancel := context.WithTimeout(tr.ctx, 10*time.Second)
+			if err := tr.s.Info(ctx, el); err != nil {
+				tr.log.Debug("filetransfer: received ack", "err", err)
+			}
+			cancel()
+		}
+	}
+	tr.terminate(jingle.NewReason(jingle.ReasonSuccess, ""))
+	tr.finishResult(res)
+}
+
+// tailWait is how long we look for bytes beyond the declared size once it
+// is reached: a peer lying about the size sends them at once; a sender
+// that keeps the stream open (datachannel) sends nothing more.
+const tailWait = 300 * time.Millisecond
+
+// checkTail refuses a stream that carries more than the declared size.
+func (tr *transfer) checkTail(conn io.Reader) error {
+	got := make(chan int, 1)
+	tr.app.goOwned(func() {
+		var b [1]byte
+		n, _ := conn.Read(b[:])
+		got <- n
+	})
+	select {
+	case n := <-got:
+		if n > 0 {
+			return fmt.Errorf("%w: data after the declared %d bytes", ErrSizeExceeded, tr.sk.size)
+		}
+	case <-time.After(tailWait):
+	case <-tr.ctx.Done():
+	}
+	return nil
+}
+
+// verify checks the data against the offered hashes, or the checksum
+// session-info when the offer only announced hash-used.
+func (tr *transfer) verify(sk *sink) error {
+	expected := append([]Hash(nil), tr.desc.File.Hashes...)
+	if len(expected) == 0 && len(tr.desc.File.HashUsed) > 0 {
+		select {
+		case <-tr.checksumCh:
+		case <-time.After(tr.app.checksumTimeout):
+			return fmt.Errorf("%w within %s", ErrNoChecksum, tr.app.checksumTimeout)
+		case <-tr.done:
+		}
+	}
+	tr.mu.Lock()
+	expected = append(expected, tr.checksum...)
+	tr.mu.Unlock()
+	return sk.verify(expected)
+}
