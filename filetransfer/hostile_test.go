@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha1" //nolint:gosec // StanzaJS's algorithm, reproduced
 	"crypto/sha256"
+	"encoding/xml"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/jingled/jingled/filetransfer"
 	"github.com/jingled/jingled/jingle"
+	"github.com/jingled/jingled/jingle/jingletest"
 )
 
 // rawSender is a hand-driven file sender: it says what the test wants
@@ -215,4 +217,60 @@ func TestHostileOffers(t *testing.T) {
 		t.Fatal("traversal escaped")
 	}
 
+}
+
+// TestTransportReplaceUnknown: a transport-replace to a transport we do
+// not have is answered, from the session loop, with transport-reject, and
+// the session goes on.
+func TestTransportReplaceUnknown(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r := newRouter(t)
+	a := newPeer(t, r, alice, peerOpts{})
+	newPeer(t, r, bob, peerOpts{})
+	const name = "a-file-offer"
+	hd := a.ibb.Handle(a.m.Local(), bob, true, func(context.Context, *jingle.Jingle) error { return nil }, name)
+	defer func() { _ = hd.Close() }()
+	tel, err := hd.Local(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := filetransfer.Description{File: filetransfer.File{Name: "f.bin", Size: 10}}
+	del, err := d.Element()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := jingletest.NewHandler()
+	s, err := a.m.Initiate(ctx, bob, "", []jingle.Content{{Creator: jingle.CreatorInitiator, Name: name,
+		Senders: jingle.SendersInitiator, Description: &del, Transport: &tel}}, nil, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func() jingle.Action {
+		t.Helper()
+		select {
+		case a := <-h.Seen():
+			return a
+		case <-ctx.Done():
+			t.Fatal("no action from the receiver")
+			return ""
+		}
+	}
+	if a := next(); a != jingle.ActionSessionAccept {
+		t.Fatalf("saw %s, want session-accept", a)
+	}
+	unknown := jingle.Element{XMLName: xml.Name{Space: "urn:example:no-such-transport", Local: "transport"}}
+	replace := &jingle.Jingle{Action: jingle.ActionTransportReplace, Contents: []jingle.Content{{Creator: jingle.CreatorInitiator, Name: name, Transport: &unknown}}}
+	if err := s.Send(ctx, replace); err != nil {
+		t.Fatalf("transport-replace: %v", err)
+	}
+	if a := next(); a != jingle.ActionTransportReject {
+		t.Fatalf("saw %s, want transport-reject", a)
+	}
+	if st := s.State(); st != jingle.StateActive {
+		t.Fatalf("session %v after the reject", st)
+	}
+	if err := s.Terminate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -243,7 +243,7 @@ func (tr *transfer) HandleAction(ctx context.Context, s *jingle.Session, j *jing
 			return jingle.BadRequest(err.Error())
 		}
 	case jingle.ActionTransportReplace:
-		return tr.onReplace(ctx, s, j)
+		return tr.onReplace(s, j)
 	case jingle.ActionTransportReject:
 		tr.mu.Lock()
 		closeOnce(tr.rejected)
@@ -258,7 +258,7 @@ func (tr *transfer) HandleAction(ctx context.Context, s *jingle.Session, j *jing
 // XEP-0166 §7.2.15): transport-accept if we have the transport, else
 // transport-reject. The answer needs our transport element, which may
 // take gathering time, so it is built off the loop.
-func (tr *transfer) onReplace(ctx context.Context, s *jingle.Session, j *jingle.Jingle) error {
+func (tr *transfer) onReplace(s *jingle.Session, j *jingle.Jingle) error {
 	c := j.Content(tr.content)
 	if c == nil || c.Transport == nil {
 		return jingle.BadRequest("transport-replace without our content")
@@ -266,7 +266,9 @@ func (tr *transfer) onReplace(ctx context.Context, s *jingle.Session, j *jingle.
 	t := tr.app.byNS[c.TransportNS()]
 	if t == nil || tr.initiator {
 		rej := jingle.Content{Creator: c.Creator, Name: c.Name, Transport: c.Transport}
-		return s.Send(ctx, &jingle.Jingle{Action: jingle.ActionTransportReject, Contents: []jingle.Content{rej}})
+		// In the session loop: queue the answer, its ack is not awaited.
+		_, err := s.Queue(&jingle.Jingle{Action: jingle.ActionTransportReject, Contents: []jingle.Content{rej}})
+		return err
 	}
 	el := *c.Transport
 	creator := c.Creator

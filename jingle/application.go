@@ -23,8 +23,10 @@ type Application interface {
 	//   - a *TerminateError acks the IQ, then ends the session with
 	//     session-terminate carrying its Reason (unsupported-applications,
 	//     busy, decline, ...).
-	// It must not block: negotiation work runs on goroutines owned by the
-	// handler, which come back with Session.Do.
+	// It must not block: it sends with Session.Queue (session-accept
+	// right away, say), and negotiation work runs on goroutines owned by
+	// the handler, which wait with Session.Send or come back to the loop
+	// with Session.Do.
 	HandleInitiate(ctx context.Context, s *Session, j *Jingle) (SessionHandler, error)
 }
 
@@ -34,14 +36,16 @@ type SessionHandler interface {
 	// action from the peer that the state machine accepted, except
 	// session-initiate (see Application) and session-terminate (see
 	// Terminated). The session already reflects the action (State,
-	// Contents); an error reply undoes it. It must not block; the
-	// session's sending methods called from it queue and return. A returned *Error becomes the IQ
-	// error reply (e.g. ErrUnsupportedInfo for an unknown session-info
+	// Contents); an error reply undoes it. It must not block: it sends
+	// with Session.Queue, never with the waiting Send, Accept, Info or
+	// Terminate. A returned *Error becomes the IQ error reply (e.g. ErrUnsupportedInfo for an unknown session-info
 	// payload); any other error becomes internal-server-error. nil acks.
 	HandleAction(ctx context.Context, s *Session, j *Jingle) error
 	// Terminated is called exactly once, in the loop, when the session
 	// ends for any reason (peer or local session-terminate, timeout,
-	// manager shutdown). It must release every resource of the session.
+	// manager shutdown). It must release every resource of the session,
+	// without blocking: what may block (closing a connection that says
+	// goodbye) goes to a goroutine.
 	Terminated(s *Session, r *Reason)
 }
 

@@ -260,4 +260,5 @@ var (
 	errContentExists  = errors.New("content exists")
 	errUnknownContent = errors.New("unknown content")
 	errWrongDirection = errors.New("not possible in this direction")
+	errNotInLoop      = errors.New("queueing from outside the session's loop (other goroutines use Send)")
 )

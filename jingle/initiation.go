@@ -777,9 +777,9 @@ func (m *Manager) migrate(ctx context.Context, old *Session, p *Proposal) {
 	m.log.Debug("jingle: session migrated", "old", old.sid, "new", p.id, "peer", p.peer)
 	r := &Reason{Condition: ReasonExpired, Text: "Session migrated"}
 	extra := []byte(`<migrated to="` + xmlEscape(p.id) + `"></migrated>`)
-	if err := old.call(ctx, func(lctx context.Context) {
+	if err := old.call(ctx, func(context.Context) {
 		old.finishExtra = extra
-		old.terminate(lctx, r)
+		old.terminate(r)
 	}); err != nil {
 		m.log.Debug("jingle: ending the migrated session", "err", err)
 	}

@@ -252,9 +252,9 @@ func TestFeaturesAndRegistry(t *testing.T) {
 	jingle.NewManager(romeo, nil, jingle.WithTransport(jingletest.TestTransport{}), jingle.WithTransport(jingletest.TestTransport{}))
 }
 
-// echoApp accepts with a background context from inside the loop, and
-// its handler answers a session-info from inside the loop and from a
-// goroutine that kept the loop's context: neither may deadlock.
+// echoApp accepts from inside the loop (Queue), and its handler answers a
+// session-info from inside the loop (Queue) and from a goroutine that
+// kept the loop's context (Info, waiting): neither may deadlock.
 type echoApp struct {
 	*jingletest.TestApp
 	wg       sync.WaitGroup
@@ -264,7 +264,7 @@ type echoApp struct {
 type echoHandler struct{ app *echoApp }
 
 func (a *echoApp) HandleInitiate(ctx context.Context, s *jingle.Session, j *jingle.Jingle) (jingle.SessionHandler, error) {
-	if err := s.Accept(context.Background(), j.Contents, nil); err != nil {
+	if _, err := s.Queue(&jingle.Jingle{Action: jingle.ActionSessionAccept, Contents: j.Contents}); err != nil {
 		return nil, err
 	}
 	return echoHandler{a}, nil
@@ -274,7 +274,7 @@ func (h echoHandler) HandleAction(ctx context.Context, s *jingle.Session, j *jin
 	if j.Action != jingle.ActionSessionInfo {
 		return nil
 	}
-	if err := s.Info(context.Background(), jingletest.Description("pong")); err != nil {
+	if _, err := s.Queue(&jingle.Jingle{Action: jingle.ActionSessionInfo, Payloads: []jingle.Element{jingletest.Description("pong")}}); err != nil {
 		return err
 	}
 	h.app.wg.Add(1)
@@ -286,8 +286,8 @@ func (h echoHandler) HandleAction(ctx context.Context, s *jingle.Session, j *jin
 }
 
 func (h echoHandler) Terminated(s *jingle.Session, _ *jingle.Reason) {
-	// Ending an ended session from the callback is a no-op.
-	_ = s.Terminate(context.Background(), nil)
+	// Ending an ended session from the callback changes nothing.
+	_, _ = s.Queue(&jingle.Jingle{Action: jingle.ActionSessionTerminate})
 }
 
 func TestSendFromCallback(t *testing.T) {
@@ -343,7 +343,7 @@ func TestDoAndLogger(t *testing.T) {
 	s.DoContext(func(ctx context.Context) {
 		order <- 2
 		// Sending from the loop queues and returns.
-		if err := s.Info(ctx, jingletest.Description("from the loop")); err != nil {
+		if _, err := s.Queue(&jingle.Jingle{Action: jingle.ActionSessionInfo, Payloads: []jingle.Element{jingletest.Description("from the loop")}}); err != nil {
 			t.Error(err)
 		}
 	})

@@ -207,8 +207,8 @@ func (a *TestApp) HandleInitiate(ctx context.Context, s *jingle.Session, j *jing
 	a.handlers[s.SID()] = h
 	a.mu.Unlock()
 	if a.AutoAccept {
-		// We run in the session loop: Accept queues and returns.
-		if err := s.Accept(ctx, accepted, nil); err != nil {
+		// We run in the session loop: queue the accept, do not wait.
+		if _, err := s.Queue(&jingle.Jingle{Action: jingle.ActionSessionAccept, Contents: accepted}); err != nil {
 			return nil, &jingle.TerminateError{Reason: jingle.NewReason(jingle.ReasonFailedApplication, err.Error())}
 		}
 	}
