@@ -47,6 +47,12 @@ type Client struct {
 	features  []string // extra features, sorted
 	presence  map[string]map[string]Presence
 	capsCache map[string]DiscoInfo // verified XEP-0115 ver -> disco#info
+
+	// XEP-0198 (client_sm.go). smMu is taken before mu, never after.
+	smMu sync.Mutex
+	sm   *smSession    // guarded by smMu; nil: no stream management
+	smIn atomic.Uint32 // stanzas received in the session (its h)
+	smOn atomic.Bool   // sm != nil, readable under mu
 }
 
 var _ jingle.Sender = (*Client)(nil)
@@ -66,7 +72,8 @@ func New(cfg Config) (*Client, error) {
 		ready:    make(chan struct{}),
 	}
 	c.prepare(ctx, cfg.Logger.With("pkg", "xmpp", "account", cfg.JID), cfg.QueueSize)
-	c.write = (*stream).writeStanza
+	c.write = c.writeStanza
+	c.queueingLocked = c.queueing
 	c.answerFrom = func(*jingle.IQ) string { return "" }
 	c.acceptReplyLocked = func(to, from string) bool { return replyFromOK(to, from, c.jid) }
 	c.features = normalizeFeatures(cfg.Features)
@@ -149,18 +156,18 @@ func (c *Client) Connected() bool {
 func (c *Client) Encrypted() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.cur != nil && c.cur.cl.IsEncrypted()
+	return c.cur != nil && c.cur.tls
 }
 
 // Mechanism returns the SASL mechanism the current stream authenticated
-// with (e.g. "SCRAM-SHA-1"), as go-xmpp reports it.
+// with (e.g. "SCRAM-SHA-256").
 func (c *Client) Mechanism() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cur == nil {
 		return ""
 	}
-	return c.cur.cl.Mechanism
+	return c.cur.mech
 }
 
 // Close sends unavailable presence, closes the stream, stops the
@@ -204,7 +211,7 @@ func (c *Client) connect(ctx context.Context, maxAttempts int, lost time.Time) (
 			// A dial that hangs must not outlive the bound either.
 			dctx, cancel = context.WithDeadline(ctx, deadline)
 		}
-		s, err := dial(dctx, &c.cfg, resource)
+		s, err := dial(dctx, &c.cfg, resource, c.resumeFrom())
 		cutShort := dctx.Err() != nil
 		cancel()
 		if err == nil {
@@ -257,7 +264,7 @@ func (c *Client) connect(ctx context.Context, maxAttempts int, lost time.Time) (
 // isPermanent tells failures that retrying cannot fix.
 func isPermanent(err error) bool {
 	return errors.Is(err, ErrAuth) || errors.Is(err, ErrTLS) ||
-		errors.Is(err, ErrPlainNotLoopback) || errors.Is(err, errUnexpectedProxy)
+		errors.Is(err, ErrPlainNotLoopback)
 }
 
 // supervise owns the stream: it reads it until it breaks, then reconnects.
@@ -278,7 +285,13 @@ func (c *Client) supervise(s *stream) {
 			c.permErr = err
 			c.mu.Unlock()
 			c.log.Error("xmpp: resource taken over by another session, not reconnecting", "err", err)
+			c.dropSM(ErrDisconnected)
 			return
+		}
+		if errors.As(err, &se) || errors.Is(err, errHandledTooHigh) {
+			// The server ended the session on purpose: resending
+			// what it refused would only end the next one.
+			c.dropSM(ErrDisconnected)
 		}
 		s, err = c.connect(c.ctx, 0, time.Now())
 		if err == nil {
@@ -290,21 +303,48 @@ func (c *Client) supervise(s *stream) {
 				c.permErr = err
 				c.mu.Unlock()
 				c.log.Error("xmpp: stopped reconnecting", "err", err)
+				c.dropSM(err)
 			}
 			return
 		}
 	}
 }
 
-// install makes s the current stream and announces us on it: roster
-// request, then presence with caps.
+// install makes s the current stream. On a resumed XEP-0198 session it
+// writes again what the server did not acknowledge; otherwise it
+// announces us (roster request, presence with caps) and sends again what
+// the lost session had not delivered. IQs in flight move to s or fail
+// (see repointLocked).
 func (c *Client) install(s *stream) error {
 	s.readDone = make(chan struct{})
+	s.ack = newQuickAcker(s.conn)
+	if err := c.adopt(s); err != nil {
+		return err
+	}
+	c.emit(Event{Kind: EventConnected, JID: s.jid, Attempt: s.attempt, Resumed: s.sm.resumed, Err: s.sm.refused})
+	return nil
+}
+
+// adopt is install's work, under smMu so that no stanza sent meanwhile
+// overtakes the ones sent again.
+func (c *Client) adopt(s *stream) error {
+	c.smMu.Lock()
+	defer c.smMu.Unlock()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		_ = s.conn.Close()
 		return ErrClosed
+	}
+	if s.sm.resumed {
+		s.jid = c.jid // <resumed/> does not repeat it
+	}
+	rewrite, resend, keep, keepAll := c.adoptLocked(s)
+	c.repointLocked(s, keep, keepAll)
+	if !s.sm.resumed {
+		// A new session: the server sends everyone's presence again
+		// after ours. A resumed one keeps what we knew.
+		c.presence = map[string]map[string]Presence{}
 	}
 	c.cur, c.jid = s, s.jid
 	if c.resource == "" {
@@ -315,17 +355,33 @@ func (c *Client) install(s *stream) error {
 		}
 	}
 	c.mu.Unlock()
-	// Request the roster so the server treats us as an interested resource
-	// and delivers subscription requests (RFC 6121 §2.1.6, §3.1.3); the
-	// reply itself is not needed.
-	_ = s.write([]byte("<iq type='get' id='" + c.newID() + "'><query xmlns='jabber:iq:roster'/></iq>"))
-	if c.cfg.Carbons {
-		// XEP-0280 §4; a server without carbons answers with an error,
-		// which only means no copies.
-		_ = s.write([]byte("<iq type='set' id='" + c.newID() + "'><enable xmlns='urn:xmpp:carbons:2'/></iq>"))
+	if s.sm.resumed {
+		if len(rewrite) > 0 {
+			var b []byte
+			for _, it := range rewrite {
+				b = append(b, it.raw...)
+			}
+			_ = s.write(append(b, smRequest...))
+		}
+	} else {
+		// Request the roster so the server treats us as an interested
+		// resource and delivers subscription requests (RFC 6121 §2.1.6,
+		// §3.1.3); the reply itself is not needed.
+		_ = c.sendLocked(s, []byte("<iq type='get' id='"+c.newID()+"'><query xmlns='jabber:iq:roster'/></iq>"), "")
+		if c.cfg.Carbons {
+			// XEP-0280 §4; a server without carbons answers with an
+			// error, which only means no copies.
+			_ = c.sendLocked(s, []byte("<iq type='set' id='"+c.newID()+"'><enable xmlns='urn:xmpp:carbons:2'/></iq>"), "")
+		}
+		if b, err := xml.Marshal(c.presenceStanza()); err == nil {
+			_ = c.sendLocked(s, b, "")
+		}
+		for _, it := range resend {
+			if err := c.sendLocked(s, it.raw, it.iqID); err != nil {
+				c.log.Warn("xmpp: stanza of the lost session not resent", "err", err)
+			}
+		}
 	}
-	_ = s.writeStanza(c.presenceStanza())
-	c.emit(Event{Kind: EventConnected, JID: s.jid, Attempt: s.attempt})
 	return nil
 }
 
@@ -334,21 +390,58 @@ func (c *Client) serve(s *stream) error {
 	defer close(s.readDone)
 	err := c.readLoop(s)
 
+	c.smStreamLost(s)
 	c.mu.Lock()
-	c.streamLostLocked(s)
-	// Presence learnt on a lost stream is stale.
-	c.presence = map[string]map[string]Presence{}
+	if c.smOn.Load() {
+		// The XEP-0198 session carries the IQs in flight over to
+		// the next stream (see install).
+		if c.cur == s {
+			c.cur = nil
+		}
+	} else {
+		c.streamLostLocked(s)
+		// Presence learnt on a lost stream is stale.
+		c.presence = map[string]map[string]Presence{}
+	}
 	c.mu.Unlock()
 	_ = s.conn.Close()
 	return err
 }
 
-// readLoop is the only reader of the stream.
+// readLoop is the only reader of the stream. It counts the stanzas for
+// XEP-0198 and answers the server's <r/> (§4).
 func (c *Client) readLoop(s *stream) error {
+	early := s.early
+	s.early = nil
 	for {
-		st, err := s.next()
-		if err != nil {
-			return err
+		var st *rawStanza
+		if len(early) > 0 {
+			st, early = early[0], early[1:]
+		} else {
+			var err error
+			if st, err = s.next(); err != nil {
+				return err
+			}
+			if s.sm.enabled && st.name.Space == nsClient {
+				c.smIn.Add(1)
+			}
+		}
+		if st.name.Space == NSStreamManagement {
+			switch st.name.Local {
+			case "r":
+				if err := s.write([]byte(smAnswer(c.smIn.Load()))); err != nil {
+					return err
+				}
+			case "a":
+				h, err := parseH(st.attrs["h"])
+				if err == nil {
+					err = c.smAcked(h)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			continue
 		}
 		if st.name.Space != nsClient {
 			continue
@@ -460,6 +553,9 @@ type EventKind int
 // Connection events.
 const (
 	// EventConnected: a stream is up (JID is the bound full JID).
+	// Resumed says it resumed the XEP-0198 session of the lost stream;
+	// otherwise a non-nil Err says why the server refused to (the
+	// client then bound a new session and resent what it could).
 	EventConnected EventKind = iota + 1
 	// EventDisconnected: the stream broke (Err says why); a reconnection
 	// follows unless the client is closing.
@@ -494,6 +590,7 @@ func (k EventKind) String() string {
 type Event struct {
 	Kind      EventKind
 	JID       string
+	Resumed   bool
 	Err       error
 	Attempt   int
 	Permanent bool
@@ -504,7 +601,7 @@ type Event struct {
 func (c *Client) emit(e Event) {
 	switch e.Kind {
 	case EventConnected:
-		c.log.Info("xmpp: connected", "jid", e.JID, "attempt", e.Attempt)
+		c.log.Info("xmpp: connected", "jid", e.JID, "attempt", e.Attempt, "resumed", e.Resumed, "resume_refused", e.Err)
 	case EventRetry:
 		c.log.Info("xmpp: retrying", "attempt", e.Attempt, "delay", e.Delay, "err", e.Err)
 	case EventDisconnected, EventConnectFailed, EventGaveUp:

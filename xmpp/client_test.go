@@ -426,7 +426,15 @@ type cutter struct {
 	target string
 	mu     sync.Mutex
 	conns  []net.Conn
+	held   bool // new connections are closed at once
 	wg     sync.WaitGroup
+}
+
+// hold makes the server unreachable through c (held) or reachable again.
+func (c *cutter) hold(held bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.held = held
 }
 
 func newCutter(t *testing.T, target string) *cutter {
@@ -451,6 +459,13 @@ func (c *cutter) accept() {
 		in, err := c.l.Accept()
 		if err != nil {
 			return
+		}
+		c.mu.Lock()
+		held := c.held
+		c.mu.Unlock()
+		if held {
+			in.Close()
+			continue
 		}
 		out, err := net.Dial("tcp", c.target)
 		if err != nil {

@@ -24,8 +24,7 @@ type Config struct {
 	// reconnection so the full JID stays stable.
 	Resource string
 	// Addr is the server's "host:port"; default the JID's domain, port
-	// 5222 (go-xmpp then uses the domain as host name; no SRV lookup is
-	// done when Addr is set).
+	// 5222 (no SRV lookup is done).
 	Addr string
 	// CAFile is a PEM file of certificates to trust instead of the system
 	// roots, for a local or test server with its own certificate.
@@ -54,8 +53,8 @@ type Config struct {
 	// Priority is our presence priority (RFC 6121 §4.7.2.3); default 0.
 	Priority int
 	// HoldDisco answers the disco#info queries that arrive before
-	// FeaturesReady only once it is called (at most 10 s later): go-xmpp
-	// sends a caps-less presence right after binding, and a client such
+	// FeaturesReady only once it is called (at most 10 s later): our
+	// presence goes out as soon as the stream is up, and a client such
 	// as Dino asks for our features at once and keeps the answer, so a
 	// program that registers its Jingle features after connecting (it
 	// needs the connection for XEP-0215 first) would be remembered
@@ -105,6 +104,13 @@ type Config struct {
 	// are dropped, so a flood cannot grow memory. Default 1024.
 	QueueSize int
 
+	// SMQueueSize bounds the stanzas kept for XEP-0198 stream
+	// management: sent and not yet acknowledged by the server, or sent
+	// while the connection is down (they go out after the
+	// reconnection). A send beyond it fails with ErrQueueFull. Default
+	// 256.
+	SMQueueSize int
+
 	// Logger receives the package's few log lines; default discards.
 	Logger *slog.Logger
 }
@@ -134,6 +140,9 @@ func (c *Config) validate() error {
 		c.CapsNode = DefaultCapsNode
 	}
 	setConnDefaults(&c.DialTimeout, &c.MinBackoff, &c.MaxBackoff, &c.IQTimeout, &c.QueueSize, &c.Logger)
+	if c.SMQueueSize <= 0 {
+		c.SMQueueSize = 256
+	}
 	if c.AllowPlainLoopback && !isLoopbackAddr(c.addr()) {
 		return fmt.Errorf("%w: %s", ErrPlainNotLoopback, c.addr())
 	}

@@ -117,7 +117,7 @@ func (c *Client) updateFeatures(fs []string) {
 	s := c.cur
 	c.mu.Unlock()
 	if changed && s != nil {
-		if err := s.writeStanza(c.presenceStanza()); err != nil {
+		if err := c.write(s, c.presenceStanza()); err != nil {
 			c.log.Debug("xmpp: presence update not sent", "err", err)
 		}
 	}

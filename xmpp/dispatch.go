@@ -51,6 +51,11 @@ type dispatcher struct {
 	// logTo adds the stanza's To to the handler panic logs (a component
 	// answers for many addresses).
 	logTo bool
+	// queueingLocked, if set, reports whether a send while no stream is
+	// up is queued by write (which then gets a nil stream) rather than
+	// refused with ErrNotConnected: a Client with a XEP-0198 session
+	// resends it after the reconnection. It runs with mu held.
+	queueingLocked func() bool
 
 	mu          sync.Mutex
 	closed      bool
@@ -243,8 +248,8 @@ func checkRequestType(iq *jingle.IQ) error {
 	return nil
 }
 
-// sendIQ sends the request out on the current stream (with a fresh id if
-// it has none) and waits for the reply from its addressee. An error reply
+// sendIQ sends the request out on the current stream, or queues it (see
+// queueingLocked), with a fresh id if it has none, and waits for the reply from its addressee. An error reply
 // is returned together with its *jingle.Error. Without a deadline on ctx,
 // timeout applies.
 func (d *dispatcher) sendIQ(ctx context.Context, out jingle.IQ, timeout time.Duration) (*jingle.IQ, error) {
@@ -257,7 +262,7 @@ func (d *dispatcher) sendIQ(ctx context.Context, out jingle.IQ, timeout time.Dur
 	case d.closed:
 		d.mu.Unlock()
 		return nil, ErrClosed
-	case d.cur == nil:
+	case d.cur == nil && (d.queueingLocked == nil || !d.queueingLocked()):
 		d.mu.Unlock()
 		return nil, ErrNotConnected
 	}
@@ -330,12 +335,18 @@ func (d *dispatcher) failPendingLocked(s *stream, err error) {
 	}
 }
 
-// sendMessage sends out on the current stream, with a fresh id if it has
-// none.
+// sendMessage sends out on the current stream (or queues it, see
+// queueingLocked), with a fresh id if it has none.
 func (d *dispatcher) sendMessage(out jingle.Message) error {
-	s, err := d.current()
-	if err != nil {
-		return err
+	d.mu.Lock()
+	s, closed := d.cur, d.closed
+	queue := s == nil && d.queueingLocked != nil && d.queueingLocked()
+	d.mu.Unlock()
+	switch {
+	case closed:
+		return ErrClosed
+	case s == nil && !queue:
+		return ErrNotConnected
 	}
 	if out.ID == "" {
 		out.ID = d.newID()

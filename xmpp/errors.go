@@ -12,8 +12,18 @@ var (
 	// ErrNotConnected is returned by sends while no stream is up (between
 	// reconnection attempts).
 	ErrNotConnected = errors.New("xmpp: not connected")
-	// ErrDisconnected fails IQs in flight when the stream breaks.
+	// ErrDisconnected fails IQs in flight when the stream breaks and
+	// there is no XEP-0198 session to carry them over (the server does
+	// not offer stream management, or ended the stream with an error).
 	ErrDisconnected = errors.New("xmpp: stream lost before the reply")
+	// ErrSessionLost fails an IQ whose request reached a XEP-0198
+	// session that could not be resumed: the server had it (so it is not
+	// sent again), and its reply, if any, went to the lost session.
+	ErrSessionLost = errors.New("xmpp: session lost after the server took the request; its reply cannot arrive")
+	// ErrQueueFull refuses a send while Config.SMQueueSize stanzas are
+	// already waiting: unacknowledged by the server, or queued while the
+	// connection is down.
+	ErrQueueFull = errors.New("xmpp: stream management queue full")
 	// ErrPlainNotLoopback refuses an unencrypted connection to an address
 	// that is not loopback.
 	ErrPlainNotLoopback = errors.New("xmpp: plain (unencrypted) connections are only allowed to loopback addresses")
@@ -32,7 +42,3 @@ var (
 	// usable service.
 	ErrNoExternalServices = errors.New("xmpp: no usable external services")
 )
-
-// errUnexpectedProxy refuses to dial when go-xmpp would route through a
-// proxy taken from the environment (it honours HTTP_PROXY on its own).
-var errUnexpectedProxy = errors.New("xmpp: HTTP_PROXY/http_proxy is set and go-xmpp would dial through it; unset it or list the server in NO_PROXY")

@@ -140,7 +140,7 @@ func (c *Client) dispatchPresence(s *stream, p Presence) {
 		if approve {
 			answer = "subscribed"
 		}
-		if err := s.writeStanza(outPresence{To: bareJID(p.From), Type: answer}); err != nil {
+		if err := c.write(s, outPresence{To: bareJID(p.From), Type: answer}); err != nil {
 			c.log.Debug("xmpp: subscription answer not sent", "to", p.From, "err", err)
 		}
 	}
@@ -156,7 +156,7 @@ func (c *Client) Subscribe(_ context.Context, bare string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.writeStanza(outPresence{To: bareJID(bare), Type: "subscribe"}); err != nil {
+	if err := c.write(s, outPresence{To: bareJID(bare), Type: "subscribe"}); err != nil {
 		return fmt.Errorf("xmpp: subscribe to %s: %w", bare, err)
 	}
 	return nil
@@ -171,7 +171,7 @@ func (c *Client) SendPresenceTo(_ context.Context, to string) error {
 	}
 	p := c.presenceStanza()
 	p.To = to
-	return s.writeStanza(p)
+	return c.write(s, p)
 }
 
 // Resources returns the available full JIDs of bare, sorted.

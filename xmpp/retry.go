@@ -2,7 +2,6 @@ package xmpp
 
 import (
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -63,19 +62,3 @@ func (e *GaveUpError) Error() string {
 func (e *GaveUpError) Is(target error) bool { return target == ErrGaveUp }
 
 func (e *GaveUpError) Unwrap() error { return e.Err }
-
-// transientHandshake reports whether a failed STARTTLS handshake (go-xmpp
-// flattens its error to "starttls handshake: ...") was the connection
-// going away, as when the server restarts in the middle of it, rather
-// than a TLS disagreement: the former is retried like any broken dial,
-// while a certificate that does not verify will not verify next time
-// either. Taking the lost connection for permanent stopped a daemon's
-// account for good after one unlucky server restart.
-func transientHandshake(msg string) bool {
-	for _, s := range []string{"EOF", "connection reset by peer", "broken pipe", "i/o timeout", "use of closed network connection"} {
-		if strings.Contains(msg, s) {
-			return true
-		}
-	}
-	return false
-}

@@ -1,9 +1,14 @@
 package xmpp
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"io"
 	"net"
+	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -111,23 +116,28 @@ func TestReconnectForGivesUp(t *testing.T) {
 }
 
 // TestHandshakeFailureClass: a STARTTLS handshake cut by the connection
-// going away is retried; one the certificate fails is not.
+// going away is retried; one the certificate fails, or the server's TLS
+// refuses, is not.
 func TestHandshakeFailureClass(t *testing.T) {
+	op := func(op string, err error) error {
+		return &net.OpError{Op: op, Net: "tcp", Err: &os.SyscallError{Syscall: op, Err: err}}
+	}
 	for _, tc := range []struct {
-		msg       string
+		name      string
+		err       error
 		permanent bool
 	}{
-		{"starttls handshake: EOF", false},
-		{"starttls handshake: read tcp 127.0.0.1:40000->127.0.0.1:5222: read: connection reset by peer", false},
-		{"starttls handshake: write tcp 127.0.0.1:40000->127.0.0.1:5222: write: broken pipe", false},
-		{"starttls handshake: read tcp 127.0.0.1:40000->127.0.0.1:5222: i/o timeout", false},
-		{"starttls handshake: tls: failed to verify certificate: x509: certificate signed by unknown authority", true},
-		{"starttls handshake: tls: failed to verify certificate: x509: certificate is valid for other.example, not localhost", true},
-		{"starttls handshake: remote error: tls: protocol version not supported", true},
+		{"eof", io.EOF, false},
+		{"reset", op("read", syscall.ECONNRESET), false},
+		{"broken pipe", op("write", syscall.EPIPE), false},
+		{"timeout", op("read", os.ErrDeadlineExceeded), false},
+		{"unknown authority", &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}, true},
+		{"other name", x509.HostnameError{Certificate: &x509.Certificate{}, Host: "localhost"}, true},
+		{"protocol version", tls.AlertError(70), true},
 	} {
-		err := classifyDialError("127.0.0.1:5222", errors.New(tc.msg))
+		err := tlsHandshakeError(tc.err)
 		if got := isPermanent(err); got != tc.permanent {
-			t.Errorf("%q: permanent %v, want %v (%v)", tc.msg, got, tc.permanent, err)
+			t.Errorf("%s: permanent %v, want %v (%v)", tc.name, got, tc.permanent, err)
 		}
 	}
 }

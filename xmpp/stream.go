@@ -2,22 +2,13 @@ package xmpp
 
 import (
 	"bytes"
-	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"reflect"
-	"strings"
 	"sync"
 	"time"
-	"unsafe"
-
-	goxmpp "github.com/xmppo/go-xmpp"
 
 	"github.com/jingled/jingled/jingle"
 )
@@ -49,16 +40,22 @@ func (e *StreamError) Error() string {
 // that does not verify.
 var ErrTLS = errors.New("xmpp: TLS handshake failed")
 
-// stream is one authenticated, bound XMPP connection made by go-xmpp. The
-// read side is go-xmpp's own decoder, read by us (never by go-xmpp's Recv,
-// which drops the parts of stanzas we need); writes go through go-xmpp's
-// SendOrg under our lock. A component stream (see dialComponent) has our
-// own decoder and no go-xmpp client.
+// stream is one authenticated, bound (or resumed) XMPP connection, made
+// by dial (handshake.go) or, for a component, dialComponent. It is read
+// by one goroutine with next; writes are serialized by wmu.
 type stream struct {
-	cl   *goxmpp.Client // nil on a component stream
 	dec  *xml.Decoder
 	conn net.Conn
 	jid  string
+	// tls: the stream runs over TLS; mech is the SASL mechanism used
+	// (empty on a component stream).
+	tls  bool
+	mech string
+	// sm is what XEP-0198 did on this stream (client streams only).
+	sm smOutcome
+	// early holds stanzas read during the handshake (while waiting for
+	// the bind result or <enabled/>), for the reader to handle first.
+	early []*rawStanza
 	// ack acknowledges each stanza read at once (see quickAcker).
 	ack *quickAcker
 	// readDone is closed when the reader stops reading this stream.
@@ -67,153 +64,6 @@ type stream struct {
 	attempt int
 
 	wmu sync.Mutex
-}
-
-// dial connects, negotiates STARTTLS (unless plain loopback is allowed and
-// chosen), authenticates with SCRAM and binds resource ("" lets the server
-// pick).
-func dial(ctx context.Context, cfg *Config, resource string) (*stream, error) {
-	if err := checkProxyEnv(cfg.addr()); err != nil {
-		return nil, err
-	}
-	tc, err := cfg.tlsConfig()
-	if err != nil {
-		return nil, err
-	}
-	// DialTimeout bounds the whole attempt, handshake included, so a
-	// server that accepts TCP and then stalls cannot hold the supervisor.
-	ctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
-	defer cancel()
-	timeout := cfg.DialTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		if d := time.Until(dl); d < timeout {
-			timeout = d
-		}
-	}
-	if timeout <= 0 {
-		return nil, fmt.Errorf("xmpp: dial %s: %w", cfg.addr(), context.DeadlineExceeded)
-	}
-	o := goxmpp.Options{
-		Host:        cfg.addr(),
-		User:        cfg.JID,
-		Password:    cfg.Password,
-		Resource:    escapeText(resource),
-		DialTimeout: timeout,
-		TLSConfig:   tc,
-		// NoTLS means "no direct TLS": the stream starts in plain TCP and
-		// is upgraded with STARTTLS (RFC 6120 §5).
-		NoTLS:    true,
-		StartTLS: !cfg.AllowPlainLoopback,
-		// With AllowPlainLoopback the server may still require TLS, in
-		// which case go-xmpp performs STARTTLS anyway.
-		InsecureAllowUnencryptedAuth: cfg.AllowPlainLoopback,
-		NoPLAIN:                      true,
-		Mechanism:                    cfg.Mechanism,
-		// go-xmpp answers no IQ itself on our behalf: we never call Recv.
-		SoftwareName: "jingled",
-	}
-	type result struct {
-		cl  *goxmpp.Client
-		err error
-	}
-	// go-xmpp's handshake takes no context and sets no deadline after the
-	// dial; running it aside lets ctx bound the wait. An abandoned attempt
-	// cannot be interrupted (go-xmpp keeps the socket to itself until
-	// NewClient returns): its goroutine ends when the server answers or
-	// closes, and the connection is then closed.
-	ch := make(chan result, 1)
-	go func() {
-		cl, err := o.NewClient()
-		ch <- result{cl, err}
-	}()
-	var r result
-	select {
-	case r = <-ch:
-	case <-ctx.Done():
-		go func() {
-			if r := <-ch; r.cl != nil {
-				if s, err := wrap(r.cl); err == nil {
-					_ = s.conn.Close()
-				}
-			}
-		}()
-		return nil, fmt.Errorf("xmpp: connecting to %s: %w", cfg.addr(), ctx.Err())
-	}
-	if r.err != nil {
-		return nil, classifyDialError(cfg.addr(), r.err)
-	}
-	s, err := wrap(r.cl)
-	if err != nil {
-		return nil, err
-	}
-	if !cfg.AllowPlainLoopback && !r.cl.IsEncrypted() {
-		_ = s.conn.Close()
-		return nil, fmt.Errorf("xmpp: %s: stream not encrypted: %w", cfg.addr(), ErrTLS)
-	}
-	return s, nil
-}
-
-// classifyDialError maps go-xmpp's error strings to our sentinels, since it
-// returns plain errors.New values: "auth failure: ..." for a SASL
-// <failure/>, "starttls handshake: ..." for TLS problems.
-func classifyDialError(addr string, err error) error {
-	msg := err.Error()
-	switch {
-	case strings.HasPrefix(msg, "auth failure"):
-		return fmt.Errorf("%w: %s", ErrAuth, msg)
-	case strings.Contains(msg, "unsupported auth mechanism"),
-		strings.Contains(msg, "refusing to authenticate over unencrypted"):
-		return fmt.Errorf("%w: %s", ErrAuth, msg)
-	}
-	var cerr *tls.CertificateVerificationError
-	var uerr x509.UnknownAuthorityError
-	var herr x509.HostnameError
-	if errors.As(err, &cerr) || errors.As(err, &uerr) || errors.As(err, &herr) ||
-		(strings.HasPrefix(msg, "starttls handshake") && !transientHandshake(msg)) {
-		return fmt.Errorf("xmpp: %s: %w: %s", addr, ErrTLS, msg)
-	}
-	return fmt.Errorf("xmpp: connecting to %s: %w", addr, err)
-}
-
-// wrap takes go-xmpp's decoder and connection out of the client. go-xmpp
-// v0.3.6 exports neither; they are read by reflection so that the stream
-// can be parsed faithfully. A go-xmpp upgrade that renames them fails here
-// with a clear error (and the integration tests with it).
-func wrap(cl *goxmpp.Client) (*stream, error) {
-	v := reflect.ValueOf(cl).Elem()
-	pf, cf := v.FieldByName("p"), v.FieldByName("conn")
-	if !pf.IsValid() || pf.Type() != reflect.TypeOf((*xml.Decoder)(nil)) ||
-		!cf.IsValid() || cf.Type() != reflect.TypeOf((*net.Conn)(nil)).Elem() {
-		return nil, errors.New("xmpp: go-xmpp's Client layout changed (fields p *xml.Decoder, conn net.Conn expected)")
-	}
-	dec := *(**xml.Decoder)(unsafe.Pointer(pf.UnsafeAddr()))
-	conn := *(*net.Conn)(unsafe.Pointer(cf.UnsafeAddr()))
-	if dec == nil || conn == nil {
-		return nil, errors.New("xmpp: go-xmpp client has no stream")
-	}
-	return &stream{cl: cl, dec: dec, conn: conn, jid: cl.JID(), ack: newQuickAcker(conn)}, nil
-}
-
-// checkProxyEnv refuses what go-xmpp would otherwise do silently: send the
-// connection through a proxy named in the environment.
-func checkProxyEnv(addr string) error {
-	p := os.Getenv("HTTP_PROXY")
-	if p == "" {
-		p = os.Getenv("http_proxy")
-	}
-	if p == "" {
-		return nil
-	}
-	np := os.Getenv("NO_PROXY")
-	if np == "" {
-		np = os.Getenv("no_proxy")
-	}
-	for _, s := range strings.Split(np, ",") {
-		if s != "" && strings.Contains(strings.ToUpper(addr), strings.ToUpper(s)) {
-			return nil
-		}
-	}
-	return errUnexpectedProxy
 }
 
 // writeTimeout bounds one stanza write: a server that stops reading must
@@ -227,13 +77,7 @@ func (s *stream) write(b []byte) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	var err error
-	if s.cl != nil {
-		_, err = s.cl.SendOrg(string(b))
-	} else {
-		// A component stream (XEP-0114) has no go-xmpp client.
-		_, err = s.conn.Write(b)
-	}
+	_, err := s.conn.Write(b)
 	_ = s.conn.SetWriteDeadline(time.Time{})
 	if err != nil {
 		return fmt.Errorf("xmpp: write: %w", err)
@@ -252,8 +96,7 @@ func (s *stream) writeStanza(v any) error {
 
 // close ends the stream politely (RFC 6120 §4.4): send </stream:stream>,
 // give the reader up to grace to see the server's closing tag, then close
-// the socket. go-xmpp's own Close is not used: it reads the stream
-// concurrently with our reader and leaves a 10 s timer goroutine behind.
+// the socket.
 func (s *stream) close(readerDone <-chan struct{}, grace time.Duration) {
 	s.wmu.Lock()
 	_ = s.conn.SetWriteDeadline(time.Now().Add(grace))
@@ -419,8 +262,8 @@ func parseStreamError(raw []byte) error {
 	return se
 }
 
-// escapeText escapes s for XML character data; go-xmpp pastes the
-// resource into its bind request unescaped.
+// escapeText escapes s for XML character data and attribute values
+// (quotes included).
 func escapeText(s string) string {
 	var b bytes.Buffer
 	_ = xml.EscapeText(&b, []byte(s))
