@@ -214,28 +214,6 @@ func (c *Call) Wait(ctx context.Context) (*jingle.Reason, error) {
 	}
 }
 
-// Info sends a session-info with an XEP-0167 informational payload
-// (active, hold, unhold, mute, unmute, ringing). content names the
-// content for mute/unmute ("" = all).
-func (c *Call) Info(ctx context.Context, what EventType, content string) error {
-	e, err := infoElement(what, content, c.initiator)
-	if err != nil {
-		return err
-	}
-	s := c.Session()
-	if s == nil {
-		return fmt.Errorf("rtp: session-info before the session exists: %w", ErrCallState)
-	}
-	if err := s.Info(ctx, e); err != nil {
-		return fmt.Errorf("rtp: session-info %s: %w", what, err)
-	}
-	c.q.post(func() {
-		c.sendState.info(what, content, true)
-		c.applySending()
-	})
-	return nil
-}
-
 // RestartICE starts an ICE restart (XEP-0176 §2.4): new local ICE
 // credentials, sent in a transport-info with a higher generation and no
 // candidates, which the peer takes as the offer; its transport-info with
@@ -344,17 +322,6 @@ func (c *Call) collectStats() Stats {
 	return total(streams)
 }
 
-// creatorOf returns the creator of a content as the peer knows it.
-func (c *Call) creatorOf(name string) jingle.Creator {
-	if c.ours[name] {
-		return c.ourCreator()
-	}
-	if rc, ok := c.remote[name]; ok && rc.Creator != "" {
-		return rc.Creator
-	}
-	return jingle.CreatorInitiator
-}
-
 // learnLocal records our ICE credentials and fingerprint from the local
 // description's contents.
 func learnLocal(p *peer, contents []jingle.Content) {
@@ -381,17 +348,6 @@ func remoteUfrag(ct *jingle.Content) string {
 	}
 	return t.Ufrag
 }
-
-// Limits on what a peer may make us hold (see HandleAction).
-const (
-	// maxRemoteCandidates caps the remote candidates of one call: real
-	// peers send a few dozen (host, srflx and relay per interface and
-	// family, per content, across restarts).
-	maxRemoteCandidates = 256
-	// maxPeerBacklog caps the tasks waiting on the call's loop before the
-	// peer's actions are refused with resource-constraint.
-	maxPeerBacklog = 1024
-)
 
 // taskQueue is an unbounded FIFO of closures: posting never blocks, so
 // pion callbacks and the Jingle session loop can always hand work to the

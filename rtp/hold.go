@@ -1,6 +1,16 @@
+// Session-info (XEP-0167 §7): ringing, active, hold, unhold, mute and
+// unmute sent and received, and why we do not send on a content (our
+// hold, the peer's, mutes, content-modify senders), each lifted on its own.
+
 package rtp
 
-import "github.com/jingled/jingled/jingle"
+import (
+	"context"
+	"encoding/xml"
+	"fmt"
+
+	"github.com/jingled/jingled/jingle"
+)
 
 // sendState says why we do not send on a content. Several reasons can
 // hold at once and each is lifted on its own: unmuting while the peer
@@ -101,3 +111,86 @@ func (c *Call) applySending() {
 		}
 	}
 }
+
+// Info sends a session-info with an XEP-0167 informational payload
+// (active, hold, unhold, mute, unmute, ringing). content names the
+// content for mute/unmute ("" = all).
+func (c *Call) Info(ctx context.Context, what EventType, content string) error {
+	e, err := infoElement(what, content, c.initiator)
+	if err != nil {
+		return err
+	}
+	s := c.Session()
+	if s == nil {
+		return fmt.Errorf("rtp: session-info before the session exists: %w", ErrCallState)
+	}
+	if err := s.Info(ctx, e); err != nil {
+		return fmt.Errorf("rtp: session-info %s: %w", what, err)
+	}
+	c.q.post(func() {
+		c.sendState.info(what, content, true)
+		c.applySending()
+	})
+	return nil
+}
+
+// sessionInfo handles XEP-0167 §7 informational messages.
+func (c *Call) sessionInfo(j *jingle.Jingle) error {
+	if len(j.Payloads) == 0 {
+		return nil // a ping (XEP-0166 §6.8)
+	}
+	for _, p := range j.Payloads {
+		if p.XMLName.Space != NSInfo {
+			return jingle.ErrUnsupportedInfo
+		}
+		var t EventType
+		switch p.XMLName.Local {
+		case "active":
+			t = EventActive
+		case "hold":
+			t = EventHold
+		case "unhold":
+			t = EventUnhold
+		case "mute":
+			t = EventMute
+		case "unmute":
+			t = EventUnmute
+		case "ringing":
+			t = EventRinging
+		default:
+			return jingle.ErrUnsupportedInfo
+		}
+		e := Event{Type: t, Content: p.Attribute("name")}
+		c.q.post(func() {
+			c.sendState.info(e.Type, e.Content, false)
+			c.applySending()
+			c.emit(e)
+		})
+	}
+	return nil
+}
+
+// infoElement builds an XEP-0167 session-info payload.
+func infoElement(what EventType, content string, initiator bool) (jingle.Element, error) {
+	switch what {
+	case EventActive, EventHold, EventUnhold, EventRinging:
+	case EventMute, EventUnmute:
+		creator := string(jingle.CreatorInitiator)
+		if !initiator && content == "" {
+			creator = string(jingle.CreatorResponder)
+		}
+		e := jingle.Element{XMLName: xmlName(NSInfo, string(what))}
+		e.Attr = append(e.Attr, attr2("creator", creator))
+		if content != "" {
+			e.Attr = append(e.Attr, attr2("name", content))
+		}
+		return e, nil
+	default:
+		return jingle.Element{}, fmt.Errorf("rtp: %q is not an XEP-0167 session-info: %w", what, ErrCallState)
+	}
+	return jingle.Element{XMLName: xmlName(NSInfo, string(what))}, nil
+}
+
+func xmlName(space, local string) xml.Name { return xml.Name{Space: space, Local: local} }
+
+func attr2(k, v string) xml.Attr { return xml.Attr{Name: xml.Name{Local: k}, Value: v} }

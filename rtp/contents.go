@@ -1,8 +1,12 @@
+// Contents added, removed, accepted and modified during a call (XEP-0166
+// §6.3-6.7, XEP-0167 §8): AddContent and RemoveContent, the peer's
+// content-add, content-accept, content-reject, content-remove and
+// content-modify, and who created which content.
+
 package rtp
 
 import (
 	"context"
-	"encoding/xml"
 	"fmt"
 	"time"
 
@@ -11,10 +15,6 @@ import (
 	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/jingle"
 )
-
-func xmlName(space, local string) xml.Name { return xml.Name{Space: space, Local: local} }
-
-func attr2(k, v string) xml.Attr { return xml.Attr{Name: xml.Name{Local: k}, Value: v} }
 
 // send sends a Jingle action of the call and waits for the ack.
 func (c *Call) send(j *jingle.Jingle) error {
@@ -380,4 +380,15 @@ func (c *Call) onContentModify(j *jingle.Jingle) {
 		c.sendState.setSender(ct.Name, ct.Senders, c.ourCreator())
 	}
 	c.applySending()
+}
+
+// creatorOf returns the creator of a content as the peer knows it.
+func (c *Call) creatorOf(name string) jingle.Creator {
+	if c.ours[name] {
+		return c.ourCreator()
+	}
+	if rc, ok := c.remote[name]; ok && rc.Creator != "" {
+		return rc.Creator
+	}
+	return jingle.CreatorInitiator
 }
