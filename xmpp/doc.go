@@ -1,7 +1,51 @@
-// Package xmpp connects jingled to an XMPP server and gives the Jingle
-// manager what it needs: the jingle.Sender interface and a dispatcher.
+// Package xmpp connects a program to an XMPP server and gives the Jingle
+// manager (package jingle) what it needs: the jingle.Sender interface and
+// a dispatcher. The jingle CLI and the jingled daemon use it; so can any
+// Go program that places or answers calls or sends files (see examples/
+// in the repository).
 //
-// What it implements:
+// # Connecting and serving Jingle
+//
+// New checks a Config; Start connects (STARTTLS, SCRAM, resource binding)
+// and keeps the stream up, reconnecting with backoff until Close. A
+// Client is a jingle.Sender, so a jingle.Manager is built on it and handed
+// to Serve:
+//
+//	client, err := xmpp.New(xmpp.Config{JID: "romeo@example.org", Password: pw, HoldDisco: true})
+//	if err != nil { ... }
+//	if err := client.Start(ctx); err != nil { ... }
+//	defer client.Close()
+//	calls := rtp.NewApplication(rtp.ApplicationOptions{...})
+//	mgr := jingle.NewManager(client.JID(), client, calls.Options()...)
+//	client.Serve(mgr)      // Jingle IQs and JMI messages to mgr, its features into disco
+//	client.FeaturesReady() // answer the disco#info queries HoldDisco kept back
+//
+// Routing: Serve registers the Manager for <jingle xmlns='urn:xmpp:jingle:1'/>
+// IQs and for messages (XEP-0353 Jingle Message Initiation). Other IQ
+// payloads go to the handler registered for their namespace and local
+// name with HandleIQ (filetransfer/stack registers the XEP-0047 IBB IQs
+// that way, extdisco's Refresher its XEP-0215 pushes); an IQ nobody
+// handles is answered with service-unavailable. Messages go to each
+// MessageHandler in turn until one consumes it.
+//
+// Discovery: the features of the served Manager, Config.Features and
+// SetFeatures/AddFeatures make our disco#info answer and our XEP-0115
+// caps; a change re-sends presence with the new ver. DiscoInfo asks a
+// peer; presence (Resources, PresenceOf) and caps tell which devices of a
+// bare JID take which application: FindResource picks one full JID, Route
+// says whether to ring the account through JMI (jingle.Manager.Propose)
+// or to send the session-initiate to one device.
+//
+// STUN/TURN: sub-package extdisco asks the account's server for its
+// STUN/TURN servers and short-term credentials (XEP-0215), once
+// (Discover) or kept fresh (StartRefresher), for rtp.PeerOptions.
+//
+// A server-side program (a conference host) connects as an XEP-0114
+// component instead: NewComponent; its HandleIQ and HandleMessage take
+// the same handler types, and it too is a jingle.Sender.
+//
+// # What it implements
+//
 //
 //   - RFC 6120 client streams: STARTTLS (§5) with crypto/tls, SASL SCRAM
 //     (§6, RFC 5802, RFC 7677) with mellium.im/sasl, resource binding
