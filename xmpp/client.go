@@ -570,6 +570,7 @@ const (
 	EventGaveUp
 )
 
+// String is the kind's name as logs show it, e.g. "connect-failed".
 func (k EventKind) String() string {
 	switch k {
 	case EventConnected:

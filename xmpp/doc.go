@@ -46,7 +46,6 @@
 //
 // # What it implements
 //
-//
 //   - RFC 6120 client streams: STARTTLS (§5) with crypto/tls, SASL SCRAM
 //     (§6, RFC 5802, RFC 7677) with mellium.im/sasl, resource binding
 //     (§7), plain TCP only when explicitly allowed and only to loopback;

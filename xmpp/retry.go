@@ -53,6 +53,8 @@ type GaveUpError struct {
 	Err error
 }
 
+// Error says when the stream was lost, how long and how often the
+// client tried again, and the last attempt's error.
 func (e *GaveUpError) Error() string {
 	return fmt.Sprintf("xmpp: stream lost at %s, %d reconnection attempts in %v failed: %v",
 		e.Lost.UTC().Format(time.RFC3339), e.Attempts, e.For, e.Err)
@@ -61,4 +63,6 @@ func (e *GaveUpError) Error() string {
 // Is makes errors.Is(err, ErrGaveUp) hold.
 func (e *GaveUpError) Is(target error) bool { return target == ErrGaveUp }
 
+// Unwrap returns the last attempt's error, so errors.Is finds ErrAuth
+// or a net.Error behind the give-up.
 func (e *GaveUpError) Unwrap() error { return e.Err }

@@ -28,6 +28,7 @@ type StreamError struct {
 	Text      string
 }
 
+// Error is the condition and the server's text, if any.
 func (e *StreamError) Error() string {
 	s := "xmpp: stream error " + e.Condition
 	if e.Text != "" {
