@@ -588,15 +588,25 @@ func (k EventKind) String() string {
 }
 
 // Event is a connection event reported to Config.OnEvent.
+// Which fields are set depends on Kind (see the EventKind constants).
 type Event struct {
-	Kind      EventKind
-	JID       string
-	Resumed   bool
-	Err       error
-	Attempt   int
+	Kind EventKind
+	// JID is the bound full JID (EventConnected).
+	JID string
+	// Resumed: the XEP-0198 session was resumed (EventConnected).
+	Resumed bool
+	// Err is the cause of a failure, a disconnection, or of a refused
+	// resumption.
+	Err error
+	// Attempt numbers the attempt, from 1, of the current connection or
+	// reconnection.
+	Attempt int
+	// Permanent: the failure is not retried (e.g. ErrAuth).
 	Permanent bool
-	Backoff   time.Duration
-	Delay     time.Duration
+	// Backoff is the exponential base of the next attempt's Delay,
+	// which adds the jitter (EventRetry).
+	Backoff time.Duration
+	Delay   time.Duration
 }
 
 func (c *Client) emit(e Event) {
