@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/webrtc/v4"
-
 	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/jingle"
 )
@@ -187,26 +185,6 @@ func (a *Application) HandleInitiate(ctx context.Context, s *jingle.Session, j *
 	return c, nil
 }
 
-// Answer accepts an incoming call with media m.
-func (c *Call) Answer(ctx context.Context, m MediaOptions) error {
-	if c.initiator {
-		return fmt.Errorf("rtp: answering our own call: %w", ErrCallState)
-	}
-	done := make(chan struct{})
-	if !c.q.post(func() { c.answer(m); close(done) }) {
-		return fmt.Errorf("rtp: answer: %w", ErrCallState)
-	}
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if r := c.Reason(); r != nil {
-		return fmt.Errorf("rtp: answer: call ended: %s", r)
-	}
-	return nil
-}
-
 // CallOptions configure an outgoing call.
 type CallOptions struct {
 	MediaOptions
@@ -272,75 +250,6 @@ func (c *Call) abort() {
 	}
 	c.cancel()
 	c.app.forget(c)
-}
-
-// prepareOffer builds the PeerConnections and the offer's contents.
-func (c *Call) prepareOffer(opts CallOptions) ([]jingle.Content, []jingle.Element, error) {
-	audio, video, err := c.openSources()
-	if err != nil {
-		return nil, nil, err
-	}
-	type want struct {
-		name string
-		kind webrtc.RTPCodecType
-		src  Source
-	}
-	var ws []want
-	if !opts.NoAudio {
-		ws = append(ws, want{"audio", webrtc.RTPCodecTypeAudio, audio})
-	}
-	if video != nil || opts.ReceiveVideo {
-		ws = append(ws, want{"video", webrtc.RTPCodecTypeVideo, video})
-	}
-	if len(ws) == 0 {
-		return nil, nil, fmt.Errorf("rtp: a call needs audio or video: %w", ErrCallState)
-	}
-	var contents []jingle.Content
-	var payloads []jingle.Element
-	if c.bundle {
-		var names []string
-		for _, w := range ws {
-			names = append(names, w.name)
-		}
-		p, err := c.newPeer(names)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, w := range ws {
-			if err := c.offerContent(p, w.name, w.kind, w.src); err != nil {
-				return nil, nil, err
-			}
-		}
-		if err := createOffer(p, false); err != nil {
-			return nil, nil, err
-		}
-		cts, pl, err := c.localContents(p)
-		if err != nil {
-			return nil, nil, err
-		}
-		learnLocal(p, cts)
-		contents, payloads = cts, pl
-	} else {
-		for _, w := range ws {
-			p, err := c.newPeer([]string{w.name})
-			if err != nil {
-				return nil, nil, err
-			}
-			if err := c.offerContent(p, w.name, w.kind, w.src); err != nil {
-				return nil, nil, err
-			}
-			if err := createOffer(p, false); err != nil {
-				return nil, nil, err
-			}
-			cts, _, err := c.localContents(p)
-			if err != nil {
-				return nil, nil, err
-			}
-			learnLocal(p, cts)
-			contents = append(contents, cts...)
-		}
-	}
-	return contents, payloads, nil
 }
 
 // ICEUDP is the ICE-UDP transport (XEP-0176) as the Manager sees it: a

@@ -11,7 +11,6 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/jingle"
 )
 
@@ -214,25 +213,6 @@ func (c *Call) Wait(ctx context.Context) (*jingle.Reason, error) {
 	}
 }
 
-// RestartICE starts an ICE restart (XEP-0176 §2.4): new local ICE
-// credentials, sent in a transport-info with a higher generation and no
-// candidates, which the peer takes as the offer; its transport-info with
-// its new credentials (and candidates) is the answer, after which
-// EventRestart is emitted. The DTLS association is kept. It fails with
-// ErrCallState while another renegotiation is in flight.
-func (c *Call) RestartICE(ctx context.Context) error {
-	errc := make(chan error, 1)
-	if !c.q.post(func() { errc <- c.restartICE() }) {
-		return fmt.Errorf("rtp: ICE restart: %w", ErrCallState)
-	}
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // run is the call's loop.
 func (c *Call) run() {
 	c.workers.Add(1)
@@ -320,33 +300,6 @@ func (c *Call) collectStats() Stats {
 		streams = append(streams, peerStats(p.pc, p.stats, p.contents)...)
 	}
 	return total(streams)
-}
-
-// learnLocal records our ICE credentials and fingerprint from the local
-// description's contents.
-func learnLocal(p *peer, contents []jingle.Content) {
-	for _, ct := range contents {
-		if ct.Transport == nil {
-			continue
-		}
-		t, _, err := ice.Decode(ct.Transport)
-		if err != nil {
-			continue
-		}
-		p.ufrag, p.pwd, p.fps = t.Ufrag, t.Pwd, t.Fingerprints
-		return
-	}
-}
-
-func remoteUfrag(ct *jingle.Content) string {
-	if ct.Transport == nil {
-		return ""
-	}
-	t, _, err := ice.Decode(ct.Transport)
-	if err != nil {
-		return ""
-	}
-	return t.Ufrag
 }
 
 // taskQueue is an unbounded FIFO of closures: posting never blocks, so

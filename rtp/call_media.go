@@ -205,3 +205,27 @@ func (c *Call) onFirstRTP(content string) {
 	c.mu.Unlock()
 	c.emit(Event{Type: EventMedia, Content: content})
 }
+
+// openSources opens the media files/sources of m.
+func (c *Call) openSources() (audio, video Source, err error) {
+	audio, video = c.media.AudioSource, c.media.VideoSource
+	if audio == nil && c.media.Audio != "" {
+		if audio, err = OpenFile(c.media.Audio, "audio", 0); err != nil {
+			return nil, nil, err
+		}
+	}
+	if video == nil && c.media.Video != "" {
+		if video, err = OpenFile(c.media.Video, "video", 0); err != nil {
+			if audio != nil && c.media.AudioSource == nil {
+				audio.Close()
+			}
+			return nil, nil, err
+		}
+	}
+	for _, s := range []Source{audio, video} {
+		if s != nil {
+			c.sources = append(c.sources, s)
+		}
+	}
+	return audio, video, nil
+}

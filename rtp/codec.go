@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jingled/jingled/jingle"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -166,4 +167,71 @@ func RegisterCodecs(m *webrtc.MediaEngine, d *Description) error {
 		}
 	}
 	return nil
+}
+
+// contentKind returns the pion kind of a content's RTP description.
+func contentKind(ct *jingle.Content) (webrtc.RTPCodecType, *Description, error) {
+	d, err := Decode(ct.Description)
+	if err != nil {
+		return 0, nil, err
+	}
+	switch d.Media {
+	case MediaAudio:
+		return webrtc.RTPCodecTypeAudio, d, nil
+	case MediaVideo:
+		return webrtc.RTPCodecTypeVideo, d, nil
+	}
+	return 0, d, fmt.Errorf("%w: media %q", ErrInvalidDescription, d.Media)
+}
+
+// commonCodecs returns the peer's payload types we support, in the
+// peer's preference order (XEP-0167 §5: the offer lists them by
+// preference), as pion codec parameters with the peer's numbers.
+func commonCodecs(kind webrtc.RTPCodecType, d *Description) []webrtc.RTPCodecParameters {
+	var out []webrtc.RTPCodecParameters
+	for i := range d.PayloadTypes {
+		pt := &d.PayloadTypes[i]
+		cp := pt.CodecParameters(d.Media, d.RTCPFeedback)
+		if cp.ClockRate == 0 {
+			cp.ClockRate = defaultClockRate(d.Media, pt)
+		}
+		for _, ours := range SupportedCodecs(kind) {
+			if codecMatch(ours.RTPCodecCapability, cp.RTPCodecCapability) {
+				// The peer's parameters are kept: they describe what it
+				// sends and how it wants to receive.
+				out = append(out, cp)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// codecMatch compares name and clock rate, plus the parameters that make
+// formats incompatible: VP9 profile and H.264 packetization mode and
+// profile (profile-level-id's first two bytes; the level may differ).
+func codecMatch(ours, theirs webrtc.RTPCodecCapability) bool {
+	if !strings.EqualFold(ours.MimeType, theirs.MimeType) || ours.ClockRate != theirs.ClockRate {
+		return false
+	}
+	op, tp := ParseFmtp(ours.SDPFmtpLine), ParseFmtp(theirs.SDPFmtpLine)
+	get := func(ps []Parameter, n, def string) string {
+		for _, p := range ps {
+			if strings.EqualFold(p.Name, n) {
+				return strings.ToLower(p.Value)
+			}
+		}
+		return def
+	}
+	switch strings.ToLower(ours.MimeType) {
+	case strings.ToLower(webrtc.MimeTypeVP9):
+		return get(op, "profile-id", "0") == get(tp, "profile-id", "0")
+	case strings.ToLower(webrtc.MimeTypeH264):
+		if get(op, "packetization-mode", "0") != get(tp, "packetization-mode", "0") {
+			return false
+		}
+		o, t := get(op, "profile-level-id", "42001f"), get(tp, "profile-level-id", "42001f")
+		return len(o) >= 4 && len(t) >= 4 && o[:2] == t[:2]
+	}
+	return true
 }

@@ -31,35 +31,6 @@ func (c *Call) ourCreator() jingle.Creator {
 	return jingle.CreatorResponder
 }
 
-// keepSetup writes our established DTLS role into contents of a
-// renegotiation on a running transport: pion writes actpass in every
-// offer and active in every answer, but the DTLS association (and its
-// roles) of the first exchange goes on, and a peer must not be told
-// otherwise.
-func (c *Call) keepSetup(p *peer, cts []jingle.Content) {
-	role := dtlsRole(p, c.remoteOf(p))
-	for i := range cts {
-		t, _, err := ice.Decode(cts[i].Transport)
-		if err != nil {
-			continue
-		}
-		for k := range t.Fingerprints {
-			t.Fingerprints[k].Setup = role
-		}
-		if nc, err := replaceTransport(cts[i], t); err == nil {
-			cts[i] = nc
-		}
-	}
-}
-
-// peerRole is the peer's fixed DTLS role on p (the opposite of ours).
-func (c *Call) peerRole(p *peer) ice.Setup {
-	if dtlsRole(p, c.remoteOf(p)) == ice.SetupActive {
-		return ice.SetupPassive
-	}
-	return ice.SetupActive
-}
-
 // AddContent adds a content to the running call (XEP-0166 content-add;
 // XEP-0167 §8 "adding video"): name is the content name ("video"), src
 // what to send on it (nil: receive only, or echo when the call echoes).
