@@ -114,7 +114,7 @@ func TestStreamResumption(t *testing.T) {
 	} {
 		resumed := !tc.restart
 		t.Run(tc.name, func(t *testing.T) {
-			srv := prosodytest.New(t, prosodytest.WithModules("smacks"))
+			srv := prosodytest.New(t, prosodytest.WithSmacks(0))
 			cut := newCutter(t, srv.Addr)
 			events := make(chan Event, 64)
 			aliceEvents := make(chan Event, 64)

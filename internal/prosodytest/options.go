@@ -36,6 +36,11 @@ type config struct {
 	extraHost string
 	certName  string
 	certIPs   []net.IP
+	// smacks enables mod_smacks; hibernation is its
+	// smacks_hibernation_time (0: Prosody's default).
+	smacks      bool
+	hibernation time.Duration
+	debugLog    bool
 }
 
 // Option configures a Server.
@@ -97,6 +102,23 @@ func WithCertificateIPs(ips ...string) Option {
 // WithModules enables additional Prosody modules.
 func WithModules(names ...string) Option {
 	return func(c *config) { c.modules = append(c.modules, names...) }
+}
+
+// WithSmacks enables mod_smacks, Prosody's XEP-0198 stream management
+// (acks and resumption), as Prosody 0.12's default configuration does.
+// hibernation, if not zero, is how long a session whose connection broke
+// is kept for resumption (smacks_hibernation_time, whole seconds;
+// Prosody's default is 10 minutes): a short one makes the server refuse
+// a later resumption, for tests of the fallback.
+func WithSmacks(hibernation time.Duration) Option {
+	return func(c *config) { c.smacks, c.hibernation = true, hibernation }
+}
+
+// WithDebugLog logs at debug level instead of info, for a test that
+// waits for a line Prosody logs only there (e.g. mod_smacks ending a
+// hibernating session: "Destroying session for hibernating too long").
+func WithDebugLog() Option {
+	return func(c *config) { c.debugLog = true }
 }
 
 // WithGlobalConfig appends raw Lua to the global section of the config, an

@@ -23,7 +23,11 @@ func renderConfig(s *Server, cfg *config, c2s, proxyPort, componentPort int) str
 	// CI often run as root. Nothing here needs privileges.
 	p("run_as_root = true")
 	p("daemonize = false")
-	p("log = { { levels = { min = \"info\" }, to = \"file\", filename = %s } }", luaString(s.LogFile))
+	level := "info"
+	if cfg.debugLog {
+		level = "debug"
+	}
+	p("log = { { levels = { min = %s }, to = \"file\", filename = %s } }", luaString(level), luaString(s.LogFile))
 	p("interfaces = { \"127.0.0.1\" }")
 	p("local_interfaces = { \"127.0.0.1\" }")
 	p("c2s_ports = { %d }", c2s)
@@ -36,6 +40,9 @@ func renderConfig(s *Server, cfg *config, c2s, proxyPort, componentPort int) str
 	modules := []string{"roster", "saslauth", "tls", "disco", "ping", "presence", "iq", "message"}
 	if cfg.turn != nil {
 		modules = append(modules, "turn_external")
+	}
+	if cfg.smacks {
+		modules = append(modules, "smacks")
 	}
 	modules = append(modules, cfg.modules...)
 	quoted := make([]string, len(modules))
@@ -50,6 +57,9 @@ func renderConfig(s *Server, cfg *config, c2s, proxyPort, componentPort int) str
 	p("storage = \"internal\"")
 	// The tests open and close many connections quickly from one address.
 	p("limits = { }")
+	if cfg.hibernation > 0 {
+		p("smacks_hibernation_time = %d", int(max(cfg.hibernation/time.Second, 1)))
+	}
 	if t := cfg.turn; t != nil {
 		host := t.Host
 		if host == "" {
