@@ -122,6 +122,10 @@ on hangup or on Ctrl-C, and prints its statistics.`,
 		},
 	}
 	acct.register(cmd)
+	// A call outlives a lost connection (its media never went through
+	// XMPP, and XEP-0198 carries its signalling over): say so as it
+	// happens, as the listeners do.
+	acct.reportReconnect = true
 	ice.register(cmd)
 	rio.register(cmd)
 	f := cmd.Flags()

@@ -27,9 +27,9 @@ func registerReconnect(cmd *cobra.Command, acct *accountFlags) {
 		"when the XMPP connection is lost, keep reconnecting (exponential backoff with jitter, at most a minute apart) this long, then exit 4; 0: never give up")
 }
 
-// reconnectEvents reports the reconnection of a long-running mode: each
-// loss, each failed attempt with the wait before the next, and the
-// return. Events before the first loss (the login's own attempts) are
+// reconnectEvents reports the reconnection of a long-running mode or a
+// call: each loss, each failed attempt with the wait before the next,
+// and the return, saying whether the XEP-0198 session was resumed. Events before the first loss (the login's own attempts) are
 // left to the login's error, so "ready" stays the first event.
 func reconnectEvents(out *output, server string, bound time.Duration) func(xmpp.Event) {
 	var lost atomic.Bool
@@ -50,8 +50,19 @@ func reconnectEvents(out *output, server string, bound time.Duration) func(xmpp.
 			}
 		case xmpp.EventConnected:
 			if lost.Load() {
-				out.Event("reconnected", fmt.Sprintf("Reconnected as %s (attempt %d).", e.JID, e.Attempt),
-					map[string]any{"jid": e.JID, "attempt": e.Attempt})
+				// resumed: the XEP-0198 session went on, nothing
+				// lost; else a new session, and resume_refused says
+				// why the server would not resume (empty when it
+				// offers no resumption).
+				how := "resumed the session"
+				if !e.Resumed {
+					how = "new session"
+					if e.Err != nil {
+						how += ", the server refused to resume: " + e.Err.Error()
+					}
+				}
+				out.Event("reconnected", fmt.Sprintf("Reconnected as %s (attempt %d, %s).", e.JID, e.Attempt, how),
+					map[string]any{"jid": e.JID, "attempt": e.Attempt, "resumed": e.Resumed, "resume_refused": errText(e.Err)})
 			}
 		}
 	}

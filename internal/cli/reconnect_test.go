@@ -53,16 +53,25 @@ func TestReconnectEvents(t *testing.T) {
 	on(xmpp.Event{Kind: xmpp.EventDisconnected, Err: errors.New("EOF")})
 	on(xmpp.Event{Kind: xmpp.EventConnectFailed, Attempt: 1, Err: refused})
 	on(xmpp.Event{Kind: xmpp.EventRetry, Attempt: 1, Err: refused, Delay: 500 * time.Millisecond})
-	on(xmpp.Event{Kind: xmpp.EventConnected, JID: "bob@localhost/rx", Attempt: 2})
+	on(xmpp.Event{Kind: xmpp.EventConnected, JID: "bob@localhost/rx", Attempt: 2, Err: xmpp.ErrResumeRefused})
+	on(xmpp.Event{Kind: xmpp.EventDisconnected, Err: errors.New("EOF")})
+	on(xmpp.Event{Kind: xmpp.EventConnected, JID: "bob@localhost/rx", Attempt: 1, Resumed: true})
 	var got []string
+	var back []map[string]any
 	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatal(err)
 		}
 		got = append(got, fmt.Sprint(m["event"]))
+		if m["event"] == "reconnected" {
+			back = append(back, m)
+		}
 	}
-	if want := []string{"disconnected", "reconnecting", "reconnected"}; strings.Join(got, " ") != strings.Join(want, " ") {
+	if want := []string{"disconnected", "reconnecting", "reconnected", "disconnected", "reconnected"}; strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("events %v, want %v", got, want)
+	}
+	if back[0]["resumed"] != false || back[0]["resume_refused"] != xmpp.ErrResumeRefused.Error() || back[1]["resumed"] != true || back[1]["resume_refused"] != "" {
+		t.Fatalf("reconnected events %v: want a new session after a refusal, then a resumption", back)
 	}
 }
