@@ -26,9 +26,9 @@ type lab struct {
 	dir string
 }
 
-func newLab(t *testing.T) *lab {
+func newLab(t *testing.T, opts ...prosodytest.Option) *lab {
 	t.Helper()
-	srv := prosodytest.New(t) // skips under -short
+	srv := prosodytest.New(t, opts...) // skips under -short
 	return &lab{srv: srv, dir: t.TempDir()}
 }
 
