@@ -93,6 +93,8 @@ type Call struct {
 	timer     *time.Timer
 	// sendState: why we do not send on a content (hold, mute).
 	sendState sendState
+	// auto: automatic ICE restarts (autorestart.go).
+	auto autoRestart
 }
 
 func newCall(app *Application, initiator bool, peerJID string, m MediaOptions) *Call {
@@ -250,6 +252,7 @@ func (c *Call) finish(r *jingle.Reason, terminate bool) {
 	if c.timer != nil {
 		c.timer.Stop()
 	}
+	c.stopAutoRestart()
 	s := c.Session()
 	if terminate && s != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -50,6 +50,9 @@ type PeerOptions struct {
 	// HeaderExtensionSink). A conference focus wants them; a plain call
 	// has no use for them, so they are off by default.
 	AudioLevels bool
+	// Restart bounds the automatic ICE restarts of a call whose path
+	// broke (autorestart.go); the zero value restarts with the defaults.
+	Restart RestartPolicy
 	// Configure, when set, adjusts the SettingEngine after the options
 	// above were applied (timeouts, port ranges, a vnet).
 	Configure func(*webrtc.SettingEngine)
@@ -366,7 +369,7 @@ func (c *Call) newPeerCreds(contents []string, ufrag, pwd string) (*peer, error)
 // iceState ends the call with connectivity-error when ICE fails.
 func (c *Call) iceState(p *peer, st webrtc.ICEConnectionState) {
 	c.log.Debug("rtp: ICE state", "contents", p.contents, "state", st)
-	if !c.current(p) {
+	if !c.current(p) || c.restartICEState(p, st) {
 		return
 	}
 	if st == webrtc.ICEConnectionStateFailed {
@@ -401,6 +404,9 @@ func (c *Call) pcState(p *peer, st webrtc.PeerConnectionState) {
 		c.startTimer()
 		c.startSources(p)
 	case webrtc.PeerConnectionStateFailed:
+		if c.restartOwnsFailure(p) {
+			return
+		}
 		if p.iceDone && p.pc.ICEConnectionState() != webrtc.ICEConnectionStateFailed {
 			c.fail(jingle.ReasonSecurityError, fmt.Errorf("DTLS failed for %s", strings.Join(p.contents, ",")))
 			return

@@ -7,6 +7,7 @@ package rtp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -22,6 +23,7 @@ func (c *Call) restartICE() error {
 	}
 	for _, p := range c.peers {
 		role := dtlsRole(p, c.remoteOf(p))
+		c.renewICEServers(p)
 		if err := createOffer(p, true); err != nil {
 			return err
 		}
@@ -37,6 +39,10 @@ func (c *Call) restartICE() error {
 			fps[i].Setup = role
 		}
 		if err := c.sendCredentials(p, fps); err != nil {
+			if errors.Is(err, jingle.ErrTieBreak) {
+				// The peer's restart wins (autorestart.go): its offer follows.
+				return errors.Join(err, c.rollbackRestart(p))
+			}
 			return err
 		}
 	}
@@ -123,6 +129,13 @@ func (c *Call) remoteRestart(p *peer, ct *jingle.Content, t *ice.Transport) {
 	if err != nil {
 		c.fail(jingle.ReasonConnectivityError, err)
 		return
+	}
+	if !p.restarting {
+		// The peer's restart offer: our answer gathers anew.
+		c.renewICEServers(p)
+		if !c.negotiating() {
+			c.peerRestarted() // once for all the transports it restarts
+		}
 	}
 	p.remoteSet = false
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: typ, SDP: sdp}); err != nil {

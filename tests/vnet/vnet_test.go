@@ -72,6 +72,9 @@ type world struct {
 	wan   *vnet.Router
 	relay *turnserver.Server
 	lans  [2]*vnet.Net
+	// pub is the relay's host on the WAN (restart_test.go starts
+	// another relay there).
+	pub *vnet.Net
 }
 
 // buildWorld starts the routers and the relay; everything stops in
@@ -91,7 +94,7 @@ func buildWorld(t *testing.T, nat vnet.NATType) *world {
 	if err := wan.AddNet(pub); err != nil {
 		t.Fatal(err)
 	}
-	w := &world{wan: wan}
+	w := &world{wan: wan, pub: pub}
 	for i := range w.lans {
 		nt := nat
 		lan, err := vnet.NewRouter(&vnet.RouterConfig{
@@ -296,7 +299,7 @@ func TestFileAcrossVNet(t *testing.T) {
 			side := func(i int, user, jid string, receive bool) (*filetransfer.App, *jingle.Manager) {
 				dc := datachannel.New(datachannel.WithICEServers(iceServers(user)...), datachannel.WithSettingEngine(w.configure(i)),
 					datachannel.WithLogger(testLogger(t)))
-				opts := []filetransfer.Option{filetransfer.WithTransports(dc), filetransfer.WithLogger(testLogger(t))}
+				opts := []filetransfer.Option{filetransfer.WithLogger(testLogger(t))}
 				if receive {
 					d, err := filetransfer.OpenDir(t.TempDir())
 					if err != nil {
@@ -355,13 +358,7 @@ func TestFileAcrossVNet(t *testing.T) {
 
 func sine(t *testing.T, freq float64) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	path := filepath.Join(t.TempDir(), fmt.Sprintf("sine%g.ogg", freq))
-	if err := mediatest.SineOpus(ctx, path, freq, toneLength); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return longSine(t, freq, toneLength)
 }
 
 func checkTone(t *testing.T, path string, freq float64) {
