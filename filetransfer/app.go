@@ -46,8 +46,6 @@ func Family(ns string) string {
 // offers, its Versions) with the jingle.Manager.
 type App struct {
 	log              *slog.Logger
-	transports       []StandaloneTransport
-	byNS             map[string]StandaloneTransport
 	dir              *Dir
 	policy           AcceptPolicy
 	onOffer          func(*Offer)
@@ -66,26 +64,40 @@ type App struct {
 
 // New returns the application.
 func New(opts ...Option) *App {
-	a := &App{log: slog.New(slog.DiscardHandler), byNS: map[string]StandaloneTransport{},
+	a := &App{log: slog.New(slog.DiscardHandler),
 		checksumTimeout: DefaultChecksumTimeout, transportTimeout: DefaultTransportTimeout}
 	for _, o := range opts {
 		o(a)
 	}
-	sort.SliceStable(a.transports, func(i, j int) bool {
-		pi, pj := a.transports[i].Priority(), a.transports[j].Priority()
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	return a
+}
+
+// transports returns the stream transports registered with m
+// (jingle.WithTransport), best first: by Priority, then the datachannel
+// dialects by dialectRank.
+func transports(m *jingle.Manager) []jingle.StreamTransport {
+	var out []jingle.StreamTransport
+	for _, t := range m.Transports(jingle.Stream) {
+		if st, ok := t.(jingle.StreamTransport); ok {
+			out = append(out, st)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		pi, pj := out[i].Priority(), out[j].Priority()
 		if pi != pj {
 			return pi > pj
 		}
-		return dialectRank(a.transports[i].Namespace()) < dialectRank(a.transports[j].Namespace())
+		return dialectRank(out[i].Namespace()) < dialectRank(out[j].Namespace())
 	})
-	for _, t := range a.transports {
-		if _, dup := a.byNS[t.Namespace()]; dup {
-			panic(fmt.Sprintf("filetransfer: transport %q given twice", t.Namespace()))
-		}
-		a.byNS[t.Namespace()] = t
-	}
-	a.ctx, a.cancel = context.WithCancel(context.Background())
-	return a
+	return out
+}
+
+// transport returns the stream transport m has for namespace ns, or nil
+// (none, or a datagram transport: ICE-UDP serving calls).
+func transport(m *jingle.Manager, ns string) jingle.StreamTransport {
+	t, _ := m.Transport(ns).(jingle.StreamTransport)
+	return t
 }
 
 // dialectRank orders the datachannel dialects we offer: Conversations'
@@ -148,14 +160,14 @@ func (a *App) goOwned(f func()) {
 
 // choice is one transport to try, in the namespace to offer.
 type choice struct {
-	t  StandaloneTransport
+	t  jingle.StreamTransport
 	ns string
 }
 
-// plan lists the transports to try with peer, best first: ours, filtered
-// by the peer's features and by only (a family or namespace, "" or
-// "auto" for all), one datachannel dialect at most.
-func (a *App) plan(ctx context.Context, peer, only string) ([]choice, error) {
+// plan lists the transports to try with peer, best first: those of m,
+// filtered by the peer's features and by only (a family or namespace, ""
+// or "auto" for all), one datachannel dialect at most.
+func (a *App) plan(ctx context.Context, m *jingle.Manager, peer, only string) ([]choice, error) {
 	var feats map[string]bool
 	if a.features != nil {
 		fs, err := a.features(ctx, peer)
@@ -169,7 +181,7 @@ func (a *App) plan(ctx context.Context, peer, only string) ([]choice, error) {
 	}
 	seen := map[string]bool{}
 	var out []choice
-	for _, t := range a.transports {
+	for _, t := range transports(m) {
 		ns := t.Namespace()
 		fam := Family(ns)
 		if only != "" && only != "auto" && only != fam && only != ns {
@@ -207,7 +219,7 @@ func (a *App) HandleInitiate(ctx context.Context, s *jingle.Session, j *jingle.J
 	if err != nil {
 		return nil, jingle.BadRequest(err.Error())
 	}
-	t := a.byNS[c.TransportNS()]
+	t := transport(s.Manager(), c.TransportNS())
 	if t == nil {
 		return nil, &jingle.TerminateError{Reason: jingle.NewReason(jingle.ReasonUnsupportedTransports, "")}
 	}

@@ -45,9 +45,9 @@ type peerOpts struct {
 	dc       []datachannel.Option
 	app      []filetransfer.Option
 	features []string // nil: all
-	// wrapIBB, if set, gives the App this transport in place of IBB
-	// (to watch or steer its handles).
-	wrapIBB func(filetransfer.StandaloneTransport) filetransfer.StandaloneTransport
+	// wrapIBB, if set, registers this transport in place of IBB (to
+	// watch or steer the handles the App makes).
+	wrapIBB func(jingle.StreamTransport) jingle.StreamTransport
 }
 
 func newPeer(t *testing.T, r *jingletest.Router, jid string, o peerOpts) *peer {
@@ -62,12 +62,11 @@ func newPeer(t *testing.T, r *jingletest.Router, jid string, o peerOpts) *peer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = dir.Close() })
-	var ibbT filetransfer.StandaloneTransport = p.ibb
+	var ibbT jingle.StreamTransport = p.ibb
 	if o.wrapIBB != nil {
 		ibbT = o.wrapIBB(p.ibb)
 	}
 	opts := []filetransfer.Option{
-		filetransfer.WithTransports(p.dc, p.dc.Dialect(ice.NS), p.dc.Dialect(ice.NSDataChannel0), p.s5b, ibbT),
 		filetransfer.WithReceiveDir(dir),
 		filetransfer.WithAutoAccept(filetransfer.AcceptPolicy{MaxSize: -1}),
 		filetransfer.WithResults(func(r *filetransfer.Result) { p.res <- r }),
@@ -81,7 +80,7 @@ func newPeer(t *testing.T, r *jingletest.Router, jid string, o peerOpts) *peer {
 	}
 	p.app = filetransfer.New(append(opts, o.app...)...)
 	mopts := []jingle.Option{jingle.WithApplication(p.app), jingle.WithTransport(p.dc), jingle.WithTransport(p.dc.Dialect(ice.NS)),
-		jingle.WithTransport(p.dc.Dialect(ice.NSDataChannel0)), jingle.WithTransport(p.s5b), jingle.WithTransport(p.ibb)}
+		jingle.WithTransport(p.dc.Dialect(ice.NSDataChannel0)), jingle.WithTransport(p.s5b), jingle.WithTransport(ibbT)}
 	for _, v := range p.app.Versions() {
 		mopts = append(mopts, jingle.WithApplication(v))
 	}

@@ -113,7 +113,7 @@ type exampleAccount struct {
 func newExampleAccount(r *jingletest.Router, jid string, opts ...filetransfer.Option) *exampleAccount {
 	ep := r.Endpoint(jid)
 	it := ibb.New(ep)
-	app := filetransfer.New(append([]filetransfer.Option{filetransfer.WithTransports(it)}, opts...)...)
+	app := filetransfer.New(opts...)
 	mgr := jingle.NewManager(jid, ep, jingle.WithApplication(app), jingle.WithTransport(it))
 	ep.Serve(mgr)
 	// XEP-0047's IQs are not Jingle: the transport takes them itself.

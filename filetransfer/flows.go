@@ -69,7 +69,7 @@ func (a *App) Send(ctx context.Context, m *jingle.Manager, peer, path string, o 
 		Name: name, Size: fi.Size(), Date: fi.ModTime().UTC().Truncate(time.Second), Desc: o.Desc, MediaType: mt,
 		Range: &Range{}, Hashes: []Hash{{Algo: DefaultHashAlgo, Value: h.Sum(nil)}},
 	}
-	plan, err := a.plan(ctx, peer, o.Transport)
+	plan, err := a.plan(ctx, m, peer, o.Transport)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func (a *App) Request(ctx context.Context, m *jingle.Manager, peer string, f Fil
 	if a.dir == nil {
 		return nil, fmt.Errorf("%w: no receive directory", ErrDeclined)
 	}
-	plan, err := a.plan(ctx, peer, o.Transport)
+	plan, err := a.plan(ctx, m, peer, o.Transport)
 	if err != nil {
 		return nil, err
 	}

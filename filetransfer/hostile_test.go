@@ -79,7 +79,11 @@ func sendRaw(t *testing.T, p *peer, to string, o rawOffer) *jingle.Reason {
 		sessMu.Unlock()
 		return s.Send(ctx, j)
 	}
-	rs.h = p.ibb.Handle(p.m.Local(), to, true, send, "a-file-offer")
+	h, err := p.ibb.NewHandle(ctx, jingletest.TransportSession{LocalJID: p.m.Local(), PeerJID: to, Initiator: true, SendFunc: send}, "a-file-offer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.h = h
 	tel, err := rs.h.Local(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +233,10 @@ func TestTransportReplaceUnknown(t *testing.T) {
 	a := newPeer(t, r, alice, peerOpts{})
 	newPeer(t, r, bob, peerOpts{})
 	const name = "a-file-offer"
-	hd := a.ibb.Handle(a.m.Local(), bob, true, func(context.Context, *jingle.Jingle) error { return nil }, name)
+	hd, err := a.ibb.NewHandle(ctx, jingletest.TransportSession{LocalJID: a.m.Local(), PeerJID: bob, Initiator: true}, name)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer func() { _ = hd.Close() }()
 	tel, err := hd.Local(ctx)
 	if err != nil {

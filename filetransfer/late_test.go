@@ -16,7 +16,7 @@ import (
 // hookedTransport wraps a transport to steer and watch the handles the
 // App makes of it.
 type hookedTransport struct {
-	filetransfer.StandaloneTransport
+	jingle.StreamTransport
 	beforeHandle func() // runs before each handle is made
 	localErr     error  // if set, every handle's Local fails with it
 
@@ -24,15 +24,19 @@ type hookedTransport struct {
 	handles []*hookedHandle
 }
 
-func (t *hookedTransport) Handle(local, peer string, initiator bool, send func(context.Context, *jingle.Jingle) error, content string) jingle.TransportHandle {
+func (t *hookedTransport) NewHandle(ctx context.Context, s jingle.TransportSession, content string) (jingle.TransportHandle, error) {
 	if t.beforeHandle != nil {
 		t.beforeHandle()
 	}
-	h := &hookedHandle{TransportHandle: t.StandaloneTransport.Handle(local, peer, initiator, send, content), t: t}
+	inner, err := t.StreamTransport.NewHandle(ctx, s, content)
+	if err != nil {
+		return nil, err
+	}
+	h := &hookedHandle{TransportHandle: inner, t: t}
 	t.mu.Lock()
 	t.handles = append(t.handles, h)
 	t.mu.Unlock()
-	return h
+	return h, nil
 }
 
 // unclosed counts the handles nobody closed.
@@ -84,8 +88,8 @@ func TestReplacementAfterEndIsClosed(t *testing.T) {
 		once.Do(func() { close(entered) })
 		<-release
 	}}
-	b := newPeer(t, r, bob, peerOpts{s5b: blocked, wrapIBB: func(st filetransfer.StandaloneTransport) filetransfer.StandaloneTransport {
-		hooked.StandaloneTransport = st
+	b := newPeer(t, r, bob, peerOpts{s5b: blocked, wrapIBB: func(st jingle.StreamTransport) jingle.StreamTransport {
+		hooked.StreamTransport = st
 		return hooked
 	}})
 	path, _ := randomFile(t, 10_000)
@@ -128,8 +132,8 @@ func TestRequestWithoutTransportLeavesNothing(t *testing.T) {
 	r := newRouter(t)
 	newPeer(t, r, alice, peerOpts{})
 	broken := &hookedTransport{localErr: errors.New("no transport here")}
-	b := newPeer(t, r, bob, peerOpts{wrapIBB: func(st filetransfer.StandaloneTransport) filetransfer.StandaloneTransport {
-		broken.StandaloneTransport = st
+	b := newPeer(t, r, bob, peerOpts{wrapIBB: func(st jingle.StreamTransport) jingle.StreamTransport {
+		broken.StreamTransport = st
 		return broken
 	}})
 	data := []byte("wanted")

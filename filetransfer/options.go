@@ -4,18 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"time"
-
-	"github.com/jingled/jingled/jingle"
 )
-
-// StandaloneTransport is a stream transport that can create a handle
-// before the Jingle session exists, which an initiator needs to put its
-// transport into session-initiate. The three transports of the
-// sub-packages implement it.
-type StandaloneTransport interface {
-	jingle.StreamTransport
-	Handle(local, peer string, initiator bool, send func(context.Context, *jingle.Jingle) error, content string) jingle.TransportHandle
-}
 
 // Defaults.
 const (
@@ -29,13 +18,6 @@ const (
 
 // Option configures an App.
 type Option func(*App)
-
-// WithTransports sets the stream transports, in any order: they are
-// tried by Priority, highest first (datachannel, SOCKS5, IBB). Each
-// namespace a transport answers to (its Namespace) is accepted in offers.
-func WithTransports(ts ...StandaloneTransport) Option {
-	return func(a *App) { a.transports = append(a.transports, ts...) }
-}
 
 // WithLogger sets the logger; the default discards.
 func WithLogger(l *slog.Logger) Option {

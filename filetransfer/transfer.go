@@ -48,7 +48,7 @@ type Result struct {
 // attempt is one transport tried for the content.
 type attempt struct {
 	ns string
-	t  StandaloneTransport
+	t  jingle.StreamTransport
 	h  jingle.TransportHandle
 	// sent is closed once the action carrying our transport element
 	// (session-initiate, session-accept, transport-replace or
@@ -152,17 +152,11 @@ func (tr *transfer) session() *jingle.Session {
 // loop, so the Close may block.
 func (tr *transfer) newAttempt(c choice) (*attempt, error) {
 	at := &attempt{ns: c.ns, t: c.t, sent: make(chan struct{})}
-	send := func(ctx context.Context, j *jingle.Jingle) error {
-		select {
-		case <-at.sent:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tr.ctx.Done():
-			return jingle.ErrSessionEnded
-		}
-		return tr.send(ctx, j)
+	h, err := c.t.NewHandle(tr.ctx, attemptSession{tr, at}, tr.content)
+	if err != nil {
+		return nil, fmt.Errorf("filetransfer: %s: %w", c.ns, err)
 	}
-	at.h = c.t.Handle(tr.local, tr.peer, tr.initiator, send, tr.content)
+	at.h = h
 	tr.mu.Lock()
 	select {
 	case <-tr.done:
@@ -174,6 +168,31 @@ func (tr *transfer) newAttempt(c choice) (*attempt, error) {
 	tr.handles = append(tr.handles, at.h)
 	tr.mu.Unlock()
 	return at, nil
+}
+
+// attemptSession is the session as an attempt's transport handle sees it
+// (jingle.TransportSession). An initiator builds its first handle before
+// the session exists, so Send waits until the session runs and the
+// action carrying this attempt's transport element has been
+// acknowledged: the transport's own transport-info must not overtake it.
+type attemptSession struct {
+	tr *transfer
+	at *attempt
+}
+
+func (a attemptSession) Local() string     { return a.tr.local }
+func (a attemptSession) Peer() string      { return a.tr.peer }
+func (a attemptSession) IsInitiator() bool { return a.tr.initiator }
+
+func (a attemptSession) Send(ctx context.Context, j *jingle.Jingle) error {
+	select {
+	case <-a.at.sent:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-a.tr.ctx.Done():
+		return jingle.ErrSessionEnded
+	}
+	return a.tr.send(ctx, j)
 }
 
 // setCur makes at the current transport and wakes waiters.
@@ -263,7 +282,7 @@ func (tr *transfer) onReplace(s *jingle.Session, j *jingle.Jingle) error {
 	if c == nil || c.Transport == nil {
 		return jingle.BadRequest("transport-replace without our content")
 	}
-	t := tr.app.byNS[c.TransportNS()]
+	t := transport(s.Manager(), c.TransportNS())
 	if t == nil || tr.initiator {
 		rej := jingle.Content{Creator: c.Creator, Name: c.Name, Transport: c.Transport}
 		// In the session loop: queue the answer, its ack is not awaited.

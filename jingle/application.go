@@ -1,9 +1,6 @@
 package jingle
 
-import (
-	"context"
-	"io"
-)
+import "context"
 
 // Application plugs a description namespace (XEP-0166 "application
 // format") into the Manager: RTP sessions (XEP-0167), file transfer
@@ -57,66 +54,3 @@ type TerminateError struct {
 
 // Error implements error.
 func (e *TerminateError) Error() string { return "jingle: terminate: " + e.Reason.String() }
-
-// TransportKind tells what a transport yields (Dino's
-// content_transport.vala / component.vala split).
-type TransportKind int
-
-// Transport kinds.
-const (
-	// Datagram transports carry RTP (ICE-UDP).
-	Datagram TransportKind = iota + 1
-	// Stream transports carry a byte stream (SOCKS5, IBB, datachannel).
-	Stream
-)
-
-func (k TransportKind) String() string {
-	switch k {
-	case Datagram:
-		return "datagram"
-	case Stream:
-		return "stream"
-	}
-	return "unknown"
-}
-
-// Transport plugs a transport namespace into the Manager. The manager
-// advertises its features, rejects offers whose transport namespace is not
-// registered (unsupported-transports), and orders fallbacks by Priority.
-type Transport interface {
-	// Namespace is the transport namespace.
-	Namespace() string
-	// Features are the XEP-0030 features it adds, Namespace included.
-	Features() []string
-	// Kind says whether it carries datagrams or a stream.
-	Kind() TransportKind
-	// Priority orders fallback: higher is tried first (datachannel over
-	// SOCKS5 over IBB for files).
-	Priority() int
-}
-
-// StreamTransport is a Transport that yields a byte stream for a content,
-// the way mellium/xmpp's ibb.Conn is a net.Conn.
-type StreamTransport interface {
-	Transport
-	// NewHandle prepares the transport of one content of s. The handle
-	// speaks for our side; the application puts Local() into its offer or
-	// answer and feeds the peer's transport elements to HandleRemote.
-	NewHandle(ctx context.Context, s *Session, content string) (TransportHandle, error)
-}
-
-// TransportHandle is one content's transport on one session.
-type TransportHandle interface {
-	// Local returns our <transport/> element for session-initiate,
-	// session-accept, transport-replace or transport-accept.
-	Local(ctx context.Context) (Element, error)
-	// HandleRemote takes the peer's <transport/> from session-initiate,
-	// session-accept, transport-info, transport-replace or
-	// transport-accept. It must not block.
-	HandleRemote(ctx context.Context, a Action, t Element) error
-	// Conn waits until the stream is established, or fails with the reason
-	// the transport gave up (the caller then tries the next transport).
-	Conn(ctx context.Context) (io.ReadWriteCloser, error)
-	// Close releases the transport's resources.
-	Close() error
-}

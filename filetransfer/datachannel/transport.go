@@ -169,34 +169,13 @@ func (t *Transport) Kind() jingle.TransportKind { return jingle.Stream }
 // Priority implements jingle.Transport.
 func (t *Transport) Priority() int { return DefaultPriority }
 
-// NewHandle implements jingle.StreamTransport.
-func (t *Transport) NewHandle(_ context.Context, s *jingle.Session, content string) (jingle.TransportHandle, error) {
+// NewHandle implements jingle.StreamTransport. This transport sends no
+// transport-info, so it never calls s.Send.
+func (t *Transport) NewHandle(_ context.Context, s jingle.TransportSession, content string) (jingle.TransportHandle, error) {
 	return t.newHandle(s, content), nil
 }
 
-// Handle returns a handle for a session that does not exist yet: an
-// initiator needs its transport element before Manager.Initiate creates
-// the session. This transport sends no transport-info, so send is unused.
-func (t *Transport) Handle(local, peer string, initiator bool, _ func(context.Context, *jingle.Jingle) error, content string) jingle.TransportHandle {
-	return t.newHandle(funcSession{local, peer, initiator}, content)
-}
-
-type funcSession struct {
-	local, peer string
-	initiator   bool
-}
-
-func (f funcSession) Local() string     { return f.local }
-func (f funcSession) Peer() string      { return f.peer }
-func (f funcSession) IsInitiator() bool { return f.initiator }
-
-type session interface {
-	Local() string
-	Peer() string
-	IsInitiator() bool
-}
-
-func (t *Transport) newHandle(s session, content string) *handle {
+func (t *Transport) newHandle(s jingle.TransportSession, content string) *handle {
 	return &handle{t: t, s: s, content: content, dialect: t.ns, ready: make(chan struct{}),
 		log: t.cfg.log.With("transport", "datachannel", "content", content, "peer", s.Peer())}
 }
@@ -204,7 +183,7 @@ func (t *Transport) newHandle(s session, content string) *handle {
 // handle is one content's data channel.
 type handle struct {
 	t       *Transport
-	s       session
+	s       jingle.TransportSession
 	content string
 	log     *slog.Logger
 

@@ -68,6 +68,9 @@ type sess struct {
 func (s sess) Local() string     { return s.local }
 func (s sess) Peer() string      { return s.peer }
 func (s sess) IsInitiator() bool { return s.init }
+func (s sess) Send(context.Context, *jingle.Jingle) error {
+	return nil // IBB sends no transport-info
+}
 
 const (
 	romeo  = "romeo@montague.lit/orchard"

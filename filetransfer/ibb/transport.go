@@ -78,34 +78,13 @@ func (t *Transport) Payloads() [][2]string {
 	return [][2]string{{NSIBB, "open"}, {NSIBB, "data"}, {NSIBB, "close"}}
 }
 
-// NewHandle implements jingle.StreamTransport.
-func (t *Transport) NewHandle(_ context.Context, s *jingle.Session, content string) (jingle.TransportHandle, error) {
+// NewHandle implements jingle.StreamTransport. This transport sends no
+// transport-info, so it never calls s.Send.
+func (t *Transport) NewHandle(_ context.Context, s jingle.TransportSession, _ string) (jingle.TransportHandle, error) {
 	return t.newHandle(s), nil
 }
 
-// Handle returns a handle for a session that does not exist yet: an
-// initiator needs its transport element before Manager.Initiate creates
-// the session. This transport sends no transport-info, so send is unused.
-func (t *Transport) Handle(local, peer string, initiator bool, _ func(context.Context, *jingle.Jingle) error, content string) jingle.TransportHandle {
-	return t.newHandle(funcSession{local, peer, initiator})
-}
-
-type funcSession struct {
-	local, peer string
-	initiator   bool
-}
-
-func (f funcSession) Local() string     { return f.local }
-func (f funcSession) Peer() string      { return f.peer }
-func (f funcSession) IsInitiator() bool { return f.initiator }
-
-type session interface {
-	Local() string
-	Peer() string
-	IsInitiator() bool
-}
-
-func (t *Transport) newHandle(s session) *handle {
+func (t *Transport) newHandle(s jingle.TransportSession) *handle {
 	return &handle{t: t, s: s, ready: make(chan struct{})}
 }
 
@@ -184,7 +163,7 @@ func (t *Transport) HandleIQ(ctx context.Context, iq *jingle.IQ) *jingle.IQ {
 // handle is one content's IBB negotiation (XEP-0261 §2).
 type handle struct {
 	t *Transport
-	s session
+	s jingle.TransportSession
 
 	mu        sync.Mutex
 	sid       string

@@ -13,6 +13,7 @@ import (
 	"github.com/jingled/jingled/filetransfer/ibb"
 	"github.com/jingled/jingled/internal/prosodytest"
 	"github.com/jingled/jingled/jingle"
+	"github.com/jingled/jingled/jingle/jingletest"
 	"github.com/jingled/jingled/xmpp"
 )
 
@@ -44,9 +45,16 @@ func TestIBBStallThroughProsody(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	ha := a.ibb.Handle(a.c.JID(), b.c.JID(), true, nil, "stall")
-	hb := b.ibb.Handle(b.c.JID(), a.c.JID(), false, nil, "stall")
-	defer func() { _ = ha.Close(); _ = hb.Close() }()
+	ha, err := a.ibb.NewHandle(ctx, jingletest.TransportSession{LocalJID: a.c.JID(), PeerJID: b.c.JID(), Initiator: true}, "stall")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ha.Close() }()
+	hb, err := b.ibb.NewHandle(ctx, jingletest.TransportSession{LocalJID: b.c.JID(), PeerJID: a.c.JID()}, "stall")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = hb.Close() }()
 	offer, err := ha.Local(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -81,7 +81,6 @@ func newSide(t testing.TB, srv *prosodytest.Server, name string, o sideOpts) *si
 	}
 	t.Cleanup(func() { _ = dir.Close() })
 	opts := []filetransfer.Option{
-		filetransfer.WithTransports(dc, dc.Dialect(ice.NS), st, it),
 		filetransfer.WithReceiveDir(dir),
 		filetransfer.WithAutoAccept(filetransfer.AcceptPolicy{MaxSize: -1}),
 		filetransfer.WithResults(func(r *filetransfer.Result) { sd.res <- r }),

@@ -133,43 +133,16 @@ func (t *Transport) Kind() jingle.TransportKind { return jingle.Stream }
 // Priority implements jingle.Transport.
 func (t *Transport) Priority() int { return DefaultPriority }
 
-// NewHandle implements jingle.StreamTransport.
-func (t *Transport) NewHandle(_ context.Context, s *jingle.Session, content string) (jingle.TransportHandle, error) {
+// NewHandle implements jingle.StreamTransport. The handle reports its
+// candidates (candidate-used, activated, ...) with s.Send.
+func (t *Transport) NewHandle(_ context.Context, s jingle.TransportSession, content string) (jingle.TransportHandle, error) {
 	return t.newHandle(s, content), nil
-}
-
-// Handle returns a handle for a session that does not exist yet: an
-// initiator needs its transport element before Manager.Initiate creates
-// the session. send carries transport-info once the session runs.
-func (t *Transport) Handle(local, peer string, initiator bool, send func(context.Context, *jingle.Jingle) error, content string) jingle.TransportHandle {
-	return t.newHandle(funcSession{local, peer, initiator, send}, content)
-}
-
-type funcSession struct {
-	local, peer string
-	initiator   bool
-	send        func(context.Context, *jingle.Jingle) error
-}
-
-func (f funcSession) Local() string     { return f.local }
-func (f funcSession) Peer() string      { return f.peer }
-func (f funcSession) IsInitiator() bool { return f.initiator }
-func (f funcSession) Send(ctx context.Context, j *jingle.Jingle) error {
-	return f.send(ctx, j)
-}
-
-// session is what a handle needs of a *jingle.Session.
-type session interface {
-	Local() string
-	Peer() string
-	IsInitiator() bool
-	Send(ctx context.Context, j *jingle.Jingle) error
 }
 
 // handle is one content's SOCKS5 negotiation (XEP-0260 §2).
 type handle struct {
 	t       *Transport
-	s       session
+	s       jingle.TransportSession
 	content string
 	log     *slog.Logger
 
@@ -204,7 +177,7 @@ type handle struct {
 	err        error
 }
 
-func (t *Transport) newHandle(s session, content string) *handle {
+func (t *Transport) newHandle(s jingle.TransportSession, content string) *handle {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &handle{
 		t: t, s: s, content: content, ctx: ctx, cancel: cancel,

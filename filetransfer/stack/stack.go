@@ -107,7 +107,7 @@ func New(ctx context.Context, c *xmpp.Client, cfg Config) (*Stack, error) {
 	dc0 := dc.Dialect(ice.NSDataChannel0)
 	st := s5b.New(c, s5bOpts...)
 	it := ibb.New(c, ibb.WithLogger(log))
-	transports := []filetransfer.StandaloneTransport{dc, dc0, st, it}
+	transports := []jingle.StreamTransport{dc, dc0, st, it}
 	if !cfg.Calls {
 		// StanzaJS and Jitsi put their sctpmap inside an ICE-UDP
 		// transport: that dialect is registered under ice-udp's
@@ -116,7 +116,6 @@ func New(ctx context.Context, c *xmpp.Client, cfg Config) (*Stack, error) {
 		transports = append(transports, dc.Dialect(ice.NS))
 	}
 	app := filetransfer.New(append([]filetransfer.Option{
-		filetransfer.WithTransports(transports...),
 		filetransfer.WithLogger(log),
 		filetransfer.WithPeerFeatures(func(ctx context.Context, jid string) ([]string, error) {
 			info, err := c.DiscoInfo(ctx, jid)

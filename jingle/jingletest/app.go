@@ -301,3 +301,32 @@ func (h *Handler) TerminatedCalls() int {
 	defer h.mu.Unlock()
 	return h.calls
 }
+
+// TransportSession is a jingle.TransportSession for transport handles
+// made outside a session (transport tests, or an initiator's handle
+// before Initiate): the parties and role given, Send handed to SendFunc
+// (nil sends nothing and returns nil).
+type TransportSession struct {
+	LocalJID, PeerJID string
+	Initiator         bool
+	SendFunc          func(context.Context, *jingle.Jingle) error
+}
+
+var _ jingle.TransportSession = TransportSession{}
+
+// Local implements jingle.TransportSession.
+func (s TransportSession) Local() string { return s.LocalJID }
+
+// Peer implements jingle.TransportSession.
+func (s TransportSession) Peer() string { return s.PeerJID }
+
+// IsInitiator implements jingle.TransportSession.
+func (s TransportSession) IsInitiator() bool { return s.Initiator }
+
+// Send implements jingle.TransportSession.
+func (s TransportSession) Send(ctx context.Context, j *jingle.Jingle) error {
+	if s.SendFunc == nil {
+		return nil
+	}
+	return s.SendFunc(ctx, j)
+}

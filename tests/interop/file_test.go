@@ -41,9 +41,8 @@ func loginGoFiles(t *testing.T, srv *prosodytest.Server) *fileSide {
 	}
 	t.Cleanup(func() { _ = dir.Close() })
 	dc := datachannel.New(datachannel.WithLoopbackOnly(), datachannel.WithLogger(testLogger()))
-	dialects := []filetransfer.StandaloneTransport{dc, dc.Dialect(ice.NS), dc.Dialect(ice.NSDataChannel0)}
+	dialects := []jingle.StreamTransport{dc, dc.Dialect(ice.NS), dc.Dialect(ice.NSDataChannel0)}
 	fs.app = filetransfer.New(
-		filetransfer.WithTransports(dialects...),
 		filetransfer.WithReceiveDir(dir),
 		filetransfer.WithAutoAccept(filetransfer.AcceptPolicy{MaxSize: -1}),
 		filetransfer.WithResults(func(r *filetransfer.Result) { fs.results <- r }),

@@ -116,7 +116,7 @@ func TestCallSurvivesProsodyRestart(t *testing.T) {
 // caller's received packets (its echo) polled.
 type call struct {
 	caller, callee *proctest.Proc
-	poll           *statsPoller
+	poll           *poller
 }
 
 // startCall sets up the call (alice calls carol, who echoes) and polls
@@ -212,7 +212,7 @@ func TestDaemonCallSurvivesConnectionCut(t *testing.T) {
 	}
 	waitUntil(ctx, t, "jingled to connect", func() bool { return metric("jingled_xmpp_connected", `role="echo"`) == 1 })
 	c := l.dial(ctx, t, echo.JID)
-	poll := startMetricsPoller(t, d, "jingled_call_rtp_packets_total", `direction="in"`)
+	stopPoll := pollMetric(t, d, "jingled_call_rtp_packets_total", `direction="in"`)
 	time.Sleep(time.Second) // media before the fault
 
 	restore := cutTCP(t, l.srv.Addr, d.Cmd.Process.Pid)
@@ -230,7 +230,7 @@ func TestDaemonCallSurvivesConnectionCut(t *testing.T) {
 		t.Fatalf("unmute sent while jingled was disconnected: %v", m)
 	}
 	time.Sleep(time.Second) // media after the reconnection
-	samples := poll.stop()
+	samples := stopPoll()
 	cmdSend(t, c.caller, "hangup")
 	c.caller.EventWhere(ctx, t, "summary", func(m map[string]any) bool { return m["reason"] == "success" })
 	if code := c.caller.Wait(t, time.Minute); code != 0 {
@@ -242,45 +242,19 @@ func TestDaemonCallSurvivesConnectionCut(t *testing.T) {
 	checkGap(t, "jingled", samples, lost, back)
 }
 
-// metricsPoller scrapes one of jingled's counters every 100 ms.
-type metricsPoller struct {
-	done    chan struct{}
-	wg      sync.WaitGroup
-	samples []sample // owned by the goroutine until stop
-}
-
-func startMetricsPoller(t *testing.T, d *proctest.Jingled, name string, labels ...string) *metricsPoller {
-	p := &metricsPoller{done: make(chan struct{})}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-p.done:
-				return
-			case <-tick.C:
-				// A failed scrape shows as a missing sample.
-				if m, err := d.Metrics(); err == nil {
-					p.samples = append(p.samples, sample{at: time.Now(), packets: proctest.MetricValue(m, name, labels...)})
-				}
-			}
+// pollMetric scrapes one of jingled's counters every 100 ms; stop
+// ends it and returns the samples (a failed scrape is a missing one).
+func pollMetric(t *testing.T, d *proctest.Jingled, name string, labels ...string) (stop func() []sample) {
+	var samples []sample // the poller's until it stops
+	p := startPoller(t, func() {
+		if m, err := d.Metrics(); err == nil {
+			samples = append(samples, sample{at: time.Now(), packets: proctest.MetricValue(m, name, labels...)})
 		}
-	}()
-	t.Cleanup(func() { p.stop() })
-	return p
-}
-
-// stop ends the polling (once) and returns the samples.
-func (p *metricsPoller) stop() []sample {
-	select {
-	case <-p.done:
-	default:
-		close(p.done)
+	})
+	return func() []sample {
+		p.stop()
+		return samples
 	}
-	p.wg.Wait()
-	return p.samples
 }
 
 func cmdIs(verb string) func(map[string]any) bool {
@@ -295,38 +269,43 @@ func cmdSend(t *testing.T, p *proctest.Proc, line string) {
 	}
 }
 
-// statsPoller types `stats` to a call every 100 ms.
-type statsPoller struct {
-	p    *proctest.Proc
+// poller runs a probe every 100 ms until stop.
+type poller struct {
 	done chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
 }
 
-func startStatsPoller(t *testing.T, p *proctest.Proc) *statsPoller {
-	s := &statsPoller{p: p, done: make(chan struct{})}
-	s.wg.Add(1)
+func startPoller(t *testing.T, probe func()) *poller {
+	p := &poller{done: make(chan struct{})}
+	p.wg.Add(1)
 	go func() {
-		defer s.wg.Done()
+		defer p.wg.Done()
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			select {
-			case <-s.done:
+			case <-p.done:
 				return
 			case <-tick.C:
-				// A failed write shows as missing samples.
-				_, _ = fmt.Fprintln(s.p.Stdin, "stats")
+				probe()
 			}
 		}
 	}()
-	t.Cleanup(s.stop)
-	return s
+	t.Cleanup(p.stop)
+	return p
 }
 
-func (s *statsPoller) stop() {
-	s.once.Do(func() { close(s.done) })
-	s.wg.Wait()
+func (p *poller) stop() {
+	p.once.Do(func() { close(p.done) })
+	p.wg.Wait()
+}
+
+// startStatsPoller types `stats` to a call every 100 ms (the samples are
+// its stats events, see statsSamples); a failed write shows as missing
+// samples.
+func startStatsPoller(t *testing.T, p *proctest.Proc) *poller {
+	return startPoller(t, func() { _, _ = fmt.Fprintln(p.Stdin, "stats") })
 }
 
 // sample is one stats event: when it was printed, and the RTP packets
