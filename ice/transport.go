@@ -49,6 +49,12 @@ var (
 	ErrInvalidFingerprint = errors.New("ice: invalid DTLS fingerprint")
 	// ErrWrongNamespace is an element that is not the expected transport.
 	ErrWrongNamespace = errors.New("ice: unexpected transport namespace")
+	// ErrNoCredentials is a transport without ICE ufrag or pwd (or with
+	// white space in them) where a full SDP description is needed.
+	ErrNoCredentials = errors.New("ice: transport without ICE ufrag/pwd")
+	// ErrNoFingerprint is a transport without a valid DTLS fingerprint:
+	// without one there is no DTLS, and Conversations refuses the session.
+	ErrNoFingerprint = errors.New("ice: transport without DTLS fingerprint")
 )
 
 // Transport is the <transport xmlns='urn:xmpp:jingle:transports:ice-udp:1'/>

@@ -6,6 +6,8 @@ package rtp
 import (
 	"errors"
 	"io"
+
+	"github.com/jingled/jingled/ice"
 )
 
 // errClosedPipe is what pion's tracks return once their sender stopped.
@@ -35,10 +37,10 @@ var (
 	ErrUnsupportedContent = errors.New("rtp: content has no SDP form")
 	// ErrNoICECredentials is an ICE-UDP transport without ufrag or pwd
 	// where a full description is needed.
-	ErrNoICECredentials = errors.New("rtp: transport without ICE ufrag/pwd")
+	ErrNoICECredentials = ice.ErrNoCredentials
 	// ErrNoFingerprint is a transport without DTLS fingerprint: without
 	// one there is no DTLS-SRTP, and Conversations refuses the session.
-	ErrNoFingerprint = errors.New("rtp: transport without DTLS fingerprint")
+	ErrNoFingerprint = ice.ErrNoFingerprint
 )
 
 // ErrNoAddress means ICE would gather no candidate at all: no interface

@@ -270,7 +270,7 @@ func contentMedia(c *jingle.Content, mid string, opts Options) (*sdp.MediaDescri
 		if dc != nil && dc.MaxMessageSize != 0 {
 			m.Attributes = append(m.Attributes, sdp.NewAttribute("max-message-size", strconv.FormatUint(dc.MaxMessageSize, 10)))
 		}
-		addCandidates(m, t)
+		t.AddSDPCandidates(m)
 		return m, false, nil
 	}
 
@@ -370,7 +370,7 @@ func contentMedia(c *jingle.Content, mid string, opts Options) (*sdp.MediaDescri
 			m.Attributes = append(m.Attributes, sdp.NewAttribute("ssrc", ssrc+" "+n))
 		}
 	}
-	addCandidates(m, t)
+	t.AddSDPCandidates(m)
 	return m, d.ExtmapAllowMixed, nil
 }
 
@@ -401,54 +401,16 @@ func feedbackValue(f RTCPFeedback) (string, bool) {
 	return t, true
 }
 
+// addTransport writes t's ICE credentials, DTLS fingerprints and setup
+// (ice.Transport.AddSDP); an answer never says actpass.
 func addTransport(m *sdp.MediaDescription, t *ice.Transport, opts Options) error {
-	if t.Ufrag == "" || t.Pwd == "" || strings.ContainsAny(t.Ufrag+t.Pwd, " \t\r\n") {
-		return ErrNoICECredentials
-	}
-	m.Attributes = append(m.Attributes,
-		sdp.NewAttribute("ice-ufrag", t.Ufrag),
-		sdp.NewAttribute("ice-pwd", t.Pwd),
-		sdp.NewAttribute("ice-options", "trickle"))
-	n := 0
-	for i := range t.Fingerprints {
-		f := &t.Fingerprints[i]
-		if f.Validate() != nil {
-			continue
-		}
-		m.Attributes = append(m.Attributes, sdp.NewAttribute("fingerprint", f.SDP()))
-		n++
-	}
-	if n == 0 {
-		return ErrNoFingerprint
-	}
 	setup := t.Setup()
 	if opts.answer() {
 		setup = setup.ForAnswer()
 	} else if setup == "" {
 		setup = ice.SetupActPass
 	}
-	m.Attributes = append(m.Attributes, sdp.NewAttribute("setup", string(setup)))
-	return nil
-}
-
-func addCandidates(m *sdp.MediaDescription, t *ice.Transport) {
-	for i := range t.Candidates {
-		line, err := t.Candidates[i].SDP("")
-		if err != nil {
-			// One malformed candidate must not sink the session: the
-			// others may well connect.
-			continue
-		}
-		m.Attributes = append(m.Attributes, sdp.NewAttribute("candidate", strings.TrimPrefix(line, "candidate:")))
-	}
-	if t.RemoteCandidate != nil && token(t.RemoteCandidate.IP) {
-		rc := t.RemoteCandidate
-		m.Attributes = append(m.Attributes, sdp.NewAttribute("remote-candidates",
-			fmt.Sprintf("%d %s %d", rc.Component, rc.IP, rc.Port)))
-	}
-	if t.GatheringComplete {
-		m.Attributes = append(m.Attributes, sdp.NewPropertyAttribute("end-of-candidates"))
-	}
+	return t.AddSDP(m, setup)
 }
 
 // SDPToJingle translates an SDP offer or answer (pion's local
@@ -532,16 +494,6 @@ func hasAttr(m *sdp.MediaDescription, key string) bool {
 	return ok
 }
 
-// mediaOrSession returns a media-level attribute, else the session-level
-// one (RFC 8839 and RFC 8122 allow both levels).
-func mediaOrSession(sd *sdp.SessionDescription, m *sdp.MediaDescription, key string) string {
-	if v, ok := m.Attribute(key); ok {
-		return strings.TrimSpace(v)
-	}
-	v, _ := sd.Attribute(key)
-	return strings.TrimSpace(v)
-}
-
 func mediaContent(sd *sdp.SessionDescription, m *sdp.MediaDescription, name string, opts Options) (jingle.Content, error) {
 	creator := opts.Creator
 	if creator == "" {
@@ -617,71 +569,14 @@ func mediaContent(sd *sdp.SessionDescription, m *sdp.MediaDescription, name stri
 	return c, nil
 }
 
+// mediaTransport reads the ICE-UDP transport of an m-line
+// (ice.TransportFromSDP).
 func mediaTransport(sd *sdp.SessionDescription, m *sdp.MediaDescription, opts Options) (*ice.Transport, error) {
-	t := &ice.Transport{
-		Ufrag: mediaOrSession(sd, m, "ice-ufrag"),
-		Pwd:   mediaOrSession(sd, m, "ice-pwd"),
+	t, err := ice.TransportFromSDP(sd, m, opts.answer())
+	if errors.Is(err, ice.ErrInvalidFingerprint) {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidSDP, err)
 	}
-	if t.Ufrag == "" || t.Pwd == "" || strings.ContainsAny(t.Ufrag+t.Pwd, " \t\r\n") {
-		return nil, ErrNoICECredentials
-	}
-	setup := ice.Setup(strings.ToLower(mediaOrSession(sd, m, "setup")))
-	if opts.answer() {
-		setup = setup.ForAnswer()
-	} else if setup == "" {
-		setup = ice.SetupActPass
-	}
-	fps := attrs(m, "fingerprint")
-	if len(fps) == 0 {
-		fps = sessionAttrs(sd, "fingerprint")
-	}
-	for _, v := range fps {
-		f, err := ice.ParseSDPFingerprint(v, setup)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidSDP, err)
-		}
-		t.Fingerprints = append(t.Fingerprints, f)
-	}
-	if len(t.Fingerprints) == 0 {
-		return nil, ErrNoFingerprint
-	}
-	for _, v := range attrs(m, "candidate") {
-		cand, _, err := ice.ParseSDPCandidate(v)
-		if err != nil || !cand.UDP() {
-			continue
-		}
-		t.Candidates = append(t.Candidates, cand)
-	}
-	// RFC 8839 §5.2: a=remote-candidates:<component> <ip> <port> ..., of
-	// which XEP-0176's <remote-candidate/> holds the first.
-	if f := strings.Fields(attr(m, "remote-candidates")); len(f) >= 3 {
-		comp, err1 := strconv.ParseUint(f[0], 10, 16)
-		port, err2 := strconv.ParseUint(f[2], 10, 16)
-		if err1 == nil && err2 == nil && token(f[1]) {
-			t.RemoteCandidate = &ice.RemoteCandidate{Component: uint16(comp), IP: f[1], Port: uint16(port)}
-		}
-	}
-	return t, nil
-}
-
-func attrs(m *sdp.MediaDescription, key string) []string {
-	var out []string
-	for _, a := range m.Attributes {
-		if a.Key == key {
-			out = append(out, strings.TrimSpace(a.Value))
-		}
-	}
-	return out
-}
-
-func sessionAttrs(sd *sdp.SessionDescription, key string) []string {
-	var out []string
-	for _, a := range sd.Attributes {
-		if a.Key == key {
-			out = append(out, strings.TrimSpace(a.Value))
-		}
-	}
-	return out
+	return t, err
 }
 
 // mediaDescription reads the RTP description of an audio or video m-line.

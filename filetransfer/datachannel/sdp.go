@@ -1,9 +1,12 @@
+// The SDP of a data channel: the one application m-line pion writes for
+// our side and reads for the peer's, the ICE transport in it written and
+// read by package ice (as rtp does for calls), the SCTP parameters here.
+
 package datachannel
 
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/pion/sdp/v3"
 
@@ -25,105 +28,88 @@ type params struct {
 // chunks fit in many times over (RFC 8841 §6.1 default is 64 KiB).
 const DefaultMaxMessageSize = 262144
 
-// fromSDP reads our own description as pion wrote it.
+// fromSDP reads our own description as pion wrote it: the ICE transport
+// of its application m-line (ice.TransportFromSDP, as rtp reads calls)
+// and the SCTP parameters.
 func fromSDP(raw string) (*params, error) {
 	var d sdp.SessionDescription
 	if err := d.UnmarshalString(raw); err != nil {
 		return nil, fmt.Errorf("datachannel: parsing local SDP: %w", err)
 	}
-	p := &params{sctpPort: ice.DefaultSCTPPort}
-	setup := ice.Setup("")
-	var fps []string
-	read := func(attrs []sdp.Attribute) error {
-		for _, a := range attrs {
-			switch a.Key {
-			case "ice-ufrag":
-				p.ufrag = a.Value
-			case "ice-pwd":
-				p.pwd = a.Value
-			case "fingerprint":
-				fps = append(fps, a.Value)
-			case "setup":
-				setup = ice.Setup(a.Value)
-			case "sctp-port":
-				n, err := strconv.ParseUint(a.Value, 10, 16)
-				if err != nil {
-					return fmt.Errorf("datachannel: sctp-port %q", a.Value)
-				}
-				p.sctpPort = uint16(n)
-			case "max-message-size":
-				n, err := strconv.ParseUint(a.Value, 10, 64)
-				if err != nil {
-					return fmt.Errorf("datachannel: max-message-size %q", a.Value)
-				}
-				p.maxMessageSize = n
-			case "candidate":
-				c, _, err := ice.ParseSDPCandidate(a.Value)
-				if err != nil || !c.UDP() {
-					continue // Jingle carries UDP candidates only
-				}
-				p.candidates = append(p.candidates, c)
-			}
-		}
-		return nil
-	}
-	if err := read(d.Attributes); err != nil {
-		return nil, err
-	}
-	for _, m := range d.MediaDescriptions {
-		if m.MediaName.Media == "application" {
-			if err := read(m.Attributes); err != nil {
-				return nil, err
-			}
+	var m *sdp.MediaDescription
+	for _, md := range d.MediaDescriptions {
+		if md.MediaName.Media == "application" {
+			m = md
 			break
 		}
 	}
-	for _, v := range fps {
-		f, err := ice.ParseSDPFingerprint(v, setup)
-		if err != nil {
-			return nil, err
-		}
-		p.fingerprints = append(p.fingerprints, f)
+	if m == nil {
+		return nil, fmt.Errorf("datachannel: local SDP has no application m-line")
 	}
-	if p.ufrag == "" || p.pwd == "" || len(p.fingerprints) == 0 {
-		return nil, fmt.Errorf("datachannel: local SDP lacks ICE credentials or fingerprint")
+	t, err := ice.TransportFromSDP(&d, m, false)
+	if err != nil {
+		return nil, fmt.Errorf("datachannel: local SDP: %w", err)
+	}
+	p := &params{ufrag: t.Ufrag, pwd: t.Pwd, fingerprints: t.Fingerprints, candidates: t.Candidates, sctpPort: ice.DefaultSCTPPort}
+	if v, ok := m.Attribute("sctp-port"); ok {
+		n, err := strconv.ParseUint(v, 10, 16)
+		if err != nil {
+			return nil, fmt.Errorf("datachannel: sctp-port %q", v)
+		}
+		p.sctpPort = uint16(n)
+	}
+	if v, ok := m.Attribute("max-message-size"); ok {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("datachannel: max-message-size %q", v)
+		}
+		p.maxMessageSize = n
 	}
 	return p, nil
 }
 
 // toSDP writes the peer's parameters as a description pion accepts: one
-// application m-line with the given mid.
+// application m-line with the given mid, its ICE transport written by
+// Transport.AddSDP as rtp writes calls. Parameters without ICE
+// credentials or a valid fingerprint give an m-line without them, which
+// pion's SetRemoteDescription refuses with its own error.
 func (p *params) toSDP(mid string, setup ice.Setup) string {
-	var b strings.Builder
-	w := func(s string, args ...any) { fmt.Fprintf(&b, s+"\r\n", args...) }
-	w("v=0")
-	w("o=- 4611731400430051336 2 IN IP4 127.0.0.1")
-	w("s=-")
-	w("t=0 0")
-	w("a=group:BUNDLE %s", mid)
-	w("m=application 9 UDP/DTLS/SCTP webrtc-datachannel")
-	w("c=IN IP4 0.0.0.0")
-	w("a=mid:%s", mid)
-	w("a=ice-ufrag:%s", p.ufrag)
-	w("a=ice-pwd:%s", p.pwd)
-	for _, f := range p.fingerprints {
-		w("a=fingerprint:%s", f.SDP())
+	s := &sdp.SessionDescription{
+		Origin: sdp.Origin{
+			Username: "-", SessionID: 4611731400430051336, SessionVersion: 2,
+			NetworkType: "IN", AddressType: "IP4", UnicastAddress: "127.0.0.1",
+		},
+		SessionName:      "-",
+		TimeDescriptions: []sdp.TimeDescription{{}},
+		Attributes:       []sdp.Attribute{sdp.NewAttribute("group", "BUNDLE "+mid)},
 	}
-	w("a=setup:%s", setup)
+	m := &sdp.MediaDescription{
+		MediaName: sdp.MediaName{
+			Media: "application", Port: sdp.RangedPort{Value: 9},
+			Protos: []string{"UDP", "DTLS", "SCTP"}, Formats: []string{"webrtc-datachannel"},
+		},
+		ConnectionInformation: &sdp.ConnectionInformation{
+			NetworkType: "IN", AddressType: "IP4", Address: &sdp.Address{Address: "0.0.0.0"},
+		},
+		Attributes: []sdp.Attribute{sdp.NewAttribute("mid", mid)},
+	}
+	t := &ice.Transport{Ufrag: p.ufrag, Pwd: p.pwd, Fingerprints: p.fingerprints, Candidates: p.candidates}
+	_ = t.AddSDP(m, setup) // see above: pion names what is missing
 	port := p.sctpPort
 	if port == 0 {
 		port = ice.DefaultSCTPPort
 	}
-	w("a=sctp-port:%d", port)
+	m.Attributes = append(m.Attributes, sdp.NewAttribute("sctp-port", strconv.Itoa(int(port))))
 	if p.maxMessageSize > 0 {
-		w("a=max-message-size:%d", p.maxMessageSize)
+		m.Attributes = append(m.Attributes, sdp.NewAttribute("max-message-size", strconv.FormatUint(p.maxMessageSize, 10)))
 	}
-	for _, c := range p.candidates {
-		if line, err := c.SDP(""); err == nil {
-			w("a=%s", line)
-		}
+	t.AddSDPCandidates(m)
+	s.MediaDescriptions = []*sdp.MediaDescription{m}
+	b, err := s.Marshal()
+	if err != nil {
+		return "" // not reached: every field above marshals
 	}
-	return b.String()
+	return string(b)
 }
 
 // fromTransport reads the peer's Jingle transport in any dialect.
