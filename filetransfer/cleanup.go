@@ -102,7 +102,7 @@ func (d *Dir) CleanPartials(maxAge time.Duration) ([]string, error) {
 // no longer leads to the file (openResumable checks), and removes only
 // the file it locked.
 func (d *Dir) removeUnheld(name string) (bool, error) {
-	if !d.claim(name) {
+	if !d.claim(name, nil) {
 		return false, nil
 	}
 	defer d.release(name)

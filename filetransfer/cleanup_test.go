@@ -119,7 +119,7 @@ func TestCleanPartialsSparesTransfers(t *testing.T) {
 	defer d.Close()
 	f := &File{Name: "big.iso", Size: 100, Hashes: []Hash{{Algo: DefaultHashAlgo, Value: make([]byte, 32)}}}
 	for _, resume := range []bool{true, false} {
-		s, err := d.create(f, "alice@example.org/x", resume)
+		s, err := d.create(f, "alice@example.org/x", resume, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Dir is a directory files are received into. Every access goes through
@@ -25,8 +26,21 @@ type Dir struct {
 	path string
 
 	mu   sync.Mutex
-	busy map[string]bool // partial files a sink of this Dir has open
+	busy map[string]*holder // partial files a sink of this Dir has open
 }
+
+// holder is the transfer that has a partial file open.
+type holder struct {
+	// stop ends that transfer without waiting (its sink then lets go of
+	// the file); nil when it cannot be superseded.
+	stop     func()
+	released chan struct{} // closed when the file is let go
+}
+
+// supersedeWait bounds how long a new transfer of a file waits for the
+// one it superseded to let go of the partial file: that one's
+// session-terminate waits up to 10 s for its ack.
+const supersedeWait = 15 * time.Second
 
 // OpenDir opens (and creates, 0700) the directory files are received into.
 func OpenDir(path string) (*Dir, error) {
@@ -37,7 +51,7 @@ func OpenDir(path string) (*Dir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("filetransfer: opening %s: %w", path, err)
 	}
-	return &Dir{root: r, path: path, busy: map[string]bool{}}, nil
+	return &Dir{root: r, path: path, busy: map[string]*holder{}}, nil
 }
 
 // Path returns the directory's path.
@@ -46,21 +60,56 @@ func (d *Dir) Path() string { return d.path }
 // Close releases the directory handle.
 func (d *Dir) Close() error { return d.root.Close() }
 
-// claim marks a partial file as in use; false if a transfer has it.
-func (d *Dir) claim(name string) bool {
+// claim marks a partial file as in use by a transfer that stop ends
+// (nil: one that cannot be superseded); false if a transfer has it.
+func (d *Dir) claim(name string, stop func()) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.busy[name] {
+	if d.busy[name] != nil {
 		return false
 	}
-	d.busy[name] = true
+	d.busy[name] = &holder{stop: stop, released: make(chan struct{})}
 	return true
 }
 
 func (d *Dir) release(name string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	delete(d.busy, name)
+	if h := d.busy[name]; h != nil {
+		close(h.released)
+		delete(d.busy, name)
+	}
+}
+
+// supersede ends the transfer of this Dir that holds the partial file
+// name and waits until it has let go; false if it cannot be ended or did
+// not let go within supersedeWait. A new offer of the same file from the
+// same sender while an earlier one still holds its partial file means
+// the sender gave the earlier one up: its connection broke (a server
+// restart, a network blink) and it offers the file again, resuming. The
+// earlier session may never hear of it, an IBB stream through a
+// restarted server just stops, and would hold the bytes it received
+// until its peer's session-terminate, which the sender's new connection
+// never sends.
+func (d *Dir) supersede(name string) bool {
+	d.mu.Lock()
+	h := d.busy[name]
+	d.mu.Unlock()
+	if h == nil {
+		return true
+	}
+	if h.stop == nil {
+		return false
+	}
+	h.stop()
+	t := time.NewTimer(supersedeWait)
+	defer t.Stop()
+	select {
+	case <-h.released:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // partialName is the temporary file of a resumable incoming file. It is
@@ -116,9 +165,12 @@ type sink struct {
 // caller has checked that the sender can resume and that a digest will
 // verify the whole file), bytes an earlier attempt from the same sender
 // left are kept (and hashed) and offset tells where the sender should
-// start. Otherwise, or while another transfer of the same file is
-// running, a new partial file of its own starts empty.
-func (d *Dir) create(f *File, sender string, resume bool) (*sink, error) {
+// start. A transfer of the same file from the same sender that holds
+// the partial file in this Dir is superseded first when both were given
+// a stop (which ends the new one in turn, should a later offer
+// supersede it). Otherwise, or while another process has the file, a
+// new partial file of its own starts empty.
+func (d *Dir) create(f *File, sender string, resume bool, stop func()) (*sink, error) {
 	s := &sink{dir: d, name: SanitizeName(f.Name), size: f.Size, hashes: map[string]hash.Hash{}}
 	algos := map[string]bool{DefaultHashAlgo: true}
 	for _, h := range f.Hashes {
@@ -135,7 +187,7 @@ func (d *Dir) create(f *File, sender string, resume bool) (*sink, error) {
 	var fl *os.File
 	if resume {
 		var err error
-		if fl, err = d.openResumable(s, f, sender); err != nil {
+		if fl, err = d.openResumable(s, f, sender, stop); err != nil {
 			return nil, err
 		}
 	}
@@ -180,11 +232,12 @@ func (d *Dir) create(f *File, sender string, resume bool) (*sink, error) {
 }
 
 // openResumable opens and claims the resumable partial file of f from
-// sender. It returns nil, nil when another transfer, in this process or
-// another one, has it.
-func (d *Dir) openResumable(s *sink, f *File, sender string) (*os.File, error) {
+// sender, superseding a transfer of this Dir that has it (supersede).
+// It returns nil, nil when another transfer, in this process or another
+// one, keeps it.
+func (d *Dir) openResumable(s *sink, f *File, sender string, stop func()) (*os.File, error) {
 	name := partialName(f, sender)
-	if !d.claim(name) {
+	if !d.claim(name, stop) && (stop == nil || !d.supersede(name) || !d.claim(name, stop)) {
 		return nil, nil
 	}
 	if fi, err := d.root.Lstat(name); err == nil && !fi.Mode().IsRegular() {
@@ -275,10 +328,24 @@ func (s *sink) Write(p []byte) (int, error) {
 		}
 		s.written += int64(w)
 	}
+	if errors.Is(err, syscall.ENOSPC) {
+		return w, s.diskFull(err)
+	}
 	if err != nil {
 		return w, fmt.Errorf("filetransfer: writing %s: %w", s.tmp, err)
 	}
 	return w, nil
+}
+
+// diskFull is the error of a write that found the disk full: what is
+// full, how far the file got, what becomes of those bytes (a resumable
+// partial keeps them, see abort) and what to do.
+func (s *sink) diskFull(err error) error {
+	what := "the bytes received are deleted; free space there and have the file sent again"
+	if s.resumable && s.written > 0 {
+		what = fmt.Sprintf("the bytes received stay in %s; free space there and have the file sent again to resume from them", s.tmp)
+	}
+	return fmt.Errorf("%w: %s is full after %d of %d bytes of %s (%v): %s", ErrNoSpace, s.dir.path, s.written, s.size, s.name, err, what)
 }
 
 // remaining returns how many bytes are still expected, or -1.

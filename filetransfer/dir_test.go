@@ -19,7 +19,7 @@ func sha256Of(b []byte) []Hash {
 // receiveAll runs one sink over data and returns the published name.
 func receiveAll(t *testing.T, d *Dir, f *File, data []byte, expected []Hash) (string, error) {
 	t.Helper()
-	s, err := d.create(f, testSender, false)
+	s, err := d.create(f, testSender, false, nil)
 	if err != nil {
 		return "", err
 	}
@@ -98,7 +98,7 @@ func TestDirSymlinkEscape(t *testing.T) {
 	if err := os.Symlink(secret, filepath.Join(target, partialName(f, testSender))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.create(f, testSender, true); err == nil {
+	if _, err := d.create(f, testSender, true, nil); err == nil {
 		t.Fatal("opened a symlinked partial file")
 	}
 	if b, _ := os.ReadFile(secret); string(b) != "keep" {
@@ -144,7 +144,7 @@ func TestDirResume(t *testing.T) {
 	defer d.Close()
 	data := bytes.Repeat([]byte("abcdefgh"), 1000)
 	f := &File{Name: "big.bin", Size: int64(len(data)), Hashes: sha256Of(data)}
-	s, err := d.create(f, testSender, true)
+	s, err := d.create(f, testSender, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestDirResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.abort(true) // interrupted: bytes kept for later
-	s, err = d.create(f, testSender, true)
+	s, err = d.create(f, testSender, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestDirNoSpace(t *testing.T) {
 	if !ok {
 		t.Skip("free space unknown on this platform")
 	}
-	if _, err := d.create(&File{Name: "huge.iso", Size: free + 1}, testSender, true); !errors.Is(err, ErrNoSpace) {
+	if _, err := d.create(&File{Name: "huge.iso", Size: free + 1}, testSender, true, nil); !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("a file larger than the disk: %v", err)
 	}
 	if es := dirEntries(t, d.Path()); len(es) != 0 {
@@ -206,7 +206,7 @@ func TestDirPartialPerSender(t *testing.T) {
 	defer d.Close()
 	data := bytes.Repeat([]byte("abcdefgh"), 1000)
 	f := &File{Name: "big.bin", Size: int64(len(data)), Hashes: sha256Of(data)}
-	s, err := d.create(f, "mallory@evil.example/x", true)
+	s, err := d.create(f, "mallory@evil.example/x", true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestDirPartialPerSender(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.abort(true)
-	other, err := d.create(f, testSender, true)
+	other, err := d.create(f, testSender, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestDirPartialPerSender(t *testing.T) {
 		t.Fatalf("another sender's transfer resumed at %d", other.offset)
 	}
 	other.abort(false)
-	again, err := d.create(f, "Mallory@Evil.example/other-resource", true)
+	again, err := d.create(f, "Mallory@Evil.example/other-resource", true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,14 +244,14 @@ func TestDirConcurrentSameFile(t *testing.T) {
 	defer d.Close()
 	data := bytes.Repeat([]byte("abcdefgh"), 1000)
 	f := &File{Name: "same.bin", Size: int64(len(data)), Hashes: sha256Of(data)}
-	s1, err := d.create(f, testSender, true)
+	s1, err := d.create(f, testSender, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s1.Write(data[:4000]); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := d.create(f, testSender, true)
+	s2, err := d.create(f, testSender, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +276,7 @@ func TestDirConcurrentSameFile(t *testing.T) {
 		t.Fatalf("entries = %v", es)
 	}
 	// Once both are done the resumable name is free again.
-	s3, err := d.create(f, testSender, true)
+	s3, err := d.create(f, testSender, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,14 +303,14 @@ func TestDirPartialLockedByAnotherProcess(t *testing.T) {
 	defer d2.Close()
 	data := bytes.Repeat([]byte("abcdefgh"), 1000)
 	f := &File{Name: "shared.bin", Size: int64(len(data)), Hashes: sha256Of(data)}
-	s1, err := d1.create(f, testSender, true)
+	s1, err := d1.create(f, testSender, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s1.Write(data[:2000]); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := d2.create(f, testSender, true)
+	s2, err := d2.create(f, testSender, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,12 +320,68 @@ func TestDirPartialLockedByAnotherProcess(t *testing.T) {
 	}
 	s1.abort(true)
 	// Released: the next transfer resumes it.
-	s3, err := d2.create(f, testSender, true)
+	s3, err := d2.create(f, testSender, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s3.abort(false)
 	if s3.tmp != s1.tmp || s3.offset != 2000 {
 		t.Fatalf("after release: %s at offset %d", s3.tmp, s3.offset)
+	}
+}
+
+// TestDirSupersedeSameFile: a new transfer of the same file from the same
+// sender, while an earlier one of this Dir still holds the resumable
+// partial file (a sender that lost its connection and offers again),
+// ends the earlier one through its stop and resumes from its bytes. A
+// transfer given no stop neither supersedes nor can be superseded.
+func TestDirSupersedeSameFile(t *testing.T) {
+	d, err := OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	data := bytes.Repeat([]byte("abcdefgh"), 1000)
+	f := &File{Name: "same.bin", Size: int64(len(data)), Hashes: sha256Of(data)}
+	var s1 *sink
+	stopped := make(chan struct{})
+	s1, err = d.create(f, testSender, true, func() {
+		close(stopped)
+		// As a transfer does: its reader ends and the sink lets go,
+		// keeping the bytes, on another goroutine.
+		go s1.abort(true)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s1.Write(data[:4000]); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := d.create(f, "romeo@montague.lit/reconnected", true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.tmp == s1.tmp || fresh.offset != 0 {
+		t.Fatalf("a transfer without stop took over %s (offset %d)", fresh.tmp, fresh.offset)
+	}
+	fresh.abort(false)
+	s2, err := d.create(f, "romeo@montague.lit/reconnected", true, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.abort(false)
+	select {
+	case <-stopped:
+	default:
+		t.Fatal("the earlier transfer was not stopped")
+	}
+	if s2.tmp != partialName(f, testSender) || s2.offset != 4000 {
+		t.Fatalf("the new transfer writes %s from %d, want %s from 4000", s2.tmp, s2.offset, partialName(f, testSender))
+	}
+	if _, err := s2.Write(data[4000:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.verify(f.Hashes); err != nil {
+		t.Fatal(err)
 	}
 }

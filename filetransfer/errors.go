@@ -23,6 +23,9 @@ var (
 	// ErrNoSpace is an offer larger than the free space of the receive
 	// directory's filesystem.
 	ErrNoSpace = errors.New("filetransfer: not enough free disk space")
+	// ErrSuperseded ends a receive when the same sender offers the same
+	// file again (it lost the first session and resumes in the new one).
+	ErrSuperseded = errors.New("filetransfer: superseded by a new offer of the same file")
 	// ErrNoTransport is a session where every transport failed or none is
 	// shared with the peer.
 	ErrNoTransport = errors.New("filetransfer: no working transport")

@@ -108,7 +108,7 @@ func (a *App) Request(ctx context.Context, m *jingle.Manager, peer string, f Fil
 	// will check the whole file: the one we name, or for a request by
 	// name alone the responder's (run drops earlier bytes it cannot
 	// check).
-	sk, err := a.dir.create(&f, peer, len(f.Hashes) > 0 || f.Size < 0)
+	sk, err := a.dir.create(&f, peer, len(f.Hashes) > 0 || f.Size < 0, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +264,14 @@ func (tr *transfer) receive() {
 	// can show that earlier bytes and new ones make the offered file.
 	offer := &tr.desc.File
 	resume := offer.Range != nil && len(offer.Hashes) > 0
-	sk, err := tr.app.dir.create(offer, tr.peer, resume)
+	// A later offer of the same file from the same sender ends this
+	// transfer and resumes from its bytes (Dir.supersede).
+	sk, err := tr.app.dir.create(offer, tr.peer, resume, func() {
+		tr.mu.Lock()
+		tr.superseded = true
+		tr.mu.Unlock()
+		tr.app.goOwned(func() { tr.fail(ErrSuperseded) })
+	})
 	if err != nil {
 		tr.fail(err)
 		tr.finishErr(started, err)

@@ -52,8 +52,16 @@ func (tr *transfer) sendData(started time.Time) {
 	res.Transferred = n
 	if err != nil {
 		err = fmt.Errorf("filetransfer: sending: %w", err)
+		tr.mu.Lock()
+		r := tr.reason
+		tr.mu.Unlock()
 		if tr.ctx.Err() == nil {
 			tr.fail(err)
+		} else if r != nil && r.Condition != jingle.ReasonCancel {
+			// The receiver ended the session (its disk is full, it
+			// found bad data): its reason says why our writes stopped,
+			// not the cancelled write itself.
+			err = fmt.Errorf("%w (sending stopped after byte %d)", tr.endedErr(), offset+n)
 		}
 		res.Err = err
 		tr.finishResult(res)
@@ -154,6 +162,13 @@ func (tr *transfer) receiveData(started time.Time) {
 	}
 	if err == nil {
 		err = tr.verify(sk)
+	}
+	tr.mu.Lock()
+	superseded := tr.superseded
+	tr.mu.Unlock()
+	if err != nil && superseded {
+		// The stream broke because a new offer of the file ended us.
+		err = fmt.Errorf("%w (%w)", ErrSuperseded, err)
 	}
 	if err != nil {
 		// Bad data goes; a stream that merely broke keeps its bytes for

@@ -100,6 +100,7 @@ type transfer struct {
 	pair        ice.Pair // of the connected datachannel, under mu
 	done        chan struct{}
 	reason      *jingle.Reason
+	superseded  bool // a new offer of the same file ended this receive
 	result      Result
 	resultReady chan struct{}
 }

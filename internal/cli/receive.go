@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -88,6 +89,15 @@ media-error. Stops after --count files (0: until Ctrl-C).`,
 						b.finish()
 					}
 					mu.Unlock()
+					if errors.Is(r.Err, filetransfer.ErrSuperseded) {
+						// Not a file of its own: the sender lost this
+						// session and resumes it in a new one, whose
+						// result counts.
+						g.out.Event("superseded", fmt.Sprintf("%s offered %s again (its connection broke); resuming from byte %d in the new session.", r.Peer, r.Name, r.Offset+r.Transferred),
+							map[string]any{"peer": r.Peer, "sid": r.SID, "name": r.Name, "received": r.Offset + r.Transferred})
+						n--
+						continue
+					}
 					lastErr = g.transferDone(r, nil)
 				case <-deadline:
 					return exitf(ExitNoAnswer, "no file within %v", timeout)

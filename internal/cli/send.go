@@ -94,10 +94,30 @@ it has none and picks the resource that accepts files.`,
 			}
 			bar := g.progress(fi.Size(), "sending "+fi.Name())
 			g.out.Event("offer", fmt.Sprintf("Offering %s (%d bytes) to %s…", fi.Name(), fi.Size(), full), map[string]any{"peer": full, "name": fi.Name(), "size": fi.Size()})
-			res, err := ft.App.Send(ctx, ep.mgr, full, path, filetransfer.SendOptions{
-				Transport: transport, Name: name, Desc: desc,
-				Progress: func(done, _ int64) { bar.set(done) },
-			})
+			send := func() (*filetransfer.Result, error) {
+				return ft.App.Send(ctx, ep.mgr, full, path, filetransfer.SendOptions{
+					Transport: transport, Name: name, Desc: desc,
+					Progress: func(done, _ int64) { bar.set(done) },
+				})
+			}
+			res, err := send()
+			for resumes := 0; errors.Is(err, xmpp.ErrDisconnected) && resumes < maxResumes; resumes++ {
+				// The connection broke under the transfer (a server
+				// restart, a network blink): once the client is back,
+				// the same offer again; the receiver answers with the
+				// range its partial file lacks (XEP-0234 §8).
+				if werr := waitReconnected(ctx, ep, &acct); werr != nil {
+					bar.finish()
+					return werr
+				}
+				var sent int64
+				if res != nil {
+					sent = res.Offset + res.Transferred
+				}
+				g.out.Event("resuming", fmt.Sprintf("The connection to the server broke after %d bytes (%v); reconnected, offering %s again to resume.", sent, err, fi.Name()),
+					map[string]any{"peer": full, "name": fi.Name(), "sent": sent, "error": err.Error()})
+				res, err = send()
+			}
 			bar.finish()
 			return g.transferDone(res, err)
 		},
@@ -109,6 +129,30 @@ it has none and picks the resource that accepts files.`,
 	f.StringVar(&desc, "desc", "", "description sent with the file")
 	pf.register(cmd)
 	return cmd
+}
+
+// maxResumes bounds how often send offers a file again after the
+// connection broke under it: each time after a reconnection that
+// --reconnect-for bounds, so only a connection that keeps breaking
+// reaches it.
+const maxResumes = 10
+
+// waitReconnected waits until ep's client has a stream again after a
+// loss. The client reconnects by itself (xmpp.Config.ReconnectFor); when
+// it gives up, the error says so (exit 4), as a listener's does.
+func waitReconnected(ctx context.Context, ep *endpoint, acct *accountFlags) error {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for !ep.client.Connected() {
+		select {
+		case <-ep.lost():
+			return ep.lostError(acct)
+		case <-ctx.Done():
+			return &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted while reconnecting")}
+		case <-t.C:
+		}
+	}
+	return nil
 }
 
 // findResource returns peer if it is a full JID, else the resource of the
