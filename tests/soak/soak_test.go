@@ -77,18 +77,22 @@ func TestSoak(t *testing.T) {
 		} else if rssRef > 0 && math.Abs(smp.rss-rssRef) > rssTolerance*rssRef {
 			t.Errorf("cycle %d: RSS %.1f MiB is more than %.0f%% from its reference %.1f MiB", cycle, smp.rss/(1<<20), rssTolerance*100, rssRef/(1<<20))
 		}
-		if t.Failed() && failed == 0 {
-			break // a resource check failed: the table says enough
-		}
 	}
+	// jingled counts an outcome when its side of the session has ended,
+	// a moment after the client's exit: wait for the counters as for the
+	// rest.
+	want, wantTransfers := float64(s.cycles*callsPerCycle), float64(s.cycles*len(transports))
 	smp := s.sample(t)
-	want := float64(s.cycles * callsPerCycle)
+	for deadline := time.Now().Add(*settle); (smp.calls != want || smp.transfers != wantTransfers) && time.Now().Before(deadline); {
+		time.Sleep(250 * time.Millisecond)
+		smp = s.sample(t)
+	}
 	s.logf("summary: %d cycles in %v, %d failed steps; jingled counted %.0f calls (want %.0f) and %.0f transfers (want %.0f); goroutines %.0f (baseline %.0f), fds %d (baseline %d), RSS %.1f MiB (reference %.1f MiB), relay allocations %.0f in all, %.0f open",
-		s.cycles, time.Since(start).Round(time.Second), failed, smp.calls, want, smp.transfers, float64(s.cycles*len(transports)),
+		s.cycles, time.Since(start).Round(time.Second), failed, smp.calls, want, smp.transfers, wantTransfers,
 		smp.goroutines, base.goroutines, smp.fds, base.fds, smp.rss/(1<<20), rssRef/(1<<20), smp.relayTotal, smp.relayOpen)
 	// jingled's own count of successes must agree with the clients'.
-	if failed == 0 && (smp.calls != want || smp.transfers != float64(s.cycles*len(transports))) {
-		t.Errorf("jingled's success counters disagree with the clients: calls %.0f want %.0f, transfers %.0f want %d", smp.calls, want, smp.transfers, s.cycles*len(transports))
+	if failed == 0 && (smp.calls != want || smp.transfers != wantTransfers) {
+		t.Errorf("jingled's success counters disagree with the clients: calls %.0f want %.0f, transfers %.0f want %.0f", smp.calls, want, smp.transfers, wantTransfers)
 	}
 }
 
@@ -218,15 +222,32 @@ func (s *soak) cycle(t *testing.T, n int) (ok int, fails []string) {
 			run  func(ctx context.Context, n int) error
 		}{"CLI file over " + tr, func(ctx context.Context, n int) error { return s.send(ctx, t, n, tr) }})
 	}
-	for _, st := range steps {
+	before := s.sample(t)
+	for i, st := range steps {
+		// Which step leaves a relay allocation behind (each session's
+		// allocations are deleted by their clients when it ends), and
+		// whether one was made after its step had ended and settled.
+		if now := s.sample(t); now.relayTotal != before.relayTotal {
+			prev := "the previous cycle"
+			if i > 0 {
+				prev = steps[i-1].name
+			}
+			t.Errorf("cycle %d: %.0f relay allocations were made after %s had ended and settled", n, now.relayTotal-before.relayTotal, prev)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		err := st.run(ctx, n)
 		cancel()
 		if err != nil {
 			fails = append(fails, fmt.Sprintf("%s: %v", st.name, err))
-			continue
+		} else {
+			ok++
 		}
-		ok++
+		after := s.waitSettled(t, nil)
+		if after.relayOpen > before.relayOpen {
+			t.Errorf("cycle %d: %s left %.0f relay allocations open for %v after it ended (%.0f made during it)", n, st.name,
+				after.relayOpen-before.relayOpen, *settle, after.relayTotal-before.relayTotal)
+		}
+		before = after
 	}
 	return ok, fails
 }
