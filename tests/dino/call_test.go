@@ -3,6 +3,7 @@ package dino
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -201,6 +202,24 @@ func callToDino(t *testing.T, l *lab, video, record bool) (*cliRun, string, int6
 	d := l.dino
 	d.alive(t)
 	d.dumpOnFailure(t)
+	for attempt := 1; ; attempt++ {
+		r, rec, off, err := callToDinoOnce(t, l, video, record, attempt)
+		if errors.Is(err, errRetryVideo) {
+			continue
+		}
+		if err != nil {
+			t.Error(err)
+		}
+		return r, rec, off
+	}
+}
+
+// callToDinoOnce is one attempt of callToDino; with video, the error says
+// whether Dino showed the CLI's colour (see videoShown).
+func callToDinoOnce(t *testing.T, l *lab, video, record bool, attempt int) (*cliRun, string, int64, error) {
+	t.Helper()
+	d := l.dino
+	logOff := len(d.log())
 	audio, ivf := callFiles(t, cliTone, video)
 	rec := filepath.Join(t.TempDir(), "rec")
 	length := callMedia
@@ -222,14 +241,15 @@ func callToDino(t *testing.T, l *lab, video, record bool) (*cliRun, string, int6
 	conv, call := d.incomingCall(t, l.accounts["alice"].JID, after)
 	t.Logf("Dino rings: conversation %d, call %d; accepting", conv, call)
 	d.action(t, "accept-call", fmt.Sprintf("<(%d, %d)>", conv, call))
+	var shown error
 	if video && c.waitEvent(t, "media", 30*time.Second) {
-		d.checkDinoShows(t, cliColour, c.done)
+		shown = d.videoShown(t, d.checkDinoShows(t, cliColour, c.done), logOff, attempt)
 	}
 	r := c.wait(t, 60*time.Second)
 	if r.code == 0 {
 		logCall(t, r)
 	}
-	return r, rec, off
+	return r, rec, off, shown
 }
 
 // logCall prints the call's path and per-stream counters.

@@ -137,7 +137,9 @@ func startLab() (_ *lab, err error) {
 	if err := os.WriteFile(groups, []byte(g.String()), 0o644); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	// Prosody, four prosodyctl account creations, jingled and Dino: 35 s
+	// on an idle 2-core machine, over a minute when it is busy.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if err := os.MkdirAll(filepath.Join(l.dir, "prosody"), 0o700); err != nil {
 		return nil, err
