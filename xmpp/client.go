@@ -174,6 +174,11 @@ func (c *Client) Mechanism() string {
 // goroutines and waits for them. Pending SendIQ calls fail with ErrClosed.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
+		c.smMu.Lock()
+		if c.sm != nil {
+			c.sm.stopAckWatchLocked()
+		}
+		c.smMu.Unlock()
 		c.mu.Lock()
 		s := c.closeLocked()
 		c.mu.Unlock()
@@ -388,7 +393,7 @@ func (c *Client) adopt(s *stream) error {
 // serve reads the current stream s until it ends.
 func (c *Client) serve(s *stream) error {
 	defer close(s.readDone)
-	err := c.readLoop(s)
+	err := s.readErr(c.readLoop(s))
 
 	c.smStreamLost(s)
 	c.mu.Lock()

@@ -2,7 +2,9 @@ package xmpp
 
 import (
 	"encoding/xml"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jingled/jingled/jingle"
 )
@@ -38,7 +40,15 @@ type smSession struct {
 	out smQueue
 	// live is the stream the session runs on; nil during an outage.
 	live *stream
+	// ackTimer watches live while stanzas wait for an ack (see
+	// watchAcks); ackedAtArm is the count acknowledged when it started.
+	ackTimer   *time.Timer
+	ackedAtArm uint32
 }
+
+// errAckTimeout is a connection taken for dead: the server acknowledged
+// none of our stanzas for Config.AckTimeout.
+var errAckTimeout = errors.New("xmpp: no stream management ack from the server in time; connection taken for dead")
 
 // requestID is the id of v if it is an IQ request, so that a request
 // that cannot be sent again can fail its caller.
@@ -83,8 +93,46 @@ func (c *Client) sendLocked(s *stream, b []byte, iqID string) error {
 		if err := sm.live.write(append(b[:len(b):len(b)], smRequest...)); err != nil {
 			c.log.Debug("xmpp: stanza kept for resending", "err", err)
 		}
+		c.watchAcksLocked(sm)
 	}
 	return nil
+}
+
+// watchAcksLocked starts the ack watch of sm's stream unless it runs:
+// when Config.AckTimeout passes without the server acknowledging
+// anything while stanzas wait, the stream is aborted (and then resumed
+// on a new connection); while acks progress, the watch goes on. smMu is
+// held.
+func (c *Client) watchAcksLocked(sm *smSession) {
+	if sm.ackTimer != nil || sm.live == nil {
+		return
+	}
+	s := sm.live
+	sm.ackedAtArm = sm.out.acked
+	sm.ackTimer = time.AfterFunc(c.cfg.AckTimeout, func() {
+		c.smMu.Lock()
+		defer c.smMu.Unlock()
+		if c.sm != sm || sm.live != s {
+			return // the session moved on; adopt or smStreamLost stopped it
+		}
+		sm.ackTimer = nil
+		switch {
+		case len(sm.out.queue) == 0:
+		case sm.out.acked == sm.ackedAtArm:
+			c.log.Warn("xmpp: no ack from the server, reconnecting", "unacked", len(sm.out.queue), "after", c.cfg.AckTimeout)
+			s.abort(errAckTimeout)
+		default:
+			c.watchAcksLocked(sm)
+		}
+	})
+}
+
+// stopAckWatchLocked stops sm's ack watch. smMu is held.
+func (sm *smSession) stopAckWatchLocked() {
+	if sm.ackTimer != nil {
+		sm.ackTimer.Stop()
+		sm.ackTimer = nil
+	}
 }
 
 // queueing reports whether sends while disconnected are queued (a
@@ -107,6 +155,7 @@ func (c *Client) smStreamLost(s *stream) {
 	defer c.smMu.Unlock()
 	if c.sm != nil && c.sm.live == s {
 		c.sm.live = nil
+		c.sm.stopAckWatchLocked()
 	}
 }
 
@@ -114,6 +163,9 @@ func (c *Client) smStreamLost(s *stream) {
 // stanzas are discarded and the IQs in flight fail with err.
 func (c *Client) dropSM(err error) {
 	c.smMu.Lock()
+	if c.sm != nil {
+		c.sm.stopAckWatchLocked()
+	}
 	c.sm = nil
 	c.smOn.Store(false)
 	c.smMu.Unlock()
@@ -147,10 +199,15 @@ func (c *Client) adoptLocked(s *stream) (rewrite, resend []smItem, keep map[stri
 		if _, err := old.out.ack(s.sm.h); err != nil {
 			c.log.Warn("xmpp: resumed with an h beyond what was sent", "err", err)
 		}
+		old.stopAckWatchLocked()
 		old.live = s
+		if len(old.out.queue) > 0 {
+			c.watchAcksLocked(old)
+		}
 		return old.out.queue, nil, nil, true
 	}
 	if old != nil {
+		old.stopAckWatchLocked()
 		if s.sm.failedH != nil {
 			_, _ = old.out.ack(*s.sm.failedH)
 		}

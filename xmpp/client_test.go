@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -427,7 +428,36 @@ type cutter struct {
 	mu     sync.Mutex
 	conns  []net.Conn
 	held   bool // new connections are closed at once
+	drops  []*atomic.Bool
 	wg     sync.WaitGroup
+}
+
+// blackhole makes the connections made so far drop every byte silently,
+// both ways, as a path whose NAT forgot them does: no error, no reset.
+func (c *cutter) blackhole() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, d := range c.drops {
+		d.Store(true)
+	}
+}
+
+// forward copies src to dst until either fails, dropping what it reads
+// while drop holds.
+func forward(dst, src net.Conn, drop *atomic.Bool) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !drop.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	dst.Close()
 }
 
 // hold makes the server unreachable through c (held) or reachable again.
@@ -472,12 +502,14 @@ func (c *cutter) accept() {
 			in.Close()
 			continue
 		}
+		drop := new(atomic.Bool)
 		c.mu.Lock()
 		c.conns = append(c.conns, in, out)
+		c.drops = append(c.drops, drop)
 		c.mu.Unlock()
 		c.wg.Add(2)
-		go func() { defer c.wg.Done(); _, _ = io.Copy(out, in); out.Close() }()
-		go func() { defer c.wg.Done(); _, _ = io.Copy(in, out); in.Close() }()
+		go func() { defer c.wg.Done(); forward(out, in, drop) }()
+		go func() { defer c.wg.Done(); forward(in, out, drop) }()
 	}
 }
 

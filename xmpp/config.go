@@ -110,6 +110,12 @@ type Config struct {
 	// reconnection). A send beyond it fails with ErrQueueFull. Default
 	// 256.
 	SMQueueSize int
+	// AckTimeout is how long stanzas may wait for the server's XEP-0198
+	// acknowledgement before the connection is taken for dead and
+	// closed, so the client resumes on a new one: a connection whose
+	// packets vanish (a NAT that forgot it) shows no error for minutes
+	// otherwise. Default 30 s.
+	AckTimeout time.Duration
 
 	// Logger receives the package's few log lines; default discards.
 	Logger *slog.Logger
@@ -142,6 +148,9 @@ func (c *Config) validate() error {
 	setConnDefaults(&c.DialTimeout, &c.MinBackoff, &c.MaxBackoff, &c.IQTimeout, &c.QueueSize, &c.Logger)
 	if c.SMQueueSize <= 0 {
 		c.SMQueueSize = 256
+	}
+	if c.AckTimeout <= 0 {
+		c.AckTimeout = 30 * time.Second
 	}
 	if c.AllowPlainLoopback && !isLoopbackAddr(c.addr()) {
 		return fmt.Errorf("%w: %s", ErrPlainNotLoopback, c.addr())

@@ -88,6 +88,11 @@
 //   - without it, IQs in flight fail with ErrDisconnected and sends fail
 //     with ErrNotConnected until the new stream is up.
 //
+// A connection that dies without an error (a NAT that forgot it: packets
+// vanish, no reset) is noticed by XEP-0198 too: we ask for an ack with
+// each stanza, and when none comes for Config.AckTimeout the client
+// closes the connection and resumes on a new one.
+//
 // A Jingle session does not end because the stream did: its media never
 // went through XMPP, and its signalling is carried over as above.
 //

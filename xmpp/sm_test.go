@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jingled/jingled/internal/prosodytest"
+	"github.com/jingled/jingled/jingle"
 )
 
 // TestSMQueueAck pins the XEP-0198 §4 bookkeeping of our outbound
@@ -114,19 +115,12 @@ func TestStreamResumption(t *testing.T) {
 	} {
 		resumed := !tc.restart
 		t.Run(tc.name, func(t *testing.T) {
-			srv := prosodytest.New(t, prosodytest.WithSmacks(0))
-			cut := newCutter(t, srv.Addr)
-			events := make(chan Event, 64)
+			srv, cut, events := smacksLab(t)
 			aliceEvents := make(chan Event, 64)
 			alice := newClient(t, srv, srv.NewAccount(t, "alice"), "desk", func(c *Config) {
 				c.OnEvent = func(e Event) { aliceEvents <- e }
 			})
-			bob := newClient(t, srv, srv.NewAccount(t, "bob"), "phone", func(c *Config) {
-				c.Addr = cut.l.Addr().String()
-				c.MinBackoff = 5 * time.Millisecond
-				c.MaxBackoff = 50 * time.Millisecond
-				c.OnEvent = func(e Event) { events <- e }
-			})
+			bob := bobVia(t, srv, cut, events, 0)
 			ctx := testCtx(t)
 			h, entered, release := blockingIQHandler()
 			alice.HandleIQ(nsEcho, "echo", h)
@@ -177,6 +171,25 @@ func TestStreamResumption(t *testing.T) {
 	}
 }
 
+// smacksLab is a Prosody with mod_smacks, a cutter in front of it and a
+// channel for the events of the client behind the cutter.
+func smacksLab(t *testing.T) (*prosodytest.Server, *cutter, chan Event) {
+	srv := prosodytest.New(t, prosodytest.WithSmacks(0))
+	return srv, newCutter(t, srv.Addr), make(chan Event, 64)
+}
+
+// bobVia connects bob (resource phone) through cut, reconnecting at
+// once, with ackTimeout (0: the default), his events sent to events.
+func bobVia(t *testing.T, srv *prosodytest.Server, cut *cutter, events chan<- Event, ackTimeout time.Duration) *Client {
+	return newClient(t, srv, srv.NewAccount(t, "bob"), "phone", func(c *Config) {
+		c.Addr = cut.l.Addr().String()
+		c.MinBackoff = 5 * time.Millisecond
+		c.MaxBackoff = 50 * time.Millisecond
+		c.AckTimeout = ackTimeout
+		c.OnEvent = func(e Event) { events <- e }
+	})
+}
+
 // waitEvent returns the next event of kind k.
 func waitEvent(ctx context.Context, t *testing.T, events <-chan Event, k EventKind) Event {
 	t.Helper()
@@ -189,5 +202,28 @@ func waitEvent(ctx context.Context, t *testing.T, events <-chan Event, k EventKi
 		case <-ctx.Done():
 			t.Fatalf("no %v event", k)
 		}
+	}
+}
+
+// TestDeadConnectionResumed: bob's connection stops carrying anything,
+// without an error or a reset (a blackhole, as a NAT that forgot the
+// connection). His next IQ gets no ack within AckTimeout, so he drops the
+// connection himself, resumes the session on a new one, and the IQ is
+// sent again there and answered.
+func TestDeadConnectionResumed(t *testing.T) {
+	srv, cut, events := smacksLab(t)
+	alice := newClient(t, srv, srv.NewAccount(t, "alice"), "desk", nil)
+	bob := bobVia(t, srv, cut, events, 200*time.Millisecond)
+	ctx := testCtx(t)
+	alice.HandleIQ(nsEcho, "echo", func(_ context.Context, iq *jingle.IQ) *jingle.IQ { return iq.Result() })
+	cut.blackhole()
+	if _, err := bob.SendIQ(ctx, echoIQ(alice.JID(), 1, "into the void")); err != nil {
+		t.Fatalf("IQ sent over a dead connection: %v", err)
+	}
+	if e := waitEvent(ctx, t, events, EventDisconnected); !errors.Is(e.Err, errAckTimeout) {
+		t.Fatalf("disconnected with %v, want the ack timeout", e.Err)
+	}
+	if e := waitEvent(ctx, t, events, EventConnected); !e.Resumed {
+		t.Fatalf("reconnection %+v: not resumed", e)
 	}
 }

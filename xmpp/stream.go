@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jingled/jingled/jingle"
@@ -63,6 +64,9 @@ type stream struct {
 	readDone chan struct{}
 	// attempt is the connection attempt that made the stream.
 	attempt int
+	// aborted is why we closed the connection ourselves (abort), which
+	// the reader then reports instead of the closed socket.
+	aborted atomic.Pointer[error]
 
 	wmu sync.Mutex
 }
@@ -84,6 +88,21 @@ func (s *stream) write(b []byte) error {
 		return fmt.Errorf("xmpp: write: %w", err)
 	}
 	return nil
+}
+
+// abort closes the connection for err: the reader then fails with err.
+func (s *stream) abort(err error) {
+	s.aborted.CompareAndSwap(nil, &err)
+	_ = s.conn.Close()
+}
+
+// readErr is err as the reader should report it: why the stream was
+// aborted, if it was.
+func (s *stream) readErr(err error) error {
+	if p := s.aborted.Load(); p != nil {
+		return *p
+	}
+	return err
 }
 
 // writeStanza marshals v and writes it.
