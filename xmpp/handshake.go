@@ -101,7 +101,11 @@ func dial(ctx context.Context, cfg *Config, resource string, from *resumeFrom) (
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	s := &stream{conn: conn}
 	err = s.handshake(ctx, cfg, tc, resource, from)
-	stop()
+	if !stop() && err == nil {
+		// ctx ended as the handshake did: the deadline it set may land
+		// after ours is cleared below, so the stream is not usable.
+		err = ctx.Err()
+	}
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
