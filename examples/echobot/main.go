@@ -36,8 +36,7 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
-	client, err := xmpp.New(xmpp.Config{
+	cfg := xmpp.Config{
 		JID: *jid, Password: os.Getenv("JINGLE_PASSWORD"), Resource: *resource, Addr: *server, CAFile: *ca,
 		Identity: xmpp.Identity{Category: "client", Type: "bot", Name: "echobot"},
 		// Anyone may see the bot online (and so call it from a roster).
@@ -45,29 +44,37 @@ func main() {
 		// Answer disco#info only once the call features are registered.
 		HoldDisco: true,
 		Logger:    log,
-	})
-	if err == nil {
-		err = client.Start(ctx)
 	}
+	if err := run(ctx, log, cfg, *delay, *local); err != nil {
+		fmt.Fprintln(os.Stderr, "echobot:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log *slog.Logger, cfg xmpp.Config, delay time.Duration, local bool) error {
+	client, err := xmpp.New(cfg)
 	if err != nil {
-		fail(log, "connecting", err)
+		return err
+	}
+	if err := client.Start(ctx); err != nil {
+		return fmt.Errorf("connecting: %w", err)
 	}
 	defer client.Close()
 
-	peer := rtp.PeerOptions{Loopback: *local, Logger: log}
-	if !*local {
+	peer := rtp.PeerOptions{Loopback: local, Logger: log}
+	if !local {
 		// XEP-0215: the server's STUN/TURN servers, their credentials
 		// renewed before they expire, for every new call.
 		r, err := extdisco.StartRefresher(ctx, extdisco.RefresherConfig{Sender: client, Server: client.Domain(), Logger: log})
 		if err != nil {
-			fail(log, "STUN/TURN discovery", err)
+			return fmt.Errorf("STUN/TURN discovery: %w", err)
 		}
 		defer r.Close()
 		peer.ICEServerSource = func() []webrtc.ICEServer { return extdisco.ToWebRTC(r.Current().Servers) }
 	}
 	app := rtp.NewApplication(rtp.ApplicationOptions{
 		Peer:       peer,
-		AutoAnswer: &rtp.MediaOptions{Echo: true, EchoDelay: *delay, Duration: 10 * time.Minute},
+		AutoAnswer: &rtp.MediaOptions{Echo: true, EchoDelay: delay, Duration: 10 * time.Minute},
 		OnIncoming: func(c *rtp.Call) { log.Info("call", "from", c.Peer()) },
 		MaxCalls:   10,
 	})
@@ -81,17 +88,12 @@ func main() {
 	select {
 	case <-ctx.Done():
 	case <-client.Done(): // gave up reconnecting
-		log.Error("connection lost", "err", client.Err())
+		err = fmt.Errorf("connection lost: %w", client.Err())
 	}
 	// Hang up the calls in progress with <success/> before logging out.
 	closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = app.Close(closeCtx)
 	_ = mgr.Close(closeCtx)
-}
-
-func fail(log *slog.Logger, what string, err error) {
-	log.Error(what, "err", err)
-	fmt.Fprintf(os.Stderr, "echobot: %s: %v\n", what, err)
-	os.Exit(1)
+	return err
 }

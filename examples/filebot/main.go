@@ -31,6 +31,7 @@ func main() {
 	resource := flag.String("resource", "filebot", "the XMPP resource to bind")
 	dir := flag.String("dir", "received", "where received files are written")
 	maxSize := flag.Int64("max-size", 1<<30, "the largest file accepted, in bytes")
+	allow := flag.String("allow", "", "comma-separated JIDs whose files are accepted (default: anyone's)")
 	send := flag.String("send", "", "send this file (to -to) and exit")
 	to := flag.String("to", "", "with -send: the recipient, a full JID or a bare JID we see online")
 	local := flag.Bool("local", false, "every transport on loopback (tests on one machine)")
@@ -43,13 +44,21 @@ func main() {
 		Identity:  xmpp.Identity{Category: "client", Type: "bot", Name: "filebot"},
 		HoldDisco: true, // answer disco#info once the file-transfer features are in
 		Logger:    log,
-	}, *dir, *maxSize, *send, *to, *local); err != nil {
+	}, *dir, filetransfer.AcceptPolicy{MaxSize: *maxSize, Senders: senders(*allow)}, *send, *to, *local); err != nil {
 		fmt.Fprintln(os.Stderr, "filebot:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger, cfg xmpp.Config, dir string, maxSize int64, send, to string, local bool) error {
+// senders is the -allow list; none means anyone.
+func senders(allow string) []string {
+	if allow == "" {
+		return nil
+	}
+	return strings.Split(allow, ",")
+}
+
+func run(ctx context.Context, log *slog.Logger, cfg xmpp.Config, dir string, accept filetransfer.AcceptPolicy, send, to string, local bool) error {
 	client, err := xmpp.New(cfg)
 	if err != nil {
 		return err
@@ -70,7 +79,7 @@ func run(ctx context.Context, log *slog.Logger, cfg xmpp.Config, dir string, max
 		Logger:   log,
 		App: []filetransfer.Option{
 			filetransfer.WithReceiveDir(d),
-			filetransfer.WithAutoAccept(filetransfer.AcceptPolicy{MaxSize: maxSize}),
+			filetransfer.WithAutoAccept(accept), // other offers are declined
 			filetransfer.WithResults(func(r *filetransfer.Result) {
 				if r.Err != nil {
 					log.Error("receive failed", "from", r.Peer, "name", r.Name, "err", r.Err)

@@ -7,6 +7,7 @@ package examples
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -196,21 +197,44 @@ func TestEchobotEchoesTheCLI(t *testing.T) {
 	checkTone(t, ctx, back+".ogg", 2*time.Second)
 }
 
+// fileBot starts the file bot receiving into a new directory, accepting
+// files from allowed only, and waits until it is online.
+func (e *env) fileBot(t *testing.T, ctx context.Context, allowed prosodytest.Account) (bot *example, acct prosodytest.Account, inbox string) {
+	t.Helper()
+	acct, _ = e.account(t, "files")
+	inbox = filepath.Join(e.dir, "inbox")
+	bot = e.start(t, "filebot", acct, "-dir", inbox, "-allow", allowed.JID)
+	bot.waitLog(t, ctx, "ready")
+	return bot, acct, inbox
+}
+
+// send is `jingle send` of a new random file name of size bytes from
+// account from (password file pw) to to; it returns the file's sha-256,
+// the CLI's JSON lines and its exit code.
+func (e *env) send(t *testing.T, ctx context.Context, from prosodytest.Account, pw, to, name string, size int) (sum string, lines []map[string]any, code int) {
+	t.Helper()
+	src := filepath.Join(e.dir, name)
+	sum = proctest.RandomFile(t, src, size)
+	out, stderr, code, err := proctest.RunCLI(ctx, proctest.Bin(t, "jingle"), e.cli(from, pw, "send", to, src)...)
+	if err != nil && code < 0 {
+		t.Fatalf("jingle send: %v", err)
+	}
+	if code != 0 {
+		t.Logf("jingle send: exit %d: %s\n%s", code, stderr, strings.Join(out, "\n"))
+	}
+	return sum, proctest.JSONLines(out, false), code
+}
+
 // TestFilebotReceivesFromTheCLI: `jingle send` to the file bot; the file
 // lands in its directory, whole.
 func TestFilebotReceivesFromTheCLI(t *testing.T) {
 	e, ctx := newEnv(t, 90*time.Second)
-	files, _ := e.account(t, "files")
 	alice, pw := e.account(t, "alice")
-	inbox := filepath.Join(e.dir, "inbox")
-	bot := e.start(t, "filebot", files, "-dir", inbox)
-	bot.waitLog(t, ctx, "ready")
+	bot, files, inbox := e.fileBot(t, ctx, alice)
 
-	src := filepath.Join(e.dir, "report.bin")
-	sum := proctest.RandomFile(t, src, 3<<20)
-	out, stderr, code, err := proctest.RunCLI(ctx, proctest.Bin(t, "jingle"), e.cli(alice, pw, "send", files.JID+"/filebot", src)...)
-	if err != nil || code != 0 {
-		t.Fatalf("jingle send: exit %d, %v: %s\n%s", code, err, stderr, strings.Join(out, "\n"))
+	sum, _, code := e.send(t, ctx, alice, pw, files.JID+"/filebot", "report.bin", 3<<20)
+	if code != 0 {
+		t.Fatalf("jingle send exited %d", code)
 	}
 	got := bot.waitLog(t, ctx, "received")
 	path := logValue(got, "path")
@@ -219,6 +243,26 @@ func TestFilebotReceivesFromTheCLI(t *testing.T) {
 	}
 	if h := proctest.FileSHA256(t, path); h != sum {
 		t.Fatalf("received sha-256 %s, sent %s", h, sum)
+	}
+}
+
+// TestFilebotDeclinesOthers: with -allow, a file from anyone else is
+// declined and nothing reaches the directory.
+func TestFilebotDeclinesOthers(t *testing.T) {
+	e, ctx := newEnv(t, 90*time.Second)
+	friend, _ := e.account(t, "friend")
+	mallory, pw := e.account(t, "mallory")
+	_, files, inbox := e.fileBot(t, ctx, friend)
+
+	_, lines, code := e.send(t, ctx, mallory, pw, files.JID+"/filebot", "spam.bin", 1<<10)
+	if code == 0 {
+		t.Fatal("jingle send from a JID not in -allow exited 0")
+	}
+	if sum := proctest.Last(lines); !strings.HasPrefix(fmt.Sprint(sum["reason"]), "decline") {
+		t.Fatalf("the send ended with %v, want decline", sum["reason"])
+	}
+	if names, err := os.ReadDir(inbox); err != nil || len(names) != 0 {
+		t.Fatalf("the directory holds %v (%v), want nothing", names, err)
 	}
 }
 
