@@ -60,6 +60,7 @@ Ctrl-C) and prints each call's statistics.`,
 			if err != nil {
 				return err
 			}
+			peerOpts.ICEServerSource = ep.iceSource(&ice, servers)
 			if err := peerOpts.CheckAddresses(); err != nil {
 				// Answering would accept calls that can only time out.
 				return noAddressError(err)

@@ -76,6 +76,7 @@ on hangup or on Ctrl-C, and prints its statistics.`,
 			if err != nil {
 				return err
 			}
+			peerOpts.ICEServerSource = ep.iceSource(&ice, servers)
 			if err := peerOpts.CheckAddresses(); err != nil {
 				// Before ringing anyone: the call could only time out.
 				return noAddressError(err)
@@ -281,6 +282,14 @@ func describeEvent(ev rtp.Event) string {
 			return "Content " + ev.Content + " removed (" + ev.Text + ")."
 		}
 		return "Content " + ev.Content + " removed."
+	case rtp.EventPathBroken:
+		return "The connection broke (ICE disconnected or failed)."
+	case rtp.EventRestarting:
+		return "Restarting ICE (" + ev.Text + ")."
+	case rtp.EventRestart:
+		return "ICE restarted."
+	case rtp.EventPathRestored:
+		return "The connection is back (" + ev.Text + ")."
 	case rtp.EventEnded:
 		s := "Ended: " + ev.Reason
 		if ev.Text != "" {

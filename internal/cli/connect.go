@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -31,11 +32,16 @@ type iceFlags struct {
 	loopback     bool
 	noDiscover   bool
 	ports        string // MIN-MAX, calls only
+	restarts     int    // calls only: automatic ICE restarts (0: none)
 }
 
 // peerOptions are the PeerConnection options of a call from the flags.
 func (f *iceFlags) peerOptions(servers []webrtc.ICEServer, log *slog.Logger) (rtp.PeerOptions, error) {
 	o := rtp.PeerOptions{ICEServers: servers, Loopback: f.loopback, RelayOnly: f.relay, Logger: log}
+	if f.restarts <= 0 {
+		o.Restart.Disabled = true
+	}
+	o.Restart.Attempts = f.restarts
 	if f.ports != "" {
 		lo, hi, ok := strings.Cut(f.ports, "-")
 		a, err1 := strconv.ParseUint(lo, 10, 16)
@@ -58,6 +64,7 @@ func (f *iceFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.noDiscover, "no-discover", false, "do not ask the XMPP server for STUN/TURN servers (XEP-0215)")
 	if cmd.Name() == "call" || cmd.Name() == "answer" {
 		fl.StringVar(&f.ports, "ice-ports", "", "local UDP ports for ICE, MIN-MAX (a firewall's open range)")
+		fl.IntVar(&f.restarts, "ice-restarts", 3, "ICE restarts when a call's path breaks, before it ends with connectivity-error (0: none)")
 	}
 }
 
@@ -303,6 +310,36 @@ func (e *endpoint) iceServers(ctx context.Context, f *iceFlags) ([]webrtc.ICESer
 		return nil, exitf(ExitUsage, "--relay needs a TURN server: none configured (--ice-server) and none discovered (XEP-0215)")
 	}
 	return out, nil
+}
+
+// iceSource is a call's ICEServerSource: the servers found at login for
+// the first PeerConnection, then the --ice-server entries and a fresh
+// XEP-0215 discovery for every later one and every ICE restart, since
+// the credentials the server hands out expire and a relay that restarted
+// has forgotten our allocation. A failed discovery keeps the last set.
+func (e *endpoint) iceSource(f *iceFlags, first []webrtc.ICEServer) func() []webrtc.ICEServer {
+	var (
+		mu   sync.Mutex
+		last = first
+		used bool
+	)
+	return func() []webrtc.ICEServer {
+		mu.Lock()
+		defer mu.Unlock()
+		if !used || f.noDiscover {
+			used = true
+			return last
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		servers, err := e.iceServers(ctx, f)
+		if err != nil || len(servers) == 0 {
+			e.log.Info("renewing the STUN/TURN servers failed; keeping the last ones", "err", err)
+			return last
+		}
+		last = servers
+		return last
+	}
 }
 
 // logger is where library logs go: stderr, errors only unless

@@ -173,13 +173,7 @@ func checkPath(ctx context.Context, t *testing.T, topo *netnstest.Topology, pub 
 // sine makes a tone of toneLength at freq in an Ogg/Opus file.
 func sine(t *testing.T, freq float64) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	path := filepath.Join(t.TempDir(), fmt.Sprintf("sine%g.ogg", freq))
-	if err := mediatest.SineOpus(ctx, path, freq, toneLength); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return longTone(t, freq, toneLength)
 }
 
 // checkTone decodes a recording with ffmpeg and checks its dominant

@@ -78,7 +78,8 @@ type serverInfo struct {
 // TURN-only relay, both inside the public namespace. Prosody announces
 // the relay (XEP-0215) with exactly what `jingled --xmpp-config prosody`
 // prints for the relay's configuration. Commands: "metrics" prints
-// jingled's Prometheus text; "stop-turn" ends jingled.
+// jingled's Prometheus text; "stop-turn" ends jingled; "restart-turn"
+// kills it and starts it again on the same ports.
 func roleServer(ctx context.Context, in []byte, cmds <-chan string, out *json.Encoder) error {
 	var si serverInput
 	if err := json.Unmarshal(in, &si); err != nil {
@@ -162,6 +163,21 @@ func roleServer(ctx context.Context, in []byte, cmds <-chan string, out *json.En
 					_ = turn.Process.Signal(syscall.SIGKILL)
 				}
 				if err := out.Encode("stopped"); err != nil {
+					return err
+				}
+			case "restart-turn":
+				// A crash and restart: the relay's allocations are lost,
+				// the new process listens on the same ports.
+				if turn != nil {
+					_ = turn.Process.Signal(syscall.SIGKILL)
+					_ = turn.Wait()
+				}
+				path := filepath.Join(si.Dir, "jingled.toml")
+				var err error
+				if turn, err = startJingled(ctx, si, path); err != nil {
+					return err
+				}
+				if err := out.Encode("restarted"); err != nil {
 					return err
 				}
 			}

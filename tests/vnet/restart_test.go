@@ -297,20 +297,13 @@ func checkToneTail(t *testing.T, path string, freq float64, d time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := mediatest.PCM(ctx, path)
+	tail, err := mediatest.TailTone(ctx, path, freq, d)
 	if err != nil {
-		t.Fatalf("decoding %s: %v", filepath.Base(path), err)
+		t.Fatal(err)
 	}
-	n := int(d.Seconds() * mediatest.AnalysisRate)
-	if len(s) < n {
-		t.Fatalf("%s: %d samples, want at least %d", filepath.Base(path), len(s), n)
-	}
-	tail := s[len(s)-n:]
-	f := mediatest.DominantFrequency(tail, mediatest.AnalysisRate)
-	level := mediatest.ToneLevel(tail, mediatest.AnalysisRate, freq)
-	t.Logf("%s: last %v: %.1f Hz at %.1f dBFS", filepath.Base(path), d, f, level)
-	if math.Abs(f-freq) > 5 || level < -30 {
-		t.Errorf("%s: the last %v is %.1f Hz at %.1f dBFS, want the %g Hz tone", filepath.Base(path), d, f, level, freq)
+	t.Logf("%s: last %v: %.1f Hz at %.1f dBFS", filepath.Base(path), d, tail.Frequency, tail.Level)
+	if math.Abs(tail.Frequency-freq) > 5 || tail.Level < -30 {
+		t.Errorf("%s: the last %v is %.1f Hz at %.1f dBFS, want the %g Hz tone", filepath.Base(path), d, tail.Frequency, tail.Level, freq)
 	}
 }
 
