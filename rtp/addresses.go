@@ -1,3 +1,6 @@
+// Which local addresses ICE can gather host candidates on, checked before a
+// call is placed or answered (CheckAddresses, ErrNoAddress).
+
 package rtp
 
 import (

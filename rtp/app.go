@@ -1,3 +1,7 @@
+// The call application for jingle.Manager: its options, namespaces and
+// features, the calls in progress, incoming calls (HandleInitiate), outgoing
+// ones (Dial) and the ICE-UDP transport it registers.
+
 package rtp
 
 import (

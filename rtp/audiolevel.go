@@ -1,3 +1,6 @@
+// RFC 6464 audio levels: the header extension a conference focus reads to
+// rank speakers without decoding them.
+
 package rtp
 
 import (

@@ -1,3 +1,6 @@
+// A UDP socket read and written in batches (recvmmsg, sendmmsg): the
+// sockets of the shared UDP port (udpmux.go).
+
 package rtp
 
 import (

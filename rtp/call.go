@@ -1,3 +1,8 @@
+// The Call type and its lifecycle: what it sends and receives
+// (MediaOptions), its state, the serial loop that owns that state and the
+// queue that feeds it, accessors, hang-up, and the end that releases
+// everything.
+
 package rtp
 
 import (

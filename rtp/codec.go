@@ -1,3 +1,6 @@
+// Codecs: payload types as SDP writes them (rtpmap, fmtp), the codecs we
+// support, and matching them with what the peer offers.
+
 package rtp
 
 import (

@@ -1,3 +1,7 @@
+// Why ICE failed: the candidate pairs checked and how they fared, and the
+// likely cause (a firewall, TURN unreachable or refusing), for the call's
+// reason text and the log.
+
 package rtp
 
 import (

@@ -1,3 +1,6 @@
+// The echo role's delay: received packets held back
+// MediaOptions.EchoDelay before they are sent back, bounded.
+
 package rtp
 
 import (

@@ -1,3 +1,6 @@
+// Forwarding a call's received RTP, unchanged, to local UDP ports (for
+// ffmpeg), with the SDP that describes it; loopback only unless allowed.
+
 package rtp
 
 import (

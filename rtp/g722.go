@@ -1,5 +1,3 @@
-package rtp
-
 // G.722 (ITU-T G.722, 09/2012) at 64 kbit/s, the mode RTP carries (RFC
 // 3551 §4.5.2): 16 kHz 16-bit PCM in, one byte per two samples out. The
 // signal is split by a quadrature mirror filter (QMF) into a low band
@@ -9,6 +7,8 @@ package rtp
 // state. Block names in comments are the spec's. Written for calls whose
 // input is a WAV file and for reading G.722 recordings back in tests;
 // rtp/g722_test.go checks it against ffmpeg's codec.
+
+package rtp
 
 // g722Band is one sub-band's adaptive state.
 type g722Band struct {

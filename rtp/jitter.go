@@ -1,3 +1,5 @@
+// RFC 3550 interarrival jitter of each received stream, for Stats.
+
 package rtp
 
 import (

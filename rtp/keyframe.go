@@ -1,3 +1,6 @@
+// Key frame requests (RTCP PLI, FIR) passed on to the sources that
+// produce video.
+
 package rtp
 
 import (

@@ -1,3 +1,6 @@
+// Interceptors that start with the first stream that needs them (pion's
+// NACK generator and TWCC sender), so an audio call pays for neither.
+
 package rtp
 
 import (

@@ -1,3 +1,6 @@
+// Sources: what a call sends, read from files (Ogg/Opus, IVF, H.264) at
+// their own pace or from RTP arriving on a local UDP port.
+
 package rtp
 
 import (

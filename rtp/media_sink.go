@@ -1,3 +1,6 @@
+// Sinks: what a call does with a received track, recording it to an Ogg
+// or IVF file among others.
+
 package rtp
 
 import (

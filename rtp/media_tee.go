@@ -1,3 +1,5 @@
+// Tee: each received track given to several sinks at once.
+
 package rtp
 
 import (

@@ -1,3 +1,7 @@
+// PeerConnections: the pion API behind each one (codecs, interceptors,
+// settings, certificate), a PeerConnection created with the call's
+// callbacks, and its ICE and DTLS states.
+
 package rtp
 
 import (

@@ -1,3 +1,5 @@
+// Reading a remote track into packets of their own size.
+
 package rtp
 
 import (

@@ -1,7 +1,7 @@
 // ICE restart (XEP-0176 §2.4): ours (RestartICE), sent as a transport-info
 // with new credentials and a higher generation, and the peer's, detected
 // by its new ufrag and answered once our candidates are gathered; the DTLS
-// association is kept.
+// association is kept. When a call restarts by itself: autorestart.go.
 
 package rtp
 

@@ -1,3 +1,5 @@
+// The signed cumulative loss of RTCP reception reports (RFC 3550 §6.4.1).
+
 package rtp
 
 // cumulativeLost reads the cumulative number of packets lost of an RTCP

@@ -1,3 +1,6 @@
+// A call's statistics, from pion's stats report and the ICE transport's
+// selected candidate pair.
+
 package rtp
 
 import (

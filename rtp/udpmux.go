@@ -1,3 +1,6 @@
+// The shared UDP port ([ice] udp_port): one socket per local address,
+// carrying the ICE and media of every call.
+
 package rtp
 
 import (
