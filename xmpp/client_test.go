@@ -177,8 +177,8 @@ func TestMessages(t *testing.T) {
 		got <- m
 		return true
 	})
-	// A JMI propose with a hint and a receipt request: go-xmpp's Chat would
-	// split these; we must get them verbatim.
+	// A JMI propose with a hint and a receipt request: a chat-message
+	// abstraction would split these; we must get them verbatim.
 	payload := `<propose xmlns="urn:xmpp:jingle-message:0" id="sid-1"><description xmlns="urn:xmpp:jingle:apps:rtp:1" media="audio"/></propose>` +
 		`<request xmlns="urn:xmpp:receipts"/><store xmlns="urn:xmpp:hints"/>`
 	ctx := testCtx(t)
@@ -966,8 +966,8 @@ func TestProxy65Component(t *testing.T) {
 
 // TestHoldDisco: with HoldDisco, a disco#info query that comes before
 // FeaturesReady is answered after it, with the features registered in
-// between (go-xmpp's first presence carries no caps, and Dino asks at
-// once and keeps what it got).
+// between (our presence goes out as the stream comes up, and Dino asks
+// at once and keeps what it got).
 func TestHoldDisco(t *testing.T) {
 	srv := prosodytest.Shared(t)
 	a, b := srv.NewAccount(t, "hold-a"), srv.NewAccount(t, "hold-b")
