@@ -15,6 +15,9 @@
 // Each Session owns its state through one serial loop: incoming stanzas,
 // API calls, timers and transport events are tasks run one at a time, so
 // session fields need no locks and callbacks never run under a lock.
+// Callbacks run in the loop and send with Session.Queue, which does not
+// wait; every other goroutine sends with Session.Send (Accept, Info,
+// Terminate), which waits for the peer's acknowledgement or its context.
 //
 // The manager depends on no XMPP library: it talks through Sender and is
 // fed by HandleIQ and HandleMessage. Package jingletest links managers
