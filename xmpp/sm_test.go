@@ -3,7 +3,9 @@ package xmpp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,7 +122,7 @@ func TestStreamResumption(t *testing.T) {
 			alice := newClient(t, srv, srv.NewAccount(t, "alice"), "desk", func(c *Config) {
 				c.OnEvent = func(e Event) { aliceEvents <- e }
 			})
-			bob := bobVia(t, srv, cut, events, 0)
+			bob := bobVia(t, srv, cut, events, nil)
 			ctx := testCtx(t)
 			h, entered, release := blockingIQHandler()
 			alice.HandleIQ(nsEcho, "echo", h)
@@ -179,14 +181,16 @@ func smacksLab(t *testing.T) (*prosodytest.Server, *cutter, chan Event) {
 }
 
 // bobVia connects bob (resource phone) through cut, reconnecting at
-// once, with ackTimeout (0: the default), his events sent to events.
-func bobVia(t *testing.T, srv *prosodytest.Server, cut *cutter, events chan<- Event, ackTimeout time.Duration) *Client {
+// once, his events sent to events; edit, if set, changes his Config.
+func bobVia(t *testing.T, srv *prosodytest.Server, cut *cutter, events chan<- Event, edit func(*Config)) *Client {
 	return newClient(t, srv, srv.NewAccount(t, "bob"), "phone", func(c *Config) {
 		c.Addr = cut.l.Addr().String()
 		c.MinBackoff = 5 * time.Millisecond
 		c.MaxBackoff = 50 * time.Millisecond
-		c.AckTimeout = ackTimeout
 		c.OnEvent = func(e Event) { events <- e }
+		if edit != nil {
+			edit(c)
+		}
 	})
 }
 
@@ -213,7 +217,7 @@ func waitEvent(ctx context.Context, t *testing.T, events <-chan Event, k EventKi
 func TestDeadConnectionResumed(t *testing.T) {
 	srv, cut, events := smacksLab(t)
 	alice := newClient(t, srv, srv.NewAccount(t, "alice"), "desk", nil)
-	bob := bobVia(t, srv, cut, events, 200*time.Millisecond)
+	bob := bobVia(t, srv, cut, events, func(c *Config) { c.AckTimeout = 200 * time.Millisecond })
 	ctx := testCtx(t)
 	alice.HandleIQ(nsEcho, "echo", func(_ context.Context, iq *jingle.IQ) *jingle.IQ { return iq.Result() })
 	cut.blackhole()
@@ -225,5 +229,51 @@ func TestDeadConnectionResumed(t *testing.T) {
 	}
 	if e := waitEvent(ctx, t, events, EventConnected); !e.Resumed {
 		t.Fatalf("reconnection %+v: not resumed", e)
+	}
+}
+
+// TestOutageQueueBounded: while bob is disconnected his messages are
+// queued up to SMQueueSize; the next one fails with ErrQueueFull, and the
+// queued ones reach alice, in order, once he has resumed.
+func TestOutageQueueBounded(t *testing.T) {
+	srv, cut, events := smacksLab(t)
+	alice := newClient(t, srv, srv.NewAccount(t, "alice"), "desk", nil)
+	got := make(chan string, 8)
+	alice.HandleMessage(func(_ context.Context, m *jingle.Message) bool {
+		got <- string(m.Payload)
+		return true
+	})
+	bob := bobVia(t, srv, cut, events, func(c *Config) { c.SMQueueSize = 2 })
+	ctx := testCtx(t)
+	// The bound counts the unacknowledged stanzas too (the roster
+	// request and presence of the new stream, until acked).
+	waitFor(ctx, t, "the server to acknowledge bob's stanzas", func() bool { return bob.smUnacked() == 0 })
+	cut.hold(true)
+	cut.cut()
+	waitEvent(ctx, t, events, EventDisconnected)
+	send := func(n int) error {
+		return bob.SendMessage(ctx, &jingle.Message{To: alice.JID(), Type: "normal", Payload: []byte(fmt.Sprintf("<body>%d</body>", n))})
+	}
+	for n := 1; n <= 2; n++ {
+		if err := send(n); err != nil {
+			t.Fatalf("message %d during the outage: %v", n, err)
+		}
+	}
+	if err := send(3); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("message 3 beyond SMQueueSize 2: %v, want ErrQueueFull", err)
+	}
+	cut.hold(false)
+	if e := waitEvent(ctx, t, events, EventConnected); !e.Resumed {
+		t.Fatalf("reconnection %+v: not resumed", e)
+	}
+	for n := 1; n <= 2; n++ {
+		select {
+		case p := <-got:
+			if want := fmt.Sprintf(">%d</body>", n); !strings.Contains(p, want) {
+				t.Fatalf("alice got %s, want %s", p, want)
+			}
+		case <-ctx.Done():
+			t.Fatalf("message %d never arrived", n)
+		}
 	}
 }
