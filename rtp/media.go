@@ -1,4 +1,4 @@
-// Sources: what a call sends, read from files (Ogg/Opus, IVF, H.264) at
+// Sources: what a call sends, read from files (Ogg/Opus, WAV, IVF, H.264) at
 // their own pace or from RTP arriving on a local UDP port.
 
 package rtp
@@ -63,28 +63,51 @@ var (
 )
 
 // OpenFile opens a media file as a Source, choosing the reader by
-// extension: .ogg/.opus (Ogg/Opus), .ivf (VP8 or VP9, from the IVF
-// header), .h264/.264 (H.264 Annex-B at fps frames per second; fps <= 0
-// means 30). id names the track (the content name is a good choice).
+// extension: .ogg/.opus (Ogg/Opus), .wav (PCM or G.711, encoded to
+// G.722, PCMU or PCMA as negotiated; see OpenWAV), .ivf (VP8 or VP9,
+// from the IVF header), .h264/.264 (H.264 Annex-B at fps frames per
+// second; fps <= 0 means 30). id names the track (the content name is a
+// good choice).
 func OpenFile(path, id string, fps int) (Source, error) {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".ogg", ".opus", ".oga":
 		return OpenOgg(path, id)
+	case ".wav":
+		return OpenWAV(path, id)
 	case ".ivf":
 		return OpenIVF(path, id)
 	case ".h264", ".264":
 		return OpenH264(path, id, fps)
 	}
-	return nil, fmt.Errorf("%w: %s (want .ogg, .ivf or .h264)", ErrUnknownMediaFile, path)
+	return nil, fmt.Errorf("%w: %s (want .ogg, .wav, .ivf or .h264)", ErrUnknownMediaFile, path)
 }
 
-// sampleSource paces samples from a reader into a TrackLocalStaticSample.
+// sampleSource paces samples from a reader into a sample track.
 type sampleSource struct {
 	paused atomic.Bool
 	codec  webrtc.RTPCodecCapability
-	track  *webrtc.TrackLocalStaticSample
+	// codecs, when set, are the codecs the source can send, codec
+	// first (a source that encodes; see SourceCodecs).
+	codecs []webrtc.RTPCodecCapability
+	track  sampleTrack
 	file   *os.File
 	next   func() (media.Sample, error)
+}
+
+// sampleTrack is pion's TrackLocalStaticSample or a codecTrack.
+type sampleTrack interface {
+	webrtc.TrackLocal
+	WriteSample(media.Sample) error
+}
+
+// SourceCodecs returns the codecs src can send, in its preference order:
+// its one codec for media that is already encoded, several for a source
+// that encodes (a WAV file: G.722, PCMU, PCMA).
+func SourceCodecs(src Source) []webrtc.RTPCodecCapability {
+	if s, ok := src.(*sampleSource); ok && len(s.codecs) > 0 {
+		return append([]webrtc.RTPCodecCapability(nil), s.codecs...)
+	}
+	return []webrtc.RTPCodecCapability{src.Codec()}
 }
 
 func newSampleSource(c webrtc.RTPCodecCapability, id string, f *os.File, next func() (media.Sample, error)) (*sampleSource, error) {
@@ -330,6 +353,10 @@ func OpenH264(path, id string, fps int) (Source, error) {
 	if fps <= 0 {
 		fps = 30
 	}
+	codec, err := h264FileCodec(path)
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("rtp: %w", err)
@@ -373,7 +400,7 @@ func OpenH264(path, id string, fps int) (Source, error) {
 			au = append(au, nal.Data...)
 		}
 	}
-	return newSampleSource(CodecH264, id, f, next)
+	return newSampleSource(codec, id, f, next)
 }
 
 // UDPSource receives RTP on a local UDP socket and forwards it into a

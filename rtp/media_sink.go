@@ -35,9 +35,9 @@ type Sink interface {
 type SinkFactory func(content string, codec webrtc.RTPCodecParameters) (Sink, error)
 
 // Recorder returns a SinkFactory writing PREFIX.ogg for Opus, PREFIX.ivf
-// for VP8/VP9, PREFIX.h264 for H.264, PREFIX.wav for G.711 (ffmpeg and
-// every player read mu-law and A-law WAV) and PREFIX.g722 (raw, `ffmpeg
-// -f g722`) for G.722. A second track of the same extension gets
+// for VP8/VP9, PREFIX.h264 for H.264 and PREFIX.wav for G.711 and G.722,
+// the payload as received (mu-law, A-law or G.722 WAV, which ffmpeg and
+// most players read; nothing is transcoded). A second track of the same extension gets
 // PREFIX-CONTENT.EXT so nothing is overwritten.
 func Recorder(prefix string) SinkFactory {
 	var mu sync.Mutex
@@ -66,10 +66,8 @@ func recordingExt(mime string) (string, error) {
 		return ".ivf", nil
 	case strings.ToLower(webrtc.MimeTypeH264):
 		return ".h264", nil
-	case strings.ToLower(webrtc.MimeTypePCMU), strings.ToLower(webrtc.MimeTypePCMA):
+	case strings.ToLower(webrtc.MimeTypePCMU), strings.ToLower(webrtc.MimeTypePCMA), strings.ToLower(webrtc.MimeTypeG722):
 		return ".wav", nil
-	case strings.ToLower(webrtc.MimeTypeG722):
-		return ".g722", nil
 	}
 	return "", fmt.Errorf("%w: cannot record %s", ErrUnknownMediaFile, mime)
 }
@@ -96,15 +94,12 @@ func NewFileSink(path string, c webrtc.RTPCodecParameters) (Sink, error) {
 		}
 		return w, nil
 	case strings.ToLower(webrtc.MimeTypePCMU):
-		return newWAVSink(path, 7)
+		return newWAVSink(path, wavHeader(wavMuLaw, 1, 8000, 8000, 1, 8, 0))
 	case strings.ToLower(webrtc.MimeTypePCMA):
-		return newWAVSink(path, 6)
+		return newWAVSink(path, wavHeader(wavALaw, 1, 8000, 8000, 1, 8, 0))
 	case strings.ToLower(webrtc.MimeTypeG722):
-		f, err := os.Create(path)
-		if err != nil {
-			return nil, fmt.Errorf("rtp: %w", err)
-		}
-		return &rawSink{f: f}, nil
+		// 16 kHz audio in 4 bits a sample, 8000 bytes a second.
+		return newWAVSink(path, wavHeader(wavG722, 1, 16000, 8000, 1, 4, 0))
 	}
 	return nil, fmt.Errorf("%w: cannot record %s", ErrUnknownMediaFile, c.MimeType)
 }
@@ -252,9 +247,9 @@ func (s *ivfSink) Close() error {
 	return nil
 }
 
-// wavSink writes G.711 payloads into a WAV file (format 7 mu-law, 6
-// A-law; 8 kHz mono 8-bit), patching the sizes on Close. Lost packets
-// leave no gap: G.711 recordings are for listening, not timing.
+// wavSink writes G.711 or G.722 payloads into a WAV file whose header
+// says which, patching the sizes on Close. Lost packets leave no gap:
+// these recordings are for listening, not timing.
 type wavSink struct {
 	f    *os.File
 	n    uint32
@@ -262,23 +257,12 @@ type wavSink struct {
 	done bool
 }
 
-func newWAVSink(path string, format uint16) (*wavSink, error) {
+func newWAVSink(path string, header []byte) (*wavSink, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("rtp: %w", err)
 	}
-	var h [44]byte
-	copy(h[0:], "RIFF")
-	copy(h[8:], "WAVEfmt ")
-	binary.LittleEndian.PutUint32(h[16:], 16)
-	binary.LittleEndian.PutUint16(h[20:], format)
-	binary.LittleEndian.PutUint16(h[22:], 1)
-	binary.LittleEndian.PutUint32(h[24:], 8000)
-	binary.LittleEndian.PutUint32(h[28:], 8000)
-	binary.LittleEndian.PutUint16(h[32:], 1)
-	binary.LittleEndian.PutUint16(h[34:], 8)
-	copy(h[36:], "data")
-	if _, err := f.Write(h[:]); err != nil {
+	if _, err := f.Write(header); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("rtp: writing WAV header: %w", err)
 	}
@@ -313,30 +297,6 @@ func (w *wavSink) Close() error {
 	_, err2 := w.f.WriteAt(b[:], 40)
 	if err := errors.Join(err1, err2, w.f.Close()); err != nil {
 		return fmt.Errorf("rtp: closing WAV recording: %w", err)
-	}
-	return nil
-}
-
-// rawSink writes RTP payloads back to back (G.722's only file form).
-type rawSink struct {
-	f  *os.File
-	mu sync.Mutex
-}
-
-func (r *rawSink) WriteRTP(p *pionrtp.Packet) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, err := r.f.Write(p.Payload); err != nil {
-		return fmt.Errorf("rtp: writing recording: %w", err)
-	}
-	return nil
-}
-
-func (r *rawSink) Close() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := r.f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
-		return fmt.Errorf("rtp: closing recording: %w", err)
 	}
 	return nil
 }
@@ -380,7 +340,6 @@ func isRefused(err error) bool {
 var (
 	_ Sink = (*ivfSink)(nil)
 	_ Sink = (*wavSink)(nil)
-	_ Sink = (*rawSink)(nil)
 	_ Sink = (*UDPSink)(nil)
 	_ Sink = media.Writer(nil)
 	_      = io.EOF

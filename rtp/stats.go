@@ -43,9 +43,13 @@ type CandidatePair = ice.Pair
 
 // StreamStats are one content's RTP counters.
 type StreamStats struct {
-	Content         string `json:"content"`
-	Kind            string `json:"kind"`
+	Content string `json:"content"`
+	Kind    string `json:"kind"`
+	// Codec is the MIME type of what we send on the content (of what we
+	// receive when we send nothing); CodecParameters are its format
+	// parameters (the a=fmtp value: H.264's profile-level-id, say).
 	Codec           string `json:"codec,omitempty"`
+	CodecParameters string `json:"codec_parameters,omitempty"`
 	PacketsSent     uint64 `json:"packets_sent"`
 	BytesSent       uint64 `json:"bytes_sent"`
 	PacketsReceived uint64 `json:"packets_received"`
@@ -105,7 +109,8 @@ func peerStats(pc *webrtc.PeerConnection, h *statsHolder, contents []string) []S
 		}
 		if s := t.Sender(); s != nil {
 			if tr := s.Track(); tr != nil && st.Codec == "" {
-				st.Codec = codecOfSender(s)
+				c := codecOfSender(s)
+				st.Codec, st.CodecParameters = c.MimeType, c.SDPFmtpLine
 			}
 			for _, e := range s.GetParameters().Encodings {
 				x := h.get(e.SSRC)
@@ -123,7 +128,7 @@ func peerStats(pc *webrtc.PeerConnection, h *statsHolder, contents []string) []S
 		if r := t.Receiver(); r != nil {
 			for _, tr := range r.Tracks() {
 				if st.Codec == "" {
-					st.Codec = tr.Codec().MimeType
+					st.Codec, st.CodecParameters = tr.Codec().MimeType, tr.Codec().SDPFmtpLine
 				}
 				x := h.get(tr.SSRC())
 				if x == nil {
@@ -148,12 +153,25 @@ func peerStats(pc *webrtc.PeerConnection, h *statsHolder, contents []string) []S
 	return out
 }
 
-func codecOfSender(s *webrtc.RTPSender) string {
-	p := s.GetParameters()
-	if len(p.Codecs) > 0 {
-		return p.Codecs[0].MimeType
+// codecOfSender is the codec s sends in.
+func codecOfSender(s *webrtc.RTPSender) webrtc.RTPCodecCapability {
+	switch t := s.Track().(type) {
+	case *codecTrack:
+		// A track that encodes knows the codec it was bound to.
+		if c := t.boundCodec(); c.MimeType != "" {
+			return c
+		}
+	case interface {
+		Codec() webrtc.RTPCodecCapability
+	}:
+		// pion's static tracks send in their one codec; the sender's
+		// parameters list every negotiated codec of the kind.
+		return t.Codec()
 	}
-	return ""
+	if p := s.GetParameters(); len(p.Codecs) > 0 {
+		return p.Codecs[0].RTPCodecCapability
+	}
+	return webrtc.RTPCodecCapability{}
 }
 
 // selectedPair reads the pair ICE selected on the PeerConnection's

@@ -24,6 +24,10 @@ type sample struct {
 	sessions   float64 // jingled_sessions, every state
 	calls      float64 // jingled_calls_total{outcome="success"}
 	transfers  float64 // jingled_file_transfers_total{outcome="success"}
+	// udpDrops are the namespace's UDP datagrams dropped for a full
+	// receive buffer (RcvbufErrors of /proc/net/snmp): jingled, the
+	// clients and Prosody share this test's network namespace.
+	udpDrops int64
 }
 
 func (m sample) String() string {
@@ -48,6 +52,10 @@ func (s *soak) sample(t *testing.T) sample {
 	if err != nil {
 		t.Fatal(err)
 	}
+	drops, err := udpRcvbufErrors()
+	if err != nil {
+		t.Fatal(err)
+	}
 	v := func(name string, labels ...string) float64 { return proctest.MetricValue(text, name, labels...) }
 	return sample{
 		goroutines: v("go_goroutines"),
@@ -58,7 +66,34 @@ func (s *soak) sample(t *testing.T) sample {
 		sessions:   v("jingled_sessions"),
 		calls:      v("jingled_calls_total", `outcome="success"`),
 		transfers:  v("jingled_file_transfers_total", `outcome="success"`),
+		udpDrops:   drops,
 	}
+}
+
+// udpRcvbufErrors reads RcvbufErrors from the Udp lines of /proc/net/snmp
+// (a header line of names, then one of values).
+func udpRcvbufErrors() (int64, error) {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0, fmt.Errorf("UDP counters: %w", err)
+	}
+	var names []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		for i, name := range names {
+			if name == "RcvbufErrors" && i < len(f) {
+				return strconv.ParseInt(f[i], 10, 64)
+			}
+		}
+	}
+	return 0, fmt.Errorf("no Udp RcvbufErrors in /proc/net/snmp")
 }
 
 // vmRSS is the resident set of process pid in bytes.
@@ -76,10 +111,11 @@ func vmRSS(pid int) (float64, error) {
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
 
-// waitSettled samples jingled until it has no session and no relay
-// allocation open and, given a baseline, its goroutines and descriptors
-// are within the slack of it; after -soak.settle it returns the last
-// sample as it is (the caller judges it). Sessions end on jingled's side
+// waitSettled samples jingled until it has no session, no relay
+// allocation open but those whose deletion was lost (lingering) and,
+// given a baseline, its goroutines and descriptors are within the slack
+// of it; after -soak.settle it returns the last sample as it is (the
+// caller judges it). Sessions end on jingled's side
 // a moment after the client's exit (the terminate's round trip), pion
 // closes its agents and SCTP associations asynchronously, and TURN
 // allocations of a closed session are refreshed no more and go at once
@@ -90,7 +126,7 @@ func (s *soak) waitSettled(t *testing.T, base *sample) sample {
 	deadline := time.Now().Add(*settle)
 	for {
 		m := s.sample(t)
-		done := m.sessions == 0 && m.relayOpen == 0
+		done := m.sessions == 0 && m.relayOpen <= s.lingering.pending(time.Now())
 		if base != nil {
 			done = done && m.goroutines <= base.goroutines+goroutineSlack && m.fds <= base.fds+fdSlack
 		}
