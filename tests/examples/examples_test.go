@@ -175,17 +175,25 @@ func checkTone(t *testing.T, ctx context.Context, path string, min time.Duration
 	}
 }
 
+// echoBot starts the echo bot with its echo held back delay and waits
+// until it is online; it answers at its account's full JID ".../echobot".
+func (e *env) echoBot(t *testing.T, ctx context.Context, delay string) (bot *example, full string) {
+	t.Helper()
+	acct, _ := e.account(t, "echo")
+	bot = e.start(t, "echobot", acct, "-delay", delay)
+	bot.waitLog(t, ctx, "ready")
+	return bot, acct.JID + "/echobot"
+}
+
 // TestEchobotEchoesTheCLI: `jingle call` to the echo bot hears its own
 // tone back.
 func TestEchobotEchoesTheCLI(t *testing.T) {
 	e, ctx := newEnv(t, 90*time.Second)
-	echo, _ := e.account(t, "echo")
 	alice, pw := e.account(t, "alice")
-	bot := e.start(t, "echobot", echo, "-delay", "200ms")
-	bot.waitLog(t, ctx, "ready")
+	bot, echo := e.echoBot(t, ctx, "200ms")
 
 	back := filepath.Join(e.dir, "back")
-	out, stderr, code, err := proctest.RunCLI(ctx, proctest.Bin(t, "jingle"), e.cli(alice, pw, "call", echo.JID+"/echobot",
+	out, stderr, code, err := proctest.RunCLI(ctx, proctest.Bin(t, "jingle"), e.cli(alice, pw, "call", echo,
 		"--audio", e.tone(t, ctx, 4*time.Second), "--record", back, "--duration", "4s")...)
 	if err != nil || code != 0 {
 		t.Fatalf("jingle call: exit %d, %v: %s\n%s", code, err, stderr, strings.Join(out, "\n"))
@@ -295,13 +303,11 @@ func TestFilebotSendsToTheCLI(t *testing.T) {
 // records the tone it played, echoed.
 func TestCallrecordRecordsTheEchobot(t *testing.T) {
 	e, ctx := newEnv(t, 90*time.Second)
-	echo, _ := e.account(t, "echo")
 	alice, _ := e.account(t, "alice")
-	bot := e.start(t, "echobot", echo, "-delay", "0s")
-	bot.waitLog(t, ctx, "ready")
+	_, echo := e.echoBot(t, ctx, "0s")
 
 	rec := filepath.Join(e.dir, "call.ogg")
-	caller := e.start(t, "callrecord", alice, "-to", echo.JID+"/echobot", "-play", e.tone(t, ctx, 4*time.Second), "-out", rec, "-for", "4s")
+	caller := e.start(t, "callrecord", alice, "-to", echo, "-play", e.tone(t, ctx, 4*time.Second), "-out", rec, "-for", "4s")
 	if code := caller.exitCode(t, ctx); code != 0 {
 		t.Fatalf("callrecord exited %d", code)
 	}
