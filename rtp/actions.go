@@ -30,8 +30,11 @@ func validateOffer(contents []jingle.Content) error {
 		if err != nil {
 			return jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
 		}
-		t, err := validTransport(ct)
+		t, _, err := ice.Decode(ct.Transport)
 		if err != nil {
+			return jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
+		}
+		if err := validateCandidates(ct.Name, t); err != nil {
 			return err
 		}
 		if t.Ufrag == "" || t.Pwd == "" {
@@ -50,19 +53,13 @@ func validateOffer(contents []jingle.Content) error {
 	return nil
 }
 
-// validTransport decodes a content's ICE-UDP transport: a malformed
-// transport or candidate is bad-request (the IQ error).
-func validTransport(ct *jingle.Content) (*ice.Transport, error) {
-	t, _, err := ice.Decode(ct.Transport)
-	if err != nil {
-		return nil, jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
-	}
+func validateCandidates(content string, t *ice.Transport) error {
 	for i := range t.Candidates {
 		if err := t.Candidates[i].Validate(); err != nil {
-			return nil, jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
+			return jingle.BadRequest(fmt.Sprintf("content %q: %v", content, err))
 		}
 	}
-	return t, nil
+	return nil
 }
 
 // HandleAction implements jingle.SessionHandler. It validates in the
@@ -90,7 +87,11 @@ func (c *Call) HandleAction(ctx context.Context, s *jingle.Session, j *jingle.Ji
 			if _, _, err := contentKind(ct); err != nil {
 				return jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
 			}
-			if _, err := validTransport(ct); err != nil {
+			t, _, err := ice.Decode(ct.Transport)
+			if err != nil {
+				return jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
+			}
+			if err := validateCandidates(ct.Name, t); err != nil {
 				return err
 			}
 		}
@@ -99,7 +100,11 @@ func (c *Call) HandleAction(ctx context.Context, s *jingle.Session, j *jingle.Ji
 	case jingle.ActionTransportInfo:
 		for i := range j.Contents {
 			ct := &j.Contents[i]
-			if _, err := validTransport(ct); err != nil {
+			t, _, err := ice.Decode(ct.Transport)
+			if err != nil {
+				return jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
+			}
+			if err := validateCandidates(ct.Name, t); err != nil {
 				return err
 			}
 		}

@@ -32,6 +32,12 @@ type MediaOptions struct {
 	// to PREFIX.ivf (see Recorder). Sinks replaces it when set.
 	Record string
 	Sinks  SinkFactory
+	// Codecs, when set, are the codecs the call may use, in our order of
+	// preference (names as in SDP: "PCMA", "opus", "H264/640c1f"; see
+	// preferCodecs): what we offer, and what a source that encodes may
+	// send. The peer's preference still decides among them. A kind the
+	// list names nothing of keeps every codec.
+	Codecs []string
 	// Echo sends received audio and video back to the peer.
 	Echo bool
 	// EchoDelay holds the echo back this long (at most MaxEchoDelay), so

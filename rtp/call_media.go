@@ -227,5 +227,10 @@ func (c *Call) openSources() (audio, video Source, err error) {
 			c.sources = append(c.sources, s)
 		}
 	}
+	for _, s := range []Source{audio, video} {
+		if err := preferSource(s, c.media.Codecs); err != nil {
+			return nil, nil, err
+		}
+	}
 	return audio, video, nil
 }

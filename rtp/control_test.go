@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -218,8 +219,8 @@ func TestCodecPreference(t *testing.T) {
 	for _, c := range commonCodecs(webrtc.RTPCodecTypeVideo, v) {
 		ids = append(ids, int(c.PayloadType))
 	}
-	if len(ids) != 3 || ids[0] != 98 || ids[1] != 102 || ids[2] != 96 {
-		t.Errorf("video common payload types %v, want [98 102 96] (no High profile H.264, no VP9 profile 2)", ids)
+	if !slices.Equal(ids, []int{100, 98, 102, 96}) {
+		t.Errorf("video common payload types %v, want [100 98 102 96] (High profile H.264 is carried, VP9 profile 2 is not)", ids)
 	}
 }
 

@@ -138,13 +138,15 @@ func (c *Call) offerContent(p *peer, name string, kind webrtc.RTPCodecType, src 
 	switch {
 	case src != nil:
 		tr, err = p.pc.AddTransceiverFromTrack(src.Track(), webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
-		for _, cp := range SupportedCodecs(kind) {
-			if codecMatch(cp.RTPCodecCapability, src.Codec()) {
-				codecs = append(codecs, cp)
+		for _, sc := range SourceCodecs(src) {
+			for _, cp := range SupportedCodecs(kind) {
+				if codecMatch(cp.RTPCodecCapability, sc) {
+					codecs = append(codecs, cp)
+				}
 			}
 		}
 	case c.media.Echo:
-		codec := SupportedCodecs(kind)[0]
+		codec := preferCodecs(SupportedCodecs(kind), c.media.Codecs, paramsCap)[0]
 		var t *webrtc.TrackLocalStaticRTP
 		t, err = webrtc.NewTrackLocalStaticRTP(codec.RTPCodecCapability, name, "jingled-echo")
 		if err == nil {
@@ -154,6 +156,9 @@ func (c *Call) offerContent(p *peer, name string, kind webrtc.RTPCodecType, src 
 		}
 	default:
 		tr, err = p.pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		if len(c.media.Codecs) > 0 {
+			codecs = preferCodecs(SupportedCodecs(kind), c.media.Codecs, paramsCap)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("rtp: adding %s transceiver: %w", name, err)
@@ -363,12 +368,13 @@ func (c *Call) answerContent(p *peer, ct *jingle.Content, audio, video Source) e
 	case src != nil:
 		ok := false
 		for _, cp := range common {
-			if codecMatch(cp.RTPCodecCapability, src.Codec()) {
-				ok = true
+			for _, sc := range SourceCodecs(src) {
+				ok = ok || codecMatch(cp.RTPCodecCapability, sc)
 			}
 		}
 		if !ok {
-			return fmt.Errorf("%w: the peer does not accept %s for %s", ErrNoCommonCodec, src.Codec().MimeType, ct.Name)
+			return fmt.Errorf("%w: the %s input %s, the peer offered %s for %s", ErrNoCommonCodec,
+				src.Kind(), describeSource(SourceCodecs(src)), offeredNames(d), ct.Name)
 		}
 		if _, err := p.pc.AddTrack(src.Track()); err != nil {
 			return fmt.Errorf("rtp: adding %s track: %w", ct.Name, err)

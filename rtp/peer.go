@@ -89,6 +89,8 @@ var (
 		{RTPCodecCapability: withFeedback(CodecVP8), PayloadType: 96},
 		{RTPCodecCapability: withFeedback(CodecVP9), PayloadType: 98},
 		{RTPCodecCapability: withFeedback(CodecH264), PayloadType: 102},
+		{RTPCodecCapability: withFeedback(CodecH264Main), PayloadType: 104},
+		{RTPCodecCapability: withFeedback(CodecH264High), PayloadType: 106},
 	}
 )
 
@@ -318,6 +320,7 @@ type peer struct {
 	// answering: we answer the peer's restart once gathering is done.
 	restarting bool
 	answering  *restartAnswer
+	remoteSDP  string
 }
 
 // newPeer creates a PeerConnection for contents with our callbacks.
