@@ -6,8 +6,6 @@ import (
 	"net"
 )
 
-type netConn = net.Conn
-
 func refuseDial(context.Context, string, string) (net.Conn, error) {
 	return nil, errors.New("blocked by the test's firewall")
 }

@@ -30,11 +30,8 @@ func validateOffer(contents []jingle.Content) error {
 		if err != nil {
 			return jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
 		}
-		t, _, err := ice.Decode(ct.Transport)
+		t, err := validTransport(ct)
 		if err != nil {
-			return jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
-		}
-		if err := validateCandidates(ct.Name, t); err != nil {
 			return err
 		}
 		if t.Ufrag == "" || t.Pwd == "" {
@@ -53,13 +50,19 @@ func validateOffer(contents []jingle.Content) error {
 	return nil
 }
 
-func validateCandidates(content string, t *ice.Transport) error {
+// validTransport decodes a content's ICE-UDP transport: a malformed
+// transport or candidate is bad-request (the IQ error).
+func validTransport(ct *jingle.Content) (*ice.Transport, error) {
+	t, _, err := ice.Decode(ct.Transport)
+	if err != nil {
+		return nil, jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
+	}
 	for i := range t.Candidates {
 		if err := t.Candidates[i].Validate(); err != nil {
-			return jingle.BadRequest(fmt.Sprintf("content %q: %v", content, err))
+			return nil, jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
 		}
 	}
-	return nil
+	return t, nil
 }
 
 // HandleAction implements jingle.SessionHandler. It validates in the
@@ -87,11 +90,7 @@ func (c *Call) HandleAction(ctx context.Context, s *jingle.Session, j *jingle.Ji
 			if _, _, err := contentKind(ct); err != nil {
 				return jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
 			}
-			t, _, err := ice.Decode(ct.Transport)
-			if err != nil {
-				return jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
-			}
-			if err := validateCandidates(ct.Name, t); err != nil {
+			if _, err := validTransport(ct); err != nil {
 				return err
 			}
 		}
@@ -100,11 +99,7 @@ func (c *Call) HandleAction(ctx context.Context, s *jingle.Session, j *jingle.Ji
 	case jingle.ActionTransportInfo:
 		for i := range j.Contents {
 			ct := &j.Contents[i]
-			t, _, err := ice.Decode(ct.Transport)
-			if err != nil {
-				return jingle.BadRequest(fmt.Sprintf("content %q: %v", ct.Name, err))
-			}
-			if err := validateCandidates(ct.Name, t); err != nil {
+			if _, err := validTransport(ct); err != nil {
 				return err
 			}
 		}

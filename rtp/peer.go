@@ -320,7 +320,6 @@ type peer struct {
 	// answering: we answer the peer's restart once gathering is done.
 	restarting bool
 	answering  *restartAnswer
-	remoteSDP  string
 }
 
 // newPeer creates a PeerConnection for contents with our callbacks.

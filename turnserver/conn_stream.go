@@ -57,9 +57,6 @@ const tlsHandshakeTimeout = 10 * time.Second
 // authenticated request.
 var unauthTimeout = 30 * time.Second
 
-// maxFrame is the largest STUN or ChannelData frame: 16-bit length plus header.
-const maxFrame = 0xFFFF + 20
-
 var (
 	errBadFrame = errors.New("turnserver: stream carries neither STUN nor ChannelData")
 	// errNotStarted: a write before the connection's first byte decided
