@@ -56,6 +56,12 @@ type RestartPolicy struct {
 	// ResponderGrace is how long the responder waits for the initiator's
 	// restart before restarting itself. Default 2 s.
 	ResponderGrace time.Duration
+	// DisconnectedAfter is how long without a packet from the peer ICE
+	// waits before it reports disconnected, which starts the restarts.
+	// Default 3 s, near libwebrtc's 2.5 s receiving timeout (pion's own 5
+	// s would add 2 s to every recovery); ICE keepalives then go every
+	// third of it, so a call on hold, which sends no media, stays fresh.
+	DisconnectedAfter time.Duration
 }
 
 // Defaults of RestartPolicy.
@@ -64,6 +70,10 @@ const (
 	defaultAttemptTimeout  = 10 * time.Second
 	defaultRestartBackoff  = time.Second
 	defaultResponderGrace  = 2 * time.Second
+	defaultDisconnected    = 3 * time.Second
+	// pionFailedTimeout is pion's default ICE failed timeout, kept when
+	// the policy sets the other two.
+	pionFailedTimeout = 25 * time.Second
 )
 
 func (p RestartPolicy) withDefaults() RestartPolicy {
@@ -79,7 +89,21 @@ func (p RestartPolicy) withDefaults() RestartPolicy {
 	if p.ResponderGrace <= 0 {
 		p.ResponderGrace = defaultResponderGrace
 	}
+	if p.DisconnectedAfter <= 0 {
+		p.DisconnectedAfter = defaultDisconnected
+	}
 	return p
+}
+
+// configureICE sets the ICE timeouts the policy relies on (see
+// DisconnectedAfter); PeerOptions.Configure runs after and may override
+// them.
+func (p RestartPolicy) configureICE(s *webrtc.SettingEngine) {
+	if p.Disabled {
+		return
+	}
+	d := p.withDefaults().DisconnectedAfter
+	s.SetICETimeouts(d, pionFailedTimeout, d/3)
 }
 
 // restartPhase is where a call is in recovering its path.
@@ -351,6 +375,12 @@ func (c *Call) restartICEState(p *peer, st webrtc.ICEConnectionState) bool {
 	case webrtc.ICEConnectionStateDisconnected, webrtc.ICEConnectionStateFailed:
 		c.restartInput(inBroken)
 		return true
+	case webrtc.ICEConnectionStateChecking:
+		if c.auto.state.phase != phaseUp {
+			// A restart checks new pairs: watch them, so that giving
+			// up names what this attempt gathered and tried.
+			p.watch = c.watchICE(p)
+		}
 	case webrtc.ICEConnectionStateConnected, webrtc.ICEConnectionStateCompleted:
 		if c.auto.state.phase != phaseUp && c.allICEConnected() {
 			c.restartInput(inConnected)

@@ -59,13 +59,16 @@ type PairCheck struct {
 //   - we gathered no candidate at all: no usable local address (a host
 //     with only loopback addresses outside loopback mode), so the other
 //     side is not to blame;
-//   - the peer sent no candidates: signalling problem, not the network;
 //   - a TURN server is configured but no relay candidate was gathered:
 //     if a server-reflexive candidate was gathered and a STUN URL names
 //     the same host, the server answered, so it refused the allocation
 //     (credentials, quota); if not, it was unreachable (down, or blocked
 //     by a firewall). Configure the relay's host as STUN server too (as
-//     XEP-0215 discovery does) for this distinction;
+//     XEP-0215 discovery does) for this distinction. This comes before
+//     the peer's silence: a relay that went down mid-call leaves both
+//     sides without candidates after an ICE restart, and the relay is
+//     the cause;
+//   - the peer sent no candidates: signalling problem, not the network;
 //   - checks were sent but none was ever answered: a firewall or NAT
 //     filters every path between the two sides (symmetric NAT, UDP
 //     blocked), and no relay could carry the call;
@@ -134,9 +137,6 @@ func (d *ICEDiagnostics) cause(srflxFrom map[string]bool) string {
 	if len(d.Local) == 0 && len(d.TURN) == 0 {
 		return "we gathered no candidate: no usable local address (only loopback, outside loopback mode?), not the peer's fault"
 	}
-	if len(d.Remote) == 0 {
-		return "the peer sent no candidates (signalling, not the network)"
-	}
 	if len(d.TURN) > 0 && d.Local["relay"] == 0 {
 		var answered, silent []string
 		for _, u := range d.TURN {
@@ -150,6 +150,9 @@ func (d *ICEDiagnostics) cause(srflxFrom map[string]bool) string {
 			return fmt.Sprintf("no relay candidate: the TURN server answered STUN but refused the allocation (credentials or quota) at %s", strings.Join(answered, ", "))
 		}
 		return fmt.Sprintf("no relay candidate: the TURN server is unreachable (down, or blocked by a firewall) at %s", strings.Join(silent, ", "))
+	}
+	if len(d.Remote) == 0 {
+		return "the peer sent no candidates (signalling, not the network)"
 	}
 	var sent, answered uint64
 	for _, p := range d.Pairs {

@@ -191,9 +191,15 @@ func TestCauseBlamesTheRightSide(t *testing.T) {
 		{"nothing either side", map[string]int{}, map[string]int{}, "we gathered no candidate"},
 		{"nothing here, some there", map[string]int{}, map[string]int{"host": 1}, "we gathered no candidate"},
 		{"some here, nothing there", map[string]int{"host": 1}, map[string]int{}, "the peer sent no candidates"},
+		// An ICE restart after the relay went down (issue 17): neither
+		// side gathers, and the relay is to blame.
+		{"relay down, nothing either side", map[string]int{}, map[string]int{}, "the TURN server is unreachable"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := ICEDiagnostics{Local: c.local, Remote: c.remote}
+			if strings.HasPrefix(c.name, "relay down") {
+				d.TURN = []string{"turn:203.0.113.10:3478?transport=udp"}
+			}
 			if got := d.cause(nil); !strings.Contains(got, c.want) {
 				t.Fatalf("cause %q, want %q", got, c.want)
 			}

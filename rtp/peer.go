@@ -169,6 +169,12 @@ func newAPI(opts *PeerOptions, log *slog.Logger, ufrag, pwd string) (*webrtc.API
 			return nil, nil, fmt.Errorf("rtp: UDP port range: %w", err)
 		}
 	}
+	opts.Restart.configureICE(&s)
+	if opts.RelayOnly {
+		// Every pair is relay/relay: pion's 2 s wait for a better kind
+		// of pair only delays the set-up and each ICE restart.
+		s.SetRelayAcceptanceMinWait(0)
+	}
 	if opts.Configure != nil {
 		opts.Configure(&s)
 	}

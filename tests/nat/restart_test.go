@@ -131,6 +131,9 @@ func TestCallSurvivesRelayRestart(t *testing.T) {
 			if !strings.Contains(s.sum.Reason, "ICE restarts did not restore the path") || !strings.Contains(s.sum.Reason, "3 restart(s)") {
 				t.Errorf("%s: reason %q does not say that 3 ICE restarts failed", s.name, s.sum.Reason)
 			}
+			if !strings.Contains(s.sum.Reason, "the TURN server is unreachable") {
+				t.Errorf("%s: reason %q does not name the relay as the cause", s.name, s.sum.Reason)
+			}
 		}
 	})
 }

@@ -334,6 +334,9 @@ func TestICERestartGivesUpVNet(t *testing.T) {
 		if !strings.Contains(side.r.Text, "ICE restarts did not restore the path") || !strings.Contains(side.r.Text, "2 restart(s)") {
 			t.Errorf("%s: reason text %q does not say the 2 restarts failed", side.name, side.r.Text)
 		}
+		if !strings.Contains(side.r.Text, "the TURN server is unreachable") {
+			t.Errorf("%s: reason text %q does not name the relay as the cause", side.name, side.r.Text)
+		}
 	}
 	var restarts int
 	rc.ce.mu.Lock()
