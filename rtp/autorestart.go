@@ -26,7 +26,6 @@
 package rtp
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -274,24 +273,6 @@ type autoRestart struct {
 	// EventRestart text.
 	brokeAt time.Time
 }
-
-// Call events of automatic ICE restarts (EventRestart says that one
-// offer/answer exchange completed; these follow the path).
-const (
-	// EventPathBroken: ICE went disconnected or failed after it had
-	// connected; automatic restarts begin.
-	EventPathBroken EventType = "ice-broken"
-	// EventRestarting: we start an automatic ICE restart; Text says
-	// which attempt of how many.
-	EventRestarting EventType = "ice-restarting"
-	// EventPathRestored: ICE is connected again on every transport; Text
-	// says after how long and how many restarts.
-	EventPathRestored EventType = "ice-restored"
-)
-
-// ErrRestartsExhausted is the cause when the automatic ICE restarts did
-// not bring a broken path back (the call ends with connectivity-error).
-var ErrRestartsExhausted = errors.New("rtp: ICE restarts did not restore the path")
 
 // restartEnabled reports whether the automatic restart applies to p: it is
 // on, and p's ICE had connected (set-up failures end the call as before).

@@ -66,4 +66,9 @@ var ErrUnknownMediaFile = errors.New("rtp: unsupported media file")
 // one malformed packet must not end a call's media.
 var errBadPacket = errors.New("rtp: malformed RTP packet")
 
+// errBatchConnClosed: a write to a batched UDP socket after Close.
 var errBatchConnClosed = errors.New("rtp: UDP socket closed")
+
+// ErrRestartsExhausted is the cause when the automatic ICE restarts did
+// not bring a broken path back (the call ends with connectivity-error).
+var ErrRestartsExhausted = errors.New("rtp: ICE restarts did not restore the path")

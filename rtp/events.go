@@ -64,3 +64,17 @@ const (
 	// content-add was rejected: Text says "rejected"); Content names it.
 	EventContentRemove EventType = "content-remove"
 )
+
+// Call events of automatic ICE restarts (EventRestart says that one
+// offer/answer exchange completed; these follow the path).
+const (
+	// EventPathBroken: ICE went disconnected or failed after it had
+	// connected; automatic restarts begin.
+	EventPathBroken EventType = "ice-broken"
+	// EventRestarting: we start an automatic ICE restart; Text says
+	// which attempt of how many.
+	EventRestarting EventType = "ice-restarting"
+	// EventPathRestored: ICE is connected again on every transport; Text
+	// says after how long and how many restarts.
+	EventPathRestored EventType = "ice-restored"
+)
