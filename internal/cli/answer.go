@@ -26,9 +26,10 @@ func newAnswer(g *globals) *cobra.Command {
 		Short: "Wait for calls and answer them (echo, play a file, record)",
 		Long: `Logs in and answers incoming calls: --echo sends the caller's audio and
 video back (--echo-delay 1s plays it back a second later, as echo-test
-services do, so the caller's echo canceller keeps it), --audio/--video play files, --record PREFIX records the call
-to PREFIX.ogg / PREFIX.ivf (PREFIX-N.* for the Nth when answering several
-calls); --rtp-out/--rtp-in HOST:PORT connect each call to local RTP tools
+services do, so the caller's echo canceller keeps it), --audio/--video play files (Ogg/Opus or WAV; IVF or H.264), --record
+PREFIX records the call to PREFIX.ogg / .wav / .ivf / .h264 by codec
+(PREFIX-N.* for the Nth when answering several calls), --codecs limits
+and orders the codecs; --rtp-out/--rtp-in HOST:PORT connect each call to local RTP tools
 (see jingle call --help). Rings are answered through Jingle Message
 Initiation (XEP-0353) and plain session-initiate alike. During a call,
 lines on standard input control it as for jingle call (hold, video on
@@ -44,6 +45,9 @@ Ctrl-C) and prints each call's statistics.`,
 				return exitf(ExitUsage, "say what to do with calls: --echo, --audio/--video FILE, --record PREFIX, or --rtp-out/--rtp-in HOST:PORT")
 			}
 			if err := rio.check(media.Audio); err != nil {
+				return err
+			}
+			if err := checkCodecs(media.Codecs); err != nil {
 				return err
 			}
 			if media.EchoDelay < 0 || media.EchoDelay > rtp.MaxEchoDelay {
@@ -138,12 +142,13 @@ Ctrl-C) and prints each call's statistics.`,
 	registerReconnect(cmd, &acct)
 	ice.register(cmd)
 	rio.register(cmd)
+	registerCodecs(cmd, &media.Codecs)
 	f := cmd.Flags()
 	f.BoolVar(&media.Echo, "echo", false, "send the caller's audio and video back")
 	f.DurationVar(&media.EchoDelay, "echo-delay", 0, "with --echo: play the caller back this much later (e.g. 1s, so its echo canceller keeps it; 0: at once)")
-	f.StringVar(&media.Audio, "audio", "", "Ogg/Opus file to play to callers")
-	f.StringVar(&media.Video, "video", "", "IVF or .h264 file to play to callers")
-	f.StringVar(&media.Record, "record", "", "record each call to PREFIX[-N].ogg / .ivf")
+	f.StringVar(&media.Audio, "audio", "", "Ogg/Opus or WAV file to play to callers (WAV is encoded to G.722, PCMU or PCMA as negotiated)")
+	f.StringVar(&media.Video, "video", "", "IVF (VP8/VP9) or .h264 file to play to callers")
+	f.StringVar(&media.Record, "record", "", "record each call to PREFIX[-N].ogg / .wav / .ivf / .h264 (by codec)")
 	f.DurationVar(&media.Duration, "duration", 0, "hang up this long after the media connected")
 	f.IntVar(&count, "count", 0, "answer this many calls, then exit (0: until Ctrl-C)")
 	f.DurationVar(&timeout, "timeout", 0, "give up when no call came within this time")

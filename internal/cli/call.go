@@ -46,8 +46,10 @@ func newCall(g *globals) *cobra.Command {
 but one takes calls (StanzaJS), that device (the highest presence
 priority) gets the session-initiate directly, as does a full JID. Without
 the peer's presence, the ring goes out through JMI anyway. Media comes from files:
---audio (Ogg/Opus) and --video (IVF VP8/VP9, or H.264 Annex-B); what the
-peer sends is recorded with --record PREFIX (PREFIX.ogg, PREFIX.ivf).
+--audio (Ogg/Opus, or WAV encoded to G.722/G.711 as negotiated) and
+--video (IVF VP8/VP9, or H.264 Annex-B); what the peer sends is recorded
+with --record PREFIX (PREFIX.ogg, .wav, .ivf or .h264 by codec).
+--codecs lists the codecs the call may use, in order of preference.
 --rtp-out HOST:PORT forwards what the peer sends as RTP to local tools
 (ffmpeg, GStreamer) with an SDP file describing it, --rtp-in HOST:PORT
 sends the Opus RTP a tool streams there (see docs/CALLS.md).
@@ -65,6 +67,9 @@ on hangup or on Ctrl-C, and prints its statistics.`,
 			ctx := cmd.Context()
 			peer := args[0]
 			if err := rio.check(media.Audio); err != nil {
+				return err
+			}
+			if err := checkCodecs(media.Codecs); err != nil {
 				return err
 			}
 			ep, servers, err := g.loginICE(ctx, &acct, &ice)
@@ -129,10 +134,11 @@ on hangup or on Ctrl-C, and prints its statistics.`,
 	acct.reportReconnect = true
 	ice.register(cmd)
 	rio.register(cmd)
+	registerCodecs(cmd, &media.Codecs)
 	f := cmd.Flags()
-	f.StringVar(&media.Audio, "audio", "", "Ogg/Opus file to send as audio")
-	f.StringVar(&media.Video, "video", "", "IVF (VP8/VP9) or .h264 file to send as video")
-	f.StringVar(&media.Record, "record", "", "record what the peer sends to PREFIX.ogg / PREFIX.ivf")
+	f.StringVar(&media.Audio, "audio", "", "Ogg/Opus file, or WAV (PCM, A-law, mu-law: encoded to G.722, PCMU or PCMA as negotiated), to send as audio")
+	f.StringVar(&media.Video, "video", "", "IVF (VP8/VP9) or .h264 (Baseline, Main or High profile) file to send as video")
+	f.StringVar(&media.Record, "record", "", "record what the peer sends to PREFIX.ogg (Opus), PREFIX.wav (G.711, G.722), PREFIX.ivf (VP8/VP9), PREFIX.h264")
 	f.DurationVar(&media.Duration, "duration", 0, "hang up this long after the media connected (0: until the peer hangs up or Ctrl-C)")
 	f.DurationVar(&ring, "ring-timeout", 45*time.Second, "give up when nobody answers within this time")
 	f.BoolVar(&noBundle, "no-bundle", false, "one transport per content, no BUNDLE group (as Dino does)")
