@@ -18,11 +18,27 @@ import (
 // by its colour, and a file, unlike an encoder, cannot answer the room's
 // key-frame request at a switch, so key frames come often.
 func ColourVP8(ctx context.Context, path, colour string, seconds, fps int) error {
-	_, _, err := run(ctx,
-		"-f", "lavfi", "-i", fmt.Sprintf("color=c=%s:size=160x120:rate=%d", colour, fps),
-		"-t", strconv.Itoa(seconds), "-c:v", "libvpx", "-b:v", "100k",
-		"-g", strconv.Itoa(max(fps/3, 1)), "-deadline", "realtime", "-cpu-used", "8", "-auto-alt-ref", "0",
-		"-f", "ivf", path)
+	return Colour(ctx, path, "vp8", colour, seconds, fps)
+}
+
+// Colour is ColourVP8 for any codec a call sends: "vp8" and "vp9" write
+// IVF, "h264" (Constrained Baseline), "h264-main" and "h264-high" an
+// H.264 Annex-B stream without B frames (WebRTC's packetization-mode 1
+// carries none).
+func Colour(ctx context.Context, path, codec, colour string, seconds, fps int) error {
+	args := []string{"-f", "lavfi", "-i", fmt.Sprintf("color=c=%s:size=160x120:rate=%d", colour, fps),
+		"-t", strconv.Itoa(seconds), "-g", strconv.Itoa(max(fps/3, 1)), "-pix_fmt", "yuv420p"}
+	switch codec {
+	case "vp8", "vp9":
+		lib := map[string]string{"vp8": "libvpx", "vp9": "libvpx-vp9"}[codec]
+		args = append(args, "-c:v", lib, "-b:v", "100k", "-deadline", "realtime", "-cpu-used", "8", "-auto-alt-ref", "0", "-f", "ivf")
+	case "h264", "h264-main", "h264-high":
+		profile := map[string]string{"h264": "baseline", "h264-main": "main", "h264-high": "high"}[codec]
+		args = append(args, "-c:v", "libx264", "-profile:v", profile, "-bf", "0", "-tune", "zerolatency", "-f", "h264")
+	default:
+		return fmt.Errorf("mediatest: no colour video in codec %q", codec)
+	}
+	_, _, err := run(ctx, append(args, path)...)
 	return err
 }
 
