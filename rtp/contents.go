@@ -66,13 +66,7 @@ func (c *Call) addContent(name string, kind webrtc.RTPCodecType, src Source) err
 		return err
 	}
 	c.created(name)
-	if err := c.offerContent(p, name, kind, src); err != nil {
-		return err
-	}
-	if err := createOffer(p, false); err != nil {
-		return err
-	}
-	cts, _, err := c.localContents(p)
+	cts, err := c.offerOne(p, name, kind, src)
 	if err != nil {
 		return err
 	}

@@ -174,6 +174,20 @@ func (c *Call) offerContent(p *peer, name string, kind webrtc.RTPCodecType, src 
 	return nil
 }
 
+// offerOne adds content name to p, makes and applies p's offer and
+// returns p's local contents: a content-add, or one PeerConnection of an
+// unbundled call.
+func (c *Call) offerOne(p *peer, name string, kind webrtc.RTPCodecType, src Source) ([]jingle.Content, error) {
+	if err := c.offerContent(p, name, kind, src); err != nil {
+		return nil, err
+	}
+	if err := createOffer(p, false); err != nil {
+		return nil, err
+	}
+	cts, _, err := c.localContents(p)
+	return cts, err
+}
+
 // createOffer makes and applies p's local offer.
 func createOffer(p *peer, restart bool) error {
 	var o *webrtc.OfferOptions

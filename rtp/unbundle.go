@@ -73,13 +73,7 @@ func (c *Call) unbundle() error {
 		if err != nil {
 			return err
 		}
-		if err := c.offerContent(p, m.name, m.kind, m.src); err != nil {
-			return err
-		}
-		if err := createOffer(p, false); err != nil {
-			return err
-		}
-		cts, _, err := c.localContents(p)
+		cts, err := c.offerOne(p, m.name, m.kind, m.src)
 		if err != nil {
 			return err
 		}
