@@ -7,8 +7,7 @@
 // session initiator restarts at once; the responder waits
 // RestartPolicy.ResponderGrace for the initiator's restart and restarts
 // itself only if none came (the initiator may be a client that never
-// restarts). Conversations and libwebrtc clients likewise leave the restart
-// to one side and break glare in the initiator's favour.
+// restarts).
 //
 // Glare. XEP-0176 defines no glare rule for restarts. When both offers
 // cross anyway (the grace ran out on a slow signalling path, or both
@@ -16,8 +15,8 @@
 // its own: a restart transport-info only exchanges new credentials, so
 // both end with their own new credentials and the other's, consistent,
 // with no further message (remoteRestart). A peer that answers our offer
-// with <tie-break/> instead (Conversations does when it is the initiator)
-// makes us roll ours back and answer its offer (restartICE).
+// with <tie-break/> instead (XEP-0166's error for crossing requests) gets
+// an answer to its own offer (lostTieBreak).
 //
 // The policy is the pure function RestartPolicy.step, table-tested; the
 // Call feeds it the PeerConnections' ICE states, the peer's restarts and
@@ -30,6 +29,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/jingle"
 	"github.com/pion/webrtc/v4"
 )
@@ -270,8 +270,11 @@ type autoRestart struct {
 	// gen invalidates timers that fired after they were replaced.
 	gen uint64
 	// brokeAt is when the path broke, for the recovery time in the
-	// EventRestart text.
+	// EventPathRestored text.
 	brokeAt time.Time
+	// tieBroken: PeerConnections whose restart offer the peer refused
+	// with <tie-break/>, with the fingerprints for our answer to its offer.
+	tieBroken map[*peer][]ice.Fingerprint
 }
 
 // restartEnabled reports whether the automatic restart applies to p: it is
@@ -433,18 +436,38 @@ func (c *Call) renewICEServers(p *peer) {
 	}
 }
 
-// rollbackRestart withdraws our restart offer after the peer refused it
-// with <tie-break/>: its own restart offer, which follows, is answered
-// instead.
-func (c *Call) rollbackRestart(p *peer) error {
-	if !p.restarting {
-		return nil
+// lostTieBreak records that the peer refused our restart offer on p with
+// <tie-break/>: its own offer follows. pion cannot roll a local offer
+// back (v4 has no have-local-offer->SetLocal(rollback)), so the peer's
+// offer is applied as the answer to ours, which leaves pion with our new
+// credentials and the peer's, and we answer the peer with those
+// credentials and the candidates gathered for them (answerAfterTieBreak):
+// the peer, having discarded our offer, waits for an answer.
+func (c *Call) lostTieBreak(p *peer, fps []ice.Fingerprint) {
+	if c.auto.tieBroken == nil {
+		c.auto.tieBroken = map[*peer][]ice.Fingerprint{}
 	}
-	p.restarting = false
-	if p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
-		if err := p.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback}); err != nil {
-			return fmt.Errorf("rtp: rolling back the ICE restart offer: %w", err)
+	c.auto.tieBroken[p] = fps
+}
+
+// answerAfterTieBreak sends our answer to the peer's restart offer that
+// won a tie-break on p (see lostTieBreak) and reports whether it did.
+func (c *Call) answerAfterTieBreak(p *peer) bool {
+	fps, ok := c.auto.tieBroken[p]
+	if !ok {
+		return false
+	}
+	delete(c.auto.tieBroken, p)
+	a := &restartAnswer{fps: fps}
+	if cts, _, err := c.localContents(p); err == nil && len(cts) > 0 {
+		if t, _, err := ice.Decode(cts[0].Transport); err == nil {
+			for _, cand := range t.Candidates {
+				cand.Generation = p.generation
+				a.candidates = append(a.candidates, cand)
+			}
 		}
 	}
-	return nil
+	p.answering = a
+	c.sendRestartAnswer(p)
+	return true
 }

@@ -2,6 +2,7 @@ package rtp
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -102,14 +103,7 @@ func TestRestartICEGlare(t *testing.T) {
 				ae.wait(t, EventRestart, "")
 				be.wait(t, EventRestart, "")
 			}
-			before := call.Stats().PacketsReceived
-			grew := false
-			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !grew; time.Sleep(100 * time.Millisecond) {
-				grew = call.Stats().PacketsReceived > before+50
-			}
-			if !grew {
-				t.Fatalf("media did not flow after the crossed restarts: %d packets then, %d now", before, call.Stats().PacketsReceived)
-			}
+			mediaFlows(t, call, "the crossed restarts")
 			mu.Lock()
 			got := map[string]int{alice: offers[alice], bob: offers[bob]}
 			mu.Unlock()
@@ -121,4 +115,86 @@ func TestRestartICEGlare(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tieBreaker is bob's side of the link that answers bob's first restart
+// offer the way a peer that breaks glare with <tie-break/> would: before
+// answering, it lets the initiator's own restart offer reach bob (onOffer),
+// then fails bob's with ErrTieBreak without delivering it.
+type tieBreaker struct {
+	*endpoint
+	once    sync.Once
+	onOffer func()
+}
+
+func (b *tieBreaker) SendIQ(ctx context.Context, iq *jingle.IQ) (*jingle.IQ, error) {
+	refuse := false
+	if restartOffer(iq) {
+		b.once.Do(func() { refuse = true })
+	}
+	if !refuse {
+		return b.endpoint.SendIQ(ctx, iq)
+	}
+	b.onOffer()
+	return nil, jingle.ErrTieBreak
+}
+
+// TestRestartICETieBreak: the responder's restart offer is refused with
+// <tie-break/> while the initiator's crosses it: the responder
+// (RestartICE reports the tie-break) answers the initiator's offer, both
+// complete the restart and media flows on.
+func TestRestartICETieBreak(t *testing.T) {
+	tone := sine(t, 440, 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	l := newLink()
+	bobOpts := ApplicationOptions{Peer: loopback(t), AutoAnswer: &MediaOptions{Echo: true}}
+	in := incomingCalls(&bobOpts)
+	bobApp := NewApplication(bobOpts)
+	aliceMgr := l.manager(t, alice, jingle.WithTransport(ICEUDP{}))
+	tb := &tieBreaker{endpoint: &endpoint{l: l, jid: bob}}
+	bobMgr := jingle.NewManager(bob, tb, append(bobApp.Options(), jingle.WithLogger(testLogger(t).With("me", bob)))...)
+	l.mu.Lock()
+	l.mgrs[bob] = bobMgr
+	l.mu.Unlock()
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = bobMgr.Close(cctx)
+	})
+	call, err := Dial(ctx, aliceMgr, bob, CallOptions{MediaOptions: MediaOptions{Audio: tone}, Peer: loopback(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobCall := <-in
+	ae, be := &events{ch: call.Events()}, &events{ch: bobCall.Events()}
+	ae.wait(t, EventMedia, "audio")
+	aliceErr := make(chan error, 1)
+	tb.onOffer = func() { aliceErr <- call.RestartICE(ctx) } // its offer reaches bob before bob's is refused
+	err = bobCall.RestartICE(ctx)
+	if !errors.Is(err, jingle.ErrTieBreak) {
+		t.Fatalf("the responder's RestartICE returned %v, want the tie-break", err)
+	}
+	if err := <-aliceErr; err != nil {
+		t.Fatalf("the initiator's RestartICE: %v", err)
+	}
+	ae.wait(t, EventRestart, "")
+	be.wait(t, EventRestart, "")
+	mediaFlows(t, call, "the tie-break")
+	if err := call.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mediaFlows waits up to 10 s for a second of packets (50) to arrive on
+// call after what happened.
+func mediaFlows(t *testing.T, call *Call, after string) {
+	t.Helper()
+	before := call.Stats().PacketsReceived
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if call.Stats().PacketsReceived > before+50 {
+			return
+		}
+	}
+	t.Fatalf("media did not flow after %s: %d packets then, %d now", after, before, call.Stats().PacketsReceived)
 }

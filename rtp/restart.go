@@ -40,8 +40,9 @@ func (c *Call) restartICE() error {
 		}
 		if err := c.sendCredentials(p, fps); err != nil {
 			if errors.Is(err, jingle.ErrTieBreak) {
-				// The peer's restart wins (autorestart.go): its offer follows.
-				return errors.Join(err, c.rollbackRestart(p))
+				// The peer's restart wins (autorestart.go): its offer
+				// follows, and we answer it.
+				c.lostTieBreak(p, fps)
 			}
 			return err
 		}
@@ -145,7 +146,9 @@ func (c *Call) remoteRestart(p *peer, ct *jingle.Content, t *ice.Transport) {
 	p.remoteSet = true
 	if p.restarting {
 		p.restarting = false
-		c.emit(Event{Type: EventRestart})
+		if !c.answerAfterTieBreak(p) {
+			c.emit(Event{Type: EventRestart})
+		}
 	} else {
 		ans, err := p.pc.CreateAnswer(nil)
 		if err == nil {
