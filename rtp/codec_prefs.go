@@ -190,3 +190,15 @@ func offeredNames(d *Description) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// CodecByName returns the supported codec of kind that name names (as a
+// preference does: "PCMU", "opus", "H264/640c1f"), for a configuration
+// that says what an RTP input carries.
+func CodecByName(kind webrtc.RTPCodecType, name string) (webrtc.RTPCodecCapability, error) {
+	for _, c := range SupportedCodecs(kind) {
+		if codecNameMatches(name, c.RTPCodecCapability) {
+			return c.RTPCodecCapability, nil
+		}
+	}
+	return webrtc.RTPCodecCapability{}, fmt.Errorf("rtp: no %s codec %q (calls support %s)", kind, name, supportedNames(SupportedCodecs(kind)))
+}

@@ -70,12 +70,16 @@ type Account struct {
 	// (filetransfer.DefaultPartialMaxAge); "0s" keeps them all.
 	PartialMaxAge *duration `toml:"partial_max_age"`
 	// Greeting is an Ogg/Opus file record plays first; File is what play
-	// plays (Ogg/Opus, IVF); RTPListen is an RTP/UDP input address for play
-	// (Opus RTP, as `ffmpeg -f rtp rtp://ADDR` sends it). Recordings are
-	// Ogg/Opus for audio and IVF for video.
+	// plays (Ogg/Opus or WAV audio, IVF or H.264 video); RTPListen is an
+	// RTP/UDP input address for play, carrying audio in RTPCodec (opus,
+	// the default, PCMU, PCMA or G722: as `ffmpeg -c:a libopus|pcm_mulaw|
+	// pcm_alaw|g722 -f rtp rtp://ADDR` sends it; nothing is transcoded,
+	// so the call offers only that codec). Recordings are Ogg/Opus for
+	// Opus, WAV for G.711/G.722, IVF or H.264 for video.
 	Greeting  string `toml:"greeting"`
 	File      string `toml:"file"`
 	RTPListen string `toml:"rtp_listen"`
+	RTPCodec  string `toml:"rtp_codec"`
 	// RTPSend forwards what each caller sends, as RTP, to HOST:PORT (audio
 	// on PORT, video on PORT+2) for ffmpeg or GStreamer, described in the
 	// SDP file RTPSDP (default for record: beside the recording,
@@ -212,6 +216,14 @@ func (a *Account) validate(key string) error {
 			if err := checkHostPort(a.RTPListen); err != nil {
 				return bad("rtp_listen", "%v", err)
 			}
+		}
+		switch strings.ToLower(a.RTPCodec) {
+		case "", "opus", "pcmu", "pcma", "g722":
+		default:
+			return bad("rtp_codec", "%q is not opus, PCMU, PCMA or G722", a.RTPCodec)
+		}
+		if a.RTPCodec != "" && a.RTPListen == "" {
+			return bad("rtp_codec", "says what rtp_listen carries: set rtp_listen too")
 		}
 	case RoleFiledrop:
 		if a.Dir == "" && a.ServeDir == "" {

@@ -68,6 +68,10 @@ func TestInvalid(t *testing.T) {
 	t.Setenv("TEST_ECHO_PW", "pw")
 	dir := t.TempDir()
 	unreadable := filepath.Join(dir, "missing.pem")
+	playable := filepath.Join(dir, "tone.wav")
+	if err := os.WriteFile(playable, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name, old, new, wantKey string
 	}{
@@ -82,6 +86,8 @@ func TestInvalid(t *testing.T) {
 		{"no password", `password_env = "TEST_ECHO_PW"`, ``, "account[0].password_file"},
 		{"bad duration", `"90s"`, `"ninety"`, "max_duration"},
 		{"bad level", `level = "info"`, `level = "loud"`, "log.level"},
+		{"bad rtp_codec", `role = "echo"`, "role = \"play\"\nrtp_listen = \"127.0.0.1:5004\"\nrtp_codec = \"G729\"", "account[0].rtp_codec"},
+		{"rtp_codec without rtp_listen", `role = "echo"`, "role = \"play\"\nfile = \"" + playable + "\"\nrtp_codec = \"PCMU\"", "account[0].rtp_codec"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -371,14 +371,23 @@ func (r *callRole) incoming(c *rtp.Call) {
 			m.Record = recordingPrefix(a.cfg.Dir, c.Peer(), time.Now())
 		case config.RolePlay:
 			if a.cfg.RTPListen != "" {
-				src, err := rtp.ListenUDP(a.cfg.RTPListen, rtp.CodecOpus, "play")
+				codec := rtp.CodecOpus
+				if a.cfg.RTPCodec != "" {
+					var err error
+					if codec, err = rtp.CodecByName(webrtc.RTPCodecTypeAudio, a.cfg.RTPCodec); err != nil {
+						a.log.Error("play: rtp_codec", "err", err)
+						_ = c.End(a.ctx, jingle.NewReason(jingle.ReasonMediaError, "no media input"))
+						return
+					}
+				}
+				src, err := rtp.ListenUDP(a.cfg.RTPListen, codec, "play")
 				if err != nil {
 					a.log.Error("play: rtp input", "err", err)
 					_ = c.End(a.ctx, jingle.NewReason(jingle.ReasonMediaError, "no media input"))
 					return
 				}
 				m.AudioSource = src
-			} else if strings.HasSuffix(strings.ToLower(a.cfg.File), ".ogg") || strings.HasSuffix(strings.ToLower(a.cfg.File), ".opus") {
+			} else if isAudioFile(a.cfg.File) {
 				m.Audio = a.cfg.File
 			} else {
 				m.Video = a.cfg.File
@@ -470,4 +479,14 @@ func ensureDir(dir string) error {
 		return nil
 	}
 	return os.MkdirAll(dir, 0o750)
+}
+
+// isAudioFile reports whether the play role's file is audio (Ogg/Opus or
+// WAV, which rtp.OpenFile sends as audio) rather than video.
+func isAudioFile(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".ogg", ".opus", ".oga", ".wav":
+		return true
+	}
+	return false
 }

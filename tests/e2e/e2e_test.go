@@ -858,12 +858,35 @@ secrets = [%s]
 }
 
 // TestPlayRTPInput: the play account answers with what an RTP/UDP input
-// carries (here ffmpeg streaming a 660 Hz Opus tone to rtp_listen, as a
-// camera or GStreamer pipeline would).
+// carries (here ffmpeg streaming a 660 Hz tone to rtp_listen, as a
+// camera or GStreamer pipeline would), in Opus and, with rtp_codec, in
+// G.711 and G.722 (issue 18: the input was hard-coded to Opus).
 func TestPlayRTPInput(t *testing.T) {
+	for _, c := range []struct {
+		codec  string // rtp_codec ("": the default, Opus)
+		ffmpeg []string
+		ext    string // of the caller's recording
+	}{
+		{"", []string{"-c:a", "libopus", "-ar", "48000", "-ac", "2"}, ".ogg"},
+		{"PCMU", []string{"-c:a", "pcm_mulaw", "-ar", "8000", "-ac", "1"}, ".wav"},
+		{"G722", []string{"-c:a", "g722", "-ar", "16000", "-ac", "1"}, ".wav"},
+	} {
+		name := c.codec
+		if name == "" {
+			name = "opus"
+		}
+		t.Run(name, func(t *testing.T) { playRTPInput(t, c.codec, c.ffmpeg, c.ext) })
+	}
+}
+
+func playRTPInput(t *testing.T, codec string, encode []string, ext string) {
 	e := newEnv(t)
 	rtpAddr := fmt.Sprintf("127.0.0.1:%d", proctest.FreePort(t))
-	play, acct := e.account(t, "play", fmt.Sprintf("rtp_listen = %q", rtpAddr))
+	extra := fmt.Sprintf("rtp_listen = %q", rtpAddr)
+	if codec != "" {
+		extra += fmt.Sprintf("\nrtp_codec = %q", codec)
+	}
+	play, acct := e.account(t, "play", extra)
 	httpPort := proctest.FreePort(t)
 	startDaemon(t, e.dir, fmt.Sprintf("[http]\nlisten = \"127.0.0.1:%d\"\n[ice]\nloopback_only = true\ndiscover = false\n%s", httpPort, acct), httpPort)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -873,9 +896,9 @@ func TestPlayRTPInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The stream runs for longer than the call; it is stopped with the test.
-	feed := exec.CommandContext(ctx, ffmpeg, "-hide_banner", "-loglevel", "error", "-re",
-		"-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000:duration=20",
-		"-c:a", "libopus", "-ar", "48000", "-ac", "2", "-f", "rtp", "rtp://"+rtpAddr)
+	args := append([]string{"-hide_banner", "-loglevel", "error", "-re",
+		"-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000:duration=20"}, encode...)
+	feed := exec.CommandContext(ctx, ffmpeg, append(args, "-f", "rtp", "rtp://"+rtpAddr)...)
 	var ferr bytes.Buffer
 	feed.Stderr = &ferr
 	if err := feed.Start(); err != nil {
@@ -883,11 +906,26 @@ func TestPlayRTPInput(t *testing.T) {
 	}
 	defer func() { _ = feed.Process.Kill(); _ = feed.Wait() }()
 	heard := filepath.Join(e.dir, "heard")
-	_, stderr, code := jingle(t, ctx, e.cli("call", play.JID, "--record", heard, "--duration", "3s", "--loopback", "--no-discover", "--json")...)
+	lines, stderr, code := jingle(t, ctx, e.cli("call", play.JID, "--record", heard, "--duration", "3s", "--loopback", "--no-discover", "--json")...)
 	if code != 0 {
 		t.Fatalf("call to play (rtp input): exit %d: %s (ffmpeg: %s)", code, stderr, ferr.String())
 	}
-	if a, err := mediatest.AnalyzeAudio(ctx, heard+".ogg"); err != nil || math.Abs(a.Frequency-660) > 5 {
+	want := "audio/opus"
+	if codec != "" {
+		want = "audio/" + codec
+	}
+	st, _ := proctest.Last(lines)["stats"].(map[string]any)
+	streams, _ := st["streams"].([]any)
+	var got any
+	if len(streams) == 1 {
+		got = streams[0].(map[string]any)["codec"]
+	}
+	a, err := mediatest.AnalyzeAudio(ctx, heard+ext)
+	t.Logf("rtp_codec %q: the call carried %v; %s holds %.1f Hz (err %v)", codec, got, filepath.Base(heard+ext), a.Frequency, err)
+	if got != want {
+		t.Errorf("the call's stream is %v, want %s", got, want)
+	}
+	if err != nil || math.Abs(a.Frequency-660) > 5 {
 		t.Fatalf("RTP input heard at %v Hz (err %v), want 660", a.Frequency, err)
 	}
 }
