@@ -101,21 +101,37 @@ it has none and picks the resource that accepts files.`,
 				})
 			}
 			res, err := send()
-			for resumes := 0; errors.Is(err, xmpp.ErrDisconnected) && resumes < maxResumes; resumes++ {
-				// The connection broke under the transfer (a server
-				// restart, a network blink): once the client is back,
-				// the same offer again; the receiver answers with the
-				// range its partial file lacks (XEP-0234 §8).
-				if werr := waitReconnected(ctx, ep, &acct); werr != nil {
+			var lost time.Time // when the connection last broke under the transfer
+			for resumes := 0; resumes < maxResumes; {
+				switch {
+				case errors.Is(err, xmpp.ErrDisconnected):
+					// The connection broke under the transfer (a server
+					// restart, a network blink): once the client is
+					// back, the same offer again; the receiver answers
+					// with the range its partial file lacks (XEP-0234 §8).
+					resumes++
+					lost = time.Now()
+					if werr := waitReconnected(ctx, ep, &acct); werr != nil {
+						bar.finish()
+						return werr
+					}
+					var sent int64
+					if res != nil {
+						sent = res.Offset + res.Transferred
+					}
+					g.out.Event("resuming", fmt.Sprintf("The connection to the server broke after %d bytes (%v); reconnected, offering %s again to resume.", sent, err, fi.Name()),
+						map[string]any{"peer": full, "name": fi.Name(), "sent": sent, "error": err.Error()})
+				case !lost.IsZero() && peerUnavailable(err) && time.Since(lost) < acct.reconnectFor:
+					// The same outage took the receiver's connection
+					// too, and it is not back yet: it reconnects by
+					// itself, as long as we would.
+					g.out.Event("waiting", fmt.Sprintf("%s is not back yet (%v); offering %s again in a second.", full, err, fi.Name()),
+						map[string]any{"peer": full, "name": fi.Name(), "error": err.Error()})
+					sleepCtx(ctx, time.Second)
+				default:
 					bar.finish()
-					return werr
+					return g.transferDone(res, err)
 				}
-				var sent int64
-				if res != nil {
-					sent = res.Offset + res.Transferred
-				}
-				g.out.Event("resuming", fmt.Sprintf("The connection to the server broke after %d bytes (%v); reconnected, offering %s again to resume.", sent, err, fi.Name()),
-					map[string]any{"peer": full, "name": fi.Name(), "sent": sent, "error": err.Error()})
 				res, err = send()
 			}
 			bar.finish()
@@ -136,6 +152,13 @@ it has none and picks the resource that accepts files.`,
 // --reconnect-for bounds, so only a connection that keeps breaking
 // reaches it.
 const maxResumes = 10
+
+// peerUnavailable tells the errors of a peer that is offline: the
+// server answers for it (RFC 6120 §8.5.3.2.1, §10.5.3.2).
+func peerUnavailable(err error) bool {
+	var je *jingle.Error
+	return errors.As(err, &je) && (je.Condition == jingle.CondServiceUnavailable || je.Condition == jingle.CondRecipientUnavailable)
+}
 
 // waitReconnected waits until ep's client has a stream again after a
 // loss. The client reconnects by itself (xmpp.Config.ReconnectFor); when

@@ -3,6 +3,7 @@ package resilience
 import (
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,7 +17,10 @@ import (
 // transfer resumes from where it stopped instead of from byte 0; the
 // received file's sha-256 is the sent one. Before, the sender exited 7
 // and the receiver's session waited on its dead IBB stream, holding the
-// partial file.
+// partial file. The receiver is held (SIGSTOP) through the restart so
+// that it comes back after the sender, whose first offers then find it
+// offline: the sender waits for it instead of giving up (seen when
+// the receiver's reconnection backoff happened to be the longer one).
 func TestServerRestartMidTransfer(t *testing.T) {
 	l := newLab(t)
 	ctx := testCtx(t, 4*time.Minute)
@@ -30,12 +34,19 @@ func TestServerRestartMidTransfer(t *testing.T) {
 	send := proctest.StartCLI(t, bin(t, "jingle"), l.args(alice, "send", bob.JID+"/rx", src, "--transport", "ibb")...)
 	// Past 1 MiB, the server goes away and comes back.
 	waitPartial(ctx, t, inbox, 1<<20, nil, send.Lines)
+	if err := recv.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
 	if err := l.srv.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	resumed := send.Event(ctx, t, "resuming")
+	send.Event(ctx, t, "waiting")
+	if err := recv.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
 	recv.Event(ctx, t, "disconnected")
 	recv.Event(ctx, t, "reconnected")
-	resumed := send.Event(ctx, t, "resuming")
 	recv.Event(ctx, t, "superseded")
 	summary := recv.Event(ctx, t, "summary")
 	if code := send.Wait(t, 2*time.Minute); code != 0 {
