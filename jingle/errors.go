@@ -37,6 +37,7 @@ const (
 	CondServiceUnavailable    = "service-unavailable"
 	CondUnexpectedRequest     = "unexpected-request"
 	CondRecipientUnavailable  = "recipient-unavailable"
+	CondRemoteServerNotFound  = "remote-server-not-found"
 )
 
 // JingleCondition is an application-specific condition of XEP-0166 §10.

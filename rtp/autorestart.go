@@ -25,6 +25,7 @@
 package rtp
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -315,6 +316,14 @@ func (c *Call) restartInput(in restartInput) {
 	if st.restart {
 		c.emit(Event{Type: EventRestarting, Text: fmt.Sprintf("attempt %d of %d", st.next.attempts, a.policy.Attempts)})
 		if err := c.restartICE(); err != nil {
+			if peerGone(err) {
+				// Its server says the full JID is not there (the peer's
+				// process died, its connection dropped for good) or the
+				// peer no longer knows the session: no restart can reach
+				// it, so end now rather than after the attempts.
+				c.fail(jingle.ReasonGone, fmt.Errorf("rtp: the peer is gone: the ICE restart got %w", err))
+				return
+			}
 			// The attempt timer still runs: the next attempt or the
 			// end follows from it.
 			c.log.Warn("rtp: automatic ICE restart", "attempt", st.next.attempts, "err", err)
@@ -470,4 +479,21 @@ func (c *Call) answerAfterTieBreak(p *peer) bool {
 	p.answering = a
 	c.sendRestartAnswer(p)
 	return true
+}
+
+// peerGone reports whether err, the answer to one of our Jingle IQs, says
+// the peer cannot be reached at all: no such resource on its server
+// (service-unavailable and recipient-unavailable for an offline full JID,
+// RFC 6121 §8.5.3.2.1), no such server, or no such session any more
+// (item-not-found, with or without unknown-session: the peer restarted).
+func peerGone(err error) bool {
+	var e *jingle.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Condition {
+	case jingle.CondServiceUnavailable, jingle.CondRecipientUnavailable, jingle.CondItemNotFound, jingle.CondRemoteServerNotFound:
+		return true
+	}
+	return false
 }

@@ -1,8 +1,13 @@
 package rtp
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/jingled/jingled/jingle"
 )
 
 // TestRestartPolicyStep walks the arrows of RestartPolicy.step (see its
@@ -89,6 +94,27 @@ func TestRestartPolicyBounded(t *testing.T) {
 			if ours != attempts {
 				t.Errorf("initiator=%v: %d restarts before giving up, want %d", initiator, ours, attempts)
 			}
+		}
+	}
+}
+
+func TestPeerGone(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		gone bool
+	}{
+		{fmt.Errorf("rtp: ICE restart transport-info: %w", &jingle.Error{Type: jingle.ErrorTypeCancel, Condition: jingle.CondServiceUnavailable}), true},
+		{&jingle.Error{Type: jingle.ErrorTypeWait, Condition: jingle.CondRecipientUnavailable}, true},
+		{&jingle.Error{Type: jingle.ErrorTypeCancel, Condition: jingle.CondRemoteServerNotFound}, true},
+		{jingle.ErrUnknownSession, true},
+		{jingle.ErrTieBreak, false},
+		{jingle.ErrOutOfOrder, false},
+		{&jingle.Error{Type: jingle.ErrorTypeWait, Condition: jingle.CondRemoteServerTimeout}, false},
+		{context.DeadlineExceeded, false},
+		{errors.New("rtp: no ICE credentials"), false},
+	} {
+		if got := peerGone(tc.err); got != tc.gone {
+			t.Errorf("peerGone(%v) = %v, want %v", tc.err, got, tc.gone)
 		}
 	}
 }
