@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"gopkg.in/hraban/opus.v2"
 )
 
 // BenchmarkMix100 mixes a conference of 100 Opus participants with
@@ -81,28 +82,42 @@ func BenchmarkMix100(b *testing.B) {
 	}
 }
 
-// BenchmarkOpusEncode measures one 20 ms frame of the output encoder at
-// each complexity, behind the choice of encodeComplexity.
+// BenchmarkOpusEncode measures one 20 ms frame (ns/op) of the output
+// encoder for each libopus application mode and complexity, at the
+// mixer's bitrate, FEC and loss settings, behind the choice of
+// encodeApplication and encodeComplexity. lookahead-ms is the mode's
+// algorithmic delay beyond the frame and snr-dB a crude quality figure,
+// both as codecDelay finds them.
 func BenchmarkOpusEncode(b *testing.B) {
-	for _, complexity := range []int{0, 1, 2, 3, 5, 8, 10} {
-		b.Run(fmt.Sprintf("complexity=%d", complexity), func(b *testing.B) {
-			e, err := newEncoder(Opus)
-			if err != nil {
-				b.Fatal(err)
-			}
-			enc := e.(*opusEncoder)
-			if err := enc.enc.SetComplexity(complexity); err != nil {
-				b.Fatal(err)
-			}
-			frames := speechLike(50)
-			i := 0
-			for b.Loop() {
-				if _, err := enc.encode(frames[i%len(frames)]); err != nil {
+	apps := []struct {
+		name string
+		app  opus.Application
+	}{
+		{"voip", opus.AppVoIP},
+		{"audio", opus.AppAudio},
+		{"lowdelay", opus.AppRestrictedLowdelay},
+	}
+	frames := speechLike(50)
+	for _, a := range apps {
+		for _, complexity := range []int{0, 1, 2, 5, 10} {
+			b.Run(fmt.Sprintf("%s/complexity=%d", a.name, complexity), func(b *testing.B) {
+				enc, err := newOpusEncoder(a.app, complexity)
+				if err != nil {
 					b.Fatal(err)
 				}
-				i++
-			}
-		})
+				i := 0
+				for b.Loop() {
+					if _, err := enc.encode(frames[i%len(frames)]); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+				b.StopTimer()
+				delay, snr := codecDelay(b, a.app, complexity)
+				b.ReportMetric(float64(delay)*1000/sampleRate, "lookahead-ms")
+				b.ReportMetric(snr, "snr-dB")
+			})
+		}
 	}
 }
 

@@ -8,21 +8,51 @@ import (
 )
 
 // Opus encoder settings for what we send.
+//
+// Encoding is most of a tick's cost: MaxSpeakers+1 encodes per room and
+// frame (one "all but me" mix per speaker, one common mix), and a room of
+// 10 pays the same four as a room of 100, while decodes are few (the
+// speakers only) and cheaper. BenchmarkOpusEncode measures a 20 ms frame
+// of speech-like audio at these settings on the 2-core dev VM (µs per
+// frame, 2026-12-06; lookahead = the lag of the decoded output, which
+// hraban/opus cannot ask OPUS_GET_LOOKAHEAD for):
+//
+//	complexity        0    1    2    5    10   lookahead
+//	VoIP (SILK)      72   83  113  155  378   6.5 ms
+//	audio (CELT)     18   27   28   46  364   6.5 ms
+//	restricted-LD    18   26   27   40   65   2.5 ms
+//
+// At 32 kbit/s mono the audio mode picks CELT too but keeps the 4 ms of
+// extra lookahead that lets it switch to SILK; restricted-lowdelay is
+// CELT only, so it encodes speech at a quarter to a third of SILK's cost
+// and with 4 ms less delay, 2.5 ms (the MDCT overlap). What it gives up
+// is SILK's speech model and its in-band FEC (LBRR, a SILK feature: a
+// receiver losing our packets has CELT's PLC only; the loss percentage
+// still makes CELT's pitch pre-filter more conservative). Every Opus
+// decoder decodes CELT-only streams (RFC 6716 requires all modes), so
+// receivers need nothing new. The waveform SNR of the speech-like test
+// signal (snr-dB in the benchmark) is 11.4 dB for VoIP at 2 and 12.2 dB for
+// restricted-lowdelay at 2-10: no worse by that crude measure, and the
+// mixer's tone tests (each recording holds the others' tones 20 dB above
+// its own) pass unchanged.
+//
+// Decoding has no such lever: the inputs' mode is the senders' choice,
+// and libopus 1.3's decoder has no complexity setting.
 const (
-	// encodeBitrate: 32 kbit/s is transparent for wideband speech and
-	// leaves room for the in-band FEC.
+	// encodeApplication is the libopus application mode: CELT only, see
+	// above.
+	encodeApplication = opus.AppRestrictedLowdelay
+	// encodeComplexity trades CPU for quality (0..10). 5 is the lowest
+	// at which CELT runs its pitch pre-filter (celt_encoder.c:
+	// "st->complexity >= 5"), the tool that carries voiced speech at low
+	// bitrates; at 40 µs a frame it is still under half of the 113 µs
+	// of the SILK encoder at 2 that it replaces.
+	encodeComplexity = 5
+	// encodeBitrate: 32 kbit/s is transparent for wideband speech with
+	// SILK and good fullband speech with CELT.
 	encodeBitrate = 32000
-	// encodeComplexity trades CPU for quality (0..10). Measured with
-	// BenchmarkOpusEncode (speech-like audio, 32 kbit/s, VoIP, 2-core dev
-	// VM): a 20 ms frame costs about 70 us at 0, 78 at 1, 100 at 2,
-	// 150 at 5 and 500 at 10. Encoding is most of a tick (MaxSpeakers+1
-	// encodes; decodes are 3-4x cheaper), and a room of 10 pays the same
-	// four encodes as a room of 100, so the per-participant cost of small
-	// rooms is set here: 2 keeps SILK's voice quality at this bitrate
-	// (the big steps are above 5, in the analysis) at two thirds of 5's
-	// cost (make bench-conference).
-	encodeComplexity = 2
-	// encodeLossPerc is the loss the in-band FEC is sized for.
+	// encodeLossPerc is the loss the encoder is made robust for: the size
+	// of SILK's in-band FEC, CELT's pre-filter strength.
 	encodeLossPerc = 5
 	// maxOpusPayload is the largest Opus packet (RFC 6716 section 3.2.1).
 	maxOpusPayload = 1275
@@ -41,13 +71,20 @@ func newEncoder(c Codec) (encoder, error) {
 	if c != Opus {
 		return &g711Encoder{alaw: c == PCMA}, nil
 	}
-	e, err := opus.NewEncoder(sampleRate, 1, opus.AppVoIP)
+	return newOpusEncoder(encodeApplication, encodeComplexity)
+}
+
+// newOpusEncoder returns an Opus encoder with the mixer's settings but
+// the application and complexity given (BenchmarkOpusEncode compares
+// them).
+func newOpusEncoder(app opus.Application, complexity int) (*opusEncoder, error) {
+	e, err := opus.NewEncoder(sampleRate, 1, app)
 	if err != nil {
 		return nil, fmt.Errorf("mixer: opus encoder: %w", err)
 	}
 	for _, set := range []func() error{
 		func() error { return e.SetBitrate(encodeBitrate) },
-		func() error { return e.SetComplexity(encodeComplexity) },
+		func() error { return e.SetComplexity(complexity) },
 		func() error { return e.SetInBandFEC(true) },
 		func() error { return e.SetPacketLossPerc(encodeLossPerc) },
 		func() error { return e.SetDTX(false) },
