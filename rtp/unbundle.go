@@ -31,8 +31,9 @@ func coversAll(group, names []string) bool {
 // an answer to one PeerConnection, so each content moves to a
 // PeerConnection of its own. The new ones keep the ICE credentials and
 // the DTLS certificate of our offer, which is all the peer knows of us,
-// so the answer applies to each of them unchanged; candidates are
-// gathered anew and trickled per content.
+// so the answer applies to each of them unchanged (and later ICE
+// restarts draw new credentials: releaseFixedCredentials); candidates
+// are gathered anew and trickled per content.
 func (c *Call) unbundle() error {
 	old := c.peers[0]
 	c.log.Debug("rtp: peer answered without BUNDLE, one PeerConnection per content", "contents", old.contents)
@@ -80,6 +81,11 @@ func (c *Call) unbundle() error {
 		learnLocal(p, cts)
 		if p.ufrag != old.ufrag {
 			return fmt.Errorf("rtp: split transport got ufrag %q, want %q", p.ufrag, old.ufrag)
+		}
+		// The agent holds the credentials now; a later ICE restart
+		// must get new ones (see releaseFixedCredentials).
+		if err := releaseFixedCredentials(p.pc); err != nil {
+			c.log.Warn("rtp: an ICE restart of this split transport would keep its credentials", "content", m.name, "err", err)
 		}
 	}
 	return nil
