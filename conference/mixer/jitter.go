@@ -141,10 +141,13 @@ func (j *jitterBuffer) peek() *jitterSlot {
 	return s
 }
 
-// ready reports whether playout may proceed, starting it once the
-// playout delay is buffered.
-func (j *jitterBuffer) ready() bool {
-	if !j.playing && j.count > 0 && j.buffered >= j.delay {
+// ready reports whether playout may proceed at a tick of frame samples
+// at now, starting it once the buffer's level (adapt.go) reaches the
+// playout delay and the frame (or the delay, if less) is buffered: the
+// time since the newest packet is margin against the next one being late,
+// but the tick cannot play it.
+func (j *jitterBuffer) ready(now time.Time, frame int) bool {
+	if !j.playing && j.count > 0 && j.buffered >= min(frame, j.delay) && j.level(now, frame) >= j.delay {
 		j.playing = true
 	}
 	return j.playing

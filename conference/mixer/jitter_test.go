@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // TestJitterBuffer pushes packets by sequence number (20 ms each, delay
@@ -79,7 +80,7 @@ func TestJitterBuffer(t *testing.T) {
 			if !slices.Equal(results, tt.results) {
 				t.Errorf("push results %v, want %v", results, tt.results)
 			}
-			if !j.ready() {
+			if !j.ready(time.Time{}, 960) {
 				t.Fatal("not ready with 40 ms buffered")
 			}
 			var got []string
@@ -110,11 +111,11 @@ func TestJitterBuffer(t *testing.T) {
 func TestJitterBufferPlayout(t *testing.T) {
 	j := jitterBuffer{delay: 1920}
 	j.push(1, 1, 960, -1, nil)
-	if j.ready() {
+	if j.ready(time.Time{}, 960) {
 		t.Error("ready with 20 ms buffered, delay 40 ms")
 	}
 	j.push(2, 1, 960, -1, nil)
-	if !j.ready() {
+	if !j.ready(time.Time{}, 960) {
 		t.Error("not ready with 40 ms buffered")
 	}
 	j.pop()

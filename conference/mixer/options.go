@@ -14,9 +14,10 @@ const (
 	defaultMaxSpeakers   = 3
 	defaultFrameDuration = 20 * time.Millisecond
 	// 20 ms, one frame, is the floor of the adaptive playout delay
-	// (adapt.go): on a clean link the added latency stays under the
-	// 60 ms p95 budget (delay + up to one tick + the second Opus
-	// encode), and jitter raises the delay of the input that has it.
+	// (adapt.go): the frame a tick takes, with the time since the newest
+	// packet arrived (the wait for the tick) as the margin; jitter raises
+	// the delay of the input that has it. On a clean link a packet waits
+	// 0-20 ms for its tick (adapt.go, "Latency budget").
 	defaultJitterDelay = 20 * time.Millisecond
 )
 
@@ -29,8 +30,9 @@ type Options struct {
 	// else falls back to 20 ms.
 	FrameDuration time.Duration
 	// JitterDelay is the floor of each input's adaptive playout delay:
-	// an input starts playing once it has this much audio buffered, plus
-	// three times its measured jitter. Default 20 ms.
+	// an input starts playing once the audio it has buffered plus the
+	// time since its newest packet arrived reach this plus three times
+	// its measured jitter. Default 20 ms.
 	JitterDelay time.Duration
 	// Logger receives the few things worth logging (decoder and encoder
 	// failures). Default: discard.

@@ -1,5 +1,7 @@
 package mixer
 
+import "time"
+
 // Playout limits, in frames of the mix.
 const (
 	// maxUnderruns is how many frames in a row an input with an empty
@@ -38,6 +40,7 @@ func (m *Mixer) tick() {
 // mixLocked is tick's body; m.mu is held.
 func (m *Mixer) mixLocked() {
 	ins := m.inputs
+	m.now = time.Now()
 
 	// Levels: from RFC 6464 where inputs have it, else by decoding.
 	m.cands = m.cands[:0]
@@ -159,13 +162,13 @@ func (m *Mixer) gather(in *Input) {
 
 	in.mu.Lock()
 	if in.jb.playing {
-		if n := in.jb.watchLevel(m.frameLen / 2); n > 0 {
+		if n := in.jb.watchLevel(in.jb.level(m.now, m.frameLen), m.frameLen/2); n > 0 {
 			if d := in.jb.dropOldest(n); d > 0 {
 				in.stats.dropped.Add(uint64(d))
 			}
 		}
 	}
-	for need > 0 && in.jb.ready() {
+	for need > 0 && in.jb.ready(m.now, m.frameLen) {
 		if n := in.jb.trim(in.jb.delay+trimFrames*m.frameLen, in.jb.delay); n > 0 {
 			in.stats.dropped.Add(uint64(n))
 		}
