@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
-	"fmt"
-	"math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
@@ -26,23 +24,16 @@ const closeGrace = time.Second
 // Register handlers and features, then Start. Close ends everything.
 type Client struct {
 	dispatcher // its mu guards the fields below it
+	lifecycle
 
 	cfg Config
 
-	cancel context.CancelFunc // ends dispatcher.ctx
-	wg     sync.WaitGroup
-	done   chan struct{}
-
-	started    atomic.Bool
-	supervised atomic.Bool
 	// ready is closed by FeaturesReady (Config.HoldDisco).
 	ready     chan struct{}
 	readyOnce sync.Once
-	closeOnce sync.Once
 
 	jid       string   // full JID of the current or last stream
 	resource  string   // resource to bind: configured, or the server's first pick
-	permErr   error    // why the supervisor stopped, if it did
 	features  []string // extra features, sorted
 	presence  map[string]map[string]Presence
 	capsCache map[string]DiscoInfo // verified XEP-0115 ver -> disco#info
@@ -63,12 +54,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Client{
-		cfg:      cfg,
-		cancel:   cancel,
-		done:     make(chan struct{}),
-		presence: map[string]map[string]Presence{},
-		resource: cfg.Resource,
-		ready:    make(chan struct{}),
+		lifecycle: newLifecycle(cancel),
+		cfg:       cfg,
+		presence:  map[string]map[string]Presence{},
+		resource:  cfg.Resource,
+		ready:     make(chan struct{}),
 	}
 	c.prepare(ctx, cfg.Logger.With("pkg", "xmpp", "account", cfg.JID), cfg.QueueSize)
 	c.write = c.writeStanza
@@ -89,35 +79,10 @@ func New(cfg Config) (*Client, error) {
 // wrong credentials, ErrGaveUp after MaxAttempts, ctx's error. Afterwards
 // the client keeps itself connected until Close.
 func (c *Client) Start(ctx context.Context) error {
-	if !c.started.CompareAndSwap(false, true) {
-		return errors.New("xmpp: Start called twice")
-	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		c.dispatchLoop()
-	}()
-	// The first connection obeys both the caller's ctx and Close.
-	cctx, cancel := context.WithCancel(ctx)
-	stop := context.AfterFunc(c.ctx, cancel)
-	s, err := c.connect(cctx, c.cfg.MaxAttempts, time.Time{})
-	stop()
-	cancel()
-	if err != nil {
-		c.mu.Lock()
-		c.permErr = err
-		c.mu.Unlock()
-		c.Close()
-		return err
-	}
-	if err := c.install(s); err != nil {
-		c.Close()
-		return err
-	}
-	c.supervised.Store(true)
-	c.wg.Add(1)
-	go c.supervise(s)
-	return nil
+	return c.start(ctx, owner{
+		d: &c.dispatcher, connect: c.connect, install: c.install, serve: c.serve,
+		broke: c.broke, gaveUp: c.gaveUp, close: c.Close,
+	})
 }
 
 // JID returns the full JID of the current (or last) stream.
@@ -132,17 +97,6 @@ func (c *Client) Bare() string { return c.cfg.JID }
 
 // Domain returns the account's server domain.
 func (c *Client) Domain() string { return c.cfg.domain() }
-
-// Done is closed when the client stops for good: Close, or a permanent
-// failure while reconnecting (see Err).
-func (c *Client) Done() <-chan struct{} { return c.done }
-
-// Err returns why the client stopped reconnecting, or nil.
-func (c *Client) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.permErr
-}
 
 // Connected reports whether a stream is up.
 func (c *Client) Connected() bool {
@@ -172,7 +126,7 @@ func (c *Client) Mechanism() string {
 // Close sends unavailable presence, closes the stream, stops the
 // goroutines and waits for them. Pending SendIQ calls fail with ErrClosed.
 func (c *Client) Close() error {
-	c.closeOnce.Do(func() {
+	c.close(func() {
 		c.smMu.Lock()
 		if c.sm != nil {
 			c.sm.stopAckWatchLocked()
@@ -186,132 +140,60 @@ func (c *Client) Close() error {
 			_ = s.write([]byte("<presence type='unavailable'/>"))
 			s.close(s.readDone, closeGrace)
 		}
-		c.wg.Wait()
-		if !c.supervised.Load() {
-			// No supervisor ran to close it.
-			close(c.done)
-		}
 	})
 	return nil
 }
 
-// connect dials until a stream is up or a permanent error. maxAttempts
-// (0: no limit) bounds the first connection (Config.MaxAttempts); a
-// reconnection passes the time its stream was lost, and gives up once
+// connect dials until a stream is up or a permanent error (see
+// dialPlan). Config.MaxAttempts bounds the first connection; a
+// reconnection (lost is when its stream broke) gives up once
 // Config.ReconnectFor has passed since then (if set) with a
-// *GaveUpError.
-func (c *Client) connect(ctx context.Context, maxAttempts int, lost time.Time) (*stream, error) {
-	var deadline time.Time
-	if !lost.IsZero() && c.cfg.ReconnectFor > 0 {
-		deadline = lost.Add(c.cfg.ReconnectFor)
+// *GaveUpError. Each attempt asks for the resource of the last session
+// and resumes its XEP-0198 session where there is one.
+func (c *Client) connect(ctx context.Context, lost time.Time) (*stream, error) {
+	maxAttempts := 0
+	if lost.IsZero() {
+		maxAttempts = c.cfg.MaxAttempts
 	}
-	var prev error
-	for attempt := 1; ; attempt++ {
-		c.mu.Lock()
-		resource := c.resource
-		c.mu.Unlock()
-		dctx, cancel := ctx, context.CancelFunc(func() {})
-		if !deadline.IsZero() {
-			// A dial that hangs must not outlive the bound either.
-			dctx, cancel = context.WithDeadline(ctx, deadline)
-		}
-		s, err := dial(dctx, &c.cfg, resource, c.resumeFrom())
-		cutShort := dctx.Err() != nil
-		cancel()
-		if err == nil {
-			s.attempt = attempt
-			return s, nil
-		}
-		if ctx.Err() != nil {
-			if c.ctx.Err() != nil {
-				return nil, ErrClosed
-			}
-			return nil, fmt.Errorf("xmpp: connecting: %w", ctx.Err())
-		}
-		if cutShort && prev != nil {
-			// The bound ended this attempt; the one before says why
-			// the server cannot be reached.
-			err = prev
-		}
-		prev = err
-		permanent := isPermanent(err)
-		c.emit(Event{Kind: EventConnectFailed, Err: err, Attempt: attempt, Permanent: permanent})
-		if permanent {
-			return nil, err
-		}
-		if maxAttempts > 0 && attempt >= maxAttempts {
-			err = fmt.Errorf("%w after %d attempts: %w", ErrGaveUp, attempt, err)
-			c.emit(Event{Kind: EventGaveUp, Err: err, Attempt: attempt, Permanent: true})
-			return nil, err
-		}
-		base, delay := retryDelay(c.cfg.MinBackoff, c.cfg.MaxBackoff, attempt, rand.Float64())
-		delay, ok := retryWait(delay, time.Now(), deadline)
-		if !ok {
-			gaveUp := &GaveUpError{Lost: lost, For: c.cfg.ReconnectFor, Attempts: attempt, Err: err}
-			c.emit(Event{Kind: EventGaveUp, Err: gaveUp, Attempt: attempt, Permanent: true})
-			return nil, gaveUp
-		}
-		c.emit(Event{Kind: EventRetry, Err: err, Attempt: attempt, Backoff: base, Delay: delay})
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			if c.ctx.Err() != nil {
-				return nil, ErrClosed
-			}
-			return nil, fmt.Errorf("xmpp: connecting: %w (last error: %w)", ctx.Err(), err)
-		}
-	}
-}
-
-// isPermanent tells failures that retrying cannot fix.
-func isPermanent(err error) bool {
-	return errors.Is(err, ErrAuth) || errors.Is(err, ErrTLS) ||
-		errors.Is(err, ErrPlainNotLoopback)
-}
-
-// supervise owns the stream: it reads it until it breaks, then reconnects.
-func (c *Client) supervise(s *stream) {
-	defer c.wg.Done()
-	defer close(c.done)
-	for {
-		err := c.serve(s)
-		if c.ctx.Err() != nil {
-			return
-		}
-		c.emit(Event{Kind: EventDisconnected, Err: err})
-		// Another session took our resource (RFC 6120 §4.9.3.3):
-		// reconnecting would throw it out in turn, forever.
-		var se *StreamError
-		if errors.As(err, &se) && se.Condition == "conflict" {
+	return c.redial(ctx, dialPlan{
+		what: "xmpp: connecting",
+		dial: func(ctx context.Context) (*stream, error) {
 			c.mu.Lock()
-			c.permErr = err
+			resource := c.resource
 			c.mu.Unlock()
-			c.log.Error("xmpp: resource taken over by another session, not reconnecting", "err", err)
-			c.dropSM(ErrDisconnected)
-			return
-		}
-		if errors.As(err, &se) || errors.Is(err, errHandledTooHigh) {
-			// The server ended the session on purpose: resending
-			// what it refused would only end the next one.
-			c.dropSM(ErrDisconnected)
-		}
-		s, err = c.connect(c.ctx, 0, time.Now())
-		if err == nil {
-			err = c.install(s)
-		}
-		if err != nil {
-			if !errors.Is(err, ErrClosed) {
-				c.mu.Lock()
-				c.permErr = err
-				c.mu.Unlock()
-				c.log.Error("xmpp: stopped reconnecting", "err", err)
-				c.dropSM(err)
-			}
-			return
-		}
+			return dial(ctx, &c.cfg, resource, c.resumeFrom())
+		},
+		permanent:   permanentClient,
+		maxAttempts: maxAttempts, lost: lost, reconnectFor: c.cfg.ReconnectFor,
+		minBackoff: c.cfg.MinBackoff, maxBackoff: c.cfg.MaxBackoff,
+		emit: c.emit,
+	})
+}
+
+// broke reports a lost stream; it stops the client when another session
+// took our resource.
+func (c *Client) broke(err error) error {
+	c.emit(Event{Kind: EventDisconnected, Err: err})
+	// Another session took our resource (RFC 6120 §4.9.3.3):
+	// reconnecting would throw it out in turn, forever.
+	var se *StreamError
+	if errors.As(err, &se) && se.Condition == "conflict" {
+		c.log.Error("xmpp: resource taken over by another session, not reconnecting", "err", err)
+		c.dropSM(ErrDisconnected)
+		return err
 	}
+	if errors.As(err, &se) || errors.Is(err, errHandledTooHigh) {
+		// The server ended the session on purpose: resending what it
+		// refused would only end the next one.
+		c.dropSM(ErrDisconnected)
+	}
+	return nil
+}
+
+// gaveUp fails what the XEP-0198 session still held.
+func (c *Client) gaveUp(err error) {
+	c.log.Error("xmpp: stopped reconnecting", "err", err)
+	c.dropSM(err)
 }
 
 // install makes s the current stream. On a resumed XEP-0198 session it
@@ -454,14 +336,7 @@ func (c *Client) readLoop(s *stream) error {
 		case "iq":
 			c.routeIQ(s, st)
 		case "message":
-			m, err := decodeMessage(st)
-			if err != nil {
-				c.log.Warn("xmpp: undecodable message dropped", "from", st.attrs["from"], "err", err)
-				continue
-			}
-			c.enqueue(func() { c.dispatchMessage(m) }, func() {
-				c.log.Warn("xmpp: dispatch queue full, message dropped", "from", m.From)
-			})
+			c.routeMessage(st)
 		case "presence":
 			c.routePresence(s, st)
 		}

@@ -5,11 +5,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"runtime/debug"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jingled/jingled/jingle"
@@ -28,18 +25,10 @@ import (
 // handlers, then Start. Close ends everything.
 type Component struct {
 	dispatcher // its mu guards the fields below it
+	lifecycle
 
 	cfg ComponentConfig
 
-	cancel context.CancelFunc // ends dispatcher.ctx
-	wg     sync.WaitGroup
-	done   chan struct{}
-
-	started    atomic.Bool
-	supervised atomic.Bool
-	closeOnce  sync.Once
-
-	permErr     error // why the supervisor stopped, if it did
 	presHandler func(context.Context, Presence)
 }
 
@@ -60,7 +49,7 @@ func NewComponent(cfg ComponentConfig) (*Component, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Component{cfg: cfg, cancel: cancel, done: make(chan struct{})}
+	c := &Component{lifecycle: newLifecycle(cancel), cfg: cfg}
 	c.prepare(ctx, cfg.Logger.With("pkg", "xmpp", "component", cfg.Domain), cfg.QueueSize)
 	c.write = writeComponentStanza
 	c.answerFrom = func(iq *jingle.IQ) string {
@@ -80,34 +69,10 @@ func NewComponent(cfg ComponentConfig) (*Component, error) {
 // after MaxAttempts, ctx's error. Afterwards the component keeps itself
 // connected until Close.
 func (c *Component) Start(ctx context.Context) error {
-	if !c.started.CompareAndSwap(false, true) {
-		return errors.New("xmpp: Start called twice")
-	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		c.dispatchLoop()
-	}()
-	// The first connection obeys both the caller's ctx and Close.
-	cctx, cancel := context.WithCancel(ctx)
-	stop := context.AfterFunc(c.ctx, cancel)
-	s, err := c.connect(cctx)
-	stop()
-	cancel()
-	if err == nil {
-		err = c.install(s)
-	}
-	if err != nil {
-		c.mu.Lock()
-		c.permErr = err
-		c.mu.Unlock()
-		c.Close()
-		return err
-	}
-	c.supervised.Store(true)
-	c.wg.Add(1)
-	go c.supervise(s)
-	return nil
+	return c.start(ctx, owner{
+		d: &c.dispatcher, connect: c.connect, install: c.install, serve: c.serve,
+		broke: c.broke, gaveUp: c.gaveUp, close: c.Close,
+	})
 }
 
 // Domain returns the component's domain.
@@ -120,33 +85,17 @@ func (c *Component) Connected() bool {
 	return c.cur != nil
 }
 
-// Done is closed when the component stops for good: Close, or a permanent
-// failure while reconnecting (see Err).
-func (c *Component) Done() <-chan struct{} { return c.done }
-
-// Err returns why the component stopped reconnecting, or nil.
-func (c *Component) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.permErr
-}
-
 // Close closes the stream, stops the goroutines and waits for them.
 // Pending SendIQ calls fail with ErrClosed. Presence the component sent is
 // not withdrawn: send unavailable presence first where it matters.
 func (c *Component) Close() error {
-	c.closeOnce.Do(func() {
+	c.close(func() {
 		c.mu.Lock()
 		s := c.closeLocked()
 		c.mu.Unlock()
 		c.cancel()
 		if s != nil {
 			s.close(s.readDone, closeGrace)
-		}
-		c.wg.Wait()
-		if !c.supervised.Load() {
-			// No supervisor ran to close it.
-			close(c.done)
 		}
 	})
 	return nil
@@ -177,82 +126,38 @@ func (c *Component) HandlePresence(h func(ctx context.Context, p Presence)) {
 	c.presHandler = h
 }
 
-// connect dials until a stream is up or a permanent error.
-func (c *Component) connect(ctx context.Context) (*stream, error) {
-	for attempt := 1; ; attempt++ {
-		s, err := dialComponent(ctx, &c.cfg)
-		if err == nil {
-			s.attempt = attempt
-			return s, nil
-		}
-		if ctx.Err() != nil {
-			if c.ctx.Err() != nil {
-				return nil, ErrClosed
-			}
-			return nil, fmt.Errorf("xmpp: connecting component %s: %w (last error: %w)", c.cfg.Domain, ctx.Err(), err)
-		}
-		permanent := errors.Is(err, ErrAuth) || errors.Is(err, ErrUnknownComponent)
-		c.emit(Event{Kind: EventConnectFailed, Err: err, Attempt: attempt, Permanent: permanent})
-		if permanent {
-			return nil, err
-		}
-		if c.cfg.MaxAttempts > 0 && attempt >= c.cfg.MaxAttempts {
-			err = fmt.Errorf("%w after %d attempts: %w", ErrGaveUp, attempt, err)
-			c.emit(Event{Kind: EventGaveUp, Err: err, Attempt: attempt, Permanent: true})
-			return nil, err
-		}
-		base, delay := retryDelay(c.cfg.MinBackoff, c.cfg.MaxBackoff, attempt, rand.Float64())
-		c.emit(Event{Kind: EventRetry, Err: err, Attempt: attempt, Backoff: base, Delay: delay})
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			if c.ctx.Err() != nil {
-				return nil, ErrClosed
-			}
-			return nil, fmt.Errorf("xmpp: connecting component %s: %w (last error: %w)", c.cfg.Domain, ctx.Err(), err)
-		}
-	}
+// connect dials until a stream is up or a permanent error (see
+// dialPlan), at most Config.MaxAttempts times if set.
+func (c *Component) connect(ctx context.Context, _ time.Time) (*stream, error) {
+	return c.redial(ctx, dialPlan{
+		what:        "xmpp: connecting component " + c.cfg.Domain,
+		dial:        func(ctx context.Context) (*stream, error) { return dialComponent(ctx, &c.cfg) },
+		permanent:   permanentComponent,
+		maxAttempts: c.cfg.MaxAttempts,
+		minBackoff:  c.cfg.MinBackoff, maxBackoff: c.cfg.MaxBackoff,
+		emit: c.emit,
+	})
 }
 
-// supervise owns the stream: it reads it until it breaks, then reconnects.
-func (c *Component) supervise(s *stream) {
-	defer c.wg.Done()
-	defer close(c.done)
-	for {
-		err := c.serve(s)
-		if c.ctx.Err() != nil {
-			return
-		}
-		var se *StreamError
-		if errors.As(err, &se) && se.Condition == "conflict" {
-			// Another connection took the domain over (Prosody's
-			// component_conflict_resolve = kick_old): reconnecting
-			// would throw it out in turn, forever.
-			err = fmt.Errorf("%w: %s was taken over by another connection, not reconnecting (%w)", ErrDomainTaken, c.cfg.Domain, err)
-			c.emit(Event{Kind: EventDisconnected, Err: err})
-			c.mu.Lock()
-			c.permErr = err
-			c.mu.Unlock()
-			c.log.Error("xmpp: component stopped", "err", err)
-			return
-		}
+// broke reports a lost stream; it stops the component when another
+// connection took the domain over.
+func (c *Component) broke(err error) error {
+	var se *StreamError
+	if errors.As(err, &se) && se.Condition == "conflict" {
+		// Another connection took the domain over (Prosody's
+		// component_conflict_resolve = kick_old): reconnecting would
+		// throw it out in turn, forever.
+		err = fmt.Errorf("%w: %s was taken over by another connection, not reconnecting (%w)", ErrDomainTaken, c.cfg.Domain, err)
 		c.emit(Event{Kind: EventDisconnected, Err: err})
-		s, err = c.connect(c.ctx)
-		if err == nil {
-			err = c.install(s)
-		}
-		if err != nil {
-			if !errors.Is(err, ErrClosed) {
-				c.mu.Lock()
-				c.permErr = err
-				c.mu.Unlock()
-				c.log.Error("xmpp: component stopped reconnecting", "err", err)
-			}
-			return
-		}
+		c.log.Error("xmpp: component stopped", "err", err)
+		return err
 	}
+	c.emit(Event{Kind: EventDisconnected, Err: err})
+	return nil
+}
+
+func (c *Component) gaveUp(err error) {
+	c.log.Error("xmpp: component stopped reconnecting", "err", err)
 }
 
 // install makes s the current stream.
@@ -315,14 +220,7 @@ func (c *Component) readLoop(s *stream) error {
 		case "iq":
 			c.routeIQ(s, st)
 		case "message":
-			m, err := decodeMessage(st)
-			if err != nil {
-				c.log.Warn("xmpp: undecodable message dropped", "from", st.attrs["from"], "err", err)
-				continue
-			}
-			c.enqueue(func() { c.dispatchMessage(m) }, func() {
-				c.log.Warn("xmpp: dispatch queue full, message dropped", "from", m.From, "to", m.To)
-			})
+			c.routeMessage(st)
 		case "presence":
 			p, err := decodePresence(st)
 			if err != nil {

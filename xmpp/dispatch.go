@@ -142,6 +142,18 @@ func (d *dispatcher) routeIQ(s *stream, st *rawStanza) {
 	}
 }
 
+// routeMessage queues a message stanza for the message handlers.
+func (d *dispatcher) routeMessage(st *rawStanza) {
+	m, err := decodeMessage(st)
+	if err != nil {
+		d.log.Warn("xmpp: undecodable message dropped", "from", st.attrs["from"], "err", err)
+		return
+	}
+	d.enqueue(func() { d.dispatchMessage(m) }, func() {
+		d.log.Warn("xmpp: dispatch queue full, message dropped", d.panicAttrs(m.From, m.To)...)
+	})
+}
+
 // enqueue hands f to the dispatch goroutine, or runs full if the queue is
 // full (the flood guard).
 func (d *dispatcher) enqueue(f, full func()) {
@@ -183,7 +195,7 @@ func (d *dispatcher) dispatchIQ(s *stream, iq *jingle.IQ) {
 }
 
 // panicAttrs are the log attributes of a panic in a handler of the stanza
-// from→to, followed by more.
+// from→to (or of a stanza dropped), followed by more.
 func (d *dispatcher) panicAttrs(from, to string, more ...any) []any {
 	attrs := []any{"from", from}
 	if d.logTo {

@@ -136,7 +136,7 @@ func TestHandshakeFailureClass(t *testing.T) {
 		{"protocol version", tls.AlertError(70), true},
 	} {
 		err := tlsHandshakeError(tc.err)
-		if got := isPermanent(err); got != tc.permanent {
+		if got := permanentClient(err); got != tc.permanent {
 			t.Errorf("%s: permanent %v, want %v (%v)", tc.name, got, tc.permanent, err)
 		}
 	}
