@@ -100,6 +100,7 @@ type Call struct {
 	cert      *webrtc.Certificate
 	started   map[*webrtc.RTPSender]bool
 	mediaSeen map[string]bool
+	sinks     map[string]*heldSink // by content: call_sinks.go
 	connected int
 	timer     *time.Timer
 	// sendState: why we do not send on a content (hold, mute).
@@ -115,6 +116,7 @@ func newCall(app *Application, initiator bool, peerJID string, m MediaOptions) *
 		ctx: ctx, cancel: cancel,
 		loopEnd: make(chan struct{}), done: make(chan struct{}), events: make(chan Event, 64),
 		byContent: map[string]*peer{}, remote: map[string]jingle.Content{}, mediaSeen: map[string]bool{},
+		sinks:   map[string]*heldSink{},
 		started: map[*webrtc.RTPSender]bool{}, ours: map[string]bool{},
 		early: map[string][]webrtc.ICECandidateInit{},
 	}
@@ -292,6 +294,7 @@ func (c *Call) afterEnd() {
 		}
 	}
 	c.workers.Wait()
+	c.closeSinks()
 	r := c.Reason()
 	e := Event{Type: EventEnded}
 	if r != nil {

@@ -94,22 +94,23 @@ func (c *Call) onTrack(p *peer, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 	}
 	codec := t.Codec()
 	c.log.Debug("rtp: remote track", "content", content, "codec", codec.MimeType)
-	var sink Sink
 	factory := c.media.Sinks
 	if factory == nil && c.media.Record != "" {
 		factory = Recorder(c.media.Record)
 		c.media.Sinks = factory
 	}
-	if factory != nil {
-		s, err := factory(content, codec)
-		if err != nil {
-			c.fail(jingle.ReasonMediaError, err)
-			return
+	sink, err := c.acquireSink(content, func() (Sink, error) {
+		if factory == nil {
+			return nil, nil
 		}
-		sink = s
-		if hs, ok := s.(HeaderExtensionSink); ok {
-			hs.SetHeaderExtensions(r.GetParameters().HeaderExtensions)
-		}
+		return factory(content, codec)
+	})
+	if err != nil {
+		c.fail(jingle.ReasonMediaError, err)
+		return
+	}
+	if hs, ok := sink.(HeaderExtensionSink); ok {
+		hs.SetHeaderExtensions(r.GetParameters().HeaderExtensions)
 	}
 	echo := p.echo[content]
 	paused := p.echoPaused[content]
@@ -124,13 +125,10 @@ func (c *Call) onTrack(p *peer, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 	go func() {
 		defer c.workers.Done()
 		defer echoStop()
-		defer func() {
-			if sink != nil {
-				if err := sink.Close(); err != nil {
-					c.log.Warn("rtp: closing recording", "err", err)
-				}
-			}
-		}()
+		if sink != nil {
+			// Once the loop has stopped, afterEnd closes the sink.
+			defer c.q.post(func() { c.releaseSink(content) })
+		}
 		var stopPLI func() bool
 		if video {
 			// Ask for a key frame at once and then every 2 s until the
