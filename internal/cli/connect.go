@@ -207,11 +207,19 @@ func (e *endpoint) resolvePeer(ctx context.Context, peer, feature string, descs 
 	}
 	out.Event("proposed", fmt.Sprintf("Proposing the call to %s (session %s)…", peer, p.ID()), map[string]any{"peer": peer, "sid": p.ID(), "route": route.Kind.String(), "jmi_devices": route.Ringers})
 	go func() {
+		// A device that answers at once sends <ringing/> and <proceed/>
+		// back to back: when both have come, ringing still is reported
+		// (select alone would pick either).
 		select {
 		case <-p.Ringing():
-			out.Event("ringing", "The peer's device is ringing.", map[string]any{"sid": p.ID()})
 		case <-p.Done():
+			select {
+			case <-p.Ringing():
+			default:
+				return
+			}
 		}
+		out.Event("ringing", "The peer's device is ringing.", map[string]any{"sid": p.ID()})
 	}()
 	full, err = p.Wait(ctx)
 	if err != nil {
