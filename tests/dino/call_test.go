@@ -210,8 +210,30 @@ func callToDino(t *testing.T, l *lab, video, record bool) (*cliRun, string, int6
 		if err != nil {
 			t.Error(err)
 		}
+		if attempt == 1 && r.code == 0 && received(r, "audio") == 0 {
+			// Dino's side: now and then its audio source sends nothing
+			// in a call that otherwise works (ICE, DTLS and our audio
+			// fine; seen once in 6 runs on 2026-12-06, nothing else
+			// running). A second silent call fails the test.
+			t.Logf("RETRY: Dino sent no audio in a call that connected: %s; placing the call once more", r)
+			continue
+		}
 		return r, rec, off
 	}
+}
+
+// received is how many packets of content the CLI received.
+func received(r *cliRun, content string) float64 {
+	st, _ := r.summary()["stats"].(map[string]any)
+	streams, _ := st["streams"].([]any)
+	for _, s := range streams {
+		m, _ := s.(map[string]any)
+		if m["content"] == content {
+			got, _ := m["packets_received"].(float64)
+			return got
+		}
+	}
+	return -1
 }
 
 // callToDinoOnce is one attempt of callToDino; with video, the error says
@@ -269,18 +291,12 @@ func logCall(t *testing.T, r *cliRun) {
 // checkReceived asserts the CLI received at least n packets on content.
 func checkReceived(t *testing.T, r *cliRun, content string, n float64) {
 	t.Helper()
-	st, _ := r.summary()["stats"].(map[string]any)
-	streams, _ := st["streams"].([]any)
-	for _, s := range streams {
-		m, _ := s.(map[string]any)
-		if m["content"] == content {
-			if got, _ := m["packets_received"].(float64); got < n {
-				t.Errorf("CLI received %v %s packets from Dino, want at least %v", got, content, n)
-			}
-			return
-		}
+	switch got := received(r, content); {
+	case got < 0:
+		t.Errorf("no %s stream in the CLI's summary", content)
+	case got < n:
+		t.Errorf("CLI received %v %s packets from Dino, want at least %v", got, content, n)
 	}
-	t.Errorf("no %s stream in the CLI's summary", content)
 }
 
 func loadPCM(t *testing.T, path string) []float64 {

@@ -166,17 +166,24 @@ func (d *dinoProc) checkDinoShows(t *testing.T, c color.RGBA, callDone <-chan st
 const droppedLate = "A lot of buffers are being dropped"
 
 // videoShown turns checkDinoShows's outcome into the test's: nil when Dino
-// showed the colour; errRetryVideo when it did not and its log since off
-// says its sink dropped late frames and this was the first attempt (the
-// caller places the call once more); else the error itself.
+// showed the colour; on the first attempt errRetryVideo (the caller places
+// the call once more), saying whether Dino's log since off shows its sink
+// dropping late frames; else the error itself. The retry is for Dino's
+// side: its window stays dark now and then though our frames arrived
+// (seen in 2 of 6 runs of tests/dino on 2026-12-06, once without the
+// dropped-frames message, with nothing else running); a second dark
+// window fails the test.
 func (d *dinoProc) videoShown(t *testing.T, err error, off, attempt int) error {
 	t.Helper()
 	if err == nil {
 		return nil
 	}
-	if attempt == 1 && strings.Contains(d.logSince(off), droppedLate) {
-		t.Logf("KNOWN: Dino's video sink dropped late frames (%q in its log: the machine is too busy for its decoder), "+
-			"so its window stayed dark: %v; placing the call once more", droppedLate, err)
+	if attempt == 1 {
+		why := "its log does not say why"
+		if strings.Contains(d.logSince(off), droppedLate) {
+			why = fmt.Sprintf("%q in its log: the machine is too busy for its decoder", droppedLate)
+		}
+		t.Logf("RETRY: Dino's call window stayed dark (%s): %v; placing the call once more", why, err)
 		return errRetryVideo
 	}
 	return err
