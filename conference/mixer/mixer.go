@@ -30,7 +30,6 @@ type Mixer struct {
 	commonLim  limiter
 	commonEnc  [numCodecs]encoder
 	deliveries []delivery
-	now        time.Time // when this tick started; jitter buffer levels
 
 	stats counters
 

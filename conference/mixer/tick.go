@@ -40,13 +40,13 @@ func (m *Mixer) tick() {
 // mixLocked is tick's body; m.mu is held.
 func (m *Mixer) mixLocked() {
 	ins := m.inputs
-	m.now = time.Now()
+	now := time.Now()
 
 	// Levels: from RFC 6464 where inputs have it, else by decoding.
 	m.cands = m.cands[:0]
 	for _, in := range ins {
 		st := &in.st
-		m.gather(in)
+		m.gather(in, now)
 		st.decoded = false
 		if !st.byLevel {
 			m.render(in, true)
@@ -153,8 +153,9 @@ func (m *Mixer) encode(enc *encoder, c Codec, pcm []float32) []byte {
 }
 
 // gather pulls from in's jitter buffer the packets (or gaps) that make up
-// this frame, and the RFC 6464 level they carry. It does not decode.
-func (m *Mixer) gather(in *Input) {
+// this frame, and the RFC 6464 level they carry, with the buffer level
+// taken at now, the tick's start. It does not decode.
+func (m *Mixer) gather(in *Input, now time.Time) {
 	st := &in.st
 	st.units, st.arena = st.units[:0], st.arena[:0]
 	need := m.frameLen - st.fifo.len()
@@ -162,13 +163,13 @@ func (m *Mixer) gather(in *Input) {
 
 	in.mu.Lock()
 	if in.jb.playing {
-		if n := in.jb.watchLevel(in.jb.level(m.now, m.frameLen), m.frameLen/2); n > 0 {
+		if n := in.jb.watchLevel(in.jb.level(now, m.frameLen), m.frameLen/2); n > 0 {
 			if d := in.jb.dropOldest(n); d > 0 {
 				in.stats.dropped.Add(uint64(d))
 			}
 		}
 	}
-	for need > 0 && in.jb.ready(m.now, m.frameLen) {
+	for need > 0 && in.jb.ready(now, m.frameLen) {
 		if n := in.jb.trim(in.jb.delay+trimFrames*m.frameLen, in.jb.delay); n > 0 {
 			in.stats.dropped.Add(uint64(n))
 		}
