@@ -350,17 +350,7 @@ func writeComponentStanza(s *stream, v any) error {
 }
 
 func (c *Component) emit(e Event) {
-	switch e.Kind {
-	case EventConnected:
-		c.log.Info("xmpp: component connected", "attempt", e.Attempt)
-	case EventRetry:
-		c.log.Info("xmpp: component retrying", "attempt", e.Attempt, "delay", e.Delay, "err", e.Err)
-	case EventDisconnected, EventConnectFailed, EventGaveUp:
-		c.log.Warn("xmpp: component "+e.Kind.String(), "attempt", e.Attempt, "err", e.Err)
-	}
-	if c.cfg.OnEvent != nil {
-		c.cfg.OnEvent(e)
-	}
+	report(c.log, "xmpp: component ", e, []any{"attempt", e.Attempt}, c.cfg.OnEvent)
 }
 
 // inDomain reports whether jid is domain itself or a JID under it

@@ -4,6 +4,7 @@
 package xmpp
 
 import (
+	"log/slog"
 	"strconv"
 	"time"
 )
@@ -71,15 +72,22 @@ type Event struct {
 }
 
 func (c *Client) emit(e Event) {
+	report(c.log, "xmpp: ", e, []any{"jid", e.JID, "attempt", e.Attempt, "resumed", e.Resumed, "resume_refused", e.Err}, c.cfg.OnEvent)
+}
+
+// report logs a connection event of a Client or Component (prefix names
+// which; connected are the attributes of EventConnected) and hands it to
+// onEvent, if set.
+func report(log *slog.Logger, prefix string, e Event, connected []any, onEvent func(Event)) {
 	switch e.Kind {
 	case EventConnected:
-		c.log.Info("xmpp: connected", "jid", e.JID, "attempt", e.Attempt, "resumed", e.Resumed, "resume_refused", e.Err)
+		log.Info(prefix+"connected", connected...)
 	case EventRetry:
-		c.log.Info("xmpp: retrying", "attempt", e.Attempt, "delay", e.Delay, "err", e.Err)
+		log.Info(prefix+"retrying", "attempt", e.Attempt, "delay", e.Delay, "err", e.Err)
 	case EventDisconnected, EventConnectFailed, EventGaveUp:
-		c.log.Warn("xmpp: "+e.Kind.String(), "attempt", e.Attempt, "err", e.Err)
+		log.Warn(prefix+e.Kind.String(), "attempt", e.Attempt, "err", e.Err)
 	}
-	if c.cfg.OnEvent != nil {
-		c.cfg.OnEvent(e)
+	if onEvent != nil {
+		onEvent(e)
 	}
 }
