@@ -153,15 +153,7 @@ func TestRestartICETieBreak(t *testing.T) {
 	bobApp := NewApplication(bobOpts)
 	aliceMgr := l.manager(t, alice, jingle.WithTransport(ICEUDP{}))
 	tb := &tieBreaker{endpoint: &endpoint{l: l, jid: bob}}
-	bobMgr := jingle.NewManager(bob, tb, append(bobApp.Options(), jingle.WithLogger(testLogger(t).With("me", bob)))...)
-	l.mu.Lock()
-	l.mgrs[bob] = bobMgr
-	l.mu.Unlock()
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = bobMgr.Close(cctx)
-	})
+	l.managerVia(t, bob, tb, bobApp.Options()...)
 	call, err := Dial(ctx, aliceMgr, bob, CallOptions{MediaOptions: MediaOptions{Audio: tone}, Peer: loopback(t)})
 	if err != nil {
 		t.Fatal(err)

@@ -79,8 +79,14 @@ func (e *endpoint) SendIQ(ctx context.Context, iq *jingle.IQ) (*jingle.IQ, error
 func (e *endpoint) SendMessage(context.Context, *jingle.Message) error { return nil }
 
 func (l *link) manager(t *testing.T, jid string, opts ...jingle.Option) *jingle.Manager {
+	return l.managerVia(t, jid, &endpoint{l: l, jid: jid}, opts...)
+}
+
+// managerVia is manager with the sender its stanzas go out through (a
+// test that alters them wraps the endpoint).
+func (l *link) managerVia(t *testing.T, jid string, via jingle.Sender, opts ...jingle.Option) *jingle.Manager {
 	opts = append([]jingle.Option{jingle.WithLogger(testLogger(t).With("me", jid))}, opts...)
-	m := jingle.NewManager(jid, &endpoint{l: l, jid: jid}, opts...)
+	m := jingle.NewManager(jid, via, opts...)
 	l.mu.Lock()
 	l.mgrs[jid] = m
 	l.mu.Unlock()
