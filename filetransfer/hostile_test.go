@@ -63,9 +63,14 @@ type rawOffer struct {
 	// hangUp closes the stream after the payload, as a sender whose
 	// connection broke.
 	hangUp bool
+	// datachannel sends over a data channel instead of IBB.
+	datachannel bool
+	// tail is written after the payload, in a write of its own.
+	tail []byte
 }
 
-// sendRaw pushes o from p over IBB and returns how the session ended.
+// sendRaw pushes o from p over IBB (or a data channel) and returns how
+// the session ended.
 func sendRaw(t *testing.T, p *peer, to string, o rawOffer) *jingle.Reason {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -79,7 +84,11 @@ func sendRaw(t *testing.T, p *peer, to string, o rawOffer) *jingle.Reason {
 		sessMu.Unlock()
 		return s.Send(ctx, j)
 	}
-	h, err := p.ibb.NewHandle(ctx, jingletest.TransportSession{LocalJID: p.m.Local(), PeerJID: to, Initiator: true, SendFunc: send}, "a-file-offer")
+	var tp jingle.StreamTransport = p.ibb
+	if o.datachannel {
+		tp = p.dc
+	}
+	h, err := tp.NewHandle(ctx, jingletest.TransportSession{LocalJID: p.m.Local(), PeerJID: to, Initiator: true, SendFunc: send}, "a-file-offer")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,6 +134,9 @@ func sendRaw(t *testing.T, p *peer, to string, o rawOffer) *jingle.Reason {
 		payload = payload[off:]
 	}
 	_, _ = conn.Write(payload) // may fail once the receiver gives up
+	if o.tail != nil {
+		_, _ = conn.Write(o.tail)
+	}
 	if o.hangUp {
 		_ = conn.Close()
 	}
@@ -175,6 +187,11 @@ func TestHostileOffers(t *testing.T) {
 		wantFile string // "" = nothing may be left in the directory
 	}{
 		{"size lie", rawOffer{file: filetransfer.File{Name: "lie.bin", Size: 5000}, payload: data}, jingle.ReasonMediaError, ""},
+		// The extra bytes in a message of their own, after the declared
+		// size was read whole: only the tail check sees them, on a stream
+		// that stays open.
+		{"size lie after the end (datachannel)", rawOffer{file: filetransfer.File{Name: "dclie.bin", Size: int64(len(data)), Hashes: sum256(data)}, payload: data,
+			datachannel: true, tail: []byte("more")}, jingle.ReasonMediaError, ""},
 		{"wrong hash", rawOffer{file: filetransfer.File{Name: "bad.bin", Size: int64(len(data)), Hashes: sum256([]byte("other"))}, payload: data}, jingle.ReasonMediaError, ""},
 		{"wrong checksum later", rawOffer{file: filetransfer.File{Name: "late.bin", Size: int64(len(data)), HashUsed: []string{"sha-1"}}, payload: data,
 			checksum: []filetransfer.Hash{{Algo: "sha-1", Value: make([]byte, 20)}}}, jingle.ReasonMediaError, ""},

@@ -36,6 +36,31 @@ type conn struct {
 	closeErr  error
 
 	pair ice.Pair
+	// sctp gives the association's smoothed round-trip time, nil if
+	// unknown.
+	sctp *webrtc.SCTPTransport
+}
+
+// Tail waits: bytes a sender writes behind the last one we read travel
+// in the same ordered stream, at most a congestion window behind, so
+// they arrive within a round trip or two of it; tailRTTs round trips
+// plus tailSlack for the receiver's scheduling, before any RTT is
+// measured or on loopback.
+const (
+	tailRTTs  = 4
+	tailSlack = 20 * time.Millisecond
+)
+
+// TailWait tells filetransfer how long to look for bytes beyond a file's
+// declared end: a data channel stays open after the data, so the wait
+// always runs out; a few round trips, not the fixed wait streams that
+// close get.
+func (c *conn) TailWait() time.Duration {
+	var srtt time.Duration
+	if c.sctp != nil {
+		srtt = time.Duration(c.sctp.Stats().SmoothedRoundTripTime * float64(time.Second))
+	}
+	return tailSlack + tailRTTs*srtt
 }
 
 // Pair returns the candidate pair the channel runs over (zero if unknown).

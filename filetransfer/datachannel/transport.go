@@ -249,6 +249,11 @@ func (h *handle) attach(dc *webrtc.DataChannel) {
 		}
 		c := newConn(rwc, dc, maxMsg)
 		c.pair = h.selectedPair()
+		h.mu.Lock()
+		if h.pc != nil {
+			c.sctp = h.pc.SCTP()
+		}
+		h.mu.Unlock()
 		h.finish(c, nil)
 	})
 }
