@@ -25,6 +25,7 @@ import (
 	"time"
 
 	pionice "github.com/pion/ice/v4"
+	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/jingled/jingled/ice"
@@ -135,6 +136,13 @@ func New(opts ...Option) *Transport {
 	}
 	var se webrtc.SettingEngine
 	se.DetachDataChannels()
+	// Larger socket buffers (socketbuf.go); WithSettingEngine may replace
+	// the network (vnet).
+	if n, err := stdnet.NewNet(); err == nil {
+		se.SetNet(bufferedNet{Net: n, size: socketBuffer})
+	} else {
+		c.log.Warn("datachannel: host network for socket buffers", "err", err)
+	}
 	// mDNS candidates cannot travel in Jingle, and the queries would leave
 	// the host: off.
 	se.SetICEMulticastDNSMode(pionice.MulticastDNSModeDisabled)
