@@ -42,6 +42,7 @@ bench-smoke:
 	./scripts/in-netns.sh $(GO) test -run '^$$' -bench . -benchtime 1x ./filetransfer/integration -ft.benchsize=1048576 -ft.benchibbsize=262144
 	./scripts/in-netns.sh ./bench/turn/run.sh -q -s "coturn jingled" -l voice -o $$(mktemp)
 	./scripts/in-netns.sh ./bench/turn/toprate.sh -s jingled -r 2000 -c 2 -o $$(mktemp)
+	./scripts/in-netns.sh ./bench/turn/closedloop.sh -s "coturn jingled" -w 4 -c 2 -d 1 -n 1 -o $$(mktemp)
 	./scripts/in-netns.sh ./bench/ftref/run.sh -s 1048576 -r 1 -b 0
 
 # Fast tests only (in-memory router, vnet): no root, no Prosody.

@@ -11,8 +11,12 @@
 //	rate=OFFERED sent=S peer=P back=R relayed_per_s=X loss_pct=L
 //
 // where relayed counts the datagrams the relay sent (to the peer and back
-// to the clients) and loss is 1 - R/S. Loopback only: the server and the
-// peer are given as addresses, the peer binds 127.0.0.1.
+// to the clients) and loss is 1 - R/S. With -window it runs the closed
+// loop instead (closed.go, bench/turn/closedloop.sh): each client keeps
+// that many messages in flight, and a line per window gives the echo rate,
+// round-trip times and, with -pid, the server's CPU per echo. Loopback
+// only: the server and the peer are given as addresses, the peer binds
+// 127.0.0.1.
 package main
 
 import (
@@ -43,15 +47,24 @@ func main() {
 	clients := flag.Int("clients", 16, "allocations")
 	size := flag.Int("size", 160, "payload bytes per datagram")
 	rates := flag.String("rates", "20000,40000,80000", "offered client datagrams per second, comma-separated")
-	step := flag.Duration("step", 2*time.Second, "time per rate")
+	step := flag.Duration("step", 2*time.Second, "time per rate (and per window with -window)")
+	window := flag.String("window", "", "closed loop instead of -rates: comma-separated messages in flight per client (closed.go)")
+	pid := flag.Int("pid", 0, "with -window: the server's process id, whose CPU time per echo is reported")
 	flag.Parse()
-	if err := run(*server, *user, *pass, *clients, *size, *rates, *step); err != nil {
+	if err := run(*server, *user, *pass, *clients, *size, *rates, *window, *pid, *step); err != nil {
 		fmt.Fprintln(os.Stderr, "turnload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(server, user, pass string, nclients, size int, rateList string, step time.Duration) error {
+func run(server, user, pass string, nclients, size int, rateList, windowList string, pid int, step time.Duration) error {
+	var windows []int
+	if windowList != "" {
+		var err error
+		if windows, err = parseWindows(windowList); err != nil {
+			return err
+		}
+	}
 	srv, err := net.ResolveUDPAddr("udp4", server)
 	if err != nil {
 		return err
@@ -85,8 +98,13 @@ func run(server, user, pass string, nclients, size int, rateList string, step ti
 		if err := allocate(conn, srv, user, pass, peer.LocalAddr().(*net.UDPAddr)); err != nil { //nolint:forcetypeassert // UDP.
 			return fmt.Errorf("client %d: %w", i, err)
 		}
-		wg.Add(1)
-		go func() { defer wg.Done(); drain(c.pc, &back) }()
+		if windows == nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); drain(c.pc, &back) }()
+		}
+	}
+	if windows != nil {
+		return runClosed(cs, srv, size, windows, pid, 500*time.Millisecond, step)
 	}
 
 	frame := make([]byte, 4+size+3)
@@ -99,7 +117,7 @@ func run(server, user, pass string, nclients, size int, rateList string, step ti
 		msgs[i] = ipv4.Message{Buffers: [][]byte{frame}, Addr: srv}
 	}
 
-	for _, f := range strings.Split(rateList, ",") {
+	for _, f := range splitList(rateList) {
 		rate, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || rate <= 0 {
 			return fmt.Errorf("bad rate %q", f)
@@ -141,6 +159,18 @@ func run(server, user, pass string, nclients, size int, rateList string, step ti
 	}
 
 	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+
+	return out
 }
 
 // echo sends every datagram back where it came from (the relay address).
