@@ -70,8 +70,8 @@ func newGatedPacketConn(pc net.PacketConn, g *gate, gen *socketGenerator) *gated
 
 // fromClient is the event loop's look at each datagram on the socket: a
 // ChannelData on a mirrored channel is relayed there and then.
-func (c *gatedPacketConn) fromClient(buf []byte, n int, from netip.AddrPort) bool {
-	return n >= 4 && buf[0]&0xC0 == 0x40 && c.forward(buf[:n], from)
+func (c *gatedPacketConn) fromClient(buf []byte, n int, from netip.AddrPort, q *sendQueue) bool {
+	return n >= 4 && buf[0]&0xC0 == 0x40 && c.forward(buf[:n], from, q)
 }
 
 func (c *gatedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
@@ -94,7 +94,7 @@ func (c *gatedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		}
 		c.gen.pending = 0 // A reservation applies to one datagram only.
 		ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-		if c.lc == nil && c.fromClient(p, n, ap) {
+		if c.lc == nil && c.fromClient(p, n, ap, nil) {
 			continue
 		}
 		c.clearBind()

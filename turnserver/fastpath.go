@@ -202,8 +202,8 @@ func (c *gatedPacketConn) noteBindResponse(p []byte) {
 
 // forward relays a client's ChannelData on a mirrored channel from the
 // allocation's relay socket and reports whether it did; false hands the
-// datagram to pion.
-func (c *gatedPacketConn) forward(b []byte, client netip.AddrPort) bool {
+// datagram to pion. With q (the event loop's) the send is queued.
+func (c *gatedPacketConn) forward(b []byte, client netip.AddrPort, q *sendQueue) bool {
 	a := c.fast.get(client)
 	if a == nil {
 		return false
@@ -218,14 +218,15 @@ func (c *gatedPacketConn) forward(b []byte, client netip.AddrPort) bool {
 	}
 	// Errors are counted by the relay socket (denied_peer, send_error), as
 	// pion's path only logs them.
-	_, _ = a.relay.WriteTo(b[4:4+l], ch.peerUA)
+	_, _ = a.relay.writeTo(b[4:4+l], ch.peerUA, ch.peer, q)
 
 	return true
 }
 
 // toClient wraps a peer's datagram, read into buf[4:4+n], as ChannelData
-// on a mirrored channel and sends it to the client; false hands it to pion.
-func (a *fastAlloc) toClient(buf []byte, n int, peer netip.AddrPort, m *metrics) bool {
+// on a mirrored channel and sends it to the client, or queues it on q;
+// false hands it to pion.
+func (a *fastAlloc) toClient(buf []byte, n int, peer netip.AddrPort, m *metrics, q *sendQueue) bool {
 	ch := a.byPeer(peer, time.Now().UnixNano())
 	if ch == nil {
 		return false
@@ -238,6 +239,9 @@ func (a *fastAlloc) toClient(buf []byte, n int, peer netip.AddrPort, m *metrics)
 	for end%4 != 0 {
 		buf[end] = 0
 		end++
+	}
+	if lc, ok := a.turn.(*loopConn); ok && q.add(lc, buf[:end], a.client) {
+		return true
 	}
 	if _, err := a.turn.WriteToUDPAddrPort(buf[:end], a.client); err != nil {
 		m.dropped.WithLabelValues("send_error").Inc()

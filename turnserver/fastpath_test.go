@@ -128,7 +128,7 @@ func testChannelDataFastPath(t *testing.T, disableLoop bool) {
 	// by the fast path; pion drops it.
 	bad := channelData(0x4000, []byte{1, 2, 3, 4})
 	binary.BigEndian.PutUint16(bad[2:4], 100)
-	if s.gated[0].forward(bad, a.client) {
+	if s.gated[0].forward(bad, a.client, nil) {
 		t.Fatal("truncated ChannelData forwarded")
 	}
 

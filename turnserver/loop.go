@@ -17,8 +17,9 @@ import (
 // (bench/turn/README.md). An event loop owns a set of sockets that the
 // netpoller never sees and serves them from one goroutine: one epoll_pwait
 // for every ready socket, one recvmmsg for up to 8 datagrams, the ChannelData fast
-// path inline, and only what pion must handle (STUN requests, unbound peer
-// data) queued to pion's reading goroutines through loopConn.
+// path inline with its sends batched into sendmmsg (sendq_linux.go), and
+// only what pion must handle (STUN requests, unbound peer data) queued to
+// pion's reading goroutines through loopConn.
 //
 // loopConn is the net.PacketConn pion sees for such a socket.
 
@@ -61,8 +62,9 @@ var packetPool = sync.Pool{New: func() any {
 
 // loopHandler sees each datagram on the loop's goroutine first; p has
 // headroom bytes of room before it (p's backing array starts there). It
-// returns true when it consumed the datagram.
-type loopHandler func(buf []byte, n int, from netip.AddrPort) bool
+// returns true when it consumed the datagram. What it relays it may queue
+// on q (sendq_linux.go), which the loop flushes after the batch.
+type loopHandler func(buf []byte, n int, from netip.AddrPort, q *sendQueue) bool
 
 // loopConn is a UDP socket served by a udpLoop.
 type loopConn struct {

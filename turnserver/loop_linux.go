@@ -252,6 +252,7 @@ func (l *udpLoop) run() {
 	defer close(l.done)
 	var events [loopBatch]syscall.EpollEvent
 	b := newBatch()
+	q := newSendQueue(l.m)
 	last := time.Now()
 	for {
 		var n int
@@ -284,14 +285,20 @@ func (l *udpLoop) run() {
 				continue
 			}
 			if c := l.conns[id]; c != nil {
-				l.read(c, b)
+				l.read(c, b, q)
 			}
 		}
 	}
 }
 
-// read takes up to loopMsgs datagrams from c, if c is still open.
-func (l *udpLoop) read(c *loopConn, b *batch) {
+// read takes up to loopMsgs datagrams from c, if c is still open, and
+// sends what their handlers queued.
+func (l *udpLoop) read(c *loopConn, b *batch, q *sendQueue) {
+	l.handleBatch(c, b, q)
+	q.flush()
+}
+
+func (l *udpLoop) handleBatch(c *loopConn, b *batch, q *sendQueue) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.closed {
@@ -305,7 +312,7 @@ func (l *udpLoop) read(c *loopConn, b *batch) {
 			continue
 		}
 		buf := b.bufs[i]
-		if c.handle != nil && c.handle(buf, m, from) {
+		if c.handle != nil && c.handle(buf, m, from, q) {
 			continue
 		}
 		c.deliver(buf[c.headroom:c.headroom+m], from, l.m)

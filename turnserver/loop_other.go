@@ -12,6 +12,11 @@ type udpLoop struct{}
 
 const loopSupported = false
 
+// sendQueue batches the event loop's sends on Linux (sendq_linux.go).
+type sendQueue struct{}
+
+func (*sendQueue) add(*loopConn, []byte, netip.AddrPort) bool { return false }
+
 func newUDPLoop(*metrics) (*udpLoop, error) { return nil, errLoopUnsupported }
 
 func (*udpLoop) listen(netip.AddrPort, bool, int, int, int, loopHandler) (*loopConn, error) {

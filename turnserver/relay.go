@@ -217,27 +217,59 @@ func (c *relayConn) check(ua *net.UDPAddr) DenyReason {
 // policy is checked again per IP and port, which is where the server's own
 // addresses are limited to relay ports.
 func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	ua, _ := addr.(*net.UDPAddr)
+	if send, n, err := c.admit(p, ua); !send {
+		return n, err
+	}
+
+	return c.send(p, addr)
+}
+
+// writeTo is WriteTo for the fast path, which knows the peer in both
+// forms: on an event-loop socket with the loop's queue, the send is
+// queued (sendq_linux.go).
+func (c *relayConn) writeTo(p []byte, ua *net.UDPAddr, to netip.AddrPort, q *sendQueue) (int, error) {
+	if send, n, err := c.admit(p, ua); !send {
+		return n, err
+	}
+	if c.lc != nil && q.add(c.lc, p, to) {
+		return len(p), nil
+	}
+
+	return c.send(p, ua)
+}
+
+// admit is what every datagram to a peer passes before it is sent: the
+// policy for ua's IP and port, the bandwidth caps, the counters. send is
+// false when it must not go out; n and err are then WriteTo's answer.
+func (c *relayConn) admit(p []byte, ua *net.UDPAddr) (send bool, n int, err error) {
 	g := c.gen
-	if ua, ok := addr.(*net.UDPAddr); ok {
+	if ua != nil {
 		if reason := c.check(ua); reason != DenyNone {
 			g.metrics.dropped.WithLabelValues("denied_peer").Inc()
 
-			return 0, fmt.Errorf("%w: %s", errPeerDenied, reason)
+			return false, 0, fmt.Errorf("%w: %s", errPeerDenied, reason)
 		}
 	}
 	if c.limited && !c.allowBytes(len(p)) {
 		g.metrics.dropped.WithLabelValues("bandwidth").Inc()
 
-		return len(p), nil // Dropped like a congested link would.
+		return false, len(p), nil // Dropped like a congested link would.
 	}
 	// Counted before the send: once it returns, the peer's answer may
 	// already be on its way back, and observers must not see the reply
 	// before the request.
 	g.metrics.toPeerBytes.Add(float64(len(p)))
 	g.metrics.toPeerPackets.Inc()
+
+	return true, 0, nil
+}
+
+// send hands an admitted datagram to the socket.
+func (c *relayConn) send(p []byte, addr net.Addr) (int, error) {
 	n, err := c.PacketConn.WriteTo(p, addr)
 	if err != nil {
-		g.metrics.dropped.WithLabelValues("send_error").Inc()
+		c.gen.metrics.dropped.WithLabelValues("send_error").Inc()
 
 		return n, err //nolint:wrapcheck // pion logs it.
 	}
@@ -249,7 +281,7 @@ func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 // it: bandwidth caps, metrics, and the fast path; true means it was
 // consumed. buf[4:4+n] holds the datagram, buf[:4] is room for a
 // ChannelData header and buf has room for padding behind.
-func (c *relayConn) fromPeer(buf []byte, n int, from netip.AddrPort) bool {
+func (c *relayConn) fromPeer(buf []byte, n int, from netip.AddrPort, q *sendQueue) bool {
 	g := c.gen
 	if c.limited && !c.allowBytes(n) {
 		g.metrics.dropped.WithLabelValues("bandwidth").Inc()
@@ -259,7 +291,7 @@ func (c *relayConn) fromPeer(buf []byte, n int, from netip.AddrPort) bool {
 	g.metrics.fromPeerBytes.Add(float64(n))
 	g.metrics.fromPeerPackets.Inc()
 
-	return c.fast != nil && c.fast.toClient(buf, n, from, g.metrics)
+	return c.fast != nil && c.fast.toClient(buf, n, from, g.metrics, q)
 }
 
 func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
@@ -288,13 +320,13 @@ func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 			return n, addr, err //nolint:wrapcheck // pion ends the allocation on any error.
 		}
 		if c.fast == nil {
-			if c.fromPeer(nil, n, ap) {
+			if c.fromPeer(nil, n, ap, nil) {
 				continue
 			}
 
 			return n, addr, nil
 		}
-		if c.fromPeer(c.buf, n, ap) {
+		if c.fromPeer(c.buf, n, ap, nil) {
 			continue
 		}
 		n = copy(p, c.buf[4:4+n])
