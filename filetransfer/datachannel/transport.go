@@ -143,6 +143,10 @@ func New(opts ...Option) *Transport {
 	} else {
 		c.log.Warn("datachannel: host network for socket buffers", "err", err)
 	}
+	// RFC 9653: no CRC32c in SCTP packets that DTLS already protects,
+	// where the peer announces it too (pion, newer libwebrtc); others
+	// keep the checksum.
+	se.EnableSCTPZeroChecksum(true)
 	// mDNS candidates cannot travel in Jingle, and the queries would leave
 	// the host: off.
 	se.SetICEMulticastDNSMode(pionice.MulticastDNSModeDisabled)
