@@ -17,27 +17,58 @@ import (
 // costs one system call per batch instead of one per datagram; at call
 // rates a batch holds one datagram and flush costs what sendto did.
 //
+// Where the kernel has UDP GSO (UDP_SEGMENT, Linux 4.18), consecutive
+// datagrams of a run bound for the same address with the same size (the
+// last may be shorter) go as one message the kernel splits late, so the
+// stack is walked once for them: that is how a flood from one peer to one
+// client leaves.
+//
 // The queued bytes are the loop's receive buffers, which the next read
 // reuses, so the loop flushes before it reads again. Only the loop's
 // goroutine touches its queue; pion's goroutines still send at once.
 type sendQueue struct {
 	n     int
 	conns [loopMsgs]*loopConn
-	hdrs  [loopMsgs]mmsghdr
 	iovs  [loopMsgs]unix.Iovec
 	names [loopMsgs]unix.RawSockaddrInet6
+	lens  [loopMsgs]uint32 // names' lengths
 	m     *metrics
+
+	// The messages of one sendmmsg: one per datagram, or one per GSO
+	// group of segs datagrams with its UDP_SEGMENT control message.
+	out  [loopMsgs]mmsghdr
+	segs [loopMsgs]int
+	ctrl [loopMsgs][gsoCmsgSpace]byte
+
+	gso      bool // the kernel takes UDP_SEGMENT
+	gsoFails int  // GSO sends refused; past gsoMaxFails GSO is off
 }
 
-func newSendQueue(m *metrics) *sendQueue {
-	q := &sendQueue{m: m}
-	for i := range loopMsgs {
-		q.hdrs[i].hdr.Iov = &q.iovs[i]
-		q.hdrs[i].hdr.SetIovlen(1)
-		q.hdrs[i].hdr.Name = (*byte)(unsafe.Pointer(&q.names[i]))
-	}
+const (
+	// gsoSegMax is the largest segment sent with GSO: a segment must fit
+	// the path's MTU, which the kernel checks (EINVAL) and a relay does
+	// not know; 1400 bytes fits Ethernet and most tunnels, and covers
+	// audio and most video packets.
+	gsoSegMax = 1400
+	// gsoMaxFails turns GSO off for a loop whose sends it keeps failing
+	// (a device without checksum offload, a tunnel with a small MTU).
+	gsoMaxFails  = 16
+	gsoCmsgSpace = 24 // unix.CmsgSpace(2) on 64-bit Linux
+)
 
-	return q
+func newSendQueue(m *metrics) *sendQueue {
+	return &sendQueue{m: m, gso: kernelHasGSO()}
+}
+
+// kernelHasGSO asks a throwaway UDP socket whether it takes UDP_SEGMENT.
+func kernelHasGSO() bool {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd) //nolint:errcheck // Probe socket.
+
+	return unix.SetsockoptInt(fd, unix.IPPROTO_UDP, unix.UDP_SEGMENT, 0) == nil
 }
 
 // add queues b for to on c and reports whether it did; false (a full
@@ -54,7 +85,7 @@ func (q *sendQueue) add(c *loopConn, b []byte, to netip.AddrPort) bool {
 		sa.Family = unix.AF_INET6
 		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], to.Port())
 		sa.Addr = to.Addr().As16()
-		q.hdrs[i].hdr.Namelen = unix.SizeofSockaddrInet6
+		q.lens[i] = unix.SizeofSockaddrInet6
 	} else {
 		if !to.Addr().Unmap().Is4() {
 			return false
@@ -63,7 +94,7 @@ func (q *sendQueue) add(c *loopConn, b []byte, to netip.AddrPort) bool {
 		s4.Family = unix.AF_INET
 		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&s4.Port))[:], to.Port())
 		s4.Addr = to.Addr().Unmap().As4()
-		q.hdrs[i].hdr.Namelen = unix.SizeofSockaddrInet4
+		q.lens[i] = unix.SizeofSockaddrInet4
 	}
 	q.iovs[i].Base = &b[0]
 	q.iovs[i].SetLen(len(b))
@@ -99,16 +130,81 @@ func (q *sendQueue) sendRun(c *loopConn, start, end int) {
 	if c.closed {
 		return
 	}
-	for start < end {
-		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&q.hdrs[start])),
-			uintptr(end-start), 0, 0, 0)
-		if e != 0 || r == 0 {
-			// The first datagram failed; drop it and go on with the rest.
-			q.m.dropped.WithLabelValues("send_error").Inc()
-			start++
+	k := q.build(start, end, q.gso)
+	for i := 0; i < k; {
+		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&q.out[i])),
+			uintptr(k-i), 0, 0, 0)
+		if e == 0 && r > 0 {
+			i += int(r)
 
 			continue
 		}
-		start += int(r)
+		// Message i failed. A GSO group is sent again one by one (and GSO
+		// given up if it keeps failing); a single datagram is dropped.
+		if q.segs[i] > 1 {
+			if q.gsoFails++; q.gsoFails >= gsoMaxFails {
+				q.gso = false
+			}
+			first := q.first(i, start)
+			q.sendPlain(c, first, first+q.segs[i])
+		} else {
+			q.m.dropped.WithLabelValues("send_error").Inc()
+		}
+		i++
 	}
+}
+
+// first is the index of message i's first datagram.
+func (q *sendQueue) first(i, start int) int {
+	for j := range i {
+		start += q.segs[j]
+	}
+
+	return start
+}
+
+// sendPlain sends datagrams [start, end) as one message each.
+func (q *sendQueue) sendPlain(c *loopConn, start, end int) {
+	k := q.build(start, end, false)
+	for i := 0; i < k; {
+		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&q.out[i])),
+			uintptr(k-i), 0, 0, 0)
+		if e != 0 || r == 0 {
+			q.m.dropped.WithLabelValues("send_error").Inc()
+			r = 1
+		}
+		i += int(r)
+	}
+}
+
+// build fills q.out with the messages for datagrams [start, end) and
+// returns how many: with gso, runs to one address of equal-size datagrams
+// (the last may be shorter) share a message.
+func (q *sendQueue) build(start, end int, gso bool) int {
+	k := 0
+	for i := start; i < end; k++ {
+		size := q.iovs[i].Len
+		j := i + 1
+		if gso && size <= gsoSegMax {
+			for j < end && q.names[j] == q.names[i] && q.iovs[j-1].Len == size && q.iovs[j].Len <= size {
+				j++
+			}
+		}
+		h := &q.out[k].hdr
+		*h = unix.Msghdr{Name: (*byte)(unsafe.Pointer(&q.names[i])), Namelen: q.lens[i], Iov: &q.iovs[i]}
+		h.SetIovlen(j - i)
+		if j-i > 1 {
+			c := &q.ctrl[k]
+			cm := (*unix.Cmsghdr)(unsafe.Pointer(&c[0]))
+			cm.Level, cm.Type = unix.IPPROTO_UDP, unix.UDP_SEGMENT
+			cm.SetLen(unix.CmsgLen(2))
+			binary.NativeEndian.PutUint16(c[unix.CmsgLen(0):], uint16(size)) //nolint:gosec // <= gsoSegMax.
+			h.Control = &c[0]
+			h.SetControllen(unix.CmsgSpace(2))
+		}
+		q.segs[k] = j - i
+		i = j
+	}
+
+	return k
 }

@@ -3,6 +3,7 @@ package turnserver
 import (
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -85,7 +86,7 @@ func TestSendQueue(t *testing.T) {
 			if string(buf[:n]) != w {
 				t.Fatalf("got %q, want %q", buf[:n], w)
 			}
-			if w[0] == 'a' && from != a.localAP || w[0] == 'b' && from != b.localAP {
+			if (w[0] == 'a' || w[0] == 'g') && from != a.localAP || w[0] == 'b' && from != b.localAP {
 				t.Fatalf("%q came from %v", w, from)
 			}
 		}
@@ -96,6 +97,21 @@ func TestSendQueue(t *testing.T) {
 	}
 	read(r1, "a1", "b1", "a3")
 	read(r2, "a2")
+
+	// Equal-size datagrams to one address go as one GSO message where the
+	// kernel has it; the receiver still gets them one by one, in order.
+	burst := []string{"g0xx", "g1xx", "g2xx", "g3", "h0xx"}
+	for _, m := range burst[:4] {
+		q.add(a, []byte(m), to1)
+	}
+	q.add(a, []byte(burst[4]), to2)
+	q.flush()
+	read(r1, burst[:4]...)
+	read(r2, burst[4])
+	if q.gsoFails != 0 {
+		t.Fatalf("%d GSO sends refused (kernel GSO: %v)", q.gsoFails, q.gso)
+	}
+	t.Logf("kernel UDP GSO: %v", q.gso)
 
 	// A full queue refuses the next datagram.
 	for i := range loopMsgs {
@@ -116,5 +132,51 @@ func TestSendQueue(t *testing.T) {
 	read(r2, want...)
 	if got := testutil.ToFloat64(m.dropped.WithLabelValues("send_error")); got != 0 {
 		t.Fatalf("send errors = %v", got)
+	}
+}
+
+// build groups a run's datagrams into GSO messages only where the kernel
+// can split them back: one address, equal sizes, a shorter one only last,
+// nothing above gsoSegMax.
+func TestSendQueueGSOGroups(t *testing.T) {
+	x := netip.MustParseAddrPort("127.0.0.1:1000")
+	y := netip.MustParseAddrPort("127.0.0.1:1001")
+	c := &loopConn{localAP: netip.MustParseAddrPort("127.0.0.1:9")}
+	type d struct {
+		size int
+		to   netip.AddrPort
+	}
+	for _, tc := range []struct {
+		name string
+		in   []d
+		gso  bool
+		want []int
+	}{
+		{"one", []d{{100, x}}, true, []int{1}},
+		{"equal to one address", []d{{100, x}, {100, x}, {100, x}}, true, []int{3}},
+		{"shorter last", []d{{100, x}, {100, x}, {60, x}}, true, []int{3}},
+		{"shorter in the middle ends the group", []d{{100, x}, {60, x}, {100, x}}, true, []int{2, 1}},
+		{"longer ends the group", []d{{100, x}, {120, x}}, true, []int{1, 1}},
+		{"another address", []d{{100, x}, {100, y}, {100, y}}, true, []int{1, 2}},
+		{"above gsoSegMax", []d{{gsoSegMax + 1, x}, {gsoSegMax + 1, x}}, true, []int{1, 1}},
+		{"without GSO", []d{{100, x}, {100, x}}, false, []int{1, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := &sendQueue{}
+			for _, in := range tc.in {
+				if !q.add(c, make([]byte, in.size), in.to) {
+					t.Fatal("add refused")
+				}
+			}
+			k := q.build(0, q.n, tc.gso)
+			if got := q.segs[:k]; !slices.Equal(got, tc.want) {
+				t.Fatalf("groups %v, want %v", got, tc.want)
+			}
+			for i := range k {
+				if hasCtrl := q.out[i].hdr.Control != nil; hasCtrl != (q.segs[i] > 1) {
+					t.Fatalf("message %d of %d datagrams: control message %v", i, q.segs[i], hasCtrl)
+				}
+			}
+		})
 	}
 }
