@@ -3,17 +3,20 @@
 # (`make bench-ft-ref`, beside `make bench-ft`): libwebrtc's datachannel
 # (bench/ftref/libwebrtc-dc.mjs, @roamhq/wrtc from tests/interop), pion's
 # (bench/ftref/piondc, browser-style flow control, jingled's detached
-# blocking writes, and flow control with a large UDP receive buffer) and a
-# raw loopback TCP copy (bench/ftref/tcpcopy), all in the same run. The
+# blocking writes, and flow control with a large UDP receive buffer), a
+# raw loopback TCP copy (bench/ftref/tcpcopy) and jingled's own
+# end-to-end transfer (bench-ft's datachannel row: Jingle through
+# Prosody, hashed, written and fsynced), all in the same run. The
 # references run in rounds, one transfer of each per round, so load from
 # other jobs on the machine falls on all of them alike.
 #
-#   bench/ftref/run.sh [-s BYTES] [-r ROUNDS] [-b RCVBUF] [-o FILE]
+#   bench/ftref/run.sh [-s BYTES] [-r ROUNDS] [-b RCVBUF] [-J] [-o FILE]
 #
 # -s bytes per transfer (default 33554432, -ft.benchsize's default),
 # -r rounds (default 5: loopback UDP loss makes single datachannel runs
 # vary a lot), -b SO_RCVBUF of the extra pion row (default
-# 4194304; 0 leaves the row out), -o also writes the table to FILE.
+# 4194304; 0 leaves the row out), -J leaves jingled's row out, -o also
+# writes the table to FILE.
 # Run it inside a network namespace that has only lo (scripts/in-netns.sh,
 # as the make target does): libwebrtc gathers on every interface, so its
 # part re-enters one through tests/interop/netns-run.sh otherwise, and the
@@ -25,13 +28,15 @@ SIZE=33554432
 ROUNDS=5
 RCVBUF=4194304
 OUT=""
-while getopts "s:r:b:o:" opt; do
+JINGLED=1
+while getopts "s:r:b:o:J" opt; do
   case $opt in
     s) SIZE=$OPTARG ;;
     r) ROUNDS=$OPTARG ;;
     b) RCVBUF=$OPTARG ;;
     o) OUT=$OPTARG ;;
-    *) echo "usage: $0 [-s bytes] [-r rounds] [-b rcvbuf] [-o file]" >&2; exit 2 ;;
+    J) JINGLED=0 ;;
+    *) echo "usage: $0 [-s bytes] [-r rounds] [-b rcvbuf] [-J] [-o file]" >&2; exit 2 ;;
   esac
 done
 
@@ -45,6 +50,31 @@ WORK=$(mktemp -d /tmp/bench-ftref.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 $GO build -o "$WORK/piondc" ./bench/ftref/piondc
 $GO build -o "$WORK/tcpcopy" ./bench/ftref/tcpcopy
+if [ "$JINGLED" = 1 ]; then
+  $GO test -c -o "$WORK/integration.test" ./filetransfer/integration
+fi
+
+# jingled_dc runs one transfer of bench-ft's datachannel row (its own
+# Prosody, started before the clock) and prints it as the references
+# print theirs: a human line and a {"ftref": result line, whose time
+# includes the set-up (Jingle, ICE, DTLS, SCTP).
+jingled_dc() {
+  (cd filetransfer/integration && "$WORK/integration.test" -test.run '^$' -test.bench 'Throughput/datachannel$' \
+    -test.benchtime 1x -ft.benchsize="$SIZE") | awk -v size="$SIZE" -v impl="jingled, pion/webrtc $(webrtc_version)" '
+    /^BenchmarkThroughput\/datachannel/ {
+      for (i = 2; i <= NF; i++) { if ($i == "MB/s") mb = $(i - 1); if ($i == "cpu-ms/MB") cpu = $(i - 1) }
+    }
+    END {
+      if (mb == "") { print "jingled-dc: no benchmark line"; exit 1 }
+      printf "jingled-dc run 1/1: %d bytes at %s MB/s, %s CPU ms/MB (set-up included, sha-256 ok)\n", size, mb, cpu
+      printf "{\"ftref\":\"result\",\"name\":\"jingled-dc\",\"impl\":\"%s\",\"bytes\":%d,\"chunk\":65535,\"backpressure\":\"buffered amount 4 MiB/1 MiB\",\"runs\":1,\"mbps\":[%s],\"median_mbps\":%s,\"setup_ms\":null,\"cpu_ms_per_mb\":[%s],\"sha256\":\"ok\"}\n", impl, size, mb, mb, cpu
+    }'
+}
+
+# webrtc_version prints the pion/webrtc version go.mod requires.
+webrtc_version() {
+  awk '$1 == "github.com/pion/webrtc/v4" { print $2; exit }' go.mod
+}
 
 # Only loopback here: the kernel's UDP counters belong to this run.
 ONLY_LO=0
@@ -94,6 +124,9 @@ for round in $(seq 1 "$ROUNDS"); do
     measure "pion-dc-rcvbuf$((RCVBUF >> 10))k" "$WORK/piondc" -size "$SIZE" -runs 1 -rcvbuf "$RCVBUF"
   fi
   measure libwebrtc-dc ./tests/interop/netns-run.sh node bench/ftref/libwebrtc-dc.mjs --size "$SIZE" --runs 1
+  if [ "$JINGLED" = 1 ]; then
+    measure jingled-dc jingled_dc
+  fi
 done
 
 echo

@@ -15,7 +15,8 @@ const what = {
     'raw-tcp': 'raw TCP + sha-256',
     'pion-dc': 'pion datachannel',
     'pion-dc-detached': "pion datachannel, jingled's settings",
-    'libwebrtc-dc': 'libwebrtc datachannel'
+    'libwebrtc-dc': 'libwebrtc datachannel',
+    'jingled-dc': 'jingled end-to-end (bench-ft datachannel: Jingle via Prosody, hashed, written, fsynced; set-up inside the time)'
 };
 
 function describe(name) {
@@ -59,7 +60,8 @@ for await (const line of createInterface({ input: process.stdin })) {
         w.mbps.push(...r.mbps);
         w.cpu.push(...(r.cpu_ms_per_mb ?? []));
         // setup_ms is a median per invocation; weigh it by its runs.
-        for (let i = 0; i < r.runs; i++) {
+        // null: the row's time includes its set-up (jingled-dc).
+        for (let i = 0; r.setup_ms !== null && i < r.runs; i++) {
             w.setup.push(r.setup_ms);
         }
     } else if (r.ftref === 'drops' && r.drops !== null) {
@@ -89,7 +91,7 @@ for (const name of names) {
     out.push(
         `| ${describe(name)} | ${w.impl} | ${w.chunk} B | ${round(med)} | ${w.mbps.join(', ')} | ` +
             `${w.cpu.length ? Math.round(median(w.cpu) * 100) / 100 : '-'} | ` +
-            `${round(median(w.setup))} | ${w.drops ?? '-'} | ${share(med, tcpMed)} | ${name.startsWith('raw-tcp') ? '-' : share(med, libwebrtcMed)} |`
+            `${w.setup.length ? round(median(w.setup)) : '-'} | ${w.drops ?? '-'} | ${share(med, tcpMed)} | ${name.startsWith('raw-tcp') ? '-' : share(med, libwebrtcMed)} |`
     );
 }
 process.stdout.write(out.join('\n') + '\n');

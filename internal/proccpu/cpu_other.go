@@ -1,8 +1,8 @@
 //go:build !unix
 
-package report
+package proccpu
 
 import "time"
 
-// ProcessCPU is 0 where getrusage is missing: the CPU column then reads 0.
-func ProcessCPU() time.Duration { return 0 }
+// Used is 0 where getrusage is missing: the CPU column then reads 0.
+func Used() time.Duration { return 0 }

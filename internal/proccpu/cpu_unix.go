@@ -1,16 +1,19 @@
 //go:build unix
 
-package report
+// Package proccpu reads the CPU time this process has used, all threads:
+// the CPU-per-MB columns of the throughput benchmarks (bench/ftref, the
+// file-transfer benchmark) divide it by the bytes moved.
+package proccpu
 
 import (
 	"syscall"
 	"time"
 )
 
-// ProcessCPU returns this process's user+system CPU time so far, all
+// Used returns this process's user+system CPU time so far, all
 // threads (getrusage RUSAGE_SELF, as node's process.cpuUsage reports it
 // for libwebrtc-dc.mjs).
-func ProcessCPU() time.Duration {
+func Used() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

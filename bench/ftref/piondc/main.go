@@ -58,6 +58,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/jingled/jingled/bench/ftref/internal/report"
+	"github.com/jingled/jingled/internal/proccpu"
 )
 
 // Chunk sizes of the two modes: browsers' and StanzaJS's 16 KiB, and the
@@ -380,7 +381,7 @@ func transfer(ctx context.Context, api *webrtc.API, o options, data []byte, want
 	}
 	setup := time.Since(setupStart)
 
-	start, cpu0 := time.Now(), report.ProcessCPU()
+	start, cpu0 := time.Now(), proccpu.Used()
 	if o.mode == "detached" {
 		err = sendDetached(s.rwc, data, o.chunk)
 	} else {
@@ -397,7 +398,7 @@ func transfer(ctx context.Context, api *webrtc.API, o options, data []byte, want
 	case <-ctx.Done():
 		return report.Run{}, fmt.Errorf("receive: %w", ctx.Err())
 	}
-	return report.Run{Bytes: len(data), Transfer: recv.endTime().Sub(start), Setup: setup, CPU: report.ProcessCPU() - cpu0}, nil
+	return report.Run{Bytes: len(data), Transfer: recv.endTime().Sub(start), Setup: setup, CPU: proccpu.Used() - cpu0}, nil
 }
 
 var errClosed = errors.New("channel closed")

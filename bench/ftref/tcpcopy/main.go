@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/jingled/jingled/bench/ftref/internal/report"
+	"github.com/jingled/jingled/internal/proccpu"
 )
 
 var (
@@ -148,7 +149,7 @@ func copyOnce(ctx context.Context, l net.Listener, data []byte, want [32]byte, o
 	}
 	setup := time.Since(setupStart)
 	_ = c.SetDeadline(deadline)
-	start, cpu0 := time.Now(), report.ProcessCPU()
+	start, cpu0 := time.Now(), proccpu.Used()
 	var werr error
 	for off := 0; off < len(data) && werr == nil; off += o.chunk {
 		_, werr = c.Write(data[off:min(off+o.chunk, len(data))])
@@ -157,7 +158,7 @@ func copyOnce(ctx context.Context, l net.Listener, data []byte, want [32]byte, o
 	// its read.
 	_ = c.Close()
 	r := <-res
-	cpu := report.ProcessCPU() - cpu0
+	cpu := proccpu.Used() - cpu0
 	switch {
 	case werr != nil:
 		return report.Run{}, fmt.Errorf("write: %w", werr)
