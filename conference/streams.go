@@ -25,6 +25,12 @@ const FeatureAllVideo = rtp.FeatureAllVideo
 // brought in line with who sends video.
 const streamsTick = 300 * time.Millisecond
 
+// addContentWait bounds the wait for one content-add: longer than the
+// call's own bound on the peer's ack (15 s, rtp's send), so that a slow
+// ack (a loaded peer or server) is waited for rather than abandoned while
+// the call goes on adding the content.
+const addContentWait = 20 * time.Second
+
 // wantsAllVideo asks a participant's disco#info whether it takes every
 // video (FeatureAllVideo).
 func (r *Room) wantsAllVideo(ctx context.Context, p *participant) bool {
@@ -51,7 +57,9 @@ type stream struct {
 // runStreams keeps a multi-stream participant's video contents in line
 // with who sends video, until its call ends. One content is negotiated at
 // a time (a content-add waits for the previous one's answer), so changes
-// are retried on the next tick.
+// are retried on the next tick. Every attempt takes a new content name:
+// an attempt whose wait ended may still have added its content to the
+// call, and retrying under that name would fail for the rest of the call.
 func (r *Room) runStreams(p *participant) {
 	defer r.wg.Done()
 	streams := map[*participant]*stream{}
@@ -98,26 +106,41 @@ func (r *Room) runStreams(p *participant) {
 			if streams[src] != nil {
 				continue
 			}
-			name := fmt.Sprintf("video-%d", n+1)
 			fs, err := newForwardSource(fmt.Sprint(r.seq.Add(1)), src.call.RequestKeyFrame)
 			if err != nil {
 				continue
 			}
+			n++
+			name := fmt.Sprintf("video-%d", n)
 			out := &videoOut{recv: p, track: fs.track, fixed: src, pending: src}
 			r.video.addStream(out)
-			ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
-			err = p.call.AddContent(ctx, name, webrtc.RTPCodecTypeVideo, fs)
-			cancel()
-			if err != nil {
+			if err := r.addContent(p, name, fs); err != nil {
 				// Another negotiation is in flight: next tick.
+				r.log.Debug("content-add of a stream", "peer", p.peer, "content", name, "err", err)
 				r.video.removeStream(out)
 				_ = fs.Close()
 				continue
 			}
-			n++
 			streams[src] = &stream{content: name, out: out}
 			src.call.RequestKeyFrame()
 			break // one negotiation at a time
 		}
 	}
+}
+
+// addContent adds a video content carrying fs to p's call, waiting at
+// most addContentWait, less if the call ends.
+func (r *Room) addContent(p *participant, name string, fs *forwardSource) error {
+	ctx, cancel := context.WithTimeout(r.ctx, addContentWait)
+	defer cancel()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-p.call.Done():
+			cancel()
+		case <-done:
+		}
+	}()
+	return p.call.AddContent(ctx, name, webrtc.RTPCodecTypeVideo, fs)
 }
