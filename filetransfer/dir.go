@@ -159,6 +159,7 @@ type sink struct {
 	offset    int64  // bytes already present when the transfer started
 	written   int64  // total bytes in the file, offset included
 	hashes    map[string]hash.Hash
+	flushed   int64 // bytes whose writeback has been started (writeback)
 }
 
 // create opens the partial file for f, sent by sender. With resume (the
@@ -227,7 +228,7 @@ func (d *Dir) create(f *File, sender string, resume bool, stop func()) (*sink, e
 		s.abort(false)
 		return nil, fmt.Errorf("filetransfer: seeking partial file: %w", err)
 	}
-	s.offset, s.written = have, have
+	s.offset, s.written, s.flushed = have, have, have
 	return s, nil
 }
 
@@ -327,6 +328,7 @@ func (s *sink) Write(p []byte) (int, error) {
 			h.Write(p[:w])
 		}
 		s.written += int64(w)
+		s.writeback()
 	}
 	if errors.Is(err, syscall.ENOSPC) {
 		return w, s.diskFull(err)
@@ -335,6 +337,25 @@ func (s *sink) Write(p []byte) (int, error) {
 		return w, fmt.Errorf("filetransfer: writing %s: %w", s.tmp, err)
 	}
 	return w, nil
+}
+
+// writebackChunk is how many written bytes the sink lets gather in the
+// page cache before it asks the kernel to start writing them to the disk.
+const writebackChunk = 4 << 20
+
+// writeback starts the disk writes of each writebackChunk as soon as it
+// is complete, so that the disk works while the rest of the file
+// arrives and the fsync in publish, which still makes the whole file
+// durable, only waits for the tail. Left to itself the kernel starts
+// them only once the pages are old (dirty_expire_centisecs, 30 s) or
+// too many (dirty_background_ratio), so the fsync paid for the whole
+// file: 35-50 ms of a 130 ms transfer of 32 MiB here.
+func (s *sink) writeback() {
+	if s.written-s.flushed < writebackChunk {
+		return
+	}
+	startWriteback(s.f, s.flushed, s.written-s.flushed)
+	s.flushed = s.written
 }
 
 // diskFull is the error of a write that found the disk full: what is
