@@ -315,18 +315,26 @@ func (s *sink) hashWriter() io.Writer {
 	return io.MultiWriter(ws...)
 }
 
-// Write appends p, refusing to go beyond the declared size: a peer that
-// lies about the size cannot fill the disk.
+// Write appends p and hashes it (fill does both for a whole stream).
 func (s *sink) Write(p []byte) (int, error) {
+	w, err := s.put(p)
+	for _, h := range s.hashes {
+		h.Write(p[:w])
+	}
+	return w, err
+}
+
+// put appends p to the file without hashing it, refusing to go beyond the
+// declared size (a peer that lies about the size cannot fill the disk),
+// and has the kernel start writing what came so far to the disk
+// (writeback). The caller hashes the bytes written.
+func (s *sink) put(p []byte) (int, error) {
 	n := len(p)
 	if s.size >= 0 && s.written+int64(n) > s.size {
 		return 0, fmt.Errorf("%w: %d bytes declared, got at least %d", ErrSizeExceeded, s.size, s.written+int64(n))
 	}
 	w, err := s.f.Write(p)
 	if w > 0 {
-		for _, h := range s.hashes {
-			h.Write(p[:w])
-		}
 		s.written += int64(w)
 		s.writeback()
 	}
@@ -356,6 +364,65 @@ func (s *sink) writeback() {
 	}
 	startWriteback(s.f, s.flushed, s.written-s.flushed)
 	s.flushed = s.written
+}
+
+// The receive pipeline of fill: fillBufs buffers of fillBufSize bytes go
+// round between the reads and the hashes.
+const (
+	fillBufs    = 4
+	fillBufSize = 256 << 10
+)
+
+// fill reads r into the file until the declared size is in (r may stay
+// open: a data channel does) or, when the size is unknown, until r
+// ends. The hashes run on a goroutine of their own, up to fillBufs
+// buffers behind the writes, so that on more than one core hashing no
+// longer adds to the time the stream takes; fill waits for them before
+// it returns. progress is called after each write.
+func (s *sink) fill(r io.Reader, progress func()) error {
+	free := make(chan []byte, fillBufs)
+	for range fillBufs {
+		free <- make([]byte, fillBufSize)
+	}
+	full := make(chan []byte, fillBufs)
+	hashed := make(chan struct{})
+	go func() {
+		defer close(hashed)
+		for b := range full {
+			for _, h := range s.hashes {
+				h.Write(b)
+			}
+			free <- b[:cap(b)]
+		}
+	}()
+	defer func() {
+		close(full)
+		<-hashed
+	}()
+	for s.remaining() != 0 {
+		buf := <-free
+		n, rerr := r.Read(buf)
+		if n > 0 {
+			w, err := s.put(buf[:n])
+			full <- buf[:w]
+			if err != nil {
+				return err
+			}
+			progress()
+		} else {
+			free <- buf
+		}
+		if rerr != nil {
+			if errors.Is(rerr, io.EOF) && s.size < 0 {
+				return nil
+			}
+			if errors.Is(rerr, io.EOF) {
+				return fmt.Errorf("%w: %d of %d bytes", ErrShortFile, s.written, s.size)
+			}
+			return fmt.Errorf("filetransfer: receiving: %w", rerr)
+		}
+	}
+	return nil
 }
 
 // diskFull is the error of a write that found the disk full: what is

@@ -134,28 +134,7 @@ func (tr *transfer) receiveData(started time.Time) {
 			tr.app.onProgress(tr.s.SID(), done, total)
 		}
 	}
-	buf := make([]byte, 64<<10)
-	for sk.remaining() != 0 {
-		n, rerr := conn.Read(buf)
-		if n > 0 {
-			if _, werr := sk.Write(buf[:n]); werr != nil {
-				err = werr
-				break
-			}
-			progress(sk.written, sk.size)
-		}
-		if rerr != nil {
-			if errors.Is(rerr, io.EOF) && sk.size < 0 {
-				break
-			}
-			if errors.Is(rerr, io.EOF) {
-				err = fmt.Errorf("%w: %d of %d bytes", ErrShortFile, sk.written, sk.size)
-			} else {
-				err = fmt.Errorf("filetransfer: receiving: %w", rerr)
-			}
-			break
-		}
-	}
+	err = sk.fill(conn, func() { progress(sk.written, sk.size) })
 	res.Transferred = sk.written - sk.offset
 	if err == nil {
 		err = tr.checkTail(conn)
