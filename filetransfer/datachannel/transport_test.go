@@ -37,7 +37,17 @@ func pair(t *testing.T, ns string) (*handle, *handle) { return pairB(t, ns) }
 
 func pairB(t testing.TB, ns string) (*handle, *handle) {
 	t.Helper()
-	tr := New(WithLoopbackOnly()).Dialect(ns)
+	return pairVia(t, New(WithLoopbackOnly()).Dialect(ns), nil)
+}
+
+// pairVia connects two handles of tr, the offer and the answer passing
+// through via (nil: unchanged) on their way to the other side.
+func pairVia(t testing.TB, tr *Transport, via func(e jingle.Element, offer bool) jingle.Element) (*handle, *handle) {
+	t.Helper()
+	if via == nil {
+		via = func(e jingle.Element, _ bool) jingle.Element { return e }
+	}
+	ns := tr.Namespace()
 	a := tr.newHandle(sess{romeo, juliet, true}, "a-file-offer")
 	b := tr.newHandle(sess{juliet, romeo, false}, "a-file-offer")
 	t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
@@ -50,7 +60,7 @@ func pairB(t testing.TB, ns string) (*handle, *handle) {
 	if offer.XMLName.Space != ns {
 		t.Fatalf("offer in %q, want %q", offer.XMLName.Space, ns)
 	}
-	if err := b.HandleRemote(ctx, jingle.ActionSessionInitiate, offer); err != nil {
+	if err := b.HandleRemote(ctx, jingle.ActionSessionInitiate, via(offer, true)); err != nil {
 		t.Fatal(err)
 	}
 	answer, err := b.Local(ctx)
@@ -72,7 +82,7 @@ func pairB(t testing.TB, ns string) (*handle, *handle) {
 			t.Fatalf("non-loopback candidate %s", c.IP)
 		}
 	}
-	if err := a.HandleRemote(ctx, jingle.ActionSessionAccept, answer); err != nil {
+	if err := a.HandleRemote(ctx, jingle.ActionSessionAccept, via(answer, false)); err != nil {
 		t.Fatal(err)
 	}
 	return a, b
