@@ -47,8 +47,11 @@ func (tr *transfer) sendData(started time.Time) {
 		tr.finishResult(res)
 		return
 	}
-	pw := &progressWriter{w: conn, done: offset, total: file.Size, f: tr.progress}
-	n, err := io.CopyN(pw, tr.src, length)
+	n, err := sendRange(conn, tr.src, length, func(sent int64) {
+		if tr.progress != nil {
+			tr.progress(offset+sent, file.Size)
+		}
+	})
 	res.Transferred = n
 	if err != nil {
 		err = fmt.Errorf("filetransfer: sending: %w", err)

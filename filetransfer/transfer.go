@@ -510,23 +510,6 @@ func (tr *transfer) replace() error {
 	}
 }
 
-// progressWriter reports bytes written to the progress callback.
-type progressWriter struct {
-	w     io.Writer
-	done  int64
-	total int64
-	f     func(done, total int64)
-}
-
-func (p *progressWriter) Write(b []byte) (int, error) {
-	n, err := p.w.Write(b)
-	p.done += int64(n)
-	if p.f != nil && n > 0 {
-		p.f(p.done, p.total)
-	}
-	return n, err
-}
-
 // finish records the result once.
 func (tr *transfer) finish(res Result) {
 	tr.mu.Lock()
