@@ -15,8 +15,12 @@
 #                           run of the same rooms), forwarded packets/s and
 #                           per-packet added latency, beside LiveKit's and
 #                           mediasoup's figures and the 500-per-core target.
+#                           With CONF_BENCH_FLAGS=-all-video: each participant
+#                           also receives every other's video as a content
+#                           of its own (the room's multi-stream mode): the
+#                           same table, streams = participants x room size.
 #   CONF_BENCH_FLAGS        e.g. -participants 100,200 -big 0 -window 20s,
-#                           -video, -o FILE to keep the table (see -h)
+#                           -video, -all-video, -o FILE to keep the table (see -h)
 GO               ?= go
 CONF_BENCH_FLAGS ?=
 

@@ -37,6 +37,20 @@ func main() {
 	flag.Parse()
 	set := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if cfg.allVideo {
+		// Multi-stream runs: video, without the audio-only baseline
+		// (the audio is a small part of these rooms' cost) unless asked.
+		cfg.video = true
+		if !set["load-mux"] {
+			cfg.loadMux = true
+		}
+		if !set["baseline"] {
+			cfg.baseline = false
+		}
+		if !set["participants"] {
+			cfg.small = []int{20, 30, 40, 50}
+		}
+	}
 	if cfg.video {
 		// Video runs: one active speaker per room (whom every other
 		// participant is shown), no big room, unless asked otherwise.
@@ -60,20 +74,24 @@ type config struct {
 	small             []int // participant counts in rooms of roomSize
 	big               int   // one room of this many; 0 skips
 	window, warmup    time.Duration
+	contentsWait      time.Duration // -all-video: confload's wait for the added contents
 	probes            int
 	pin               bool // jingled on CPU 0, confload on CPU 1
 	keepGoing         bool // run every size even past 1% loss
 	out               string
 	video             bool   // participants also send and receive VP8
+	allVideo          bool   // video, and every participant receives every other's (multi-stream)
 	baseline          bool   // -video: each size audio-only first, to subtract
 	cpuprofile        string // directory for a CPU profile of jingled per window
+	loadProfile       string // directory for a CPU profile of confload per window
 	mux               bool   // jingled's calls on one UDP port ([ice] udp_port)
+	loadMux           bool   // confload's calls on one UDP port of its own (a cheaper receive)
 }
 
 func defaultConfig() config {
 	return config{
 		roomSize: 10, talkers: 3, small: []int{50, 100, 150, 200, 300}, big: 100,
-		window: 10 * time.Second, warmup: 3 * time.Second, probes: 4,
+		window: 10 * time.Second, warmup: 3 * time.Second, contentsWait: 2 * time.Minute, probes: 4,
 		pin: runtime.NumCPU() >= 2, baseline: true,
 	}
 }
@@ -94,10 +112,14 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.probes, "probes", c.probes, "receivers that decode the mix to time the bursts, per run")
 	fs.BoolVar(&c.pin, "pin", c.pin, "pin jingled to CPU 0 and confload to CPU 1 (taskset)")
 	fs.BoolVar(&c.mux, "mux", c.mux, "put every participant's call on one UDP port of jingled's ([ice] udp_port)")
+	fs.BoolVar(&c.loadMux, "load-mux", c.loadMux, "put every participant's call on one UDP port of the load's, read in batches (on by default with -all-video, where the load receives every forwarded packet); ignored with -mux")
 	fs.BoolVar(&c.keepGoing, "keep-going", false, "run every size even after one lost more than 1%")
 	fs.StringVar(&c.out, "o", "", "also write the table to this file")
 	fs.BoolVar(&c.video, "video", false, "video runs: every participant also sends VP8 and receives the forwarded speaker's video (-talkers defaults to 1, -big to 0)")
+	fs.BoolVar(&c.allVideo, "all-video", false, "multi-stream video runs (implies -video): every participant also advertises the room's all-video feature and receives every other participant's video as a content of its own; -baseline defaults to false, -participants to 20,30,40,50, -load-mux to true")
+	fs.DurationVar(&c.contentsWait, "contents-wait", c.contentsWait, "with -all-video: how long the load waits after the last join for every added content to carry media, before the warmup (the row then reports how many did)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "save a CPU profile of jingled over each window into this directory (jingled's http.pprof), for go tool pprof")
+	fs.StringVar(&c.loadProfile, "load-cpuprofile", "", "save a CPU profile of the load generator (confload) over each window into this directory")
 	fs.BoolVar(&c.baseline, "baseline", c.baseline, "with -video: run each size audio-only first, the same rooms, to tell the video's share of the focus CPU")
 }
 
@@ -116,6 +138,7 @@ type row struct {
 	participantsInRooms float64 // jingled_conference_participants
 	scaling             bool    // a run of rooms of -room-size
 	video               bool    // a -video run
+	allVideo            bool    // a -all-video run
 	base                *row    // its audio-only baseline (same rooms)
 	talkers             int
 }
@@ -124,13 +147,26 @@ func (r row) held() bool {
 	return r.res.Joined == r.asked && r.upLoss < 0.01 && r.downLoss < 0.01 && r.res.Ended == 0 && (!r.video || r.videoHeld())
 }
 
-// videoHeld says the forwarded video held: everyone joined and got one
-// stream, under 1% video loss, no call ended, nothing misrouted. The
-// audio's losses are judged apart (held).
+// videoHeld says the forwarded video held: everyone joined and got its
+// streams (one; with -all-video one more per other participant of its
+// room, every added content carrying media when the window opened),
+// under 1% video loss, no call ended, nothing misrouted. The audio's
+// losses are judged apart (held).
 func (r row) videoHeld() bool {
 	v := r.res.Video
-	return r.res.Joined == r.asked && r.res.Ended == 0 && v != nil && v.Streams == r.asked &&
-		r.videoLoss() < 0.01 && v.Self == 0 && v.Unknown == 0
+	return r.res.Joined == r.asked && r.res.Ended == 0 && v != nil && v.Streams == r.wantStreams() &&
+		r.videoLoss() < 0.01 && v.Self == 0 && v.Unknown == 0 &&
+		v.Contents == v.ContentsExpected && v.Misrouted == 0 && v.Missing == 0
+}
+
+// wantStreams is how many forwarded streams the receivers should get
+// when everyone joined: one each, or with -all-video one per participant
+// of their room (the view and one per other).
+func (r row) wantStreams() int {
+	if r.allVideo {
+		return r.asked * (r.asked / max(r.rooms, 1))
+	}
+	return r.asked
 }
 
 func run(ctx context.Context, cfg config, stdout io.Writer) ([]row, error) {
@@ -177,6 +213,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) ([]row, error) {
 		rooms, size, tlk int
 		scaling          bool
 		video, baseline  bool
+		allVideo         bool
 	}
 	var specs []spec
 	for _, n := range cfg.small {
@@ -185,14 +222,14 @@ func run(ctx context.Context, cfg config, stdout io.Writer) ([]row, error) {
 		if cfg.video && cfg.baseline {
 			specs = append(specs, spec{name: name + " audio", rooms: rooms, size: cfg.roomSize, tlk: cfg.talkers, scaling: true, baseline: true})
 		}
-		specs = append(specs, spec{name: name, rooms: rooms, size: cfg.roomSize, tlk: cfg.talkers, scaling: true, video: cfg.video})
+		specs = append(specs, spec{name: name, rooms: rooms, size: cfg.roomSize, tlk: cfg.talkers, scaling: true, video: cfg.video, allVideo: cfg.allVideo})
 	}
 	if cfg.big > 0 {
 		name := fmt.Sprintf("1x%d", cfg.big)
 		if cfg.video && cfg.baseline {
 			specs = append(specs, spec{name: name + " audio", rooms: 1, size: cfg.big, tlk: cfg.talkers, baseline: true})
 		}
-		specs = append(specs, spec{name: name, rooms: 1, size: cfg.big, tlk: cfg.talkers, video: cfg.video})
+		specs = append(specs, spec{name: name, rooms: 1, size: cfg.big, tlk: cfg.talkers, video: cfg.video, allVideo: cfg.allVideo})
 	}
 	var rows []row
 	var base *row
@@ -205,12 +242,15 @@ func run(ctx context.Context, cfg config, stdout io.Writer) ([]row, error) {
 		if s.video {
 			what = ", all sending VP8"
 		}
+		if s.allVideo {
+			what += ", each receiving every other's"
+		}
 		fmt.Fprintf(stdout, "run %s: %d rooms of %d, %d talking%s...\n", s.name, s.rooms, s.size, s.tlk, what)
-		r, err := runOne(ctx, cfg, dir, srv, accounts, password, fmt.Sprintf("run%d", i), s.rooms, s.size, s.tlk, s.video)
+		r, err := runOne(ctx, cfg, dir, srv, accounts, password, fmt.Sprintf("run%d", i), s.rooms, s.size, s.tlk, s.video, s.allVideo)
 		if err != nil {
 			return rows, fmt.Errorf("run %s: %w", s.name, err)
 		}
-		r.name, r.scaling, r.video, r.talkers = s.name, s.scaling, s.video, s.tlk
+		r.name, r.scaling, r.video, r.allVideo, r.talkers = s.name, s.scaling, s.video, s.allVideo, s.tlk
 		if s.baseline {
 			b := r
 			base = &b
@@ -262,7 +302,7 @@ func build(ctx context.Context, dir string, cfg *config) error {
 	return nil
 }
 
-func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server, accounts []string, password, prefix string, rooms, size, talkers int, video bool) (row, error) {
+func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server, accounts []string, password, prefix string, rooms, size, talkers int, video, allVideo bool) (row, error) {
 	r := row{rooms: rooms, asked: rooms * size}
 	j, err := startJingled(ctx, cfg, dir, srv, max(size, 32))
 	if err != nil {
@@ -284,6 +324,15 @@ func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server
 	}
 	if video {
 		args = append(args, "-video")
+	}
+	if allVideo {
+		args = append(args, "-all-video", "-contents-wait", cfg.contentsWait.String())
+	}
+	if cfg.loadMux && !cfg.mux {
+		args = append(args, "-mux")
+	}
+	if cfg.loadProfile != "" {
+		args = append(args, "-cpuprofile", filepath.Join(cfg.loadProfile, fmt.Sprintf("%s%dx%d-load.pprof", prefix, rooms, size)))
 	}
 	cmd := benchproc.Command(cfg.pin, "1", cfg.confload, args...)
 	cmd.Stderr = os.Stderr

@@ -173,9 +173,35 @@ func (r row) videoLine() string {
 	if r.base != nil {
 		base = fmt.Sprintf("audio-only baseline %.2f cores, video adds %.2f cores (%.0f streams/core)", r.base.focusCores, r.videoCores(), r.streamsPerVideoCore())
 	}
-	return fmt.Sprintf("video: %d streams forwarded, %.0f packets/s received (%.1f per stream; sent %d), loss %.2f%% (worst receiver %.2f%% by sequence; %d of the %d packets their senders sent in the window arrived), focus %.0f streams/core; %s; latency p50 %.2f p95 %.2f p99 %.2f max %.1f ms (%d packets), switches %d, self %d, unknown %d, clip %.0f kbit/s",
+	multi := ""
+	if v.AllVideo {
+		multi = fmt.Sprintf("; multi-stream: %d of %d streams expected (%d added contents), %d of %d added contents had media at the window's start (waited %.1f s after the last join), misrouted %d, pairs missing %d",
+			v.Streams, r.wantStreams(), v.Extra, v.Contents, v.ContentsExpected, v.ContentsWaitSeconds, v.Misrouted, v.Missing)
+	}
+	return fmt.Sprintf("video: %d streams forwarded, %.0f packets/s received (%.1f per stream; sent %d), loss %.2f%% (worst receiver %.2f%% by sequence; %d of the %d packets their senders sent in the window arrived), focus %.0f streams/core; %s; latency p50 %.2f p95 %.2f p99 %.2f max %.1f ms (%d packets), switches %d, self %d, unknown %d, clip %.0f kbit/s%s",
 		v.Streams, r.videoPPS(), r.videoPPS()/max(r.streams(), 1), v.Sent, 100*r.videoLoss(), 100*v.WorstLoss, v.ReceivedSent, v.ExpectedSent, r.streamsPerCore(), base,
-		v.LatencyP50, v.LatencyP95, v.LatencyP99, v.LatencyMax, v.Timed, v.Switches, v.Self, v.Unknown, v.ClipKbps)
+		v.LatencyP50, v.LatencyP95, v.LatencyP99, v.LatencyMax, v.Timed, v.Switches, v.Self, v.Unknown, v.ClipKbps, multi)
+}
+
+// streamsCell is the table's forwarded-streams cell: the count, and with
+// -all-video how it splits (views, added contents), against what
+// everyone joined should get, and the added contents that had media when
+// the window opened against those expected.
+func (r row) streamsCell() string {
+	v := r.res.Video
+	if !v.AllVideo {
+		return fmt.Sprint(v.Streams)
+	}
+	return fmt.Sprintf("%d of %d (%d views + %d added; contents with media %d / %d, %.1f s after the last join)",
+		v.Streams, r.wantStreams(), v.Streams-v.Extra, v.Extra, v.Contents, v.ContentsExpected, v.ContentsWaitSeconds)
+}
+
+// mode says what the video rows forwarded, for the table's summary.
+func mode(cfg config) string {
+	if cfg.allVideo {
+		return "everyone sending VP8 and receiving every other's"
+	}
+	return "everyone sending VP8"
 }
 
 // renderVideo is the Markdown table of the -video runs.
@@ -209,6 +235,9 @@ func renderVideo(rows []row, cfg config) string {
 		if v.Self > 0 || v.Unknown > 0 {
 			held += fmt.Sprintf(" (misrouted: %d own, %d unknown packets)", v.Self, v.Unknown)
 		}
+		if v.Misrouted > 0 || v.Missing > 0 {
+			held += fmt.Sprintf(" (%d added contents with a wrong sender, %d sender-receiver pairs missing)", v.Misrouted, v.Missing)
+		}
 		baseCores, share := "n/a", "n/a"
 		if r.base != nil {
 			baseCores = fmt.Sprintf("%.2f", r.base.focusCores)
@@ -217,8 +246,8 @@ func renderVideo(rows []row, cfg config) string {
 				share = fmt.Sprintf("%.2f (n/a: noise)", r.videoCores())
 			}
 		}
-		p("| %s (%d rooms of %d, %d talking) | %d / %d | %d | %.0f (%.1f) | %.2f%% / %.2f%% / %.2f%% | %.2f (%.0f) | %s | %s | %.2f / %.2f / %.2f (%.1f) ms | %.2f | %s |",
-			r.name, r.rooms, r.asked/max(r.rooms, 1), r.talkers, r.res.Joined, r.asked, v.Streams,
+		p("| %s (%d rooms of %d, %d talking) | %d / %d | %s | %.0f (%.1f) | %.2f%% / %.2f%% / %.2f%% | %.2f (%.0f) | %s | %s | %.2f / %.2f / %.2f (%.1f) ms | %.2f | %s |",
+			r.name, r.rooms, r.asked/max(r.rooms, 1), r.talkers, r.res.Joined, r.asked, r.streamsCell(),
 			r.videoPPS(), r.videoPPS()/max(r.streams(), 1),
 			100*r.videoLoss(), 100*r.upLoss, 100*r.downLoss,
 			r.focusCores, r.streamsPerCore(), baseCores, share,
@@ -227,7 +256,7 @@ func renderVideo(rows []row, cfg config) string {
 	}
 	p("")
 	if best == nil {
-		p("Forwarded video streams held under 1%% loss on the focus's core: none (rooms of %d, %d talking).", cfg.roomSize, cfg.talkers)
+		p("Forwarded video streams held under 1%% loss on the focus's core: none (rooms of %d, %d talking, %s).", cfg.roomSize, cfg.talkers, mode(cfg))
 		p("Target: at least %d forwarded video streams per core of the focus: **not met**.", targetStreamsPerCore)
 	} else {
 		share := "no audio-only baseline"
@@ -237,8 +266,8 @@ func renderVideo(rows []row, cfg config) string {
 		case best.base != nil:
 			share = fmt.Sprintf("the audio-only run of the same rooms took %.2f cores, no less: the difference is lost in the noise of the shared machine", best.base.focusCores)
 		}
-		p("Forwarded video streams held under 1%% loss on the focus's core (rooms of %d, %d talking, everyone sending VP8): %.0f, at %.2f cores of the whole focus (%.0f streams per core; %s).",
-			cfg.roomSize, cfg.talkers, best.streams(), best.focusCores, best.streamsPerCore(), share)
+		p("Forwarded video streams held under 1%% loss on the focus's core (rooms of %d, %d talking, %s): %.0f, at %.2f cores of the whole focus (%.0f streams per core; %s).",
+			cfg.roomSize, cfg.talkers, mode(cfg), best.streams(), best.focusCores, best.streamsPerCore(), share)
 		p("Target: at least %d forwarded video streams per core of the focus: %s (%.0f held on one core).",
 			targetStreamsPerCore, verdict(best.streams() >= targetStreamsPerCore), best.streams())
 	}

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,8 +53,10 @@ type options struct {
 	accounts                           []string
 	rooms, size, talkers, probes       int
 	concurrency, shards                int
-	warmup                             time.Duration
-	video                              bool
+	warmup, contentsWait               time.Duration
+	cpuprofile                         string
+	video, allVideo                    bool
+	mux                                bool
 }
 
 // load is the whole generated load.
@@ -85,7 +88,11 @@ type participant struct {
 	src    *source
 	sink   *sink
 	video  *videoSource // -video only
-	vsink  *videoSink
+	vsink  *videoSink   // the active-speaker view
+
+	// -all-video: the sinks of the contents the room added (streams.go).
+	smu     sync.Mutex
+	streams []*videoSink
 }
 
 func run() error {
@@ -105,7 +112,12 @@ func run() error {
 	flag.IntVar(&o.shards, "shards", 4, "pacer goroutines")
 	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "time between the last join and Ready")
 	flag.BoolVar(&o.video, "video", false, "every participant also sends VP8 video and counts the forwarded video it receives")
+	flag.BoolVar(&o.allVideo, "all-video", false, "implies -video; every participant also advertises the room's multi-stream feature and counts every other participant's video, one added content each")
+	flag.DurationVar(&o.contentsWait, "contents-wait", 2*time.Minute, "with -all-video: how long to wait after the last join for every added content to carry media (then the warmup)")
+	flag.BoolVar(&o.mux, "mux", false, "every participant's call on one UDP port of the load's (read with recvmmsg): a cheaper receive for the load; not with a focus whose calls share one port too (pion tells muxed calls apart by the peer's address)")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the load over the window to this file (what the load itself spends its core on)")
 	flag.Parse()
+	o.video = o.video || o.allVideo
 	o.accounts = strings.Split(accounts, ",")
 	if o.addr == "" || accounts == "" || o.password == "" {
 		return errors.New("-addr, -accounts and -password are required")
@@ -127,7 +139,16 @@ func run() error {
 		l.vsrc = make([]atomic.Pointer[videoSource], o.rooms*o.size)
 		fmt.Fprintf(os.Stderr, "confload: video clip %d frames at %d fps, %.0f kbit/s\n", len(c.frames), videoFPS, c.kbps())
 	}
-	l.app = rtp.NewApplication(rtp.ApplicationOptions{Peer: rtp.PeerOptions{Loopback: true, AudioLevels: true, Logger: slog.New(slog.DiscardHandler)}})
+	peer := rtp.PeerOptions{Loopback: true, AudioLevels: true, Logger: slog.New(slog.DiscardHandler)}
+	if o.mux {
+		m, err := rtp.ListenUDPMux(0, true, peer.Logger)
+		if err != nil {
+			return fmt.Errorf("the load's UDP port: %w", err)
+		}
+		defer m.Close()
+		peer.UDPMux = m
+	}
+	l.app = rtp.NewApplication(rtp.ApplicationOptions{Peer: peer})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	epoch := time.Now()
@@ -145,6 +166,12 @@ func run() error {
 	if err := l.join(ctx); err != nil {
 		l.hangup()
 		return err
+	}
+	var contents, contentsExpected int
+	var contentsWait time.Duration
+	if o.allVideo {
+		contents, contentsExpected, contentsWait = l.waitContents(ctx, o.contentsWait)
+		fmt.Fprintf(os.Stderr, "confload: %d of %d added video contents have media, after %v\n", contents, contentsExpected, contentsWait.Round(10*time.Millisecond))
 	}
 	time.Sleep(o.warmup)
 	setup := time.Since(t0)
@@ -176,12 +203,17 @@ func run() error {
 		r.take()
 	}
 	for _, p := range l.parts {
-		if p.vsink != nil {
-			p.vsink.takeLatency()
+		for _, s := range p.videoSinks() {
+			s.takeLatency()
 		}
 		if p.video != nil {
 			p.video.openWindow()
 		}
+	}
+	stopProfile, err := startProfile(o.cpuprofile)
+	if err != nil {
+		l.hangup()
+		return err
 	}
 	l.measuring.Store(true)
 	fmt.Println(loadwire.Started)
@@ -190,6 +222,7 @@ func run() error {
 		return errors.New("no STOP on stdin")
 	}
 	l.measuring.Store(false)
+	stopProfile()
 	window := time.Since(w0)
 	cpu := cpuTime() - cpu0
 	if o.video {
@@ -245,6 +278,10 @@ func run() error {
 		// (a video packet a second late is of no use to a receiver).
 		time.Sleep(videoGrace)
 		l.videoResult(&res, vsent0, vsent1, vcounts0, vcounts1)
+		if o.allVideo {
+			res.Video.Contents, res.Video.ContentsExpected = contents, contentsExpected
+			res.Video.ContentsWaitSeconds = contentsWait.Seconds()
+		}
 	}
 	b, err := json.Marshal(res)
 	if err != nil {
@@ -253,6 +290,28 @@ func run() error {
 	fmt.Println(loadwire.ResultPrefix + string(b))
 	l.hangup()
 	return nil
+}
+
+// startProfile starts a CPU profile into path (none when empty); the
+// returned function stops it and closes the file.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "confload: cpuprofile:", err)
+		}
+	}, nil
 }
 
 func waitLine(in *bufio.Scanner, want string) bool {
@@ -333,7 +392,7 @@ func (l *load) joinOne(ctx context.Context, r, k, n int, isProbe bool) error {
 	p.src = src
 	var vsrc rtp.Source
 	if o.video {
-		v, err := newVideoSource(n, l.clip, l.shards[r%len(l.shards)])
+		v, err := newVideoSource(n, rm, l.clip, l.shards[r%len(l.shards)])
 		if err != nil {
 			return err
 		}
@@ -349,6 +408,10 @@ func (l *load) joinOne(ctx context.Context, r, k, n int, isProbe bool) error {
 	if err != nil {
 		return err
 	}
+	if o.allVideo {
+		// The room asks our disco#info for it when the call connects.
+		c.AddFeatures(rtp.FeatureAllVideo)
+	}
 	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := c.Start(sctx); err != nil {
@@ -360,10 +423,14 @@ func (l *load) joinOne(ctx context.Context, r, k, n int, isProbe bool) error {
 	call, err := l.app.Dial(sctx, p.mgr, rm.jid+"/focus", rtp.CallOptions{MediaOptions: rtp.MediaOptions{
 		AudioSource: src,
 		VideoSource: vsrc,
-		Sinks: func(_ string, c webrtc.RTPCodecParameters) (rtp.Sink, error) {
+		Sinks: func(content string, c webrtc.RTPCodecParameters) (rtp.Sink, error) {
 			if strings.HasPrefix(strings.ToLower(c.MimeType), "video/") {
 				if p.vsink == nil {
 					return nil, nil
+				}
+				if o.allVideo && content != "video" {
+					// A content the room added: one other participant.
+					return p.streamSink(), nil
 				}
 				return p.vsink, nil
 			}

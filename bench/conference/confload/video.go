@@ -125,6 +125,7 @@ func (c *clip) kbps() float64 {
 // frame, as an encoder would send one.
 type videoSource struct {
 	id    uint32
+	room  *room // the sender's room: a receiver in another gets none of it
 	track *webrtc.TrackLocalStaticRTP
 	clip  *clip
 	phase int64 // tick parity it sends on
@@ -156,12 +157,12 @@ type videoSource struct {
 
 var _ rtp.KeyFrameRequestHandler = (*videoSource)(nil)
 
-func newVideoSource(id int, c *clip, sh *shard) (*videoSource, error) {
+func newVideoSource(id int, rm *room, c *clip, sh *shard) (*videoSource, error) {
 	t, err := webrtc.NewTrackLocalStaticRTP(rtp.CodecVP8, "video", "confload")
 	if err != nil {
 		return nil, err
 	}
-	return &videoSource{id: uint32(id), track: t, clip: c, phase: int64(id % videoTicks), sh: sh,
+	return &videoSource{id: uint32(id), room: rm, track: t, clip: c, phase: int64(id % videoTicks), sh: sh,
 		seq: uint16(rand.Uint32()), ts: rand.Uint32(), pic: uint16(rand.Uint32()), done: make(chan struct{})}, nil
 }
 
@@ -249,13 +250,19 @@ func (s *videoSource) sentAt(no uint32) (time.Time, bool) {
 	return time.Unix(0, at), true
 }
 
-// videoSink counts the forwarded video a participant receives and, while
-// measuring, the latency of each packet from its sender.
+// videoSink counts the forwarded video of one content a participant
+// receives and, while measuring, the latency of each packet from its
+// sender: the active-speaker view, or (-all-video) one of the contents
+// the room added, each meant to carry one other participant's video.
 type videoSink struct {
 	p *participant
+	// fixed marks a content of the multi-stream mode: it carries one
+	// sender for its whole life, so a change of sender is misrouting.
+	fixed bool
 
 	mu       sync.Mutex
 	count    uint64
+	firstSeq uint64 // the first sequence number received
 	maxSeq   uint64 // extended
 	started  bool
 	shown    uint32 // sender of the last packet
@@ -299,7 +306,7 @@ func (s *videoSink) WriteRTP(pk *pionrtp.Packet) error {
 	ext := uint64(pk.SequenceNumber)
 	if !s.started {
 		s.started = true
-		s.maxSeq = ext
+		s.maxSeq, s.firstSeq = ext, ext
 	} else {
 		cur := s.maxSeq
 		dd := int64(int16(uint16(ext) - uint16(cur)))
@@ -360,6 +367,18 @@ func (s *videoSink) snapshot() videoCounts {
 	return videoCounts{count: s.count, maxSeq: s.maxSeq, switches: s.switches, self: s.self, unknown: s.unknown, shown: s.shown, hasShown: s.hasShown}
 }
 
+// before is what the sink held at the window's start, c0's entry when it
+// had one; a sink whose first packet came later starts from nothing (its
+// span from the sequence number before its first packet).
+func (s *videoSink) before(c0 map[*videoSink]videoCounts) videoCounts {
+	if a, ok := c0[s]; ok {
+		return a
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return videoCounts{maxSeq: s.firstSeq - 1}
+}
+
 // inWindow is how many packets of sender sent in the window arrived.
 func (s *videoSink) inWindow(sender uint32) uint64 {
 	s.mu.Lock()
@@ -375,55 +394,69 @@ func (s *videoSink) takeLatency() []float64 {
 	return l
 }
 
-func (l *load) videoCounts() []videoCounts {
+// videoCounts snapshots every video sink of every participant.
+func (l *load) videoCounts() map[*videoSink]videoCounts {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := make([]videoCounts, len(l.parts))
-	for i, p := range l.parts {
-		if p.vsink != nil {
-			out[i] = p.vsink.snapshot()
+	parts := slices.Clone(l.parts)
+	l.mu.Unlock()
+	out := map[*videoSink]videoCounts{}
+	for _, p := range parts {
+		for _, s := range p.videoSinks() {
+			out[s] = s.snapshot()
 		}
 	}
 	return out
 }
 
 // videoResult fills res.Video from the counts at the window's ends:
-// every camera's packets sent (sent0, sent1) and the receivers' (c0, c1),
+// every camera's packets sent (sent0, sent1) and every sink's (c0, c1),
 // and, after the grace time, the packets sent in the window that arrived.
-func (l *load) videoResult(res *loadwire.Result, sent0, sent1 []uint64, c0, c1 []videoCounts) {
+// A stream is one (receiver, content) pair that got packets in the
+// window.
+func (l *load) videoResult(res *loadwire.Result, sent0, sent1 []uint64, c0, c1 map[*videoSink]videoCounts) {
 	v := &loadwire.VideoResult{ClipKbps: l.clip.kbps()}
 	var lat []float64
-	for i, p := range l.parts {
+	for _, p := range l.parts {
 		if p.call == nil || p.vsink == nil {
 			continue
 		}
-		a, b := c0[i], c1[i]
 		if p.video != nil {
 			v.Sent += sent1[p.video.id] - sent0[p.video.id]
 		}
-		lat = append(lat, p.vsink.takeLatency()...)
-		got := b.count - a.count
-		if got == 0 {
-			continue
-		}
-		v.Streams++
-		v.Received += got
-		span := b.maxSeq - a.maxSeq
-		v.ExpectedSeq += span
-		if span > 0 {
-			if loss := 1 - float64(got)/float64(span); loss > v.WorstLoss {
-				v.WorstLoss = loss
+		for _, s := range p.videoSinks() {
+			lat = append(lat, s.takeLatency()...)
+			a, b := s.before(c0), c1[s]
+			got := b.count - a.count
+			if got == 0 {
+				continue
 			}
-		}
-		if b.hasShown {
-			if s := l.vsrc[b.shown].Load(); s != nil && s.winOn.Load() {
-				v.ExpectedSent += uint64(s.winHi.Load() - s.winLo.Load())
-				v.ReceivedSent += p.vsink.inWindow(b.shown)
+			v.Streams++
+			if s.fixed {
+				v.Extra++
 			}
+			v.Received += got
+			span := b.maxSeq - a.maxSeq
+			v.ExpectedSeq += span
+			if span > 0 {
+				if loss := 1 - float64(got)/float64(span); loss > v.WorstLoss {
+					v.WorstLoss = loss
+				}
+			}
+			if b.hasShown {
+				if src := l.vsrc[b.shown].Load(); src != nil && src.winOn.Load() {
+					v.ExpectedSent += uint64(src.winHi.Load() - src.winLo.Load())
+					v.ReceivedSent += s.inWindow(b.shown)
+				}
+			}
+			if !s.fixed {
+				v.Switches += b.switches - a.switches
+			}
+			v.Self += b.self - a.self
+			v.Unknown += b.unknown - a.unknown
 		}
-		v.Switches += b.switches - a.switches
-		v.Self += b.self - a.self
-		v.Unknown += b.unknown - a.unknown
+	}
+	if l.opts.allVideo {
+		l.checkRouting(v, c0, c1)
 	}
 	if len(lat) > 0 {
 		slices.Sort(lat)

@@ -57,7 +57,8 @@ type Result struct {
 }
 
 // VideoResult is the forwarded video over the window: every participant
-// sends one VP8 stream and receives one (the speaker it is shown).
+// sends one VP8 stream and receives one (the speaker it is shown), or,
+// in the multi-stream mode, that one and one per other participant.
 type VideoResult struct {
 	// ClipKbps is the bitrate of the clip every participant sends.
 	ClipKbps float64 `json:"clip_kbps"`
@@ -82,6 +83,27 @@ type VideoResult struct {
 	Switches int `json:"switches"`
 	Self     int `json:"self"`
 	Unknown  int `json:"unknown"`
+	// The multi-stream mode (-all-video) only, where every receiver also
+	// gets one content per other participant of its room who sends
+	// video (conference/streams.go). Extra counts the streams (among
+	// Streams, which also counts each receiver's active-speaker view)
+	// that are such added contents. Contents is how many of them had
+	// media when the window opened (at most ContentsExpected per
+	// receiver), ContentsExpected how many there should be (for each
+	// participant, the other participants of its room), and
+	// ContentsWaitSeconds how long the load waited for them after the
+	// last join. Misrouted counts added contents that, in the window,
+	// carried a different sender than before, a sender of another room,
+	// or a sender that another content of the same receiver carries too;
+	// Missing counts the (receiver, other participant of its room) pairs
+	// that no added content carried in the window.
+	AllVideo            bool    `json:"all_video,omitempty"`
+	Extra               int     `json:"extra,omitempty"`
+	Contents            int     `json:"contents,omitempty"`
+	ContentsExpected    int     `json:"contents_expected,omitempty"`
+	ContentsWaitSeconds float64 `json:"contents_wait_seconds,omitempty"`
+	Misrouted           int     `json:"misrouted,omitempty"`
+	Missing             int     `json:"missing,omitempty"`
 	// Latency of the forwarded packets, sender's write to pion to the
 	// receiver's sink, ms: percentiles over Timed packets.
 	Timed      int     `json:"timed"`
