@@ -37,9 +37,11 @@ type SendOptions struct {
 // Send offers the file at path to peer (XEP-0234 §6.1, push) through m,
 // with which the App is registered, and returns when the session ends:
 // the receiver ends it after verifying the hash. The offer carries the
-// sha-256 digest (computed first, so the receiver can check as it goes)
-// and <range/> so the receiver may resume; the same digest follows the
-// data in a checksum session-info, which StanzaJS waits for.
+// sha-256 digest (computed while the peer's features are looked up and
+// the transport gathers its candidates, so the receiver can check as it
+// goes and match a partial file to resume) and <range/> so the receiver
+// may resume; the same digest follows the data in a checksum
+// session-info, which StanzaJS waits for.
 func (a *App) Send(ctx context.Context, m *jingle.Manager, peer, path string, o SendOptions) (*Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -53,10 +55,8 @@ func (a *App) Send(ctx context.Context, m *jingle.Manager, peer, path string, o 
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("filetransfer: %s is not a regular file", path)
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return nil, fmt.Errorf("filetransfer: hashing %s: %w", path, err)
-	}
+	dg := startDigest(ctx, f, fi.Size(), path)
+	defer dg.stop()
 	name := o.Name
 	if name == "" {
 		name = filepath.Base(path)
@@ -67,7 +67,7 @@ func (a *App) Send(ctx context.Context, m *jingle.Manager, peer, path string, o 
 	}
 	file := File{
 		Name: name, Size: fi.Size(), Date: fi.ModTime().UTC().Truncate(time.Second), Desc: o.Desc, MediaType: mt,
-		Range: &Range{}, Hashes: []Hash{{Algo: DefaultHashAlgo, Value: h.Sum(nil)}},
+		Range: &Range{},
 	}
 	plan, err := a.plan(ctx, m, peer, o.Transport)
 	if err != nil {
@@ -75,7 +75,7 @@ func (a *App) Send(ctx context.Context, m *jingle.Manager, peer, path string, o 
 	}
 	tr := a.newTransfer(m.Local(), peer, true, true, contentName, jingle.CreatorInitiator)
 	tr.desc = &Description{Namespace: NS, File: file}
-	tr.plan, tr.src, tr.progress = plan, f, o.Progress
+	tr.plan, tr.src, tr.progress, tr.digest = plan, f, o.Progress, dg
 	return tr.initiate(ctx, m, jingle.SendersInitiator)
 }
 
@@ -125,14 +125,8 @@ func (a *App) Request(ctx context.Context, m *jingle.Manager, peer string, f Fil
 // then runs the transfer to its end.
 func (tr *transfer) initiate(ctx context.Context, m *jingle.Manager, senders jingle.Senders) (*Result, error) {
 	started := time.Now()
-	descEl, err := tr.desc.Element()
-	if err != nil {
-		if tr.sk != nil {
-			tr.sk.abort(true)
-		}
-		return nil, err
-	}
 	var el jingle.Element
+	var err error
 	for _, c := range tr.plan {
 		var at *attempt
 		if at, err = tr.newAttempt(c); err != nil {
@@ -146,7 +140,11 @@ func (tr *transfer) initiate(ctx context.Context, m *jingle.Manager, senders jin
 		tr.log.Info("filetransfer: transport unavailable", "transport", c.ns, "err", err)
 		err = fmt.Errorf("%w: %w", ErrNoTransport, err)
 	}
-	if tr.cur == nil {
+	var descEl jingle.Element
+	if tr.cur != nil {
+		descEl, err = tr.offerDescription()
+	}
+	if tr.cur == nil || err != nil {
 		tr.closeHandles()
 		if tr.sk != nil {
 			tr.sk.abort(true)
@@ -172,6 +170,20 @@ func (tr *transfer) initiate(ctx context.Context, m *jingle.Manager, senders jin
 	<-tr.resultReady
 	res := tr.result
 	return &res, res.Err
+}
+
+// offerDescription encodes our description for session-initiate, with
+// the digest of the file we offer once it is computed (a send's hashing
+// runs while the transport gathers its candidates).
+func (tr *transfer) offerDescription() (jingle.Element, error) {
+	if tr.digest != nil {
+		sum, err := tr.digest.wait()
+		if err != nil {
+			return jingle.Element{}, err
+		}
+		tr.desc.File.Hashes = []Hash{{Algo: DefaultHashAlgo, Value: sum}}
+	}
+	return tr.desc.Element()
 }
 
 func (tr *transfer) closeHandles() {

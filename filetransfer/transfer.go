@@ -81,6 +81,7 @@ type transfer struct {
 	desc            *Description
 	remoteTransport jingle.Element
 	src             io.ReadSeeker
+	digest          *digest // the sender's, until the offer carries it
 	sk              *sink
 	progress        func(done, total int64)
 
