@@ -36,16 +36,18 @@ type conn struct {
 	closeErr  error
 
 	pair ice.Pair
-	// sctp gives the association's smoothed round-trip time, nil if
-	// unknown.
+	// pathRTT is ICE's round-trip time when the channel opened, before
+	// our data loaded the path; 0 if unknown.
+	pathRTT time.Duration
+	// sctp gives SCTP's smoothed RTT where pathRTT is unknown; nil if
+	// neither is known.
 	sctp *webrtc.SCTPTransport
 }
 
 // Tail waits: bytes a sender writes behind the last one we read travel
 // in the same ordered stream, at most a congestion window behind, so
 // they arrive within a round trip or two of it; tailRTTs round trips
-// plus tailSlack for the receiver's scheduling, before any RTT is
-// measured or on loopback.
+// plus tailSlack for the receiver's scheduling.
 const (
 	tailRTTs  = 4
 	tailSlack = 20 * time.Millisecond
@@ -54,14 +56,35 @@ const (
 // TailWait tells filetransfer how long to look for bytes beyond a file's
 // declared end: a data channel stays open after the data, so the wait
 // always runs out; a few round trips, not the fixed wait streams that
-// close get.
+// close get. The round trip is the path's as ICE measured it when the
+// channel opened: later measurements, ICE's consent checks as SCTP's
+// smoothed RTT, include the queue a bulk transfer builds in the
+// receiver's buffers (tens to hundreds of milliseconds on a busy
+// loopback), which the last byte read has already drained.
 func (c *conn) TailWait() time.Duration {
-	var srtt time.Duration
-	if c.sctp != nil {
-		srtt = time.Duration(c.sctp.Stats().SmoothedRoundTripTime * float64(time.Second))
+	rtt := c.pathRTT
+	if rtt <= 0 && c.sctp != nil {
+		rtt = seconds(c.sctp.Stats().SmoothedRoundTripTime)
 	}
-	return tailSlack + tailRTTs*srtt
+	return tailSlack + tailRTTs*rtt
 }
+
+// pathRTT reads ICE's current round-trip time on pc's selected pair, 0
+// if unknown.
+func pathRTT(pc *webrtc.PeerConnection) time.Duration {
+	sctp := pc.SCTP()
+	if sctp == nil || sctp.Transport() == nil {
+		return 0
+	}
+	st, ok := sctp.Transport().ICETransport().GetSelectedCandidatePairStats()
+	if !ok {
+		return 0
+	}
+	return seconds(st.CurrentRoundTripTime)
+}
+
+// seconds converts pion's float seconds.
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // Pair returns the candidate pair the channel runs over (zero if unknown).
 func (c *conn) Pair() ice.Pair { return c.pair }

@@ -263,7 +263,7 @@ func (h *handle) attach(dc *webrtc.DataChannel) {
 		c.pair = h.selectedPair()
 		h.mu.Lock()
 		if h.pc != nil {
-			c.sctp = h.pc.SCTP()
+			c.pathRTT, c.sctp = pathRTT(h.pc), h.pc.SCTP()
 		}
 		h.mu.Unlock()
 		h.finish(c, nil)
