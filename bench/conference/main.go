@@ -41,9 +41,6 @@ func main() {
 		// Multi-stream runs: video, without the audio-only baseline
 		// (the audio is a small part of these rooms' cost) unless asked.
 		cfg.video = true
-		if !set["load-mux"] {
-			cfg.loadMux = true
-		}
 		if !set["baseline"] {
 			cfg.baseline = false
 		}
@@ -112,11 +109,11 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.probes, "probes", c.probes, "receivers that decode the mix to time the bursts, per run")
 	fs.BoolVar(&c.pin, "pin", c.pin, "pin jingled to CPU 0 and confload to CPU 1 (taskset)")
 	fs.BoolVar(&c.mux, "mux", c.mux, "put every participant's call on one UDP port of jingled's ([ice] udp_port)")
-	fs.BoolVar(&c.loadMux, "load-mux", c.loadMux, "put every participant's call on one UDP port of the load's, read in batches (on by default with -all-video, where the load receives every forwarded packet); ignored with -mux")
+	fs.BoolVar(&c.loadMux, "load-mux", c.loadMux, "put every participant's call on one UDP port of the load's, read in batches (for -all-video, where the load receives every forwarded packet; no gain measured so far); ignored with -mux")
 	fs.BoolVar(&c.keepGoing, "keep-going", false, "run every size even after one lost more than 1%")
 	fs.StringVar(&c.out, "o", "", "also write the table to this file")
 	fs.BoolVar(&c.video, "video", false, "video runs: every participant also sends VP8 and receives the forwarded speaker's video (-talkers defaults to 1, -big to 0)")
-	fs.BoolVar(&c.allVideo, "all-video", false, "multi-stream video runs (implies -video): every participant also advertises the room's all-video feature and receives every other participant's video as a content of its own; -baseline defaults to false, -participants to 20,30,40,50, -load-mux to true")
+	fs.BoolVar(&c.allVideo, "all-video", false, "multi-stream video runs (implies -video): every participant also advertises the room's all-video feature and receives every other participant's video as a content of its own; -baseline defaults to false, -participants to 20,30,40,50")
 	fs.DurationVar(&c.contentsWait, "contents-wait", c.contentsWait, "with -all-video: how long the load waits after the last join for every added content to carry media, before the warmup (the row then reports how many did)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "save a CPU profile of jingled over each window into this directory (jingled's http.pprof), for go tool pprof")
 	fs.StringVar(&c.loadProfile, "load-cpuprofile", "", "save a CPU profile of the load generator (confload) over each window into this directory")
