@@ -175,8 +175,8 @@ func (r row) videoLine() string {
 	}
 	multi := ""
 	if v.AllVideo {
-		multi = fmt.Sprintf("; multi-stream: %d of %d streams expected (%d added contents), %d of %d added contents had media at the window's start (waited %.1f s after the last join), misrouted %d, pairs missing %d",
-			v.Streams, r.wantStreams(), v.Extra, v.Contents, v.ContentsExpected, v.ContentsWaitSeconds, v.Misrouted, v.Missing)
+		multi = fmt.Sprintf("; multi-stream: %d of %d streams expected (%d added contents), %d of %d added contents had media at the window's start (waited %.1f s after the last join), misrouted %d (sender changed %d, of another room %d, a sender twice %d), pairs missing %d",
+			v.Streams, r.wantStreams(), v.Extra, v.Contents, v.ContentsExpected, v.ContentsWaitSeconds, v.Misrouted, v.Switched, v.Foreign, v.Duplicate, v.Missing)
 	}
 	return fmt.Sprintf("video: %d streams forwarded, %.0f packets/s received (%.1f per stream; sent %d), loss %.2f%% (worst receiver %.2f%% by sequence; %d of the %d packets their senders sent in the window arrived), focus %.0f streams/core; %s; latency p50 %.2f p95 %.2f p99 %.2f max %.1f ms (%d packets), switches %d, self %d, unknown %d, clip %.0f kbit/s%s",
 		v.Streams, r.videoPPS(), r.videoPPS()/max(r.streams(), 1), v.Sent, 100*r.videoLoss(), 100*v.WorstLoss, v.ReceivedSent, v.ExpectedSent, r.streamsPerCore(), base,

@@ -137,12 +137,15 @@ func (l *load) checkRouting(v *loadwire.VideoResult, c0, c1 map[*videoSink]video
 			}
 			if b.switches != a.switches {
 				v.Misrouted++ // a second sender on the content
+				v.Switched++
 			}
 			if src := l.vsrc[b.shown].Load(); src == nil || src.room != p.room {
 				v.Misrouted++
+				v.Foreign++
 			}
 			if carried[b.shown]++; carried[b.shown] == 2 {
 				v.Misrouted++
+				v.Duplicate++
 			}
 		}
 		for _, q := range parts {

@@ -103,7 +103,14 @@ type VideoResult struct {
 	ContentsExpected    int     `json:"contents_expected,omitempty"`
 	ContentsWaitSeconds float64 `json:"contents_wait_seconds,omitempty"`
 	Misrouted           int     `json:"misrouted,omitempty"`
-	Missing             int     `json:"missing,omitempty"`
+	// Misrouted's parts: contents whose sender changed in the window,
+	// contents carrying another room's sender, and the second contents
+	// of a receiver carrying the same sender (as when a content the
+	// room removed still delivers queued packets beside its successor).
+	Switched  int `json:"switched,omitempty"`
+	Foreign   int `json:"foreign,omitempty"`
+	Duplicate int `json:"duplicate,omitempty"`
+	Missing   int `json:"missing,omitempty"`
 	// Latency of the forwarded packets, sender's write to pion to the
 	// receiver's sink, ms: percentiles over Timed packets.
 	Timed      int     `json:"timed"`
