@@ -49,7 +49,7 @@ func TestRestartICEGlare(t *testing.T) {
 			var (
 				mu     sync.Mutex
 				offers = map[string]int{}
-				both   = make(chan struct{})
+				x      = newCrossing()
 			)
 			l.filter = func(from, to string, iq *jingle.IQ) *jingle.IQ {
 				if !restartOffer(iq) {
@@ -57,32 +57,19 @@ func TestRestartICEGlare(t *testing.T) {
 				}
 				mu.Lock()
 				offers[from]++
-				if len(offers) == 2 && offers[alice]+offers[bob] == 2 {
-					close(both)
-				}
 				mu.Unlock()
-				select {
-				case <-both:
-				case <-time.After(5 * time.Second):
-					// Not glare after all; the test fails on the
-					// RestartICE that could not start below.
+				side := 0
+				if from == bob {
+					side = 1
 				}
+				x.hold(side)
 				return iq
 			}
-			bobOpts := ApplicationOptions{Peer: loopback(t), AutoAnswer: &MediaOptions{Echo: true}}
-			in := incomingCalls(&bobOpts)
-			bobApp := NewApplication(bobOpts)
-			aliceMgr := l.manager(t, alice, jingle.WithTransport(ICEUDP{}))
-			l.manager(t, bob, bobApp.Options()...)
 			opts := CallOptions{MediaOptions: MediaOptions{Audio: tone}, Peer: loopback(t), NoBundle: noBundle}
 			if noBundle {
 				opts.ReceiveVideo = true // two contents, two transports
 			}
-			call, err := Dial(ctx, aliceMgr, bob, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			bobCall := <-in
+			call, bobCall := echoCall(ctx, t, l, opts)
 			ae, be := &events{ch: call.Events()}, &events{ch: bobCall.Events()}
 			ae.wait(t, EventMedia, "audio")
 

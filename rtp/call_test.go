@@ -134,6 +134,63 @@ func sine(t *testing.T, freq float64, d time.Duration) string {
 	return path
 }
 
+// vp8 makes an IVF file of frames 160x120 VP8 test frames at 15 fps.
+func vp8(t *testing.T, frames int) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	path := filepath.Join(t.TempDir(), fmt.Sprintf("testsrc%d.ivf", frames))
+	if err := mediatest.TestsrcVP8(ctx, path, frames, 15, 160, 120); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// echoCall dials bob on l from alice with opts, bob answering with an
+// echo, and returns alice's call and bob's.
+func echoCall(ctx context.Context, t *testing.T, l *link, opts CallOptions) (*Call, *Call) {
+	t.Helper()
+	bobOpts := ApplicationOptions{Peer: loopback(t), AutoAnswer: &MediaOptions{Echo: true}}
+	in := incomingCalls(&bobOpts)
+	bobApp := NewApplication(bobOpts)
+	aliceMgr := l.manager(t, alice, jingle.WithTransport(ICEUDP{}))
+	l.manager(t, bob, bobApp.Options()...)
+	call, err := Dial(ctx, aliceMgr, bob, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return call, <-in
+}
+
+// crossing holds the first of each of two stanzas a link filter sees
+// (hold(0), hold(1)) until both are sent, so each reaches its addressee
+// while its own sender waits for the answer: requests crossing for
+// certain. Later stanzas pass at once.
+type crossing struct {
+	mu   sync.Mutex
+	sent [2]bool
+	both chan struct{}
+}
+
+func newCrossing() *crossing { return &crossing{both: make(chan struct{})} }
+
+func (x *crossing) hold(i int) {
+	x.mu.Lock()
+	if !x.sent[0] || !x.sent[1] {
+		x.sent[i] = true
+		if x.sent[0] && x.sent[1] {
+			close(x.both)
+		}
+	}
+	x.mu.Unlock()
+	select {
+	case <-x.both:
+	case <-time.After(10 * time.Second):
+		// Not crossed after all: the test fails on what the first of
+		// the two could not complete.
+	}
+}
+
 func waitEnd(t *testing.T, c *Call, d time.Duration) *jingle.Reason {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)

@@ -169,6 +169,9 @@ func (c *Call) onContentRemove(j *jingle.Jingle) {
 		if p == nil {
 			continue
 		}
+		// A content-add held for a restart (settleAdds) is inactive on a
+		// stable PeerConnection: nothing to roll back.
+		delete(p.readd, ct.Name)
 		if j.Action == jingle.ActionContentReject && p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer && len(p.contents) > 1 {
 			// Our content-add was refused: roll the offer back, then
 			// drop its transceiver.
@@ -203,10 +206,21 @@ func (c *Call) rejectContents(j *jingle.Jingle, r *jingle.Reason) {
 
 // onContentAdd answers the peer's content-add with content-accept.
 func (c *Call) onContentAdd(j *jingle.Jingle) {
+	if c.bundle && len(c.peers) > 0 && c.peers[0].restarting {
+		// It crossed our restart offer, which pion holds: answered once
+		// the restart's answer is applied (replayAdds), on the new
+		// transport.
+		p := c.peers[0]
+		p.deferredAdds = append(p.deferredAdds, j)
+		return
+	}
 	var accept []jingle.Content
 	for _, ct := range j.Contents {
 		if ct.DescriptionNS() != NS || c.byContent[ct.Name] != nil {
 			continue
+		}
+		if c.bundle && len(c.peers) > 0 {
+			ct = c.onBundle(c.peers[0], ct)
 		}
 		c.remote[ct.Name] = ct
 		c.queueCandidates(&ct)
@@ -306,6 +320,16 @@ func (c *Call) onContentAccept(j *jingle.Jingle) {
 	for _, ct := range j.Contents {
 		p := c.byContent[ct.Name]
 		if p == nil {
+			continue
+		}
+		if _, held := p.readd[ct.Name]; held {
+			if err := c.acceptReadd(p, ct); err != nil {
+				c.log.Warn("rtp: content-accept", "content", ct.Name, "err", err)
+				c.removeContent(ct.Name, "failed")
+				continue
+			}
+			c.emit(Event{Type: EventContentAdd, Content: ct.Name})
+			c.applySending() // hold and mute to its restored track
 			continue
 		}
 		c.remote[ct.Name] = ct

@@ -408,9 +408,11 @@ func (c *Call) answerContent(p *peer, ct *jingle.Content, audio, video Source) e
 
 // negotiating reports whether an offer/answer exchange (ICE restart or
 // content-add) is in flight on any transport: another one would be glare.
+// A content-add held across a restart (readd, deferredAdds) still is.
 func (c *Call) negotiating() bool {
 	for _, p := range c.peers {
-		if p.restarting || p.answering != nil || p.pc.SignalingState() != webrtc.SignalingStateStable {
+		if p.restarting || p.answering != nil || len(p.readd) > 0 || len(p.deferredAdds) > 0 ||
+			p.pc.SignalingState() != webrtc.SignalingStateStable {
 			return true
 		}
 	}

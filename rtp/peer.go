@@ -326,6 +326,16 @@ type peer struct {
 	// answering: we answer the peer's restart once gathering is done.
 	restarting bool
 	answering  *restartAnswer
+	// readd: our content-adds that a restart offer of the peer crossed
+	// (restart.go, settleAdds): pion holds them as inactive until the
+	// peer's content-accept, which is then applied to a new local offer;
+	// by content, the track their sender sends once accepted (nil when
+	// receiving only).
+	readd map[string]webrtc.TrackLocal
+	// deferredAdds: the peer's content-adds that crossed our restart
+	// offer, handled once its answer is applied (pion cannot take an
+	// offer while ours is pending).
+	deferredAdds []*jingle.Jingle
 }
 
 // newPeer creates a PeerConnection for contents with our callbacks.

@@ -96,6 +96,14 @@ func (c *Call) sendCredentials(p *peer, fps []ice.Fingerprint) error {
 // remoteRestart handles a transport-info with new ICE credentials: the
 // answer to our restart, or the peer's restart offer.
 func (c *Call) remoteRestart(p *peer, ct *jingle.Content, t *ice.Transport) {
+	crossed := !p.restarting && p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer
+	if crossed {
+		// The peer's restart offer crossed our content-add.
+		if err := c.settleAdds(p); err != nil {
+			c.fail(jingle.ReasonConnectivityError, fmt.Errorf("ICE restart crossing a content-add: %w", err))
+			return
+		}
+	}
 	role := dtlsRole(p, c.remoteOf(p))
 	peerRole := ice.SetupActive
 	if role == ice.SetupActive {
@@ -114,7 +122,10 @@ func (c *Call) remoteRestart(p *peer, ct *jingle.Content, t *ice.Transport) {
 		return
 	}
 	for _, n := range p.contents {
-		x := c.remote[n]
+		x, ok := c.remote[n]
+		if !ok {
+			continue
+		}
 		if x2, err := replaceTransport(x, t); err == nil {
 			c.remote[n] = x2
 		}
@@ -134,8 +145,10 @@ func (c *Call) remoteRestart(p *peer, ct *jingle.Content, t *ice.Transport) {
 	if !p.restarting {
 		// The peer's restart offer: our answer gathers anew.
 		c.renewICEServers(p)
-		if !c.negotiating() {
-			c.peerRestarted() // once for all the transports it restarts
+		if crossed || !c.negotiating() {
+			// Once for all the transports it restarts (a crossed
+			// content-add is on the one bundle).
+			c.peerRestarted()
 		}
 	}
 	p.remoteSet = false
@@ -144,6 +157,7 @@ func (c *Call) remoteRestart(p *peer, ct *jingle.Content, t *ice.Transport) {
 		return
 	}
 	p.remoteSet = true
+	answered := p.restarting
 	if p.restarting {
 		p.restarting = false
 		if !c.answerAfterTieBreak(p) {
@@ -189,6 +203,160 @@ func (c *Call) remoteRestart(p *peer, ct *jingle.Content, t *ice.Transport) {
 		}
 	}
 	c.flushPending(p)
+	if answered {
+		c.replayAdds(p)
+	}
+}
+
+// settleAdds prepares p for the peer's ICE restart offer that crossed our
+// content-add. pion holds our content-add's offer (have-local-offer) and
+// can neither roll it back nor take an offer on top of it. The restart
+// is about the transport the negotiated contents run on (XEP-0176 §2.4),
+// while the content-add waits for the peer's content-accept or
+// content-reject (XEP-0166 §6.3), which may come before or after the
+// restart completes. So pion gets an answer to our pending offer made of
+// what is already agreed: the peer's current transport, and each pending
+// content inactive, as a content left out of a session-accept is
+// (inactiveRemote). Nothing changes on the wire; pion is stable again and
+// takes the restart offer. The pending contents stay in p.readd until
+// the peer answers them (acceptReadd, onContentRemove).
+func (c *Call) settleAdds(p *peer) error {
+	var pending []string
+	for _, n := range p.contents {
+		if _, ok := c.remote[n]; !ok {
+			pending = append(pending, n)
+		}
+	}
+	if len(pending) == 0 || len(pending) == len(p.contents) {
+		return fmt.Errorf("rtp: offer pending on %v without a content-add: %w", p.contents, ErrCallState)
+	}
+	if p.readd == nil {
+		p.readd = map[string]webrtc.TrackLocal{}
+	}
+	for _, n := range pending {
+		if err := c.inactiveRemote(p, n); err != nil {
+			return err
+		}
+		held, err := holdSender(p, n)
+		if err != nil {
+			return err
+		}
+		p.readd[n] = held
+	}
+	sdp, err := c.remoteSDP(p, webrtc.SDPTypeAnswer, c.peerRole(p))
+	if err == nil {
+		err = p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
+	}
+	if err != nil {
+		return fmt.Errorf("rtp: holding content-add %v for the restart: %w", pending, err)
+	}
+	return nil
+}
+
+// holdSender gives content name's sender on p a track that sends
+// nothing and returns the one it had (nil when it sends nothing). pion
+// starts a sender at any answer, even one that says inactive, and the
+// peer, not knowing the content yet (an rtp peer handles our content-add
+// only after its restart, onContentAdd), would get packets of an SSRC
+// it cannot place, which pion then never delivers.
+func holdSender(p *peer, name string) (webrtc.TrackLocal, error) {
+	for _, tr := range p.pc.GetTransceivers() {
+		if tr.Mid() != name || tr.Sender() == nil || tr.Sender().Track() == nil {
+			continue
+		}
+		track := tr.Sender().Track()
+		if err := tr.Sender().ReplaceTrack(silentTrack{track.ID(), track.StreamID(), track.Kind()}); err != nil {
+			return nil, fmt.Errorf("rtp: holding %q: %w", name, err)
+		}
+		return track, nil
+	}
+	return nil, nil
+}
+
+// silentTrack is a local track that takes whichever codec was negotiated
+// and sends nothing: a held sender's (holdSender).
+type silentTrack struct {
+	id, streamID string
+	kind         webrtc.RTPCodecType
+}
+
+func (s silentTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	if cs := ctx.CodecParameters(); len(cs) > 0 {
+		return cs[0], nil
+	}
+	return webrtc.RTPCodecParameters{}, fmt.Errorf("rtp: held %s track: no codec negotiated: %w", s.kind, webrtc.ErrUnsupportedCodec)
+}
+
+func (silentTrack) Unbind(webrtc.TrackLocalContext) error { return nil }
+func (s silentTrack) ID() string                          { return s.id }
+func (silentTrack) RID() string                           { return "" }
+func (s silentTrack) StreamID() string                    { return s.streamID }
+func (s silentTrack) Kind() webrtc.RTPCodecType           { return s.kind }
+
+// acceptReadd applies the peer's content-accept of our content-add that
+// a restart of the peer crossed (settleAdds): pion holds the content as
+// inactive on a stable PeerConnection, so a new local offer with it takes
+// the accept as its answer. That offer is never sent: it differs from
+// the content-add the peer accepted only in our ICE credentials, which
+// the peer has from the restart.
+func (c *Call) acceptReadd(p *peer, ct jingle.Content) error {
+	track := p.readd[ct.Name]
+	delete(p.readd, ct.Name)
+	if st := p.pc.SignalingState(); st != webrtc.SignalingStateStable {
+		return fmt.Errorf("rtp: content-accept of %q after a restart in signalling state %s: %w", ct.Name, st, ErrCallState)
+	}
+	ct = c.onBundle(p, ct)
+	c.remote[ct.Name] = ct
+	if track != nil {
+		for _, tr := range p.pc.GetTransceivers() {
+			if tr.Mid() == ct.Name && tr.Sender() != nil {
+				if err := tr.Sender().ReplaceTrack(track); err != nil {
+					return fmt.Errorf("rtp: content-accept of %q: restoring its track: %w", ct.Name, err)
+				}
+			}
+		}
+	}
+	if err := createOffer(p, false); err != nil {
+		return err
+	}
+	sdp, err := c.remoteSDP(p, webrtc.SDPTypeAnswer, c.peerRole(p))
+	if err == nil {
+		err = p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
+	}
+	if err != nil {
+		return fmt.Errorf("rtp: content-accept of %q after a restart: %w", ct.Name, err)
+	}
+	c.queueCandidates(&ct)
+	return nil
+}
+
+// onBundle returns ct, a content the peer added or accepted on the
+// bundled p, with the bundle's current transport when ct carries ICE
+// credentials the peer has restarted since (it was sent before the
+// restart reached us, or we held it until then): one bundle has one set
+// of credentials, and the old ones' candidates are of no use.
+func (c *Call) onBundle(p *peer, ct jingle.Content) jingle.Content {
+	u := remoteUfrag(&ct)
+	if !c.bundle || u == "" || u == p.remoteUfrag {
+		return ct
+	}
+	for _, n := range p.contents {
+		if rc, ok := c.remote[n]; ok && n != ct.Name && remoteUfrag(&rc) == p.remoteUfrag {
+			ct.Transport = rc.Transport
+			break
+		}
+	}
+	return ct
+}
+
+// replayAdds handles the peer's content-adds held while our restart offer
+// on p was pending (onContentAdd), now that its answer is applied.
+func (c *Call) replayAdds(p *peer) {
+	adds := p.deferredAdds
+	p.deferredAdds = nil
+	for _, j := range adds {
+		c.onContentAdd(j)
+	}
 }
 
 // restartAnswerDeadline bounds how long an ICE restart answer waits for

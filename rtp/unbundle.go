@@ -137,6 +137,14 @@ func (c *Call) leftOut(p *peer, name string) error {
 		}
 		return nil
 	}
+	return c.inactiveRemote(p, name)
+}
+
+// inactiveRemote records as the peer's description of our content name
+// on the bundled p our own description of it with senders none
+// (a=inactive) on the bundle's transport: what pion needs in an answer
+// for a content the peer did not (or not yet) accept.
+func (c *Call) inactiveRemote(p *peer, name string) error {
 	cts, _, err := c.localContents(p)
 	if err != nil {
 		return err
@@ -155,7 +163,7 @@ func (c *Call) leftOut(p *peer, name string) error {
 		}
 	}
 	if desc == nil || tr == nil {
-		return fmt.Errorf("rtp: content %q left out of the answer: %w", name, ErrCallState)
+		return fmt.Errorf("rtp: content %q as inactive: no description or transport: %w", name, ErrCallState)
 	}
 	c.remote[name] = jingle.Content{Creator: c.creatorOf(name), Name: name, Senders: jingle.SendersNone, Description: desc, Transport: tr}
 	return nil
