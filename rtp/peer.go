@@ -204,10 +204,22 @@ func configureTWCC(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
 	return nil
 }
 
+// nackHistory is how many sent packets each outgoing video stream keeps
+// to answer NACKs. pion's default, 1024, holds 22 s of a 46 packets/s
+// VP8 stream, about 1.3 MB per stream, when a retransmission is of use
+// for a few round trips only: a receiver's jitter buffer has given the
+// frame up within a second or so. 256 packets are still over a second at
+// 250 packets/s (about 2.5 Mbit/s), and took a conference focus
+// forwarding 500 streams from 17.4 to 10.3 MiB per participant
+// (docs/BENCHMARKS.md, multi-stream video). It must be a power of two
+// (pion's rtpbuffer).
+const nackHistory = 256
+
 // configureNack is webrtc.ConfigureNack with the generator started by
-// the first stream that negotiated NACK (see lazyFactory).
+// the first stream that negotiated NACK (see lazyFactory) and a shorter
+// history (nackHistory).
 func configureNack(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
-	responder, err := nack.NewResponderInterceptor()
+	responder, err := nack.NewResponderInterceptor(nack.ResponderSize(nackHistory))
 	if err != nil {
 		return err
 	}
