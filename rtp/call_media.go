@@ -23,6 +23,11 @@ func (c *Call) startSources(p *peer) {
 		if s == nil || s.Track() == nil || c.started[s] {
 			continue
 		}
+		if _, held := s.Track().(silentTrack); held {
+			// A content-add held across a restart: its source starts
+			// with its own track, once accepted (acceptReadd).
+			continue
+		}
 		c.started[s] = true
 		for _, src := range c.sources {
 			if src.Track() != s.Track() {

@@ -169,22 +169,19 @@ func (c *Call) onContentRemove(j *jingle.Jingle) {
 		if p == nil {
 			continue
 		}
-		// A content-add held for a restart (settleAdds) is inactive on a
-		// stable PeerConnection: nothing to roll back.
-		delete(p.readd, ct.Name)
 		if j.Action == jingle.ActionContentReject && p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer && len(p.contents) > 1 {
-			// Our content-add was refused: roll the offer back, then
-			// drop its transceiver.
-			if err := p.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback}); err != nil {
-				c.log.Debug("rtp: rollback", "err", err)
-			}
-			for i, n := range p.contents {
-				if n == ct.Name {
-					p.contents = append(p.contents[:i], p.contents[i+1:]...)
-					break
-				}
+			// Our content-add on the bundle was refused. pion cannot
+			// roll our offer back (have-local-offer -> rollback is not
+			// in its table), so it gets an answer with the content
+			// inactive (settleAdds), and the content's transceiver
+			// stops in removeContent, as a removed content's does.
+			if err := c.settleAdds(p); err != nil {
+				c.log.Warn("rtp: content-reject", "content", ct.Name, "err", err)
 			}
 		}
+		// A content-add held for a restart (settleAdds) is inactive on a
+		// stable PeerConnection by now: the reject settles it.
+		delete(p.readd, ct.Name)
 		why := ""
 		if j.Action == jingle.ActionContentReject {
 			why = "rejected"
@@ -330,6 +327,9 @@ func (c *Call) onContentAccept(j *jingle.Jingle) {
 			}
 			c.emit(Event{Type: EventContentAdd, Content: ct.Name})
 			c.applySending() // hold and mute to its restored track
+			if p.connected {
+				c.startSources(p) // unless started before it was held
+			}
 			continue
 		}
 		c.remote[ct.Name] = ct

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jingled/jingled/ice"
@@ -219,7 +220,8 @@ func (c *Call) remoteRestart(p *peer, ct *jingle.Content, t *ice.Transport) {
 // content inactive, as a content left out of a session-accept is
 // (inactiveRemote). Nothing changes on the wire; pion is stable again and
 // takes the restart offer. The pending contents stay in p.readd until
-// the peer answers them (acceptReadd, onContentRemove).
+// the peer answers them (acceptReadd, onContentRemove). A content-reject
+// of a content-add still pending in pion is settled the same way.
 func (c *Call) settleAdds(p *peer) error {
 	var pending []string
 	for _, n := range p.contents {
@@ -248,7 +250,7 @@ func (c *Call) settleAdds(p *peer) error {
 		err = p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
 	}
 	if err != nil {
-		return fmt.Errorf("rtp: holding content-add %v for the restart: %w", pending, err)
+		return fmt.Errorf("rtp: answering content-add %v as inactive: %w", pending, err)
 	}
 	return nil
 }
@@ -265,7 +267,13 @@ func holdSender(p *peer, name string) (webrtc.TrackLocal, error) {
 			continue
 		}
 		track := tr.Sender().Track()
-		if err := tr.Sender().ReplaceTrack(silentTrack{track.ID(), track.StreamID(), track.Kind()}); err != nil {
+		silent := silentTrack{id: track.ID(), streamID: track.StreamID(), kind: track.Kind()}
+		if ct, ok := track.(interface {
+			Codec() webrtc.RTPCodecCapability
+		}); ok {
+			silent.codec = ct.Codec()
+		}
+		if err := tr.Sender().ReplaceTrack(silent); err != nil {
 			return nil, fmt.Errorf("rtp: holding %q: %w", name, err)
 		}
 		return track, nil
@@ -273,18 +281,42 @@ func holdSender(p *peer, name string) (webrtc.TrackLocal, error) {
 	return nil, nil
 }
 
-// silentTrack is a local track that takes whichever codec was negotiated
-// and sends nothing: a held sender's (holdSender).
+// silentTrack is a local track that sends nothing: a held sender's
+// (holdSender). It binds to the codec of the track it stands in for
+// (pion keeps the codec of the first Bind for the sender's interceptors),
+// else to the first media codec negotiated.
 type silentTrack struct {
 	id, streamID string
 	kind         webrtc.RTPCodecType
+	codec        webrtc.RTPCodecCapability // zero: unknown
 }
 
 func (s silentTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
-	if cs := ctx.CodecParameters(); len(cs) > 0 {
-		return cs[0], nil
+	var media []webrtc.RTPCodecParameters
+	for _, cp := range ctx.CodecParameters() {
+		if !isRepairCodec(cp.MimeType) {
+			media = append(media, cp)
+		}
+	}
+	for _, cp := range media {
+		if s.codec.MimeType != "" && codecMatch(cp.RTPCodecCapability, s.codec) {
+			return cp, nil
+		}
+	}
+	if len(media) > 0 {
+		return media[0], nil
 	}
 	return webrtc.RTPCodecParameters{}, fmt.Errorf("rtp: held %s track: no codec negotiated: %w", s.kind, webrtc.ErrUnsupportedCodec)
+}
+
+// isRepairCodec reports whether mime is a retransmission or FEC format,
+// not media.
+func isRepairCodec(mime string) bool {
+	switch strings.ToLower(mime) {
+	case "video/rtx", "audio/rtx", "video/ulpfec", "video/flexfec-03", "video/red", "audio/red":
+		return true
+	}
+	return false
 }
 
 func (silentTrack) Unbind(webrtc.TrackLocalContext) error { return nil }

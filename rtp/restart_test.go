@@ -1,6 +1,7 @@
 package rtp
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -11,6 +12,55 @@ import (
 	"github.com/jingled/jingled/jingle"
 )
 
+// restartPair is a bundled call from alice (sending a tone) to bob
+// (echoing) over a link with a filter, up and carrying audio, for the
+// restart tests; its end checks that no goroutine leaked.
+type restartPair struct {
+	ctx           context.Context
+	call, bobCall *Call
+	ae, be        *events
+	video         string // a VP8 file to add
+}
+
+func newRestartPair(t *testing.T, filter func(from, to string, iq *jingle.IQ) *jingle.IQ) *restartPair {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+	tone := sine(t, 440, 20*time.Second)
+	r := &restartPair{video: vp8(t, 150)}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	r.ctx = ctx
+	l := newLink()
+	l.filter = filter
+	r.call, r.bobCall = echoCall(ctx, t, l, CallOptions{MediaOptions: MediaOptions{Audio: tone}, Peer: loopback(t)})
+	r.ae, r.be = &events{ch: r.call.Events()}, &events{ch: r.bobCall.Events()}
+	r.ae.wait(t, EventMedia, "audio")
+	return r
+}
+
+// bobVideo opens the pair's video as bob's source for content name.
+func (r *restartPair) bobVideo(t *testing.T, name string) Source {
+	t.Helper()
+	src, err := OpenFile(r.video, name, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// hangup ends the call from alice and checks both ends ended with success.
+func (r *restartPair) hangup(t *testing.T) {
+	t.Helper()
+	if err := r.call.Hangup(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*Call{r.call, r.bobCall} {
+		if reason := waitEnd(t, c, 10*time.Second); reason.Condition != jingle.ReasonSuccess {
+			t.Fatalf("call ended with %s", reason)
+		}
+	}
+}
+
 // TestRestartCrossesContentAdd: the peer's ICE restart offer crosses our
 // content-add (the conference focus adding a participant's video while
 // that participant, overloaded, restarts ICE). The link holds each until
@@ -20,15 +70,8 @@ import (
 // restart awaits its answer. The call goes on, both complete the restart,
 // the content-add completes and its video reaches alice.
 func TestRestartCrossesContentAdd(t *testing.T) {
-	ignore := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
-	tone := sine(t, 440, 20*time.Second)
-	video := vp8(t, 150)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	l := newLink()
 	x := newCrossing()
-	l.filter = func(from, _ string, iq *jingle.IQ) *jingle.IQ {
+	r := newRestartPair(t, func(from, _ string, iq *jingle.IQ) *jingle.IQ {
 		switch {
 		case from == alice && restartOffer(iq):
 			x.hold(0)
@@ -36,44 +79,61 @@ func TestRestartCrossesContentAdd(t *testing.T) {
 			x.hold(1)
 		}
 		return iq
-	}
-	call, bobCall := echoCall(ctx, t, l, CallOptions{MediaOptions: MediaOptions{Audio: tone}, Peer: loopback(t)})
-	ae, be := &events{ch: call.Events()}, &events{ch: bobCall.Events()}
-	ae.wait(t, EventMedia, "audio")
-
-	src, err := OpenFile(video, "bob-video", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
+	src := r.bobVideo(t, "bob-video")
 	errs := make(chan error, 2)
-	go func() { errs <- call.RestartICE(ctx) }()
-	go func() { errs <- bobCall.AddContent(ctx, "bob-video", webrtc.RTPCodecTypeVideo, src) }()
+	go func() { errs <- r.call.RestartICE(r.ctx) }()
+	go func() { errs <- r.bobCall.AddContent(r.ctx, "bob-video", webrtc.RTPCodecTypeVideo, src) }()
 	for range 2 {
 		if err := <-errs; err != nil {
 			t.Fatalf("crossing restart and content-add: %v", err)
 		}
 	}
-	ae.wait(t, EventRestart, "")
-	be.wait(t, EventRestart, "")
-	be.wait(t, EventContentAdd, "bob-video")
-	ae.wait(t, EventContentAdd, "bob-video")
-	ae.wait(t, EventMedia, "bob-video")
-	mediaFlows(t, call, "the restart crossing the content-add")
+	r.ae.wait(t, EventRestart, "")
+	r.be.wait(t, EventRestart, "")
+	r.be.wait(t, EventContentAdd, "bob-video")
+	r.ae.wait(t, EventContentAdd, "bob-video")
+	r.ae.wait(t, EventMedia, "bob-video")
+	mediaFlows(t, r.call, "the restart crossing the content-add")
 	// Both sides can negotiate again: one more restart, from bob.
-	if err := bobCall.RestartICE(ctx); err != nil {
+	if err := r.bobCall.RestartICE(r.ctx); err != nil {
 		t.Fatalf("restart after the crossing: %v", err)
 	}
-	ae.wait(t, EventRestart, "")
-	be.wait(t, EventRestart, "")
-	mediaFlows(t, call, "the next restart")
-	if err := call.Hangup(ctx); err != nil {
+	r.ae.wait(t, EventRestart, "")
+	r.be.wait(t, EventRestart, "")
+	mediaFlows(t, r.call, "the next restart")
+	r.hangup(t)
+}
+
+// TestRestartAfterContentReject: the peer rejects our content-add (the
+// link renames its codec on the way, so the peer finds none in common),
+// and then restarts ICE. pion cannot roll a rejected offer back, so the
+// call must settle it otherwise: the restart completes, media flows, and
+// a later content-add goes through.
+func TestRestartAfterContentReject(t *testing.T) {
+	r := newRestartPair(t, func(from, _ string, iq *jingle.IQ) *jingle.IQ {
+		if from == bob && isAction(iq, jingle.ActionContentAdd) && bytes.Contains(iq.Payload, []byte(`"rejected-video"`)) {
+			iq.Payload = bytes.ReplaceAll(iq.Payload, []byte(`name="VP8"`), []byte(`name="X-NONE"`))
+		}
+		return iq
+	})
+	if err := r.bobCall.AddContent(r.ctx, "rejected-video", webrtc.RTPCodecTypeVideo, r.bobVideo(t, "rejected-video")); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []*Call{call, bobCall} {
-		if r := waitEnd(t, c, 10*time.Second); r.Condition != jingle.ReasonSuccess {
-			t.Fatalf("call ended with %s", r)
-		}
+	if ev := r.be.wait(t, EventContentRemove, "rejected-video"); ev.Text != "rejected" {
+		t.Fatalf("content-remove %q, want rejected", ev.Text)
 	}
+	if err := r.call.RestartICE(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.ae.wait(t, EventRestart, "")
+	r.be.wait(t, EventRestart, "")
+	mediaFlows(t, r.call, "the restart after the content-reject")
+	if err := r.bobCall.AddContent(r.ctx, "bob-video", webrtc.RTPCodecTypeVideo, r.bobVideo(t, "bob-video")); err != nil {
+		t.Fatal(err)
+	}
+	r.ae.wait(t, EventMedia, "bob-video")
+	r.hangup(t)
 }
 
 // isAction reports whether iq carries the Jingle action a.
