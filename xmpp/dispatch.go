@@ -3,6 +3,7 @@ package xmpp
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -298,6 +299,14 @@ func (d *dispatcher) sendIQ(ctx context.Context, out jingle.IQ, timeout time.Dur
 		defer cancel()
 	}
 	if err := d.write(p.str, out); err != nil {
+		var we *writeError
+		if errors.As(err, &we) {
+			// The stream broke under the request, before its reader
+			// failed the requests in flight with ErrDisconnected: the
+			// same loss, told the same way, so that callers that carry
+			// on after a reconnection (jingle send's resume) see it.
+			return nil, fmt.Errorf("%w (%w)", ErrDisconnected, err)
+		}
 		return nil, err
 	}
 	select {

@@ -5,7 +5,9 @@ import (
 	"encoding/xml"
 	"errors"
 	"log/slog"
+	"net"
 	"testing"
+	"time"
 
 	"github.com/jingled/jingled/jingle"
 )
@@ -89,5 +91,40 @@ func TestUndecodableIQGetsBadRequest(t *testing.T) {
 	r := got[0]
 	if r.Type != jingle.IQError || r.ID != "x1" || r.To != "juliet@example.org/balcony" || r.From != "room@call.example.org/focus" || !errors.Is(r.Error, jingle.ErrBadRequest) {
 		t.Errorf("reply %+v", r)
+	}
+}
+
+// TestSendIQWriteFailureIsDisconnected: a request whose write fails on
+// the stream's connection (the server went away and the reader has not
+// noticed yet) fails with ErrDisconnected, as the requests already in
+// flight do, so that a caller resuming after a reconnection (jingle send)
+// cannot tell the two races apart; other write errors pass unchanged.
+func TestSendIQWriteFailureIsDisconnected(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		writeErr error
+		want     error
+	}{
+		{"socket closed under the write", &writeError{err: net.ErrClosed}, ErrDisconnected},
+		{"queue full", ErrQueueFull, ErrQueueFull},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &dispatcher{
+				log:     slog.New(slog.DiscardHandler),
+				pending: map[string]*pendingIQ{},
+				cur:     &stream{},
+				write:   func(*stream, any) error { return tc.writeErr },
+			}
+			_, err := d.sendIQ(context.Background(), jingle.IQ{To: "bob@example.org/b", Type: jingle.IQSet}, time.Second)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if tc.want == ErrDisconnected && !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("err = %v, lost the socket's error", err)
+			}
+			if len(d.pending) != 0 {
+				t.Fatalf("%d requests left pending", len(d.pending))
+			}
+		})
 	}
 }

@@ -85,10 +85,18 @@ func (s *stream) write(b []byte) error {
 	_, err := s.conn.Write(b)
 	_ = s.conn.SetWriteDeadline(time.Time{})
 	if err != nil {
-		return fmt.Errorf("xmpp: write: %w", err)
+		return &writeError{err: err}
 	}
 	return nil
 }
+
+// writeError is a write that failed on the stream's connection: the
+// stream is broken, whatever the socket said (reset, closed under us by
+// the reader or abort, timed out), and its reader fails too.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return "xmpp: write: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
 
 // abort closes the connection for err: the reader then fails with err.
 func (s *stream) abort(err error) {

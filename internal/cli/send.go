@@ -104,11 +104,13 @@ it has none and picks the resource that accepts files.`,
 			var lost time.Time // when the connection last broke under the transfer
 			for resumes := 0; resumes < maxResumes; {
 				switch {
-				case errors.Is(err, xmpp.ErrDisconnected):
+				case errors.Is(err, xmpp.ErrDisconnected) || errors.Is(err, xmpp.ErrNotConnected):
 					// The connection broke under the transfer (a server
-					// restart, a network blink): once the client is
-					// back, the same offer again; the receiver answers
-					// with the range its partial file lacks (XEP-0234 §8).
+					// restart, a network blink; a stanza sent between
+					// the loss and the reconnection gets ErrNotConnected):
+					// once the client is back, the same offer again; the
+					// receiver answers with the range its partial file
+					// lacks (XEP-0234 §8).
 					resumes++
 					lost = time.Now()
 					if werr := waitReconnected(ctx, ep, &acct); werr != nil {
