@@ -29,46 +29,27 @@ type events struct {
 
 func (e *events) wait(t *testing.T, typ EventType, content string) Event {
 	t.Helper()
-	ev, found, ended := e.next(typ, content, 15*time.Second)
-	switch {
-	case ended:
-		t.Fatalf("call ended before %s %s (events %v)", typ, content, e.got)
-	case !found:
-		t.Fatalf("no %s %s event (events %v)", typ, content, e.got)
-	}
-	return ev
-}
-
-// seen is wait without failing: whether the event came within d.
-func (e *events) seen(typ EventType, content string, d time.Duration) bool {
-	_, found, _ := e.next(typ, content, d)
-	return found
-}
-
-// next takes the first event of typ (for content, unless empty) not yet
-// taken, waiting up to d; ended reports that the call ended first.
-func (e *events) next(typ EventType, content string, d time.Duration) (ev Event, found, ended bool) {
 	match := func(ev Event) bool { return ev.Type == typ && (content == "" || ev.Content == content) }
 	for i, ev := range e.got {
 		if !e.taken[i] && match(ev) {
 			e.taken[i] = true
-			return ev, true, false
+			return ev
 		}
 	}
-	timeout := time.After(d)
+	timeout := time.After(15 * time.Second)
 	for {
 		select {
 		case ev, ok := <-e.ch:
 			if !ok {
-				return Event{}, false, true
+				t.Fatalf("call ended before %s %s (events %v)", typ, content, e.got)
 			}
 			e.got = append(e.got, ev)
 			e.taken = append(e.taken, match(ev))
 			if match(ev) {
-				return ev, true, false
+				return ev
 			}
 		case <-timeout:
-			return Event{}, false, false
+			t.Fatalf("no %s %s event (events %v)", typ, content, e.got)
 		}
 	}
 }

@@ -217,8 +217,8 @@ func (c *Call) remoteRestart(p *peer, ct *jingle.Content, t *ice.Transport) {
 // content-reject (XEP-0166 §6.3), which may come before or after the
 // restart completes. So pion gets an answer to our pending offer made of
 // what is already agreed: the peer's current transport, and each pending
-// content inactive, as a content left out of a session-accept is
-// (inactiveRemote). Nothing changes on the wire; pion is stable again and
+// content as offered, its sender silent (holdSender). Nothing changes on
+// the wire; pion is stable again and
 // takes the restart offer. The pending contents stay in p.readd until
 // the peer answers them (acceptReadd, onContentRemove). A content-reject
 // of a content-add still pending in pion is settled the same way.
@@ -239,6 +239,14 @@ func (c *Call) settleAdds(p *peer) error {
 		if err := c.inactiveRemote(p, n); err != nil {
 			return err
 		}
+		// Held as offered (sendrecv), not inactive: pion stops a
+		// transceiver that a remote offer marks inactive (its receiver
+		// and sender with it), and the restart offer applied next is
+		// built from c.remote too. Its sender is silent until the
+		// accept (holdSender), so nothing reaches the peer early.
+		rc := c.remote[n]
+		rc.Senders = jingle.SendersBoth
+		c.remote[n] = rc
 		held, err := holdSender(p, n)
 		if err != nil {
 			return err
