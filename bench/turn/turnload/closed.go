@@ -12,10 +12,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/net/ipv4"
+
+	"github.com/jingled/jingled/bench/internal/benchproc"
+	"github.com/jingled/jingled/internal/proccpu"
 )
 
 // The closed-loop flood (-window): every client keeps a window of
@@ -114,11 +116,11 @@ func closedRound(cs []*client, srv *net.UDPAddr, size, window, pid int, warmup, 
 		}()
 	}
 	time.Sleep(warmup)
-	srv0, load0, irq0 := cpuOf(pid), selfCPU(), softirqTime()
+	srv0, load0, irq0 := serverCPU(pid), proccpu.Used(), softirqTime()
 	counting.Store(true)
 	time.Sleep(d)
 	counting.Store(false)
-	srv1, load1, irq1 := cpuOf(pid), selfCPU(), softirqTime()
+	srv1, load1, irq1 := serverCPU(pid), proccpu.Used(), softirqTime()
 	stop.Store(true)
 	wg.Wait()
 	// Let the last round's echoes land before the next window starts.
@@ -283,44 +285,16 @@ func parseWindows(s string) ([]int, error) {
 	return out, nil
 }
 
-// cpuOf is a process's user+system CPU time from /proc/PID/stat (0 without
-// a pid), in clock ticks of 10 ms.
-func cpuOf(pid int) time.Duration {
+// serverCPU is the -pid process's CPU time so far (0 without a pid).
+func serverCPU(pid int) time.Duration {
 	if pid <= 0 {
 		return 0
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name, which is in parentheses and may hold
-	// spaces: state is field 3, utime 14, stime 15.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-
-	return time.Duration(ut+st) * (time.Second / clockTicks)
+	return time.Duration(benchproc.ProcCPU(strconv.Itoa(pid)) * float64(time.Second))
 }
 
-// clockTicks is USER_HZ, 100 on Linux.
+// clockTicks is USER_HZ, 100 on Linux: /proc/stat's unit.
 const clockTicks = 100
-
-// selfCPU is this process's user+system CPU time.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // softirqTime is the machine's time in software interrupts (/proc/stat),
 // where, with IRQ time accounting, the kernel's delivery of loopback
