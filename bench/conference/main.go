@@ -172,6 +172,16 @@ func run(ctx context.Context, cfg config, stdout io.Writer) ([]row, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
+	// The profiles' directories, made here so that a run does not end
+	// with "no such file or directory" after its window.
+	for _, d := range []string{cfg.cpuprofile, cfg.loadProfile} {
+		if d == "" {
+			continue
+		}
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.jingled == "" || cfg.confload == "" {
 		if err := build(ctx, dir, &cfg); err != nil {
 			return nil, err

@@ -5,5 +5,6 @@ package mixer
 import "time"
 
 // threadCPU falls back to the wall clock where the thread's CPU time is
-// not at hand.
-func threadCPU() time.Duration { return monotonic() }
+// not at hand; the thread id is always -1, so cpuSince takes the wall
+// clock.
+func threadCPU() (time.Duration, int) { return monotonic(), -1 }

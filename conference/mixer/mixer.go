@@ -2,7 +2,6 @@ package mixer
 
 import (
 	"log/slog"
-	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -76,10 +75,6 @@ func newMixer(opts Options) *Mixer {
 // run ticks once per frame until Close.
 func (m *Mixer) run() {
 	defer m.wg.Done()
-	// One OS thread for the mixer goroutine, so its thread's CPU time is
-	// the mixer's (threadCPU).
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	// A schedule rather than a time.Ticker: a ticker drops the ticks a
 	// busy mixer missed, and every dropped tick would leave one more frame
 	// in every input's buffer, i.e. latency for good. Late ticks run back

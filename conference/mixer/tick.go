@@ -25,16 +25,17 @@ const (
 // the cost of sending RTP.
 func (m *Mixer) tick() {
 	m.mu.Lock()
-	t0 := threadCPU()
+	t0 := markCPU()
 	m.mixLocked()
-	t1 := threadCPU()
+	t1 := markCPU()
 	m.deliver()
-	t2 := threadCPU()
+	t2 := markCPU()
 	m.mu.Unlock()
+	mix := cpuSince(t0, t1)
 	m.stats.frames.Add(1)
-	m.stats.mixNanos.Add(int64(t1 - t0))
-	m.stats.lastMixNanos.Store(int64(t1 - t0))
-	m.stats.sendNanos.Add(int64(t2 - t1))
+	m.stats.mixNanos.Add(int64(mix))
+	m.stats.lastMixNanos.Store(int64(mix))
+	m.stats.sendNanos.Add(int64(cpuSince(t1, t2)))
 }
 
 // mixLocked is tick's body; m.mu is held.
