@@ -27,6 +27,8 @@ func TestSmoke(t *testing.T) {
 		t.Errorf("no media in the window: sent %d, received %d", r.res.Sent, r.res.Received)
 	case r.mixerCores <= 0 || r.focusCores <= 0:
 		t.Errorf("metrics did not move: mixer %v, focus %v cores", r.mixerCores, r.focusCores)
+	case r.encodes <= 0 || r.decodes <= 0:
+		t.Errorf("mixer codec metrics did not move: %v decodes/s, %v encodes/s", r.decodes, r.encodes)
 	case r.rssLoaded <= 0:
 		t.Error("no process_resident_memory_bytes metric")
 	case len(r.res.LatencyMS) == 0:

@@ -129,6 +129,7 @@ type row struct {
 	focusCores          float64 // jingled process CPU / window
 	mixerCores          float64 // mixer metric / window
 	sendCores           float64 // mixer send metric / window
+	decodes, encodes    float64 // mixer codec calls / window (per second)
 	prosodyCores        float64
 	rssIdle, rssLoaded  float64 // bytes
 	p50, p95            float64 // ms
@@ -425,6 +426,8 @@ func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server
 	r.focusCores = d("process_cpu_seconds_total") / wall
 	r.mixerCores = d("jingled_conference_mixer_cpu_seconds_total") / wall
 	r.sendCores = d("jingled_conference_mixer_send_cpu_seconds_total") / wall
+	r.decodes = d(`jingled_conference_mixer_codec_calls_total{op="decode"}`) / wall
+	r.encodes = d(`jingled_conference_mixer_codec_calls_total{op="encode"}`) / wall
 	r.prosodyCores = (prosody1 - prosody0) / wall
 	r.rssLoaded = m1["process_resident_memory_bytes"]
 	r.participantsInRooms = m1["jingled_conference_participants"]

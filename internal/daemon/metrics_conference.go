@@ -20,6 +20,7 @@ type conferenceMetrics struct {
 	cpu     *prometheus.Desc
 	send    *prometheus.Desc
 	packets *prometheus.Desc
+	codec   *prometheus.Desc
 
 	mu     sync.Mutex
 	hosts  []*conference.Host
@@ -29,8 +30,18 @@ type conferenceMetrics struct {
 }
 
 type roomTotals struct {
-	cpu, send      time.Duration
-	received, lost uint64
+	cpu, send        time.Duration
+	received, lost   uint64
+	decodes, encodes uint64
+}
+
+func (t *roomTotals) add(o roomTotals) {
+	t.cpu += o.cpu
+	t.send += o.send
+	t.received += o.received
+	t.lost += o.lost
+	t.decodes += o.decodes
+	t.encodes += o.encodes
 }
 
 func newConferenceMetrics(reg prometheus.Registerer) *conferenceMetrics {
@@ -49,8 +60,12 @@ func newConferenceMetrics(reg prometheus.Registerer) *conferenceMetrics {
 		cpu:     prometheus.NewDesc("jingled_conference_mixer_cpu_seconds_total", "CPU time the audio mixers spent mixing, decoding and encoding (the mixer threads' own CPU time on Linux).", nil, nil),
 		send:    prometheus.NewDesc("jingled_conference_mixer_send_cpu_seconds_total", "CPU time the mixer threads spent handing the mixes to the participants' RTP tracks (packetizing, SRTP, sending).", nil, nil),
 		packets: prometheus.NewDesc("jingled_conference_packets_total", "Audio packets the mixers expected, by outcome (received, lost).", []string{"outcome"}, nil),
-		single:  map[*conference.Room]bool{},
-		seen:    map[*conference.Room]roomTotals{},
+		// The mixer's design goal made visible: decodes follow the
+		// speakers and encodes the speakers plus one shared mix per codec,
+		// not the participants.
+		codec:  prometheus.NewDesc("jingled_conference_mixer_codec_calls_total", "Decoder calls (concealment included) and encoder calls of the audio mixers, by op (decode, encode).", []string{"op"}, nil),
+		single: map[*conference.Room]bool{},
+		seen:   map[*conference.Room]roomTotals{},
 	}
 	reg.MustRegister(m.events, m.loss, m)
 	return m
@@ -95,6 +110,7 @@ func (m *conferenceMetrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.cpu
 	ch <- m.send
 	ch <- m.packets
+	ch <- m.codec
 }
 
 // Collect reads the open rooms live; the totals of rooms that closed
@@ -107,24 +123,18 @@ func (m *conferenceMetrics) Collect(ch chan<- prometheus.Metric) {
 	participants := 0
 	for _, r := range live {
 		st := r.Mixer()
-		now[r] = roomTotals{cpu: st.MixCPU, send: st.SendCPU, received: st.Received, lost: st.Lost}
+		now[r] = roomTotals{cpu: st.MixCPU, send: st.SendCPU, received: st.Received, lost: st.Lost, decodes: st.Decodes, encodes: st.Encodes}
 		participants += r.Len()
 	}
 	for r, t := range m.seen {
 		if _, ok := now[r]; !ok {
-			m.closed.cpu += t.cpu
-			m.closed.send += t.send
-			m.closed.received += t.received
-			m.closed.lost += t.lost
+			m.closed.add(t)
 		}
 	}
 	m.seen = now
 	total := m.closed
 	for _, t := range now {
-		total.cpu += t.cpu
-		total.send += t.send
-		total.received += t.received
-		total.lost += t.lost
+		total.add(t)
 	}
 	ch <- prometheus.MustNewConstMetric(m.rooms, prometheus.GaugeValue, float64(len(live)))
 	ch <- prometheus.MustNewConstMetric(m.parts, prometheus.GaugeValue, float64(participants))
@@ -132,6 +142,8 @@ func (m *conferenceMetrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.send, prometheus.CounterValue, total.send.Seconds())
 	ch <- prometheus.MustNewConstMetric(m.packets, prometheus.CounterValue, float64(total.received), "received")
 	ch <- prometheus.MustNewConstMetric(m.packets, prometheus.CounterValue, float64(total.lost), "lost")
+	ch <- prometheus.MustNewConstMetric(m.codec, prometheus.CounterValue, float64(total.decodes), "decode")
+	ch <- prometheus.MustNewConstMetric(m.codec, prometheus.CounterValue, float64(total.encodes), "encode")
 }
 
 // roomStatus is the open rooms. status: the component's and the account
