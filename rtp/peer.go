@@ -348,6 +348,14 @@ type peer struct {
 	// offer, handled once its answer is applied (pion cannot take an
 	// offer while ours is pending).
 	deferredAdds []*jingle.Jingle
+	// withdrawn is the ICE generation (never 0, the session's own) whose
+	// restart offer failed to reach the peer (abandonRestart). Set by the
+	// trickle goroutine the moment the offer fails, so that the
+	// candidates queued behind it are not sent: they carry credentials
+	// the peer never got, which it would take for a restart offer of
+	// ours and answer, and every answer after would look like a new
+	// offer to the other side.
+	withdrawn atomic.Uint32
 }
 
 // newPeer creates a PeerConnection for contents with our callbacks.

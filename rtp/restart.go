@@ -44,6 +44,8 @@ func (c *Call) restartICE() error {
 				// The peer's restart wins (autorestart.go): its offer
 				// follows, and we answer it.
 				c.lostTieBreak(p, fps)
+			} else {
+				c.abandonRestart(p)
 			}
 			return err
 		}
@@ -78,10 +80,15 @@ func (c *Call) sendCredentials(p *peer, fps []ice.Fingerprint) error {
 	// queued go out first, as they were gathered first.
 	s := c.Session()
 	errc := make(chan error, 1)
+	gen := p.generation
 	c.trickle.post(func() {
 		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 		defer cancel()
-		errc <- s.Send(ctx, j)
+		err := s.Send(ctx, j)
+		if err != nil && !errors.Is(err, jingle.ErrTieBreak) {
+			p.withdrawn.Store(gen)
+		}
+		errc <- err
 	})
 	select {
 	case err := <-errc:
@@ -92,6 +99,33 @@ func (c *Call) sendCredentials(p *peer, fps []ice.Fingerprint) error {
 	case <-c.ctx.Done():
 		return c.ctx.Err()
 	}
+}
+
+// abandonRestart settles our ICE restart offer on p that never reached
+// the peer (its transport-info failed: a timeout, the stream down, an
+// error reply other than <tie-break/>). pion cannot roll the offer back
+// (see lostTieBreak), and while it stays pending the call can neither
+// restart again (negotiating) nor answer the peer's content-add, which
+// onContentAdd holds for the restart's answer. So pion gets an answer to
+// it made of what is agreed, the peer's current transport, and the
+// content-adds held behind it are answered now. The ICE agent keeps the
+// new credentials the peer never learned, and their candidates stay
+// unsent (peer.withdrawn): the path stays down until a restart reaches
+// the peer (the automatic restart's next attempt, or the caller's), or
+// ICE fails and ends the call.
+func (c *Call) abandonRestart(p *peer) {
+	p.restarting = false
+	sdp, err := c.remoteSDP(p, webrtc.SDPTypeAnswer, c.peerRole(p))
+	if err == nil {
+		p.remoteSet = false
+		err = p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
+	}
+	if err != nil {
+		c.fail(jingle.ReasonConnectivityError, fmt.Errorf("rtp: settling an ICE restart offer the peer never got: %w", err))
+		return
+	}
+	p.remoteSet = true
+	c.replayAdds(p)
 }
 
 // remoteRestart handles a transport-info with new ICE credentials: the

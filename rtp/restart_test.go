@@ -3,12 +3,15 @@ package rtp
 import (
 	"bytes"
 	"context"
+	"errors"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 
+	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/jingle"
 )
 
@@ -140,4 +143,140 @@ func TestRestartAfterContentReject(t *testing.T) {
 func isAction(iq *jingle.IQ, a jingle.Action) bool {
 	j, err := jingle.Parse(iq.Payload)
 	return err == nil && j.Action == a
+}
+
+// lostOffer is bob's side of the link while bob's stream is down: from
+// bob's first ICE restart offer until up, every transport-info bob sends
+// fails undelivered, as with a stream that dropped or a server that timed
+// out. It records the lost offer's ufrag.
+type lostOffer struct {
+	*endpoint
+	mu    sync.Mutex
+	ufrag string // of the lost offer; "" until then
+	down  bool
+}
+
+func (b *lostOffer) SendIQ(ctx context.Context, iq *jingle.IQ) (*jingle.IQ, error) {
+	b.mu.Lock()
+	if restartOffer(iq) && b.ufrag == "" {
+		b.ufrag, b.down = ufragOf(iq), true
+	}
+	down := b.down && isAction(iq, jingle.ActionTransportInfo)
+	b.mu.Unlock()
+	if down {
+		return nil, errLinkDown
+	}
+	return b.endpoint.SendIQ(ctx, iq)
+}
+
+func (b *lostOffer) up() {
+	b.mu.Lock()
+	b.down = false
+	b.mu.Unlock()
+}
+
+var errLinkDown = errors.New("test link: stream down")
+
+// ufragOf is the ICE ufrag of a transport-info's first transport.
+func ufragOf(iq *jingle.IQ) string {
+	j, err := jingle.Parse(iq.Payload)
+	if err != nil {
+		return ""
+	}
+	for i := range j.Contents {
+		if t, _, err := ice.Decode(j.Contents[i].Transport); err == nil && t.Ufrag != "" {
+			return t.Ufrag
+		}
+	}
+	return ""
+}
+
+// TestRestartOfferLost: bob's ICE restart offer never reaches alice (its
+// send fails, and so would its candidates', bob's stream being down for
+// a second). The call must not stay stuck on it once the stream is back: alice's content-add
+// sent next is answered, no transport-info with the lost offer's
+// credentials reaches alice (she would take it for an offer), bob's next
+// restart goes through, and media (the added video too) flows again.
+// Automatic restarts are off, so the only restarts are the test's. (The
+// content-accept does carry the new credentials, pion's local
+// description's; on the bundle a peer takes the bundle's transport for
+// an added content, and alice does.)
+func TestRestartOfferLost(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+	tone := sine(t, 440, 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	peerOpts := func() PeerOptions {
+		o := loopback(t)
+		o.Restart.Disabled = true
+		return o
+	}
+	l := newLink()
+	lo := &lostOffer{endpoint: &endpoint{l: l, jid: bob}}
+	var (
+		mu     sync.Mutex
+		leaked []string
+	)
+	l.filter = func(from, _ string, iq *jingle.IQ) *jingle.IQ {
+		lo.mu.Lock()
+		lost := lo.ufrag
+		lo.mu.Unlock()
+		if from == bob && lost != "" && isAction(iq, jingle.ActionTransportInfo) && ufragOf(iq) == lost {
+			mu.Lock()
+			leaked = append(leaked, string(iq.Payload))
+			mu.Unlock()
+		}
+		return iq
+	}
+	bobOpts := ApplicationOptions{Peer: peerOpts(), AutoAnswer: &MediaOptions{Echo: true}}
+	in := incomingCalls(&bobOpts)
+	bobApp := NewApplication(bobOpts)
+	aliceMgr := l.manager(t, alice, jingle.WithTransport(ICEUDP{}))
+	l.managerVia(t, bob, lo, bobApp.Options()...)
+	call, err := Dial(ctx, aliceMgr, bob, CallOptions{MediaOptions: MediaOptions{Audio: tone}, Peer: peerOpts()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobCall := <-in
+	ae, be := &events{ch: call.Events()}, &events{ch: bobCall.Events()}
+	ae.wait(t, EventMedia, "audio")
+
+	err = bobCall.RestartICE(ctx)
+	if err == nil || !errors.Is(err, errLinkDown) {
+		t.Fatalf("RestartICE over the failing link returned %v, want the link's error", err)
+	}
+	// The lost offer's candidates, gathered meanwhile, would fail too.
+	time.Sleep(time.Second)
+	lo.up()
+	src, err := OpenFile(vp8(t, 300), "alice-video", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := call.AddContent(ctx, "alice-video", webrtc.RTPCodecTypeVideo, src); err != nil {
+		t.Fatalf("content-add after the lost restart offer: %v", err)
+	}
+	be.wait(t, EventContentAdd, "alice-video")
+	ae.wait(t, EventContentAdd, "alice-video")
+
+	if err := bobCall.RestartICE(ctx); err != nil {
+		t.Fatalf("the restart after the lost one: %v", err)
+	}
+	ae.wait(t, EventRestart, "")
+	be.wait(t, EventRestart, "")
+	mediaFlows(t, call, "the restart after the lost one")
+	be.wait(t, EventMedia, "alice-video")
+	mu.Lock()
+	if len(leaked) > 0 {
+		t.Errorf("%d transport-infos with the lost offer's credentials reached alice; first: %s", len(leaked), leaked[0])
+	}
+	mu.Unlock()
+	if err := call.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*Call{call, bobCall} {
+		if reason := waitEnd(t, c, 10*time.Second); reason.Condition != jingle.ReasonSuccess {
+			t.Fatalf("call ended with %s", reason)
+		}
+	}
 }

@@ -59,7 +59,11 @@ func (c *Call) sendCandidate(p *peer, ic *webrtc.ICECandidate) {
 	}}}
 	// Sent in order by the trickle goroutine, so a peer (or server)
 	// slow to acknowledge does not hold up the call's loop.
+	gen := p.generation
 	c.trickle.post(func() {
+		if gen != 0 && p.withdrawn.Load() == gen {
+			return // of a restart offer that never reached the peer
+		}
 		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 		defer cancel()
 		if err := s.Send(ctx, j); err != nil {
