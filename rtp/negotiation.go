@@ -116,6 +116,11 @@ func (c *Call) localContents(p *peer) ([]jingle.Content, []jingle.Element, error
 			return nil, nil, err
 		}
 		ct.Creator = c.creatorOf(p.contents[0])
+		if p.heldCreds != nil {
+			if ct, err = withCreds(ct, *p.heldCreds); err != nil {
+				return nil, nil, err
+			}
+		}
 		return []jingle.Content{ct}, nil, nil
 	}
 	cts, payloads, err := SDPToJingle(ld.SDP, opts)
@@ -124,8 +129,29 @@ func (c *Call) localContents(p *peer) ([]jingle.Content, []jingle.Element, error
 	}
 	for i := range cts {
 		cts[i].Creator = c.creatorOf(cts[i].Name)
+		if p.heldCreds != nil {
+			if cts[i], err = withCreds(cts[i], *p.heldCreds); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	return cts, payloads, nil
+}
+
+// withCreds is ct with its transport's credentials replaced by creds and
+// no candidates: a description that must not announce pion's current
+// credentials (peer.heldCreds).
+func withCreds(ct jingle.Content, creds iceCreds) (jingle.Content, error) {
+	if ct.Transport == nil {
+		return ct, nil
+	}
+	t, _, err := ice.Decode(ct.Transport)
+	if err != nil {
+		return ct, err
+	}
+	t.Ufrag, t.Pwd = creds.ufrag, creds.pwd
+	t.Candidates, t.GatheringComplete = nil, false
+	return replaceTransport(ct, t)
 }
 
 // offerContent adds one content's transceiver to p for an offer: a

@@ -356,7 +356,15 @@ type peer struct {
 	// ours and answer, and every answer after would look like a new
 	// offer to the other side.
 	withdrawn atomic.Uint32
+	// heldCreds are the ICE credentials the peer knows while pion's are
+	// those of a restart offer it never got (abandonRestart); our
+	// descriptions (a content-accept, a content-add) carry these until
+	// the next restart. nil otherwise.
+	heldCreds *iceCreds
 }
+
+// iceCreds are a set of local ICE credentials.
+type iceCreds struct{ ufrag, pwd string }
 
 // newPeer creates a PeerConnection for contents with our callbacks.
 func (c *Call) newPeer(contents []string) (*peer, error) {

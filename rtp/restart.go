@@ -25,6 +25,11 @@ func (c *Call) restartICE() error {
 	for _, p := range c.peers {
 		role := dtlsRole(p, c.remoteOf(p))
 		c.renewICEServers(p)
+		known := iceCreds{p.ufrag, p.pwd}
+		if p.heldCreds != nil {
+			known = *p.heldCreds
+		}
+		p.heldCreds = nil
 		if err := createOffer(p, true); err != nil {
 			return err
 		}
@@ -45,7 +50,7 @@ func (c *Call) restartICE() error {
 				// follows, and we answer it.
 				c.lostTieBreak(p, fps)
 			} else {
-				c.abandonRestart(p)
+				c.abandonRestart(p, known)
 			}
 			return err
 		}
@@ -110,11 +115,13 @@ func (c *Call) sendCredentials(p *peer, fps []ice.Fingerprint) error {
 // it made of what is agreed, the peer's current transport, and the
 // content-adds held behind it are answered now. The ICE agent keeps the
 // new credentials the peer never learned, and their candidates stay
-// unsent (peer.withdrawn): the path stays down until a restart reaches
+// unsent (peer.withdrawn), while our descriptions carry the credentials
+// the peer knows (peer.heldCreds, localContents): the path stays down until a restart reaches
 // the peer (the automatic restart's next attempt, or the caller's), or
 // ICE fails and ends the call.
-func (c *Call) abandonRestart(p *peer) {
+func (c *Call) abandonRestart(p *peer, known iceCreds) {
 	p.restarting = false
+	p.heldCreds = &known
 	sdp, err := c.remoteSDP(p, webrtc.SDPTypeAnswer, c.peerRole(p))
 	if err == nil {
 		p.remoteSet = false
@@ -199,6 +206,9 @@ func (c *Call) remoteRestart(p *peer, ct *jingle.Content, t *ice.Transport) {
 			c.emit(Event{Type: EventRestart})
 		}
 	} else {
+		// pion restarted the agent for the offer: the answer announces
+		// its new credentials, whatever ours held before.
+		p.heldCreds = nil
 		ans, err := p.pc.CreateAnswer(nil)
 		if err == nil {
 			err = p.pc.SetLocalDescription(ans)
