@@ -25,16 +25,22 @@ func (c *Call) restartICE() error {
 	for _, p := range c.peers {
 		role := dtlsRole(p, c.remoteOf(p))
 		c.renewICEServers(p)
+		// The credentials the peer knows, held back in our descriptions
+		// again (heldCreds) if this restart does not reach it; cleared
+		// meanwhile, so that the offer itself carries pion's new ones.
 		known := iceCreds{p.ufrag, p.pwd}
 		if p.heldCreds != nil {
 			known = *p.heldCreds
 		}
 		p.heldCreds = nil
 		if err := createOffer(p, true); err != nil {
+			// pion may have restarted its agent before failing.
+			p.heldCreds = &known
 			return err
 		}
 		cts, _, err := c.localContents(p)
 		if err != nil {
+			c.abandonRestart(p, known)
 			return err
 		}
 		learnLocal(p, cts)
@@ -116,9 +122,9 @@ func (c *Call) sendCredentials(p *peer, fps []ice.Fingerprint) error {
 // content-adds held behind it are answered now. The ICE agent keeps the
 // new credentials the peer never learned, and their candidates stay
 // unsent (peer.withdrawn), while our descriptions carry the credentials
-// the peer knows (peer.heldCreds, localContents): the path stays down until a restart reaches
-// the peer (the automatic restart's next attempt, or the caller's), or
-// ICE fails and ends the call.
+// the peer knows (peer.heldCreds, localContents): the path stays down
+// until a restart reaches the peer (the automatic restart's next attempt,
+// or the caller's), or ICE fails and ends the call.
 func (c *Call) abandonRestart(p *peer, known iceCreds) {
 	p.restarting = false
 	p.heldCreds = &known
