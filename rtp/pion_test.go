@@ -468,3 +468,59 @@ func midOf(t *testing.T, s string) string {
 	t.Fatal("no a=mid")
 	return ""
 }
+
+// TestSelectedPairWhileStarting reads the selected pair (as stats do when
+// a call ends) while pion starts the ICE transport on an answer in its
+// operations goroutine. pion's GetSelectedCandidatePair reads the
+// transport's gatherer without the lock its Start writes it under, a
+// data race that failed a fresh-clone CI run (conference's
+// TestRoomRefuses: a refused call's stats collected as its transport
+// started); selectedPair must not call it before the transport started.
+// Under -race this fails without that guard in some of its rounds.
+func TestSelectedPairWhileStarting(t *testing.T) {
+	api := loopbackAPI(t)
+	for range 20 {
+		offerer, answerer := newPC(t, api), newPC(t, api)
+		if _, err := offerer.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio); err != nil {
+			t.Fatal(err)
+		}
+		offer, err := offerer.CreateOffer(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := offerer.SetLocalDescription(offer); err != nil {
+			t.Fatal(err)
+		}
+		if err := answerer.SetRemoteDescription(offer); err != nil {
+			t.Fatal(err)
+		}
+		ans, err := answerer.CreateAnswer(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := answerer.SetLocalDescription(ans); err != nil {
+			t.Fatal(err)
+		}
+		it := iceTransport(offerer)
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					_ = selectedPair(it)
+				}
+			}
+		}()
+		// Starts the offerer's transports in pion's operations goroutine.
+		if err := offerer.SetRemoteDescription(ans); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+		close(stop)
+		<-done
+	}
+}

@@ -181,6 +181,15 @@ func selectedPair(it *webrtc.ICETransport) CandidatePair {
 	if it == nil {
 		return CandidatePair{}
 	}
+	switch it.State() {
+	case webrtc.ICETransportStateUnknown, webrtc.ICETransportStateNew:
+		// Not started, so no pair yet; and pion's
+		// GetSelectedCandidatePair reads the transport's gatherer without
+		// the lock that Start, in pion's operations goroutine, writes it
+		// under (a data race; TestSelectedPairWhileStarting). The state
+		// leaves new only once Start is past that write.
+		return CandidatePair{}
+	}
 	p, err := it.GetSelectedCandidatePair()
 	if err != nil {
 		return CandidatePair{}
