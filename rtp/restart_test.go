@@ -54,14 +54,7 @@ func (r *restartPair) bobVideo(t *testing.T, name string) Source {
 // hangup ends the call from alice and checks both ends ended with success.
 func (r *restartPair) hangup(t *testing.T) {
 	t.Helper()
-	if err := r.call.Hangup(r.ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []*Call{r.call, r.bobCall} {
-		if reason := waitEnd(t, c, 10*time.Second); reason.Condition != jingle.ReasonSuccess {
-			t.Fatalf("call ended with %s", reason)
-		}
-	}
+	hangupBoth(t, r.ctx, r.call, r.bobCall)
 }
 
 // TestRestartCrossesContentAdd: the peer's ICE restart offer crosses our
@@ -191,41 +184,27 @@ func ufragOf(iq *jingle.IQ) string {
 	return ""
 }
 
-// TestRestartOfferLost: bob's ICE restart offer never reaches alice (its
-// send fails, and so would its candidates', bob's stream being down for
-// a second). The call must not stay stuck on it once the stream is back: alice's content-add
-// sent next is answered, nothing with the lost offer's credentials
-// reaches alice (she would take a transport-info with them for an
-// offer; bob's content-accept carries the credentials she knows), bob's
-// next restart goes through, and media (the added video too) flows
-// again. Automatic restarts are off, so the only restarts are the test's.
-func TestRestartOfferLost(t *testing.T) {
-	ignore := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
-	tone := sine(t, 440, 30*time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+// lostOfferPair is a call from alice (a tone) to bob (echoing) whose
+// link loses bob's first ICE restart offer and bob's transport-infos for
+// a second after it (lostOffer); restart sets the automatic restarts
+// of both. It returns once audio flows and bob's RestartICE has failed
+// with the link's error and the link is back; filter, when set, sees
+// every stanza (the lost offer's ufrag is in lo once lost).
+func lostOfferPair(t *testing.T, ctx context.Context, restart RestartPolicy, filter func(lo *lostOffer, from string, iq *jingle.IQ)) (call, bobCall *Call, ae *events) {
+	t.Helper()
+	tone := sine(t, 440, 40*time.Second)
 	peerOpts := func() PeerOptions {
 		o := loopback(t)
-		o.Restart.Disabled = true
+		o.Restart = restart
 		return o
 	}
 	l := newLink()
 	lo := &lostOffer{endpoint: &endpoint{l: l, jid: bob}}
-	var (
-		mu     sync.Mutex
-		leaked []string
-	)
-	l.filter = func(from, _ string, iq *jingle.IQ) *jingle.IQ {
-		lo.mu.Lock()
-		lost := lo.ufrag
-		lo.mu.Unlock()
-		if from == bob && lost != "" && ufragOf(iq) == lost {
-			mu.Lock()
-			leaked = append(leaked, string(iq.Payload))
-			mu.Unlock()
+	if filter != nil {
+		l.filter = func(from, _ string, iq *jingle.IQ) *jingle.IQ {
+			filter(lo, from, iq)
+			return iq
 		}
-		return iq
 	}
 	bobOpts := ApplicationOptions{Peer: peerOpts(), AutoAnswer: &MediaOptions{Echo: true}}
 	in := incomingCalls(&bobOpts)
@@ -236,17 +215,61 @@ func TestRestartOfferLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bobCall := <-in
-	ae, be := &events{ch: call.Events()}, &events{ch: bobCall.Events()}
+	bobCall = <-in
+	ae = &events{ch: call.Events()}
 	ae.wait(t, EventMedia, "audio")
-
-	err = bobCall.RestartICE(ctx)
-	if err == nil || !errors.Is(err, errLinkDown) {
+	if err := bobCall.RestartICE(ctx); !errors.Is(err, errLinkDown) {
 		t.Fatalf("RestartICE over the failing link returned %v, want the link's error", err)
 	}
 	// The lost offer's candidates, gathered meanwhile, would fail too.
 	time.Sleep(time.Second)
 	lo.up()
+	return call, bobCall, ae
+}
+
+// hangupBoth ends call from its side and checks both ends ended with
+// success.
+func hangupBoth(t *testing.T, ctx context.Context, call, bobCall *Call) {
+	t.Helper()
+	if err := call.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*Call{call, bobCall} {
+		if reason := waitEnd(t, c, 10*time.Second); reason.Condition != jingle.ReasonSuccess {
+			t.Fatalf("call ended with %s", reason)
+		}
+	}
+}
+
+// TestRestartOfferLost: bob's ICE restart offer never reaches alice (its
+// send fails, and so would its candidates', bob's stream being down for
+// a second). The call must not stay stuck on it once the stream is back:
+// alice's content-add sent next is answered, nothing with the lost
+// offer's credentials reaches alice (she would take a transport-info
+// with them for an offer; bob's content-accept carries the credentials
+// she knows), bob's next restart goes through, and media (the added
+// video too) flows again. Automatic restarts are off, so the only
+// restarts are the test's.
+func TestRestartOfferLost(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var (
+		mu     sync.Mutex
+		leaked []string
+	)
+	call, bobCall, ae := lostOfferPair(t, ctx, RestartPolicy{Disabled: true}, func(lo *lostOffer, from string, iq *jingle.IQ) {
+		lo.mu.Lock()
+		lost := lo.ufrag
+		lo.mu.Unlock()
+		if from == bob && lost != "" && ufragOf(iq) == lost {
+			mu.Lock()
+			leaked = append(leaked, string(iq.Payload))
+			mu.Unlock()
+		}
+	})
+	be := &events{ch: bobCall.Events()}
 	src, err := OpenFile(vp8(t, 300), "alice-video", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -269,12 +292,21 @@ func TestRestartOfferLost(t *testing.T) {
 		t.Errorf("%d stanzas with the lost offer's credentials reached alice; first: %s", len(leaked), leaked[0])
 	}
 	mu.Unlock()
-	if err := call.Hangup(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []*Call{call, bobCall} {
-		if reason := waitEnd(t, c, 10*time.Second); reason.Condition != jingle.ReasonSuccess {
-			t.Fatalf("call ended with %s", reason)
-		}
-	}
+	hangupBoth(t, ctx, call, bobCall)
+}
+
+// TestRestartOfferLostRecovers is TestRestartOfferLost with automatic
+// restarts on, as calls run by default: bob's lost offer left his ICE
+// agent on credentials alice never got, so the path breaks, and the
+// automatic restarts must bring it back (alice, the initiator, restarts
+// first) without help: media flows again and the call ends with success.
+func TestRestartOfferLostRecovers(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	call, bobCall, ae := lostOfferPair(t, ctx, RestartPolicy{}, nil)
+	ae.wait(t, EventRestart, "")
+	mediaFlows(t, call, "the automatic restart after the lost offer")
+	hangupBoth(t, ctx, call, bobCall)
 }
