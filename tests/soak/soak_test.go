@@ -29,13 +29,8 @@ const (
 	// rssTolerance is the bound: RSS within 10% of its reference.
 	rssTolerance = 0.10
 	// rssReferenceAt is when the RSS reference is taken in runs of at
-	// least rssLongRun; shorter runs take it at the first cycle past
-	// rssShortFraction of the run. Not after the first cycle: the Go heap
-	// of a process that just served its first calls is still growing
-	// towards its GC target, and the CI's 2-minute run once went 28.8 MiB
-	// (cycle 1) -> 31.7 (cycle 5) -> 29.7 (cycle 7), 10.07% above a
-	// reference taken too early, with no leak (calls, transfers,
-	// goroutines and descriptors all back to their baselines).
+	// least rssLongRun; shorter runs compare medians around the first
+	// cycle past rssShortFraction of the run (rssCheck, rss_test.go).
 	rssReferenceAt   = 5 * time.Minute
 	rssLongRun       = 10 * time.Minute
 	rssShortFraction = 0.4
@@ -73,7 +68,7 @@ func TestSoak(t *testing.T) {
 	base := s.waitSettled(t, nil)
 	s.logf("baseline before the first cycle: %s", base)
 	s.logf("%5s %8s %6s %6s %6s %9s %6s %6s %7s %7s %9s %s", "cycle", "elapsed", "ok", "failed", "gorout", "rss_MiB", "fds", "relay", "relay_t", "calls", "transfers", "udp_drops")
-	var rssRef float64
+	rss := newRSSCheck(*duration)
 	var failed int
 	for cycle := 1; cycle == 1 || time.Since(start) < *duration; cycle++ {
 		ok, fails := s.cycle(t, cycle)
@@ -91,18 +86,16 @@ func TestSoak(t *testing.T) {
 		if excess := smp.relayOpen - s.lingering.pending(time.Now()); excess > 0 {
 			t.Errorf("cycle %d: %.0f relay allocations are open longer than their lifetime (%v) after the steps that made them", cycle, excess, allocLifetime)
 		}
-		// The RSS reference: at the first cycle past 40% of a short run,
-		// past 5 minutes of a long one.
-		refAt := rssReferenceAt
-		if *duration < rssLongRun {
-			refAt = time.Duration(rssShortFraction * float64(*duration))
+		note, err := rss.add(elapsed, smp.rss)
+		if note != "" {
+			s.logf("%s (cycle %d)", note, cycle)
 		}
-		if rssRef == 0 && elapsed >= refAt {
-			rssRef = smp.rss
-			s.logf("RSS reference: %.1f MiB (cycle %d)", rssRef/(1<<20), cycle)
-		} else if rssRef > 0 && math.Abs(smp.rss-rssRef) > rssTolerance*rssRef {
-			t.Errorf("cycle %d: RSS %.1f MiB is more than %.0f%% from its reference %.1f MiB", cycle, smp.rss/(1<<20), rssTolerance*100, rssRef/(1<<20))
+		if err != nil {
+			t.Errorf("cycle %d: %v", cycle, err)
 		}
+	}
+	if err := rss.final(); err != nil {
+		t.Error(err)
 	}
 	// Every allocation whose deletion was lost is reclaimed by its
 	// lifetime.
@@ -127,7 +120,7 @@ func TestSoak(t *testing.T) {
 	}
 	s.logf("summary: %d cycles in %v, %d failed steps; jingled counted %.0f calls (want %.0f) and %.0f transfers (want %.0f); goroutines %.0f (baseline %.0f), fds %d (baseline %d), RSS %.1f MiB (reference %.1f MiB), relay allocations %.0f in all, %.0f open",
 		s.cycles, time.Since(start).Round(time.Second), failed, smp.calls, want, smp.transfers, wantTransfers,
-		smp.goroutines, base.goroutines, smp.fds, base.fds, smp.rss/(1<<20), rssRef/(1<<20), smp.relayTotal, smp.relayOpen)
+		smp.goroutines, base.goroutines, smp.fds, base.fds, smp.rss/(1<<20), rss.ref/(1<<20), smp.relayTotal, smp.relayOpen)
 	// jingled's own count of successes must agree with the clients'.
 	if failed == 0 && (smp.calls != want || smp.transfers != wantTransfers) {
 		t.Errorf("jingled's success counters disagree with the clients: calls %.0f want %.0f, transfers %.0f want %.0f", smp.calls, want, smp.transfers, wantTransfers)
