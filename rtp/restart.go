@@ -128,12 +128,8 @@ func (c *Call) sendCredentials(p *peer, fps []ice.Fingerprint) error {
 func (c *Call) abandonRestart(p *peer, known iceCreds) {
 	p.restarting = false
 	p.heldCreds = &known
-	sdp, err := c.remoteSDP(p, webrtc.SDPTypeAnswer, c.peerRole(p))
-	if err == nil {
-		p.remoteSet = false
-		err = p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
-	}
-	if err != nil {
+	p.remoteSet = false
+	if err := c.answerAsKnown(p); err != nil {
 		c.fail(jingle.ReasonConnectivityError, fmt.Errorf("rtp: settling an ICE restart offer the peer never got: %w", err))
 		return
 	}
@@ -303,14 +299,20 @@ func (c *Call) settleAdds(p *peer) error {
 		}
 		p.readd[n] = held
 	}
-	sdp, err := c.remoteSDP(p, webrtc.SDPTypeAnswer, c.peerRole(p))
-	if err == nil {
-		err = p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
-	}
-	if err != nil {
-		return fmt.Errorf("rtp: answering content-add %v as inactive: %w", pending, err)
+	if err := c.answerAsKnown(p); err != nil {
+		return fmt.Errorf("rtp: answering content-add %v as held: %w", pending, err)
 	}
 	return nil
+}
+
+// answerAsKnown applies the peer's description as we know it (c.remote,
+// its DTLS role kept) as the answer to our offer pending in pion on p.
+func (c *Call) answerAsKnown(p *peer) error {
+	sdp, err := c.remoteSDP(p, webrtc.SDPTypeAnswer, c.peerRole(p))
+	if err != nil {
+		return err
+	}
+	return p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
 }
 
 // holdSender gives content name's sender on p a track that sends
@@ -409,11 +411,7 @@ func (c *Call) acceptReadd(p *peer, ct jingle.Content) error {
 	if err := createOffer(p, false); err != nil {
 		return err
 	}
-	sdp, err := c.remoteSDP(p, webrtc.SDPTypeAnswer, c.peerRole(p))
-	if err == nil {
-		err = p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
-	}
-	if err != nil {
+	if err := c.answerAsKnown(p); err != nil {
 		return fmt.Errorf("rtp: content-accept of %q after a restart: %w", ct.Name, err)
 	}
 	c.queueCandidates(&ct)
