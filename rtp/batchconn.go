@@ -43,6 +43,10 @@ type batchConn struct {
 	conn *net.UDPConn
 	io   batchIO
 
+	// routes takes the datagrams of direct receivers (direct.go) before
+	// they are handed out; nil: none.
+	routes *directRoutes
+
 	rmu  sync.Mutex
 	rmsg []ipv4.Message
 	rn   int // datagrams in rmsg
@@ -52,6 +56,7 @@ type batchConn struct {
 	queue   []outgoing
 	spare   []outgoing // a sent batch's slice, reused
 	sending bool       // a writer is sending the queue
+	corked  int        // hold: writes queue until the last uncork
 	closed  bool
 	wmsg    []ipv4.Message // the sender's; guarded by sending
 	free    sync.Pool
@@ -82,20 +87,25 @@ func newBatchConn(c *net.UDPConn) *batchConn {
 func (b *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 	b.rmu.Lock()
 	defer b.rmu.Unlock()
-	if b.ri == b.rn {
-		n, err := b.io.ReadBatch(b.rmsg, 0)
-		if err != nil {
-			return 0, netip.AddrPort{}, err
+	for {
+		if b.ri == b.rn {
+			n, err := b.io.ReadBatch(b.rmsg, 0)
+			if err != nil {
+				return 0, netip.AddrPort{}, err
+			}
+			b.rn, b.ri = n, 0
 		}
-		b.rn, b.ri = n, 0
+		m := &b.rmsg[b.ri]
+		b.ri++
+		var from netip.AddrPort
+		if ua, ok := m.Addr.(*net.UDPAddr); ok {
+			from = ua.AddrPort()
+		}
+		if b.routes.take(m.Buffers[0][:m.N], from) {
+			continue
+		}
+		return copy(p, m.Buffers[0][:m.N]), from, nil
 	}
-	m := &b.rmsg[b.ri]
-	b.ri++
-	var from netip.AddrPort
-	if ua, ok := m.Addr.(*net.UDPAddr); ok {
-		from = ua.AddrPort()
-	}
-	return copy(p, m.Buffers[0][:m.N]), from, nil
 }
 
 // ReadFrom implements net.PacketConn.
@@ -120,9 +130,16 @@ func (b *batchConn) WriteToAddrPort(p []byte, to netip.AddrPort) (int, error) {
 		return 0, errBatchConnClosed
 	}
 	b.queue = append(b.queue, outgoing{buf: buf, addr: to})
-	if b.sending {
-		b.wmu.Unlock()
-		return len(p), nil
+	b.flushLocked()
+	b.wmu.Unlock()
+	return len(p), nil
+}
+
+// flushLocked sends the queue unless another writer is sending it or
+// the socket is corked; wmu is held, and released while sending.
+func (b *batchConn) flushLocked() {
+	if b.sending || b.corked > 0 {
+		return
 	}
 	b.sending = true
 	for len(b.queue) > 0 {
@@ -134,8 +151,25 @@ func (b *batchConn) WriteToAddrPort(p []byte, to netip.AddrPort) (int, error) {
 		b.spare = q[:0]
 	}
 	b.sending = false
+}
+
+// cork holds the socket's sends until the matching uncork, which sends
+// what queued meanwhile in as few sendmmsg calls as it takes: a
+// conference room's mixer corks around one tick's mixes, so its ten
+// participants' packets leave in one system call instead of ten.
+func (b *batchConn) cork() {
+	b.wmu.Lock()
+	b.corked++
 	b.wmu.Unlock()
-	return len(p), nil
+}
+
+func (b *batchConn) uncork() {
+	b.wmu.Lock()
+	b.corked--
+	if !b.closed {
+		b.flushLocked()
+	}
+	b.wmu.Unlock()
 }
 
 // send writes q with sendmmsg, batchSize at a time, and recycles its

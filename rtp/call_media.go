@@ -8,11 +8,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jingled/jingled/jingle"
 	"github.com/pion/rtcp"
+	pionrtp "github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -142,14 +144,19 @@ func (c *Call) onTrack(p *peer, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 			stopPLI = c.pliLoop(p, t, sink)
 			defer stopPLI()
 		}
-		first := true
-		buf := make([]byte, readMTU)
-		for {
-			pkt, err := readPacket(t, buf)
-			if errors.Is(err, errBadPacket) {
-				continue
-			}
-			if err != nil {
+		// deliver hands one packet to the sink and the echo. The track's
+		// reader below calls it, and, once the stream is armed for
+		// direct receive, the socket's read goroutine (direct.go); mu
+		// keeps them one at a time, stopped ends both.
+		var (
+			mu      sync.Mutex
+			first   = true
+			stopped bool
+		)
+		deliver := func(pkt *pionrtp.Packet) {
+			mu.Lock()
+			defer mu.Unlock()
+			if stopped {
 				return
 			}
 			if first {
@@ -158,6 +165,7 @@ func (c *Call) onTrack(p *peer, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 			}
 			if sink != nil {
 				if err := sink.WriteRTP(pkt); err != nil {
+					stopped = true
 					c.q.post(func() { c.fail(jingle.ReasonMediaError, fmt.Errorf("recording %s: %w", content, err)) })
 					return
 				}
@@ -168,7 +176,84 @@ func (c *Call) onTrack(p *peer, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 				}
 			}
 		}
+		direct := p.stats.direct
+		if video {
+			direct = nil // video keeps pion's NACK and PLI handling
+		}
+		armed := false
+		var rerouted time.Time
+		defer func() {
+			if armed {
+				direct.disarm(uint32(t.SSRC()))
+			}
+			mu.Lock()
+			stopped = true
+			mu.Unlock()
+		}()
+		buf := make([]byte, readMTU)
+		for {
+			pkt, err := readPacket(t, buf)
+			if errors.Is(err, errBadPacket) {
+				continue
+			}
+			if err != nil {
+				return
+			}
+			deliver(pkt)
+			mu.Lock()
+			done := stopped
+			mu.Unlock()
+			if done {
+				return
+			}
+			switch {
+			case direct != nil && !armed:
+				// The first packet went the normal way: pion has bound
+				// the stream and the sink has it. The rest go direct.
+				armed = true
+				if err := c.armDirect(p, r, t, pkt.SequenceNumber, content, deliver); err != nil {
+					armed = false
+					direct = nil
+					c.log.Debug("rtp: direct receive unavailable, staying on pion's path", "content", content, "err", err)
+				}
+			case armed && time.Since(rerouted) > time.Second:
+				// Armed, yet pion delivered: on a shared UDP port
+				// the selected pair may have moved to a new address
+				// (a relayed pair never goes direct; then this is
+				// cheap and changes nothing).
+				rerouted = time.Now()
+				direct.route(r.Transport())
+			}
+		}
 	}()
+}
+
+// armTx gives p's direct send (direct_send.go) the session's keys once
+// DTLS is up; without them audio stays on pion's write path.
+func (c *Call) armTx(p *peer) {
+	tx := p.stats.directTx
+	if tx == nil {
+		return
+	}
+	err := func() error {
+		weClient, err := weAreDTLSClient(p.pc)
+		if err != nil {
+			return err
+		}
+		return tx.arm(p.pc.SCTP().Transport(), weClient)
+	}()
+	if err != nil {
+		c.log.Debug("rtp: direct send unavailable, staying on pion's path", "contents", p.contents, "err", err)
+	}
+}
+
+// armDirect makes t's packets take p's direct receive path (direct.go).
+func (c *Call) armDirect(p *peer, r *webrtc.RTPReceiver, t *webrtc.TrackRemote, seq uint16, content string, deliver func(*pionrtp.Packet)) error {
+	weClient, err := weAreDTLSClient(p.pc)
+	if err != nil {
+		return err
+	}
+	return p.stats.direct.arm(r.Transport(), weClient, uint32(t.SSRC()), seq, content, deliver)
 }
 
 func (c *Call) pliLoop(p *peer, t *webrtc.TrackRemote, sink Sink) func() bool {

@@ -19,6 +19,7 @@ import (
 	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/internal/mediatest"
 	"github.com/jingled/jingled/jingle"
+	"github.com/pion/webrtc/v4"
 )
 
 // link is a minimal in-memory XMPP for two or more managers: every IQ is
@@ -235,7 +236,7 @@ const (
 // in-memory link: a 440 Hz tone one way, an 880 Hz tone the other way,
 // at the same time, both recorded and checked by ffmpeg.
 func TestCallAudioBothWays(t *testing.T) {
-	testAudioBothWays(t, bundled, false)
+	testAudioBothWays(t, bundled, paths{})
 }
 
 // TestCallThroughUDPMux is each of the calls above with the callee on a
@@ -245,14 +246,34 @@ func TestCallAudioBothWays(t *testing.T) {
 // UDPMux), and the non-BUNDLE clients (Dino) give each transport a port.
 func TestCallThroughUDPMux(t *testing.T) {
 	for name, mode := range map[string]bundleMode{"bundled": bundled, "no-bundle offer": noBundleOffer, "no-bundle answer": noBundleAnswer} {
-		t.Run(name, func(t *testing.T) { testAudioBothWays(t, mode, true) })
+		t.Run(name, func(t *testing.T) { testAudioBothWays(t, mode, paths{mux: true}) })
+	}
+}
+
+// TestCallDirectAudio is the call with both ends taking received audio
+// past pion's read path (PeerOptions.DirectAudio), bundled, and without
+// BUNDLE with video beside it (video stays on pion's path), each with
+// its own sockets and on a shared UDP port (UDPMux): the same
+// tones and video arrive, the stats count every packet, and nearly all
+// audio took the direct path.
+func TestCallDirectAudio(t *testing.T) {
+	for name, tc := range map[string]struct {
+		mode bundleMode
+		how  paths
+	}{
+		"bundled":              {bundled, paths{direct: true}},
+		"no-bundle":            {noBundleOffer, paths{direct: true}},
+		"bundled on UDP mux":   {bundled, paths{direct: true, mux: true}},
+		"no-bundle on UDP mux": {noBundleAnswer, paths{direct: true, mux: true}},
+	} {
+		t.Run(name, func(t *testing.T) { testAudioBothWays(t, tc.mode, tc.how) })
 	}
 }
 
 // TestCallNoBundle is the same call with a peer that does not bundle
 // (Dino): one transport and PeerConnection per content, audio and video.
 func TestCallNoBundleAudioVideo(t *testing.T) {
-	testAudioBothWays(t, noBundleOffer, false)
+	testAudioBothWays(t, noBundleOffer, paths{})
 }
 
 // TestCallToNoBundlePeer is the other way round: our bundled offer is
@@ -260,7 +281,7 @@ func TestCallNoBundleAudioVideo(t *testing.T) {
 // (its real session-accept to StanzaJS has two ufrags and no group); the
 // caller must move each content to a PeerConnection of its own.
 func TestCallToNoBundlePeer(t *testing.T) {
-	testAudioBothWays(t, noBundleAnswer, false)
+	testAudioBothWays(t, noBundleAnswer, paths{})
 }
 
 type bundleMode int
@@ -271,12 +292,18 @@ const (
 	noBundleAnswer
 )
 
-func testAudioBothWays(t *testing.T, mode bundleMode, mux bool) {
-	noBundle := mode != bundled
+// paths are the receive and socket paths of a test call: mux puts the
+// callee (and a bundled caller) on a UDP mux, direct has both ends take
+// audio on the direct path (direct.go).
+type paths struct{ mux, direct bool }
+
+func testAudioBothWays(t *testing.T, mode bundleMode, how paths) {
+	noBundle, mux := mode != bundled, how.mux
 	// Registered first, so it runs last: after the managers closed.
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	alicePeer, bobPeer := loopback(t), loopback(t)
+	alicePeer.DirectAudio, bobPeer.DirectAudio = how.direct, how.direct
 	if mux {
 		muxed := []*PeerOptions{&bobPeer}
 		if mode == bundled {
@@ -360,6 +387,10 @@ func testAudioBothWays(t *testing.T, mode bundleMode, mux bool) {
 		t.Errorf("stats: rtt %v", st.RTT)
 	}
 	checkDelivered(t, st, bobCall.Stats())
+	if how.direct {
+		checkDirect(t, "caller", call)
+		checkDirect(t, "callee", bobCall)
+	}
 	if b, err := json.Marshal(st); err != nil || !bytes.Contains(b, []byte(`"candidate_pair":{"local_type":"host"`)) {
 		t.Errorf("stats JSON %s, %v", b, err)
 	}
@@ -438,5 +469,39 @@ func checkVideo(t *testing.T, path string, sent int) {
 	t.Logf("%s: %d frames in file, %d decoded, %d sent", filepath.Base(path), info.Frames, n, sent)
 	if info.Frames*10 < sent*9 {
 		t.Errorf("%s: %d frames of %d sent, want >= 90%%", filepath.Base(path), info.Frames, sent)
+	}
+}
+
+// checkDirect fails unless most of the audio c received took the direct
+// path (direct.go): a stream never armed, or armed but still fed by pion,
+// would pass every other check of the call.
+func checkDirect(t *testing.T, who string, c *Call) {
+	t.Helper()
+	var direct, audio, directSent, audioSent uint64
+	for _, p := range c.peers {
+		for _, n := range p.contents {
+			direct += p.stats.direct.counts(n).packets
+		}
+		for _, tr := range p.pc.GetTransceivers() {
+			if s := tr.Sender(); s != nil && tr.Kind() == webrtc.RTPCodecTypeAudio {
+				for _, e := range s.GetParameters().Encodings {
+					n, _ := p.stats.directTx.counts(uint32(e.SSRC))
+					directSent += n
+				}
+			}
+		}
+	}
+	for _, s := range c.Stats().Streams {
+		if s.Kind == "audio" {
+			audio += s.PacketsReceived
+			audioSent += s.PacketsSent
+		}
+	}
+	t.Logf("%s: %d of %d audio packets received directly, %d of %d sent directly", who, direct, audio, directSent, audioSent)
+	if audio == 0 || direct*10 < audio*9 {
+		t.Errorf("%s: %d of %d audio packets received took the direct path, want >= 90%%", who, direct, audio)
+	}
+	if audioSent == 0 || directSent*10 < audioSent*9 {
+		t.Errorf("%s: %d of %d audio packets sent took the direct path, want >= 90%%", who, directSent, audioSent)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -54,6 +55,18 @@ type PeerOptions struct {
 	// HeaderExtensionSink). A conference focus wants them; a plain call
 	// has no use for them, so they are off by default.
 	AudioLevels bool
+	// DirectAudio takes audio past pion's per-packet paths once it
+	// flows: each received packet is decrypted on the goroutine that
+	// read its datagram and handed to the sink there (direct.go), each
+	// sent one encrypted and written to the selected pair's socket by
+	// the writer (direct_send.go). It costs a fraction of pion's paths
+	// per packet, which a conference focus with hundreds of streams
+	// needs; the price is that no RTCP receiver reports are sent for
+	// those streams and the sender reports' counts stop. On a UDPMux the
+	// port's read loop does it, for the datagrams of each call's
+	// selected pair. Without effect when Configure installs its own Net
+	// (a vnet).
+	DirectAudio bool
 	// Restart bounds the automatic ICE restarts of a call whose path
 	// broke (autorestart.go); the zero value restarts with the defaults.
 	Restart RestartPolicy
@@ -161,8 +174,27 @@ func newAPI(opts *PeerOptions, log *slog.Logger, ufrag, pwd string) (*webrtc.API
 	if opts.Loopback {
 		LoopbackOnly(&s)
 	}
-	if opts.UDPMux != nil {
+	switch {
+	case opts.UDPMux != nil:
 		s.SetICEUDPMux(opts.UDPMux.mux)
+		if opts.DirectAudio {
+			holder.direct = newDirectRx(holder.jitter, opts.UDPMux.routes)
+			holder.directTx = newDirectTx(opts.UDPMux.socket)
+		}
+	case opts.DirectAudio:
+		n, err := stdnet.NewNet()
+		if err != nil {
+			return nil, nil, fmt.Errorf("rtp: network for direct media: %w", err)
+		}
+		sockets := &directSockets{}
+		holder.direct = newDirectRx(holder.jitter, nil)
+		holder.directTx = newDirectTx(sockets.find)
+		s.SetNet(directNet{Net: n, rx: holder.direct, sockets: sockets})
+	}
+	if holder.directTx != nil {
+		// Last, so that it is the outermost: a track writes to it
+		// first (direct_send.go).
+		ir.Add(holder.directTx)
 	}
 	if opts.UDPPortMin > 0 && opts.UDPPortMax >= opts.UDPPortMin {
 		if err := s.SetEphemeralUDPPortRange(opts.UDPPortMin, opts.UDPPortMax); err != nil {
@@ -278,6 +310,11 @@ type statsHolder struct {
 	g  stats.Getter
 	// jitter is the receive jitter as RFC 3550 defines it (jitter.go).
 	jitter *jitterMeter
+	// direct and directTx are the direct receive and send paths
+	// (PeerOptions.DirectAudio), whose packets pion's stats never see;
+	// nil when off.
+	direct   *directRx
+	directTx *directTx
 }
 
 func (h *statsHolder) set(g stats.Getter) {
@@ -446,6 +483,7 @@ func (c *Call) pcState(p *peer, st webrtc.PeerConnectionState) {
 			return
 		}
 		p.connected = true
+		c.armTx(p)
 		c.connected++
 		if c.connected == len(c.peers) {
 			c.emit(Event{Type: EventConnected})

@@ -117,8 +117,11 @@ func peerStats(pc *webrtc.PeerConnection, h *statsHolder, contents []string) []S
 				if x == nil {
 					continue
 				}
-				st.PacketsSent += x.OutboundRTPStreamStats.PacketsSent
-				st.BytesSent += x.OutboundRTPStreamStats.BytesSent
+				// Packets sent direct (direct_send.go) pass pion's
+				// stats by.
+				dp, db := h.directTx.counts(uint32(e.SSRC))
+				st.PacketsSent += x.OutboundRTPStreamStats.PacketsSent + dp
+				st.BytesSent += x.OutboundRTPStreamStats.BytesSent + db
 				if rtt := x.RemoteInboundRTPStreamStats.RoundTripTime; rtt > 0 {
 					st.RTT = rtt.Seconds()
 				}
@@ -140,6 +143,14 @@ func peerStats(pc *webrtc.PeerConnection, h *statsHolder, contents []string) []S
 				st.Jitter = max(st.Jitter, h.jitter.jitter(uint32(tr.SSRC())))
 			}
 		}
+	}
+	for name, st := range by {
+		// Packets of the direct path (direct.go) never reach pion's
+		// stats, which stop where the stream was armed.
+		d := h.direct.counts(name)
+		st.PacketsReceived += d.packets
+		st.BytesReceived += d.bytes
+		st.PacketsLost += int64(d.lost)
 	}
 	var out []StreamStats
 	for _, n := range contents {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 
 	pionice "github.com/pion/ice/v4"
 
@@ -33,6 +34,8 @@ type UDPMux struct {
 	mux   *pionice.MultiUDPMuxDefault
 	conns []*batchConn
 	port  int
+	// routes: the direct receivers of the calls on the port (direct.go).
+	routes *directRoutes
 }
 
 // ListenUDPMux opens port (0: a free one, the same on every address) on
@@ -47,7 +50,7 @@ func ListenUDPMux(port int, loopback bool, log *slog.Logger) (*UDPMux, error) {
 	if len(ips) == 0 {
 		return nil, errors.New("rtp: no local address for the UDP port")
 	}
-	m := &UDPMux{port: port}
+	m := &UDPMux{port: port, routes: newDirectRoutes()}
 	var muxes []pionice.UDPMux
 	for _, ip := range ips {
 		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: m.port})
@@ -65,6 +68,7 @@ func ListenUDPMux(port int, loopback bool, log *slog.Logger) (*UDPMux, error) {
 			m.port = c.LocalAddr().(*net.UDPAddr).Port
 		}
 		bc := newBatchConn(c)
+		bc.routes = m.routes
 		m.conns = append(m.conns, bc)
 		muxes = append(muxes, pionice.NewUDPMuxDefault(pionice.UDPMuxParams{
 			Logger:  pionlog.Factory{Log: log}.NewLogger("udpmux"),
@@ -76,6 +80,36 @@ func ListenUDPMux(port int, loopback bool, log *slog.Logger) (*UDPMux, error) {
 	}
 	m.mux = pionice.NewMultiUDPMuxDefault(muxes...)
 	return m, nil
+}
+
+// Batch runs f with the port's sends held, then sends what f wrote
+// together (sendmmsg): for a sender that writes many calls' packets at
+// one moment, such as a conference mixer's tick. Writes of other
+// goroutines meanwhile wait with them, for as long as f runs.
+func (m *UDPMux) Batch(f func()) {
+	for _, c := range m.conns {
+		c.cork()
+	}
+	defer func() {
+		for _, c := range m.conns {
+			c.uncork()
+		}
+	}()
+	f()
+}
+
+// socket is the port's socket bound to local, for direct send; nil when
+// local is not the port on one of its addresses.
+func (m *UDPMux) socket(local netip.AddrPort) addrPortWriter {
+	if int(local.Port()) != m.port {
+		return nil
+	}
+	for _, c := range m.conns {
+		if a, ok := c.LocalAddr().(*net.UDPAddr); ok && unmapped(a.AddrPort()).Addr() == local.Addr() {
+			return c
+		}
+	}
+	return nil
 }
 
 // Port is the UDP port the mux listens on.

@@ -96,3 +96,46 @@ func TestBatchConnClose(t *testing.T) {
 		t.Fatalf("read %q, %v; want the datagram queued before Close", buf[:n], err)
 	}
 }
+
+// A corked batchConn queues every write and sends the lot at the last
+// uncork, in order (a conference tick's mixes in one sendmmsg).
+func TestBatchConnCork(t *testing.T) {
+	a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c := newBatchConn(a)
+	defer c.Close()
+	to := r.LocalAddr().(*net.UDPAddr).AddrPort()
+	c.cork()
+	c.cork() // nested: only the outer uncork sends
+	for i := range 10 {
+		if _, err := c.WriteToAddrPort([]byte{byte(i)}, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.uncork()
+	c.wmu.Lock()
+	queued := len(c.queue)
+	c.wmu.Unlock()
+	if queued != 10 {
+		t.Fatalf("%d datagrams queued while corked, want 10", queued)
+	}
+	c.uncork()
+	_ = r.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 10)
+	for i := range 10 {
+		n, _, err := r.ReadFromUDP(buf)
+		if err != nil {
+			t.Fatalf("datagram %d: %v", i, err)
+		}
+		if n != 1 || buf[0] != byte(i) {
+			t.Fatalf("datagram %d is %v", i, buf[:n])
+		}
+	}
+}

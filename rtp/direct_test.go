@@ -1,0 +1,177 @@
+package rtp
+
+import (
+	"bytes"
+	"testing"
+
+	pionrtp "github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
+)
+
+// TestDirectStreamCounts: the direct path's loss count follows RFC 3550
+// A.1: sequence numbers extended across the wrap, reordering is not loss.
+func TestDirectStreamCounts(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		seqs []uint16
+		lost uint64
+	}{
+		{"in order", []uint16{10, 11, 12}, 0},
+		{"gap", []uint16{10, 12, 13}, 1},
+		{"reordered", []uint16{10, 12, 11}, 0},
+		{"wrap", []uint16{65534, 65535, 0, 1}, 0},
+		{"gap across the wrap", []uint16{65534, 1}, 2},
+		{"late packet from before the wrap", []uint16{65535, 1, 0}, 0},
+		{"late packet right after the first", []uint16{5, 7, 4}, 1},
+		{"first after the wrap, late one from before", []uint16{1, 65535}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s directStream
+			for _, q := range tc.seqs {
+				s.count(&pionrtp.Packet{Header: pionrtp.Header{SequenceNumber: q}})
+			}
+			c := s.counts()
+			if c.packets != uint64(len(tc.seqs)) || c.lost != tc.lost {
+				t.Errorf("packets %d lost %d, want %d and %d", c.packets, c.lost, len(tc.seqs), tc.lost)
+			}
+		})
+	}
+}
+
+// TestDirectTake: take hands an armed stream's authentic packets to its
+// sink, drops forged and replayed ones (taken, never delivered), and
+// leaves everything else to pion: STUN, DTLS, RTCP, streams not armed.
+func TestDirectTake(t *testing.T) {
+	rx, packet := directPair(t)
+	var got []*pionrtp.Packet
+	rx.streams[1234] = &directStream{content: "audio", deliver: func(p *pionrtp.Packet) { got = append(got, p) }}
+	rx.armed.Store(1)
+	good := packet(1234, 1)
+	forged := packet(1234, 2)
+	forged[len(forged)-1] ^= 1
+	rtcp := []byte{0x80, 200, 0, 6, 0, 0, 0x04, 0xd2, 0, 0, 0, 0}
+	for _, tc := range []struct {
+		name    string
+		b       []byte
+		taken   bool
+		deliver int
+	}{
+		{"STUN", []byte{0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, false, 0},
+		{"DTLS", []byte{22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, false, 0},
+		{"RTCP sender report", rtcp, false, 0},
+		{"stream not armed", packet(99, 1), false, 0},
+		{"armed stream", good, true, 1},
+		{"replayed", good, true, 1},
+		{"forged", forged, true, 1},
+		{"short", good[:8], false, 1},
+	} {
+		if taken := rx.take(append([]byte(nil), tc.b...)); taken != tc.taken {
+			t.Errorf("%s: taken %v, want %v", tc.name, taken, tc.taken)
+		}
+		if len(got) != tc.deliver {
+			t.Errorf("%s: %d packets delivered, want %d", tc.name, len(got), tc.deliver)
+		}
+	}
+	if len(got) == 1 && (string(got[0].Payload) != "opus frame" || got[0].SequenceNumber != 1) {
+		t.Errorf("delivered %+v", got[0])
+	}
+	if c := rx.counts("audio"); c.packets != 1 {
+		t.Errorf("counted %+v, want 1 packet", c)
+	}
+	if s := rx.streams[1234]; s.authFailed != 2 {
+		t.Errorf("%d packets failed authentication, want 2 (replay, forgery)", s.authFailed)
+	}
+	rx.disarm(1234)
+	if rx.take(packet(1234, 3)) {
+		t.Error("a disarmed stream's packet was taken")
+	}
+	if c := rx.counts("audio"); c.packets != 1 {
+		t.Errorf("after disarm counted %+v, want the stream's 1 packet kept", c)
+	}
+}
+
+// TestDirectTakeAfterWrap: a stream whose sequence numbers wrap between
+// pion's last packet and the direct path's first is still decrypted (the
+// direct context starts at rollover counter 1, as the sender's is).
+func TestDirectTakeAfterWrap(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		pions     []uint16 // what pion decrypted before the arm
+		direct    []uint16
+		delivered int
+	}{
+		{"no wrap", []uint16{100}, []uint16{101, 102}, 2},
+		{"wrap right after the arm", []uint16{65534, 65535}, []uint16{0, 1}, 2},
+		{"wrap later", []uint16{65000}, []uint16{65001, 65535, 0, 1}, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rx, packet := directPair(t)
+			for _, q := range tc.pions {
+				packet(42, q)
+			}
+			n := 0
+			rx.streams[42] = &directStream{content: "audio", armSeq: tc.pions[len(tc.pions)-1], deliver: func(*pionrtp.Packet) { n++ }}
+			rx.armed.Store(1)
+			for _, q := range tc.direct {
+				rx.take(packet(42, q))
+			}
+			if n != tc.delivered {
+				t.Errorf("%d packets delivered, want %d (auth failures %d)", n, tc.delivered, rx.streams[42].authFailed)
+			}
+		})
+	}
+}
+
+// directPair is a direct receiver with no stream armed yet, and a
+// function that makes the SRTP packets a peer with the same keys sends
+// (payload "opus frame").
+func directPair(t *testing.T) (*directRx, func(ssrc uint32, seq uint16) []byte) {
+	t.Helper()
+	key, salt := bytes.Repeat([]byte{7}, 16), bytes.Repeat([]byte{9}, 14)
+	profile := srtp.ProtectionProfileAes128CmHmacSha1_80
+	send, err := srtp.CreateContext(key, salt, profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx := newDirectRx(nil, nil)
+	if rx.srtp, err = directContext(key, salt, profile); err != nil {
+		t.Fatal(err)
+	}
+	return rx, func(ssrc uint32, seq uint16) []byte {
+		p := pionrtp.Packet{Header: pionrtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, SSRC: ssrc}, Payload: []byte("opus frame")}
+		b, err := p.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, err := send.EncryptRTP(nil, b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return enc
+	}
+}
+
+// TestTxStreamFollow: direct send takes over a stream with the rollover
+// counter pion's context has, counted from every sequence number.
+func TestTxStreamFollow(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		seqs []uint16
+		roc  uint32
+	}{
+		{"no wrap", []uint16{1, 2, 3}, 0},
+		{"wrap", []uint16{65534, 65535, 0}, 1},
+		{"reordered across the wrap", []uint16{65535, 1, 0, 2}, 1},
+		{"two wraps", []uint16{65535, 0, 16000, 32000, 48000, 65535, 0}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s txStream
+			for _, q := range tc.seqs {
+				s.follow(q)
+			}
+			if s.roc != tc.roc {
+				t.Errorf("roc %d, want %d", s.roc, tc.roc)
+			}
+		})
+	}
+}
