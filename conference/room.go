@@ -122,12 +122,18 @@ func NewRoom(cfg RoomConfig) *Room {
 	}
 	r := &Room{cfg: cfg, log: log, parts: map[*rtp.Call]*participant{}}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
+	if cfg.Peer.UDPMux != nil && cfg.Mixer.Batch == nil {
+		// One sendmmsg per tick for the room's mixes, not one
+		// sendto each.
+		cfg.Mixer.Batch = cfg.Peer.UDPMux.Batch
+	}
 	r.mix = mixer.New(cfg.Mixer)
 	r.video = newVideoRouter()
 	r.wg.Add(1)
 	go r.runVideo(r.ctx)
 	peer := cfg.Peer
 	peer.AudioLevels = true
+	peer.DirectAudio = true
 	r.app = rtp.NewApplication(rtp.ApplicationOptions{
 		Peer:       peer,
 		OnIncoming: r.incoming,

@@ -89,7 +89,7 @@ func defaultConfig() config {
 	return config{
 		roomSize: 10, talkers: 3, small: []int{50, 100, 150, 200, 300}, big: 100,
 		window: 10 * time.Second, warmup: 3 * time.Second, contentsWait: 2 * time.Minute, probes: 4,
-		pin: runtime.NumCPU() >= 2, baseline: true,
+		pin: runtime.NumCPU() >= 2, baseline: true, mux: true,
 	}
 }
 
@@ -108,7 +108,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.warmup, "warmup", c.warmup, "time between the last join and the window")
 	fs.IntVar(&c.probes, "probes", c.probes, "receivers that decode the mix to time the bursts, per run")
 	fs.BoolVar(&c.pin, "pin", c.pin, "pin jingled to CPU 0 and confload to CPU 1 (taskset)")
-	fs.BoolVar(&c.mux, "mux", c.mux, "put every participant's call on one UDP port of jingled's ([ice] udp_port)")
+	fs.BoolVar(&c.mux, "mux", c.mux, "put every participant's call on one UDP port of jingled's ([ice] udp_port, as docs/DEPLOY.md advises for a focus); -mux=false: a port per call")
 	fs.BoolVar(&c.loadMux, "load-mux", c.loadMux, "put every participant's call on one UDP port of the load's, read in batches (for -all-video, where the load receives every forwarded packet; no gain measured so far); ignored with -mux")
 	fs.BoolVar(&c.keepGoing, "keep-going", false, "run every size even after one lost more than 1%")
 	fs.StringVar(&c.out, "o", "", "also write the table to this file")

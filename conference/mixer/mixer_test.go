@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 )
@@ -282,5 +283,40 @@ func TestSilence(t *testing.T) {
 	a, b := c.parties[0].sink.since(4)[0], c.parties[1].sink.since(4)[0]
 	if &a[0] != &b[0] {
 		t.Error("opus listeners did not share the payload")
+	}
+}
+
+// TestBatch: with Options.Batch set, every participant's payload of a
+// tick is handed out inside one Batch call (a shared UDP port then sends
+// them in one sendmmsg), and the tones still mix right.
+func TestBatch(t *testing.T) {
+	var batches, outside int
+	inBatch := false
+	c := newConf(t, Options{MaxSpeakers: 3, Batch: func(f func()) {
+		batches++
+		inBatch = true
+		f()
+		inBatch = false
+	}})
+	for _, f := range []float64{440, 660, 880} {
+		p := &party{src: newSource(t, Opus, f, 20), sink: &sink{}}
+		k := p.sink
+		p.in = c.m.Add(Opus, func(b []byte, d time.Duration) {
+			if !inBatch {
+				outside++
+			}
+			k.out(b, d)
+		})
+		c.parties = append(c.parties, p)
+	}
+	c.run(warmup + 30)
+	if outside != 0 {
+		t.Errorf("%d payloads handed out outside a batch", outside)
+	}
+	if batches == 0 || batches > c.ticks {
+		t.Errorf("%d batches in %d ticks, want one per tick with deliveries", batches, c.ticks)
+	}
+	for _, p := range c.parties {
+		c.hears(p, Opus, warmup, c.others(p), []float64{p.src.freq})
 	}
 }

@@ -37,6 +37,11 @@ type Options struct {
 	// Logger receives the few things worth logging (decoder and encoder
 	// failures). Default: discard.
 	Logger *slog.Logger
+	// Batch, when set, wraps each tick's deliveries (the outs of every
+	// participant), so that the send path can send them together: on a
+	// shared UDP port, rtp.UDPMux.Batch sends a tick's packets in one
+	// sendmmsg. Nil: each out sends on its own.
+	Batch func(func())
 }
 
 // withDefaults returns o with defaults filled in and bad values fixed.

@@ -128,10 +128,18 @@ func (m *Mixer) mixLocked() {
 // deliver hands this tick's payloads to the participants' outs (the
 // RTP send path, pion's work rather than the mixer's); m.mu is held.
 func (m *Mixer) deliver() {
+	if m.opts.Batch != nil && len(m.deliveries) > 1 {
+		m.opts.Batch(m.deliverEach)
+	} else {
+		m.deliverEach()
+	}
+	clear(m.deliveries) // drop payload references
+}
+
+func (m *Mixer) deliverEach() {
 	for _, d := range m.deliveries {
 		d.in.out(d.payload, m.opts.FrameDuration)
 	}
-	clear(m.deliveries) // drop payload references
 }
 
 // encode encodes pcm with *enc, creating it on first use; nil on error.

@@ -139,7 +139,10 @@ func run() error {
 		l.vsrc = make([]atomic.Pointer[videoSource], o.rooms*o.size)
 		fmt.Fprintf(os.Stderr, "confload: video clip %d frames at %d fps, %.0f kbit/s\n", len(c.frames), videoFPS, c.kbps())
 	}
-	peer := rtp.PeerOptions{Loopback: true, AudioLevels: true, Logger: slog.New(slog.DiscardHandler)}
+	// DirectAudio: the receivers take the mixes past pion's read path,
+	// as the focus takes their audio, so the load costs little and its
+	// own core does not time the bursts late.
+	peer := rtp.PeerOptions{Loopback: true, AudioLevels: true, DirectAudio: true, Logger: slog.New(slog.DiscardHandler)}
 	if o.mux {
 		m, err := rtp.ListenUDPMux(0, true, peer.Logger)
 		if err != nil {
