@@ -87,8 +87,21 @@ func newBatchConn(c *net.UDPConn) *batchConn {
 func (b *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 	b.rmu.Lock()
 	defer b.rmu.Unlock()
+	// The sends of the direct receivers' sinks (an echo's reply) while
+	// they take a batch's datagrams queue, and leave together when the
+	// batch is done or a datagram goes to pion.
+	corked := false
+	defer func() {
+		if corked {
+			b.uncork()
+		}
+	}()
 	for {
 		if b.ri == b.rn {
+			if corked {
+				b.uncork()
+				corked = false
+			}
 			n, err := b.io.ReadBatch(b.rmsg, 0)
 			if err != nil {
 				return 0, netip.AddrPort{}, err
@@ -101,8 +114,14 @@ func (b *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 		if ua, ok := m.Addr.(*net.UDPAddr); ok {
 			from = ua.AddrPort()
 		}
-		if b.routes.take(m.Buffers[0][:m.N], from) {
-			continue
+		if b.routes.routed(from) {
+			if !corked {
+				b.cork()
+				corked = true
+			}
+			if b.routes.take(m.Buffers[0][:m.N], from) {
+				continue
+			}
 		}
 		return copy(p, m.Buffers[0][:m.N]), from, nil
 	}

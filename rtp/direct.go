@@ -253,6 +253,16 @@ func (r *directRoutes) remove(a netip.AddrPort, rx *directRx) {
 	r.n.Store(int32(len(r.by)))
 }
 
+// routed reports whether datagrams from from have a direct receiver.
+func (r *directRoutes) routed(from netip.AddrPort) bool {
+	if r == nil || r.n.Load() == 0 {
+		return false
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.by[unmapped(from)] != nil
+}
+
 // take hands b to the receiver routed from from, if any; see
 // directRx.take.
 func (r *directRoutes) take(b []byte, from netip.AddrPort) bool {

@@ -62,7 +62,9 @@ type PeerOptions struct {
 	// the writer (direct_send.go). It costs a fraction of pion's paths
 	// per packet, which a conference focus with hundreds of streams
 	// needs; the price is that no RTCP receiver reports are sent for
-	// those streams and the sender reports' counts stop. On a UDPMux the
+	// those streams and the sender reports' counts stop. The sink then
+	// runs on the socket's read goroutine, on a UDPMux the one of every
+	// call: it must not block (a mixer's input, an echo; not a file). On a UDPMux the
 	// port's read loop does it, for the datagrams of each call's
 	// selected pair. Without effect when Configure installs its own Net
 	// (a vnet).

@@ -326,6 +326,14 @@ func newCallRole(a *account, peer rtp.PeerOptions) (*callRole, error) {
 		}
 	}
 	r := &callRole{a: a}
+	if a.cfg.Role == config.RoleEcho {
+		// An echo turns each packet straight round: on the direct path
+		// that is a decrypt and an encrypt on the socket's goroutine,
+		// and on a shared UDP port a batch read's echoes leave in one
+		// sendmmsg. A recording's sink writes a file, which must not
+		// hold up the socket's reads: it stays on pion's path.
+		peer.DirectAudio = true
+	}
 	maxCalls := a.cfg.MaxCalls
 	if (a.cfg.Role == config.RolePlay && a.cfg.RTPListen != "") || a.cfg.RTPSend != "" {
 		// One RTP input feeds one call, and one RTP output port carries
