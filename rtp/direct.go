@@ -40,7 +40,9 @@ import (
 // the call arms its SSRC here with the sink's delivery function; from
 // then on directConn takes that SSRC's SRTP packets itself and pion never
 // sees them. Everything else (STUN, DTLS, RTCP, SCTP, video, streams not
-// armed) goes to pion unchanged.
+// armed) goes to pion unchanged. On the shared UDP port (UDPMux) the
+// port's read loop does the same for the datagrams from each call's
+// selected remote address (directRoutes).
 //
 // What a direct stream gives up: pion's interceptors do not see its
 // packets, so no RTCP receiver reports or NACKs are sent for it (an
@@ -49,7 +51,12 @@ import (
 // (directStream), which Stats adds. Packets that do not arrive on our
 // sockets (a TURN relayed pair: the relay's datagrams are unwrapped
 // inside pion's TURN client) still take pion's path, and reach the same
-// sink.
+// sink. A server's own candidates are rarely relayed; a client's relay
+// sends to our socket like any peer. One case is not covered: a pair
+// that moves to a relayed local candidate more than half the sequence
+// space after the switch (32,768 packets, 11 minutes of 20 ms audio)
+// finds pion's SRTP context guessing the wrong rollover counter, and
+// that stream is lost.
 //
 // The keys: pion does not export a DTLS transport's connection, so
 // dtlsConnOf reads DTLSTransport's unexported conn field by reflection,
@@ -64,14 +71,20 @@ type directNet struct {
 	sockets *directSockets
 }
 
-// ListenUDP opens the socket pion asked for and wraps it.
+// ListenUDP opens the socket pion asked for and wraps it if it is a
+// candidate's: bound to a unicast address. pion's mDNS sockets (bound to
+// the multicast group, 224.0.0.0:5353) stay plain *net.UDPConns: x/net's
+// ipv4.PacketConn reads control messages only from that concrete type
+// and fails every read of anything else, which pion's mDNS read loop
+// retries forever (a spinning goroutine that also blocks the agent's
+// Close; tests/dino's conference test found it).
 func (n directNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
 	c, err := n.Net.ListenUDP(network, laddr)
 	if err != nil {
 		return nil, err
 	}
 	u, ok := c.(*net.UDPConn)
-	if !ok {
+	if !ok || laddr == nil || laddr.IP.IsMulticast() || laddr.IP.IsUnspecified() || laddr.IP == nil {
 		return c, nil
 	}
 	dc := &directConn{UDPConn: u, rx: n.rx, sockets: n.sockets}

@@ -38,10 +38,10 @@ import (
 // What a direct stream gives up: pion's sender reports go on with the
 // counts of before the switch (their timestamps stay right), and pion's
 // stats stop; directTx counts, and Stats adds its counts. A pair that
-// moves from one of our sockets to a TURN relay after the stream's
-// sequence numbers wrapped (about 22 minutes of 20 ms packets) leaves
-// pion's SRTP context with a stale rollover counter; a call that relays
-// from the start never goes direct.
+// moves from one of our sockets to a relayed local candidate more than
+// half the sequence space after the switch (32,768 packets, 11 minutes
+// of 20 ms audio) leaves pion's SRTP context guessing the wrong rollover
+// counter; a call that relays from the start never goes direct.
 
 // directTx is one PeerConnection's direct send.
 type directTx struct {

@@ -2,10 +2,16 @@ package rtp
 
 import (
 	"bytes"
+	"errors"
+	"net"
+	"os"
 	"testing"
+	"time"
 
 	pionrtp "github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
+	"github.com/pion/transport/v4/stdnet"
+	"golang.org/x/net/ipv4"
 )
 
 // TestDirectStreamCounts: the direct path's loss count follows RFC 3550
@@ -173,5 +179,48 @@ func TestTxStreamFollow(t *testing.T) {
 				t.Errorf("roc %d, want %d", s.roc, tc.roc)
 			}
 		})
+	}
+}
+
+// TestDirectNetWrapsCandidateSocketsOnly: a candidate's socket (a unicast
+// address) is wrapped for the direct path; pion's mDNS socket (the
+// multicast group) stays a *net.UDPConn, which x/net's ipv4.PacketConn
+// needs to read at all.
+func TestDirectNetWrapsCandidateSocketsOnly(t *testing.T) {
+	n, err := stdnet.NewNet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dn := directNet{Net: n, rx: newDirectRx(nil, nil), sockets: &directSockets{}}
+	for _, tc := range []struct {
+		name    string
+		addr    *net.UDPAddr
+		wrapped bool
+	}{
+		{"host candidate", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, true},
+		{"mDNS group", &net.UDPAddr{IP: net.IPv4(224, 0, 0, 251)}, false},
+		{"unspecified", &net.UDPAddr{IP: net.IPv4zero}, false},
+	} {
+		c, err := dn.ListenUDP("udp4", tc.addr)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		_, wrapped := c.(*directConn)
+		if wrapped != tc.wrapped {
+			t.Errorf("%s: wrapped %v, want %v", tc.name, wrapped, tc.wrapped)
+		}
+		if !wrapped {
+			// What pion's mDNS does with it: a read that fails only by
+			// its deadline, not by the conn's type.
+			pc := ipv4.NewPacketConn(c.(*net.UDPConn))
+			_ = pc.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+			if _, _, _, err := pc.ReadFrom(make([]byte, 100)); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("%s: ipv4 read: %v, want a deadline error", tc.name, err)
+			}
+		}
+		c.Close()
+	}
+	if len(dn.sockets.by) != 0 {
+		t.Errorf("closed sockets still listed for direct send: %v", dn.sockets.by)
 	}
 }
