@@ -62,12 +62,12 @@ type PeerOptions struct {
 	// the writer (direct_send.go). It costs a fraction of pion's paths
 	// per packet, which a conference focus with hundreds of streams
 	// needs; the price is that no RTCP receiver reports are sent for
-	// those streams and the sender reports' counts stop. The sink then
-	// runs on the socket's read goroutine, on a UDPMux the one of every
-	// call: it must not block (a mixer's input, an echo; not a file). On a UDPMux the
-	// port's read loop does it, for the datagrams of each call's
-	// selected pair. Without effect when Configure installs its own Net
-	// (a vnet).
+	// those streams and the sender reports' counts stop. On a UDPMux
+	// the port's read loop does it, for the datagrams from each call's
+	// selected pair. The sink then runs on the socket's read goroutine,
+	// on a UDPMux the one of every call: it must not block (a mixer's
+	// input, an echo; not a file). Without effect when Configure
+	// installs its own Net (a vnet).
 	DirectAudio bool
 	// Restart bounds the automatic ICE restarts of a call whose path
 	// broke (autorestart.go); the zero value restarts with the defaults.

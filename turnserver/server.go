@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pion/transport/v4"
@@ -110,15 +111,27 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	if s.metrics, err = newMetrics(o.reg); err != nil {
 		return nil, err
 	}
-	if err := s.build(cfg, o, customNet); err != nil {
+	for attempt := 1; ; attempt++ {
+		err := s.build(cfg, o, customNet)
+		if err == nil {
+			return s, nil
+		}
 		s.closeSockets()
 		s.closeLoops()
-
-		return nil, err
+		s.udp, s.gated, s.tcp, s.tls, s.certs = nil, nil, nil, nil, nil
+		// With ephemeral ports the TCP and TLS listeners take the port
+		// the first UDP socket got, which some other TCP socket on the
+		// machine may hold already (a parallel test's connection): then
+		// a new port, a few times.
+		if !o.ephemeral || attempt == ephemeralAttempts || !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, err
+		}
 	}
-
-	return s, nil
 }
+
+// ephemeralAttempts bounds New's tries for a free port pair with
+// WithEphemeralPorts.
+const ephemeralAttempts = 5
 
 func (s *Server) build(cfg Config, o options, customNet bool) error {
 	listenIP := netip.MustParseAddr(cfg.Address)
