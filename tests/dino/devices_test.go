@@ -46,17 +46,34 @@ func TestDinoCallsTheDeviceThatTakesCalls(t *testing.T) {
 	}
 	const bobTone = 880.0
 	audio, _ := callFiles(t, bobTone, false)
-	rec := filepath.Join(t.TempDir(), "rec")
-	c := l.startPeerFor(t, ctx, "bob", func() bool { return d.openCallMenu(t, l.accounts["bob"].JID) },
-		"answer", "--audio", audio, "--record", rec, "--count", "1", "--timeout", "60s", "--duration", callMedia.String())
-	logOff := len(d.log())
-	off := d.speakerOffset()
-	d.click(t, audioCallItem.X, audioCallItem.Y)
-	r := c.wait(t, 60*time.Second)
-	if r.code != 0 {
-		t.Fatalf("jingle answer: %s", r)
+	var (
+		r      *cliRun
+		rec    string
+		logOff int
+		off    int64
+	)
+	for attempt := 1; ; attempt++ {
+		rec = filepath.Join(t.TempDir(), "rec")
+		c := l.startPeerFor(t, ctx, "bob", func() bool { return d.openCallMenu(t, l.accounts["bob"].JID) },
+			"answer", "--audio", audio, "--record", rec, "--count", "1", "--timeout", "60s", "--duration", callMedia.String())
+		logOff = len(d.log())
+		off = d.speakerOffset()
+		d.click(t, audioCallItem.X, audioCallItem.Y)
+		r = c.wait(t, 60*time.Second)
+		if r.code != 0 {
+			t.Fatalf("jingle answer: %s", r)
+		}
+		logCall(t, r)
+		if attempt == 1 && received(r, "audio") == 0 {
+			// Dino's audio source now and then sends nothing in a call
+			// that otherwise works (see callToDino; here once in the
+			// fresh-clone CI run of 2026-12-06 22:48, ICE and our audio
+			// fine). A second silent call fails the test.
+			t.Logf("RETRY: Dino sent no audio in a call that connected: %s; placing the call once more", r)
+			continue
+		}
+		break
 	}
-	logCall(t, r)
 	checkTone(t, "the answer resource heard Dino", loadPCM(t, rec+".ogg"), mediatest.AnalysisRate, dinoTone)
 	checkTone(t, "Dino heard the answer resource", d.heard(t, off), 48000, bobTone)
 	log := d.logSince(logOff)
