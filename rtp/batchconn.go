@@ -114,12 +114,12 @@ func (b *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 		if ua, ok := m.Addr.(*net.UDPAddr); ok {
 			from = ua.AddrPort()
 		}
-		if b.routes.routed(from) {
+		if rx := b.routes.lookup(from); rx != nil {
 			if !corked {
 				b.cork()
 				corked = true
 			}
-			if b.routes.take(m.Buffers[0][:m.N], from) {
+			if rx.take(m.Buffers[0][:m.N]) {
 				continue
 			}
 		}

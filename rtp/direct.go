@@ -266,26 +266,14 @@ func (r *directRoutes) remove(a netip.AddrPort, rx *directRx) {
 	r.n.Store(int32(len(r.by)))
 }
 
-// routed reports whether datagrams from from have a direct receiver.
-func (r *directRoutes) routed(from netip.AddrPort) bool {
+// lookup is the direct receiver routed the datagrams from from, or nil.
+func (r *directRoutes) lookup(from netip.AddrPort) *directRx {
 	if r == nil || r.n.Load() == 0 {
-		return false
+		return nil
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.by[unmapped(from)] != nil
-}
-
-// take hands b to the receiver routed from from, if any; see
-// directRx.take.
-func (r *directRoutes) take(b []byte, from netip.AddrPort) bool {
-	if r == nil || r.n.Load() == 0 {
-		return false
-	}
-	r.mu.RLock()
-	rx := r.by[unmapped(from)]
-	r.mu.RUnlock()
-	return rx != nil && rx.take(b)
+	return r.by[unmapped(from)]
 }
 
 func unmapped(a netip.AddrPort) netip.AddrPort {

@@ -70,16 +70,7 @@ func TestBatchConnMovesEveryDatagram(t *testing.T) {
 
 // Writing after Close fails; what was written before it was sent.
 func TestBatchConnClose(t *testing.T) {
-	a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	c := newBatchConn(a)
+	c, r := batchPair(t)
 	if _, err := c.WriteTo([]byte("last"), r.LocalAddr()); err != nil {
 		t.Fatal(err)
 	}
@@ -100,16 +91,7 @@ func TestBatchConnClose(t *testing.T) {
 // A corked batchConn queues every write and sends the lot at the last
 // uncork, in order (a conference tick's mixes in one sendmmsg).
 func TestBatchConnCork(t *testing.T) {
-	a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	c := newBatchConn(a)
+	c, r := batchPair(t)
 	defer c.Close()
 	to := r.LocalAddr().(*net.UDPAddr).AddrPort()
 	c.cork()
@@ -138,4 +120,20 @@ func TestBatchConnCork(t *testing.T) {
 			t.Fatalf("datagram %d is %v", i, buf[:n])
 		}
 	}
+}
+
+// batchPair is a batchConn on loopback and a plain socket to send it
+// datagrams to; the plain one is closed at cleanup.
+func batchPair(t *testing.T) (*batchConn, *net.UDPConn) {
+	t.Helper()
+	a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return newBatchConn(a), r
 }
