@@ -8,21 +8,25 @@ import (
 )
 
 // TestSmoke runs the whole benchmark tiny: the real jingled (built here)
-// in component mode against a throwaway Prosody, one room of 3 joined by
-// confload, a 2-second window. It checks that every piece works (calls
-// up, mix flowing both ways, metrics read, burst onsets timed), never
-// how fast: speed targets live in docs/BENCHMARKS.md.
+// in component mode against a throwaway Prosody, two rooms of 3 joined by
+// two confload processes (the probe's room in one of its own, as
+// -probe-process does by default), a 2-second window. It checks that
+// every piece works (calls up, mix flowing both ways, metrics read, burst
+// onsets timed, both loads' results added up), never how fast: speed
+// targets live in docs/BENCHMARKS.md.
 func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs Prosody and builds jingled; skipped with -short")
 	}
 	cfg := defaultConfig()
-	cfg.roomSize, cfg.talkers, cfg.small, cfg.big = 3, 2, []int{3}, 0
+	cfg.roomSize, cfg.talkers, cfg.small, cfg.big = 3, 2, []int{6}, 0
 	cfg.window, cfg.warmup, cfg.probes, cfg.pin = 2*time.Second, time.Second, 1, false
 	r := runSmoke(t, cfg)
 	switch {
-	case r.res.Joined != 3:
-		t.Errorf("%d of 3 participants joined", r.res.Joined)
+	case r.res.Joined != 6 || r.res.Rooms != 2:
+		t.Errorf("%d of 6 participants joined, in %d of 2 rooms", r.res.Joined, r.res.Rooms)
+	case r.probeRes == nil || r.probeRes.Joined != 3 || r.probeRes.Probes != 1:
+		t.Errorf("the probe's room did not run in a load process of its own: %+v", r.probeRes)
 	case r.res.Sent == 0 || r.res.Received == 0:
 		t.Errorf("no media in the window: sent %d, received %d", r.res.Sent, r.res.Received)
 	case r.mixerCores <= 0 || r.focusCores <= 0:

@@ -11,9 +11,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -83,13 +81,14 @@ type config struct {
 	loadProfile       string // directory for a CPU profile of confload per window
 	mux               bool   // jingled's calls on one UDP port ([ice] udp_port)
 	loadMux           bool   // confload's calls on one UDP port of its own (a cheaper receive)
+	probeProcess      bool   // the probes' rooms in a confload of their own
 }
 
 func defaultConfig() config {
 	return config{
 		roomSize: 10, talkers: 3, small: []int{50, 100, 150, 200, 300}, big: 100,
 		window: 10 * time.Second, warmup: 3 * time.Second, contentsWait: 2 * time.Minute, probes: 4,
-		pin: runtime.NumCPU() >= 2, baseline: true, mux: true,
+		pin: runtime.NumCPU() >= 2, baseline: true, mux: true, probeProcess: true,
 	}
 }
 
@@ -110,6 +109,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.pin, "pin", c.pin, "pin jingled to CPU 0 and confload to CPU 1 (taskset)")
 	fs.BoolVar(&c.mux, "mux", c.mux, "put every participant's call on one UDP port of jingled's ([ice] udp_port, as docs/DEPLOY.md advises for a focus); -mux=false: a port per call")
 	fs.BoolVar(&c.loadMux, "load-mux", c.loadMux, "put every participant's call on one UDP port of the load's, read in batches (for -all-video, where the load receives every forwarded packet; no gain measured so far); ignored with -mux")
+	fs.BoolVar(&c.probeProcess, "probe-process", c.probeProcess, "audio runs of several rooms: the rooms of the -probes (one probe each, whole: talkers, listeners and the probe) in a second confload, on the same CPU, so the load's own queue of work does not delay the timed bursts; -probe-process=false: every room in one confload, as before 2026-12-07")
 	fs.BoolVar(&c.keepGoing, "keep-going", false, "run every size even after one lost more than 1%")
 	fs.StringVar(&c.out, "o", "", "also write the table to this file")
 	fs.BoolVar(&c.video, "video", false, "video runs: every participant also sends VP8 and receives the forwarded speaker's video (-talkers defaults to 1, -big to 0)")
@@ -124,13 +124,15 @@ func (c *config) flags(fs *flag.FlagSet) {
 type row struct {
 	name                string
 	rooms, asked        int
-	res                 loadwire.Result
+	res                 loadwire.Result  // every load process's, added up
+	probeRes            *loadwire.Result // the probes' process alone, with -probe-process
 	upLoss, downLoss    float64
 	focusCores          float64 // jingled process CPU / window
 	mixerCores          float64 // mixer metric / window
 	sendCores           float64 // mixer send metric / window
 	decodes, encodes    float64 // mixer codec calls / window (per second)
 	prosodyCores        float64
+	gcPerSec, allocMBps float64 // the focus's Go GC cycles and allocation, per second
 	rssIdle, rssLoaded  float64 // bytes
 	p50, p95            float64 // ms
 	participantsInRooms float64 // jingled_conference_participants
@@ -324,84 +326,68 @@ func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server
 	}
 	r.rssIdle = m["process_resident_memory_bytes"]
 
-	args := []string{
+	// The load: one confload with every room, or with -probe-process
+	// two: the probes' rooms whole (talkers, listeners and the probe) in
+	// a process of their own, so that the bursts are sent and timed
+	// where no queue of the other 20-300 participants' work delays them,
+	// and the rest in the other. The focus serves both alike.
+	base := []string{
 		"-addr", srv.Addr, "-ca", srv.CAFile, "-domain", srv.ComponentJID,
-		"-accounts", strings.Join(accounts, ","), "-password", password, "-prefix", prefix,
-		"-rooms", strconv.Itoa(rooms), "-size", strconv.Itoa(size), "-talkers", strconv.Itoa(talkers),
-		"-probes", strconv.Itoa(cfg.probes), "-warmup", cfg.warmup.String(),
+		"-accounts", strings.Join(accounts, ","), "-password", password,
+		"-size", strconv.Itoa(size), "-talkers", strconv.Itoa(talkers),
+		"-warmup", cfg.warmup.String(),
 	}
 	if video {
-		args = append(args, "-video")
+		base = append(base, "-video")
 	}
 	if allVideo {
-		args = append(args, "-all-video", "-contents-wait", cfg.contentsWait.String())
+		base = append(base, "-all-video", "-contents-wait", cfg.contentsWait.String())
 	}
 	if cfg.loadMux && !cfg.mux {
-		args = append(args, "-mux")
+		base = append(base, "-mux")
 	}
-	if cfg.loadProfile != "" {
-		args = append(args, "-cpuprofile", filepath.Join(cfg.loadProfile, fmt.Sprintf("%s%dx%d-load.pprof", prefix, rooms, size)))
+	type part struct {
+		name, prefix  string
+		rooms, probes int
 	}
-	cmd := benchproc.Command(cfg.pin, "1", cfg.confload, args...)
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return r, err
+	parts := []part{{"confload", prefix, rooms, cfg.probes}}
+	if probeRooms := min(cfg.probes, rooms-1); cfg.probeProcess && !video && probeRooms > 0 {
+		parts = []part{{"confload", prefix, rooms - probeRooms, 0}, {"confload (probes)", prefix + "p", probeRooms, cfg.probes}}
 	}
-	outp, err := cmd.StdoutPipe()
-	if err != nil {
-		return r, err
-	}
-	if err := cmd.Start(); err != nil {
-		return r, err
-	}
-	exited := make(chan error, 1)
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(outp)
-		sc.Buffer(make([]byte, 1<<20), 16<<20)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		exited <- cmd.Wait()
-	}()
+	var loads []*loadProc
 	defer func() {
-		_ = in.Close()
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
+		for _, p := range loads {
+			p.stop()
 		}
 	}()
-	expect := func(want string, timeout time.Duration) (string, error) {
-		t := time.After(timeout)
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					return "", fmt.Errorf("confload exited before %s", strings.TrimSpace(want))
-				}
-				if strings.HasPrefix(l, want) {
-					return l, nil
-				}
-				fmt.Fprintln(os.Stderr, "confload:", l)
-			case <-t:
-				return "", fmt.Errorf("no %s from confload within %v", strings.TrimSpace(want), timeout)
-			}
+	for i, pt := range parts {
+		args := append(slices.Clone(base), "-prefix", pt.prefix, "-rooms", strconv.Itoa(pt.rooms), "-probes", strconv.Itoa(pt.probes))
+		if cfg.loadProfile != "" {
+			args = append(args, "-cpuprofile", filepath.Join(cfg.loadProfile, fmt.Sprintf("%s%dx%d-load%d.pprof", prefix, rooms, size, i)))
 		}
+		p, err := startLoad(pt.name, cfg.confload, cfg.pin, args)
+		if err != nil {
+			return r, err
+		}
+		loads = append(loads, p)
 	}
-	if _, err := expect(loadwire.Ready, 10*time.Minute); err != nil {
-		return r, err
+	for _, p := range loads {
+		if _, err := p.expect(loadwire.Ready, 10*time.Minute); err != nil {
+			return r, err
+		}
 	}
 	prosody0 := benchproc.ProsodyCPU(srv)
 	m0, err := j.Scrape()
 	if err != nil {
 		return r, err
 	}
-	fmt.Fprintln(in, loadwire.Start)
-	if _, err := expect(loadwire.Started, time.Minute); err != nil {
-		return r, err
+	for _, p := range loads {
+		p.send(loadwire.Start)
+	}
+	for _, p := range loads {
+		if _, err := p.expect(loadwire.Started, time.Minute); err != nil {
+			return r, err
+		}
 	}
 	t0 := time.Now()
 	if cfg.cpuprofile != "" {
@@ -414,13 +400,19 @@ func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server
 	}
 	wall := time.Since(t0).Seconds()
 	prosody1 := benchproc.ProsodyCPU(srv)
-	fmt.Fprintln(in, loadwire.Stop)
-	l, err := expect(loadwire.ResultPrefix, time.Minute)
-	if err != nil {
-		return r, err
+	for _, p := range loads {
+		p.send(loadwire.Stop)
 	}
-	if err := json.Unmarshal([]byte(strings.TrimPrefix(l, loadwire.ResultPrefix)), &r.res); err != nil {
-		return r, fmt.Errorf("confload result: %w", err)
+	for i, p := range loads {
+		res, err := p.result()
+		if err != nil {
+			return r, err
+		}
+		if i > 0 {
+			pr := res
+			r.probeRes = &pr
+		}
+		r.res.Add(res)
 	}
 	d := func(k string) float64 { return m1[k] - m0[k] }
 	r.focusCores = d("process_cpu_seconds_total") / wall
@@ -429,6 +421,8 @@ func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server
 	r.decodes = d(`jingled_conference_mixer_codec_calls_total{op="decode"}`) / wall
 	r.encodes = d(`jingled_conference_mixer_codec_calls_total{op="encode"}`) / wall
 	r.prosodyCores = (prosody1 - prosody0) / wall
+	r.gcPerSec = d("go_gc_duration_seconds_count") / wall
+	r.allocMBps = d("go_memstats_alloc_bytes_total") / wall / 1e6
 	r.rssLoaded = m1["process_resident_memory_bytes"]
 	r.participantsInRooms = m1["jingled_conference_participants"]
 	recv, lost := d(`jingled_conference_packets_total{outcome="received"}`), d(`jingled_conference_packets_total{outcome="lost"}`)

@@ -407,7 +407,7 @@ func (l *load) joinOne(ctx context.Context, r, k, n int, isProbe bool) error {
 	l.parts = append(l.parts, p)
 	l.mu.Unlock()
 	acct := o.accounts[n%len(o.accounts)]
-	c, err := xmpp.New(xmpp.Config{JID: acct, Password: o.password, Resource: fmt.Sprintf("r%d-p%d", r, k), Addr: o.addr, CAFile: o.ca, MaxAttempts: 3})
+	c, err := xmpp.New(xmpp.Config{JID: acct, Password: o.password, Resource: fmt.Sprintf("%s-r%d-p%d", o.prefix, r, k), Addr: o.addr, CAFile: o.ca, MaxAttempts: 3})
 	if err != nil {
 		return err
 	}
@@ -418,7 +418,7 @@ func (l *load) joinOne(ctx context.Context, r, k, n int, isProbe bool) error {
 	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := c.Start(sctx); err != nil {
-		return fmt.Errorf("login %s/r%d-p%d: %w", acct, r, k, err)
+		return fmt.Errorf("login %s/%s-r%d-p%d: %w", acct, o.prefix, r, k, err)
 	}
 	p.client = c
 	p.mgr = jingle.NewManager(c.JID(), c, jingle.WithTransport(rtp.ICEUDP{}))

@@ -119,3 +119,30 @@ type VideoResult struct {
 	LatencyP99 float64 `json:"latency_p99"`
 	LatencyMax float64 `json:"latency_max"`
 }
+
+// Add adds o, another load process's result over the same window, to r:
+// counts add up, the worst loss and the longest times are kept, the
+// latencies are joined. Video results are not added (a video run has one
+// load process): r keeps its own.
+func (r *Result) Add(o Result) {
+	r.Participants += o.Participants
+	r.Joined += o.Joined
+	r.Rooms += o.Rooms
+	r.SetupSeconds = max(r.SetupSeconds, o.SetupSeconds)
+	r.WindowSeconds = max(r.WindowSeconds, o.WindowSeconds)
+	r.Sent += o.Sent
+	r.Received += o.Received
+	r.ExpectedSeq += o.ExpectedSeq
+	r.ExpectedRate += o.ExpectedRate
+	r.WorstLoss = max(r.WorstLoss, o.WorstLoss)
+	r.Ended += o.Ended
+	r.LatencyMS = append(r.LatencyMS, o.LatencyMS...)
+	r.Probes += o.Probes
+	r.Unmatched += o.Unmatched
+	r.CPUSeconds += o.CPUSeconds
+	r.LateTicks += o.LateTicks
+	r.Ticks += o.Ticks
+	if r.Video == nil {
+		r.Video = o.Video
+	}
+}
