@@ -10,7 +10,6 @@ import (
 
 	pionrtp "github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/jingled/jingled/conference/mixer"
 	"github.com/jingled/jingled/rtp"
@@ -108,15 +107,16 @@ func (p *pushed) Close() error {
 }
 
 // mixSource is the rtp.Source of what a participant hears: the mixer
-// writes one encoded frame per tick into its track.
+// writes one encoded frame per tick into its track, one packet each
+// (rtp.PayloadTrack: no packetizer between the mixer and the call).
 type mixSource struct {
 	pushed
 	codec webrtc.RTPCodecCapability
-	track *webrtc.TrackLocalStaticSample
+	track *rtp.PayloadTrack
 }
 
 func newMixSource(c webrtc.RTPCodecCapability, id string) (*mixSource, error) {
-	t, err := webrtc.NewTrackLocalStaticSample(c, "audio", "jingled-room-"+id)
+	t, err := rtp.NewPayloadTrack(c, "audio", "jingled-room-"+id)
 	if err != nil {
 		return nil, fmt.Errorf("conference: mix track: %w", err)
 	}
@@ -130,7 +130,7 @@ func (s *mixSource) Track() webrtc.TrackLocal         { return s.track }
 // write is the mixer's output callback. A track not yet bound (ICE still
 // connecting) drops the frame, which is what a live mix should do.
 func (s *mixSource) write(payload []byte, d time.Duration) {
-	_ = s.track.WriteSample(media.Sample{Data: payload, Duration: d})
+	_ = s.track.WritePayload(payload, d)
 }
 
 // mixSink feeds a participant's received audio into its mixer input and

@@ -134,7 +134,7 @@ type row struct {
 	prosodyCores        float64
 	gcPerSec, allocMBps float64 // the focus's Go GC cycles and allocation, per second
 	rssIdle, rssLoaded  float64 // bytes
-	p50, p95            float64 // ms
+	p50, p95, p99, pmax float64 // ms
 	participantsInRooms float64 // jingled_conference_participants
 	scaling             bool    // a run of rooms of -room-size
 	video               bool    // a -video run
@@ -439,7 +439,7 @@ func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server
 	if len(r.res.LatencyMS) > 0 {
 		s := slices.Clone(r.res.LatencyMS)
 		slices.Sort(s)
-		r.p50, r.p95 = pct(s, 50), pct(s, 95)
+		r.p50, r.p95, r.p99, r.pmax = pct(s, 50), pct(s, 95), pct(s, 99), s[len(s)-1]
 	}
 	return r, nil
 }
