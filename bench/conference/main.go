@@ -87,7 +87,7 @@ type config struct {
 func defaultConfig() config {
 	return config{
 		roomSize: 10, talkers: 3, small: []int{50, 100, 150, 200, 300}, big: 100,
-		window: 10 * time.Second, warmup: 3 * time.Second, contentsWait: 2 * time.Minute, probes: 4,
+		window: 10 * time.Second, warmup: 3 * time.Second, contentsWait: 2 * time.Minute, probes: 12,
 		pin: runtime.NumCPU() >= 2, baseline: true, mux: true, probeProcess: true,
 	}
 }
