@@ -60,6 +60,23 @@ func (f *fifo) drop(n int) {
 	f.pcm = f.pcm[:rest]
 }
 
+// cut removes n samples from the front of the buffered audio, joining
+// what was before them to what follows with a linear crossfade over up to
+// xf samples, so the join does not click (shorten.go).
+func (f *fifo) cut(n, xf int) {
+	f.materialize()
+	if n <= 0 || n > len(f.pcm) {
+		return
+	}
+	l := min(xf, len(f.pcm)-n, n)
+	for i := range l {
+		w := float32(i) / float32(l) // 0: the audio before the cut, as it was
+		f.pcm[n+i] = f.pcm[i]*(1-w) + f.pcm[n+i]*w
+	}
+	rest := copy(f.pcm, f.pcm[n:])
+	f.pcm = f.pcm[:rest]
+}
+
 // reset empties the fifo.
 func (f *fifo) reset() {
 	f.pcm = f.pcm[:0]

@@ -49,6 +49,7 @@ type inputState struct {
 	speaking  bool
 	underruns int // consecutive ticks concealed for an empty buffer
 	lastLen   int // duration of the last packet, samples
+	shorten   int // samples this tick cuts from the input's audio (shorten.go)
 	enc       encoder
 	lim       limiter
 }
@@ -161,6 +162,7 @@ func (in *Input) Stats() InputStats {
 		Duplicates: s.dup.Load(),
 		Invalid:    s.invalid.Load(),
 		Dropped:    s.dropped.Load(),
+		Shortened:  s.shortened.Load(),
 		Level:      s.level.load(),
 		GainDB:     s.gain.load(),
 		Speaking:   s.speaking.Load(),

@@ -39,6 +39,7 @@ type InputStats struct {
 	Duplicates uint64  // packets received twice
 	Invalid    uint64  // packets dropped as malformed or of a wrong payload type
 	Dropped    uint64  // packets dropped to bring the buffer back to its delay
+	Shortened  uint64  // samples cut from decoded audio for the same (shorten.go)
 	Level      float64 // smoothed level, dBov (-127 silent .. 0)
 	GainDB     float64 // level normalization gain
 	Speaking   bool    // mixed in the last frame
@@ -56,6 +57,7 @@ type counters struct {
 // inputCounters are an Input's statistics, updated without locks.
 type inputCounters struct {
 	received, lost, concealed, late, dup, invalid, dropped atomic.Uint64
+	shortened                                              atomic.Uint64
 	level, gain                                            atomicFloat
 	speaking                                               atomic.Bool
 }

@@ -167,17 +167,14 @@ func (m *Mixer) encode(enc *encoder, c Codec, pcm []float32) []byte {
 func (m *Mixer) gather(in *Input, now time.Time) {
 	st := &in.st
 	st.units, st.arena = st.units[:0], st.arena[:0]
-	need := m.frameLen - st.fifo.len()
-	level, idle := -1, false
+	st.shorten = 0
+	level, idle, skip := -1, false, false
 
 	in.mu.Lock()
 	if in.jb.playing {
-		if n := in.jb.watchLevel(in.jb.level(now, m.frameLen), m.frameLen/2); n > 0 {
-			if d := in.jb.dropOldest(n); d > 0 {
-				in.stats.dropped.Add(uint64(d))
-			}
-		}
+		m.watchLevel(in, now)
 	}
+	need := m.frameLen - st.fifo.len() + st.shorten
 	for need > 0 && in.jb.ready(now, m.frameLen) {
 		if n := in.jb.trim(in.jb.delay+trimFrames*m.frameLen, in.jb.delay); n > 0 {
 			in.stats.dropped.Add(uint64(n))
@@ -208,6 +205,15 @@ func (m *Mixer) gather(in *Input, now time.Time) {
 			in.stats.lost.Add(1)
 			m.stats.lost.Add(1)
 		case popEmpty:
+			if st.shorten > 0 {
+				// The buffer ran dry: nothing to spare after all.
+				need -= st.shorten
+				st.shorten = 0
+				if need <= 0 {
+					skip = true
+					break
+				}
+			}
 			st.underruns++
 			if st.underruns > maxUnderruns {
 				in.jb.reset()
@@ -217,7 +223,7 @@ func (m *Mixer) gather(in *Input, now time.Time) {
 			u.kind = unitConceal
 			u.samples = (need + plcQuantum - 1) / plcQuantum * plcQuantum
 		}
-		if idle {
+		if idle || skip {
 			break
 		}
 		if kind != popPacket {
@@ -256,7 +262,7 @@ func (m *Mixer) render(in *Input, decode bool) {
 		for _, u := range st.units {
 			st.fifo.count(u.samples)
 		}
-		st.fifo.drop(m.frameLen)
+		st.fifo.drop(m.frameLen + st.shorten)
 		return
 	}
 	for _, u := range st.units {
@@ -280,6 +286,9 @@ func (m *Mixer) render(in *Input, decode bool) {
 			clear(buf[:n])
 		}
 		st.fifo.push(buf[:n])
+	}
+	if st.shorten > 0 {
+		st.fifo.cut(min(st.shorten, st.fifo.len()-m.frameLen), crossfade)
 	}
 	st.fifo.take(st.frame)
 	st.decoded = true
