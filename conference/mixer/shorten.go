@@ -57,6 +57,5 @@ func (m *Mixer) watchLevel(in *Input, now time.Time) {
 	}
 	if left := n - (before - in.jb.buffered); short && left >= plcQuantum {
 		st.shorten = min(left, maxShorten) / plcQuantum * plcQuantum
-		in.stats.shortened.Add(uint64(st.shorten))
 	}
 }

@@ -263,6 +263,7 @@ func (m *Mixer) render(in *Input, decode bool) {
 			st.fifo.count(u.samples)
 		}
 		st.fifo.drop(m.frameLen + st.shorten)
+		in.stats.shortened.Add(uint64(st.shorten))
 		return
 	}
 	for _, u := range st.units {
@@ -287,8 +288,9 @@ func (m *Mixer) render(in *Input, decode bool) {
 		}
 		st.fifo.push(buf[:n])
 	}
-	if st.shorten > 0 {
-		st.fifo.cut(min(st.shorten, st.fifo.len()-m.frameLen), crossfade)
+	if n := min(st.shorten, st.fifo.len()-m.frameLen); n > 0 {
+		st.fifo.cut(n, crossfade)
+		in.stats.shortened.Add(uint64(n))
 	}
 	st.fifo.take(st.frame)
 	st.decoded = true
