@@ -89,19 +89,25 @@ func (p *loadProc) result() (loadwire.Result, error) {
 	return r, nil
 }
 
-// stop closes stdin (confload hangs up) and waits up to 30 s for the
-// process to exit before killing it.
-func (p *loadProc) stop() {
-	_ = p.in.Close()
-	go func() {
-		// Drain what the load still logs while it hangs up.
-		for l := range p.lines {
-			fmt.Fprintf(os.Stderr, "%s: %s\n", p.name, l)
+// stopLoads closes every load's stdin (each hangs up its calls, all at
+// once) and then waits up to 30 s for each to exit before killing it.
+func stopLoads(loads []*loadProc) {
+	for _, p := range loads {
+		_ = p.in.Close()
+		go func() {
+			// Drain what the load still logs while it hangs up.
+			for l := range p.lines {
+				fmt.Fprintf(os.Stderr, "%s: %s\n", p.name, l)
+			}
+		}()
+	}
+	deadline := time.After(30 * time.Second)
+	for _, p := range loads {
+		select {
+		case <-p.exited:
+		case <-deadline:
+			_ = p.cmd.Process.Kill()
+			<-p.exited
 		}
-	}()
-	select {
-	case <-p.exited:
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
 	}
 }

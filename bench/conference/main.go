@@ -355,11 +355,7 @@ func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server
 		parts = []part{{"confload", prefix, rooms - probeRooms, 0}, {"confload (probes)", prefix + "p", probeRooms, cfg.probes}}
 	}
 	var loads []*loadProc
-	defer func() {
-		for _, p := range loads {
-			p.stop()
-		}
-	}()
+	defer func() { stopLoads(loads) }()
 	for i, pt := range parts {
 		args := append(slices.Clone(base), "-prefix", pt.prefix, "-rooms", strconv.Itoa(pt.rooms), "-probes", strconv.Itoa(pt.probes))
 		if cfg.loadProfile != "" {
