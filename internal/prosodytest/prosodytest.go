@@ -426,9 +426,26 @@ func (s *Server) stop() error {
 	case <-time.After(5 * time.Second):
 		_ = s.cmd.Process.Kill()
 		<-s.exited
+		if prosodyShutdownBug(s.Log()) {
+			// Prosody's own bug, not the test's: nothing to report.
+			return nil
+		}
 		return fmt.Errorf("prosodytest: prosody did not stop on SIGTERM, killed: %s", s.tail())
 	}
 	return nil
+}
+
+// prosodyShutdownBug reports whether log shows Prosody 0.12's shutdown
+// dying on a client session that was being destroyed at the same moment
+// (a client that disconnected as SIGTERM came): mod_c2s's shutdown calls
+// close on the half-destroyed session, "attempt to call a nil value
+// (method 'close')", the shutdown runner errors out and Prosody never
+// exits. A fresh-clone CI run (tests/resilience, a killed sender's
+// connection closing as the test ended) failed on it once, 2026-12-07;
+// killing Prosody then is all there is to do.
+func prosodyShutdownBug(log string) bool {
+	return strings.Contains(log, "Received SIGTERM") &&
+		strings.Contains(log, "mod_c2s.lua") && strings.Contains(log, "attempt to call a nil value (method 'close')")
 }
 
 // New starts a Server for one test and stops it in tb.Cleanup. A missing
