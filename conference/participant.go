@@ -137,7 +137,10 @@ func (s *mixSource) write(payload []byte, d time.Duration) {
 // tells the input which header extension id carries RFC 6464 levels.
 type mixSink struct{ in *mixer.Input }
 
-var _ rtp.HeaderExtensionSink = mixSink{}
+var (
+	_ rtp.HeaderExtensionSink = mixSink{}
+	_ rtp.CopyingSink         = mixSink{}
+)
 
 // WriteRTP hands a packet to the mixer. A packet the mixer drops (empty
 // padding, which libwebrtc sends for bandwidth probing, a wrong payload
@@ -148,6 +151,10 @@ func (s mixSink) WriteRTP(p *pionrtp.Packet) error {
 	return nil
 }
 func (s mixSink) Close() error { return nil }
+
+// CopiesRTP implements rtp.CopyingSink: the mixer's input copies the
+// payload into its jitter buffer (mixer.Input.WriteRTP).
+func (s mixSink) CopiesRTP() {}
 
 func (s mixSink) SetHeaderExtensions(exts []webrtc.RTPHeaderExtensionParameter) {
 	for _, e := range exts {

@@ -59,6 +59,7 @@ type batchConn struct {
 	corked  int        // hold: writes queue until the last uncork
 	closed  bool
 	wmsg    []ipv4.Message // the sender's; guarded by sending
+	waddr   []net.UDPAddr  // wmsg's addresses, reused; guarded by sending
 	free    sync.Pool
 }
 
@@ -68,7 +69,14 @@ type outgoing struct {
 }
 
 func newBatchConn(c *net.UDPConn) *batchConn {
-	b := &batchConn{conn: c, wmsg: make([]ipv4.Message, batchSize)}
+	b := &batchConn{conn: c, wmsg: make([]ipv4.Message, batchSize), waddr: make([]net.UDPAddr, batchSize)}
+	for i := range b.wmsg {
+		// One buffer each; send points it at the datagram. x/net copies
+		// the address into the system call's sockaddr, so the UDPAddrs
+		// are reused too: no allocation per datagram sent.
+		b.wmsg[i].Buffers = make([][]byte, 1)
+		b.waddr[i].IP = make(net.IP, 0, net.IPv6len)
+	}
 	if a, ok := c.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() == nil {
 		b.io = ipv6.NewPacketConn(c)
 	} else {
@@ -198,8 +206,8 @@ func (b *batchConn) send(q []outgoing) {
 	for len(q) > 0 {
 		n := min(len(q), batchSize)
 		for i := range n {
-			msgs[i].Buffers = [][]byte{*q[i].buf}
-			msgs[i].Addr = net.UDPAddrFromAddrPort(q[i].addr)
+			msgs[i].Buffers[0] = *q[i].buf
+			msgs[i].Addr = setUDPAddr(&b.waddr[i], q[i].addr)
 			msgs[i].N = 0
 		}
 		sent := 0
@@ -213,10 +221,25 @@ func (b *batchConn) send(q []outgoing) {
 		for i := range n {
 			b.free.Put(q[i].buf)
 			q[i] = outgoing{}
-			msgs[i].Buffers, msgs[i].Addr = nil, nil
+			msgs[i].Buffers[0], msgs[i].Addr = nil, nil
 		}
 		q = q[n:]
 	}
+}
+
+// setUDPAddr sets *u to a, in u's own IP buffer (of IPv6 length), and
+// returns u: net.UDPAddrFromAddrPort without the allocations.
+func setUDPAddr(u *net.UDPAddr, a netip.AddrPort) *net.UDPAddr {
+	ip := a.Addr()
+	if ip.Is4() {
+		b := ip.As4()
+		u.IP = append(u.IP[:0], b[:]...)
+	} else {
+		b := ip.As16()
+		u.IP = append(u.IP[:0], b[:]...)
+	}
+	u.Port, u.Zone = int(a.Port()), ip.Zone()
+	return u
 }
 
 // WriteTo implements net.PacketConn.

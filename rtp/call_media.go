@@ -54,6 +54,17 @@ func (c *Call) startSources(p *peer) {
 		c.workers.Add(1)
 		go func() {
 			defer c.workers.Done()
+			if !echo && kfr == nil {
+				// Nobody looks at the packets (an audio track, a
+				// conference's mix): drain into one buffer instead of
+				// ReadRTCP's fresh buffer and parse per packet.
+				buf := make([]byte, readMTU)
+				for {
+					if _, _, err := s.Read(buf); err != nil {
+						return
+					}
+				}
+			}
 			for {
 				pkts, _, err := s.ReadRTCP()
 				if err != nil {
@@ -128,6 +139,10 @@ func (c *Call) onTrack(p *peer, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 	}
 	video := t.Kind() == webrtc.RTPCodecTypeVideo
 	echoSend, echoStop := c.echoSender(echo, c.media.EchoDelay)
+	// Nothing keeps a packet after deliver returns: the direct receive
+	// may reuse its memory (direct.go).
+	_, copying := sink.(CopyingSink)
+	reuse := echo == nil && (sink == nil || copying)
 	c.workers.Add(1)
 	go func() {
 		defer c.workers.Done()
@@ -211,7 +226,7 @@ func (c *Call) onTrack(p *peer, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 				// The first packet went the normal way: pion has bound
 				// the stream and the sink has it. The rest go direct.
 				armed = true
-				if err := c.armDirect(p, r, t, pkt.SequenceNumber, content, deliver); err != nil {
+				if err := c.armDirect(p, r, t, pkt.SequenceNumber, content, deliver, reuse); err != nil {
 					armed = false
 					direct = nil
 					c.log.Debug("rtp: direct receive unavailable, staying on pion's path", "content", content, "err", err)
@@ -248,12 +263,12 @@ func (c *Call) armTx(p *peer) {
 }
 
 // armDirect makes t's packets take p's direct receive path (direct.go).
-func (c *Call) armDirect(p *peer, r *webrtc.RTPReceiver, t *webrtc.TrackRemote, seq uint16, content string, deliver func(*pionrtp.Packet)) error {
+func (c *Call) armDirect(p *peer, r *webrtc.RTPReceiver, t *webrtc.TrackRemote, seq uint16, content string, deliver func(*pionrtp.Packet), reuse bool) error {
 	weClient, err := weAreDTLSClient(p.pc)
 	if err != nil {
 		return err
 	}
-	return p.stats.direct.arm(r.Transport(), weClient, uint32(t.SSRC()), seq, content, deliver)
+	return p.stats.direct.arm(r.Transport(), weClient, uint32(t.SSRC()), seq, content, deliver, reuse)
 }
 
 func (c *Call) pliLoop(p *peer, t *webrtc.TrackRemote, sink Sink) func() bool {

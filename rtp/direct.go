@@ -155,6 +155,10 @@ func newDirectRx(j *jitterMeter, routes *directRoutes) *directRx {
 // directStream is one armed SSRC.
 type directStream struct {
 	deliver func(*pionrtp.Packet)
+	// reuse: deliver keeps nothing of the packet once it returns (the
+	// sink is a CopyingSink, and no echo), so take decrypts and parses
+	// into pooled scratch instead of allocating both per packet.
+	reuse   bool
 	content string
 	// armSeq is the last sequence number pion decrypted, at rollover
 	// counter 0; the direct context starts from it (take).
@@ -179,7 +183,9 @@ var errNoDirectKeys = errors.New("rtp: direct receive: DTLS keys not available")
 //
 // seq is the sequence number of the packet pion delivered last, with the
 // rollover counter pion's context has for a new stream: 0.
-func (rx *directRx) arm(dt *webrtc.DTLSTransport, weClient bool, ssrc uint32, seq uint16, content string, deliver func(*pionrtp.Packet)) error {
+//
+// reuse says deliver keeps nothing of a packet after it returns.
+func (rx *directRx) arm(dt *webrtc.DTLSTransport, weClient bool, ssrc uint32, seq uint16, content string, deliver func(*pionrtp.Packet), reuse bool) error {
 	rx.mu.Lock()
 	defer rx.mu.Unlock()
 	if rx.srtp == nil {
@@ -189,7 +195,7 @@ func (rx *directRx) arm(dt *webrtc.DTLSTransport, weClient bool, ssrc uint32, se
 		}
 		rx.srtp = ctx
 	}
-	rx.streams[ssrc] = &directStream{deliver: deliver, content: content, armSeq: seq}
+	rx.streams[ssrc] = &directStream{deliver: deliver, reuse: reuse, content: content, armSeq: seq}
 	rx.armed.Store(int32(len(rx.streams)))
 	rx.routeLocked(dt)
 	return nil
@@ -324,15 +330,26 @@ func (rx *directRx) take(b []byte) bool {
 			rx.srtp.SetROC(ssrc, 1)
 		}
 	}
-	plain, err := rx.srtp.DecryptRTP(make([]byte, len(b)), b, &rx.hdr)
-	if err != nil {
-		s.authFailed++
-		rx.mu.Unlock()
-		return true
+	var sc *rxScratch
+	var plain []byte
+	var pkt *pionrtp.Packet
+	if s.reuse {
+		sc = rxScratchPool.Get().(*rxScratch)
+		plain, pkt = sc.buf[:0], &sc.pkt
+	} else {
+		plain, pkt = make([]byte, len(b)), &pionrtp.Packet{}
 	}
-	pkt := &pionrtp.Packet{}
-	if err := pkt.Unmarshal(plain); err != nil {
+	plain, err := rx.srtp.DecryptRTP(plain, b, &rx.hdr)
+	if err == nil {
+		err = pkt.Unmarshal(plain)
+	} else {
+		s.authFailed++
+	}
+	if err != nil {
 		rx.mu.Unlock()
+		if sc != nil {
+			rxScratchPool.Put(sc)
+		}
 		return true
 	}
 	s.count(pkt)
@@ -342,8 +359,23 @@ func (rx *directRx) take(b []byte) bool {
 		rx.jitter.arrived(ssrc, pkt.Timestamp, time.Now())
 	}
 	deliver(pkt)
+	if sc != nil {
+		sc.buf = plain[:0] // sc.buf, or a larger one DecryptRTP made
+		rxScratchPool.Put(sc)
+	}
 	return true
 }
+
+// rxScratch is what take decrypts and parses a packet into for a reuse
+// stream: given back once deliver returns. Pooled rather than one per
+// stream, since a PeerConnection's several sockets may each be taking a
+// packet at once.
+type rxScratch struct {
+	buf []byte
+	pkt pionrtp.Packet
+}
+
+var rxScratchPool = sync.Pool{New: func() any { return &rxScratch{buf: make([]byte, 0, readMTU)} }}
 
 // count updates s's counters with p (under directRx.mu).
 func (s *directStream) count(p *pionrtp.Packet) {

@@ -53,11 +53,12 @@ type directTx struct {
 	remote  netip.AddrPort
 	checked time.Time
 	streams map[uint32]*txStream
-	buf     []byte
+	buf     []byte // the packet marshaled
+	enc     []byte // the packet encrypted
 }
 
 // addrPortWriter is the socket directTx writes to: a directConn, or the
-// shared port's batchConn.
+// shared port's batchConn. Neither keeps b after it returns.
 type addrPortWriter interface {
 	WriteToAddrPort(b []byte, to netip.AddrPort) (int, error)
 }
@@ -125,11 +126,13 @@ func (tx *directTx) send(h *pionrtp.Header, payload []byte) bool {
 		return false
 	}
 	copy(plain[hn:], payload)
-	// EncryptRTP appends the auth tag: a new slice, owned by the write.
-	enc, err := tx.srtp.EncryptRTP(nil, plain, h)
+	// Into a buffer of tx's own, reused: both writers are done with it
+	// when they return (directConn writes at once, batchConn copies).
+	enc, err := tx.srtp.EncryptRTP(tx.enc[:0], plain, h)
 	if err != nil {
 		return false
 	}
+	tx.enc = enc
 	if _, err := tx.conn.WriteToAddrPort(enc, tx.remote); err != nil {
 		// Lost, as a datagram the kernel refuses is; the pair is
 		// looked up again before the next.

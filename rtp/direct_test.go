@@ -3,6 +3,7 @@ package rtp
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"testing"
@@ -47,10 +48,23 @@ func TestDirectStreamCounts(t *testing.T) {
 // TestDirectTake: take hands an armed stream's authentic packets to its
 // sink, drops forged and replayed ones (taken, never delivered), and
 // leaves everything else to pion: STUN, DTLS, RTCP, streams not armed.
+//
+// With reuse (a CopyingSink) the packet is parsed into pooled memory; what
+// the sink copied during deliver stays right while later packets reuse it.
 func TestDirectTake(t *testing.T) {
+	for _, reuse := range []bool{false, true} {
+		t.Run(fmt.Sprintf("reuse=%v", reuse), func(t *testing.T) { testDirectTake(t, reuse) })
+	}
+}
+
+func testDirectTake(t *testing.T, reuse bool) {
 	rx, packet := directPair(t)
 	var got []*pionrtp.Packet
-	rx.streams[1234] = &directStream{content: "audio", deliver: func(p *pionrtp.Packet) { got = append(got, p) }}
+	deliver := func(p *pionrtp.Packet) { got = append(got, p) }
+	if reuse {
+		deliver = func(p *pionrtp.Packet) { got = append(got, p.Clone()) }
+	}
+	rx.streams[1234] = &directStream{content: "audio", deliver: deliver, reuse: reuse}
 	rx.armed.Store(1)
 	good := packet(1234, 1)
 	forged := packet(1234, 2)
@@ -86,6 +100,30 @@ func TestDirectTake(t *testing.T) {
 	}
 	if s := rx.streams[1234]; s.authFailed != 2 {
 		t.Errorf("%d packets failed authentication, want 2 (replay, forgery)", s.authFailed)
+	}
+	if reuse {
+		// More packets through the same scratch (a second stream) leave
+		// the copies made of the earlier ones be.
+		rx.streams[5678] = &directStream{content: "audio2", deliver: deliver, reuse: true}
+		rx.armed.Store(2)
+		for q := uint16(10); q < 20; q++ {
+			if !rx.take(packet(5678, q)) {
+				t.Fatalf("packet %d of the second stream not taken", q)
+			}
+		}
+		if len(got) != 11 {
+			t.Fatalf("%d packets delivered, want 11", len(got))
+		}
+		for i, p := range got {
+			want := uint16(1)
+			if i > 0 {
+				want = uint16(9 + i)
+			}
+			if string(p.Payload) != "opus frame" || p.SequenceNumber != want {
+				t.Errorf("packet %d: seq %d payload %q, want %d %q", i, p.SequenceNumber, p.Payload, want, "opus frame")
+			}
+		}
+		rx.disarm(5678)
 	}
 	rx.disarm(1234)
 	if rx.take(packet(1234, 3)) {

@@ -29,6 +29,17 @@ type Sink interface {
 	Close() error
 }
 
+// CopyingSink is a Sink whose WriteRTP keeps nothing of the packet (the
+// struct, its payload, its header extensions) once it returns: what it
+// needs later it copies. The call may then hand it packets in reused
+// memory: on the direct receive path (direct.go) that spares two
+// allocations per packet, about half of what a conference focus
+// allocates. The method only marks the promise.
+type CopyingSink interface {
+	Sink
+	CopiesRTP()
+}
+
 // SinkFactory makes the sink for a remote track when it starts; content
 // is the Jingle content name the track belongs to. Returning nil, nil
 // discards the track.

@@ -35,6 +35,10 @@ type PayloadTrack struct {
 	seq     uint16
 	ts      uint32
 	started bool
+	// hdr is each packet's header in turn: the writers below the track
+	// (interceptors, SRTP, the direct send) are done with it when
+	// WriteRTP returns, so it need not be allocated per packet.
+	hdr pionrtp.Header
 }
 
 // payloadBinding is what a write needs of the one binding.
@@ -96,7 +100,8 @@ func (t *PayloadTrack) WritePayload(payload []byte, d time.Duration) error {
 	if b := t.binding.Load(); b != nil {
 		t.started = true
 		h.SSRC, h.PayloadType = b.ssrc, b.pt
-		_, err := b.stream.WriteRTP(&h, payload)
+		t.hdr = h
+		_, err := b.stream.WriteRTP(&t.hdr, payload)
 		return err
 	}
 	if t.bound.Load() == 0 {
