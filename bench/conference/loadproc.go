@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,8 +26,13 @@ type loadProc struct {
 	exited chan error
 }
 
-// startLoad starts confload with args, pinned to CPU 1 with pin.
-func startLoad(name, bin string, pin bool, args []string) (*loadProc, error) {
+// startLoad starts confload with args, pinned to CPU 1 with pin, at
+// nice value nice (nice -n, which every thread inherits) unless 0.
+func startLoad(name, bin string, pin bool, nice int, args []string) (*loadProc, error) {
+	if nice != 0 {
+		args = append([]string{"-n", strconv.Itoa(nice), bin}, args...)
+		bin = "nice"
+	}
 	cmd := benchproc.Command(pin, "1", bin, args...)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()

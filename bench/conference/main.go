@@ -79,16 +79,18 @@ type config struct {
 	baseline          bool   // -video: each size audio-only first, to subtract
 	cpuprofile        string // directory for a CPU profile of jingled per window
 	loadProfile       string // directory for a CPU profile of confload per window
+	trace             string // directory for an execution trace of jingled per window
 	mux               bool   // jingled's calls on one UDP port ([ice] udp_port)
 	loadMux           bool   // confload's calls on one UDP port of its own (a cheaper receive)
 	probeProcess      bool   // the probes' rooms in a confload of their own
+	loadNice          int    // nice value of the other rooms' confload when the probes have their own
 }
 
 func defaultConfig() config {
 	return config{
 		roomSize: 10, talkers: 3, small: []int{50, 100, 150, 200, 300}, big: 100,
 		window: 10 * time.Second, warmup: 3 * time.Second, contentsWait: 2 * time.Minute, probes: 12,
-		pin: runtime.NumCPU() >= 2, baseline: true, mux: true, probeProcess: true,
+		pin: runtime.NumCPU() >= 2, baseline: true, mux: true, probeProcess: true, loadNice: 10,
 	}
 }
 
@@ -110,12 +112,14 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.mux, "mux", c.mux, "put every participant's call on one UDP port of jingled's ([ice] udp_port, as docs/DEPLOY.md advises for a focus); -mux=false: a port per call")
 	fs.BoolVar(&c.loadMux, "load-mux", c.loadMux, "put every participant's call on one UDP port of the load's, read in batches (for -all-video, where the load receives every forwarded packet; no gain measured so far); ignored with -mux")
 	fs.BoolVar(&c.probeProcess, "probe-process", c.probeProcess, "audio runs of several rooms: the rooms of the -probes (one probe each, whole: talkers, listeners and the probe) in a second confload, on the same CPU, so the load's own queue of work does not delay the timed bursts; -probe-process=false: every room in one confload, as before 2026-12-07")
+	fs.IntVar(&c.loadNice, "load-nice", c.loadNice, "with -probe-process: run the other rooms' confload at this nice value (nice -n), so that on the load's one CPU it yields to the probes' process: the participants it stands in for are other machines, whose work delays nobody's bursts; 0: same priority")
 	fs.BoolVar(&c.keepGoing, "keep-going", false, "run every size even after one lost more than 1%")
 	fs.StringVar(&c.out, "o", "", "also write the table to this file")
 	fs.BoolVar(&c.video, "video", false, "video runs: every participant also sends VP8 and receives the forwarded speaker's video (-talkers defaults to 1, -big to 0)")
 	fs.BoolVar(&c.allVideo, "all-video", false, "multi-stream video runs (implies -video): every participant also advertises the room's all-video feature and receives every other participant's video as a content of its own; -baseline defaults to false, -participants to 20,30,40,50")
 	fs.DurationVar(&c.contentsWait, "contents-wait", c.contentsWait, "with -all-video: how long the load waits after the last join for every added content to carry media, before the warmup (the row then reports how many did)")
-	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "save a CPU profile of jingled over each window into this directory (jingled's http.pprof), for go tool pprof")
+	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "save a CPU profile of jingled over each window into this directory (jingled's http.pprof), for go tool pprof; with the allocations over the window (NAME.allocs.pprof) and the live heap at its end (NAME.heap.pprof)")
+	fs.StringVar(&c.trace, "trace", "", "save an execution trace of jingled over the first 5 s of each window into this directory (jingled's http.pprof), for go tool trace (-pprof=sched: where goroutines waited for the CPU)")
 	fs.StringVar(&c.loadProfile, "load-cpuprofile", "", "save a CPU profile of the load generator (confload) over each window into this directory")
 	fs.BoolVar(&c.baseline, "baseline", c.baseline, "with -video: run each size audio-only first, the same rooms, to tell the video's share of the focus CPU")
 }
@@ -177,7 +181,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) ([]row, error) {
 	defer os.RemoveAll(dir)
 	// The profiles' directories, made here so that a run does not end
 	// with "no such file or directory" after its window.
-	for _, d := range []string{cfg.cpuprofile, cfg.loadProfile} {
+	for _, d := range []string{cfg.cpuprofile, cfg.loadProfile, cfg.trace} {
 		if d == "" {
 			continue
 		}
@@ -212,8 +216,8 @@ func run(ctx context.Context, cfg config, stdout io.Writer) ([]row, error) {
 		}
 		accounts = append(accounts, a.JID)
 	}
-	fmt.Fprintf(stdout, "bench/conference: Prosody %s, component %s at %s; %d CPUs; pinned: %v; window %v\n",
-		srv.Addr, srv.ComponentJID, srv.ComponentAddr, runtime.NumCPU(), cfg.pin, cfg.window)
+	fmt.Fprintf(stdout, "bench/conference: Prosody %s, component %s at %s; %d CPUs; pinned: %v; window %v; probes' own process: %v, the other load's nice: %d\n",
+		srv.Addr, srv.ComponentJID, srv.ComponentAddr, runtime.NumCPU(), cfg.pin, cfg.window, cfg.probeProcess, cfg.loadNice)
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
 		fmt.Fprintf(stdout, "load average before: %s", la)
 	}
@@ -349,10 +353,11 @@ func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server
 	type part struct {
 		name, prefix  string
 		rooms, probes int
+		nice          int
 	}
-	parts := []part{{"confload", prefix, rooms, cfg.probes}}
+	parts := []part{{"confload", prefix, rooms, cfg.probes, 0}}
 	if probeRooms := min(cfg.probes, rooms-1); cfg.probeProcess && !video && probeRooms > 0 {
-		parts = []part{{"confload", prefix, rooms - probeRooms, 0}, {"confload (probes)", prefix + "p", probeRooms, cfg.probes}}
+		parts = []part{{"confload", prefix, rooms - probeRooms, 0, cfg.loadNice}, {"confload (probes)", prefix + "p", probeRooms, cfg.probes, 0}}
 	}
 	var loads []*loadProc
 	defer func() { stopLoads(loads) }()
@@ -361,7 +366,7 @@ func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server
 		if cfg.loadProfile != "" {
 			args = append(args, "-cpuprofile", filepath.Join(cfg.loadProfile, fmt.Sprintf("%s%dx%d-load%d.pprof", prefix, rooms, size, i)))
 		}
-		p, err := startLoad(pt.name, cfg.confload, cfg.pin, args)
+		p, err := startLoad(pt.name, cfg.confload, cfg.pin, pt.nice, args)
 		if err != nil {
 			return r, err
 		}
@@ -388,6 +393,11 @@ func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server
 	t0 := time.Now()
 	if cfg.cpuprofile != "" {
 		go j.SaveProfile(filepath.Join(cfg.cpuprofile, fmt.Sprintf("%s%dx%d.pprof", prefix, rooms, size)), cfg.window)
+		go j.SaveAllocs(filepath.Join(cfg.cpuprofile, fmt.Sprintf("%s%dx%d.allocs.pprof", prefix, rooms, size)), cfg.window)
+		defer j.SaveHeap(filepath.Join(cfg.cpuprofile, fmt.Sprintf("%s%dx%d.heap.pprof", prefix, rooms, size)))
+	}
+	if cfg.trace != "" {
+		go j.SaveTrace(filepath.Join(cfg.trace, fmt.Sprintf("%s%dx%d.trace", prefix, rooms, size)), min(cfg.window, 5*time.Second))
 	}
 	time.Sleep(cfg.window)
 	m1, err := j.Scrape()

@@ -177,14 +177,30 @@ func (j *Jingled) SaveProfile(path string, d time.Duration) {
 	j.saveProfile("profile", path, d)
 }
 
+// SaveTrace is SaveProfile for an execution trace over d (go tool trace).
+func (j *Jingled) SaveTrace(path string, d time.Duration) {
+	j.saveProfile("trace", path, d)
+}
+
 // SaveAllocs is SaveProfile for the allocations made during d (go tool
 // pprof -sample_index=alloc_space).
 func (j *Jingled) SaveAllocs(path string, d time.Duration) {
 	j.saveProfile("allocs", path, d)
 }
 
+// SaveHeap saves the heap profile as it is now (go tool pprof
+// -sample_index=inuse_space: what is live).
+func (j *Jingled) SaveHeap(path string) {
+	j.saveProfile("heap", path, 0)
+}
+
+// saveProfile saves /debug/pprof/KIND over d, or as it is now when d is 0.
 func (j *Jingled) saveProfile(kind, path string, d time.Duration) {
-	resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/%s?seconds=%d", j.URL, kind, int(d.Seconds())))
+	url := fmt.Sprintf("%s/debug/pprof/%s", j.URL, kind)
+	if d > 0 {
+		url += fmt.Sprintf("?seconds=%d", int(d.Seconds()))
+	}
+	resp, err := http.Get(url)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cpuprofile:", err)
 		return
