@@ -78,9 +78,7 @@ func (m *Mixer) run() {
 	// A schedule rather than a time.Ticker: a ticker drops the ticks a
 	// busy mixer missed, and every dropped tick would leave one more frame
 	// in every input's buffer, i.e. latency for good. Late ticks run back
-	// to back instead; after a stall of more than maxCatchUp frames the
-	// schedule restarts from now.
-	const maxCatchUp = 5
+	// to back instead (advance).
 	frame := m.opts.FrameDuration
 	t := time.NewTimer(frame)
 	defer t.Stop()
@@ -93,13 +91,9 @@ func (m *Mixer) run() {
 		}
 		for {
 			m.tick()
-			next = next.Add(frame)
-			late := time.Since(next)
-			if late > maxCatchUp*frame {
-				next = time.Now().Add(frame)
-				break
-			}
-			if late < 0 {
+			now := time.Now()
+			next = advance(next, now, frame)
+			if next.After(now) {
 				break
 			}
 			select {
@@ -110,6 +104,28 @@ func (m *Mixer) run() {
 		}
 		t.Reset(time.Until(next))
 	}
+}
+
+// maxCatchUp is how many frames behind its schedule a mixer catches up
+// back to back; further behind, it skips to its next point.
+const maxCatchUp = 5
+
+// advance returns the tick after next, the schedule point just ticked,
+// with now the time: the point one frame on, to be ticked at once if it
+// is past (a late mixer catches up, so no frame is lost and no input's
+// buffer grows); but after a stall of more than maxCatchUp frames the
+// missed points are skipped, to the first one after now on the same
+// phase. Restarting the schedule from now instead, as the mixer did
+// before, gave every room that a pause of the whole process (a GC, the
+// machine swapping) had stalled the same phase: their ticks then came
+// due together for the rest of their lives, and each waited for the
+// others'.
+func advance(next, now time.Time, frame time.Duration) time.Time {
+	next = next.Add(frame)
+	if late := now.Sub(next); late > maxCatchUp*frame {
+		next = next.Add((late/frame + 1) * frame)
+	}
+	return next
 }
 
 // Close stops mixing and waits for the mixer goroutine to end. Inputs

@@ -320,3 +320,28 @@ func TestBatch(t *testing.T) {
 		c.hears(p, Opus, warmup, c.others(p), []float64{p.src.freq})
 	}
 }
+
+// TestAdvance: a mixer on time or a few frames late keeps every point of
+// its schedule (the late ones are ticked at once); one stalled longer
+// skips to the first point after now, keeping its phase.
+func TestAdvance(t *testing.T) {
+	const frame = 20 * time.Millisecond
+	base := time.Unix(1000, 3_000_000) // a phase of 3 ms
+	for _, tc := range []struct {
+		name string
+		now  time.Duration // since base, the point just ticked
+		want time.Duration // the next point, since base
+	}{
+		{"on time", 1 * time.Millisecond, frame},
+		{"ticked late, next still ahead", 15 * time.Millisecond, frame},
+		{"one frame late: catch up", frame + 2*time.Millisecond, frame},
+		{"five frames late: catch up", 5*frame + 4*time.Millisecond, frame},
+		{"stalled: skip, same phase", 6*frame + 10*time.Millisecond, 7 * frame},
+		{"stalled a second", time.Second + time.Millisecond, time.Second + frame},
+	} {
+		got := advance(base, base.Add(tc.now), frame).Sub(base)
+		if got != tc.want {
+			t.Errorf("%s: next point at +%v, want +%v", tc.name, got, tc.want)
+		}
+	}
+}
