@@ -64,33 +64,34 @@ func main() {
 
 // config is what to run.
 type config struct {
-	jingled, confload string // binaries; empty: go build
-	roomSize, talkers int
-	small             []int // participant counts in rooms of roomSize
-	big               int   // one room of this many; 0 skips
-	window, warmup    time.Duration
-	contentsWait      time.Duration // -all-video: confload's wait for the added contents
-	probes            int
-	pin               bool // jingled on CPU 0, confload on CPU 1
-	keepGoing         bool // run every size even past 1% loss
-	out               string
-	video             bool   // participants also send and receive VP8
-	allVideo          bool   // video, and every participant receives every other's (multi-stream)
-	baseline          bool   // -video: each size audio-only first, to subtract
-	cpuprofile        string // directory for a CPU profile of jingled per window
-	loadProfile       string // directory for a CPU profile of confload per window
-	trace             string // directory for an execution trace of jingled per window
-	mux               bool   // jingled's calls on one UDP port ([ice] udp_port)
-	loadMux           bool   // confload's calls on one UDP port of its own (a cheaper receive)
-	probeProcess      bool   // the probes' rooms in a confload of their own
-	loadNice          int    // nice value of the other rooms' confload when the probes have their own
+	jingled, confload  string // binaries; empty: go build
+	roomSize, talkers  int
+	small              []int // participant counts in rooms of roomSize
+	big                int   // one room of this many; 0 skips
+	window, warmup     time.Duration
+	contentsWait       time.Duration // -all-video: confload's wait for the added contents
+	probes             int
+	pin                bool // jingled on CPU 0, confload on CPU 1
+	keepGoing          bool // run every size even past 1% loss
+	out                string
+	video              bool   // participants also send and receive VP8
+	allVideo           bool   // video, and every participant receives every other's (multi-stream)
+	baseline           bool   // -video: each size audio-only first, to subtract
+	cpuprofile         string // directory for a CPU profile of jingled per window
+	loadProfile        string // directory for a CPU profile of confload per window
+	trace              string // directory for an execution trace of jingled per window
+	mux                bool   // jingled's calls on one UDP port ([ice] udp_port)
+	loadMux            bool   // confload's calls on one UDP port of its own (a cheaper receive)
+	probeProcess       bool   // the probes' rooms in a confload of their own
+	loadNice           int    // nice value of the other rooms' confload when the probes have their own
+	overloadComplexity int    // jingled's [conference] overload_complexity
 }
 
 func defaultConfig() config {
 	return config{
 		roomSize: 10, talkers: 3, small: []int{50, 100, 150, 200, 300}, big: 100,
 		window: 10 * time.Second, warmup: 3 * time.Second, contentsWait: 2 * time.Minute, probes: 12,
-		pin: runtime.NumCPU() >= 2, baseline: true, mux: true, probeProcess: true, loadNice: 10,
+		pin: runtime.NumCPU() >= 2, baseline: true, mux: true, probeProcess: true, loadNice: 10, overloadComplexity: 2,
 	}
 }
 
@@ -113,6 +114,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.loadMux, "load-mux", c.loadMux, "put every participant's call on one UDP port of the load's, read in batches (for -all-video, where the load receives every forwarded packet; no gain measured so far); ignored with -mux")
 	fs.BoolVar(&c.probeProcess, "probe-process", c.probeProcess, "audio runs of several rooms: the rooms of the -probes (one probe each, whole: talkers, listeners and the probe) in a second confload, on the same CPU, so the load's own queue of work does not delay the timed bursts; -probe-process=false: every room in one confload, as before 2026-12-07")
 	fs.IntVar(&c.loadNice, "load-nice", c.loadNice, "with -probe-process: run the other rooms' confload at this nice value (nice -n), so that on the load's one CPU it yields to the probes' process: the participants it stands in for are other machines, whose work delays nobody's bursts; 0: same priority")
+	fs.IntVar(&c.overloadComplexity, "overload-complexity", c.overloadComplexity, "jingled's [conference] overload_complexity: the Opus complexity its mixers fall back to while their ticks keep starting late (5: no fallback, as before 2026-12-07 04:00)")
 	fs.BoolVar(&c.keepGoing, "keep-going", false, "run every size even after one lost more than 1%")
 	fs.StringVar(&c.out, "o", "", "also write the table to this file")
 	fs.BoolVar(&c.video, "video", false, "video runs: every participant also sends VP8 and receives the forwarded speaker's video (-talkers defaults to 1, -big to 0)")
@@ -135,6 +137,7 @@ type row struct {
 	mixerCores          float64 // mixer metric / window
 	sendCores           float64 // mixer send metric / window
 	decodes, encodes    float64 // mixer codec calls / window (per second)
+	overloadShare       float64 // of the rooms' frames, those encoded at the overload complexity
 	prosodyCores        float64
 	gcPerSec, allocMBps float64 // the focus's Go GC cycles and allocation, per second
 	rssIdle, rssLoaded  float64 // bytes
@@ -426,6 +429,9 @@ func runOne(ctx context.Context, cfg config, dir string, srv *prosodytest.Server
 	r.sendCores = d("jingled_conference_mixer_send_cpu_seconds_total") / wall
 	r.decodes = d(`jingled_conference_mixer_codec_calls_total{op="decode"}`) / wall
 	r.encodes = d(`jingled_conference_mixer_codec_calls_total{op="encode"}`) / wall
+	if frames := float64(rooms) * wall / 0.020; frames > 0 {
+		r.overloadShare = d("jingled_conference_mixer_overload_frames_total") / frames
+	}
 	r.prosodyCores = (prosody1 - prosody0) / wall
 	r.gcPerSec = d("go_gc_duration_seconds_count") / wall
 	r.allocMBps = d("go_memstats_alloc_bytes_total") / wall / 1e6
@@ -491,6 +497,7 @@ max_rooms = 1000
 max_participants = %d
 announce = false
 max_speakers = 3
-`, httpAddr, udpPort, srv.ComponentJID, srv.ComponentSecret, srv.ComponentAddr, maxParticipants)
+overload_complexity = %d
+`, httpAddr, udpPort, srv.ComponentJID, srv.ComponentSecret, srv.ComponentAddr, maxParticipants, cfg.overloadComplexity)
 	return benchproc.StartJingled(ctx, cfg.jingled, dir, httpAddr, conf, cfg.pin)
 }

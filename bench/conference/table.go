@@ -50,8 +50,8 @@ func (r row) rssPer() float64 { return (r.rssLoaded - r.rssIdle) / r.joined() / 
 
 // line is the one-line summary printed as each run ends.
 func (r row) line() string {
-	return fmt.Sprintf("joined %d/%d, loss up %.2f%% down %.2f%%, focus %.2f cores (%.0f participants/core), mixer %.3f cores (metric %.3f; %.0f participants/core; sending %.3f cores; %.0f decodes/s, %.0f encodes/s), RSS %.0f -> %.0f MiB (%.2f MiB/participant; allocating %.1f MB/s, %.1f GCs/s), latency p50 %.1f p95 %.1f p99 %.1f max %.1f ms (%d bursts, %d unmatched), load %.2f cores (%d/%d late ticks), Prosody %.2f cores, ended %d",
-		r.res.Joined, r.asked, 100*r.upLoss, 100*r.downLoss, r.focusCores, r.perFocusCore(), r.mixerCPU(), r.mixerCores, r.perMixerCore(), r.sendCores, r.decodes, r.encodes,
+	return fmt.Sprintf("joined %d/%d, loss up %.2f%% down %.2f%%, focus %.2f cores (%.0f participants/core), mixer %.3f cores (metric %.3f; %.0f participants/core; sending %.3f cores; %.0f decodes/s, %.0f encodes/s; %.0f%% of frames at the overload complexity), RSS %.0f -> %.0f MiB (%.2f MiB/participant; allocating %.1f MB/s, %.1f GCs/s), latency p50 %.1f p95 %.1f p99 %.1f max %.1f ms (%d bursts, %d unmatched), load %.2f cores (%d/%d late ticks), Prosody %.2f cores, ended %d",
+		r.res.Joined, r.asked, 100*r.upLoss, 100*r.downLoss, r.focusCores, r.perFocusCore(), r.mixerCPU(), r.mixerCores, r.perMixerCore(), r.sendCores, r.decodes, r.encodes, 100*r.overloadShare,
 		r.rssIdle/mib, r.rssLoaded/mib, r.rssPer(), r.allocMBps, r.gcPerSec, r.p50, r.p95, r.p99, r.pmax, len(r.res.LatencyMS), r.res.Unmatched,
 		r.res.CPUSeconds/max(r.res.WindowSeconds, 1e-9), r.res.LateTicks, r.res.Ticks, r.prosodyCores, r.res.Ended) + r.probeLine()
 }

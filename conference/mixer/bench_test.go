@@ -123,7 +123,7 @@ func BenchmarkOpusEncode(b *testing.B) {
 
 // encodeAll encodes frames as a sender would.
 func encodeAll(b *testing.B, frames [][]float32) [][]byte {
-	e, err := newEncoder(Opus)
+	e, err := newEncoder(Opus, encodeComplexity)
 	if err != nil {
 		b.Fatal(err)
 	}

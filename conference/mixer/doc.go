@@ -37,5 +37,7 @@
 // The Opus encoders run in restricted-lowdelay mode (CELT only: 2.5 ms of
 // lookahead instead of 6.5, a third of the VoIP mode's CPU), 48 kHz mono,
 // 32 kbit/s, DTX off (receivers get a steady stream), complexity 5 (see
-// encode.go for the measurement behind both).
+// encode.go for the measurement behind both); complexity 2 while the
+// mixer's ticks keep starting late, i.e. the process's CPU is nearly full
+// (overload.go).
 package mixer

@@ -64,14 +64,17 @@ type encoder interface {
 	// encode returns a fresh payload for one 48 kHz frame; it does not
 	// modify pcm.
 	encode(pcm []float32) ([]byte, error)
+	// setComplexity changes the encoder's CPU/quality trade from the
+	// next frame on, where the codec has one (overload.go).
+	setComplexity(c int) error
 }
 
-// newEncoder returns an encoder for c.
-func newEncoder(c Codec) (encoder, error) {
+// newEncoder returns an encoder for c at the given complexity.
+func newEncoder(c Codec, complexity int) (encoder, error) {
 	if c != Opus {
 		return &g711Encoder{alaw: c == PCMA}, nil
 	}
-	return newOpusEncoder(encodeApplication, encodeComplexity)
+	return newOpusEncoder(encodeApplication, complexity)
 }
 
 // newOpusEncoder returns an Opus encoder with the mixer's settings but
@@ -102,6 +105,8 @@ type opusEncoder struct {
 	buf [maxOpusPayload]byte
 }
 
+func (e *opusEncoder) setComplexity(c int) error { return e.enc.SetComplexity(c) }
+
 func (e *opusEncoder) encode(pcm []float32) ([]byte, error) {
 	n, err := e.enc.EncodeFloat32(pcm, e.buf[:])
 	if err != nil {
@@ -116,6 +121,8 @@ type g711Encoder struct {
 	down  downsampler
 	pcm8k []float32
 }
+
+func (e *g711Encoder) setComplexity(int) error { return nil }
 
 func (e *g711Encoder) encode(pcm []float32) ([]byte, error) {
 	n := len(pcm) / resampleFactor

@@ -29,6 +29,11 @@ type Mixer struct {
 	commonLim  limiter
 	commonEnc  [numCodecs]encoder
 	deliveries []delivery
+	// tickLate is how late the tick about to run started (run sets it;
+	// 0 for ticks run by hand), ov the overload verdict it feeds
+	// (overload.go). Both under mu.
+	tickLate time.Duration
+	ov       overload
 
 	stats counters
 
@@ -90,6 +95,9 @@ func (m *Mixer) run() {
 		case <-t.C:
 		}
 		for {
+			m.mu.Lock()
+			m.tickLate = time.Since(next)
+			m.mu.Unlock()
 			m.tick()
 			now := time.Now()
 			next = advance(next, now, frame)
@@ -187,17 +195,19 @@ func (m *Mixer) remove(in *Input) {
 func (m *Mixer) Stats() Stats {
 	s := &m.stats
 	return Stats{
-		Participants: int(s.participants.Load()),
-		Speakers:     int(s.speakers.Load()),
-		FramesMixed:  s.frames.Load(),
-		Decodes:      s.decodes.Load(),
-		Encodes:      s.encodes.Load(),
-		MixCPU:       time.Duration(s.mixNanos.Load()),
-		LastMixCPU:   time.Duration(s.lastMixNanos.Load()),
-		SendCPU:      time.Duration(s.sendNanos.Load()),
-		Received:     s.received.Load(),
-		Late:         s.late.Load(),
-		Lost:         s.lost.Load(),
-		Concealed:    s.concealed.Load(),
+		Participants:   int(s.participants.Load()),
+		Speakers:       int(s.speakers.Load()),
+		FramesMixed:    s.frames.Load(),
+		Decodes:        s.decodes.Load(),
+		Encodes:        s.encodes.Load(),
+		MixCPU:         time.Duration(s.mixNanos.Load()),
+		LastMixCPU:     time.Duration(s.lastMixNanos.Load()),
+		SendCPU:        time.Duration(s.sendNanos.Load()),
+		Received:       s.received.Load(),
+		Late:           s.late.Load(),
+		Lost:           s.lost.Load(),
+		Concealed:      s.concealed.Load(),
+		OverloadFrames: s.overloadFrames.Load(),
+		Overloaded:     s.overloaded.Load(),
 	}
 }

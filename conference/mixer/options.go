@@ -19,6 +19,9 @@ const (
 	// the delay of the input that has it. On a clean link a packet waits
 	// 0-20 ms for its tick (adapt.go, "Latency budget").
 	defaultJitterDelay = 20 * time.Millisecond
+	// defaultOverloadComplexity: the encoder complexity under overload
+	// (overload.go).
+	defaultOverloadComplexity = 2
 )
 
 // Options configure a Mixer. Zero fields take the default stated on each.
@@ -42,6 +45,10 @@ type Options struct {
 	// shared UDP port, rtp.UDPMux.Batch sends a tick's packets in one
 	// sendmmsg. Nil: each out sends on its own.
 	Batch func(func())
+	// OverloadComplexity is the libopus encoder complexity (0..10) used
+	// while the mixer's ticks keep starting late (overload.go). Default
+	// 2; 5 or more (the normal complexity) turns the fallback off.
+	OverloadComplexity int
 }
 
 // withDefaults returns o with defaults filled in and bad values fixed.
@@ -62,6 +69,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.JitterDelay <= 0 {
 		o.JitterDelay = defaultJitterDelay
+	}
+	switch {
+	case o.OverloadComplexity <= 0:
+		o.OverloadComplexity = defaultOverloadComplexity
+	case o.OverloadComplexity > encodeComplexity:
+		o.OverloadComplexity = encodeComplexity
 	}
 	return o
 }

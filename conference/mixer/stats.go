@@ -28,6 +28,11 @@ type Stats struct {
 	Late      uint64 // packets that came after their playout time
 	Lost      uint64 // packets never received by their playout time
 	Concealed uint64 // stretches of audio made up for lost or late packets
+	// OverloadFrames counts the frames encoded at Options.
+	// OverloadComplexity because the mixer's ticks kept starting late
+	// (overload.go); Overloaded says whether the last one was.
+	OverloadFrames uint64
+	Overloaded     bool
 }
 
 // InputStats describe one Input.
@@ -52,6 +57,8 @@ type counters struct {
 	mixNanos, lastMixNanos          atomic.Int64
 	sendNanos                       atomic.Int64
 	received, late, lost, concealed atomic.Uint64
+	overloadFrames                  atomic.Uint64
+	overloaded                      atomic.Bool
 }
 
 // inputCounters are an Input's statistics, updated without locks.

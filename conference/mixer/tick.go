@@ -25,6 +25,13 @@ const (
 // the cost of sending RTP.
 func (m *Mixer) tick() {
 	m.mu.Lock()
+	if m.ov.observe(m.tickLate) {
+		m.setComplexity()
+		m.stats.overloaded.Store(m.ov.on)
+	}
+	if m.ov.on {
+		m.stats.overloadFrames.Add(1)
+	}
 	t0 := markCPU()
 	m.mixLocked()
 	t1 := markCPU()
@@ -145,7 +152,7 @@ func (m *Mixer) deliverEach() {
 // encode encodes pcm with *enc, creating it on first use; nil on error.
 func (m *Mixer) encode(enc *encoder, c Codec, pcm []float32) []byte {
 	if *enc == nil {
-		e, err := newEncoder(c)
+		e, err := newEncoder(c, m.complexity())
 		if err != nil {
 			m.log.Error("encoder", "codec", c, "err", err)
 			return nil
@@ -159,6 +166,36 @@ func (m *Mixer) encode(enc *encoder, c Codec, pcm []float32) []byte {
 		return nil
 	}
 	return p
+}
+
+// complexity is the encoder complexity for the mixer's overload verdict;
+// m.mu is held.
+func (m *Mixer) complexity() int {
+	if m.ov.on {
+		return m.opts.OverloadComplexity
+	}
+	return encodeComplexity
+}
+
+// setComplexity moves every encoder of the mixer to complexity(), after
+// the overload verdict changed; m.mu is held.
+func (m *Mixer) setComplexity() {
+	c := m.complexity()
+	set := func(e encoder) {
+		if e == nil {
+			return
+		}
+		if err := e.setComplexity(c); err != nil {
+			m.log.Error("encoder complexity", "complexity", c, "err", err)
+		}
+	}
+	for _, e := range m.commonEnc {
+		set(e)
+	}
+	for _, in := range m.inputs {
+		set(in.st.enc)
+	}
+	m.log.Info("mixer overload", "overloaded", m.ov.on, "complexity", c)
 }
 
 // gather pulls from in's jitter buffer the packets (or gaps) that make up

@@ -41,6 +41,12 @@ type Conference struct {
 	// MaxSpeakers is how many of the loudest participants are mixed at
 	// once. Default 3.
 	MaxSpeakers int `toml:"max_speakers"`
+	// OverloadComplexity is the Opus encoder complexity (1-10) the
+	// mixers fall back to while their ticks keep starting late, i.e. the
+	// focus's CPU is nearly full (conference/mixer/overload.go): a little
+	// voice quality for the latency. Default 2; 5 (the normal
+	// complexity) or more turns the fallback off.
+	OverloadComplexity int `toml:"overload_complexity"`
 }
 
 // ServerDomain is the domain whose users may open and join rooms by
@@ -105,6 +111,9 @@ func (c *Conference) validate() error {
 		if v < 0 {
 			return bad(key, "must not be negative")
 		}
+	}
+	if c.OverloadComplexity < 0 || c.OverloadComplexity > 10 {
+		return bad("overload_complexity", "is %d; Opus encoder complexity runs from 1 to 10 (5 or more: no fallback)", c.OverloadComplexity)
 	}
 	return nil
 }

@@ -21,6 +21,8 @@ domain = "call.example.org"
 		{"bad server", "secret = \"s\"\nserver = \"nope\"", "conference.server"},
 		{"negative limit", "secret = \"s\"\nmax_participants = -1", "conference.max_participants"},
 		{"unknown key", "secret = \"s\"\nrooms = 3", "conference.rooms"},
+		{"overload complexity kept", "secret = \"s\"\noverload_complexity = 3", ""},
+		{"overload complexity out of range", "secret = \"s\"\noverload_complexity = 11", "conference.overload_complexity"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

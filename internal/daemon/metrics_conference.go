@@ -21,6 +21,7 @@ type conferenceMetrics struct {
 	send    *prometheus.Desc
 	packets *prometheus.Desc
 	codec   *prometheus.Desc
+	over    *prometheus.Desc
 
 	mu     sync.Mutex
 	hosts  []*conference.Host
@@ -33,6 +34,7 @@ type roomTotals struct {
 	cpu, send        time.Duration
 	received, lost   uint64
 	decodes, encodes uint64
+	overload         uint64 // frames encoded at the overload complexity
 }
 
 func (t *roomTotals) add(o roomTotals) {
@@ -42,6 +44,7 @@ func (t *roomTotals) add(o roomTotals) {
 	t.lost += o.lost
 	t.decodes += o.decodes
 	t.encodes += o.encodes
+	t.overload += o.overload
 }
 
 func newConferenceMetrics(reg prometheus.Registerer) *conferenceMetrics {
@@ -64,6 +67,7 @@ func newConferenceMetrics(reg prometheus.Registerer) *conferenceMetrics {
 		// speakers and encodes the speakers plus one shared mix per codec,
 		// not the participants.
 		codec:  prometheus.NewDesc("jingled_conference_mixer_codec_calls_total", "Decoder calls (concealment included) and encoder calls of the audio mixers, by op (decode, encode).", []string{"op"}, nil),
+		over:   prometheus.NewDesc("jingled_conference_mixer_overload_frames_total", "Frames the audio mixers encoded at the cheaper overload complexity because their ticks kept starting late ([conference] overload_complexity): the focus's CPU is nearly full.", nil, nil),
 		single: map[*conference.Room]bool{},
 		seen:   map[*conference.Room]roomTotals{},
 	}
@@ -111,6 +115,7 @@ func (m *conferenceMetrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.send
 	ch <- m.packets
 	ch <- m.codec
+	ch <- m.over
 }
 
 // Collect reads the open rooms live; the totals of rooms that closed
@@ -123,7 +128,7 @@ func (m *conferenceMetrics) Collect(ch chan<- prometheus.Metric) {
 	participants := 0
 	for _, r := range live {
 		st := r.Mixer()
-		now[r] = roomTotals{cpu: st.MixCPU, send: st.SendCPU, received: st.Received, lost: st.Lost, decodes: st.Decodes, encodes: st.Encodes}
+		now[r] = roomTotals{cpu: st.MixCPU, send: st.SendCPU, received: st.Received, lost: st.Lost, decodes: st.Decodes, encodes: st.Encodes, overload: st.OverloadFrames}
 		participants += r.Len()
 	}
 	for r, t := range m.seen {
@@ -144,6 +149,7 @@ func (m *conferenceMetrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.packets, prometheus.CounterValue, float64(total.lost), "lost")
 	ch <- prometheus.MustNewConstMetric(m.codec, prometheus.CounterValue, float64(total.decodes), "decode")
 	ch <- prometheus.MustNewConstMetric(m.codec, prometheus.CounterValue, float64(total.encodes), "encode")
+	ch <- prometheus.MustNewConstMetric(m.over, prometheus.CounterValue, float64(total.overload))
 }
 
 // roomStatus is the open rooms. status: the component's and the account
