@@ -70,6 +70,7 @@ func newMixer(opts Options) *Mixer {
 		params: selectParams{
 			max: opts.MaxSpeakers, enterDB: enterDB, leaveDB: leaveDB, marginDB: marginDB,
 		},
+		ov:        overload{after: opts.FrameDuration / 2},
 		scratch:   make([]float32, maxPacketSamples),
 		common:    make([]float32, n),
 		commonOut: make([]float32, n),

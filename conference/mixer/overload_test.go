@@ -6,7 +6,7 @@ import (
 )
 
 // TestOverloadVerdict: the verdict follows whole windows of ticks: 10%
-// of a window late switches to the cheap encoder at once; switching back
+// of a window late (half a frame or more) switches to the cheap encoder at once; switching back
 // takes overloadCalm calm windows in a row, and a window that is not calm
 // starts the count again.
 func TestOverloadVerdict(t *testing.T) {
@@ -23,13 +23,16 @@ func TestOverloadVerdict(t *testing.T) {
 			[]bool{true, true, true, true, true, true, true, true, true, true, true, true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var o overload
+			o := overload{after: 10 * time.Millisecond}
 			for w, late := range tc.windows {
 				changed := false
 				for i := range overloadWindow {
 					d := time.Duration(0)
-					if i < late {
-						d = lateTick
+					switch {
+					case i < late:
+						d = o.after
+					case i < late+10:
+						d = o.after - time.Millisecond // not late enough
 					}
 					if o.observe(d) {
 						if i != overloadWindow-1 || changed {
@@ -90,7 +93,7 @@ func TestOverloadEncodesCheaper(t *testing.T) {
 	if got := complexities(); got[0] != encodeComplexity || got[1] != encodeComplexity || got[2] != encodeComplexity {
 		t.Fatalf("on time: complexities %v, want %d", got, encodeComplexity)
 	}
-	setLate(10 * time.Millisecond)
+	setLate(c.m.opts.FrameDuration / 2)
 	mark := listener.sink.count()
 	c.run(overloadWindow)
 	s := c.m.Stats()
