@@ -195,7 +195,9 @@ func (m *Mixer) setComplexity() {
 	for _, in := range m.inputs {
 		set(in.st.enc)
 	}
-	m.log.Info("mixer overload", "overloaded", m.ov.on, "complexity", c)
+	// Debug: every room of a busy focus comes to the same verdict at
+	// once; the metric (Stats.OverloadFrames) is what to watch.
+	m.log.Debug("mixer overload", "overloaded", m.ov.on, "complexity", c)
 }
 
 // gather pulls from in's jitter buffer the packets (or gaps) that make up
