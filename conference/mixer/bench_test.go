@@ -55,7 +55,7 @@ func BenchmarkMix100(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		m.tick()
+		m.tick(0)
 	}
 	for f := range 20 { // past jitter delay and speaker selection
 		frame(f)

@@ -201,6 +201,7 @@ type conf struct {
 	m       *Mixer
 	parties []*party
 	ticks   int
+	late    time.Duration // how late each tick of run starts
 }
 
 func newConf(t testing.TB, opts Options) *conf {
@@ -239,7 +240,7 @@ func (c *conf) run(n int) {
 				_ = p.in.WriteRTP(pkt)
 			}
 		}
-		c.m.tick()
+		c.m.tick(c.late)
 		c.ticks++
 	}
 }

@@ -29,11 +29,9 @@ type Mixer struct {
 	commonLim  limiter
 	commonEnc  [numCodecs]encoder
 	deliveries []delivery
-	// tickLate is how late the tick about to run started (run sets it;
-	// 0 for ticks run by hand), ov the overload verdict it feeds
-	// (overload.go). Both under mu.
-	tickLate time.Duration
-	ov       overload
+	// ov is the overload verdict the ticks' lateness feeds
+	// (overload.go); under mu.
+	ov overload
 
 	stats counters
 
@@ -96,10 +94,7 @@ func (m *Mixer) run() {
 		case <-t.C:
 		}
 		for {
-			m.mu.Lock()
-			m.tickLate = time.Since(next)
-			m.mu.Unlock()
-			m.tick()
+			m.tick(time.Since(next))
 			now := time.Now()
 			next = advance(next, now, frame)
 			if next.After(now) {

@@ -83,11 +83,7 @@ func TestOverloadEncodesCheaper(t *testing.T) {
 		}
 		return got
 	}
-	setLate := func(d time.Duration) {
-		c.m.mu.Lock()
-		c.m.tickLate = d
-		c.m.mu.Unlock()
-	}
+	setLate := func(d time.Duration) { c.late = d }
 
 	c.run(overloadWindow)
 	if got := complexities(); got[0] != encodeComplexity || got[1] != encodeComplexity || got[2] != encodeComplexity {

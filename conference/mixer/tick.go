@@ -22,10 +22,11 @@ const (
 // The mixing and the delivery are timed apart, in the CPU time of the
 // mixer's thread where the OS tells it (cputime_linux.go), so the mixer's
 // cost is not inflated by a busy machine preempting it, nor mixed up with
-// the cost of sending RTP.
-func (m *Mixer) tick() {
+// the cost of sending RTP. late is how late the tick started against its
+// schedule (0 for ticks run by hand), for the overload verdict.
+func (m *Mixer) tick(late time.Duration) {
 	m.mu.Lock()
-	if m.ov.observe(m.tickLate) {
+	if m.ov.observe(late) {
 		m.setComplexity()
 		m.stats.overloaded.Store(m.ov.on)
 	}
