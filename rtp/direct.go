@@ -21,6 +21,8 @@ import (
 	"github.com/pion/srtp/v3"
 	"github.com/pion/transport/v4"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/jingled/jingled/ice"
 )
 
 // Why: every received RTP packet takes four goroutine hand-offs in pion
@@ -288,12 +290,8 @@ func unmapped(a netip.AddrPort) netip.AddrPort {
 
 // selectedRemote is the remote address of it's selected pair.
 func selectedRemote(it *webrtc.ICETransport) (netip.AddrPort, bool) {
-	if it == nil {
+	if !ice.Started(it) {
 		return netip.AddrPort{}, false
-	}
-	switch it.State() {
-	case webrtc.ICETransportStateUnknown, webrtc.ICETransportStateNew:
-		return netip.AddrPort{}, false // see selectedPair
 	}
 	p, err := it.GetSelectedCandidatePair()
 	if err != nil || p == nil || p.Remote == nil {

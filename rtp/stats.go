@@ -86,13 +86,8 @@ func peerStats(pc *webrtc.PeerConnection, h *statsHolder, contents []string) []S
 	// the PeerConnection's stats getter unlocked), and our interceptor
 	// has the RTP counters anyway.
 	it := iceTransport(pc)
-	pair := selectedPair(it)
-	pairRTT := 0.0
-	if it != nil {
-		if ps, ok := it.GetSelectedCandidatePairStats(); ok {
-			pairRTT = ps.CurrentRoundTripTime
-		}
-	}
+	pair := ice.SelectedPair(it)
+	pairRTT := ice.SelectedRTT(it).Seconds()
 	by := map[string]*StreamStats{}
 	for _, t := range pc.GetTransceivers() {
 		name := t.Mid()
@@ -183,29 +178,6 @@ func codecOfSender(s *webrtc.RTPSender) webrtc.RTPCodecCapability {
 		return p.Codecs[0].RTPCodecCapability
 	}
 	return webrtc.RTPCodecCapability{}
-}
-
-// selectedPair reads the pair ICE selected on the PeerConnection's
-// transport (all its transceivers share one: we always bundle within a
-// PeerConnection).
-func selectedPair(it *webrtc.ICETransport) CandidatePair {
-	if it == nil {
-		return CandidatePair{}
-	}
-	switch it.State() {
-	case webrtc.ICETransportStateUnknown, webrtc.ICETransportStateNew:
-		// Not started, so no pair yet; and pion's
-		// GetSelectedCandidatePair reads the transport's gatherer without
-		// the lock that Start, in pion's operations goroutine, writes it
-		// under (a data race; TestSelectedPairWhileStarting). The state
-		// leaves new only once Start is past that write.
-		return CandidatePair{}
-	}
-	p, err := it.GetSelectedCandidatePair()
-	if err != nil {
-		return CandidatePair{}
-	}
-	return ice.PairOf(p)
 }
 
 // iceTransport returns the PeerConnection's ICE transport.

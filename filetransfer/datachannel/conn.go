@@ -76,11 +76,7 @@ func pathRTT(pc *webrtc.PeerConnection) time.Duration {
 	if sctp == nil || sctp.Transport() == nil {
 		return 0
 	}
-	st, ok := sctp.Transport().ICETransport().GetSelectedCandidatePairStats()
-	if !ok {
-		return 0
-	}
-	return seconds(st.CurrentRoundTripTime)
+	return ice.SelectedRTT(sctp.Transport().ICETransport())
 }
 
 // seconds converts pion's float seconds.

@@ -279,11 +279,7 @@ func (h *handle) selectedPair() ice.Pair {
 	if pc == nil || pc.SCTP() == nil || pc.SCTP().Transport() == nil {
 		return ice.Pair{}
 	}
-	p, err := pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
-	if err != nil {
-		return ice.Pair{}
-	}
-	return ice.PairOf(p)
+	return ice.SelectedPair(pc.SCTP().Transport().ICETransport())
 }
 
 // Local implements jingle.TransportHandle: it creates the offer (as
