@@ -10,9 +10,7 @@ package proctest
 
 import (
 	"bytes"
-	"net"
 	"sync"
-	"testing"
 )
 
 // SyncBuffer collects a process's output (written from exec's copying
@@ -32,15 +30,4 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

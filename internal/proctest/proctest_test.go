@@ -1,6 +1,8 @@
 package proctest
 
 import (
+	"fmt"
+	"net"
 	"reflect"
 	"testing"
 )
@@ -40,5 +42,37 @@ func TestJSONLines(t *testing.T) {
 	}
 	if Last(got)["reason"] != "success" || len(Last(nil)) != 0 {
 		t.Errorf("Last: %v, %v", Last(got), Last(nil))
+	}
+}
+
+// TestQuietPorts: the ports are even-first, below the ephemeral range,
+// and bindable for UDP (both of an RTP pair) right after.
+func TestQuietPorts(t *testing.T) {
+	low := ephemeralLow()
+	for range 20 {
+		p := QuietPorts(t, 2)
+		if p%2 != 0 || p < 1024 || p+1 >= low {
+			t.Fatalf("QuietPorts = %d, want an even port with the next below %d", p, low)
+		}
+		for _, q := range []int{p, p + 1} {
+			c, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", q))
+			if err != nil {
+				t.Fatalf("binding %d: %v", q, err)
+			}
+			c.Close()
+		}
+	}
+}
+
+// TestQuietPortsSkipsTaken: a taken port is never returned.
+func TestQuietPortsSkipsTaken(t *testing.T) {
+	p := QuietPorts(t, 1)
+	c, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if portsFree(p, 1) {
+		t.Fatalf("port %d reads as free while bound", p)
 	}
 }

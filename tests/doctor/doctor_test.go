@@ -109,7 +109,7 @@ func (s setup) up(t *testing.T) *deployment {
 	if ip == "" {
 		ip = relayIP
 	}
-	turnPort, tlsPort := proctest.FreePort(t), s.tlsPort
+	turnPort, tlsPort := proctest.QuietPorts(t, 1), s.tlsPort
 	if tlsPort == 0 {
 		tlsPort = 443
 	}

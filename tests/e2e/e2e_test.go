@@ -370,7 +370,7 @@ func TestWrongPasswordAndUnreachable(t *testing.T) {
 	if code != 3 || !strings.Contains(stderr, "refused the credentials") {
 		t.Fatalf("wrong password: code %d, %q", code, stderr)
 	}
-	dead := fmt.Sprintf("127.0.0.1:%d", proctest.FreePort(t))
+	dead := fmt.Sprintf("127.0.0.1:%d", proctest.QuietPorts(t, 1))
 	_, stderr, code = jingle(t, ctx, "probe", e.alice.JID, "--jid", e.alice.JID, "--password-file", e.pw, "--server", dead)
 	if code != 4 || !strings.Contains(stderr, "cannot reach") {
 		t.Fatalf("unreachable: code %d, %q", code, stderr)
@@ -730,7 +730,7 @@ func TestAnswerCLI(t *testing.T) {
 // describes, end to end with the binaries.
 func TestRelayCallThroughJingledTURN(t *testing.T) {
 	needBinaries(t)
-	turnPort := proctest.FreePort(t)
+	turnPort := proctest.QuietPorts(t, 1)
 	const secret = "e2e-turn-secret"
 	srv := prosodytest.New(t, prosodytest.WithTURNExternal(prosodytest.TURNExternal{Secret: secret, Host: "127.0.0.1", Port: turnPort}))
 	e := &env{srv: srv, dir: t.TempDir(), alice: srv.NewAccount(t, "alice")}
@@ -805,7 +805,7 @@ func turnAllocate(t *testing.T, addr, user, pass string) error {
 func TestSIGHUPRotatesTURNSecret(t *testing.T) {
 	needBinaries(t)
 	dir := t.TempDir()
-	turnPort := proctest.FreePort(t)
+	turnPort := proctest.QuietPorts(t, 1)
 	httpPort := proctest.FreePort(t)
 	config := func(secrets string) string {
 		return fmt.Sprintf(`
@@ -885,7 +885,7 @@ func TestPlayRTPInput(t *testing.T) {
 
 func playRTPInput(t *testing.T, codec string, encode []string, ext string) {
 	e := newEnv(t)
-	rtpAddr := fmt.Sprintf("127.0.0.1:%d", proctest.FreePort(t))
+	rtpAddr := fmt.Sprintf("127.0.0.1:%d", proctest.QuietPorts(t, 2))
 	extra := fmt.Sprintf("rtp_listen = %q", rtpAddr)
 	if codec != "" {
 		extra += fmt.Sprintf("\nrtp_codec = %q", codec)

@@ -133,7 +133,7 @@ func TestRTPOutToFFmpeg(t *testing.T) {
 	play, acct := e.account(t, "play", fmt.Sprintf("file = %q", music))
 	e.loopbackDaemon(t, acct)
 
-	addr := fmt.Sprintf("127.0.0.1:%d", proctest.FreePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", proctest.QuietPorts(t, 2))
 	sdp := filepath.Join(e.dir, "call.sdp")
 	lines, wait := e.startCall(t, ctx, play.JID, "--rtp-out", addr, "--rtp-sdp", sdp, "--duration", "12s", "--loopback", "--no-discover", "--json")
 	ev := waitEvent(t, lines, "rtp-out", wait)
@@ -172,7 +172,7 @@ func TestRTPSendRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	recDir := filepath.Join(e.dir, "recordings")
-	addr := fmt.Sprintf("127.0.0.1:%d", proctest.FreePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", proctest.QuietPorts(t, 2))
 	rec, acct := e.account(t, "record", fmt.Sprintf("dir = %q\nrtp_send = %q\nmax_duration = \"60s\"", recDir, addr))
 	e.loopbackDaemon(t, acct)
 
@@ -214,7 +214,7 @@ func TestRTPInFromGStreamer(t *testing.T) {
 	rec, acct := e.account(t, "record", fmt.Sprintf("dir = %q\nmax_duration = \"60s\"", recDir))
 	e.loopbackDaemon(t, acct)
 
-	port := proctest.FreePort(t)
+	port := proctest.QuietPorts(t, 2)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	lines, wait := e.startCall(t, ctx, rec.JID, "--rtp-in", addr, "--duration", "6s", "--loopback", "--no-discover", "--json")
 	ev := waitEvent(t, lines, "rtp-in", wait)
@@ -260,7 +260,7 @@ func TestRTPOutToGStreamer(t *testing.T) {
 	play, acct := e.account(t, "play", fmt.Sprintf("file = %q", music))
 	e.loopbackDaemon(t, acct)
 
-	port := proctest.FreePort(t)
+	port := proctest.QuietPorts(t, 2)
 	lines, wait := e.startCall(t, ctx, play.JID, "--rtp-out", fmt.Sprintf("127.0.0.1:%d", port), "--rtp-sdp", filepath.Join(e.dir, "call.sdp"),
 		"--duration", "10s", "--loopback", "--no-discover", "--json")
 	ev := waitEvent(t, lines, "rtp-out", wait)
@@ -298,7 +298,7 @@ func TestAnswerRTPOut(t *testing.T) {
 	if err := mediatest.SineOpus(ctx, tone, 523, 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", proctest.FreePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", proctest.QuietPorts(t, 2))
 	rec := filepath.Join(e.dir, "answered")
 	ans, sc, aerr := e.startCLI(t, ctx, bob.JID, bpw, nil, "answer", "--rtp-out", addr, "--record", rec, "--count", "1", "--loopback", "--no-discover")
 	lines, wait := e.startCall(t, ctx, bob.JID, "--audio", tone, "--duration", "12s", "--loopback", "--no-discover", "--json")
@@ -342,7 +342,7 @@ func TestRTPOutVideo(t *testing.T) {
 	play, acct := e.account(t, "play", fmt.Sprintf("file = %q", red))
 	e.loopbackDaemon(t, acct)
 
-	port := proctest.FreePort(t)
+	port := proctest.QuietPorts(t, 2)
 	sdp := filepath.Join(e.dir, "call.sdp")
 	lines, wait := e.startCall(t, ctx, play.JID, "--receive-video", "--rtp-out", fmt.Sprintf("127.0.0.1:%d", port), "--rtp-sdp", sdp,
 		"--duration", "12s", "--loopback", "--no-discover", "--json")

@@ -196,7 +196,7 @@ func newSoak(t *testing.T) *soak {
 	t.Helper()
 	jingle, jingled := proctest.Bin(t, "jingle"), proctest.Bin(t, "jingled") // skip under -short
 	node, script := requireNode(t)
-	turnPort := proctest.FreePort(t)
+	turnPort := proctest.QuietPorts(t, 1)
 	const secret = "soak-turn-secret"
 	srv := prosodytest.New(t, prosodytest.WithTURNExternal(prosodytest.TURNExternal{Secret: secret, Host: "127.0.0.1", Port: turnPort}))
 	s := &soak{srv: srv, dir: t.TempDir(), jingle: jingle, node: node, peerJS: script, out: os.Stdout}
