@@ -139,10 +139,14 @@ func (c *Call) onTrack(p *peer, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 	}
 	video := t.Kind() == webrtc.RTPCodecTypeVideo
 	echoSend, echoStop := c.echoSender(echo, c.media.EchoDelay)
-	// Nothing keeps a packet after deliver returns: the direct receive
-	// may reuse its memory (direct.go).
+	// When nothing keeps a packet after deliver returns, the direct
+	// receive may reuse its memory (direct.go). The echo never keeps it:
+	// at once it is written through before echoSend returns (pion's
+	// track, the interceptors and the direct send copy what they keep),
+	// and a delayed echo queues a clone. So only a sink that keeps it
+	// decides.
 	_, copying := sink.(CopyingSink)
-	reuse := echo == nil && (sink == nil || copying)
+	reuse := sink == nil || copying
 	c.workers.Add(1)
 	go func() {
 		defer c.workers.Done()

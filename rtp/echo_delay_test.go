@@ -2,6 +2,7 @@ package rtp
 
 import (
 	"context"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -121,5 +122,49 @@ func TestEchoDelay(t *testing.T) {
 	}
 	if off := echoOffset(t, 0); off >= 200*time.Millisecond {
 		t.Errorf("without an echo delay the tone came back after %v, want < 0.2 s", off)
+	}
+}
+
+// TestDirectEcho: an echo on the direct path, at once and delayed. The
+// direct receive reuses a packet's memory once delivered (the echo
+// writes it through or clones it before deliver returns), so a packet
+// kept past that would come back overwritten by a later one: the
+// caller's recording of the echo must still be the clean 440 Hz tone,
+// and both ends must have taken the direct path both ways.
+func TestDirectEcho(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real calls on loopback with ffmpeg tones")
+	}
+	for _, delay := range []time.Duration{0, 300 * time.Millisecond} {
+		t.Run(delay.String(), func(t *testing.T) {
+			const d = 3 * time.Second
+			tone := sine(t, 440, d)
+			rec := filepath.Join(t.TempDir(), "back")
+			alicePeer, bobPeer := loopback(t), loopback(t)
+			alicePeer.DirectAudio, bobPeer.DirectAudio = true, true
+			bobOpts := ApplicationOptions{Peer: bobPeer, AutoAnswer: &MediaOptions{Echo: true, EchoDelay: delay}}
+			in := incomingCalls(&bobOpts)
+			bobApp := NewApplication(bobOpts)
+			l := newLink()
+			aliceMgr := l.manager(t, alice, jingle.WithTransport(ICEUDP{}))
+			l.manager(t, bob, bobApp.Options()...)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			call, err := Dial(ctx, aliceMgr, bob, CallOptions{
+				MediaOptions: MediaOptions{Audio: tone, Record: rec, Duration: d + delay + 500*time.Millisecond},
+				Peer:         alicePeer,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bobCall := <-in
+			if r := waitEnd(t, call, 30*time.Second); r.Condition != jingle.ReasonSuccess {
+				t.Fatalf("call ended with %s", r)
+			}
+			waitEnd(t, bobCall, 10*time.Second)
+			checkDirect(t, "caller", call)
+			checkDirect(t, "echo", bobCall)
+			checkTone(t, rec+".ogg", 440, d)
+		})
 	}
 }
