@@ -29,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -121,7 +122,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.batch, "batch", c.batch, "calls dialled at once while a level fills")
 	fs.IntVar(&c.shards, "shards", c.shards, "pacer goroutines of the load")
 	fs.BoolVar(&c.pin, "pin", c.pin, "pin jingled to CPU 0 and the load to CPU 1 (taskset)")
-	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "save a CPU profile of jingled over each window into this directory")
+	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "save CPU profiles of jingled and of the load over each window into this directory")
 	fs.StringVar(&c.out, "o", "", "also write the table to this file")
 	fs.BoolVar(&printSteps, "steps", false, "print each call's events (ringing, accepted, ICE connected, media) with their times, to stderr")
 	fs.BoolVar(&c.mux, "mux", c.mux, "one UDP port for all of jingled's calls ([ice] udp_port)")
@@ -507,11 +508,21 @@ func level(ctx context.Context, cfg config, j *benchproc.Jingled, srv *prosodyte
 	sent0, recv0 := counts(calls)
 	cpu0, load0, pros0 := benchproc.ProcCPU(strconv.Itoa(j.Pid())), selfCPU(), benchproc.ProsodyCPU(srv)
 	t0 := time.Now()
+	var stopLoadProfile func() error
 	if cfg.cpuprofile != "" {
 		go j.SaveProfile(filepath.Join(cfg.cpuprofile, fmt.Sprintf("calls%d.pprof", n)), cfg.window)
 		go j.SaveAllocs(filepath.Join(cfg.cpuprofile, fmt.Sprintf("calls%d.allocs.pprof", n)), cfg.window)
+		// The load's own profile, to tell what keeps it from its rate.
+		if stopLoadProfile, err = startSelfProfile(filepath.Join(cfg.cpuprofile, fmt.Sprintf("calls%d.load.pprof", n))); err != nil {
+			return r, err
+		}
 	}
 	time.Sleep(cfg.window)
+	if stopLoadProfile != nil {
+		if err := stopLoadProfile(); err != nil {
+			return r, err
+		}
+	}
 	wall := time.Since(t0).Seconds()
 	cpu1, load1, pros1 := benchproc.ProcCPU(strconv.Itoa(j.Pid())), selfCPU(), benchproc.ProsodyCPU(srv)
 	sent1, recv1 := counts(calls)
@@ -554,6 +565,23 @@ func waitIdle(j *benchproc.Jingled) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// startSelfProfile profiles this process's CPU into path until the
+// returned function is called.
+func startSelfProfile(path string) (func() error, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("profiling the load: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
 
 func selfCPU() float64 {
