@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
@@ -32,8 +33,9 @@ import (
 // PeerConnection's own, or the shared port's), it encrypts with its own
 // context for the local keys and writes the packet itself. Otherwise
 // (before that, on a relayed pair, while ICE is not connected) it hands
-// the packet on to pion, unchanged. The pair is looked up again every
-// second, so a path that moves (ICE restart) is followed.
+// the packet on to pion, unchanged. The pair is looked up again when ICE
+// selects another (ICE restart) and every second, so a path that moves is
+// followed.
 //
 // What a direct stream gives up: pion's sender reports go on with the
 // counts of before the switch (their timestamps stay right), and pion's
@@ -52,6 +54,10 @@ type directTx struct {
 	conn    addrPortWriter // the selected pair's socket; nil: pion sends
 	remote  netip.AddrPort
 	checked time.Time
+	// moved is set by ICE when it selects a pair (the first, or another
+	// after a restart): the next packet looks the pair up again at once.
+	moved   atomic.Bool
+	lookups uint64 // selected-pair lookups, for tests
 	streams map[uint32]*txStream
 	buf     []byte // the packet marshaled
 	enc     []byte // the packet encrypted
@@ -94,6 +100,10 @@ func (tx *directTx) arm(dt *webrtc.DTLSTransport, weClient bool) error {
 	defer tx.mu.Unlock()
 	if tx.srtp == nil {
 		tx.srtp, tx.ice = ctx, dt.ICETransport()
+		// The transport's one handler for this (pion keeps one per
+		// transport; nothing else in jingled sets it).
+		tx.ice.OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) { tx.moved.Store(true) })
+		tx.moved.Store(true)
 	}
 	return nil
 }
@@ -157,21 +167,27 @@ func (s *txStream) follow(seq uint16) {
 }
 
 // routeLocked reports whether packets go direct now, looking the selected
-// pair up again when due.
+// pair up again when ICE selected another or a second has passed, direct
+// or not. A lookup is costly (pion converts both candidates and asks the
+// agent's loop: about 20 µs), and a relayed pair never goes direct: looked
+// up per packet, as before, it cost a relayed call 50 lookups a second
+// per audio stream.
 func (tx *directTx) routeLocked() bool {
 	if tx.srtp == nil {
 		return false
 	}
-	if tx.conn != nil && time.Since(tx.checked) < directRecheck {
-		return true
+	if !tx.moved.Load() && time.Since(tx.checked) < directRecheck {
+		return tx.conn != nil
 	}
-	tx.checked = time.Now()
 	tx.conn = nil
 	switch tx.ice.State() {
 	case webrtc.ICETransportStateConnected, webrtc.ICETransportStateCompleted:
 	default:
-		return false
+		return false // asked again at the next packet: this much is cheap
 	}
+	tx.moved.Store(false)
+	tx.checked = time.Now()
+	tx.lookups++
 	p, err := tx.ice.GetSelectedCandidatePair()
 	if err != nil || p == nil || p.Local == nil || p.Remote == nil {
 		return false

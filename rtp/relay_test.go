@@ -45,16 +45,26 @@ func startTURN(t *testing.T) []webrtc.ICEServer {
 // relay on both sides: media can only flow through the TURN server, and
 // the stats must show a relay pair.
 func TestCallThroughRelay(t *testing.T) {
-	testRelayCall(t, startTURN(t))
+	testRelayCall(t, startTURN(t), false)
 }
 
-func testRelayCall(t *testing.T, servers []webrtc.ICEServer) {
+// TestCallThroughRelayDirectAudio is the same call with both ends set
+// for the direct audio paths (as jingled's accounts are): a relayed pair
+// never goes direct, so pion carries the audio, and the direct send must
+// not look the selected pair up for each packet to find that out (it
+// did: 50 lookups a second per stream, each about 20 µs).
+func TestCallThroughRelayDirectAudio(t *testing.T) {
+	testRelayCall(t, startTURN(t), true)
+}
+
+func testRelayCall(t *testing.T, servers []webrtc.ICEServer, direct bool) {
 	const d = 2 * time.Second
 	dir := t.TempDir()
 	a440, a880 := sine(t, 440, d), sine(t, 880, d)
 	relay := func() PeerOptions {
 		o := loopback(t)
 		o.ICEServers, o.RelayOnly = servers, true
+		o.DirectAudio = direct
 		return o
 	}
 	l := newLink()
@@ -96,6 +106,36 @@ func testRelayCall(t *testing.T, servers []webrtc.ICEServer) {
 	}
 	checkTone(t, filepath.Join(dir, "bob.ogg"), 440, d)
 	checkTone(t, filepath.Join(dir, "alice.ogg"), 880, d)
+	if direct {
+		checkRelayedTx(t, "caller", call)
+		checkRelayedTx(t, "callee", bobCall)
+	}
+}
+
+// checkRelayedTx fails unless c's direct send, on a relayed call, sent
+// nothing itself and looked the selected pair up about once a second
+// (the call lasts 3.5 s; per packet it would be about 175 times).
+func checkRelayedTx(t *testing.T, who string, c *Call) {
+	t.Helper()
+	for _, p := range c.peers {
+		tx := p.stats.directTx
+		if tx == nil {
+			t.Fatalf("%s: no direct send with DirectAudio", who)
+		}
+		tx.mu.Lock()
+		lookups, sent := tx.lookups, uint64(0)
+		for _, s := range tx.streams {
+			sent += s.packets
+		}
+		tx.mu.Unlock()
+		t.Logf("%s: %d selected-pair lookups, %d packets sent directly", who, lookups, sent)
+		if sent != 0 {
+			t.Errorf("%s: %d packets sent directly on a relayed pair", who, sent)
+		}
+		if lookups == 0 || lookups > 10 {
+			t.Errorf("%s: %d selected-pair lookups, want 1-10 (about one a second)", who, lookups)
+		}
+	}
 }
 
 // startCoturn runs Debian's coturn on loopback (a third-party TURN server,
@@ -171,5 +211,5 @@ func TestCallThroughCoturn(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts coturn")
 	}
-	testRelayCall(t, startCoturn(t))
+	testRelayCall(t, startCoturn(t), false)
 }
