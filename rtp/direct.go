@@ -158,7 +158,8 @@ func newDirectRx(j *jitterMeter, routes *directRoutes) *directRx {
 type directStream struct {
 	deliver func(*pionrtp.Packet)
 	// reuse: deliver keeps nothing of the packet once it returns (the
-	// sink is a CopyingSink, and no echo), so take decrypts and parses
+	// sink is a CopyingSink or none; an echo writes it through or queues
+	// a clone), so take decrypts and parses
 	// into pooled scratch instead of allocating both per packet.
 	reuse   bool
 	content string

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	pionrtp "github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
 )
 
 // maxEchoBacklog bounds the packets an echo holds back: 4096 is over 10 s
@@ -90,7 +89,7 @@ func (d *delayLine) run(ctx context.Context, write func(*pionrtp.Packet) error, 
 // echoSender returns how onTrack sends a received packet back on echo:
 // at once without MediaOptions.EchoDelay, else through a delay line run
 // by a worker of the call. stop ends that worker (when the track ends).
-func (c *Call) echoSender(echo *webrtc.TrackLocalStaticRTP, delay time.Duration) (send func(*pionrtp.Packet) error, stop func()) {
+func (c *Call) echoSender(echo *PayloadTrack, delay time.Duration) (send func(*pionrtp.Packet) error, stop func()) {
 	if echo == nil || delay <= 0 {
 		return func(p *pionrtp.Packet) error {
 			if echo == nil {

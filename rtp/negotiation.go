@@ -173,8 +173,8 @@ func (c *Call) offerContent(p *peer, name string, kind webrtc.RTPCodecType, src 
 		}
 	case c.media.Echo:
 		codec := preferCodecs(SupportedCodecs(kind), c.media.Codecs, paramsCap)[0]
-		var t *webrtc.TrackLocalStaticRTP
-		t, err = webrtc.NewTrackLocalStaticRTP(codec.RTPCodecCapability, name, "jingled-echo")
+		var t *PayloadTrack
+		t, err = NewPayloadTrack(codec.RTPCodecCapability, name, "jingled-echo")
 		if err == nil {
 			p.echo[name] = t
 			tr, err = p.pc.AddTransceiverFromTrack(t, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
@@ -420,7 +420,7 @@ func (c *Call) answerContent(p *peer, ct *jingle.Content, audio, video Source) e
 			return fmt.Errorf("rtp: adding %s track: %w", ct.Name, err)
 		}
 	case c.media.Echo && len(common) > 0:
-		t, err := webrtc.NewTrackLocalStaticRTP(common[0].RTPCodecCapability, ct.Name, "jingled-echo")
+		t, err := NewPayloadTrack(common[0].RTPCodecCapability, ct.Name, "jingled-echo")
 		if err != nil {
 			return fmt.Errorf("rtp: echo track: %w", err)
 		}

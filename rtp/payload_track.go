@@ -110,3 +110,24 @@ func (t *PayloadTrack) WritePayload(payload []byte, d time.Duration) error {
 	t.started = true
 	return t.TrackLocalStaticRTP.WriteRTP(&pionrtp.Packet{Header: h, Payload: payload})
 }
+
+// WriteRTP sends p as it is but for the binding's SSRC and payload type,
+// as pion's TrackLocalStaticRTP does: the echo's write, which keeps the
+// caller's sequence numbers and timestamps. Bound once, it goes straight
+// to the binding's stream, past pion's per-packet lock, binding loop and
+// pooled packet copy (3.6% of jingled's CPU at 1000 echo calls). It
+// shares the header with WritePayload: a track is written one way, by
+// one goroutine at a time.
+func (t *PayloadTrack) WriteRTP(p *pionrtp.Packet) error {
+	b := t.binding.Load()
+	if b == nil {
+		return t.TrackLocalStaticRTP.WriteRTP(p)
+	}
+	t.hdr = p.Header
+	t.hdr.SSRC, t.hdr.PayloadType = b.ssrc, b.pt
+	if p.PaddingSize != 0 && t.hdr.PaddingSize == 0 { // as pion's writeRTP carries it
+		t.hdr.PaddingSize = p.PaddingSize
+	}
+	_, err := b.stream.WriteRTP(&t.hdr, p.Payload)
+	return err
+}

@@ -108,3 +108,59 @@ func TestPayloadTrack(t *testing.T) {
 	check("a", pa, 1111, 111)
 	check("b", pb, 2222, 96)
 }
+
+// TestPayloadTrackWriteRTP: an echo's write keeps the packet's sequence
+// number, timestamp, marker and payload and takes the binding's SSRC and
+// payload type, bound once (straight to the stream) and bound twice
+// (pion's loop) alike; before Bind it is dropped without error.
+func TestPayloadTrackWriteRTP(t *testing.T) {
+	tr, err := NewPayloadTrack(CodecOpus, "audio", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkt := func(seq uint16, ts uint32, marker bool, b byte) *pionrtp.Packet {
+		return &pionrtp.Packet{Header: pionrtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, Marker: marker, SSRC: 42, PayloadType: 100}, Payload: []byte{b, b}}
+	}
+	if err := tr.WriteRTP(pkt(1, 100, true, 1)); err != nil {
+		t.Fatal(err)
+	}
+	a := &fakeBinding{id: "a", ssrc: 1111, pt: 111}
+	if _, err := tr.Bind(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.WriteRTP(pkt(65535, 4294967000, true, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.WriteRTP(pkt(0, 664, false, 3)); err != nil {
+		t.Fatal(err)
+	}
+	b := &fakeBinding{id: "b", ssrc: 2222, pt: 96}
+	if _, err := tr.Bind(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.WriteRTP(pkt(1, 1624, false, 4)); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		seq    uint16
+		ts     uint32
+		marker bool
+		b      byte
+	}{{65535, 4294967000, true, 2}, {0, 664, false, 3}, {1, 1624, false, 4}}
+	pa, pb := a.packets(), b.packets()
+	if len(pa) != 3 || len(pb) != 1 {
+		t.Fatalf("a got %d packets (want 3), b %d (want 1)", len(pa), len(pb))
+	}
+	for i, p := range pa {
+		w := want[i]
+		if p.SequenceNumber != w.seq || p.Timestamp != w.ts || p.Marker != w.marker || !bytes.Equal(p.Payload, []byte{w.b, w.b}) {
+			t.Errorf("a's packet %d: %+v, want seq %d ts %d marker %v payload %d", i, p, w.seq, w.ts, w.marker, w.b)
+		}
+		if p.SSRC != 1111 || p.PayloadType != 111 {
+			t.Errorf("a's packet %d: SSRC %d PT %d, want 1111, 111", i, p.SSRC, p.PayloadType)
+		}
+	}
+	if p := pb[0]; p.SequenceNumber != 1 || p.Timestamp != 1624 || p.SSRC != 2222 || p.PayloadType != 96 {
+		t.Errorf("b's packet %+v, want seq 1 ts 1624 SSRC 2222 PT 96", p)
+	}
+}

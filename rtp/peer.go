@@ -371,7 +371,7 @@ type peer struct {
 	// watch keeps stats snapshots while ICE checks, for the diagnostics
 	// of a failure.
 	watch      *iceWatch
-	echo       map[string]*webrtc.TrackLocalStaticRTP // content -> echo track
+	echo       map[string]*PayloadTrack // content -> echo track
 	echoPaused map[string]*atomic.Bool
 	// restarting: we sent an ICE restart offer and wait for the answer;
 	// answering: we answer the peer's restart once gathering is done.
@@ -432,7 +432,7 @@ func (c *Call) newPeerCreds(contents []string, ufrag, pwd string) (*peer, error)
 	if err != nil {
 		return nil, fmt.Errorf("rtp: new PeerConnection: %w", err)
 	}
-	p := &peer{pc: pc, stats: holder, contents: contents, echo: map[string]*webrtc.TrackLocalStaticRTP{}, pastUfrags: map[string]bool{},
+	p := &peer{pc: pc, stats: holder, contents: contents, echo: map[string]*PayloadTrack{}, pastUfrags: map[string]bool{},
 		echoPaused: map[string]*atomic.Bool{}}
 	c.peers = append(c.peers, p)
 	for _, n := range contents {
