@@ -143,7 +143,12 @@ type directRx struct {
 	ended   map[string]directCounts // by content, the disarmed streams' counts
 	hdr     pionrtp.Header          // scratch for decrypt, guarded by mu
 	armed   atomic.Int32            // len(streams), read without mu per datagram
-	jitter  *jitterMeter
+	// last is the stream of the last packet taken (a PeerConnection
+	// mostly receives one audio stream): its map lookup per packet, a
+	// cache miss at a thousand calls, is skipped.
+	last     *directStream
+	lastSSRC uint32
+	jitter   *jitterMeter
 	// routes is the shared UDP port's table when the PeerConnection is
 	// on one (UDPMux), and remote the address rx is routed from there.
 	routes *directRoutes
@@ -163,6 +168,9 @@ type directStream struct {
 	// into pooled scratch instead of allocating both per packet.
 	reuse   bool
 	content string
+	// jitter is the stream's state in the call's jitter meter, found
+	// once at arm (nil: looked up per packet, or no meter).
+	jitter *jitterState
 	// armSeq is the last sequence number pion decrypted, at rollover
 	// counter 0; the direct context starts from it (take).
 	armSeq  uint16
@@ -198,7 +206,10 @@ func (rx *directRx) arm(dt *webrtc.DTLSTransport, weClient bool, ssrc uint32, se
 		}
 		rx.srtp = ctx
 	}
-	rx.streams[ssrc] = &directStream{deliver: deliver, reuse: reuse, content: content, armSeq: seq}
+	rx.streams[ssrc] = &directStream{deliver: deliver, reuse: reuse, content: content, armSeq: seq, jitter: rx.jitter.state(ssrc)}
+	if rx.lastSSRC == ssrc {
+		rx.last = nil
+	}
 	rx.armed.Store(int32(len(rx.streams)))
 	rx.routeLocked(dt)
 	return nil
@@ -236,6 +247,9 @@ func (rx *directRx) disarm(ssrc uint32) {
 		rx.ended[s.content] = rx.ended[s.content].add(s.counts())
 	}
 	delete(rx.streams, ssrc)
+	if rx.lastSSRC == ssrc {
+		rx.last = nil
+	}
 	rx.armed.Store(int32(len(rx.streams)))
 	if len(rx.streams) == 0 && rx.routes != nil {
 		rx.routes.remove(rx.remote, rx)
@@ -315,10 +329,13 @@ func (rx *directRx) take(b []byte) bool {
 	}
 	ssrc := binary.BigEndian.Uint32(b[8:12])
 	rx.mu.Lock()
-	s := rx.streams[ssrc]
-	if s == nil {
-		rx.mu.Unlock()
-		return false
+	s := rx.last
+	if s == nil || rx.lastSSRC != ssrc {
+		if s = rx.streams[ssrc]; s == nil {
+			rx.mu.Unlock()
+			return false
+		}
+		rx.last, rx.lastSSRC = s, ssrc
 	}
 	if !s.started {
 		// The direct context's first packet of the stream: a fresh
@@ -352,9 +369,12 @@ func (rx *directRx) take(b []byte) bool {
 		return true
 	}
 	s.count(pkt)
-	deliver := s.deliver
+	deliver, jit := s.deliver, s.jitter
 	rx.mu.Unlock()
-	if rx.jitter != nil {
+	switch {
+	case jit != nil:
+		rx.jitter.arrivedAt(jit, pkt.Timestamp, time.Now())
+	case rx.jitter != nil:
 		rx.jitter.arrived(ssrc, pkt.Timestamp, time.Now())
 	}
 	deliver(pkt)

@@ -168,6 +168,54 @@ func TestDirectTakeAfterWrap(t *testing.T) {
 
 // directPair is a direct receiver with no stream armed yet, and a
 // function that makes the SRTP packets a peer with the same keys sends
+
+// TestDirectTakeStreams: packets of two armed streams in turn each reach
+// their own sink (take remembers the last stream looked up, and must not
+// hand one stream's packet to the other's); a disarmed stream's packets,
+// the last looked up or not, are left to pion at once; each stream's
+// jitter state, found once when armed, sees its packets.
+func TestDirectTakeStreams(t *testing.T) {
+	rx, packet := directPair(t)
+	rx.jitter = newJitterMeter()
+	got := map[string][]uint16{}
+	arm := func(ssrc uint32, content string) {
+		rx.jitter.streams[ssrc] = &jitterState{clockRate: 48000}
+		rx.mu.Lock()
+		rx.streams[ssrc] = &directStream{content: content, jitter: rx.jitter.state(ssrc),
+			deliver: func(p *pionrtp.Packet) { got[content] = append(got[content], p.SequenceNumber) }}
+		rx.armed.Store(int32(len(rx.streams)))
+		rx.mu.Unlock()
+	}
+	arm(1, "a")
+	arm(2, "b")
+	for q := uint16(1); q <= 3; q++ {
+		for _, ssrc := range []uint32{1, 2, 2} {
+			if !rx.take(packet(ssrc, q*10+uint16(ssrc)+uint16(len(got["b"])))) {
+				t.Fatalf("packet of stream %d not taken", ssrc)
+			}
+		}
+	}
+	if len(got["a"]) != 3 || len(got["b"]) != 6 {
+		t.Fatalf("delivered %v, want 3 to a and 6 to b", got)
+	}
+	for _, ssrc := range []uint32{1, 2} {
+		if st := rx.jitter.streams[ssrc]; !st.started {
+			t.Errorf("stream %d's jitter state saw no packet", ssrc)
+		}
+	}
+	rx.disarm(2) // the last one taken
+	if rx.take(packet(2, 100)) {
+		t.Error("a disarmed stream's packet was taken")
+	}
+	if !rx.take(packet(1, 100)) {
+		t.Error("the other stream's packet was not taken after a disarm")
+	}
+	rx.disarm(1)
+	if rx.take(packet(1, 101)) || len(got["a"]) != 4 || len(got["b"]) != 6 {
+		t.Errorf("after both disarmed: delivered %v", got)
+	}
+}
+
 // (payload "opus frame").
 func directPair(t *testing.T) (*directRx, func(ssrc uint32, seq uint16) []byte) {
 	t.Helper()

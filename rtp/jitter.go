@@ -61,10 +61,32 @@ func (m *jitterMeter) jitter(ssrc uint32) float64 {
 func (m *jitterMeter) arrived(ssrc, ts uint32, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s := m.streams[ssrc]
-	if s == nil {
-		return
+	if s := m.streams[ssrc]; s != nil {
+		s.arrived(ts, now)
 	}
+}
+
+// state is ssrc's jitter state, nil if the stream is not bound. The
+// direct receive keeps it, to skip the lookup per packet.
+func (m *jitterMeter) state(ssrc uint32) *jitterState {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.streams[ssrc]
+}
+
+// arrivedAt is arrived for a state from state.
+func (m *jitterMeter) arrivedAt(s *jitterState, ts uint32, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s.arrived(ts, now)
+}
+
+// arrived updates s with a packet of RTP timestamp ts arriving at now
+// (under jitterMeter.mu).
+func (s *jitterState) arrived(ts uint32, now time.Time) {
 	if s.started {
 		d := now.Sub(s.lastArrival).Seconds()*s.clockRate - float64(int32(ts-s.lastTS))
 		if d < 0 {
