@@ -130,18 +130,24 @@ func (c *config) flags(fs *flag.FlagSet) {
 
 // row is one concurrency level's result.
 type row struct {
-	n, held            int
-	jingledCores       float64
-	loadCores          float64
-	prosodyCores       float64
-	rssPerCall         float64 // bytes
-	heapPerCall        float64 // bytes
-	goroutinesPerCall  float64
-	sentPerCall        float64 // packets/s
-	loss               float64
-	setupFailed        int
-	firstErr           string // of the calls that failed to come up
-	rssIdle, rssLoaded float64
+	n, held           int
+	jingledCores      float64
+	loadCores         float64
+	prosodyCores      float64
+	rssPerCall        float64 // bytes
+	heapPerCall       float64 // bytes
+	goroutinesPerCall float64
+	sentPerCall       float64 // packets/s
+	loss              float64
+	// dropJingled and dropLoad are the shares of the packets sent that
+	// the kernel dropped at a full receive buffer: jingled's sockets
+	// (on the way in) and the load's (the echoes on the way back). On
+	// loopback nothing else drops, so loss minus both is what jingled
+	// received and did not echo.
+	dropJingled, dropLoad float64
+	setupFailed           int
+	firstErr              string // of the calls that failed to come up
+	rssIdle, rssLoaded    float64
 }
 
 // result is a whole run: the set-up times and the levels.
@@ -506,6 +512,10 @@ func level(ctx context.Context, cfg config, j *benchproc.Jingled, srv *prosodyte
 	time.Sleep(2 * time.Second) // every call past its first second
 
 	sent0, recv0 := counts(calls)
+	jd0, ld0, err := drops(j)
+	if err != nil {
+		return r, err
+	}
 	cpu0, load0, pros0 := benchproc.ProcCPU(strconv.Itoa(j.Pid())), selfCPU(), benchproc.ProsodyCPU(srv)
 	t0 := time.Now()
 	var stopLoadProfile func() error
@@ -526,6 +536,10 @@ func level(ctx context.Context, cfg config, j *benchproc.Jingled, srv *prosodyte
 	wall := time.Since(t0).Seconds()
 	cpu1, load1, pros1 := benchproc.ProcCPU(strconv.Itoa(j.Pid())), selfCPU(), benchproc.ProsodyCPU(srv)
 	sent1, recv1 := counts(calls)
+	jd1, ld1, err := drops(j)
+	if err != nil {
+		return r, err
+	}
 	m1, err := j.Scrape()
 	if err != nil {
 		return r, err
@@ -541,8 +555,22 @@ func level(ctx context.Context, cfg config, j *benchproc.Jingled, srv *prosodyte
 	r.sentPerCall = ds / wall / float64(r.held)
 	if ds > 0 {
 		r.loss = max(0, 1-dr/ds)
+		r.dropJingled = float64(jd1-jd0) / ds
+		r.dropLoad = float64(ld1-ld0) / ds
 	}
 	return r, nil
+}
+
+// drops reads the receive-buffer drops at jingled's UDP sockets and at
+// the load's (this process's).
+func drops(j *benchproc.Jingled) (jingled, load uint64, err error) {
+	if jingled, err = benchproc.UDPDrops(j.Pid()); err != nil {
+		return 0, 0, fmt.Errorf("jingled's UDP drops: %w", err)
+	}
+	if load, err = benchproc.UDPDrops(os.Getpid()); err != nil {
+		return 0, 0, fmt.Errorf("the load's UDP drops: %w", err)
+	}
+	return jingled, load, nil
 }
 
 func counts(calls []*rtp.Call) (sent, recv uint64) {

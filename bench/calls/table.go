@@ -24,9 +24,9 @@ func (r row) line() string {
 	if r.setupFailed > 0 {
 		failed = fmt.Sprintf(" (%d failed to come up, first: %s)", r.setupFailed, r.firstErr)
 	}
-	return fmt.Sprintf("%4d calls: held %d, jingled %.2f cores (%.2f ms CPU/s per call), RSS %.0f KiB/call, heap %.0f KiB/call, %.1f goroutines/call, echo loss %.2f%%, load sent %.1f pkt/s per call, load %.2f cores, Prosody %.2f cores",
+	return fmt.Sprintf("%4d calls: held %d, jingled %.2f cores (%.2f ms CPU/s per call), RSS %.0f KiB/call, heap %.0f KiB/call, %.1f goroutines/call, echo loss %.2f%% (dropped at jingled's sockets %.2f%%, at the load's %.2f%%), load sent %.1f pkt/s per call, load %.2f cores, Prosody %.2f cores",
 		r.n, r.held, r.jingledCores, 1000*r.jingledCores/float64(max(r.held, 1)), r.rssPerCall/1024, r.heapPerCall/1024,
-		r.goroutinesPerCall, 100*r.loss, r.sentPerCall, r.loadCores, r.prosodyCores) + failed
+		r.goroutinesPerCall, 100*r.loss, 100*r.dropJingled, 100*r.dropLoad, r.sentPerCall, r.loadCores, r.prosodyCores) + failed
 }
 
 // loadKeptUp: the load sent its 50 packets/s per call (within 5%); below
@@ -55,8 +55,8 @@ func render(res *result, cfg config) string {
 		fmt.Fprintf(&b, "\nCall set-up, Dial -> first echoed RTP, %d calls one after another, Prosody %s: p50 %v (target <= %v: %s), p95 %v (target <= %v: %s)\n",
 			len(v.d), v.name, p50, targetSetupP50, yes(p50 <= targetSetupP50), p95, targetSetupP95, yes(p95 <= targetSetupP95))
 	}
-	fmt.Fprintf(&b, "\n| concurrent echo calls | held | echo loss | jingled cores | ms CPU/s per call | RSS per call | heap per call | goroutines per call | load sent pkt/s per call | load cores | Prosody cores | target met (< 1%% loss, <= %.0f core, <= 1 MiB/call) |\n", targetCores)
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "\n| concurrent echo calls | held | echo loss | dropped at jingled's / the load's sockets | jingled cores | ms CPU/s per call | RSS per call | heap per call | goroutines per call | load sent pkt/s per call | load cores | Prosody cores | target met (< 1%% loss, <= %.0f core, <= 1 MiB/call) |\n", targetCores)
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range res.rows {
 		ok := yes(r.loss < targetLoss && r.jingledCores <= targetCores && r.rssPerCall <= targetRSS && r.held == r.n)
 		if !r.loadKeptUp() {
@@ -64,8 +64,8 @@ func render(res *result, cfg config) string {
 			// did says nothing about the full rate.
 			ok = fmt.Sprintf("**not shown**: the load fell behind (%.0f of 50 packets/s per call)", r.sentPerCall)
 		}
-		fmt.Fprintf(&b, "| %d | %d | %.2f%% | %.2f | %.2f | %.0f KiB | %.0f KiB | %.1f | %.1f | %.2f | %.2f | %s |\n",
-			r.n, r.held, 100*r.loss, r.jingledCores, 1000*r.jingledCores/float64(max(r.held, 1)), r.rssPerCall/1024, r.heapPerCall/1024,
+		fmt.Fprintf(&b, "| %d | %d | %.2f%% | %.2f%% / %.2f%% | %.2f | %.2f | %.0f KiB | %.0f KiB | %.1f | %.1f | %.2f | %.2f | %s |\n",
+			r.n, r.held, 100*r.loss, 100*r.dropJingled, 100*r.dropLoad, r.jingledCores, 1000*r.jingledCores/float64(max(r.held, 1)), r.rssPerCall/1024, r.heapPerCall/1024,
 			r.goroutinesPerCall, r.sentPerCall, r.loadCores, r.prosodyCores, ok)
 	}
 	fmt.Fprintf(&b, "\nTarget (issue 14): %d concurrent echo calls held with < 1%% loss, the answering process at most one core and 1 MiB per call. jingled pinned: %v.\n", targetCalls, cfg.pin)
