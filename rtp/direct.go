@@ -164,8 +164,8 @@ type directStream struct {
 	deliver func(*pionrtp.Packet)
 	// reuse: deliver keeps nothing of the packet once it returns (the
 	// sink is a CopyingSink or none; an echo writes it through or queues
-	// a clone), so take decrypts and parses
-	// into pooled scratch instead of allocating both per packet.
+	// a clone), so take decrypts and parses into pooled scratch instead
+	// of allocating both per packet.
 	reuse   bool
 	content string
 	// jitter is the stream's state in the call's jitter meter, found

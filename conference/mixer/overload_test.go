@@ -6,9 +6,9 @@ import (
 )
 
 // TestOverloadVerdict: the verdict follows whole windows of ticks: 10%
-// of a window late (half a frame or more) switches to the cheap encoder at once; switching back
-// takes overloadCalm calm windows in a row, and a window that is not calm
-// starts the count again.
+// of a window late (half a frame or more) switches to the cheap encoder
+// at once; switching back takes overloadCalm calm windows in a row, and
+// a window that is not calm starts the count again.
 func TestOverloadVerdict(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
