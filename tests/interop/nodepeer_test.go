@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,6 +125,9 @@ type nodePeer struct {
 	name string
 	jid  string // full JID it binds
 	cmd  *exec.Cmd
+	// stdin carries driver commands (see tell); peer.mjs reads it only
+	// when an option asks for one.
+	stdin io.WriteCloser
 
 	mu     sync.Mutex
 	events []event
@@ -157,6 +161,9 @@ func startPeer(t *testing.T, srv *prosodytest.Server, acc prosodytest.Account, m
 	p.cmd.Stderr = &lockedWriter{mu: &p.mu, w: &p.stderr}
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
+		t.Fatal(err)
+	}
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.cmd.Start(); err != nil {
@@ -306,6 +313,15 @@ func (p *nodePeer) dump() string {
 		fmt.Fprintf(&b, "--- %s stderr ---\n%s", p.name, p.stderr.String())
 	}
 	return b.String()
+}
+
+// tell writes one command line to the peer's stdin (e.g. "send" for
+// --hold-data).
+func (p *nodePeer) tell(line string) {
+	p.t.Helper()
+	if _, err := io.WriteString(p.stdin, line+"\n"); err != nil {
+		p.t.Fatalf("%s: tell %q: %v", p.name, line, err)
+	}
 }
 
 // stop ends the process (SIGTERM: the peer ends its sessions and closes

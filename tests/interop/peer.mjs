@@ -25,6 +25,9 @@
 //   --ring               answer: send <ringing/> (XEP-0167 §7.2) first
 //   --answer-delay SEC   answer/receive-file: wait SEC before accepting
 //   --decline            answer/receive-file: end with <decline/> instead
+//   --hold-data          send-file: send no byte of the file until the line
+//                        "send" arrives on stdin (see startFile: the driver
+//                        says so once the receiving peer has its channel)
 //   --once               exit after the first session ends (default for
 //                        call and send-file)
 //   --stats-interval MS  period of "stats" events (default 1000)
@@ -90,6 +93,7 @@ function parseArgs(argv) {
         ring: false,
         answerDelay: 0,
         decline: false,
+        holdData: false,
         once: undefined,
         statsInterval: 1000,
         iceServers: [],
@@ -140,6 +144,9 @@ function parseArgs(argv) {
                 break;
             case '--decline':
                 opts.decline = true;
+                break;
+            case '--hold-data':
+                opts.holdData = true;
                 break;
             case '--once':
                 opts.once = true;
@@ -897,6 +904,30 @@ client.on('jingle:terminated', async (session, reason) => {
 });
 
 // ---------------------------------------------------------------------
+// Commands from the driver on stdin
+
+// stdinLine resolves once a line equal to want arrives on stdin. stdin is
+// only read when some option asks for it.
+function stdinLine(want) {
+    return new Promise(resolve => {
+        let buf = '';
+        const onData = chunk => {
+            buf += chunk;
+            const lines = buf.split('\n');
+            buf = lines.pop();
+            if (lines.some(l => l.trim() === want)) {
+                process.stdin.off('data', onData);
+                process.stdin.pause();
+                resolve();
+            }
+        };
+        process.stdin.setEncoding('utf8');
+        process.stdin.on('data', onData);
+        process.stdin.resume();
+    });
+}
+
+// ---------------------------------------------------------------------
 // Starting sessions
 
 async function startCall() {
@@ -919,7 +950,28 @@ async function startFile() {
     const file = new File([data], path.basename(opts.file), { lastModified: stat.mtimeMs });
     const session = client.jingle.createFileTransferSession(opts.peer);
     emit('file-offer', { sid: session.sid, peer: session.peerID, name: file.name, size: file.size, sha256: sha256(data) });
-    await session.start(file);
+    const started = session.start(file);
+    // start() has created the channel and set the onopen that sends the
+    // file before its first await. --hold-data defers that send until the
+    // driver says "send" on stdin. Why: when the receiver is on wrtc too,
+    // messages that arrive before wrtc has built the receiving
+    // RTCDataChannel object are cached and replayed when it is built, and
+    // the constructor registers its own observer before replaying them
+    // (node-webrtc src/interfaces/rtc_data_channel.cc), so a message arriving
+    // in between overtakes the cached ones: the first two 16 KiB chunks
+    // arrived swapped in about 1 of 80 runs under load. Browsers have no
+    // such window; a driver that waits for the receiver's
+    // "datachannel-open" closes it here.
+    if (opts.holdData) {
+        const open = session.channel.onopen;
+        session.channel.onopen = () => {
+            stdinLine('send').then(() => {
+                emit('log', { level: 'info', message: 'released the held file data' });
+                open();
+            });
+        };
+    }
+    await started;
     if (session.channel) {
         session.channel.addEventListener('open', () => emit('datachannel-open', { sid: session.sid, label: session.channel.label }));
     }
