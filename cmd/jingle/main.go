@@ -6,8 +6,11 @@ import (
 	"os"
 
 	"github.com/jingled/jingled/internal/cli"
+	"github.com/jingled/jingled/internal/gctune"
 )
 
 func main() {
+	// The collector's heap floor for the whole process (internal/gctune).
+	gctune.Start(gctune.Floor)
 	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -7,8 +7,11 @@ import (
 	"os"
 
 	"github.com/jingled/jingled/internal/daemon"
+	"github.com/jingled/jingled/internal/gctune"
 )
 
 func main() {
+	// The collector's heap floor for the whole process (internal/gctune).
+	gctune.Start(gctune.Floor)
 	os.Exit(daemon.Main(os.Args[1:], os.Stdout, os.Stderr))
 }
