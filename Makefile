@@ -6,7 +6,7 @@ BIN      ?= bin
 TESTTIME ?= 18m
 PKGS     ?= ./...
 
-.PHONY: all build deps vet fmt-check test test-unit bench-smoke demo bench clean
+.PHONY: all build deps vet fmt-check test test-forks test-unit bench-smoke demo bench clean
 
 all: build
 
@@ -31,7 +31,15 @@ fmt-check:
 test: deps fmt-check vet
 	./scripts/in-netns.sh $(GO) test -race -count=1 -timeout $(TESTTIME) $$($(GO) list $(PKGS) | grep -v '/tests/dino$$')
 	./scripts/in-netns.sh $(GO) test -race -count=1 -timeout 10m ./tests/dino
+	$(MAKE) --no-print-directory test-forks
 	$(MAKE) --no-print-directory bench-smoke
+
+# The patched pion modules (third_party/pion/README.md): their own suites
+# for the packages the patch touches, together as jingled builds them
+# (third_party/pion/go.work).
+test-forks:
+	./third_party/pion/check.sh
+	cd third_party/pion && $(GO) test -race -count=1 github.com/pion/transport/v4/deadline github.com/pion/transport/v4/netctx github.com/pion/dtls/v3
 
 # Every benchmark once, tiny, so that none can rot: a change that breaks
 # one fails `make test`. Numbers from these runs mean nothing; the real

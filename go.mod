@@ -51,3 +51,7 @@ require (
 	golang.org/x/term v0.46.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+replace github.com/pion/dtls/v3 => ./third_party/pion/dtls
+
+replace github.com/pion/transport/v4 => ./third_party/pion/transport

@@ -18,7 +18,7 @@ func BenchmarkStream(b *testing.B) {
 }
 
 // openConns waits for both handles' streams.
-func openConns(b *testing.B, a, c *handle) (io.ReadWriteCloser, io.ReadWriteCloser) {
+func openConns(b testing.TB, a, c *handle) (io.ReadWriteCloser, io.ReadWriteCloser) {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
