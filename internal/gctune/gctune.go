@@ -54,12 +54,15 @@ func Percent(live, floor uint64) int {
 
 // Tuner keeps GOGC at Percent(live heap, floor) after every collection.
 type Tuner struct {
-	floor   uint64
-	stopped atomic.Bool
-	last    atomic.Int64 // the GOGC it set last
-	cycles  atomic.Int64 // collections it has seen
+	floor  uint64
+	cycles atomic.Int64 // collections it has seen
+	last   atomic.Int64 // the GOGC it set last
+
+	// mu orders the finalizer's updates against Stop, so that no update
+	// lands after Stop has put the old GOGC back.
+	mu      sync.Mutex
+	stopped bool
 	sample  []metrics.Sample
-	mu      sync.Mutex // guards sample
 	restore int
 }
 
@@ -78,9 +81,11 @@ func Start(floor uint64) *Tuner {
 		floor:  floor,
 		sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}},
 	}
-	p := t.percent()
+	t.mu.Lock()
+	p := t.percentLocked()
 	t.restore = debug.SetGCPercent(p)
 	t.last.Store(int64(p))
+	t.mu.Unlock()
 	runtime.SetFinalizer(&sentinel{t: t}, onCycle)
 	return t
 }
@@ -89,22 +94,22 @@ func Start(floor uint64) *Tuner {
 // found the sentinel unreachable; it re-arms itself until stopped.
 func onCycle(s *sentinel) {
 	t := s.t
-	if t.stopped.Load() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
 		return
 	}
 	t.cycles.Add(1)
-	p := t.percent()
-	if int64(p) != t.last.Load() {
+	if p := t.percentLocked(); int64(p) != t.last.Load() {
 		debug.SetGCPercent(p)
 		t.last.Store(int64(p))
 	}
 	runtime.SetFinalizer(s, onCycle)
 }
 
-// percent reads the live heap and computes the GOGC for it.
-func (t *Tuner) percent() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// percentLocked reads the live heap and computes the GOGC for it; t.mu
+// is held.
+func (t *Tuner) percentLocked() int {
 	metrics.Read(t.sample)
 	var live uint64
 	if t.sample[0].Value.Kind() == metrics.KindUint64 {
@@ -122,8 +127,14 @@ func (t *Tuner) Cycles() int64 { return t.cycles.Load() }
 // Stop ends the tuning and puts back the GOGC there was before Start.
 // It is safe on a nil Tuner.
 func (t *Tuner) Stop() {
-	if t == nil || t.stopped.Swap(true) {
+	if t == nil {
 		return
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return
+	}
+	t.stopped = true
 	debug.SetGCPercent(t.restore)
 }
