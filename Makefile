@@ -6,7 +6,7 @@ BIN      ?= bin
 TESTTIME ?= 18m
 PKGS     ?= ./...
 
-.PHONY: all build deps vet fmt-check test test-forks test-unit bench-smoke demo bench clean
+.PHONY: all build deps vet fmt-check test test-forks test-forks-full test-unit bench-smoke demo bench clean
 
 all: build
 
@@ -34,12 +34,23 @@ test: deps fmt-check vet
 	$(MAKE) --no-print-directory test-forks
 	$(MAKE) --no-print-directory bench-smoke
 
-# The patched pion modules (third_party/pion/README.md): their own suites
-# for the packages the patch touches, together as jingled builds them
-# (third_party/pion/go.work).
+# The patched pion modules (third_party/pion/README.md), together as
+# jingled builds them (third_party/pion/go.work): check.sh proves each tree
+# is upstream + its patch; then the patched transport packages' suites and
+# the dtls tests of what the patch changes (reads and writes under
+# deadlines, close, contexts). test-forks-full runs all of dtls's suite,
+# for updating the patch: several of its tests close one end right after
+# its handshake and fail now and then with close_notify upstream too
+# (3-4 in 40 runs; pion fixed them after v3.1.8), so it is not in make test.
+FORK_DTLS_TESTS = ^(TestSimpleReadWrite|TestContextConfig|TestRoutineLeakOnClose|TestReadUnblocksOnClose|TestReadWriteDeadline|TestClientTimeout|TestServerTimeout|TestCloseDuringHandshake|TestCloseWithoutHandshake)$$
 test-forks:
 	./third_party/pion/check.sh
-	cd third_party/pion && $(GO) test -race -count=1 github.com/pion/transport/v4/deadline github.com/pion/transport/v4/netctx github.com/pion/dtls/v3
+	cd third_party/pion && $(GO) test -race -count=1 github.com/pion/transport/v4/deadline github.com/pion/transport/v4/netctx
+	cd third_party/pion && $(GO) test -race -count=3 -run '$(FORK_DTLS_TESTS)' github.com/pion/dtls/v3
+
+test-forks-full:
+	./third_party/pion/check.sh
+	cd third_party/pion && $(GO) test -race -count=1 github.com/pion/transport/v4/... github.com/pion/dtls/v3/...
 
 # Every benchmark once, tiny, so that none can rot: a change that breaks
 # one fails `make test`. Numbers from these runs mean nothing; the real

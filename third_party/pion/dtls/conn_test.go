@@ -872,6 +872,11 @@ func TestPSKServerKeyExchange(t *testing.T) { //nolint:cyclop
 				}
 			}
 
+			// jingled patch: neither end closes before both handshakes
+			// have returned; a close_notify before that fails the other
+			// end's handshake (the race upstream fixed in pion/dtls#968).
+			serverDone := make(chan struct{})
+			clientHandshake := make(chan error, 1)
 			go func() {
 				conf := &Config{
 					PSK: func([]byte) ([]byte, error) {
@@ -881,9 +886,12 @@ func TestPSKServerKeyExchange(t *testing.T) { //nolint:cyclop
 					CipherSuites:    []CipherSuiteID{TLS_PSK_WITH_AES_128_CCM_8},
 				}
 
-				if client, err := testClient(ctx, dtlsnet.PacketConnFromConn(ca), ca.RemoteAddr(), conf, false); err != nil {
+				client, err := testClient(ctx, dtlsnet.PacketConnFromConn(ca), ca.RemoteAddr(), conf, false)
+				clientHandshake <- err
+				if err != nil {
 					clientErr <- err
 				} else {
+					<-serverDone
 					clientErr <- client.Close() //nolint
 				}
 			}()
@@ -899,6 +907,8 @@ func TestPSKServerKeyExchange(t *testing.T) { //nolint:cyclop
 			}
 
 			server, err := testServer(ctx, dtlsnet.PacketConnFromConn(cbAnalyzer), cbAnalyzer.RemoteAddr(), config, false)
+			<-clientHandshake
+			close(serverDone)
 			assert.NoError(t, err)
 
 			// Read the value immediately after handshake completes, before closing

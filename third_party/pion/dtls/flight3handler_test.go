@@ -68,21 +68,28 @@ func TestSupportedEllipticCurves(t *testing.T) {
 		}
 	}
 
+	// jingled patch: neither end closes before both handshakes have
+	// returned (the race upstream fixed in pion/dtls#930).
+	serverDone := make(chan struct{})
+	clientHandshake := make(chan error, 1)
 	go func() {
 		conf := &Config{
 			CipherSuites:   []CipherSuiteID{TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256},
 			EllipticCurves: expectedCurves,
 		}
 
-		if client, err := testClient(
+		client, err := testClient(
 			ctx,
 			dtlsnet.PacketConnFromConn(caAnalyzer),
 			caAnalyzer.RemoteAddr(),
 			conf,
 			false,
-		); err != nil {
+		)
+		clientHandshake <- err
+		if err != nil {
 			clientErr <- err
 		} else {
+			<-serverDone
 			clientErr <- client.Close() // nolint:errcheck,contextcheck
 		}
 	}()
@@ -92,6 +99,8 @@ func TestSupportedEllipticCurves(t *testing.T) {
 	}
 
 	server, err := testServer(ctx, dtlsnet.PacketConnFromConn(cb), cb.RemoteAddr(), config, true)
+	<-clientHandshake
+	close(serverDone)
 	assert.NoError(t, err)
 	assert.NoError(t, server.Close())
 	assert.NoError(t, <-clientErr)
