@@ -152,10 +152,10 @@ func New(opts ...Option) *Transport {
 	// keep the checksum.
 	se.EnableSCTPZeroChecksum(true)
 	// SCTP's receive window bounds a transfer at rwnd per round trip:
-	// pion's 1 MiB is 168 Mbit/s at 50 ms at best. 2 MiB measured 226
-	// against 133 Mbit/s at 50 ms RTT (64 MiB, BenchmarkRTT) and the same
-	// rate on loopback. Larger windows did not help: pion's mux then drops
-	// what DTLS and SCTP cannot take in time (docs/BENCHMARKS.md).
+	// pion's 1 MiB is 168 Mbit/s at 50 ms at best. 2 MiB measured 156-220
+	// against 132-134 Mbit/s at 50 ms RTT (64 MiB, BenchmarkRTT, three
+	// runs) and the same rate on loopback. 4 and 8 MiB did not do better
+	// (docs/BENCHMARKS.md).
 	se.SetSCTPMaxReceiveBufferSize(receiveWindow)
 	// mDNS candidates cannot travel in Jingle, and the queries would leave
 	// the host: off.
