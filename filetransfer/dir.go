@@ -419,7 +419,7 @@ func (s *sink) fill(r io.Reader, progress func()) error {
 			if errors.Is(rerr, io.EOF) {
 				return fmt.Errorf("%w: %d of %d bytes", ErrShortFile, s.written, s.size)
 			}
-			return fmt.Errorf("filetransfer: receiving: %w", rerr)
+			return fmt.Errorf("%w: %w", errStreamRead, rerr)
 		}
 	}
 	return nil

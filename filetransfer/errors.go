@@ -35,3 +35,7 @@ var (
 	// while the policy requires one.
 	ErrNoChecksum = errors.New("filetransfer: no checksum received")
 )
+
+// errStreamRead is a stream that failed under the receiver: the sender,
+// its network or its transport broke it, not a decision of ours.
+var errStreamRead = errors.New("filetransfer: receiving")

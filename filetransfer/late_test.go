@@ -3,6 +3,7 @@ package filetransfer_test
 import (
 	"context"
 	"errors"
+	"io"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,8 @@ type hookedTransport struct {
 	jingle.StreamTransport
 	beforeHandle func() // runs before each handle is made
 	localErr     error  // if set, every handle's Local fails with it
+	// wrapConn, if set, wraps the stream of each handle.
+	wrapConn func(io.ReadWriteCloser) io.ReadWriteCloser
 
 	mu      sync.Mutex
 	handles []*hookedHandle
@@ -65,6 +68,14 @@ func (h *hookedHandle) Local(ctx context.Context) (jingle.Element, error) {
 		return jingle.Element{}, h.t.localErr
 	}
 	return h.TransportHandle.Local(ctx)
+}
+
+func (h *hookedHandle) Conn(ctx context.Context) (io.ReadWriteCloser, error) {
+	c, err := h.TransportHandle.Conn(ctx)
+	if err != nil || h.t.wrapConn == nil {
+		return c, err
+	}
+	return h.t.wrapConn(c), nil
 }
 
 func (h *hookedHandle) Close() error {

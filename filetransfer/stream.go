@@ -55,6 +55,7 @@ func (tr *transfer) sendData(started time.Time) {
 	res.Transferred = n
 	if err != nil {
 		err = fmt.Errorf("filetransfer: sending: %w", err)
+		tr.awaitPeerEnd()
 		tr.mu.Lock()
 		r := tr.reason
 		tr.mu.Unlock()
@@ -104,6 +105,33 @@ func (tr *transfer) sendData(started time.Time) {
 	tr.finishResult(res)
 }
 
+// peerEndWait is how long a side whose stream broke waits for the peer's
+// session-terminate before it ends the session itself. A receiver that
+// stops a transfer (its disk is full, it found bad data), or a sender
+// that cancels, sends session-terminate and closes its end of the stream
+// at once; the two reach us by different paths (the session's loop, the
+// transport's own reads or IQ replies), and the broken stream often
+// wins, by microseconds over one XMPP connection (CI saw it over
+// Prosody). The peer's reason is what the user needs ("the peer's disk
+// is full after N bytes", not "ibb: no such stream"). A stream that
+// broke on its own costs this much more time before the failure is
+// reported.
+const peerEndWait = 2 * time.Second
+
+// awaitPeerEnd waits up to peerEndWait for the session to end, unless it
+// already has.
+func (tr *transfer) awaitPeerEnd() {
+	if tr.ctx.Err() != nil {
+		return
+	}
+	t := time.NewTimer(peerEndWait)
+	defer t.Stop()
+	select {
+	case <-tr.ctx.Done():
+	case <-t.C:
+	}
+}
+
 func (tr *transfer) finishResult(res Result) {
 	tr.finish(res)
 	if tr.app.onResult != nil && !tr.initiator {
@@ -144,6 +172,13 @@ func (tr *transfer) receiveData(started time.Time) {
 	}
 	if err == nil {
 		err = tr.verify(sk)
+	}
+	if errors.Is(err, ErrShortFile) || errors.Is(err, errStreamRead) {
+		// The stream ended or broke under us: a sender that cancels
+		// ends the session and closes its end at once, and the close
+		// can overtake its session-terminate. Its reason (cancel) is
+		// the one to report, not a short file of ours.
+		tr.awaitPeerEnd()
 	}
 	tr.mu.Lock()
 	superseded := tr.superseded
