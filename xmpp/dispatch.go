@@ -299,6 +299,14 @@ func (d *dispatcher) sendIQ(ctx context.Context, out jingle.IQ, timeout time.Dur
 		defer cancel()
 	}
 	if err := d.write(p.str, out); err != nil {
+		d.mu.Lock()
+		closed := d.closed
+		d.mu.Unlock()
+		if closed {
+			// Close shut the stream while the request was on its way
+			// out: the documented ErrClosed, not a lost stream.
+			return nil, ErrClosed
+		}
 		var we *writeError
 		if errors.As(err, &we) {
 			// The stream broke under the request, before its reader

@@ -98,22 +98,35 @@ func TestUndecodableIQGetsBadRequest(t *testing.T) {
 // the stream's connection (the server went away and the reader has not
 // noticed yet) fails with ErrDisconnected, as the requests already in
 // flight do, so that a caller resuming after a reconnection (jingle send)
-// cannot tell the two races apart; other write errors pass unchanged.
+// cannot tell the two races apart; a write that failed because Close shut
+// the connection fails with ErrClosed; other write errors pass unchanged.
 func TestSendIQWriteFailureIsDisconnected(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		writeErr error
+		closing  bool // Close runs while the request is being written
 		want     error
 	}{
-		{"socket closed under the write", &writeError{err: net.ErrClosed}, ErrDisconnected},
-		{"queue full", ErrQueueFull, ErrQueueFull},
+		{"socket closed under the write", &writeError{err: net.ErrClosed}, false, ErrDisconnected},
+		{"queue full", ErrQueueFull, false, ErrQueueFull},
+		// Close shut the socket the request was being written to: the
+		// caller closed us, and ErrClosed says so (the CI run at 509b884
+		// failed TestComponentCloseStopsEverything on this order).
+		{"closed by Close under the write", &writeError{err: net.ErrClosed}, true, ErrClosed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := &dispatcher{
 				log:     slog.New(slog.DiscardHandler),
 				pending: map[string]*pendingIQ{},
 				cur:     &stream{},
-				write:   func(*stream, any) error { return tc.writeErr },
+			}
+			d.write = func(*stream, any) error {
+				if tc.closing {
+					d.mu.Lock()
+					d.closeLocked()
+					d.mu.Unlock()
+				}
+				return tc.writeErr
 			}
 			_, err := d.sendIQ(context.Background(), jingle.IQ{To: "bob@example.org/b", Type: jingle.IQSet}, time.Second)
 			if !errors.Is(err, tc.want) {
