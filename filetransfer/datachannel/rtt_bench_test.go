@@ -43,24 +43,45 @@ var rttWindows = []uint32{1 << 20}
 func BenchmarkRTT(b *testing.B) {
 	for _, rtt := range []time.Duration{20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond} {
 		b.Run(fmt.Sprintf("tcp/rtt=%s", rtt), func(b *testing.B) { benchTCPRTT(b, rtt) })
-		b.Run(fmt.Sprintf("datachannel/rtt=%s", rtt), func(b *testing.B) { benchDCRTT(b, rtt) })
+		b.Run(fmt.Sprintf("datachannel/rtt=%s", rtt), func(b *testing.B) { benchDCRTT(b, rtt, nil) })
 		for _, w := range rttWindows {
 			b.Run(fmt.Sprintf("datachannel-rwnd%dK/rtt=%s", w>>10, rtt), func(b *testing.B) {
-				benchDCRTT(b, rtt, WithSettingEngine(func(se *webrtc.SettingEngine) { se.SetSCTPMaxReceiveBufferSize(w) }))
+				benchDCRTT(b, rtt, func(se *webrtc.SettingEngine) { se.SetSCTPMaxReceiveBufferSize(w) })
 			})
 		}
 	}
 }
 
-func benchDCRTT(b *testing.B, rtt time.Duration, opts ...Option) {
+// benchDCRTT runs one transfer through a hop of rtt, with configure (if
+// set) applied to both ends' setting engines, and reports beside the rate
+// what SCTP ended with and every loss on the way: the hop's, the kernel's
+// at full socket buffers, webrtc's mux buffer's, and SCTP's recoveries
+// (lossCounter), both ends summed.
+func benchDCRTT(b *testing.B, rtt time.Duration, configure func(*webrtc.SettingEngine)) {
 	d := newDelayUDP(b, rtt/2)
-	a, c := pairVia(b, New(append([]Option{WithLoopbackOnly()}, opts...)...).Dialect(ice.NSDataChannel1), d.rewrite)
+	losses := &lossCounter{}
+	opts := []Option{WithLoopbackOnly(), WithSettingEngine(func(se *webrtc.SettingEngine) {
+		if configure != nil {
+			configure(se)
+		}
+		se.LoggerFactory = losses
+	})}
+	a, c := pairVia(b, New(opts...).Dialect(ice.NSDataChannel1), d.rewrite)
 	ca, cb := openConns(b, a, c)
+	rcvbuf := udpRcvbufErrors()
 	benchCopy(b, ca, cb, int64(*rttBenchSize))
+	if after := udpRcvbufErrors(); rcvbuf >= 0 && after >= 0 {
+		b.ReportMetric(float64(after-rcvbuf), "udp-drops")
+	}
 	st := a.pc.SCTP().Stats()
 	b.ReportMetric(st.SmoothedRoundTripTime*1000, "srtt-ms")
 	b.ReportMetric(float64(st.CongestionWindow)/(1<<10), "cwnd-KiB")
 	b.ReportMetric(float64(d.dropped()), "hop-drops")
+	b.ReportMetric(float64(losses.iceDrops.Load()), "ice-drops")
+	b.ReportMetric(float64(losses.muxDrops.Load()), "mux-drops")
+	b.ReportMetric(float64(losses.rwndDrops.Load()), "rwnd-drops")
+	b.ReportMetric(float64(losses.fastRetransmits.Load()), "fast-rtx")
+	b.ReportMetric(float64(losses.t3Timeouts.Load()), "rto")
 }
 
 func benchTCPRTT(b *testing.B, rtt time.Duration) {
