@@ -1,8 +1,6 @@
 package datachannel
 
 import (
-	"os"
-	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -57,34 +55,3 @@ func (l *countingLogger) Warn(msg string)                { l.count(msg) }
 func (l *countingLogger) Warnf(format string, _ ...any)  { l.count(format) }
 func (l *countingLogger) Error(msg string)               { l.count(msg) }
 func (l *countingLogger) Errorf(format string, _ ...any) { l.count(format) }
-
-// udpRcvbufErrors reads the kernel's count of datagrams dropped at full
-// UDP receive buffers in this network namespace (/proc/net/snmp's Udp
-// RcvbufErrors), or -1 where there is none: the one loss the counting
-// logger and the hop cannot see.
-func udpRcvbufErrors() int64 {
-	b, err := os.ReadFile("/proc/net/snmp")
-	if err != nil {
-		return -1
-	}
-	var names []string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 || f[0] != "Udp:" {
-			continue
-		}
-		if names == nil {
-			names = f
-			continue
-		}
-		for i, n := range names {
-			if n == "RcvbufErrors" && i < len(f) {
-				v, err := strconv.ParseInt(f[i], 10, 64)
-				if err == nil {
-					return v
-				}
-			}
-		}
-	}
-	return -1
-}

@@ -14,6 +14,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/jingled/jingled/ice"
+	"github.com/jingled/jingled/internal/proctest"
 	"github.com/jingled/jingled/jingle"
 )
 
@@ -68,9 +69,9 @@ func benchDCRTT(b *testing.B, rtt time.Duration, configure func(*webrtc.SettingE
 	})}
 	a, c := pairVia(b, New(opts...).Dialect(ice.NSDataChannel1), d.rewrite)
 	ca, cb := openConns(b, a, c)
-	rcvbuf := udpRcvbufErrors()
+	rcvbuf, rerr := proctest.UDPRcvbufErrors()
 	benchCopy(b, ca, cb, int64(*rttBenchSize))
-	if after := udpRcvbufErrors(); rcvbuf >= 0 && after >= 0 {
+	if after, err := proctest.UDPRcvbufErrors(); rerr == nil && err == nil {
 		b.ReportMetric(float64(after-rcvbuf), "udp-drops")
 	}
 	st := a.pc.SCTP().Stats()

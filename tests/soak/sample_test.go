@@ -52,7 +52,7 @@ func (s *soak) sample(t *testing.T) sample {
 	if err != nil {
 		t.Fatal(err)
 	}
-	drops, err := udpRcvbufErrors()
+	drops, err := proctest.UDPRcvbufErrors()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,32 +68,6 @@ func (s *soak) sample(t *testing.T) sample {
 		transfers:  v("jingled_file_transfers_total", `outcome="success"`),
 		udpDrops:   drops,
 	}
-}
-
-// udpRcvbufErrors reads RcvbufErrors from the Udp lines of /proc/net/snmp
-// (a header line of names, then one of values).
-func udpRcvbufErrors() (int64, error) {
-	b, err := os.ReadFile("/proc/net/snmp")
-	if err != nil {
-		return 0, fmt.Errorf("UDP counters: %w", err)
-	}
-	var names []string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 || f[0] != "Udp:" {
-			continue
-		}
-		if names == nil {
-			names = f
-			continue
-		}
-		for i, name := range names {
-			if name == "RcvbufErrors" && i < len(f) {
-				return strconv.ParseInt(f[i], 10, 64)
-			}
-		}
-	}
-	return 0, fmt.Errorf("no Udp RcvbufErrors in /proc/net/snmp")
 }
 
 // vmRSS is the resident set of process pid in bytes.
