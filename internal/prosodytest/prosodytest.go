@@ -426,13 +426,29 @@ func (s *Server) stop() error {
 	case <-time.After(5 * time.Second):
 		_ = s.cmd.Process.Kill()
 		<-s.exited
-		if prosodyShutdownBug(s.Log()) {
-			// Prosody's own bug, not the test's: nothing to report.
+		if log := s.Log(); prosodyShutdownBug(log) || shutdownCompleted(log) {
+			// Prosody's own bug, or its process lagging after a clean
+			// shutdown, not the test's: nothing to report.
 			return nil
 		}
 		return fmt.Errorf("prosodytest: prosody did not stop on SIGTERM, killed: %s", s.tail())
 	}
 	return nil
+}
+
+// shutdownCompleted reports whether the last Prosody that log tells of
+// (the text after its last "Hello and welcome") finished its shutdown:
+// "Shutdown complete" is its last step before the process exits. A
+// fresh-clone CI run (2026-12-07, xmpp's TestStreamResumption, the
+// second Prosody of a Stop and Resume) saw one log it and then not exit
+// within the grace period on the loaded machine; every client had been
+// disconnected and every port closed by then, so killing it loses
+// nothing.
+func shutdownCompleted(log string) bool {
+	if i := strings.LastIndex(log, "Hello and welcome to Prosody"); i >= 0 {
+		log = log[i:]
+	}
+	return strings.Contains(log, "\tShutdown complete")
 }
 
 // prosodyShutdownBug reports whether log shows Prosody 0.12's shutdown

@@ -25,3 +25,30 @@ Dec 07 02:10:10 connErtCmkDOtJIp	error	Error calling ondisconnect: /usr/lib/pros
 		}
 	}
 }
+
+// TestShutdownCompleted: a Prosody whose process lags after logging the
+// end of its shutdown is told apart from one that never got there, and
+// an earlier Prosody's shutdown in the same log (Stop, then Resume)
+// does not count for the one running now.
+func TestShutdownCompleted(t *testing.T) {
+	const (
+		hello    = "Dec 07 13:35:52 startup\tinfo\tHello and welcome to Prosody version 0.12.3\n"
+		sigterm  = "Dec 07 13:35:52 mod_posix\twarn\tReceived SIGTERM\n"
+		cleaning = "Dec 07 13:35:52 general\tinfo\tShutdown status: Cleaning up\n"
+		complete = "Dec 07 13:35:52 general\tinfo\tShutdown complete\n"
+	)
+	for _, c := range []struct {
+		name, log string
+		want      bool
+	}{
+		{"complete", hello + sigterm + cleaning + complete, true},
+		{"stuck before the end", hello + sigterm + cleaning, false},
+		{"an earlier Prosody's end only", hello + sigterm + complete + hello + sigterm + cleaning, false},
+		{"the second Prosody's end", hello + sigterm + complete + hello + sigterm + cleaning + complete, true},
+		{"empty", "", false},
+	} {
+		if got := shutdownCompleted(c.log); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
