@@ -45,7 +45,7 @@ test: deps fmt-check vet
 FORK_DTLS_TESTS = ^(TestSimpleReadWrite|TestContextConfig|TestRoutineLeakOnClose|TestReadUnblocksOnClose|TestReadWriteDeadline|TestClientTimeout|TestServerTimeout|TestCloseDuringHandshake|TestCloseWithoutHandshake)$$
 test-forks:
 	./third_party/pion/check.sh
-	cd third_party/pion && $(GO) test -race -count=1 github.com/pion/transport/v4/deadline github.com/pion/transport/v4/netctx
+	cd third_party/pion && $(GO) test -race -count=1 github.com/pion/transport/v4/deadline github.com/pion/transport/v4/netctx github.com/pion/transport/v4/packetio
 	cd third_party/pion && $(GO) test -race -count=3 -run '$(FORK_DTLS_TESTS)' github.com/pion/dtls/v3
 
 test-forks-full:

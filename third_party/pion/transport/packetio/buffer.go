@@ -323,7 +323,12 @@ func (b *Buffer) size() int {
 // User can set packetioSizeHardLimit build tag to enable 4MB hard limit.
 // When packetioSizeHardLimit build tag is set, SetLimitSize exceeding
 // the hard limit will be silently discarded.
+//
+// A positive limit below SetLimitSizeFloor's applies the floor instead.
 func (b *Buffer) SetLimitSize(limit int) {
+	if floor := LimitSizeFloor(); limit > 0 && limit < floor {
+		limit = floor
+	}
 	b.mutex.Lock()
 	defer b.mutex.Unlock()
 
