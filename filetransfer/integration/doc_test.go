@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/jingled/jingled/filetransfer/ibb"
+	"github.com/jingled/jingled/internal/pionbuf"
 	"github.com/jingled/jingled/internal/prosodytest"
 )
 
@@ -24,4 +25,8 @@ var (
 	ibbBlock = flag.Int("ft.ibbblock", ibb.DefaultBlockSize, "IBB block size offered")
 )
 
-func TestMain(m *testing.M) { os.Exit(prosodytest.Run(m, prosodytest.WithProxy65())) }
+func TestMain(m *testing.M) {
+	// pion's datagram buffers as the binaries set them (internal/pionbuf).
+	pionbuf.Apply()
+	os.Exit(prosodytest.Run(m, prosodytest.WithProxy65()))
+}
