@@ -14,9 +14,14 @@ import (
 // in SCTP, until the queue drains below lowWater. Blocking writes (pion's
 // EnableDataChannelBlockWrite) wait for the queue to empty after every
 // message, which measured 24 MB/s on loopback against 3x that here.
+// pion's buffered amount counts the bytes in flight until they are acked,
+// so highWater must stay above the receive window or it, not the window,
+// bounds what one round trip carries: at 4 MiB with a 4 MiB window a 128
+// MiB transfer at 50 ms RTT measured 207-247 Mbit/s, at twice the window
+// 239-311 (docs/BENCHMARKS.md).
 const (
-	highWater = 4 << 20
-	lowWater  = 1 << 20
+	highWater = 2 * receiveWindow
+	lowWater  = receiveWindow
 )
 
 // conn adapts a detached data channel, which is message-oriented, to a

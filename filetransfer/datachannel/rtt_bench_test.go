@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/transport/v4/packetio"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/jingled/jingled/ice"
+	"github.com/jingled/jingled/internal/pionbuf"
 	"github.com/jingled/jingled/internal/proctest"
 	"github.com/jingled/jingled/jingle"
 )
@@ -21,9 +23,9 @@ import (
 var rttBenchSize = flag.Int("dc.rttsize", 16<<20, "bytes per BenchmarkRTT transfer")
 
 // rttWindows are SCTP receive windows BenchmarkRTT tries beside the
-// transport's own (receiveWindow, 2 MiB): pion's default 1 MiB, for the
-// comparison. 4 and 8 MiB were tried too (64 MiB at 50 ms: 197 and 203
-// Mbit/s against 226 at 2 MiB); they are left out so that make
+// transport's own (receiveWindow, 4 MiB): pion's default 1 MiB, for the
+// comparison. 6 and 8 MiB were tried too (128 MiB at 50 ms: 312-363
+// Mbit/s at 6 MiB against 323-354 at 4); they are left out so that make
 // bench-smoke, which runs every benchmark once, stays short.
 var rttWindows = []uint32{1 << 20}
 
@@ -41,10 +43,23 @@ var rttWindows = []uint32{1 << 20}
 // per fresh connection (slow start included).
 //
 //	./scripts/in-netns.sh go test -run '^$' -bench RTT -benchtime 1x ./filetransfer/datachannel
+//
+// rtt=0s is the hop alone: the most this harness carries, both ends and
+// the hop sharing the machine's cores. The datachannel-pion1MB rows run
+// the transport with pion's datagram buffers at upstream's 1 MB (no
+// internal/pionbuf floor), to show the losses the floor removes.
 func BenchmarkRTT(b *testing.B) {
-	for _, rtt := range []time.Duration{20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond} {
+	for _, rtt := range []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond} {
 		b.Run(fmt.Sprintf("tcp/rtt=%s", rtt), func(b *testing.B) { benchTCPRTT(b, rtt) })
 		b.Run(fmt.Sprintf("datachannel/rtt=%s", rtt), func(b *testing.B) { benchDCRTT(b, rtt, nil) })
+		if rtt == 0 {
+			continue
+		}
+		b.Run(fmt.Sprintf("datachannel-pion1MB/rtt=%s", rtt), func(b *testing.B) {
+			packetio.SetLimitSizeFloor(0)
+			defer pionbuf.Apply()
+			benchDCRTT(b, rtt, nil)
+		})
 		for _, w := range rttWindows {
 			b.Run(fmt.Sprintf("datachannel-rwnd%dK/rtt=%s", w>>10, rtt), func(b *testing.B) {
 				benchDCRTT(b, rtt, func(se *webrtc.SettingEngine) { se.SetSCTPMaxReceiveBufferSize(w) })

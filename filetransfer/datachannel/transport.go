@@ -129,8 +129,11 @@ type Transport struct {
 }
 
 // receiveWindow is the SCTP receive buffer, the most a peer may have in
-// flight towards us.
-const receiveWindow = 2 << 20
+// flight towards us. Beyond pion's 1 MB datagram buffers (the ICE agent's,
+// webrtc's mux) only with internal/pionbuf's floor, which the binaries
+// set: without it a full window overflows them now and then, and each
+// overflow halves SCTP's congestion window.
+const receiveWindow = 4 << 20
 
 // New returns the transport for urn:xmpp:jingle:transports:webrtc-datachannel:1.
 func New(opts ...Option) *Transport {
@@ -152,10 +155,9 @@ func New(opts ...Option) *Transport {
 	// keep the checksum.
 	se.EnableSCTPZeroChecksum(true)
 	// SCTP's receive window bounds a transfer at rwnd per round trip:
-	// pion's 1 MiB is 168 Mbit/s at 50 ms at best. 2 MiB measured 156-220
-	// against 132-134 Mbit/s at 50 ms RTT (64 MiB, BenchmarkRTT, three
-	// runs) and the same rate on loopback. 4 and 8 MiB did not do better
-	// (docs/BENCHMARKS.md).
+	// pion's 1 MiB is 168 Mbit/s at 50 ms at best. 4 MiB with pion's
+	// buffers raised (internal/pionbuf) carried 128 MiB at 50 ms RTT
+	// without a loss (BenchmarkRTT; docs/BENCHMARKS.md has the runs).
 	se.SetSCTPMaxReceiveBufferSize(receiveWindow)
 	// mDNS candidates cannot travel in Jingle, and the queries would leave
 	// the host: off.
