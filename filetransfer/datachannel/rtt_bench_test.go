@@ -13,6 +13,7 @@ import (
 
 	"github.com/pion/transport/v4/packetio"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/net/ipv4"
 
 	"github.com/jingled/jingled/ice"
 	"github.com/jingled/jingled/internal/pionbuf"
@@ -225,38 +226,84 @@ func holdUntil(due time.Time) {
 	}
 }
 
-// forward reads from in and, delay later, writes from out to dst().
+// forward reads from in and, delay later, writes from out to dst(). It
+// moves datagrams in batches (recvmmsg, sendmmsg: up to hopBatch a system
+// call), so that the hop, which stands for the network, takes as little
+// as it can of the cores the two ends share with it: one datagram per
+// call held the hop's own ceiling (rtt=0s) at about 420 Mbit/s.
 func (d *delayUDP) forward(in, out *net.UDPConn, dst func() *net.UDPAddr) {
 	q := make(chan held, hopQueue)
 	d.wg.Add(2)
 	go func() {
 		defer d.wg.Done()
 		defer close(q)
+		pc := ipv4.NewPacketConn(in)
+		ms := make([]ipv4.Message, hopBatch)
+		for i := range ms {
+			ms[i].Buffers = [][]byte{make([]byte, 1500)}
+		}
 		for {
-			buf := make([]byte, 1500)
-			n, err := in.Read(buf)
+			n, err := pc.ReadBatch(ms, 0)
 			if err != nil {
 				return
 			}
-			select {
-			case q <- held{time.Now().Add(d.delay), buf[:n]}:
-			default:
-				d.mu.Lock()
-				d.drops++
-				d.mu.Unlock()
+			due := time.Now().Add(d.delay)
+			for i := range ms[:n] {
+				select {
+				case q <- held{due, ms[i].Buffers[0][:ms[i].N]}:
+					ms[i].Buffers[0] = make([]byte, 1500)
+				default:
+					d.mu.Lock()
+					d.drops++
+					d.mu.Unlock()
+				}
 			}
 		}
 	}()
 	go func() {
 		defer d.wg.Done()
-		for h := range q {
-			holdUntil(h.due)
-			if to := dst(); to != nil {
-				_, _ = out.WriteToUDP(h.b, to)
+		pc := ipv4.NewPacketConn(out)
+		ms := make([]ipv4.Message, 0, hopBatch)
+		var next *held
+		for {
+			if next == nil {
+				h, ok := <-q
+				if !ok {
+					return
+				}
+				next = &h
+			}
+			holdUntil(next.due)
+			// next is due: send it with every queued datagram that is
+			// due too.
+			to := dst()
+			ms = ms[:0]
+			for next != nil && len(ms) < hopBatch && time.Until(next.due) <= holdEarly {
+				ms = append(ms, ipv4.Message{Buffers: [][]byte{next.b}, Addr: to})
+				next = nil
+				select {
+				case h, ok := <-q:
+					if ok {
+						next = &h
+					}
+				default:
+				}
+			}
+			if to != nil {
+				for sent := 0; sent < len(ms); {
+					n, err := pc.WriteBatch(ms[sent:], 0)
+					if err != nil {
+						break
+					}
+					sent += n
+				}
 			}
 		}
 	}()
 }
+
+// hopBatch is the most datagrams the hop moves in one system call.
+const hopBatch = 64
 
 // rewrite gives the other side the hop's socket that faces it as the
 // only candidate, and notes the real address of the side that wrote e.
