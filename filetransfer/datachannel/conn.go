@@ -10,19 +10,37 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// Flow control: a writer waits while more than highWater bytes are queued
-// in SCTP, until the queue drains below lowWater. Blocking writes (pion's
-// EnableDataChannelBlockWrite) wait for the queue to empty after every
-// message, which measured 24 MB/s on loopback against 3x that here.
+// Flow control: a writer waits while more than its high mark of bytes
+// are queued in SCTP, until the queue drains below its low mark (see
+// writeMarks). Blocking writes (pion's EnableDataChannelBlockWrite) wait
+// for the queue to empty after every message, which measured 24 MB/s on
+// loopback against 3x that here.
+//
 // pion's buffered amount counts the bytes in flight until they are acked,
-// so highWater must stay above the receive window or it, not the window,
-// bounds what one round trip carries: at 4 MiB with a 4 MiB window a 128
-// MiB transfer at 50 ms RTT measured 207-247 Mbit/s, at twice the window
-// 239-311 (docs/BENCHMARKS.md).
+// so the high mark bounds what one round trip carries: on a long path it
+// must stay above the receive window or it, not the window, is the limit
+// (at 4 MiB with a 4 MiB window a 64 MiB transfer at 50 ms RTT measured
+// 207-247 Mbit/s, at twice the window 239-311). On a short one a full
+// window only queues in the receiver: on loopback, 2 MiB carried bench-ft
+// 8% faster at 8% less CPU per MB than 8 MiB (docs/BENCHMARKS.md).
 const (
-	highWater = 2 * receiveWindow
-	lowWater  = receiveWindow
+	// pathRate is more than one channel moves here (pion's SCTP, 50-65
+	// MB/s on loopback): the high mark is twice pathRate times the path's
+	// round trip, within [minHighWater, maxHighWater].
+	pathRate     = 100e6 // bytes per second
+	minHighWater = 2 << 20
+	maxHighWater = 2 * receiveWindow
 )
+
+// writeMarks returns the high and low marks of the flow control for a
+// path of rtt (0: unknown, the largest).
+func writeMarks(rtt time.Duration) (high, low uint64) {
+	high = maxHighWater
+	if rtt > 0 {
+		high = min(max(uint64(2*pathRate*rtt.Seconds()), minHighWater), maxHighWater)
+	}
+	return high, high / 2
+}
 
 // conn adapts a detached data channel, which is message-oriented, to a
 // byte stream: writes are cut into messages the peer accepts, reads
@@ -32,6 +50,9 @@ type conn struct {
 	dc    *webrtc.DataChannel
 	low   chan struct{}
 	chunk int
+	// highWater and lowWater are the flow control's marks (writeMarks),
+	// set once before the conn is handed out.
+	highWater, lowWater uint64
 
 	rmu sync.Mutex
 	buf []byte
@@ -74,6 +95,14 @@ func (c *conn) TailWait() time.Duration {
 	return tailSlack + tailRTTs*rtt
 }
 
+// setPathRTT records the path's round trip (0: unknown) and sizes the
+// flow control for it.
+func (c *conn) setPathRTT(rtt time.Duration) {
+	c.pathRTT = rtt
+	c.highWater, c.lowWater = writeMarks(rtt)
+	c.dc.SetBufferedAmountLowThreshold(c.lowWater)
+}
+
 // pathRTT reads ICE's current round-trip time on pc's selected pair, 0
 // if unknown.
 func pathRTT(pc *webrtc.PeerConnection) time.Duration {
@@ -96,7 +125,7 @@ func newConn(rwc datachannel.ReadWriteCloser, dc *webrtc.DataChannel, peerMax ui
 		chunk = int(peerMax)
 	}
 	c := &conn{rwc: rwc, dc: dc, chunk: chunk, buf: make([]byte, DefaultMaxMessageSize), low: make(chan struct{}, 1)}
-	dc.SetBufferedAmountLowThreshold(lowWater)
+	c.setPathRTT(0)
 	dc.OnBufferedAmountLow(func() {
 		select {
 		case c.low <- struct{}{}:
@@ -133,7 +162,7 @@ func (c *conn) Read(p []byte) (int, error) {
 func (c *conn) Write(p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
-		for c.dc.BufferedAmount() > highWater {
+		for c.dc.BufferedAmount() > c.highWater {
 			select {
 			case <-c.low:
 			case <-time.After(50 * time.Millisecond):

@@ -275,7 +275,8 @@ func (h *handle) attach(dc *webrtc.DataChannel) {
 		c.pair = h.selectedPair()
 		h.mu.Lock()
 		if h.pc != nil {
-			c.pathRTT, c.sctp = pathRTT(h.pc), h.pc.SCTP()
+			c.setPathRTT(pathRTT(h.pc))
+			c.sctp = h.pc.SCTP()
 		}
 		h.mu.Unlock()
 		h.finish(c, nil)
