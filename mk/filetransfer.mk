@@ -33,3 +33,16 @@ BENCH_TARGETS += bench-ft-big
 
 bench-ft-big:
 	./scripts/in-netns.sh $(GO) run ./bench/ftbig $(FTBIG_FLAGS)
+
+# The datachannel at 0, 20, 50 and 100 ms RTT through a delaying UDP hop
+# (this kernel has no netem), beside TCP through a delaying relay: 128 MiB
+# per fresh connection, losses counted (issue 14: at 50 ms at least 4x
+# pion/sctp#218's 85 Mbit/s). FT_RTT_SIZE for another size.
+FT_RTT_SIZE ?= 134217728
+
+.PHONY: bench-ft-rtt
+BENCH_TARGETS += bench-ft-rtt
+
+bench-ft-rtt:
+	./scripts/in-netns.sh $(GO) test -run '^$$' -bench '^BenchmarkRTT$$' -benchtime 1x \
+	  ./filetransfer/datachannel -dc.rttsize=$(FT_RTT_SIZE)
