@@ -38,7 +38,7 @@ test: deps fmt-check vet
 # jingled builds them (third_party/pion/go.work): check.sh proves each tree
 # is upstream + its patch; then the patched transport packages' suites and
 # the dtls tests of what the patch changes (reads and writes under
-# deadlines, close, contexts). test-forks-full runs all of dtls's suite,
+# deadlines, close, contexts; records encrypted in place). test-forks-full runs all of dtls's suite,
 # for updating the patch: several of its tests close one end right after
 # its handshake and fail now and then with close_notify upstream too
 # (3-4 in 40 runs; pion fixed them after v3.1.8), so it is not in make test.
@@ -47,6 +47,7 @@ test-forks:
 	./third_party/pion/check.sh
 	cd third_party/pion && $(GO) test -race -count=1 github.com/pion/transport/v4/deadline github.com/pion/transport/v4/netctx github.com/pion/transport/v4/packetio
 	cd third_party/pion && $(GO) test -race -count=3 -run '$(FORK_DTLS_TESTS)' github.com/pion/dtls/v3
+	cd third_party/pion && $(GO) test -race -count=1 github.com/pion/dtls/v3/pkg/crypto/ciphersuite github.com/pion/dtls/v3/pkg/protocol/recordlayer
 
 test-forks-full:
 	./third_party/pion/check.sh

@@ -844,7 +844,12 @@ func (c *Conn) processPacket(pkt *packet) ([]byte, error) { //nolint:cyclop
 		rawPacket = append(rawPacket, rawInner...)
 	} else {
 		var err error
-		rawPacket, err = pkt.record.Marshal()
+		if pkt.shouldEncrypt {
+			// jingled patch: one allocation, encrypted in place.
+			rawPacket, err = pkt.record.MarshalWithRoom(recordlayer.SealOverhead)
+		} else {
+			rawPacket, err = pkt.record.Marshal()
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -1217,7 +1222,15 @@ func (c *Conn) handleIncomingPacket(
 		}
 	}
 
-	isHandshake, isRetransmit, err := c.fragmentBuffer.push(append([]byte{}, buf...))
+	// jingled patch: only handshake records go to the fragment buffer,
+	// which keeps them and so needs its own copy; it ignored the others
+	// after a header parse that succeeded above already, and upstream
+	// copied every record for it, each datachannel packet included.
+	var isHandshake, isRetransmit bool
+	var err error
+	if protocol.ContentType(buf[0]) == protocol.ContentTypeHandshake {
+		isHandshake, isRetransmit, err = c.fragmentBuffer.push(append([]byte{}, buf...))
+	}
 	if err != nil {
 		// Decode error must be silently discarded
 		// [RFC6347 Section-4.1.2.7]

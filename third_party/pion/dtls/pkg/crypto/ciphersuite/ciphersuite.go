@@ -93,8 +93,20 @@ func (a *aead) encrypt(pkt *recordlayer.RecordLayer, raw []byte) ([]byte, error)
 		additionalData = generateAEADAdditionalData(&pkt.Header, len(payload))
 	}
 	finalSize := len(raw) + 8 + len(payload) + a.tagLength
-	r := make([]byte, finalSize)
-	copy(r, raw)
+	var r []byte
+	if cap(raw) >= finalSize {
+		// jingled patch: in place, where the record was marshalled with
+		// room for the nonce and tag (RecordLayer.Marshal's application
+		// data): the payload moves up by the explicit nonce and Seal
+		// encrypts it where it is, which cipher.AEAD allows for an exact
+		// overlap. Upstream allocated and copied the record here.
+		r = raw[:finalSize]
+		copy(r[len(raw)+8:], payload)
+		payload = r[len(raw)+8 : len(raw)+8+len(payload)]
+	} else {
+		r = make([]byte, finalSize)
+		copy(r, raw)
+	}
 	copy(r[len(raw):], nonce[4:])
 
 	a.localAEAD.Seal(r[len(raw)+8:len(raw)+8], nonce, payload, additionalData)
