@@ -160,6 +160,8 @@ type sink struct {
 	written   int64  // total bytes in the file, offset included
 	hashes    map[string]hash.Hash
 	flushed   int64 // bytes whose writeback has been started (writeback)
+	synced    bool  // sync ran (with syncErr its outcome)
+	syncErr   error
 }
 
 // create opens the partial file for f, sent by sender. With resume (the
@@ -481,8 +483,8 @@ func (s *sink) verify(expected []Hash) error {
 // replacing an existing file; filesystems without hard links fall back to
 // a checked rename.
 func (s *sink) publish() (string, error) {
-	if err := s.f.Sync(); err != nil {
-		return "", fmt.Errorf("filetransfer: sync: %w", err)
+	if err := s.sync(); err != nil {
+		return "", err
 	}
 	if err := s.f.Close(); err != nil {
 		return "", fmt.Errorf("filetransfer: close: %w", err)
@@ -514,6 +516,18 @@ func (s *sink) publish() (string, error) {
 		return name, nil
 	}
 	return "", fmt.Errorf("filetransfer: no free name for %q", s.name)
+}
+
+// sync makes the written bytes durable, once: the receiver runs it while
+// it waits for the stream's tail (stream.go), and publish needs it done.
+func (s *sink) sync() error {
+	if !s.synced {
+		s.synced = true
+		if err := s.f.Sync(); err != nil {
+			s.syncErr = fmt.Errorf("filetransfer: sync: %w", err)
+		}
+	}
+	return s.syncErr
 }
 
 // abort closes the partial file. keep leaves it for a later resume when
