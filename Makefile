@@ -43,15 +43,22 @@ test: deps fmt-check vet
 # its handshake and fail now and then with close_notify upstream too
 # (3-4 in 40 runs; pion fixed them after v3.1.8), so it is not in make test.
 FORK_DTLS_TESTS = ^(TestSimpleReadWrite|TestContextConfig|TestRoutineLeakOnClose|TestReadUnblocksOnClose|TestReadWriteDeadline|TestClientTimeout|TestServerTimeout|TestCloseDuringHandshake|TestCloseWithoutHandshake)$$
+# sctp: the packet and chunk tests, and whole associations carrying data
+# (DATA and I-DATA), but for one test that races its own two channels now
+# and then, upstream too (the abort and its reason,
+# TestAssociationInterleavingProtocolViolation*; failed 1 of 2 suite runs
+# beside a build). test-forks-full runs the whole suite.
+FORK_SCTP_TESTS = Packet|Chunk|TestAssoc|Interleav|Stream
 test-forks:
 	./third_party/pion/check.sh
 	cd third_party/pion && $(GO) test -race -count=1 github.com/pion/transport/v4/deadline github.com/pion/transport/v4/netctx github.com/pion/transport/v4/packetio
 	cd third_party/pion && $(GO) test -race -count=3 -run '$(FORK_DTLS_TESTS)' github.com/pion/dtls/v3
 	cd third_party/pion && $(GO) test -race -count=1 github.com/pion/dtls/v3/pkg/crypto/ciphersuite github.com/pion/dtls/v3/pkg/protocol/recordlayer
+	cd third_party/pion && $(GO) test -race -count=1 -run '$(FORK_SCTP_TESTS)' -skip 'TestAssociationInterleavingProtocolViolation' github.com/pion/sctp
 
 test-forks-full:
 	./third_party/pion/check.sh
-	cd third_party/pion && $(GO) test -race -count=1 github.com/pion/transport/v4/... github.com/pion/dtls/v3/...
+	cd third_party/pion && $(GO) test -race -count=1 github.com/pion/transport/v4/... github.com/pion/dtls/v3/... github.com/pion/sctp
 
 # Every benchmark once, tiny, so that none can rot: a change that breaks
 # one fails `make test`. Numbers from these runs mean nothing; the real

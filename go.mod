@@ -54,4 +54,6 @@ require (
 
 replace github.com/pion/dtls/v3 => ./third_party/pion/dtls
 
+replace github.com/pion/sctp => ./third_party/pion/sctp
+
 replace github.com/pion/transport/v4 => ./third_party/pion/transport
