@@ -22,13 +22,18 @@ import (
 // (at 4 MiB with a 4 MiB window a 64 MiB transfer at 50 ms RTT measured
 // 207-247 Mbit/s, at twice the window 239-311). On a short one a full
 // window only queues in the receiver: on loopback, 2 MiB carried bench-ft
-// 8% faster at 8% less CPU per MB than 8 MiB (docs/BENCHMARKS.md).
+// 8% faster at 8% less CPU per MB than 8 MiB, and 1 MiB (with batched UDP
+// and pion's copies cut) 13-18% faster again than 2 MiB, while 512 and
+// 256 KiB measured as 1 MiB (docs/BENCHMARKS.md). Through BenchmarkRTT's
+// hop at no added delay, whose own queue lengthens the round trip under
+// load, 1 MiB measured about 5% below 2 MiB; at 20 ms and more the marks
+// come from the round trip, not this floor.
 const (
 	// pathRate is more than one channel moves here (pion's SCTP, 50-65
 	// MB/s on loopback): the high mark is twice pathRate times the path's
 	// round trip, within [minHighWater, maxHighWater].
 	pathRate     = 100e6 // bytes per second
-	minHighWater = 2 << 20
+	minHighWater = 1 << 20
 	maxHighWater = 2 * receiveWindow
 )
 

@@ -10,11 +10,12 @@ func TestWriteMarks(t *testing.T) {
 		rtt       time.Duration
 		high, low uint64
 	}{
-		{0, 8 << 20, 4 << 20},                      // unknown: as for the longest path
-		{200 * time.Microsecond, 2 << 20, 1 << 20}, // loopback, LAN
-		{10 * time.Millisecond, 2 << 20, 1 << 20},  // 2 MB needed: the floor
-		{20 * time.Millisecond, 4e6, 2e6},          // 2 x 100 MB/s x 20 ms
-		{50 * time.Millisecond, 8 << 20, 4 << 20},  // twice the window
+		{0, 8 << 20, 4 << 20},                        // unknown: as for the longest path
+		{200 * time.Microsecond, 1 << 20, 512 << 10}, // loopback, LAN: the floor
+		{5 * time.Millisecond, 1 << 20, 512 << 10},   // 1 MB needed
+		{10 * time.Millisecond, 2e6, 1e6},            // 2 x 100 MB/s x 10 ms
+		{20 * time.Millisecond, 4e6, 2e6},            // 2 x 100 MB/s x 20 ms
+		{50 * time.Millisecond, 8 << 20, 4 << 20},    // twice the window
 		{time.Second, 8 << 20, 4 << 20},
 	} {
 		high, low := writeMarks(c.rtt)
