@@ -173,12 +173,12 @@ func (w *Conn) WriteToAddrPort(b []byte, to netip.AddrPort) (int, error) {
 }
 
 // add appends b to the last batch if it continues it (same address, same
-// length, or shorter and then the last), else to a new one. Called with
-// wmu held.
+// length, or shorter and then the last, but not empty), else to a new
+// one. Called with wmu held.
 func (w *Conn) add(b []byte, to netip.AddrPort) {
 	if k := len(w.queue); k > 0 {
 		last := w.queue[k-1]
-		if !last.full && last.addr == to && len(b) <= last.seg && len(last.buf)+len(b) <= maxBatch {
+		if !last.full && last.addr == to && len(b) > 0 && len(b) <= last.seg && len(last.buf)+len(b) <= maxBatch {
 			last.buf = append(last.buf, b...)
 			last.n++
 			if len(b) < last.seg || last.n == maxSegments {
@@ -193,7 +193,9 @@ func (w *Conn) add(b []byte, to netip.AddrPort) {
 	} else {
 		nb = &batch{buf: make([]byte, 0, maxBatch)}
 	}
-	nb.addr, nb.seg, nb.n, nb.full = to, len(b), 1, !w.sys.canSegment()
+	// An empty datagram is a batch of its own: segments of size 0 would
+	// leave as one.
+	nb.addr, nb.seg, nb.n, nb.full = to, len(b), 1, !w.sys.canSegment() || len(b) == 0
 	nb.buf = append(nb.buf[:0], b...)
 	w.queue = append(w.queue, nb)
 }

@@ -52,6 +52,8 @@ func sizes() []int {
 			s = append(s, 1400) // longer: starts a new batch
 		case i%41 == 40:
 			s = append(s, 300) // shorter: ends one
+		case i%89 == 50:
+			s = append(s, 0) // empty: alone
 		default:
 			s = append(s, 1229)
 		}
@@ -74,7 +76,8 @@ func expect(t *testing.T, r reader, from net.Addr, sz []int) {
 			t.Fatalf("datagram %d of %d: %v", i, len(sz), err)
 		}
 		if !bytes.Equal(buf[:got], datagram(i, n)) {
-			t.Fatalf("datagram %d: %d bytes %x..., want %d bytes %x...", i, got, buf[:min(got, 4)], n, datagram(i, n)[:4])
+			want := datagram(i, n)
+			t.Fatalf("datagram %d: %d bytes %x..., want %d bytes %x...", i, got, buf[:min(got, 4)], n, want[:min(n, 4)])
 		}
 		if addr.String() != from.String() {
 			t.Fatalf("datagram %d from %s, want %s", i, addr, from)
@@ -215,6 +218,8 @@ func TestAdd(t *testing.T) {
 			[]string{"127.0.0.1:1 1x1200 (1200)", "127.0.0.1:1 2x1300 (2600)"}},
 		{"addresses", []write{{1200, a}, {1200, b}, {1200, a}},
 			[]string{"127.0.0.1:1 1x1200 (1200)", "127.0.0.1:2 1x1200 (1200)", "127.0.0.1:1 1x1200 (1200)"}},
+		{"empty ones alone", []write{{1200, a}, {0, a}, {0, a}, {1200, a}},
+			[]string{"127.0.0.1:1 1x1200 (1200)", "127.0.0.1:1 1x0 (0)", "127.0.0.1:1 1x0 (0)", "127.0.0.1:1 1x1200 (1200)"}},
 		{"64 segments", rep(65, write{100, a}),
 			[]string{"127.0.0.1:1 64x100 (6400)", "127.0.0.1:1 1x100 (100)"}},
 		{"65000 bytes", rep(56, write{1200, a}),
