@@ -25,8 +25,7 @@ const socketBuffer = 4 << 20
 // socket (ListenPacket).
 type bufferedNet struct {
 	transport.Net
-	size  int
-	batch bool // host candidates' sockets move datagrams in batches
+	size int
 }
 
 // bufferSetter is what UDP sockets offer to size their buffers.
@@ -51,7 +50,7 @@ func (n bufferedNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UD
 		return nil, fmt.Errorf("datachannel: listen %s %s: %w", network, laddr, err)
 	}
 	n.setBuffers(c)
-	if uc, ok := c.(*net.UDPConn); ok && n.batch {
+	if uc, ok := c.(*net.UDPConn); ok {
 		// Datagrams in segmented batches (internal/udpgso): the kernel's
 		// cost per datagram was a quarter of a transfer's CPU.
 		return udpgso.Wrap(uc), nil

@@ -1,6 +1,7 @@
 package datachannel
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"strconv"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/pion/transport/v4/stdnet"
+
+	"github.com/jingled/jingled/internal/udpgso"
 )
 
 // TestBufferedNetSizesSockets: the sockets ICE opens through bufferedNet
@@ -33,6 +36,17 @@ func TestBufferedNetSizesSockets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
+	// Host candidates' sockets move datagrams in batches where the
+	// kernel can (internal/udpgso).
+	probe, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := udpgso.Wrap(probe)
+	defer want.Close()
+	if got, want := fmt.Sprintf("%T", u), fmt.Sprintf("%T", want); got != want {
+		t.Errorf("ListenUDP gave a %s, want a %s", got, want)
+	}
 	for name, c := range map[string]any{"ListenUDP": u, "ListenPacket": p} {
 		if got := rcvbuf(t, c.(syscall.Conn)); got <= def {
 			t.Errorf("%s: SO_RCVBUF %d, not above the default %d", name, got, def)

@@ -146,7 +146,7 @@ func New(opts ...Option) *Transport {
 	// Larger socket buffers (socketbuf.go); WithSettingEngine may replace
 	// the network (vnet).
 	if n, err := stdnet.NewNet(); err == nil {
-		se.SetNet(bufferedNet{Net: n, size: socketBuffer, batch: true})
+		se.SetNet(bufferedNet{Net: n, size: socketBuffer})
 	} else {
 		c.log.Warn("datachannel: host network for socket buffers", "err", err)
 	}

@@ -26,6 +26,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -220,28 +221,23 @@ func (w *Conn) sendLoop() {
 			out, w.queue = w.queue, out[:0]
 			w.wmu.Unlock()
 
-			sent := 0
+			sent, failed := 0, 0
 			for _, b := range out {
 				if err := w.sys.send(b.buf, b.seg, b.addr); err != nil {
-					w.countError()
+					failed++
 				}
 				sent += len(b.buf)
 			}
 
 			w.wmu.Lock()
 			w.queued -= sent
+			w.sendErrs += failed
 			w.spare = append(w.spare, out[:min(len(out), maxBatches-len(w.spare))]...)
 			w.wcond.Broadcast()
 			w.wmu.Unlock()
 			clear(out)
 		}
 	}
-}
-
-func (w *Conn) countError() {
-	w.wmu.Lock()
-	w.sendErrs++
-	w.wmu.Unlock()
 }
 
 // SendErrors is how many batches a send failed for since Wrap.
@@ -328,6 +324,10 @@ func (w *Conn) WriteMsgUDP(b, oob []byte, addr *net.UDPAddr) (n, oobn int, err e
 	}
 	return w.c.WriteMsgUDP(b, oob, addr)
 }
+
+// SyscallConn gives the socket's file descriptor (syscall.Conn), for
+// socket options.
+func (w *Conn) SyscallConn() (syscall.RawConn, error) { return w.c.SyscallConn() }
 
 // LocalAddr implements net.PacketConn.
 func (w *Conn) LocalAddr() net.Addr { return w.c.LocalAddr() }
