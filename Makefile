@@ -55,10 +55,11 @@ test-forks:
 	cd third_party/pion && $(GO) test -race -count=3 -run '$(FORK_DTLS_TESTS)' github.com/pion/dtls/v3
 	cd third_party/pion && $(GO) test -race -count=1 github.com/pion/dtls/v3/pkg/crypto/ciphersuite github.com/pion/dtls/v3/pkg/protocol/recordlayer
 	cd third_party/pion && $(GO) test -race -count=1 -run '$(FORK_SCTP_TESTS)' -skip 'TestAssociationInterleavingProtocolViolation' github.com/pion/sctp
+	cd third_party/pion && $(GO) test -race -count=1 github.com/pion/srtp/v3
 
 test-forks-full:
 	./third_party/pion/check.sh
-	cd third_party/pion && $(GO) test -race -count=1 github.com/pion/transport/v4/... github.com/pion/dtls/v3/... github.com/pion/sctp
+	cd third_party/pion && $(GO) test -race -count=1 github.com/pion/transport/v4/... github.com/pion/dtls/v3/... github.com/pion/sctp github.com/pion/srtp/v3
 
 # Every benchmark once, tiny, so that none can rot: a change that breaks
 # one fails `make test`. Numbers from these runs mean nothing; the real

@@ -56,4 +56,6 @@ replace github.com/pion/dtls/v3 => ./third_party/pion/dtls
 
 replace github.com/pion/sctp => ./third_party/pion/sctp
 
+replace github.com/pion/srtp/v3 => ./third_party/pion/srtp
+
 replace github.com/pion/transport/v4 => ./third_party/pion/transport

@@ -26,3 +26,4 @@ check() { # dir module version patch
 check dtls github.com/pion/dtls/v3 v3.1.8 dtls-v3.1.8.patch
 check sctp github.com/pion/sctp v1.11.1 sctp-v1.11.1.patch
 check transport github.com/pion/transport/v4 v4.1.0 transport-v4.1.0.patch
+check srtp github.com/pion/srtp/v3 v3.0.13 srtp-v3.0.13.patch
