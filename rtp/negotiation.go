@@ -176,6 +176,7 @@ func (c *Call) offerContent(p *peer, name string, kind webrtc.RTPCodecType, src 
 		var t *PayloadTrack
 		t, err = NewPayloadTrack(codec.RTPCodecCapability, name, "jingled-echo")
 		if err == nil {
+			t.sendDirect(p.stats.directTx)
 			p.echo[name] = t
 			tr, err = p.pc.AddTransceiverFromTrack(t, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
 			codecs = []webrtc.RTPCodecParameters{codec}
@@ -424,6 +425,7 @@ func (c *Call) answerContent(p *peer, ct *jingle.Content, audio, video Source) e
 		if err != nil {
 			return fmt.Errorf("rtp: echo track: %w", err)
 		}
+		t.sendDirect(p.stats.directTx)
 		if _, err := p.pc.AddTrack(t); err != nil {
 			return fmt.Errorf("rtp: adding echo track: %w", err)
 		}

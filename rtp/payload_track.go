@@ -30,6 +30,9 @@ type PayloadTrack struct {
 	clock   uint32 // the codec's RTP clock rate
 	binding atomic.Pointer[payloadBinding]
 	bound   atomic.Int32 // bindings; the direct write needs exactly one
+	// direct is the direct send of the one PeerConnection the track is
+	// added to (nil: none, or not audio), set before it is bound.
+	direct *directTx
 
 	// Owned by the writer.
 	seq     uint16
@@ -101,8 +104,7 @@ func (t *PayloadTrack) WritePayload(payload []byte, d time.Duration) error {
 		t.started = true
 		h.SSRC, h.PayloadType = b.ssrc, b.pt
 		t.hdr = h
-		_, err := b.stream.WriteRTP(&t.hdr, payload)
-		return err
+		return t.writeBound(b, payload)
 	}
 	if t.bound.Load() == 0 {
 		return nil
@@ -128,6 +130,31 @@ func (t *PayloadTrack) WriteRTP(p *pionrtp.Packet) error {
 	if p.PaddingSize != 0 && t.hdr.PaddingSize == 0 { // as pion's writeRTP carries it
 		t.hdr.PaddingSize = p.PaddingSize
 	}
-	_, err := b.stream.WriteRTP(&t.hdr, p.Payload)
+	return t.writeBound(b, p.Payload)
+}
+
+// writeBound writes t.hdr and payload to the one binding's stream. An
+// audio track of a PeerConnection with a direct send tries that first:
+// it is the outermost interceptor of the stream (direct_send.go), so
+// calling it here does what the stream's writer would, without pion's
+// writer, the interceptor chain's call and its closure, whose memory is
+// cold at every packet when a thousand calls take turns (4.6% of
+// jingled's CPU at 1000 echo calls). What it does not send (not armed
+// yet, a relayed pair) goes down the stream as before, and the direct
+// send, asked again there, declines again: it only follows the
+// sequence number, which a second look at the same one leaves as is.
+func (t *PayloadTrack) writeBound(b *payloadBinding, payload []byte) error {
+	if t.direct != nil && t.direct.send(&t.hdr, payload) {
+		return nil
+	}
+	_, err := b.stream.WriteRTP(&t.hdr, payload)
 	return err
+}
+
+// sendDirect makes tx, the direct send of the PeerConnection t is about
+// to be added to, t's shortcut; only for audio, which tx handles.
+func (t *PayloadTrack) sendDirect(tx *directTx) {
+	if tx != nil && t.Kind() == webrtc.RTPCodecTypeAudio {
+		t.direct = tx
+	}
 }

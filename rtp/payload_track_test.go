@@ -2,12 +2,14 @@ package rtp
 
 import (
 	"bytes"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pion/interceptor"
 	pionrtp "github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -162,5 +164,100 @@ func TestPayloadTrackWriteRTP(t *testing.T) {
 	}
 	if p := pb[0]; p.SequenceNumber != 1 || p.Timestamp != 1624 || p.SSRC != 2222 || p.PayloadType != 96 {
 		t.Errorf("b's packet %+v, want seq 1 ts 1624 SSRC 2222 PT 96", p)
+	}
+}
+
+// capturingWriter is a socket for directTx that keeps what it is given.
+type capturingWriter struct {
+	got [][]byte
+	to  []netip.AddrPort
+}
+
+func (w *capturingWriter) WriteToAddrPort(b []byte, to netip.AddrPort) (int, error) {
+	w.got = append(w.got, bytes.Clone(b))
+	w.to = append(w.to, to)
+	return len(b), nil
+}
+
+// TestPayloadTrackDirectSend: an audio track with its PeerConnection's
+// direct send writes through it, encrypted with the direct context for
+// the binding's SSRC and payload type, and never reaches the stream;
+// while the direct send declines (not armed), packets go down the stream
+// as before, and the direct send still follows their sequence numbers.
+func TestPayloadTrackDirectSend(t *testing.T) {
+	key, salt := make([]byte, 16), make([]byte, 12)
+	enc, err := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewPayloadTrack(CodecOpus, "audio", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := newDirectTx(func(netip.AddrPort) addrPortWriter { return nil })
+	tr.sendDirect(tx)
+	if tr.direct != tx {
+		t.Fatal("an audio track does not take its PeerConnection's direct send")
+	}
+	video, err := NewPayloadTrack(CodecVP8, "video", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if video.sendDirect(tx); video.direct != nil {
+		t.Fatal("a video track took the direct send, which handles audio only")
+	}
+	a := &fakeBinding{id: "a", ssrc: 1111, pt: 111}
+	if _, err := tr.Bind(a); err != nil {
+		t.Fatal(err)
+	}
+	pkt := func(seq uint16, b byte) *pionrtp.Packet {
+		return &pionrtp.Packet{Header: pionrtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 960, SSRC: 42, PayloadType: 100}, Payload: []byte{b, b, b}}
+	}
+	// Not armed: the stream gets it.
+	if err := tr.WriteRTP(pkt(65535, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(a.packets()); n != 1 {
+		t.Fatalf("the stream got %d packets before the direct send was armed, want 1", n)
+	}
+	// Armed, with a selected pair on a socket of ours.
+	sock := &capturingWriter{}
+	remote := netip.MustParseAddrPort("127.0.0.1:5004")
+	tx.mu.Lock()
+	tx.srtp, tx.conn, tx.remote, tx.checked = enc, sock, remote, time.Now()
+	tx.mu.Unlock()
+	if err := tr.WriteRTP(pkt(0, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(a.packets()); n != 1 {
+		t.Fatalf("the stream got %d packets, want still 1: the armed direct send takes them", n)
+	}
+	if len(sock.got) != 1 || sock.to[0] != remote {
+		t.Fatalf("the socket got %d packets to %v, want 1 to %v", len(sock.got), sock.to, remote)
+	}
+	// The direct context took over at the rollover counter the stream
+	// reached: seq 65535 then 0 wrapped once.
+	if roc, _ := enc.ROC(1111); roc != 1 {
+		t.Errorf("direct context's rollover counter %d, want 1", roc)
+	}
+	dec.SetROC(1111, 1)
+	var h pionrtp.Header
+	plain, err := dec.DecryptRTP(nil, sock.got[0], &h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p pionrtp.Packet
+	if err := p.Unmarshal(plain); err != nil {
+		t.Fatal(err)
+	}
+	if p.SSRC != 1111 || p.PayloadType != 111 || p.SequenceNumber != 0 || !bytes.Equal(p.Payload, []byte{2, 2, 2}) {
+		t.Errorf("sent %+v, want SSRC 1111 PT 111 seq 0 payload 2 2 2", p)
+	}
+	if pk, _ := tx.counts(1111); pk != 1 {
+		t.Errorf("direct send counted %d packets, want 1", pk)
 	}
 }
