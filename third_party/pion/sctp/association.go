@@ -370,6 +370,11 @@ type Association struct {
 	delayedAckTriggered   bool
 	immediateAckTriggered bool
 
+	// packetsUnacked counts the packets that called for a SACK since the
+	// last one sent, dataPackets all of them (sack_freq.go).
+	packetsUnacked int
+	dataPackets    uint64
+
 	blockWrite   bool
 	writePending bool
 	writeNotify  chan struct{}
@@ -1564,6 +1569,7 @@ func (a *Association) gatherOutboundFastRetransmissionPackets( //nolint:gocognit
 func (a *Association) gatherOutboundSackPackets(rawPackets [][]byte) [][]byte {
 	if a.ackState == ackStateImmediate {
 		a.ackState = ackStateIdle
+		a.packetsUnacked = 0
 		sack := a.createSelectiveAckChunk()
 		a.stats.incSACKsSent()
 		a.log.Debugf("[%s] sending SACK: %s", a.name, sack)
@@ -2550,7 +2556,7 @@ func (a *Association) handlePeerLastTSNAndAcknowledgement(sackImmediately bool) 
 	}
 
 	if a.ackMode == ackModeAlwaysDelay || (a.ackMode == ackModeNormal && a.ackState != ackStateImmediate) {
-		if a.ackState == ackStateIdle {
+		if a.ackState == ackStateIdle || (a.ackMode == ackModeNormal && a.packetsUnacked+1 < a.sackEvery()) {
 			a.delayedAckTriggered = true
 		} else {
 			a.immediateAckTriggered = true
@@ -4116,6 +4122,10 @@ func (a *Association) handleChunksEnd() {
 	a.lock.Lock()
 	defer a.lock.Unlock()
 
+	if a.immediateAckTriggered || a.delayedAckTriggered {
+		a.packetsUnacked++
+		a.dataPackets++
+	}
 	if a.immediateAckTriggered {
 		a.ackState = ackStateImmediate
 		a.ackTimer.stop()
@@ -4400,6 +4410,10 @@ func (a *Association) onAckTimeout() {
 	a.stats.incAckTimeouts()
 
 	a.ackState = ackStateImmediate
+	// The sender paused or is window-bound with few packets in flight
+	// (after a retransmission timeout its window is one packet): ack
+	// every second packet again until the flow is back (sack_freq.go).
+	a.dataPackets = 0
 	a.awakeWriteLoop()
 }
 
