@@ -26,9 +26,13 @@ type rawSender struct {
 	accept chan struct{}
 	done   chan *jingle.Reason
 	offset int64 // <range offset=''/> of the session-accept
+	refuse bool  // answer the session-accept with an error
 }
 
 func (r *rawSender) HandleAction(ctx context.Context, _ *jingle.Session, j *jingle.Jingle) error {
+	if r.refuse && j.Action == jingle.ActionSessionAccept {
+		return jingle.BadRequest("this sender refuses every answer")
+	}
 	switch j.Action {
 	case jingle.ActionSessionAccept, jingle.ActionTransportInfo:
 		if c := j.Contents[0]; c.Transport != nil {
@@ -67,6 +71,8 @@ type rawOffer struct {
 	datachannel bool
 	// tail is written after the payload, in a write of its own.
 	tail []byte
+	// refuseAccept answers the receiver's session-accept with an error.
+	refuseAccept bool
 }
 
 // sendRaw pushes o from p over IBB (or a data channel) and returns how
@@ -75,7 +81,7 @@ func sendRaw(t *testing.T, p *peer, to string, o rawOffer) *jingle.Reason {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rs := &rawSender{accept: make(chan struct{}), done: make(chan *jingle.Reason, 1)}
+	rs := &rawSender{accept: make(chan struct{}), done: make(chan *jingle.Reason, 1), refuse: o.refuseAccept}
 	var sess *jingle.Session
 	var sessMu sync.Mutex
 	send := func(ctx context.Context, j *jingle.Jingle) error {
@@ -238,6 +244,31 @@ func TestHostileOffers(t *testing.T) {
 		t.Fatal("traversal escaped")
 	}
 
+}
+
+// TestAcceptRefused: the receiver reads while its session-accept is
+// unanswered (a busy sender acks it late, see receive); a sender that
+// answers it with an error ends the transfer, and the receiver's result
+// says so, not that its stream broke.
+func TestAcceptRefused(t *testing.T) {
+	r := newRouter(t)
+	a := newPeer(t, r, alice, peerOpts{})
+	b := newPeer(t, r, bob, peerOpts{})
+	data := []byte("never sent")
+	for _, dc := range []bool{false, true} {
+		reason := sendRaw(t, a, bob, rawOffer{file: filetransfer.File{Name: "refused.bin", Size: int64(len(data)), Hashes: sum256(data)},
+			payload: data, datachannel: dc, refuseAccept: true})
+		if reason == nil || reason.Condition == jingle.ReasonSuccess {
+			t.Fatalf("datachannel %v: session ended with %v, want a failure", dc, reason)
+		}
+		res := waitResult(t, b)
+		if res.Err == nil || !strings.Contains(res.Err.Error(), "session-accept") || !strings.Contains(res.Err.Error(), "refuses every answer") {
+			t.Fatalf("datachannel %v: receiver's result %v, want the refused session-accept", dc, res.Err)
+		}
+		if files := listDir(t, b.dir); len(files) != 0 {
+			t.Fatalf("datachannel %v: a refused transfer left %v", dc, files)
+		}
+	}
 }
 
 // TestTransportReplaceUnknown: a transport-replace to a transport we do

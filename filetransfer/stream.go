@@ -151,6 +151,9 @@ func (tr *transfer) receiveData(started time.Time) {
 	res := Result{Name: file.Name, Size: file.Size, Offset: sk.offset, Started: started}
 	conn, err := tr.connect()
 	if err != nil {
+		if aerr := tr.acceptFailed(); aerr != nil {
+			err = aerr // what ended the transport's wait
+		}
 		sk.abort(true)
 		tr.fail(err)
 		res.Err = err
@@ -185,6 +188,9 @@ func (tr *transfer) receiveData(started time.Time) {
 		// can overtake its session-terminate. Its reason (cancel) is
 		// the one to report, not a short file of ours.
 		tr.awaitPeerEnd()
+	}
+	if aerr := tr.acceptFailed(); err != nil && aerr != nil {
+		err = aerr // the peer refused our session-accept while we read
 	}
 	tr.mu.Lock()
 	superseded := tr.superseded

@@ -101,7 +101,8 @@ type transfer struct {
 	pair        ice.Pair // of the connected datachannel, under mu
 	done        chan struct{}
 	reason      *jingle.Reason
-	superseded  bool // a new offer of the same file ended this receive
+	superseded  bool  // a new offer of the same file ended this receive
+	acceptErr   error // our session-accept, refused (accept without wait)
 	result      Result
 	resultReady chan struct{}
 }

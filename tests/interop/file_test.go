@@ -20,7 +20,7 @@ import (
 
 // fileSize crosses many 16 KiB StanzaJS chunks and our 64 KiB messages,
 // and is not a multiple of either.
-const fileSize = 1<<20 + 4321
+const fileSize = 8<<20 + 4321
 
 // fileSide is our file-transfer endpoint: the XEP-0234 application with
 // the datachannel transport in its three dialects (StanzaJS needs the
