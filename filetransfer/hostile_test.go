@@ -27,6 +27,8 @@ type rawSender struct {
 	done   chan *jingle.Reason
 	offset int64 // <range offset=''/> of the session-accept
 	refuse bool  // answer the session-accept with an error
+	// hold delays the answer to the session-accept until it closes.
+	hold chan struct{}
 }
 
 func (r *rawSender) HandleAction(ctx context.Context, _ *jingle.Session, j *jingle.Jingle) error {
@@ -47,6 +49,9 @@ func (r *rawSender) HandleAction(ctx context.Context, _ *jingle.Session, j *jing
 				r.mu.Unlock()
 			}
 			close(r.accept)
+			if r.hold != nil {
+				<-r.hold
+			}
 		}
 	}
 	return nil
@@ -73,6 +78,9 @@ type rawOffer struct {
 	tail []byte
 	// refuseAccept answers the receiver's session-accept with an error.
 	refuseAccept bool
+	// holdAccept delays the answer to the receiver's session-accept
+	// until it closes, while the data is sent.
+	holdAccept chan struct{}
 }
 
 // sendRaw pushes o from p over IBB (or a data channel) and returns how
@@ -81,7 +89,7 @@ func sendRaw(t *testing.T, p *peer, to string, o rawOffer) *jingle.Reason {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rs := &rawSender{accept: make(chan struct{}), done: make(chan *jingle.Reason, 1), refuse: o.refuseAccept}
+	rs := &rawSender{accept: make(chan struct{}), done: make(chan *jingle.Reason, 1), refuse: o.refuseAccept, hold: o.holdAccept}
 	var sess *jingle.Session
 	var sessMu sync.Mutex
 	send := func(ctx context.Context, j *jingle.Jingle) error {
@@ -267,6 +275,41 @@ func TestAcceptRefused(t *testing.T) {
 		}
 		if files := listDir(t, b.dir); len(files) != 0 {
 			t.Fatalf("datachannel %v: a refused transfer left %v", dc, files)
+		}
+	}
+}
+
+// TestReadBeforeAcceptAck: the receiver reads the data while the
+// sender has not yet answered its session-accept, as StanzaJS on
+// libwebrtc does when it is busy sending: the whole file arrives,
+// checked and stored, before the answer is let go. A receiver that
+// waited for the answer first would never finish here (it once let a
+// libwebrtc sender fill its SCTP window, and that sender never resumed).
+func TestReadBeforeAcceptAck(t *testing.T) {
+	r := newRouter(t)
+	a := newPeer(t, r, alice, peerOpts{})
+	b := newPeer(t, r, bob, peerOpts{})
+	data := bytes.Repeat([]byte("early reader "), 20000)
+	// Over a data channel only: an IBB sender here needs its session's
+	// loop, which the held answer blocks, to move its data.
+	for _, dc := range []bool{true} {
+		hold := make(chan struct{})
+		ended := make(chan *jingle.Reason, 1)
+		go func() {
+			ended <- sendRaw(t, a, bob, rawOffer{file: filetransfer.File{Name: "early.bin", Size: int64(len(data)), Hashes: sum256(data)},
+				payload: data, datachannel: dc, holdAccept: hold})
+		}()
+		res := waitResult(t, b) // the answer is still held
+		close(hold)
+		if res.Err != nil {
+			t.Fatalf("datachannel %v: %v", dc, res.Err)
+		}
+		if got, _ := os.ReadFile(res.Path); !bytes.Equal(got, data) {
+			t.Fatalf("datachannel %v: stored file differs", dc)
+		}
+		_ = os.Remove(res.Path)
+		if reason := <-ended; reason == nil || reason.Condition != jingle.ReasonSuccess {
+			t.Fatalf("datachannel %v: session ended with %v", dc, reason)
 		}
 	}
 }
