@@ -371,7 +371,8 @@ type Association struct {
 	immediateAckTriggered bool
 
 	// packetsUnacked counts the packets that called for a SACK since the
-	// last one sent, dataPackets all of them (sack_freq.go).
+	// last one sent; dataPackets those since the association began or the
+	// delayed-ack timer last fired (sack_freq.go).
 	packetsUnacked int
 	dataPackets    uint64
 
