@@ -61,9 +61,12 @@ func ListenUDPMux(port int, loopback bool, log *slog.Logger) (*UDPMux, error) {
 			m.close()
 			return nil, fmt.Errorf("rtp: UDP port %s: %w", net.JoinHostPort(ip.String(), fmt.Sprint(m.port)), err)
 		}
-		// A busy server takes bursts of many calls' packets at once.
-		_ = c.SetReadBuffer(4 << 20)
-		_ = c.SetWriteBuffer(4 << 20)
+		// A busy server takes bursts of many calls' packets at once,
+		// and must hold them through its own pauses (sockbuf.go).
+		if got := setSocketBuffers(c, muxSocketBuffer); got > 0 && got < 2*muxSocketBuffer && len(m.conns) == 0 {
+			log.Warn("rtp: the UDP port's receive buffer is smaller than asked: under many calls a pause of this process loses audio; raise the limit with sysctl -w net.core.rmem_max=33554432 net.core.wmem_max=33554432, or grant jingled CAP_NET_ADMIN",
+				"granted_bytes", got, "asked_bytes", 2*muxSocketBuffer)
+		}
 		if m.port == 0 {
 			m.port = c.LocalAddr().(*net.UDPAddr).Port
 		}
