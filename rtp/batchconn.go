@@ -14,10 +14,10 @@ import (
 	"golang.org/x/net/ipv6"
 )
 
-// batchIO is what x/net's ipv4 and ipv6 PacketConns share: recvmmsg and
-// sendmmsg on Linux, one datagram per call elsewhere.
-type batchIO interface {
-	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+// batchWriter is what x/net's ipv4 and ipv6 PacketConns do for sends:
+// sendmmsg on Linux, one datagram per call elsewhere. Reads take
+// recvbatch.go's reader, which does not allocate per datagram.
+type batchWriter interface {
 	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
@@ -41,16 +41,19 @@ const batchSize = 64
 // mux's one read loop reads.
 type batchConn struct {
 	conn *net.UDPConn
-	io   batchIO
+	io   batchWriter
+	rd   batchReader
 
 	// routes takes the datagrams of direct receivers (direct.go) before
 	// they are handed out; nil: none.
 	routes *directRoutes
 
-	rmu  sync.Mutex
-	rmsg []ipv4.Message
-	rn   int // datagrams in rmsg
-	ri   int // next to hand out
+	rmu    sync.Mutex
+	rbufs  [][]byte         // a batch's datagrams
+	rns    []int            // their lengths
+	rfroms []netip.AddrPort // their senders
+	rn     int              // datagrams in the batch
+	ri     int              // next to hand out
 
 	wmu     sync.Mutex
 	queue   []outgoing
@@ -68,8 +71,12 @@ type outgoing struct {
 	addr netip.AddrPort
 }
 
-func newBatchConn(c *net.UDPConn) *batchConn {
-	b := &batchConn{conn: c, wmsg: make([]ipv4.Message, batchSize), waddr: make([]net.UDPAddr, batchSize)}
+func newBatchConn(c *net.UDPConn) (*batchConn, error) {
+	rd, err := newBatchReader(c, batchSize)
+	if err != nil {
+		return nil, err
+	}
+	b := &batchConn{conn: c, rd: rd, wmsg: make([]ipv4.Message, batchSize), waddr: make([]net.UDPAddr, batchSize)}
 	for i := range b.wmsg {
 		// One buffer each; send points it at the datagram. x/net copies
 		// the address into the system call's sockaddr, so the UDPAddrs
@@ -82,12 +89,12 @@ func newBatchConn(c *net.UDPConn) *batchConn {
 	} else {
 		b.io = ipv4.NewPacketConn(c)
 	}
-	b.rmsg = make([]ipv4.Message, batchSize)
-	for i := range b.rmsg {
-		b.rmsg[i].Buffers = [][]byte{make([]byte, readMTU)}
+	b.rbufs, b.rns, b.rfroms = make([][]byte, batchSize), make([]int, batchSize), make([]netip.AddrPort, batchSize)
+	for i := range b.rbufs {
+		b.rbufs[i] = make([]byte, readMTU)
 	}
 	b.free.New = func() any { s := make([]byte, 0, readMTU); return &s }
-	return b
+	return b, nil
 }
 
 // ReadFromAddrPort returns the next datagram, reading a new batch when
@@ -110,28 +117,25 @@ func (b *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 				b.uncork()
 				corked = false
 			}
-			n, err := b.io.ReadBatch(b.rmsg, 0)
+			n, err := b.rd.readBatch(b.rbufs, b.rns, b.rfroms)
 			if err != nil {
 				return 0, netip.AddrPort{}, err
 			}
 			b.rn, b.ri = n, 0
 		}
-		m := &b.rmsg[b.ri]
+		i := b.ri
 		b.ri++
-		var from netip.AddrPort
-		if ua, ok := m.Addr.(*net.UDPAddr); ok {
-			from = ua.AddrPort()
-		}
+		d, from := b.rbufs[i][:b.rns[i]], b.rfroms[i]
 		if rx := b.routes.lookup(from); rx != nil {
 			if !corked {
 				b.cork()
 				corked = true
 			}
-			if rx.take(m.Buffers[0][:m.N]) {
+			if rx.take(d) {
 				continue
 			}
 		}
-		return copy(p, m.Buffers[0][:m.N]), from, nil
+		return copy(p, d), from, nil
 	}
 }
 

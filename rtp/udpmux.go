@@ -70,7 +70,12 @@ func ListenUDPMux(port int, loopback bool, log *slog.Logger) (*UDPMux, error) {
 		if m.port == 0 {
 			m.port = c.LocalAddr().(*net.UDPAddr).Port
 		}
-		bc := newBatchConn(c)
+		bc, err := newBatchConn(c)
+		if err != nil {
+			c.Close()
+			m.close()
+			return nil, fmt.Errorf("rtp: UDP port %d: %w", m.port, err)
+		}
 		bc.routes = m.routes
 		m.conns = append(m.conns, bc)
 		muxes = append(muxes, pionice.NewUDPMuxDefault(pionice.UDPMuxParams{

@@ -22,7 +22,7 @@ func TestBatchConnMovesEveryDatagram(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = b.SetReadBuffer(4 << 20)
-	src, dst := newBatchConn(a), newBatchConn(b)
+	src, dst := mustBatchConn(t, a), mustBatchConn(t, b)
 	defer src.Close()
 	defer dst.Close()
 	to := dst.LocalAddr().(*net.UDPAddr).AddrPort()
@@ -135,5 +135,14 @@ func batchPair(t *testing.T) (*batchConn, *net.UDPConn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	return newBatchConn(a), r
+	return mustBatchConn(t, a), r
+}
+
+func mustBatchConn(t *testing.T, c *net.UDPConn) *batchConn {
+	t.Helper()
+	b, err := newBatchConn(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
