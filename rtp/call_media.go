@@ -51,13 +51,17 @@ func (c *Call) startSources(p *peer) {
 				kfr = h
 			}
 		}
+		// An echo looks at its sender's RTCP for the peer's key-frame
+		// requests, which only video has.
+		forwards := echo && s.Track().Kind() == webrtc.RTPCodecTypeVideo
 		c.workers.Add(1)
 		go func() {
 			defer c.workers.Done()
-			if !echo && kfr == nil {
-				// Nobody looks at the packets (an audio track, a
-				// conference's mix): drain into one buffer instead of
-				// ReadRTCP's fresh buffer and parse per packet.
+			if !forwards && kfr == nil {
+				// Nobody looks at the packets (an audio track, an
+				// audio echo, a conference's mix): drain into one
+				// buffer instead of ReadRTCP's fresh buffer and parse
+				// per packet.
 				buf := make([]byte, readMTU)
 				for {
 					if _, _, err := s.Read(buf); err != nil {
@@ -70,7 +74,7 @@ func (c *Call) startSources(p *peer) {
 				if err != nil {
 					return
 				}
-				if echo {
+				if forwards {
 					c.forwardPLI(p, s, pkts)
 				}
 				if kfr != nil && wantsKeyFrame(pkts) {
