@@ -11,8 +11,11 @@
 //   - at each -concurrency level, with every call up and sending 50 Opus
 //     packets/s: jingled's CPU (cores, and per call), its RSS and Go
 //     goroutines per call (against jingled idle), and the echo loss (1 -
-//     echoed/sent over the window). The load's and Prosody's CPU are
-//     printed apart, so the answering side is never charged for them.
+//     echoed/sent over the window; the load pauses at both ends of the
+//     window until every echo in flight is back, so a late echo is not
+//     counted lost, and the line says how late the last one was). The
+//     load's and Prosody's CPU are printed apart, so the answering side
+//     is never charged for them.
 //
 // The load sends a pre-encoded tone from one pacer goroutine per shard
 // rather than one timer per call, so that a thousand callers fit the
@@ -145,9 +148,12 @@ type row struct {
 	// loopback nothing else drops, so loss minus both is what jingled
 	// received and did not echo.
 	dropJingled, dropLoad float64
-	setupFailed           int
-	firstErr              string // of the calls that failed to come up
-	rssIdle, rssLoaded    float64
+	// drain is how long after the load paused at the window's end its
+	// last echo came: the queue jingled had to work off then.
+	drain              time.Duration
+	setupFailed        int
+	firstErr           string // of the calls that failed to come up
+	rssIdle, rssLoaded float64
 }
 
 // result is a whole run: the set-up times and the levels.
@@ -511,12 +517,19 @@ func level(ctx context.Context, cfg config, j *benchproc.Jingled, srv *prosodyte
 	}
 	time.Sleep(2 * time.Second) // every call past its first second
 
-	sent0, recv0 := counts(calls)
+	// The window starts and ends with the load paused and every echo in
+	// flight back (quiesce): a packet queued at jingled's socket when
+	// the window closes is late, not lost, and its CPU is spent after
+	// the close. So the loss counts the packets sent in the window that
+	// never came back, and jingled's CPU is what it spent on them: from
+	// the start to the end of the drain, over the window's length.
+	sent0, recv0, _ := quiesce(p, calls)
 	jd0, ld0, err := drops(j)
 	if err != nil {
 		return r, err
 	}
 	cpu0, load0, pros0 := benchproc.ProcCPU(strconv.Itoa(j.Pid())), selfCPU(), benchproc.ProsodyCPU(srv)
+	p.paused.Store(false)
 	t0 := time.Now()
 	var stopLoadProfile func() error
 	if cfg.cpuprofile != "" {
@@ -534,8 +547,10 @@ func level(ctx context.Context, cfg config, j *benchproc.Jingled, srv *prosodyte
 		}
 	}
 	wall := time.Since(t0).Seconds()
+	sent1, recv1, drain := quiesce(p, calls)
+	p.paused.Store(false)
+	r.drain = drain
 	cpu1, load1, pros1 := benchproc.ProcCPU(strconv.Itoa(j.Pid())), selfCPU(), benchproc.ProsodyCPU(srv)
-	sent1, recv1 := counts(calls)
 	jd1, ld1, err := drops(j)
 	if err != nil {
 		return r, err
@@ -571,6 +586,25 @@ func drops(j *benchproc.Jingled) (jingled, load uint64, err error) {
 		return 0, 0, fmt.Errorf("the load's UDP drops: %w", err)
 	}
 	return jingled, load, nil
+}
+
+// quiesce pauses the load and waits until no echo has come for 200 ms
+// (at most 10 s), then returns the packets sent and echoes received so
+// far and how long after the pause the last echo came: how far behind
+// jingled was. The caller resumes the load.
+func quiesce(p *pacer, calls []*rtp.Call) (sent, recv uint64, drain time.Duration) {
+	p.paused.Store(true)
+	start := time.Now()
+	_, recv = counts(calls)
+	last := start
+	for time.Since(last) < 200*time.Millisecond && time.Since(start) < 10*time.Second {
+		time.Sleep(10 * time.Millisecond)
+		if _, r := counts(calls); r != recv {
+			recv, last = r, time.Now()
+		}
+	}
+	sent, recv = counts(calls)
+	return sent, recv, last.Sub(start)
 }
 
 func counts(calls []*rtp.Call) (sent, recv uint64) {

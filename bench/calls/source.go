@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -56,6 +57,9 @@ func frames(path string) ([][]byte, error) {
 type pacer struct {
 	frames [][]byte
 	shards []*pacerShard
+	// paused skips the ticks: the measurement stops the load to let the
+	// echoes in flight come back (quiesce).
+	paused atomic.Bool
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
 }
@@ -86,6 +90,9 @@ func (p *pacer) run(ctx context.Context, s *pacerShard) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if p.paused.Load() {
+			continue
 		}
 		s.mu.Lock()
 		batch = batch[:0]
