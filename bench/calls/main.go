@@ -150,10 +150,13 @@ type row struct {
 	dropJingled, dropLoad float64
 	// drain is how long after the load paused at the window's end its
 	// last echo came: the queue jingled had to work off then.
-	drain              time.Duration
-	setupFailed        int
-	firstErr           string // of the calls that failed to come up
-	rssIdle, rssLoaded float64
+	drain time.Duration
+	// queuedJingled and queuedLoad are the bytes waiting in jingled's and
+	// the load's receive queues as the window closed.
+	queuedJingled, queuedLoad uint64
+	setupFailed               int
+	firstErr                  string // of the calls that failed to come up
+	rssIdle, rssLoaded        float64
 }
 
 // result is a whole run: the set-up times and the levels.
@@ -547,6 +550,10 @@ func level(ctx context.Context, cfg config, j *benchproc.Jingled, srv *prosodyte
 		}
 	}
 	wall := time.Since(t0).Seconds()
+	// What waited at either end's sockets as the window closed: which of
+	// the two was behind.
+	r.queuedJingled, _ = benchproc.UDPQueued(j.Pid())
+	r.queuedLoad, _ = benchproc.UDPQueued(os.Getpid())
 	sent1, recv1, drain := quiesce(p, calls)
 	p.paused.Store(false)
 	r.drain = drain

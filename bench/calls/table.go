@@ -24,9 +24,9 @@ func (r row) line() string {
 	if r.setupFailed > 0 {
 		failed = fmt.Sprintf(" (%d failed to come up, first: %s)", r.setupFailed, r.firstErr)
 	}
-	return fmt.Sprintf("%4d calls: held %d, jingled %.2f cores (%.2f ms CPU/s per call), RSS %.0f KiB/call, heap %.0f KiB/call, %.1f goroutines/call, echo loss %.2f%% (dropped at jingled's sockets %.2f%%, at the load's %.2f%%; last echo %v after the window), load sent %.1f pkt/s per call, load %.2f cores, Prosody %.2f cores",
+	return fmt.Sprintf("%4d calls: held %d, jingled %.2f cores (%.2f ms CPU/s per call), RSS %.0f KiB/call, heap %.0f KiB/call, %.1f goroutines/call, echo loss %.2f%% (dropped at jingled's sockets %.2f%%, at the load's %.2f%%; last echo %v after the window, queued then at jingled's sockets %d KiB, at the load's %d KiB), load sent %.1f pkt/s per call, load %.2f cores, Prosody %.2f cores",
 		r.n, r.held, r.jingledCores, 1000*r.jingledCores/float64(max(r.held, 1)), r.rssPerCall/1024, r.heapPerCall/1024,
-		r.goroutinesPerCall, 100*r.loss, 100*r.dropJingled, 100*r.dropLoad, r.drain.Round(time.Millisecond), r.sentPerCall, r.loadCores, r.prosodyCores) + failed
+		r.goroutinesPerCall, 100*r.loss, 100*r.dropJingled, 100*r.dropLoad, r.drain.Round(time.Millisecond), r.queuedJingled>>10, r.queuedLoad>>10, r.sentPerCall, r.loadCores, r.prosodyCores) + failed
 }
 
 // loadKeptUp: the load sent its 50 packets/s per call (within 5%); below

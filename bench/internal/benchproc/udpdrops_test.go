@@ -74,3 +74,20 @@ func TestUDPDropsOwnSocket(t *testing.T) {
 		t.Fatalf("drops went from %d to %d after 200 datagrams into a ~2 KiB buffer", before, after)
 	}
 }
+
+// TestSumRxQueue: the queue column's receive half, in hex, of the given
+// inodes' rows; a column without its colon is an error.
+func TestSumRxQueue(t *testing.T) {
+	const table = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  101: 0100007F:9C40 00000000:0000 07 00000000:00000340 00:00000000 00000000     0        0 4001 2 0000000000000000 17
+  102: 0100007F:9C41 00000000:0000 07 00000010:00100000 00:00000000 00000000     0        0 4002 2 0000000000000000 5
+`
+	got, err := sumColumn(strings.NewReader(table), map[string]bool{"4001": true, "4002": true}, rxQueueColumn)
+	if want := uint64(0x340 + 0x100000); err != nil || got != want {
+		t.Errorf("%d, %v; want %d", got, err, want)
+	}
+	bad := strings.Replace(table, "00000000:00000340", "0000000000000340", 1)
+	if _, err := sumColumn(strings.NewReader(bad), map[string]bool{"4001": true}, rxQueueColumn); err == nil {
+		t.Error("a queue column without its colon was accepted")
+	}
+}
