@@ -526,7 +526,8 @@ func level(ctx context.Context, cfg config, j *benchproc.Jingled, srv *prosodyte
 	// the close. So the loss counts the packets sent in the window that
 	// never came back, and jingled's CPU is what it spent on them: from
 	// the start to the end of the drain, over the window's length.
-	sent0, recv0, _ := quiesce(p, calls)
+	jq := func() uint64 { q, _ := benchproc.UDPQueued(j.Pid()); return q }
+	sent0, recv0, _ := quiesce(p, calls, jq)
 	jd0, ld0, err := drops(j)
 	if err != nil {
 		return r, err
@@ -554,7 +555,7 @@ func level(ctx context.Context, cfg config, j *benchproc.Jingled, srv *prosodyte
 	// the two was behind.
 	r.queuedJingled, _ = benchproc.UDPQueued(j.Pid())
 	r.queuedLoad, _ = benchproc.UDPQueued(os.Getpid())
-	sent1, recv1, drain := quiesce(p, calls)
+	sent1, recv1, drain := quiesce(p, calls, jq)
 	p.paused.Store(false)
 	r.drain = drain
 	cpu1, load1, pros1 := benchproc.ProcCPU(strconv.Itoa(j.Pid())), selfCPU(), benchproc.ProsodyCPU(srv)
@@ -595,19 +596,25 @@ func drops(j *benchproc.Jingled) (jingled, load uint64, err error) {
 	return jingled, load, nil
 }
 
-// quiesce pauses the load and waits until no echo has come for 200 ms
-// (at most 10 s), then returns the packets sent and echoes received so
-// far and how long after the pause the last echo came: how far behind
-// jingled was. The caller resumes the load.
-func quiesce(p *pacer, calls []*rtp.Call) (sent, recv uint64, drain time.Duration) {
+// quiesce pauses the load and waits until jingled's socket has nothing
+// queued and no echo has come for 200 ms (at most 20 s): a collection
+// can hold jingled silent for longer than that with echoes still
+// queued. It returns the packets sent and echoes received so far and
+// how long after the pause the last echo came: how far behind the two
+// ends were. The caller resumes the load.
+func quiesce(p *pacer, calls []*rtp.Call, jingledQueued func() uint64) (sent, recv uint64, drain time.Duration) {
 	p.paused.Store(true)
 	start := time.Now()
 	_, recv = counts(calls)
 	last := start
-	for time.Since(last) < 200*time.Millisecond && time.Since(start) < 10*time.Second {
+	for time.Since(start) < 20*time.Second {
 		time.Sleep(10 * time.Millisecond)
 		if _, r := counts(calls); r != recv {
 			recv, last = r, time.Now()
+			continue
+		}
+		if time.Since(last) >= 200*time.Millisecond && jingledQueued() == 0 {
+			break
 		}
 	}
 	sent, recv = counts(calls)
