@@ -13,9 +13,10 @@ import (
 // bring 50,000 datagrams a second, each charged about 800 bytes on
 // loopback and 2 KiB or more from a network card. When the process stops
 // reading for a moment (a garbage collection marking 150 MB of call
-// state took 250-400 ms of one core in bench/calls), the queue must
-// hold what arrives meanwhile: at 4 MiB (8 in the kernel's count) it
-// overflowed and those calls lost audio; 16 MiB holds most of a second.
+// state stalled the read loop for 230-400 ms in bench/calls), the queue
+// must hold what arrives meanwhile: at 4 MiB (8 in the kernel's count)
+// it overflowed and those calls lost audio; 16 MiB holds most of a
+// second.
 const muxSocketBuffer = 16 << 20
 
 // setSocketBuffers asks for want bytes of receive and send buffer on c
