@@ -14,11 +14,21 @@ import (
 	"golang.org/x/net/ipv6"
 )
 
-// batchWriter is what x/net's ipv4 and ipv6 PacketConns do for sends:
-// sendmmsg on Linux, one datagram per call elsewhere. Reads take
-// recvbatch.go's reader, which does not allocate per datagram.
-type batchWriter interface {
+// xnetBatch is x/net's batch I/O on a UDP socket (sendmmsg and recvmmsg
+// on Linux, one datagram per call elsewhere): its ipv4 and ipv6
+// PacketConns share it, and an IPv6 socket needs the ipv6 one. The
+// batchConn sends with it; it reads with recvbatch.go's reader, which
+// does not allocate per datagram on Linux.
+type xnetBatch interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
 	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
+func xnetConn(c *net.UDPConn) xnetBatch {
+	if a, ok := c.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() == nil {
+		return ipv6.NewPacketConn(c)
+	}
+	return ipv4.NewPacketConn(c)
 }
 
 // batchSize is the most datagrams one recvmmsg or sendmmsg moves.
@@ -41,7 +51,7 @@ const batchSize = 64
 // mux's one read loop reads.
 type batchConn struct {
 	conn *net.UDPConn
-	io   batchWriter
+	io   xnetBatch
 	rd   batchReader
 
 	// routes takes the datagrams of direct receivers (direct.go) before
@@ -84,11 +94,7 @@ func newBatchConn(c *net.UDPConn) (*batchConn, error) {
 		b.wmsg[i].Buffers = make([][]byte, 1)
 		b.waddr[i].IP = make(net.IP, 0, net.IPv6len)
 	}
-	if a, ok := c.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() == nil {
-		b.io = ipv6.NewPacketConn(c)
-	} else {
-		b.io = ipv4.NewPacketConn(c)
-	}
+	b.io = xnetConn(c)
 	b.rbufs, b.rns, b.rfroms = make([][]byte, batchSize), make([]int, batchSize), make([]netip.AddrPort, batchSize)
 	for i := range b.rbufs {
 		b.rbufs[i] = make([]byte, readMTU)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"strconv"
 	"syscall"
 	"unsafe"
 
@@ -35,19 +36,25 @@ func newBatchReader(c *net.UDPConn, size int) (batchReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &mmsgReader{rc: rc, hdrs: make([]mmsghdr, size), iovs: make([]unix.Iovec, size), names: make([]unix.RawSockaddrInet6, size)}, nil
+	r := &mmsgReader{rc: rc, hdrs: make([]mmsghdr, size), iovs: make([]unix.Iovec, size), names: make([]unix.RawSockaddrInet6, size)}
+	for i := range r.hdrs {
+		// What never changes: each header's address buffer and its one
+		// vector.
+		h := &r.hdrs[i].hdr
+		h.Name = (*byte)(unsafe.Pointer(&r.names[i]))
+		h.Iov = &r.iovs[i]
+		h.SetIovlen(1)
+	}
+	return r, nil
 }
 
 func (r *mmsgReader) readBatch(bufs [][]byte, ns []int, froms []netip.AddrPort) (int, error) {
 	k := min(len(bufs), len(r.hdrs), len(ns), len(froms))
 	for i := range k {
+		// What the kernel overwrote, and the buffers of this read.
 		r.iovs[i].Base = unsafe.SliceData(bufs[i])
 		r.iovs[i].SetLen(len(bufs[i]))
-		h := &r.hdrs[i].hdr
-		h.Name = (*byte)(unsafe.Pointer(&r.names[i]))
-		h.Namelen = uint32(unsafe.Sizeof(r.names[i]))
-		h.Iov = &r.iovs[i]
-		h.SetIovlen(1)
+		r.hdrs[i].hdr.Namelen = uint32(unsafe.Sizeof(r.names[i]))
 		r.hdrs[i].n = 0
 	}
 	var n int
@@ -101,18 +108,5 @@ func zoneName(idx uint32) string {
 	if ifi, err := net.InterfaceByIndex(int(idx)); err == nil {
 		return ifi.Name
 	}
-	return uitoa(idx)
-}
-
-func uitoa(v uint32) string {
-	var b [10]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			return string(b[i:])
-		}
-	}
+	return strconv.FormatUint(uint64(idx), 10)
 }

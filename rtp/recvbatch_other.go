@@ -7,25 +7,17 @@ import (
 	"net/netip"
 
 	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 )
 
 // xnetReader is x/net's ReadBatch: one datagram per call on systems
 // without recvmmsg.
 type xnetReader struct {
-	io interface {
-		ReadBatch([]ipv4.Message, int) (int, error)
-	}
+	io   xnetBatch
 	msgs []ipv4.Message
 }
 
 func newBatchReader(c *net.UDPConn, size int) (batchReader, error) {
-	r := &xnetReader{msgs: make([]ipv4.Message, size)}
-	if a, ok := c.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() == nil {
-		r.io = ipv6.NewPacketConn(c)
-	} else {
-		r.io = ipv4.NewPacketConn(c)
-	}
+	r := &xnetReader{io: xnetConn(c), msgs: make([]ipv4.Message, size)}
 	for i := range r.msgs {
 		r.msgs[i].Buffers = make([][]byte, 1)
 	}
