@@ -292,25 +292,23 @@ func TestReadBeforeAcceptAck(t *testing.T) {
 	data := bytes.Repeat([]byte("early reader "), 20000)
 	// Over a data channel only: an IBB sender here needs its session's
 	// loop, which the held answer blocks, to move its data.
-	for _, dc := range []bool{true} {
-		hold := make(chan struct{})
-		ended := make(chan *jingle.Reason, 1)
-		go func() {
-			ended <- sendRaw(t, a, bob, rawOffer{file: filetransfer.File{Name: "early.bin", Size: int64(len(data)), Hashes: sum256(data)},
-				payload: data, datachannel: dc, holdAccept: hold})
-		}()
-		res := waitResult(t, b) // the answer is still held
-		close(hold)
-		if res.Err != nil {
-			t.Fatalf("datachannel %v: %v", dc, res.Err)
-		}
-		if got, _ := os.ReadFile(res.Path); !bytes.Equal(got, data) {
-			t.Fatalf("datachannel %v: stored file differs", dc)
-		}
-		_ = os.Remove(res.Path)
-		if reason := <-ended; reason == nil || reason.Condition != jingle.ReasonSuccess {
-			t.Fatalf("datachannel %v: session ended with %v", dc, reason)
-		}
+	hold := make(chan struct{})
+	ended := make(chan *jingle.Reason, 1)
+	go func() {
+		ended <- sendRaw(t, a, bob, rawOffer{file: filetransfer.File{Name: "early.bin", Size: int64(len(data)), Hashes: sum256(data)},
+			payload: data, datachannel: true, holdAccept: hold})
+	}()
+	res := waitResult(t, b) // the answer is still held
+	close(hold)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if got, _ := os.ReadFile(res.Path); !bytes.Equal(got, data) {
+		t.Fatal("stored file differs")
+	}
+	_ = os.Remove(res.Path)
+	if reason := <-ended; reason == nil || reason.Condition != jingle.ReasonSuccess {
+		t.Fatalf("session ended with %v", reason)
 	}
 }
 
