@@ -416,6 +416,13 @@ func (s *Server) Close() error {
 	return s.closeErr
 }
 
+// stopGrace is how long Prosody has to exit after SIGTERM. It usually
+// takes well under a second, but with both of CI's cores busy running
+// other packages' tests a clean shutdown once took longer than 5 s (and
+// the test that owned it failed in its cleanup), so the grace is generous:
+// it only costs time when Prosody is really stuck.
+const stopGrace = 15 * time.Second
+
 func (s *Server) stop() error {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return nil
@@ -423,7 +430,7 @@ func (s *Server) stop() error {
 	_ = s.cmd.Process.Signal(terminateSignal)
 	select {
 	case <-s.exited:
-	case <-time.After(5 * time.Second):
+	case <-time.After(stopGrace):
 		_ = s.cmd.Process.Kill()
 		<-s.exited
 		if log := s.Log(); prosodyShutdownBug(log) || shutdownCompleted(log) {
