@@ -22,6 +22,13 @@ type mmsgReader struct {
 	hdrs  []mmsghdr
 	iovs  []unix.Iovec
 	names []unix.RawSockaddrInet6 // big enough for either family
+	// recv is r.recvmmsg, bound once: a closure made per read escapes
+	// to the runtime's poller and was the read's one allocation left.
+	recv func(fd uintptr) bool
+	// k is how many headers the read offers; n and errno are what
+	// recvmmsg returned.
+	k, n  int
+	errno syscall.Errno
 }
 
 // mmsghdr is Linux's struct mmsghdr: Go lays it out as C does (the
@@ -45,7 +52,16 @@ func newBatchReader(c *net.UDPConn, size int) (batchReader, error) {
 		h.Iov = &r.iovs[i]
 		h.SetIovlen(1)
 	}
+	r.recv = r.recvmmsg
 	return r, nil
+}
+
+// recvmmsg is the raw read of r.k datagrams; it reports false (wait for
+// the socket to be readable and call again) when there are none.
+func (r *mmsgReader) recvmmsg(fd uintptr) bool {
+	r0, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(r.k), unix.MSG_DONTWAIT, 0, 0)
+	r.n, r.errno = int(r0), e
+	return e != unix.EAGAIN && e != unix.EWOULDBLOCK
 }
 
 func (r *mmsgReader) readBatch(bufs [][]byte, ns []int, froms []netip.AddrPort) (int, error) {
@@ -57,19 +73,14 @@ func (r *mmsgReader) readBatch(bufs [][]byte, ns []int, froms []netip.AddrPort) 
 		r.hdrs[i].hdr.Namelen = uint32(unsafe.Sizeof(r.names[i]))
 		r.hdrs[i].n = 0
 	}
-	var n int
-	var errno syscall.Errno
-	err := r.rc.Read(func(fd uintptr) bool {
-		r0, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(k), unix.MSG_DONTWAIT, 0, 0)
-		n, errno = int(r0), e
-		return errno != unix.EAGAIN && errno != unix.EWOULDBLOCK
-	})
-	if err != nil {
+	r.k = k
+	if err := r.rc.Read(r.recv); err != nil {
 		return 0, err
 	}
-	if errno != 0 {
-		return 0, &net.OpError{Op: "read", Net: "udp", Err: errno}
+	if r.errno != 0 {
+		return 0, &net.OpError{Op: "read", Net: "udp", Err: r.errno}
 	}
+	n := r.n
 	for i := range n {
 		ns[i] = int(r.hdrs[i].n)
 		froms[i] = sockaddrAddrPort(&r.names[i], r.hdrs[i].hdr.Namelen)

@@ -64,8 +64,8 @@ func TestReadBatch(t *testing.T) {
 					t.Errorf("datagram %d: %d bytes, want %d", i, ns[i], 100+i)
 				}
 			}
-			// The read allocates nothing per datagram (x/net's allocated
-			// an address each): 21 batches queued, read three at a time.
+			// The read allocates nothing (x/net's allocated an address
+			// per datagram): 21 batches queued, read three at a time.
 			for range 21 {
 				send()
 			}
@@ -75,7 +75,7 @@ func TestReadBatch(t *testing.T) {
 					panic(fmt.Sprint(n, err))
 				}
 			})
-			if allocs >= float64(len(txs)) {
+			if allocs != 0 {
 				t.Errorf("%.1f allocations per read of %d datagrams", allocs, len(txs))
 			}
 		})
