@@ -150,6 +150,9 @@ func newAPI(opts *PeerOptions, log *slog.Logger, ufrag, pwd string) (*webrtc.API
 	if err := configureNack(m, ir); err != nil {
 		return nil, nil, fmt.Errorf("rtp: registering NACK: %w", err)
 	}
+	// Before pion's report interceptors, whose writes it paces
+	// (reports.go).
+	ir.Add(reportPacer{})
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return nil, nil, fmt.Errorf("rtp: registering RTCP reports: %w", err)
 	}
