@@ -6,7 +6,6 @@ package rtp
 import (
 	"net"
 	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -259,7 +258,7 @@ type directTxInterceptor struct {
 
 // BindLocalStream puts tx in front of an audio stream's writer.
 func (i *directTxInterceptor) BindLocalStream(info *interceptor.StreamInfo, next interceptor.RTPWriter) interceptor.RTPWriter {
-	if !strings.HasPrefix(strings.ToLower(info.MimeType), "audio/") {
+	if !isAudio(info) {
 		return next
 	}
 	return interceptor.RTPWriterFunc(func(h *pionrtp.Header, payload []byte, a interceptor.Attributes) (int, error) {

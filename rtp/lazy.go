@@ -4,6 +4,7 @@
 package rtp
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/pion/interceptor"
@@ -116,6 +117,13 @@ func wantsTWCC(info *interceptor.StreamInfo) bool {
 		}
 	}
 	return false
+}
+
+// isAudio: the stream is audio, by its codec's MIME type ("audio/opus";
+// the case varies with who wrote the SDP). The direct send path and the
+// report pacer act on audio streams only.
+func isAudio(info *interceptor.StreamInfo) bool {
+	return strings.HasPrefix(strings.ToLower(info.MimeType), "audio/")
 }
 
 // lazyNackGenerator and lazyTWCCSender are pion's, started on demand.

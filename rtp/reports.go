@@ -4,7 +4,6 @@
 package rtp
 
 import (
-	"strings"
 	"sync"
 	"time"
 
@@ -69,10 +68,6 @@ type reportPacerInterceptor struct {
 type reportKey struct {
 	ssrc     uint32
 	receiver bool
-}
-
-func isAudio(info *interceptor.StreamInfo) bool {
-	return strings.HasPrefix(strings.ToLower(info.MimeType), "audio/")
 }
 
 func (p *reportPacerInterceptor) track(info *interceptor.StreamInfo) {
