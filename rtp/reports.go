@@ -20,11 +20,12 @@ import (
 // on its own, for figures (loss, RTT) that change slowly on audio and
 // that nothing reads more often than every few seconds. Video keeps
 // pion's second: its sender's loss-based bandwidth estimate wants it.
-//
-// A report is let through when this much has passed since its stream's
-// last, less half a second, so that the 1 s ticker's jitter cannot make
-// it wait a sixth tick.
 const audioReportInterval = 5 * time.Second
+
+// reportSlack: a report is let through when audioReportInterval less this
+// has passed since its stream's last, so that the jitter of pion's 1 s
+// ticker cannot make it wait a sixth tick.
+const reportSlack = 500 * time.Millisecond
 
 // reportPacer is an interceptor.Factory whose interceptors hold back the
 // sender and receiver reports of audio streams to audioReportInterval.
@@ -48,7 +49,7 @@ func (f reportPacer) NewInterceptor(string) (interceptor.Interceptor, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &reportPacerInterceptor{now: now, audio: map[uint32]bool{}, last: map[reportKey]time.Time{}}, nil
+	return &reportPacerInterceptor{now: now, last: map[reportKey]time.Time{}}, nil
 }
 
 type reportPacerInterceptor struct {
@@ -56,9 +57,9 @@ type reportPacerInterceptor struct {
 	now func() time.Time
 
 	mu sync.Mutex
-	// audio holds the audio streams, local and remote.
-	audio map[uint32]bool
-	// last is when each audio stream's last report went out.
+	// last holds both reports of every audio stream, local and remote,
+	// and when each last went out (zero: not yet). A report whose key is
+	// missing is not an audio stream's and is never held.
 	last map[reportKey]time.Time
 }
 
@@ -76,13 +77,16 @@ func (p *reportPacerInterceptor) track(info *interceptor.StreamInfo) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.audio[info.SSRC] = true
+	for _, k := range []reportKey{{info.SSRC, false}, {info.SSRC, true}} {
+		if _, ok := p.last[k]; !ok {
+			p.last[k] = time.Time{}
+		}
+	}
 }
 
 func (p *reportPacerInterceptor) untrack(info *interceptor.StreamInfo) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	delete(p.audio, info.SSRC)
 	delete(p.last, reportKey{info.SSRC, false})
 	delete(p.last, reportKey{info.SSRC, true})
 }
@@ -154,11 +158,12 @@ func (p *reportPacerInterceptor) send(pkt rtcp.Packet) bool {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.audio[key.ssrc] {
+	last, ok := p.last[key]
+	if !ok {
 		return true
 	}
 	now := p.now()
-	if last, ok := p.last[key]; ok && now.Sub(last) < audioReportInterval-500*time.Millisecond {
+	if !last.IsZero() && now.Sub(last) < audioReportInterval-reportSlack {
 		return false
 	}
 	p.last[key] = now
